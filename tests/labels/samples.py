@@ -43,3 +43,112 @@ def make_label(**overrides: Any) -> LabelData:
         post_office="Bưu cục Kinh Bắc - Bắc Ninh",
     )
     return replace(data, **overrides)
+
+
+def signature_png(text: str = "Hương") -> bytes:
+    """A small signature-like PNG drawn with Pillow (no files on disk)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (300, 120), "white")
+    draw = ImageDraw.Draw(img)
+    draw.line(
+        [(20, 90), (80, 30), (120, 95), (170, 35), (220, 90), (280, 40)], fill="navy", width=5
+    )
+    draw.text((30, 100), text, fill="navy")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_slip(**overrides: Any) -> Any:
+    from labels.documents import DocumentLine, DossierSlip, FeeLine
+
+    slip = DossierSlip(
+        slip_no="PHS-2025-000123",
+        item_id=make_item_id("EB", 12345678),
+        created_at=dt.datetime(2025, 7, 14, 9, 30),
+        post_office="Bưu cục Kinh Bắc - Bắc Ninh",
+        procedure_name="Cấp đổi giấy phép lái xe do ngành Giao thông vận tải cấp",
+        destination_office="Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh",
+        citizen_name="Nguyễn Thị Hương",
+        citizen_phone="0912345678",
+        citizen_address="Số 12 ngõ 34 đường Nguyễn Đăng Đạo, Phường Kinh Bắc, Bắc Ninh",
+        courier_name="Trần Văn Đức",
+        documents=(
+            DocumentLine("Tờ khai đề nghị đổi giấy phép lái xe", "original", 1, True),
+            DocumentLine("Giấy chứng nhận sức khỏe", "original", 1, True),
+            DocumentLine("Bản sao giấy phép lái xe", "copy", 1, True),
+            DocumentLine("Ảnh 3x4", "original", 2, False),
+        ),
+        seal_number="NP-0012345",
+        fees=(
+            FeeLine("Lệ phí cấp đổi giấy phép lái xe", 135000),
+            FeeLine("Cước dịch vụ bưu chính công ích", 26000),
+        ),
+        citizen_signature_png=signature_png("Hương"),
+        courier_signature_png=None,
+        notes="Công dân hẹn bổ sung ảnh 3x4 khi nhận kết quả.",
+    )
+    return replace(slip, **overrides)
+
+
+def make_handover(**overrides: Any) -> Any:
+    from labels.documents import Discrepancy, FeeLine, HandoverItem, HandoverRecord
+
+    rec = HandoverRecord(
+        record_no="BBBG-2025-07-000045",
+        handed_at=dt.datetime(2025, 7, 14, 14, 5),
+        direction="dossiers_to_office",
+        office_name="Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh",
+        post_office="Bưu cục Kinh Bắc - Bắc Ninh",
+        courier_name="Trần Văn Đức",
+        desk_officer_name="Lê Thị Thu Hằng",
+        items=(
+            HandoverItem(make_item_id("EB", 12345678), "Cấp đổi giấy phép lái xe", 5, "NP-0012345"),
+            HandoverItem(make_item_id("EB", 12345679), "Đăng ký khai sinh", 3, "NP-0012346"),
+            HandoverItem(
+                make_item_id("EB", 12345680), "Cấp phiếu lý lịch tư pháp", 4, "NP-0012347"
+            ),
+        ),
+        discrepancies=(
+            Discrepancy(
+                make_item_id("EB", 12345680),
+                "broken_seal",
+                "Niêm phong bị rách một góc khi vận chuyển",
+            ),
+            Discrepancy(
+                make_item_id("EB", 12345681), "missing", "Không có trong túi dù có trong danh sách"
+            ),
+        ),
+        fees_handed_over=(FeeLine("Lệ phí cấp đổi giấy phép lái xe", 135000),),
+        record_url="https://hoso.vnpost.vn/bb/BBBG-2025-07-000045",
+        courier_signature_png=signature_png("Đức"),
+        desk_signature_png=signature_png("Hằng"),
+    )
+    return replace(rec, **overrides)
+
+
+def make_receipt(**overrides: Any) -> Any:
+    from labels.documents import FeeLine, FeeReceipt
+    from labels.vietqr import build_vietqr
+
+    rec = FeeReceipt(
+        receipt_no="BL-2025-000987",
+        issued_at=dt.datetime(2025, 7, 14, 9, 35),
+        post_office="Bưu cục Kinh Bắc - Bắc Ninh",
+        payer_name="Nguyễn Thị Hương",
+        payer_address="Số 12 ngõ 34 đường Nguyễn Đăng Đạo, Phường Kinh Bắc, Bắc Ninh",
+        item_id=make_item_id("EB", 12345678),
+        items=(
+            FeeLine("Lệ phí cấp đổi giấy phép lái xe", 135000),
+            FeeLine("Cước dịch vụ bưu chính công ích", 26000),
+        ),
+        payment_method="bank_transfer",
+        collector_name="Trần Văn Đức",
+        payment_qr_payload=build_vietqr(
+            "970415", "0011001932418", 161000, "Phí hồ sơ EB123456785VN"
+        ),
+    )
+    return replace(rec, **overrides)

@@ -1,0 +1,567 @@
+"""A4 paper documents of the journey: dossier slip, handover record, fee receipt.
+
+Each is printed or kept as PDF evidence beside the custody events, so the text is the
+legal record: Vietnamese first, full diacritics, and amounts spelled the Vietnamese way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from labels import codes
+from labels.errors import InvalidCode, InvalidLabelData
+from labels.fonts import BOLD, FAMILY, REGULAR
+from labels.s10 import format_item_id, validate_item_id
+from labels.text import format_vnd, mask_phone
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_PAGE_W = 210.0
+_MARGIN = 15.0
+_CONTENT_W = _PAGE_W - 2 * _MARGIN
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLine:
+    """One paper in a dossier, as the procedure's checklist names it."""
+
+    name: str
+    kind: Literal["original", "copy"]
+    count: int = 1
+    present: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    label: str
+    amount_vnd: int
+
+
+@dataclass(frozen=True, slots=True)
+class DossierSlip:
+    """Phiếu hồ sơ: filled at the citizen's door, signed by citizen and courier."""
+
+    slip_no: str
+    item_id: str
+    created_at: dt.datetime
+    post_office: str
+    procedure_name: str
+    destination_office: str
+    citizen_name: str
+    citizen_phone: str
+    citizen_address: str
+    courier_name: str
+    documents: Sequence[DocumentLine]
+    seal_number: str | None
+    fees: Sequence[FeeLine]
+    citizen_signature_png: bytes | None = None
+    courier_signature_png: bytes | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverItem:
+    item_id: str
+    description: str
+    document_count: int
+    seal_number: str | None = None
+
+
+DiscrepancyKind = Literal["missing", "extra", "broken_seal", "damaged"]
+
+DISCREPANCY_TITLES: dict[str, str] = {
+    "missing": "Thiếu / Missing",
+    "extra": "Thừa / Extra",
+    "broken_seal": "Niêm phong không còn nguyên vẹn / Broken seal",
+    "damaged": "Hư hỏng / Damaged",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    item_id: str
+    kind: DiscrepancyKind
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverRecord:
+    """Biên bản bàn giao between a courier and a one-stop desk officer."""
+
+    record_no: str
+    handed_at: dt.datetime
+    direction: Literal["dossiers_to_office", "results_to_courier"]
+    office_name: str
+    post_office: str
+    courier_name: str
+    desk_officer_name: str
+    items: Sequence[HandoverItem]
+    discrepancies: Sequence[Discrepancy]
+    fees_handed_over: Sequence[FeeLine]
+    record_url: str
+    courier_signature_png: bytes | None = None
+    desk_signature_png: bytes | None = None
+
+
+PaymentMethod = Literal["cash", "bank_transfer", "card", "e_wallet"]
+
+PAYMENT_TITLES: dict[str, str] = {
+    "cash": "Tiền mặt / Cash",
+    "bank_transfer": "Chuyển khoản / Bank transfer",
+    "card": "Thẻ / Card",
+    "e_wallet": "Ví điện tử / E-wallet",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeeReceipt:
+    """Biên lai thu phí, lệ phí, cước: what the citizen paid the courier."""
+
+    receipt_no: str
+    issued_at: dt.datetime
+    post_office: str
+    payer_name: str
+    payer_address: str
+    item_id: str | None
+    items: Sequence[FeeLine]
+    payment_method: PaymentMethod
+    collector_name: str
+    payment_qr_payload: str | None = None
+    """VietQR payload to print for bank transfer, from ``labels.vietqr.build_vietqr``."""
+
+
+# ---------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------
+def _check_item(item_id: str, field: str) -> None:
+    try:
+        validate_item_id(item_id)
+    except InvalidCode as exc:
+        raise InvalidLabelData(f"{field}: {exc}") from None
+
+
+def _check_png(data: bytes | None, field: str) -> None:
+    if data is not None and not data.startswith(_PNG_MAGIC):
+        raise InvalidLabelData(f"{field} must be PNG image bytes (missing PNG signature)")
+
+
+def _check_fees(fees: Sequence[FeeLine], field: str) -> None:
+    for i, fee in enumerate(fees):
+        if fee.amount_vnd < 0:
+            raise InvalidLabelData(f"{field}[{i}] ({fee.label!r}) has a negative amount")
+        if not fee.label.strip():
+            raise InvalidLabelData(f"{field}[{i}] has no label")
+
+
+# ---------------------------------------------------------------------------------------
+# Drawing helpers
+# ---------------------------------------------------------------------------------------
+def _new_pdf(title: str) -> FPDF:
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+    pdf.set_auto_page_break(True, margin=_MARGIN)
+    pdf.add_font(FAMILY, "", str(REGULAR))
+    pdf.add_font(FAMILY, "B", str(BOLD))
+    pdf.set_title(title)
+    pdf.set_creator("hoso labels")
+    pdf.add_page()
+    return pdf
+
+
+def _header(pdf: FPDF, post_office: str, title: str, number: str) -> None:
+    half = _CONTENT_W / 2
+    top = bottom = pdf.get_y()
+    # Two columns, the usual heading of Vietnamese administrative papers: issuer on the
+    # left, national motto on the right. Every cell returns to its own column's left edge.
+    for x, lines in (
+        (_MARGIN, (("B", "TỔNG CÔNG TY BƯU ĐIỆN VIỆT NAM"), ("", post_office))),
+        (
+            _MARGIN + half,
+            (("B", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), ("B", "Độc lập - Tự do - Hạnh phúc")),
+        ),
+    ):
+        pdf.set_xy(x, top)
+        for style, text in lines:
+            pdf.set_font(FAMILY, style, 9)
+            pdf.set_x(x)
+            pdf.multi_cell(half, 4.5, text, align="C", new_x="LEFT", new_y="NEXT")
+        bottom = max(bottom, pdf.get_y())
+    pdf.set_y(bottom + 6)
+    pdf.set_font(FAMILY, "B", 15)
+    pdf.cell(_CONTENT_W, 7, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "", 9.5)
+    pdf.cell(_CONTENT_W, 5, f"Số / No.: {number}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+
+def _field(pdf: FPDF, caption: str, value: str) -> None:
+    pdf.set_font(FAMILY, "B", 10)
+    w = pdf.get_string_width(caption + ": ") + 1
+    pdf.cell(w, 6, caption + ":")
+    pdf.set_font(FAMILY, "", 10)
+    pdf.multi_cell(_CONTENT_W - w, 6, value, new_x="LMARGIN", new_y="NEXT")
+
+
+def _section(pdf: FPDF, title: str) -> None:
+    pdf.ln(2)
+    pdf.set_font(FAMILY, "B", 11)
+    pdf.cell(_CONTENT_W, 7, title, new_x="LMARGIN", new_y="NEXT")
+
+
+_HEAD = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
+
+
+def _fee_table(pdf: FPDF, fees: Sequence[FeeLine], total_caption: str) -> int:
+    total = sum(f.amount_vnd for f in fees)
+    pdf.set_font(FAMILY, "", 10)
+    with pdf.table(
+        col_widths=(16, 114, 50),
+        text_align=("CENTER", "LEFT", "RIGHT"),
+        headings_style=_HEAD,
+        line_height=6,
+    ) as table:
+        head = table.row()
+        for text in ("STT / No.", "Khoản thu / Item", "Số tiền / Amount"):
+            head.cell(text)
+        for i, fee in enumerate(fees, 1):
+            row = table.row()
+            row.cell(str(i))
+            row.cell(fee.label)
+            row.cell(format_vnd(fee.amount_vnd))
+        row = table.row(style=FontFace(emphasis="BOLD"))
+        row.cell("")
+        row.cell(total_caption)
+        row.cell(format_vnd(total))
+    return total
+
+
+def _signatures(pdf: FPDF, parties: Sequence[tuple[str, str, bytes | None]]) -> None:
+    """Signature boxes side by side: caption, printed name, and the captured image or a
+    blank line to sign by hand."""
+    box_h = 38.0
+    if pdf.get_y() + box_h > pdf.h - _MARGIN:
+        pdf.add_page()
+    pdf.ln(4)
+    top = pdf.get_y()
+    w = _CONTENT_W / len(parties)
+    for i, (caption, name, png) in enumerate(parties):
+        x = _MARGIN + i * w
+        pdf.set_xy(x, top)
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.multi_cell(w, 5, caption, align="C")
+        pdf.set_x(x)
+        pdf.set_font(FAMILY, "", 8)
+        pdf.multi_cell(w, 4, "(Ký, ghi rõ họ tên / Signature and full name)", align="C")
+        img_top = top + 14
+        if png is not None:
+            pdf.image(
+                io.BytesIO(png), x=x + w / 2 - 22, y=img_top, w=44, h=18, keep_aspect_ratio=True
+            )
+        else:
+            pdf.set_draw_color(120)
+            pdf.set_dash_pattern(dash=1, gap=1)
+            pdf.line(x + 8, img_top + 16, x + w - 8, img_top + 16)
+            pdf.set_dash_pattern()
+            pdf.set_draw_color(0)
+        pdf.set_xy(x, img_top + 19)
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.multi_cell(w, 5, name, align="C")
+    pdf.set_y(top + box_h + 2)
+
+
+def _draw_qr(pdf: FPDF, data: str, x: float, y: float, size: float) -> None:
+    matrix = codes.qr_matrix(data)
+    n = len(matrix)
+    m = size / n
+    pdf.set_fill_color(0)
+    for r, row in enumerate(matrix):
+        c = 0
+        while c < n:
+            if row[c]:
+                start = c
+                while c < n and row[c]:
+                    c += 1
+                pdf.rect(x + start * m, y + r * m, (c - start) * m, m, style="F")
+            else:
+                c += 1
+
+
+def _stamp(dt_value: dt.datetime) -> str:
+    return dt_value.strftime("%H:%M, ngày %d/%m/%Y")
+
+
+# ---------------------------------------------------------------------------------------
+# Dossier slip
+# ---------------------------------------------------------------------------------------
+def render_dossier_slip(slip: DossierSlip) -> bytes:
+    """Phiếu hồ sơ as a one- or two-page A4 PDF."""
+    _check_item(slip.item_id, "item_id")
+    _check_png(slip.citizen_signature_png, "citizen_signature_png")
+    _check_png(slip.courier_signature_png, "courier_signature_png")
+    _check_fees(slip.fees, "fees")
+    if not slip.documents:
+        raise InvalidLabelData("documents is empty: a dossier slip lists at least one paper")
+    for i, doc in enumerate(slip.documents):
+        if doc.count < 1:
+            raise InvalidLabelData(f"documents[{i}] ({doc.name!r}) must have count >= 1")
+
+    pdf = _new_pdf(f"Phiếu hồ sơ {slip.slip_no}")
+    _header(pdf, slip.post_office, "PHIẾU HỒ SƠ / DOSSIER SLIP", slip.slip_no)
+    _field(pdf, "Mã bưu gửi / Item ID", format_item_id(slip.item_id))
+    _field(pdf, "Thời gian nhận / Received at", _stamp(slip.created_at))
+    _field(pdf, "Thủ tục / Procedure", slip.procedure_name)
+    _field(pdf, "Nơi nộp / Destination office", slip.destination_office)
+    _field(pdf, "Người nộp / Citizen", slip.citizen_name)
+    _field(pdf, "Điện thoại / Phone", mask_phone(slip.citizen_phone))
+    _field(pdf, "Địa chỉ / Address", slip.citizen_address)
+    _field(pdf, "Bưu tá / Courier", slip.courier_name)
+    _field(pdf, "Số niêm phong / Seal no.", slip.seal_number or "Chưa niêm phong / Not sealed")
+
+    _section(pdf, "Danh mục giấy tờ / Documents")
+    pdf.set_font(FAMILY, "", 10)
+    with pdf.table(
+        col_widths=(16, 90, 34, 16, 24),
+        text_align=("CENTER", "LEFT", "CENTER", "CENTER", "CENTER"),
+        headings_style=_HEAD,
+        line_height=6,
+    ) as table:
+        head = table.row()
+        for text in (
+            "STT / No.",
+            "Tên giấy tờ / Document",
+            "Loại / Kind",
+            "SL / Qty",
+            "Có / Present",
+        ):
+            head.cell(text)
+        for i, doc in enumerate(slip.documents, 1):
+            row = table.row()
+            row.cell(str(i))
+            row.cell(doc.name)
+            row.cell("Bản chính / Original" if doc.kind == "original" else "Bản sao / Copy")
+            row.cell(str(doc.count))
+            row.cell("Có / Yes" if doc.present else "Thiếu / Missing")
+    missing = [d.name for d in slip.documents if not d.present]
+    if missing:
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.multi_cell(
+            _CONTENT_W,
+            6,
+            f"Hồ sơ thiếu / Missing: {'; '.join(missing)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+
+    _section(pdf, "Phí, lệ phí, cước đã thu / Fees collected")
+    _fee_table(pdf, slip.fees, "Tổng cộng / Total")
+    if slip.notes:
+        _section(pdf, "Ghi chú / Notes")
+        pdf.set_font(FAMILY, "", 10)
+        pdf.multi_cell(_CONTENT_W, 6, slip.notes, new_x="LMARGIN", new_y="NEXT")
+
+    _signatures(
+        pdf,
+        (
+            ("Người nộp hồ sơ / Citizen", slip.citizen_name, slip.citizen_signature_png),
+            ("Bưu tá / Courier", slip.courier_name, slip.courier_signature_png),
+        ),
+    )
+    return bytes(pdf.output())
+
+
+# ---------------------------------------------------------------------------------------
+# Handover record
+# ---------------------------------------------------------------------------------------
+def render_handover_record(record: HandoverRecord) -> bytes:
+    """Biên bản bàn giao as an A4 PDF, with a QR to the record online."""
+    _check_png(record.courier_signature_png, "courier_signature_png")
+    _check_png(record.desk_signature_png, "desk_signature_png")
+    _check_fees(record.fees_handed_over, "fees_handed_over")
+    if not record.items and not record.discrepancies:
+        raise InvalidLabelData("a handover record needs at least one item or discrepancy")
+    for i, item in enumerate(record.items):
+        _check_item(item.item_id, f"items[{i}].item_id")
+    for i, disc in enumerate(record.discrepancies):
+        _check_item(disc.item_id, f"discrepancies[{i}].item_id")
+        if disc.kind not in DISCREPANCY_TITLES:
+            raise InvalidLabelData(
+                f"discrepancies[{i}].kind must be one of {', '.join(DISCREPANCY_TITLES)}, "
+                f"got {disc.kind!r}"
+            )
+        if not disc.reason.strip():
+            raise InvalidLabelData(f"discrepancies[{i}] ({disc.item_id}) needs a reason")
+    url = record.record_url
+    if not url.startswith(("https://", "http://")) or not url.isascii():
+        raise InvalidLabelData(f"record_url must be an absolute http(s) URL, got {url!r}")
+
+    pdf = _new_pdf(f"Biên bản bàn giao {record.record_no}")
+    _header(pdf, record.post_office, "BIÊN BẢN BÀN GIAO / HANDOVER RECORD", record.record_no)
+    direction = (
+        "Bưu điện giao hồ sơ cho cơ quan / Post office hands dossiers to the office"
+        if record.direction == "dossiers_to_office"
+        else "Cơ quan giao kết quả cho bưu điện / Office hands results to the post office"
+    )
+    _field(pdf, "Nội dung / Purpose", direction)
+    _field(pdf, "Thời gian / Time", _stamp(record.handed_at))
+    _field(pdf, "Cơ quan / Office", record.office_name)
+    _field(pdf, "Cán bộ tiếp nhận / Desk officer", record.desk_officer_name)
+    _field(pdf, "Bưu tá / Courier", record.courier_name)
+
+    _section(pdf, f"Bưu gửi bàn giao / Items handed over ({len(record.items)})")
+    total_docs = sum(i.document_count for i in record.items)
+    pdf.set_font(FAMILY, "", 9.5)
+    with pdf.table(
+        col_widths=(11, 42, 85, 17, 25),
+        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "CENTER"),
+        headings_style=_HEAD,
+        line_height=5.5,
+    ) as table:
+        head = table.row()
+        for text in (
+            "STT",
+            "Mã bưu gửi / Item ID",
+            "Nội dung / Description",
+            "Số tờ / Docs",
+            "Niêm phong / Seal",
+        ):
+            head.cell(text)
+        for i, item in enumerate(record.items, 1):
+            row = table.row()
+            row.cell(str(i))
+            row.cell(format_item_id(item.item_id))
+            row.cell(item.description)
+            row.cell(str(item.document_count))
+            row.cell(item.seal_number or "—")
+        row = table.row(style=FontFace(emphasis="BOLD"))
+        row.cell("")
+        row.cell(f"Cộng / Total: {len(record.items)}")
+        row.cell("")
+        row.cell(str(total_docs))
+        row.cell("")
+
+    _section(pdf, "Sai lệch / Discrepancies")
+    if record.discrepancies:
+        pdf.set_font(FAMILY, "", 9.5)
+        with pdf.table(
+            col_widths=(11, 42, 52, 75),
+            text_align=("CENTER", "LEFT", "LEFT", "LEFT"),
+            headings_style=_HEAD,
+            line_height=5.5,
+        ) as table:
+            head = table.row()
+            for text in ("STT", "Mã bưu gửi / Item ID", "Loại / Kind", "Lý do / Reason"):
+                head.cell(text)
+            for i, disc in enumerate(record.discrepancies, 1):
+                row = table.row()
+                row.cell(str(i))
+                row.cell(format_item_id(disc.item_id))
+                row.cell(DISCREPANCY_TITLES[disc.kind])
+                row.cell(disc.reason)
+    else:
+        pdf.set_font(FAMILY, "", 10)
+        pdf.cell(_CONTENT_W, 6, "Không có / None", new_x="LMARGIN", new_y="NEXT")
+
+    _section(pdf, "Phí, lệ phí bàn giao / Fees handed over")
+    if record.fees_handed_over:
+        _fee_table(pdf, record.fees_handed_over, "Tổng cộng / Total")
+    else:
+        pdf.set_font(FAMILY, "", 10)
+        pdf.cell(_CONTENT_W, 6, "Không có / None", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.ln(3)
+    qr_size = 24.0
+    if pdf.get_y() + qr_size > pdf.h - _MARGIN:
+        pdf.add_page()
+    y = pdf.get_y()
+    _draw_qr(pdf, url, _MARGIN, y, qr_size)
+    pdf.set_xy(_MARGIN + qr_size + 4, y + 6)
+    pdf.set_font(FAMILY, "", 9)
+    pdf.multi_cell(
+        _CONTENT_W - qr_size - 4,
+        5,
+        f"Tra cứu biên bản / Record online:\n{url}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_y(y + qr_size)
+    _signatures(
+        pdf,
+        (
+            ("Bên giao / Handed over by", _giver(record), _giver_sig(record)),
+            ("Bên nhận / Received by", _taker(record), _taker_sig(record)),
+        ),
+    )
+    return bytes(pdf.output())
+
+
+def _giver(r: HandoverRecord) -> str:
+    return r.courier_name if r.direction == "dossiers_to_office" else r.desk_officer_name
+
+
+def _taker(r: HandoverRecord) -> str:
+    return r.desk_officer_name if r.direction == "dossiers_to_office" else r.courier_name
+
+
+def _giver_sig(r: HandoverRecord) -> bytes | None:
+    return r.courier_signature_png if r.direction == "dossiers_to_office" else r.desk_signature_png
+
+
+def _taker_sig(r: HandoverRecord) -> bytes | None:
+    return r.desk_signature_png if r.direction == "dossiers_to_office" else r.courier_signature_png
+
+
+# ---------------------------------------------------------------------------------------
+# Fee receipt
+# ---------------------------------------------------------------------------------------
+def render_fee_receipt(receipt: FeeReceipt) -> bytes:
+    """Biên lai as an A4 PDF; prints the VietQR code when one is given for transfer."""
+    if receipt.item_id is not None:
+        _check_item(receipt.item_id, "item_id")
+    if not receipt.items:
+        raise InvalidLabelData("items is empty: a receipt lists at least one amount")
+    _check_fees(receipt.items, "items")
+    if receipt.payment_method not in PAYMENT_TITLES:
+        raise InvalidLabelData(
+            f"payment_method must be one of {', '.join(PAYMENT_TITLES)}, "
+            f"got {receipt.payment_method!r}"
+        )
+
+    pdf = _new_pdf(f"Biên lai {receipt.receipt_no}")
+    _header(pdf, receipt.post_office, "BIÊN LAI THU TIỀN / FEE RECEIPT", receipt.receipt_no)
+    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at))
+    _field(pdf, "Người nộp / Payer", receipt.payer_name)
+    _field(pdf, "Địa chỉ / Address", receipt.payer_address)
+    if receipt.item_id is not None:
+        _field(pdf, "Mã bưu gửi / Item ID", format_item_id(receipt.item_id))
+    _field(pdf, "Hình thức thanh toán / Payment method", PAYMENT_TITLES[receipt.payment_method])
+    _section(pdf, "Các khoản thu / Amounts")
+    _fee_table(pdf, receipt.items, "Tổng cộng / Total")
+    if receipt.payment_qr_payload:
+        pdf.ln(3)
+        y = pdf.get_y()
+        _draw_qr(pdf, receipt.payment_qr_payload, _MARGIN, y, 36)
+        pdf.set_xy(_MARGIN + 40, y + 4)
+        pdf.set_font(FAMILY, "", 9.5)
+        pdf.multi_cell(
+            _CONTENT_W - 40,
+            5,
+            "Quét mã VietQR bằng ứng dụng ngân hàng để chuyển khoản.\n"
+            "Scan the VietQR code with a banking app to pay by transfer.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_y(y + 38)
+    _signatures(
+        pdf,
+        (
+            ("Người nộp tiền / Payer", receipt.payer_name, None),
+            ("Người thu tiền / Collected by", receipt.collector_name, None),
+        ),
+    )
+    return bytes(pdf.output())
