@@ -80,12 +80,12 @@ def main() -> None:
     by_code = {r["wardCode"]: r for r in pkg}
     by_name = {(r["provinceCode"], normalize_name(r["ward"])): r for r in pkg}
 
-    # Two communes (Quảng Trị 19147 Thượng Trạch, 19159 Đông Trạch) have no area in the
-    # package. Rather than invent one, take the median area of the province's other
-    # communes of the same type and flag it in ``area_source``.
+    # Four communes have no usable area in the package (Quảng Trị 19147, 19159: none;
+    # Lạng Sơn 06187, Đồng Tháp 28435: 0.0). Rather than invent one, take the median area
+    # of the province's other communes of the same type and flag it in ``area_source``.
     areas: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in pkg:
-        if r["wardAreaKm2"] is not None:
+        if r["wardAreaKm2"]:
             areas[(r["provinceCode"], r["wardType"])].append(r["wardAreaKm2"])
 
     commune_rows: list[list[object]] = []
@@ -106,7 +106,7 @@ def main() -> None:
         pkg_to_annex[r["wardCode"]] = code
         kind = _unit_type(name)
         area, area_source = r["wardAreaKm2"], "vietnamadminunits"
-        if area is None:
+        if not area:
             same = sorted(areas[(prov, r["wardType"])])
             area, area_source = same[len(same) // 2], "median_of_province"
         commune_rows.append(
