@@ -527,7 +527,9 @@ class _Zpl:
 
     @property
     def dpmm(self) -> float:
-        return self.dpi / 25.4
+        # "203 dpi" print heads are really 8 dots/mm (203.2 dpi); dividing 203 by 25.4
+        # would lose a dot column and print 799 x 1199 instead of the 800 x 1200 page.
+        return 8.0 if self.dpi == 203 else self.dpi / 25.4
 
     def d(self, mm: float) -> int:
         return round(mm * self.dpmm)

@@ -1,0 +1,40 @@
+^XA
+^CI28
+^PW1181
+^LL1772
+^LH0,0
+^CW1,E:BVNPRO.TTF
+^FO47,47^A1N,42,42^FH^FDBƯU ĐIỆN VIỆT NAM^FS
+^FO47,106^A1N,27,27^FB614,2,0,L,0^FH^FDBưu cục / Post office: Bưu cục Kinh Bắc - Bắc Ninh^FS
+^FO709,47^GB425,77,77^FS
+^FO709,63^A1N,31,31^FB425,1,0,C,0^FR^FH^FDHỒ SƠ TTHC / DOSSIER^FS
+^FO709,142^A1N,27,27^FH^FDNgày / Date: 14/07/2025^FS
+^FO47,201^GB1087,4,4^FS
+^FO279,224^BY4,3,213^BCN,213,N,N,N,A^FDEB123456785VN^FS
+^FO0,446^A1N,54,54^FB1181,1,0,C,0^FH^FDEB 123 456 785 VN^FS
+^FO47,508^GB1087,4,4^FS
+^FO47,531^A1N,29,29^FH^FDNgười nhận / Recipient^FS
+^FO47,573^A1N,46,46^FB1087,2,0,L,0^FH^FDTrung tâm Phục vụ hành chính công tỉnh Bắc Ninh^FS
+^FO47,673^A1N,38,38^FH^FDĐT / Tel: 02*******58^FS
+^FO47,720^A1N,38,38^FB1087,2,0,L,0^FH^FDSố 11 đường Lý Thái Tổ^FS
+^FO47,806^A1N,44,44^FH^FDPhường Kinh Bắc, Bắc Ninh^FS
+^FO47,885^A1N,31,31^FB1087,2,0,L,0^FH^FDNơi nhận / Destination office: Bộ phận một cửa - Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh^FS
+^FO47,969^GB1087,4,4^FS
+^FO47,992^A1N,29,29^FH^FDNgười gửi / Sender^FS
+^FO47,1033^A1N,33,33^FH^FDNguyễn Thị Hương · ĐT / Tel: 09******78^FS
+^FO47,1081^A1N,31,31^FB1087,2,0,L,0^FH^FDSố 12 ngõ 34 đường Nguyễn Đăng Đạo, khu phố Tiền An, Phường Kinh Bắc, Bắc Ninh^FS
+^FO47,1205^GB1087,4,4^FS
+^FO47,1228^A1N,29,29^FH^FDThủ tục / Procedure^FS
+^FO47,1270^A1N,33,33^FB1087,2,0,L,0^FH^FDCấp đổi giấy phép lái xe do ngành Giao thông vận tải cấp^FS
+^FO47,1358^GB1087,4,4^FS
+^FO47,1382^A1N,27,27^FH^FDSố niêm phong / Seal no.^FS
+^FO47,1415^A1N,42,42^FH^FDNP-0012345^FS
+^FO47,1472^A1N,27,27^FH^FDKhối lượng / Weight^FS
+^FO47,1505^A1N,42,42^FH^FD350 g^FS
+^FO47,1561^A1N,27,27^FH^FDThu hộ / Collect^FS
+^FO47,1594^A1N,42,42^FH^FD26.000 ₫^FS
+^FO47,1651^A1N,27,27^FH^FDTra cứu / Track:^FS
+^FO47,1682^A1N,25,25^FB720,2,0,L,0^FH^FDhttps://hoso.vnpost.vn/t/EB123456785VN^FS
+^FO830,1421^BQN,2,8^FDQA,https://hoso.vnpost.vn/t/EB123456785VN^FS
+^PQ1
+^XZ
