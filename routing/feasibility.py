@@ -92,8 +92,13 @@ def check_plan(problem: Problem, plan: Plan) -> list[Violation]:
         distance = 0.0
         breaks = 0
         real_ids: list[str] = []
+        # A break may be taken part-way along the next leg (VROOM's model): time between
+        # leaving the last stop and starting the break counts as riding.
+        credit = 0.0
         for pos, visit in enumerate(route.visits):
-            travel = float(dur[prev_loc, visit.location])
+            travel = max(0.0, float(dur[prev_loc, visit.location]) - credit)
+            if visit.kind != "break":
+                credit = 0.0
             distance += float(dist[prev_loc, visit.location])
             if visit.arrival < prev_dep + travel - tol:
                 out.append(
@@ -118,6 +123,9 @@ def check_plan(problem: Problem, plan: Plan) -> list[Violation]:
                         )
                     if visit.departure < visit.start + veh.brk.duration - tol:
                         out.append(Violation("break", f"{veh.id} break too short"))
+                if visit.location != prev_loc:
+                    out.append(Violation("break", f"{veh.id} break away from the last stop"))
+                credit += max(0.0, visit.start - prev_dep)
                 prev_loc, prev_dep = visit.location, visit.departure
                 continue
 
@@ -166,7 +174,7 @@ def check_plan(problem: Problem, plan: Plan) -> list[Violation]:
                 out.append(Violation("load_report", f"{visit.stop_id} reports {visit.load_after}"))
             prev_loc, prev_dep = visit.location, visit.departure
 
-        back = prev_dep + float(dur[prev_loc, veh.end])
+        back = prev_dep + max(0.0, float(dur[prev_loc, veh.end]) - credit)
         distance += float(dist[prev_loc, veh.end])
         if back > veh.shift.end + tol:
             out.append(Violation("shift", f"{veh.id} back at {back:.3f} > {veh.shift.end}"))

@@ -2,14 +2,15 @@
 
 Which engine where (figures in bench/routing/RESULTS.md, measured on this 2-core box):
 
-* PyVRP 0.14 (iterated local search) gives the shorter routes when it may run for a
-  second or more, and it has native paired shipments since 0.14.0. It has no driver
-  breaks and no per-client vehicle restriction, so it gets the full-day plans that have
-  neither breaks nor skills/locks.
-* VROOM (pyvroom) models breaks, skills and shipments natively and reaches a good plan
-  in a fraction of a second, so it takes every problem with breaks, skills or locks, and
-  every call whose budget is below ``_PYVRP_MIN_BUDGET_S`` (interactive re-plans and the
-  booking page), where PyVRP has not yet converged.
+* PyVRP 0.14 (iterated local search, native paired shipments since 0.14.0) is used
+  whenever it can model the problem, whatever the budget. Measured at 0.3 s on the quick
+  Solomon set it was 2.1% above the best known distances against VROOM's 9.3% (VROOM at
+  its thorough exploration level is cut short by the timeout on R/RC instances), and it
+  is also ahead at 2 s. So "VROOM for short budgets" did not survive measurement.
+* VROOM (pyvroom) takes the problems PyVRP cannot express here: driver breaks (PyVRP has
+  none) and skills or locks (PyVRP 0.14 has no per-client vehicle restriction; VROOM has
+  skills, and a lock is a skill only the locked courier holds). Its exploration level is
+  lowered for short budgets so the timeout does not cut it off mid-search.
 
 Both solvers work in integers: durations are ``ceil(value * precision)`` so a route the
 solver thinks feasible is feasible in exact float time too, distances are rounded. The
@@ -50,9 +51,6 @@ from routing.model import (
 Engine = Literal["auto", "pyvrp", "vroom"]
 BREAK = "break"
 
-# Below this budget PyVRP's search has barely started on a few hundred stops while VROOM
-# has finished its construction + local search; see RESULTS.md (0.3 s rows).
-_PYVRP_MIN_BUDGET_S = 0.5
 # Part of the budget kept for building the model and reading the answer back, so the
 # whole call stays within time_limit_s.
 _OVERHEAD_RESERVE_S = 0.03
@@ -190,11 +188,21 @@ def _tw(problem: Problem, stop: Stop, veh_lo: int, veh_hi: int) -> tuple[int, in
 # --------------------------------------------------------------------------- PyVRP
 
 
+class _Deadline:
+    """PyVRP stopping criterion on an absolute wall-clock deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, best_cost: int) -> bool:
+        return time.perf_counter() >= self.deadline
+
+
 def _solve_pyvrp(
     problem: Problem, red: _Reduced, budget_s: float, seed: int
-) -> tuple[dict[int, list[str]], list[_Task]]:
+) -> tuple[dict[int, list[str]], list[_Task]] | None:
+    """Routes per vehicle index and tasks left out; None if no feasible plan was found."""
     import pyvrp
-    from pyvrp.stop import MaxRuntime
 
     p = problem.precision
     dist, dur = _int_matrices(problem)
@@ -211,6 +219,11 @@ def _solve_pyvrp(
     sel = np.asarray(loc_ids)
     dist_m = dist[np.ix_(sel, sel)]
     dur_m = dur[np.ix_(sel, sel)]
+    # Every stop is optional with a prize far above what serving it can cost, so a day
+    # that cannot all fit still gets a plan for what fits instead of an infeasible one.
+    # The prize bound: any insertion costs at most the horizon in time or four legs in
+    # distance.
+    prize = 10 * (horizon_hi - horizon_lo + 4 * int(max(dist_m.max(), dur_m.max())) + 1)
     locations = [pyvrp.Location(x=0, y=0) for _ in loc_ids]
     depots = [pyvrp.Depot(location=k) for k in range(off)]
     clients: list[Any] = []
@@ -229,6 +242,8 @@ def _solve_pyvrp(
                     service_duration=problem.service_of(s) * p,
                     tw_early=lo,
                     tw_late=hi,
+                    prize=prize,
+                    required=False,
                     name=t.task_id,
                 )
             )
@@ -248,6 +263,8 @@ def _solve_pyvrp(
                     delivery_tw_late=bhi,
                     delivery_service_duration=problem.service_of(b) * p,
                     amount=[t.amount],
+                    prize=prize,
+                    required=False,
                     name=t.task_id,
                 )
             )
@@ -287,35 +304,56 @@ def _solve_pyvrp(
         duration_matrices=[dur_m],
         shipments=shipments,
     )
-    result = pyvrp.solve(data, stop=MaxRuntime(max(budget_s, 0.01)), seed=seed, collect_stats=False)
+    # MaxRuntime starts counting only when the search loop starts, after PyVRP has built
+    # neighbourhoods and an initial solution (a noticeable part of a short budget on a
+    # few hundred stops), so stop on our own wall-clock deadline instead.
+    result = pyvrp.solve(
+        data, stop=_Deadline(time.perf_counter() + budget_s), seed=seed, collect_stats=False
+    )
     best = result.best
     seqs: dict[int, list[str]] = {}
     used_tasks: set[str] = set()
-    if best.is_feasible():
-        next_slot = [0] * len(type_members)
-        for route in best.routes():
-            vt = route.vehicle_type()
-            veh = type_members[vt][next_slot[vt]]
-            next_slot[vt] += 1
-            seq: list[str] = []
-            for act in route:
-                if act.is_client():
-                    t = client_task[act.idx]
-                    seq.append(t.stops[0].id)
-                    used_tasks.add(t.task_id)
-                elif act.is_pickup():
-                    t = ship_task[act.idx]
-                    seq.append(t.stops[0].id)
-                    used_tasks.add(t.task_id)
-                elif act.is_delivery():
-                    t = ship_task[act.idx]
-                    seq.append(t.stops[1].id)
-            seqs[veh.index] = seq
+    if not best.is_feasible():
+        return None
+    next_slot = [0] * len(type_members)
+    for route in best.routes():
+        vt = route.vehicle_type()
+        veh = type_members[vt][next_slot[vt]]
+        next_slot[vt] += 1
+        seq: list[str] = []
+        for act in route:
+            if act.is_client():
+                t = client_task[act.idx]
+                seq.append(t.stops[0].id)
+                used_tasks.add(t.task_id)
+            elif act.is_pickup():
+                t = ship_task[act.idx]
+                seq.append(t.stops[0].id)
+                used_tasks.add(t.task_id)
+            elif act.is_delivery():
+                t = ship_task[act.idx]
+                seq.append(t.stops[1].id)
+        seqs[veh.index] = seq
     left = [t for t in red.tasks if t.task_id not in used_tasks]
     return seqs, left
 
 
 # --------------------------------------------------------------------------- VROOM
+
+
+def _vroom_level(red: _Reduced, budget_s: float) -> int:
+    # VROOM's exploration level sets how many construction variants it tries before local
+    # search; a timeout that lands mid-way returns a poor plan, so choose a level that
+    # finishes. Thresholds: stops per second of budget, see RESULTS.md.
+    stops = sum(len(t.stops) for t in red.tasks)
+    per_s = stops / max(budget_s, 1e-3)
+    if per_s <= 100:
+        return 5
+    if per_s <= 300:
+        return 4
+    if per_s <= 1000:
+        return 2
+    return 1
 
 
 def _solve_vroom(
@@ -503,19 +541,29 @@ def schedule_routes(
         visits: list[Visit] = []
         distance = 0.0
         real_seen = 0
-        for sid in seq:
+        credit = 0.0
+        for i, sid in enumerate(seq):
             if real_seen == n_prefix and veh.available_at is not None and n_prefix > 0:
                 t = max(t, float(veh.available_at))
             if sid == BREAK:
                 if veh.brk is None:
                     raise PlanningError(f"{vid}: break planned but the courier has none")
-                start = max(t, float(veh.brk.window.start))
+                # As in VROOM, the courier may ride towards the next stop before the break
+                # and finish the ride after it: start the break as late as the window and
+                # the ride allow, and carry the ridden part over as credit.
+                nxt = next((x for x in seq[i + 1 :] if x != BREAK), None)
+                leg = float(dur[loc, stops[nxt].location if nxt else veh.end])
+                w = veh.brk.window
+                start = max(float(w.start), t)
+                start = max(start, min(float(w.end), t + leg))
+                credit = min(leg, start - t)
                 dep = start + veh.brk.duration
                 visits.append(Visit(BREAK, "break", loc, t, start, dep, load))
                 t = dep
                 continue
             stop = stops[sid]
-            arrival = t + float(dur[loc, stop.location])
+            arrival = t + float(dur[loc, stop.location]) - credit
+            credit = 0.0
             distance += float(dist[loc, stop.location])
             start = arrival if stop.window is None else max(arrival, float(stop.window.start))
             dep = start + problem.service_of(stop)
@@ -524,7 +572,7 @@ def schedule_routes(
             visits.append(Visit(sid, kind, stop.location, arrival, start, dep, load))
             loc, t = stop.location, dep
             real_seen += 1
-        end = t + float(dur[loc, veh.end])
+        end = t + float(dur[loc, veh.end]) - credit
         distance += float(dist[loc, veh.end])
         routes.append(Route(vid, tuple(visits), depart, end, distance, end - depart))
     return Plan(tuple(routes), tuple(unassigned), engine)
@@ -569,8 +617,7 @@ def plan(problem: Problem, *, time_limit_s: float, engine: str = "auto", seed: i
     restricted = any(t.allowed is not None for t in red.tasks)
     chosen = engine
     if engine == "auto":
-        pyvrp_ok = not has_breaks and not restricted
-        chosen = "pyvrp" if pyvrp_ok and time_limit_s >= _PYVRP_MIN_BUDGET_S else "vroom"
+        chosen = "vroom" if has_breaks or restricted else "pyvrp"
     elif engine == "pyvrp" and (has_breaks or restricted):
         raise PlanningError("PyVRP adapter cannot model breaks, skills or locks; use vroom")
 
@@ -578,12 +625,15 @@ def plan(problem: Problem, *, time_limit_s: float, engine: str = "auto", seed: i
     if not red.tasks:
         seqs: dict[int, list[str]] = {}
         left: list[_Task] = []
-    elif chosen == "pyvrp":
-        seqs, left = _solve_pyvrp(problem, red, budget, seed)
+    elif chosen == "pyvrp" and (got := _solve_pyvrp(problem, red, budget, seed)) is not None:
+        seqs, left = got
     else:
-        # Exploration 5 is VROOM's most thorough search; the timeout cuts it short on
-        # large days, which still leaves the result of its best construction.
-        seqs, left = _solve_vroom(problem, red, budget, exploration=5)
+        if chosen == "pyvrp":
+            # Rare (the prizes make dropping stops always possible) but a budget too short
+            # for PyVRP to reach feasibility must still give couriers a valid plan.
+            chosen = "pyvrp->vroom"
+            budget = max(0.05, time_limit_s - (time.perf_counter() - t0) - _OVERHEAD_RESERVE_S)
+        seqs, left = _solve_vroom(problem, red, budget, exploration=_vroom_level(red, budget))
 
     full: dict[str, list[str]] = {}
     for v in red.vehicles:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 
-from routing.model import AreaType, Location, TravelMatrix
+from routing.model import AreaType, Location, Problem, TravelMatrix
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 
@@ -96,3 +97,52 @@ def euclidean_matrix(
     d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
     d.setflags(write=False)
     return TravelMatrix(distance=d, duration=d, source=source)
+
+
+def with_locations(
+    problem: Problem,
+    new: Sequence[Location],
+    *,
+    detour: Mapping[AreaType, float] = DEFAULT_DETOUR,
+    speed_kmh: Mapping[AreaType, float] = DEFAULT_SPEED_KMH,
+) -> tuple[Problem, list[int]]:
+    """The problem with ``new`` locations appended, and their indices.
+
+    Only the new rows and columns are estimated (great-circle), so a booking-page check
+    does not rebuild a matrix that may have come from a road router.
+    """
+    if not new:
+        return problem, []
+    n = len(problem.locations)
+    allp = list(problem.locations) + list(new)
+    lats = np.array([loc.lat for loc in allp])
+    lons = np.array([loc.lon for loc in allp])
+    crow = haversine_matrix(lats[n:], lons[n:])  # new x new
+    lat_n, lon_n = np.radians(lats[n:])[:, None], np.radians(lons[n:])[:, None]
+    lat_a, lon_a = np.radians(lats)[None, :], np.radians(lons)[None, :]
+    a = (
+        np.sin((lat_n - lat_a) / 2) ** 2
+        + np.cos(lat_n) * np.cos(lat_a) * np.sin((lon_n - lon_a) / 2) ** 2
+    )
+    cross = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))  # new x all
+    cross[:, n:] = crow
+    det = np.array([detour[loc.area] for loc in allp])
+    spd = np.array([speed_kmh[loc.area] / 3.6 for loc in allp])
+    leg_det = (det[n:, None] + det[None, :]) / 2
+    leg_spd = (spd[n:, None] + spd[None, :]) / 2
+    new_dist = cross * leg_det
+    new_dur = new_dist / leg_spd
+
+    m = len(allp)
+    dist = np.empty((m, m))
+    dur = np.empty((m, m))
+    dist[:n, :n] = problem.matrix.distance
+    dur[:n, :n] = problem.matrix.duration
+    dist[n:, :] = new_dist
+    dist[:, n:] = new_dist.T
+    dur[n:, :] = new_dur
+    dur[:, n:] = new_dur.T
+    dist.setflags(write=False)
+    dur.setflags(write=False)
+    matrix = TravelMatrix(dist, dur, problem.matrix.source + "+great_circle")
+    return replace(problem, locations=tuple(allp), matrix=matrix), list(range(n, m))
