@@ -347,11 +347,11 @@ def _vroom_level(red: _Reduced, budget_s: float) -> int:
     # finishes. Thresholds: stops per second of budget, see RESULTS.md.
     stops = sum(len(t.stops) for t in red.tasks)
     per_s = stops / max(budget_s, 1e-3)
-    if per_s <= 100:
+    if per_s <= 50:
         return 5
-    if per_s <= 300:
+    if per_s <= 150:
         return 4
-    if per_s <= 1000:
+    if per_s <= 400:
         return 2
     return 1
 
