@@ -326,7 +326,7 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
     _section(pdf, "Danh mục giấy tờ / Documents")
     pdf.set_font(FAMILY, "", 10)
     with pdf.table(
-        col_widths=(16, 90, 34, 16, 24),
+        col_widths=(16, 82, 42, 16, 24),
         text_align=("CENTER", "LEFT", "CENTER", "CENTER", "CENTER"),
         headings_style=_HEAD,
         line_height=6,

@@ -60,7 +60,11 @@ def test_mask_keeps_the_last_four() -> None:
     assert mask_cccd("087084000999") == "********0999"
 
 
-SEVEN = "001090123456|012345678|NGUYEN VAN A|01011990|Nam|Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15042021"
+# Example shape from a public parser comment (STANDARDS.md §5).
+SEVEN = (
+    "001090123456|012345678|NGUYEN VAN A|01011990|Nam"
+    "|Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15042021"
+)
 
 
 def test_parses_the_seven_field_form() -> None:

@@ -140,8 +140,8 @@ def test_html_escapes_user_text() -> None:
 def test_html_screenshot_round_trip_in_chromium(artifacts: Path) -> None:
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Chromium not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
     from PIL import Image
+    from playwright.sync_api import sync_playwright
 
     label = make_label(item_id=make_item_id("EE", 87654321))
     html = render_label_html(label)
