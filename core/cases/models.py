@@ -1,0 +1,76 @@
+"""Bookings, cases and the physical items that carry them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Sequence, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+# S10 serials are 8 digits; the sequence never wraps so an ID is never reissued
+# (UPU asks for no reuse within 12 months).
+item_serial_seq = Sequence("item_serial_seq", start=1, maxvalue=99_999_999, cycle=False)
+
+
+class Booking(Base):
+    """What the citizen asked for: which procedure, which office, where and when to meet."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("service_option IN ('send', 'receive', 'both')", name="service_option"),
+        CheckConstraint("pickup_window_end > pickup_window_start", name="window"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    service_option: Mapped[str]
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    post_office_id: Mapped[int] = mapped_column(ForeignKey("post_offices.id"), index=True)
+    contact_name: Mapped[str]
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    address_text: Mapped[str]
+    commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
+    province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    position_source: Mapped[str]
+    position_accuracy_m: Mapped[float]
+    pickup_window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pickup_window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Keyed hash and last four digits only: enough to match a chip ID card at the door,
+    # useless to anyone who copies the table.
+    cccd_hash: Mapped[str | None] = mapped_column(String(64))
+    cccd_last4: Mapped[str | None] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Case(Base):
+    """One citizen's procedure end to end: the booking, the dossier item, the result item."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    dossier_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    result_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    agency_dossier_code: Mapped[str | None] = mapped_column(unique=True)
+    appointment_date: Mapped[date | None] = mapped_column(Date)
+    pickup_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    delivery_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Item(Base):
+    """A physical postal item (bưu gửi) with a UPU S10 identifier."""
+
+    __tablename__ = "items"
+    __table_args__ = (CheckConstraint("kind IN ('dossier', 'result')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    kind: Mapped[str]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", use_alter=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,181 @@
+"""Opening cases, registering results, recording the agency's dossier code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.parties import Actor, citizen_party, party
+from core.custody.service import create_item
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity.service import keyed_hash
+from core.outbox.service import enqueue
+from core.places.models import Commune, Office, PostOffice, Procedure
+from core.settings import Settings
+from labels.cccd import validate_cccd
+from labels.dossier_code import validate_dossier_code
+from labels.errors import InvalidCode
+
+SERVICE_OPTIONS = ("send", "receive", "both")
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service_option: str
+    procedure_id: int
+    office_id: int
+    post_office_id: int
+    contact_name: str
+    contact_phone: str
+    address_text: str
+    commune_code: str
+    lat: float
+    lon: float
+    position_source: str
+    position_accuracy_m: float
+    pickup_window_start: datetime
+    pickup_window_end: datetime
+    cccd: str | None = None
+    citizen_user_id: int | None = None
+
+
+def open_case(
+    session: Session, settings: Settings, actor: Actor, request: BookingRequest, *, now: datetime
+) -> Case:
+    """Record a booking, open its case and, when a dossier travels, issue the dossier item."""
+    if request.service_option not in SERVICE_OPTIONS:
+        raise InvalidInput(
+            f"service_option must be one of {', '.join(SERVICE_OPTIONS)}", field="service_option"
+        )
+    if request.pickup_window_end <= request.pickup_window_start:
+        raise InvalidInput("the pickup window must end after it starts", field="pickup_window_end")
+    if session.get(Procedure, request.procedure_id) is None:
+        raise InvalidInput(f"no procedure {request.procedure_id}", field="procedure_id")
+    commune = session.get(Commune, request.commune_code)
+    if commune is None:
+        raise InvalidInput(f"no commune {request.commune_code}", field="commune_code")
+    office = session.get(Office, request.office_id)
+    if office is None:
+        raise InvalidInput(f"no office {request.office_id}", field="office_id")
+    if office.province_code != commune.province_code:
+        # Decree 118/2025: any office in the province, whatever the commune; not across provinces.
+        raise InvalidInput(
+            "the office must be in the same province as the address", field="office_id"
+        )
+    if session.get(PostOffice, request.post_office_id) is None:
+        raise InvalidInput(f"no post office {request.post_office_id}", field="post_office_id")
+    cccd_hash = cccd_last4 = None
+    if request.cccd:
+        try:
+            number = validate_cccd(request.cccd).number
+        except InvalidCode as exc:
+            raise InvalidInput(str(exc), field="cccd") from exc
+        cccd_hash = keyed_hash(settings, number, purpose="cccd")
+        cccd_last4 = number[-4:]
+
+    booking = Booking(
+        citizen_user_id=request.citizen_user_id,
+        service_option=request.service_option,
+        procedure_id=request.procedure_id,
+        office_id=request.office_id,
+        post_office_id=request.post_office_id,
+        contact_name=request.contact_name,
+        contact_phone=request.contact_phone,
+        address_text=request.address_text,
+        commune_code=request.commune_code,
+        province_code=commune.province_code,
+        lat=request.lat,
+        lon=request.lon,
+        position_source=request.position_source,
+        position_accuracy_m=request.position_accuracy_m,
+        pickup_window_start=request.pickup_window_start,
+        pickup_window_end=request.pickup_window_end,
+        cccd_hash=cccd_hash,
+        cccd_last4=cccd_last4,
+    )
+    session.add(booking)
+    session.flush()
+    case = Case(booking_id=booking.id)
+    session.add(case)
+    session.flush()
+    if request.service_option in ("send", "both"):
+        item = create_item(
+            session,
+            kind="dossier",
+            case_id=case.id,
+            first_kind="booked",
+            holder=citizen_party(case.id),
+            actor=actor,
+            occurred_at=now,
+            service_indicator=settings.dossier_service_indicator,
+        )
+        case.dossier_item_id = item.id
+    session.flush()
+    return case
+
+
+def register_result(
+    session: Session, settings: Settings, actor: Actor, case: Case, *, now: datetime
+) -> Item:
+    """The office has the result: issue the result item, held by that office."""
+    if case.result_item_id is not None:
+        raise Conflict(f"case {case.id} already has a result item", field="case_id")
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    if booking.service_option == "send":
+        raise Conflict("this case asked to send the dossier only", field="case_id")
+    item = create_item(
+        session,
+        kind="result",
+        case_id=case.id,
+        first_kind="result_registered",
+        holder=party("office", booking.office_id),
+        actor=actor,
+        occurred_at=now,
+        service_indicator=settings.result_service_indicator,
+    )
+    case.result_item_id = item.id
+    enqueue(
+        session,
+        "sms.send",
+        {
+            "phone": booking.contact_phone,
+            "text": f"Kết quả hồ sơ của bạn đã sẵn sàng, mã bưu gửi {item.code}. "
+            f"Theo dõi: {settings.public_base_url}/t/{item.code}",
+        },
+    )
+    session.flush()
+    return item
+
+
+def record_agency_code(
+    session: Session, case: Case, raw_code: str, appointment: date | None
+) -> Case:
+    try:
+        code = validate_dossier_code(raw_code)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+    normalised = code.code
+    other = session.scalar(select(Case.id).where(Case.agency_dossier_code == normalised))
+    if other is not None and other != case.id:
+        raise Conflict(f"{normalised} is already recorded on case {other}",
+                       field="agency_dossier_code")  # fmt: skip
+    if appointment is not None and appointment < code.received_on:
+        raise InvalidInput("the appointment cannot be before the dossier was received",
+                           field="appointment_date")  # fmt: skip
+    case.agency_dossier_code = normalised
+    case.appointment_date = appointment
+    session.flush()
+    return case
+
+
+def case_for_item(session: Session, item_code: str) -> tuple[Item, Case | None]:
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None:
+        raise NotFound(f"no item {item_code}", field="item_id")
+    case = session.get(Case, item.case_id) if item.case_id else None
+    return item, case

@@ -1,0 +1,183 @@
+"""The public view of an item: status and timeline, with personal data masked.
+
+Anyone holding the item ID (it is printed on the label) can see this, so it names no
+person: couriers appear as "Bưu tá", citizens as "Người gửi/nhận", phones are masked.
+Offices and post offices are public places and are named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.models import CustodyEvent, ItemState
+from core.custody.service import declared_event_ids
+from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
+from core.errors import NotFound
+from core.places.models import Commune, Office, PostOffice, Province
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    kind: str
+    label_vi: str
+    label_en: str
+    occurred_at: datetime
+    occurred_offset: str
+    holder_vi: str
+    holder_en: str
+    upu_code: str | None
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class LegSummary:
+    item_code: str
+    kind: str
+    status: str
+    status_vi: str
+    status_en: str
+
+
+@dataclass(frozen=True)
+class TrackingView:
+    item_code: str
+    kind: str
+    status: str
+    status_vi: str
+    status_en: str
+    holder_vi: str
+    holder_en: str
+    handover_pending: bool
+    timeline: list[TimelineEntry]
+    office_name: str | None = None
+    area_vi: str | None = None
+    contact_phone_masked: str | None = None
+    pickup_window_start: datetime | None = None
+    pickup_window_end: datetime | None = None
+    agency_dossier_code: str | None = None
+    appointment_date: str | None = None
+    legs: list[LegSummary] = field(default_factory=list)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) < 6:
+        return "*" * len(digits)
+    return digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
+
+
+class _Names:
+    """Resolves parties to public names, caching offices and post offices per request."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def holder(self, value: str | None) -> tuple[str, str]:
+        if value is None:
+            return ("—", "—")
+        kind, _, ident = value.partition(":")
+        if kind == "office" and ident.isdigit():
+            office = self.session.get(Office, int(ident))
+            if office is not None:
+                return (office.name_vi, office.name_en)
+        if kind == "post_office" and ident.isdigit():
+            post = self.session.get(PostOffice, int(ident))
+            if post is not None:
+                return (post.name, post.name)
+        return {
+            "courier": ("Bưu tá", "Courier"),
+            "citizen": ("Người dân", "Citizen"),
+        }.get(kind, ("Hệ thống", "System"))
+
+
+def tracking_view(session: Session, item_code: str) -> TrackingView:
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None:
+        raise NotFound(f"no item {item_code}", field="item_id")
+    state = session.get(ItemState, item.id)
+    assert state is not None
+    events = list(
+        session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq)
+        )
+    )
+    declared = declared_event_ids(events)
+    names = _Names(session)
+    timeline = []
+    for event in events:
+        if event.kind == ERROR_DECLARED:
+            continue
+        rule = TRANSITIONS[event.kind]
+        holder_vi, holder_en = names.holder(event.to_party or event.from_party)
+        timeline.append(
+            TimelineEntry(
+                seq=event.seq,
+                kind=event.kind,
+                label_vi=rule.label_vi,
+                label_en=rule.label_en,
+                occurred_at=event.occurred_at,
+                occurred_offset=event.occurred_offset,
+                holder_vi=holder_vi,
+                holder_en=holder_en,
+                upu_code=event.upu_code,
+                corrected=event.event_id in declared,
+            )
+        )
+    status_vi, status_en = STATUS_LABELS[state.status]
+    holder_vi, holder_en = names.holder(state.custodian)
+    view = TrackingView(
+        item_code=item.code,
+        kind=item.kind,
+        status=state.status,
+        status_vi=status_vi,
+        status_en=status_en,
+        holder_vi=holder_vi,
+        holder_en=holder_en,
+        handover_pending=state.pending_to is not None,
+        timeline=timeline,
+    )
+    if item.case_id is None:
+        return view
+    return _with_case(session, view, item.case_id)
+
+
+def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingView:
+    case = session.get(Case, case_id)
+    assert case is not None
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    office = session.get(Office, booking.office_id)
+    commune = session.get(Commune, booking.commune_code)
+    province = session.get(Province, booking.province_code)
+    legs = []
+    for leg_id in (case.dossier_item_id, case.result_item_id):
+        if leg_id is None:
+            continue
+        leg_item = session.get(Item, leg_id)
+        leg_state = session.get(ItemState, leg_id)
+        assert leg_item is not None and leg_state is not None
+        vi, en = STATUS_LABELS[leg_state.status]
+        legs.append(LegSummary(leg_item.code, leg_item.kind, leg_state.status, vi, en))
+    return TrackingView(
+        **{
+            **view.__dict__,
+            "office_name": office.name_vi if office else None,
+            "area_vi": f"{commune.name}, {province.name}" if commune and province else None,
+            "contact_phone_masked": mask_phone(booking.contact_phone),
+            "pickup_window_start": booking.pickup_window_start,
+            "pickup_window_end": booking.pickup_window_end,
+            "agency_dossier_code": case.agency_dossier_code,
+            "appointment_date": case.appointment_date.isoformat()
+            if case.appointment_date
+            else None,
+            "legs": legs,
+        }
+    )

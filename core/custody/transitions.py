@@ -1,0 +1,307 @@
+"""Every allowed custody transition, in one table.
+
+Each row says which item kinds it applies to, from which statuses, to which status, who may
+do it, how custody moves, and how it maps to GS1 EPCIS (bizStep, disposition) and to UPU
+tracking events where one exists (STANDARDS.md §2–3). ``apply`` folds one event into an
+item's state; the live service and ``hoso ledger verify`` use the same fold, so a projection
+can always be rebuilt and checked from the events alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from core.custody.parties import party_kind
+from core.errors import InvalidTransition
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "booked": ("Đã đặt lịch lấy hồ sơ", "Pickup booked"),
+    "picked_up": ("Bưu tá đã nhận hồ sơ", "Picked up by the courier"),
+    "refused": ("Chưa nhận: hồ sơ chưa đủ", "Not picked up: dossier incomplete"),
+    "cancelled": ("Đã hủy", "Cancelled"),
+    "at_post_office": ("Tại bưu cục", "At the post office"),
+    "in_transit": ("Đang vận chuyển", "In transit"),
+    "arrived": ("Đã đến bưu cục phát", "Arrived at the delivery post office"),
+    "handed_over": ("Đã bàn giao cho bộ phận một cửa", "Handed over to the one-stop office"),
+    "result_registered": ("Kết quả đã có tại bộ phận một cửa", "Result ready at the office"),
+    "collected": ("Bưu tá đã nhận kết quả", "Result collected by the courier"),
+    "out_for_delivery": ("Đang phát kết quả", "Out for delivery"),
+    "attempt_failed": ("Phát không thành công", "Delivery attempt failed"),
+    "delivered": ("Đã phát thành công", "Delivered"),
+    "returned_to_office": ("Đã trả lại bộ phận một cửa", "Returned to the office"),
+    "lost": ("Thất lạc", "Lost"),
+}
+
+TERMINAL = frozenset({"cancelled", "handed_over", "delivered", "lost"})
+# Statuses in which a staff party (courier, post office, office) physically holds the item.
+HELD_BY_STAFF = frozenset(
+    {
+        "picked_up",
+        "at_post_office",
+        "in_transit",
+        "arrived",
+        "result_registered",
+        "collected",
+        "out_for_delivery",
+        "attempt_failed",
+        "returned_to_office",
+    }
+)
+
+
+class Custody(Enum):
+    NONE = "none"  # custodian unchanged
+    CREATE = "create"  # first event: the custodian is ``to_party``
+    TAKE = "take"  # the acting party takes the item (pickup at the door)
+    GIVE = "give"  # the acting party gives it to ``to_party`` on proof (delivery by OTP/ID)
+    ARRIVE = "arrive"  # the receiving post office scans it in
+    OFFER = "offer"  # a hand-off is opened; nothing moves until the counterparty confirms
+    CONFIRM = "confirm"  # the counterparty confirms: custody moves to ``pending_to``
+    DECLINE = "decline"  # the counterparty declines: the hand-off is closed, nothing moves
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: str
+    item_kinds: frozenset[str]
+    from_statuses: frozenset[str]  # empty: only as an item's first event
+    to_status: str | None  # None: unchanged (or decided by the custody rule)
+    roles: frozenset[str]
+    custody: Custody
+    biz_step: str
+    disposition: str
+    upu_code: str | None = None
+    required_details: frozenset[str] = frozenset()
+    needs_pending: bool = False
+    label_vi: str = ""
+    label_en: str = ""
+
+
+def _t(
+    kind: str,
+    items: str,
+    from_statuses: str,
+    to_status: str | None,
+    roles: str,
+    custody: Custody,
+    biz_step: str,
+    disposition: str,
+    upu: str | None = None,
+    *,
+    required: str = "",
+    needs_pending: bool = False,
+    vi: str,
+    en: str,
+) -> Transition:
+    return Transition(
+        kind=kind,
+        item_kinds=frozenset(items.split()),
+        from_statuses=frozenset(from_statuses.split()),
+        to_status=to_status,
+        roles=frozenset(roles.split()),
+        custody=custody,
+        biz_step=biz_step,
+        disposition=disposition,
+        upu_code=upu,
+        required_details=frozenset(required.split()),
+        needs_pending=needs_pending,
+        label_vi=vi,
+        label_en=en,
+    )
+
+
+_STAFF_HELD = " ".join(sorted(HELD_BY_STAFF))
+_NOT_TERMINAL = " ".join(sorted(set(STATUS_LABELS) - TERMINAL))
+_HOSO = "urn:hoso:cbv"
+
+TRANSITIONS: dict[str, Transition] = {
+    t.kind: t
+    for t in (
+        # -- dossier leg: citizen -> office -------------------------------------------------
+        _t("booked", "dossier", "", "booked", "citizen dispatcher admin system", Custody.CREATE,
+           "commissioning", "active", vi="Đặt lịch lấy hồ sơ", en="Pickup booked"),
+        _t("picked_up", "dossier", "booked refused", "picked_up", "courier", Custody.TAKE,
+           "accepting", "in_progress", "EMA", required="seal_number",
+           vi="Nhận hồ sơ tại nhà", en="Picked up at the door"),
+        _t("pickup_refused", "dossier", "booked refused", "refused", "courier", Custody.NONE,
+           "inspecting", "non_conformant", required="reason_code",
+           vi="Từ chối nhận hồ sơ chưa đủ", en="Pickup refused: dossier incomplete"),
+        _t("cancelled", "dossier", "booked refused", "cancelled",
+           "citizen dispatcher admin system", Custody.NONE, "decommissioning", "inactive",
+           vi="Hủy đặt lịch", en="Booking cancelled"),
+        # -- result leg: office -> citizen --------------------------------------------------
+        _t("result_registered", "result", "", "result_registered", "desk_officer admin system",
+           Custody.CREATE, "commissioning", "active",
+           vi="Đăng ký kết quả", en="Result registered"),
+        _t("out_for_delivery", "result", "collected attempt_failed", "out_for_delivery",
+           "courier", Custody.NONE, "departing", "in_transit", "EDG",
+           vi="Bắt đầu phát", en="Out for delivery"),
+        _t("delivered", "result", "out_for_delivery", "delivered", "courier", Custody.GIVE,
+           "accepting", f"{_HOSO}:disp:delivered", "EMI", required="proof",
+           vi="Phát thành công", en="Delivered"),
+        _t("attempt_failed", "result", "out_for_delivery", "attempt_failed", "courier",
+           Custody.NONE, f"{_HOSO}:bizstep:delivery_attempt", "in_progress", "EMH",
+           required="reason_code", vi="Phát không thành công", en="Delivery attempt failed"),
+        # -- hub moves, either leg ----------------------------------------------------------
+        _t("departed", "dossier result", "at_post_office", "in_transit", "dispatcher courier",
+           Custody.NONE, "departing", "in_transit", "EMC",
+           vi="Rời bưu cục", en="Departed the post office"),
+        _t("arrived", "dossier result", "in_transit", "arrived", "dispatcher", Custody.ARRIVE,
+           "arriving", "in_progress", "EMG", vi="Đến bưu cục phát", en="Arrived at post office"),
+        _t("bagged", "dossier result", "at_post_office arrived", None, "dispatcher courier",
+           Custody.NONE, "packing", "container_closed", required="bag_id",
+           vi="Đóng túi", en="Packed into a bag"),
+        _t("unbagged", "dossier result", _STAFF_HELD, None, "dispatcher courier desk_officer",
+           Custody.NONE, "unpacking", "in_progress", vi="Mở túi", en="Taken out of a bag"),
+        # -- two-party hand-offs ------------------------------------------------------------
+        _t("handover_offered", "dossier result", _STAFF_HELD, None,
+           "courier desk_officer dispatcher", Custody.OFFER, "staging_outbound", "in_progress",
+           vi="Đề nghị bàn giao", en="Hand-off opened"),
+        _t("handover_confirmed", "dossier result", _STAFF_HELD, None,
+           "courier desk_officer dispatcher", Custody.CONFIRM, "receiving", "in_progress",
+           needs_pending=True, vi="Xác nhận bàn giao", en="Hand-off confirmed"),
+        _t("handover_declined", "dossier result", _STAFF_HELD, None,
+           "courier desk_officer dispatcher", Custody.DECLINE, "inspecting", "non_conformant",
+           required="reason_code", needs_pending=True,
+           vi="Từ chối bàn giao", en="Hand-off declined"),
+        # -- exceptions ---------------------------------------------------------------------
+        _t("damage_noted", "dossier result", _NOT_TERMINAL, None,
+           "courier desk_officer dispatcher admin", Custody.NONE, "inspecting", "damaged",
+           required="reason_code", vi="Ghi nhận hư hỏng", en="Damage recorded"),
+        _t("lost", "dossier result", _NOT_TERMINAL, "lost", "dispatcher admin", Custody.NONE,
+           "inspecting", "unknown", required="reason_code",
+           vi="Xác nhận thất lạc", en="Declared lost"),
+    )
+}  # fmt: skip
+
+# An error declaration names an earlier event as wrong (EPCIS errorDeclaration). It has no
+# row in the table: its effect is to remove the declared event from the fold.
+ERROR_DECLARED = "error_declared"
+ERROR_REASONS = ("did_not_occur", "incorrect_data")
+
+
+@dataclass(frozen=True)
+class ItemStateValue:
+    status: str
+    custodian: str
+    pending_from: str | None = None
+    pending_to: str | None = None
+    pending_initiator: str | None = None
+    bag_id: int | None = None
+    delivery_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What the fold needs to know of one event."""
+
+    kind: str
+    item_kind: str
+    actor_party: str
+    from_party: str | None
+    to_party: str | None
+    bag_id: int | None
+
+
+def confirmed_status(item_kind: str, receiver: str, current: str) -> str:
+    """The status an item takes when ``receiver`` confirms a hand-off of it."""
+    kind = party_kind(receiver)
+    if kind == "office":
+        return "handed_over" if item_kind == "dossier" else "returned_to_office"
+    if kind == "post_office":
+        return "at_post_office"
+    if kind == "courier":
+        if current in ("picked_up", "in_transit", "out_for_delivery", "collected"):
+            return current  # courier-to-courier relay
+        return "in_transit" if item_kind == "dossier" else "collected"
+    raise InvalidTransition(f"an item cannot be handed over to {receiver}", field="to_party")
+
+
+def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
+    """Fold one event into an item's state, or raise ``InvalidTransition``."""
+    rule = TRANSITIONS.get(event.kind)
+    if rule is None:
+        raise InvalidTransition(f"unknown event kind {event.kind!r}", field="kind")
+    if event.item_kind not in rule.item_kinds:
+        raise InvalidTransition(
+            f"{event.kind} does not apply to a {event.item_kind} item", field="kind"
+        )
+    if state is None:
+        if rule.custody is not Custody.CREATE:
+            raise InvalidTransition(f"{event.kind} cannot be an item's first event", field="kind")
+        if event.to_party is None:
+            raise InvalidTransition("the first event must name the holder", field="to_party")
+        assert rule.to_status is not None
+        return ItemStateValue(status=rule.to_status, custodian=event.to_party)
+    if not rule.from_statuses or state.status not in rule.from_statuses:
+        raise InvalidTransition(
+            f"{event.kind} is not allowed when the item is {state.status}", field="kind"
+        )
+    if rule.needs_pending and state.pending_to is None:
+        raise InvalidTransition(f"{event.kind} needs an open hand-off; none is open", field="kind")
+    if state.pending_to is not None and rule.custody not in (Custody.CONFIRM, Custody.DECLINE):
+        if event.kind not in ("damage_noted", "lost"):
+            raise InvalidTransition(
+                f"a hand-off to {state.pending_to} is open; confirm or decline it first",
+                field="kind",
+            )
+
+    new = state
+    if rule.to_status is not None:
+        new = replace(new, status=rule.to_status)
+    match rule.custody:
+        case Custody.TAKE:
+            new = replace(new, custodian=event.actor_party)
+        case Custody.GIVE | Custody.ARRIVE:
+            if event.to_party is None:
+                raise InvalidTransition(f"{event.kind} must name who receives", field="to_party")
+            new = replace(new, custodian=event.to_party)
+        case Custody.OFFER:
+            if event.to_party is None:
+                raise InvalidTransition("a hand-off must name the receiver", field="to_party")
+            if event.to_party == state.custodian:
+                raise InvalidTransition(
+                    f"the item is already held by {event.to_party}", field="to_party"
+                )
+            if event.actor_party not in (state.custodian, event.to_party):
+                raise InvalidTransition(
+                    "only the holder or the receiver can open a hand-off", field="actor"
+                )
+            new = replace(
+                new,
+                pending_from=state.custodian,
+                pending_to=event.to_party,
+                pending_initiator=event.actor_party,
+            )
+        case Custody.CONFIRM | Custody.DECLINE:
+            assert state.pending_to is not None and state.pending_from is not None
+            counterparty = (
+                state.pending_from
+                if state.pending_initiator == state.pending_to
+                else state.pending_to
+            )
+            if event.actor_party != counterparty:
+                raise InvalidTransition(
+                    f"this hand-off must be confirmed by {counterparty}, not {event.actor_party}",
+                    field="actor",
+                )
+            if rule.custody is Custody.CONFIRM:
+                new = replace(
+                    new,
+                    status=confirmed_status(event.item_kind, state.pending_to, state.status),
+                    custodian=state.pending_to,
+                    bag_id=None,
+                )
+            new = replace(new, pending_from=None, pending_to=None, pending_initiator=None)
+        case Custody.NONE | Custody.CREATE:
+            pass
+    if event.kind == "bagged":
+        new = replace(new, bag_id=event.bag_id)
+    elif event.kind == "unbagged":
+        if state.bag_id is None:
+            raise InvalidTransition("the item is not in a bag", field="kind")
+        new = replace(new, bag_id=None)
+    elif event.kind == "attempt_failed":
+        new = replace(new, delivery_attempts=state.delivery_attempts + 1)
+    return new

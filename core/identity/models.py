@@ -1,0 +1,67 @@
+"""People and their credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+ROLES = ("citizen", "courier", "desk_officer", "dispatcher", "admin")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('citizen', 'courier', 'desk_officer', 'dispatcher', 'admin')", name="role"
+        ),
+        # A courier without a post office, or a desk officer without an office, could act
+        # anywhere; the database refuses them outright.
+        CheckConstraint("role <> 'courier' OR post_office_id IS NOT NULL", name="courier_post"),
+        CheckConstraint("role <> 'dispatcher' OR post_office_id IS NOT NULL", name="dispatch_post"),
+        CheckConstraint("role <> 'desk_officer' OR office_id IS NOT NULL", name="desk_office"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(unique=True)
+    full_name: Mapped[str]
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    role: Mapped[str]
+    # Citizens sign in with one-time codes and have no password.
+    password_hash: Mapped[str | None]
+    post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Device(Base):
+    """A phone registered to a courier; tokens are bound to it and die with it."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_uid: Mapped[str]
+    name: Mapped[str]
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """Only a keyed hash of the token is stored: a copy of this table signs nobody in."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,169 @@
+"""Passwords, API tokens and the actor a token stands for."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.custody.parties import Actor, party
+from core.errors import InvalidInput, NotFound, Unauthorized
+from core.identity.models import ROLES, ApiToken, Device, User
+from core.settings import Settings
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise InvalidInput("password must have at least 8 characters", field="password")
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    if not stored_hash:
+        return False
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def keyed_hash(settings: Settings, value: str, *, purpose: str) -> str:
+    """HMAC-SHA256 under the server secret, separated by purpose (token, cccd, otp…)."""
+    key = hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str | None = None,
+    phone: str | None = None,
+    post_office_id: int | None = None,
+    office_id: int | None = None,
+) -> User:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "courier" and post_office_id is None:
+        raise InvalidInput("a courier belongs to a post office", field="post_office_id")
+    if role == "desk_officer" and office_id is None:
+        raise InvalidInput("a desk officer belongs to an office", field="office_id")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput(f"username {username!r} is taken", field="username")
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role,
+        phone=phone,
+        password_hash=hash_password(password) if password else None,
+        post_office_id=post_office_id,
+        office_id=office_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    # Verify against a dummy hash when the user is unknown so timing does not reveal names.
+    stored = user.password_hash if user else _DUMMY_HASH
+    if not verify_password(stored, password) or user is None or not user.active:
+        raise Unauthorized("wrong username or password", field="password")
+    return user
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+def issue_token(
+    session: Session,
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime,
+    device: Device | None = None,
+    ttl: timedelta | None = None,
+) -> IssuedToken:
+    token = secrets.token_urlsafe(32)
+    expires_at = now + (ttl or timedelta(hours=settings.api_token_ttl_hours))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=keyed_hash(settings, token, purpose="api-token"),
+            device_id=device.id if device else None,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return IssuedToken(token=token, expires_at=expires_at)
+
+
+def user_for_token(session: Session, settings: Settings, token: str, *, now: datetime) -> User:
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == keyed_hash(settings, token, purpose="api-token"))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown token", field="authorization")
+    api_token, user = row
+    if api_token.revoked_at is not None:
+        raise Unauthorized("token revoked", field="authorization")
+    if api_token.expires_at <= now:
+        raise Unauthorized("token expired", field="authorization")
+    if api_token.device_id is not None:
+        device = session.get(Device, api_token.device_id)
+        if device is None or device.revoked_at is not None:
+            raise Unauthorized("device revoked", field="authorization")
+    if not user.active:
+        raise Unauthorized("account disabled", field="authorization")
+    return user
+
+
+def revoke_token(session: Session, settings: Settings, token: str, *, now: datetime) -> None:
+    api_token = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == keyed_hash(settings, token, purpose="api-token")
+        )
+    )
+    if api_token is None:
+        raise NotFound("unknown token", field="token")
+    api_token.revoked_at = now
+    session.flush()
+
+
+def actor_for(user: User, device_id: int | None = None) -> Actor:
+    """The party a user acts for: couriers for themselves, staff for their office."""
+    match user.role:
+        case "courier":
+            acting = party("courier", user.id)
+        case "desk_officer":
+            assert user.office_id is not None
+            acting = party("office", user.office_id)
+        case "dispatcher":
+            assert user.post_office_id is not None
+            acting = party("post_office", user.post_office_id)
+        case "citizen":
+            acting = party("citizen", f"user-{user.id}")
+        case _:
+            acting = party("admin", user.id)
+    return Actor(user_id=user.id, role=user.role, party=acting, device_id=device_id)

@@ -1,0 +1,30 @@
+"""Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from core.cases.models import Booking, Case, Item, item_serial_seq
+from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
+from core.db import Base
+from core.identity.models import ApiToken, Device, User
+from core.outbox.models import OutboxMessage
+from core.places.models import Commune, Office, PostOffice, Procedure, Province
+
+__all__ = [
+    "ApiToken",
+    "Bag",
+    "Base",
+    "Booking",
+    "Case",
+    "Commune",
+    "CustodyEvent",
+    "CustodyException",
+    "Device",
+    "Item",
+    "ItemState",
+    "Office",
+    "OutboxMessage",
+    "PostOffice",
+    "Procedure",
+    "Province",
+    "ScanReceipt",
+    "User",
+    "item_serial_seq",
+]

@@ -1,0 +1,123 @@
+"""Enqueue side effects in the caller's transaction; deliver them from a worker.
+
+Why not procrastinate: its jobs are deferred through its own connector, outside the
+SQLAlchemy transaction that records the custody event, so a crash between the two could
+lose a notification or send one for a change that rolled back. The outbox row here is
+written by the same transaction as the change, and the worker below is the few dozen lines
+that ``FOR UPDATE SKIP LOCKED``, retries with backoff and dead-lettering need.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction
+from core.errors import NotFound
+from core.outbox.models import OutboxMessage
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Mapping[str, Any], Settings], None]
+
+
+class PermanentFailure(Exception):
+    """A delivery that can never succeed (bad payload, unknown topic): dead-letter at once."""
+
+
+def enqueue(
+    session: Session,
+    topic: str,
+    payload: Mapping[str, Any],
+    *,
+    available_at: datetime | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(topic=topic, payload=dict(payload))
+    if available_at is not None:
+        message.available_at = available_at
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    seconds = settings.outbox_backoff_base_seconds * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, settings.outbox_backoff_max_seconds))
+
+
+def deliver_due(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    handlers: Mapping[str, Handler],
+    *,
+    now: datetime,
+    limit: int = 50,
+) -> int:
+    """Deliver up to ``limit`` due messages. Returns how many were attempted.
+
+    Each message is locked with SKIP LOCKED, so several workers share the queue without
+    sending anything twice; the lock is held while delivering so a crashed worker's message
+    simply becomes due again when its transaction dies.
+    """
+    attempted = 0
+    while attempted < limit:
+        with transaction(factory) as session:
+            message = session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
+                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if message is None:
+                return attempted
+            attempted += 1
+            _deliver_one(message, settings, handlers, now)
+    return attempted
+
+
+def _deliver_one(
+    message: OutboxMessage, settings: Settings, handlers: Mapping[str, Handler], now: datetime
+) -> None:
+    message.attempts += 1
+    handler = handlers.get(message.topic)
+    try:
+        if handler is None:
+            raise PermanentFailure(f"no handler for topic {message.topic!r}")
+        handler(message.payload, settings)
+    except PermanentFailure as exc:
+        message.status = "dead"
+        message.last_error = str(exc)[:2000]
+        log.error("outbox.dead_lettered", extra={"id": message.id, "error": str(exc)})
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure of a delivery is retried
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= settings.outbox_max_attempts:
+            message.status = "dead"
+            log.error("outbox.dead_lettered", extra={"id": message.id, "error": str(exc)})
+        else:
+            message.available_at = now + backoff(settings, message.attempts)
+            log.warning("outbox.retry_scheduled", extra={"id": message.id, "error": str(exc)})
+        return
+    message.status = "delivered"
+    message.delivered_at = now
+    message.last_error = None
+    log.info("outbox.delivered", extra={"id": message.id, "topic": message.topic})
+
+
+def replay(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:
+    """Put a dead-lettered (or delivered) message back in the queue, as an admin asks."""
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"no outbox message {message_id}", field="message_id")
+    message.status = "pending"
+    message.attempts = 0
+    message.available_at = now
+    session.flush()
+    return message

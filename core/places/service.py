@@ -1,0 +1,110 @@
+"""Loading reference data: administrative units, procedures, offices and post offices.
+
+Idempotent (``ON CONFLICT DO NOTHING``): running the seed twice, or on a database that
+already has demo data, adds only what is missing and never rewrites what people use.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from core.places.models import Commune, Office, PostOffice, Procedure, Province
+from routing.admin_units import commune_by_code, load_communes, load_provinces
+
+_UNIT_TYPES = {"xã": "xa", "phường": "phuong", "đặc khu": "dac_khu"}
+
+
+def _reference_json(name: str) -> list[dict[str, Any]]:
+    text = resources.files("core.reference").joinpath("data", name).read_text(encoding="utf-8")
+    data = json.loads(text)
+    return list(data["items"] if isinstance(data, dict) else data)
+
+
+def load_admin_units(session: Session) -> int:
+    if session.scalar(select(func.count()).select_from(Commune)) == 3321:
+        return 0
+    session.execute(
+        insert(Province).on_conflict_do_nothing(),
+        [
+            {"code": p.code, "name": p.name, "short_name": p.short_name, "lat": p.lat, "lon": p.lon}
+            for p in load_provinces()
+        ],
+    )
+    rows = [
+        {
+            "code": c.code,
+            "name": c.name,
+            "unit_type": _UNIT_TYPES[c.unit_type],
+            "province_code": c.province_code,
+            "lat": c.lat,
+            "lon": c.lon,
+            "area_km2": c.area_km2,
+            "area_type": c.area_type,
+        }
+        for c in load_communes()
+    ]
+    session.execute(insert(Commune).on_conflict_do_nothing(), rows)
+    session.flush()
+    return len(rows)
+
+
+def load_catalogue(session: Session) -> None:
+    procedures = [
+        {
+            "slug": p["slug"],
+            "national_code": p.get("code"),
+            "name_vi": p["name_vi"],
+            "name_en": p["name_en"],
+            "level": p["level"],
+            "agency": p["agency"],
+            "processing_days": int(p["processing_days"]),
+            "fee_vnd": int(p["fee_vnd"]),
+            "legal_basis": p.get("legal_basis", ""),
+            "documents": p["documents"],
+            "sources": p.get("sources", []),
+        }
+        for p in _reference_json("procedures.json")
+    ]
+    session.execute(insert(Procedure).on_conflict_do_nothing(index_elements=["slug"]), procedures)
+    offices = [
+        {
+            "code": o["code"],
+            "name_vi": o["name_vi"],
+            "name_en": o["name_en"],
+            "kind": o["kind"],
+            "province_code": commune_by_code(o["commune_code"]).province_code,
+            "commune_code": o["commune_code"],
+            "address": o["address"],
+            "lat": o["lat"],
+            "lon": o["lon"],
+            "position_source": o.get("position_source", "surveyed"),
+        }
+        for o in _reference_json("offices.json")
+    ]
+    session.execute(insert(Office).on_conflict_do_nothing(index_elements=["code"]), offices)
+    posts = [
+        {
+            "code": p["code"],
+            "name": p["name"],
+            "province_code": commune_by_code(p["commune_code"]).province_code,
+            "commune_code": p["commune_code"],
+            "address": p["address"],
+            "lat": p["lat"],
+            "lon": p["lon"],
+            "position_source": p.get("position_source", "surveyed"),
+        }
+        for p in _reference_json("post_offices.json")
+    ]
+    session.execute(insert(PostOffice).on_conflict_do_nothing(index_elements=["code"]), posts)
+    session.flush()
+
+
+def load_reference(session: Session) -> None:
+    load_admin_units(session)
+    load_catalogue(session)

@@ -1,0 +1,118 @@
+"""Tests run on real PostgreSQL, built by running the migrations; each test is rolled back.
+
+``HOSO_TEST_DATABASE_URL`` points at a server to use (a fresh database is created on it);
+otherwise an embedded PostgreSQL (pgserver) is started in a temporary folder, so a machine
+with only Python needs nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_sessionmaker, to_sqlalchemy_url
+from core.migrate import upgrade
+from core.places.service import load_admin_units
+from core.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _server_url() -> Iterator[str]:
+    configured = os.environ.get("HOSO_TEST_DATABASE_URL")
+    if configured:
+        yield to_sqlalchemy_url(configured)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="hoso-test-pg-"))
+    server = pgserver.get_server(folder / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
+    try:
+        yield to_sqlalchemy_url(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    for server_url in _server_url():
+        name = f"hoso_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            engine = create_engine(url)
+            with make_sessionmaker(engine).begin() as session:
+                load_admin_units(session)
+            engine.dispose()
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(database_url, pool_size=10)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back at the end, even what the code under test commits."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def committing(engine: Engine) -> sessionmaker[Session]:
+    """Real commits, for tests of concurrency. Data persists until the test database is dropped."""
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(environment="test", secret_key="test-secret", database_url=None)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def pytest_configure(config: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)

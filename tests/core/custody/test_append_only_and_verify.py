@@ -1,0 +1,101 @@
+"""The database refuses edits to the ledger; verify catches what a superuser forces through."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from core.custody.models import CustodyEvent, ItemState
+from core.custody.service import record_one
+from core.custody.verify import rebuild_projections, verify_ledger
+from core.identity.service import actor_for
+from core.settings import Settings
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
+from tests.factories import dossier_of, make_case, make_user
+
+
+def _picked_up_item(db: Session, settings: Settings) -> str:
+    item = dossier_of(db, make_case(db, settings))
+    courier = actor_for(make_user(db, "courier"))
+    record_one(db, courier, scan("picked_up", item.code, details=PICKUP_DETAILS))
+    record_one(db, courier, scan("handover_offered", item.code, to_party="office:1"))
+    return item.code
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE custody_events SET kind = 'delivered' WHERE raw_code = :code",
+        "DELETE FROM custody_events WHERE raw_code = :code",
+        "TRUNCATE custody_events CASCADE",
+    ],
+)
+def test_the_database_refuses_to_change_history(
+    db: Session, settings: Settings, statement: str
+) -> None:
+    code = _picked_up_item(db, settings)
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text(statement), {"code": code})
+
+
+def _tamper(db: Session, statement: str, **params: object) -> None:
+    # What a database superuser can do: switch triggers off for the session and edit.
+    db.execute(text("SET LOCAL session_replication_role = replica"))
+    db.execute(text(statement), params)
+    db.execute(text("SET LOCAL session_replication_role = origin"))
+    db.expire_all()
+
+
+def test_verify_passes_on_an_honest_ledger(db: Session, settings: Settings) -> None:
+    _picked_up_item(db, settings)
+    report = verify_ledger(db)
+    assert report.ok, report.problems
+    assert report.events_checked >= 3
+
+
+def test_verify_catches_an_edited_event(db: Session, settings: Settings) -> None:
+    code = _picked_up_item(db, settings)
+    _tamper(db, "UPDATE custody_events SET details = '{\"seal_number\": \"FORGED\"}' "
+                "WHERE raw_code = :code AND seq = 2", code=code)  # fmt: skip
+    problems = [p for p in verify_ledger(db).problems if p.item_code == code]
+    assert len(problems) == 1
+    assert problems[0].seq == 2 and "hash does not match" in problems[0].problem
+
+
+def test_verify_catches_a_deleted_event(db: Session, settings: Settings) -> None:
+    code = _picked_up_item(db, settings)
+    _tamper(db, "DELETE FROM custody_events WHERE raw_code = :code AND seq = 2", code=code)
+    problems = [p for p in verify_ledger(db).problems if p.item_code == code]
+    assert problems and problems[0].seq == 3 and "sequence gap" in problems[0].problem
+
+
+def test_verify_catches_a_rehashed_forgery_through_the_next_link(
+    db: Session, settings: Settings
+) -> None:
+    code = _picked_up_item(db, settings)
+    # A forger who recomputes the edited event's own hash still breaks the next prev_hash.
+    _tamper(db, "UPDATE custody_events SET hash = repeat('a', 64) "
+                "WHERE raw_code = :code AND seq = 2", code=code)  # fmt: skip
+    problems = [p for p in verify_ledger(db).problems if p.item_code == code]
+    assert problems and problems[0].seq == 2
+
+
+def test_verify_catches_an_edited_projection_and_rebuild_repairs_it(
+    db: Session, settings: Settings
+) -> None:
+    code = _picked_up_item(db, settings)
+    item_id = db.scalar(select(CustodyEvent.item_id).where(CustodyEvent.raw_code == code))
+    db.execute(
+        text("UPDATE item_states SET custodian = 'courier:999' WHERE item_id = :id"),
+        {"id": item_id},
+    )
+    db.expire_all()
+    problems = [p for p in verify_ledger(db).problems if p.item_code == code]
+    assert problems and "projection" in problems[0].problem
+    assert rebuild_projections(db) >= 1
+    state = db.get(ItemState, item_id)
+    assert state is not None and state.custodian.startswith("courier:")
+    assert state.custodian != "courier:999"
+    assert not [p for p in verify_ledger(db).problems if p.item_code == code]
