@@ -118,6 +118,18 @@ def qr_matrix(data: str, border: int = QR_BORDER_MODULES) -> tuple[tuple[bool, .
     return tuple(tuple(row) for row in _qr(data, border).get_matrix())
 
 
+def qr_side_modules(data: str, border: int = QR_BORDER_MODULES) -> int:
+    """Side of the QR symbol in modules, quiet zone included, without drawing it.
+
+    Choosing the version is cheap; building the matrix and scoring the 8 masks is what
+    costs ~7 ms, and a ZPL printer does that itself.
+    """
+    q = qrcode.QRCode(error_correction=_QR_ECC, border=border)
+    q.add_data(data)
+    version: int = q.best_fit()
+    return 17 + 4 * version + 2 * border
+
+
 def qr_svg(data: str, *, module_mm: float = QR_MODULE_MM) -> str:
     """QR code of ``data`` as one SVG path (level Q, 4-module quiet zone)."""
     matrix = qr_matrix(data)

@@ -575,7 +575,7 @@ def render_label_zpl(data: LabelData, dpi: int = 203, *, include_font: bool = Fa
     bar_h = z.d(codes.BAR_HEIGHT_MM)
     bar_w_dots = (156 + 2 * codes.QUIET_MODULES) * module_dots
     # QR magnification: the largest whole dots-per-module that fits the QR box.
-    qr_n = len(codes.qr_matrix(d.tracking_url))
+    qr_n = codes.qr_side_modules(d.tracking_url)
     qr_mag = max(1, min(10, z.d(_QR_SIZE) // qr_n))
     qr_dots = qr_n * qr_mag
     inner = LABEL_W_MM - 2 * MARGIN_MM

@@ -74,3 +74,9 @@ def test_qr_svg_is_one_path_sized_in_mm() -> None:
     n = len(codes.qr_matrix("https://hoso.vnpost.vn/t/x"))
     assert f'width="{n * 0.5:.3f}mm"' in svg
     assert svg.count("<path") == 1
+
+
+@pytest.mark.parametrize("length", [10, 40, 80, 200])
+def test_qr_side_without_drawing_matches_the_drawn_matrix(length: int) -> None:
+    data = "https://hoso.vnpost.vn/t/" + "x" * length
+    assert codes.qr_side_modules(data) == len(codes.qr_matrix(data))
