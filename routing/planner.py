@@ -7,10 +7,12 @@ Which engine where (figures in bench/routing/RESULTS.md, measured on this 2-core
   Solomon set it was 2.1% above the best known distances against VROOM's 9.3% (VROOM at
   its thorough exploration level is cut short by the timeout on R/RC instances), and it
   is also ahead at 2 s. So "VROOM for short budgets" did not survive measurement.
-* VROOM (pyvroom) takes the problems PyVRP cannot express here: driver breaks (PyVRP has
-  none) and skills or locks (PyVRP 0.14 has no per-client vehicle restriction; VROOM has
-  skills, and a lock is a skill only the locked courier holds). Its exploration level is
-  lowered for short budgets so the timeout does not cut it off mid-search.
+* PyVRP 0.14 has no per-client vehicle restriction, so skills, locks and dossiers already
+  on board are expressed with routing profiles (see ``_solve_pyvrp``).
+* VROOM (pyvroom) takes the problems with driver breaks, which PyVRP cannot express. It
+  models skills natively, and a lock is a skill only the locked courier holds. Its
+  exploration level is lowered for short budgets so the timeout does not cut it off
+  mid-search.
 
 Both solvers work in integers: durations are ``ceil(value * precision)`` so a route the
 solver thinks feasible is feasible in exact float time too, distances are rounded. The
@@ -21,7 +23,7 @@ Fixed prefixes are honoured the same way for both engines: the prefix is kept ve
 and only the remainder is planned, from the last prefix stop at the time the courier is
 free. A shipment picked up in the prefix but not yet dropped becomes a drop-only job
 locked to that courier (it is on board, which is what "delivery loaded at start" means to
-both solvers). Locks and skills go to VROOM as skills.
+both solvers).
 """
 
 from __future__ import annotations
@@ -214,8 +216,19 @@ def _solve_pyvrp(
     # and keep the problem's own locations after them.
     depot_locs = sorted({v.start_loc for v in red.vehicles} | {v.vehicle.end for v in red.vehicles})
     depot_idx = {loc: k for k, loc in enumerate(depot_locs)}
-    loc_ids = depot_locs + list(range(n_loc))
     off = len(depot_locs)
+    # PyVRP 0.14 cannot restrict a client to some vehicles. Instead each restricted stop
+    # (skills, lock, or a dossier already on board) gets a private copy of its location,
+    # and each group of couriers that may not serve it gets a routing profile in which
+    # that copy is out of reach (travel time beyond the horizon, distance above the prize).
+    private: dict[str, int] = {}
+    extra: list[int] = []
+    for t in red.tasks:
+        if t.allowed is not None:
+            for st in t.stops:
+                private[st.id] = off + n_loc + len(extra)
+                extra.append(st.location)
+    loc_ids = depot_locs + list(range(n_loc)) + extra
     sel = np.asarray(loc_ids)
     dist_m = dist[np.ix_(sel, sel)]
     dur_m = dur[np.ix_(sel, sel)]
@@ -224,6 +237,33 @@ def _solve_pyvrp(
     # The prize bound: any insertion costs at most the horizon in time or four legs in
     # distance.
     prize = 10 * (horizon_hi - horizon_lo + 4 * int(max(dist_m.max(), dur_m.max())) + 1)
+    forbidden_of: dict[int, frozenset[int]] = {}
+    for v in red.vehicles:
+        forbidden_of[v.index] = frozenset(
+            private[st.id]
+            for t in red.tasks
+            if t.allowed is not None and v.index not in t.allowed
+            for st in t.stops
+        )
+    profile_of: dict[frozenset[int], int] = {}
+    dist_ms: list[Any] = []
+    dur_ms: list[Any] = []
+    for forbidden in dict.fromkeys(forbidden_of.values()):
+        profile_of[forbidden] = len(dist_ms)
+        pd, pt = dist_m, dur_m
+        if forbidden:
+            idx = np.fromiter(forbidden, dtype=np.int64)
+            pd, pt = dist_m.copy(), dur_m.copy()
+            pd[idx, :] = pd[:, idx] = prize
+            pt[idx, :] = pt[:, idx] = 2 * (horizon_hi + 1)
+            pd[idx, idx] = 0
+            pt[idx, idx] = 0
+        dist_ms.append(pd)
+        dur_ms.append(pt)
+
+    def where(st: Stop) -> int:
+        return private.get(st.id, off + st.location)
+
     locations = [pyvrp.Location(x=0, y=0) for _ in loc_ids]
     depots = [pyvrp.Depot(location=k) for k in range(off)]
     clients: list[Any] = []
@@ -236,7 +276,7 @@ def _solve_pyvrp(
             lo, hi = _tw(problem, s, horizon_lo, horizon_hi)
             clients.append(
                 pyvrp.Client(
-                    location=off + s.location,
+                    location=where(s),
                     delivery=[t.delivery],
                     pickup=[t.pickup],
                     service_duration=problem.service_of(s) * p,
@@ -254,8 +294,8 @@ def _solve_pyvrp(
             blo, bhi = _tw(problem, b, horizon_lo, horizon_hi)
             shipments.append(
                 pyvrp.Shipment(
-                    pickup_location=off + a.location,
-                    delivery_location=off + b.location,
+                    pickup_location=where(a),
+                    delivery_location=where(b),
                     pickup_tw_early=alo,
                     pickup_tw_late=ahi,
                     pickup_service_duration=problem.service_of(a) * p,
@@ -272,15 +312,16 @@ def _solve_pyvrp(
 
     # Identical couriers share a vehicle type: PyVRP's search treats vehicles of one type
     # as interchangeable, which is much cheaper than one type per courier.
-    groups: dict[tuple[int, int, int, int, int], list[_Veh]] = {}
+    groups: dict[tuple[int, int, int, int, int, int], list[_Veh]] = {}
     for v in red.vehicles:
-        key = (v.start_loc, v.vehicle.end, int(v.ready * p), v.vehicle.shift.end, v.capacity)
+        prof = profile_of[forbidden_of[v.index]]
+        key = (v.start_loc, v.vehicle.end, int(v.ready * p), v.vehicle.shift.end, v.capacity, prof)
         groups.setdefault(key, []).append(v)
     duration_cost = 1 if problem.objective == "duration" else 0
     distance_cost = 1 - duration_cost
     vtypes = []
     type_members: list[list[_Veh]] = []
-    for (start, end, ready, shift_end, cap), members in groups.items():
+    for (start, end, ready, shift_end, cap, prof), members in groups.items():
         vtypes.append(
             pyvrp.VehicleType(
                 num_available=len(members),
@@ -291,6 +332,7 @@ def _solve_pyvrp(
                 tw_late=shift_end * p,
                 unit_distance_cost=distance_cost,
                 unit_duration_cost=duration_cost,
+                profile=prof,
             )
         )
         type_members.append(members)
@@ -300,8 +342,8 @@ def _solve_pyvrp(
         clients=clients,
         depots=depots,
         vehicle_types=vtypes,
-        distance_matrices=[dist_m],
-        duration_matrices=[dur_m],
+        distance_matrices=dist_ms,
+        duration_matrices=dur_ms,
         shipments=shipments,
     )
     # MaxRuntime starts counting only when the search loop starts, after PyVRP has built
@@ -614,12 +656,11 @@ def plan(problem: Problem, *, time_limit_s: float, engine: str = "auto", seed: i
         raise PlanningError(f"unknown engine {engine!r}")
     red = _reduce(problem)
     has_breaks = any(v.brk is not None for v in problem.vehicles)
-    restricted = any(t.allowed is not None for t in red.tasks)
     chosen = engine
     if engine == "auto":
-        chosen = "vroom" if has_breaks or restricted else "pyvrp"
-    elif engine == "pyvrp" and (has_breaks or restricted):
-        raise PlanningError("PyVRP adapter cannot model breaks, skills or locks; use vroom")
+        chosen = "vroom" if has_breaks else "pyvrp"
+    elif engine == "pyvrp" and has_breaks:
+        raise PlanningError("PyVRP has no driver breaks; use engine='vroom' or 'auto'")
 
     budget = time_limit_s - (time.perf_counter() - t0) - _OVERHEAD_RESERVE_S
     if not red.tasks:

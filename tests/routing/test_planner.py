@@ -1,0 +1,192 @@
+"""Planner on small hand-made problems; every plan goes through the independent checker."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from routing.feasibility import check_plan
+from routing.model import Break, Job, Plan, Problem, Shipment, TimeWindow
+from routing.planner import PlanningError, plan
+from tests.routing.routing_cases import line_problem, stop, veh
+
+ENGINES = ["pyvrp", "vroom"]
+
+
+def solve(problem: Problem, engine: str = "auto", limit: float = 0.3) -> Plan:
+    result = plan(problem, time_limit_s=limit, engine=engine)
+    assert check_plan(problem, result) == []
+    return result
+
+
+def order(result: Plan, vid: str) -> list[str]:
+    route = result.route_of(vid)
+    return [] if route is None else [v.stop_id for v in route.visits]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pairing_precedence_and_windows(engine: str) -> None:
+    # two shipments whose windows force an interleaving: p1 p2 d1 d2
+    ships = [
+        Shipment("s1", stop("p1", 1, (100, 200)), stop("d1", 3, (300, 400))),
+        Shipment("s2", stop("p2", 2, (150, 250)), stop("d2", 4, (450, 600))),
+    ]
+    prob = line_problem([0, 100, 150, 300, 450], [veh("a")], shipments=ships)
+    result = solve(prob, engine)
+    assert result.unassigned == ()
+    assert order(result, "a") == ["p1", "p2", "d1", "d2"]
+    visits = result.routes[0].visits
+    assert [v.load_after for v in visits] == [1, 2, 1, 0]
+    assert visits[0].start == pytest.approx(100)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_capacity_splits_the_work(engine: str) -> None:
+    jobs = [Job(stop(f"j{i}", i + 1), delivery=1) for i in range(4)]
+    prob = line_problem(
+        [0, 10, 20, 30, 40], [veh("a", capacity=2), veh("b", capacity=2)], jobs=jobs
+    )
+    result = solve(prob, engine)
+    assert result.unassigned == ()
+    assert sorted(len(r.visits) for r in result.routes) == [2, 2]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_stop_beyond_shift_end_is_unassigned_with_reason(engine: str) -> None:
+    jobs = [Job(stop("near", 1)), Job(stop("far", 2))]
+    prob = line_problem([0, 100, 6000], [veh("a", shift=TimeWindow(0, 5000))], jobs=jobs)
+    result = solve(prob, engine)
+    assert order(result, "a") == ["near"]
+    (u,) = result.unassigned
+    assert u.task_id == "far" and "shift" in u.reason
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_conflicting_windows_leave_one_out_with_a_reason(engine: str) -> None:
+    # both must be served at 1000 exactly, 500 s apart: one courier cannot do both
+    jobs = [Job(stop("x", 1, (1000, 1000))), Job(stop("y", 2, (1000, 1000)))]
+    prob = line_problem([0, 500, 1000], [veh("a")], jobs=jobs)
+    result = solve(prob, engine)
+    assert len(result.unassigned) == 1
+    assert "no room" in result.unassigned[0].reason
+
+
+def test_break_is_planned_inside_its_window() -> None:
+    jobs = [Job(stop(f"j{i}", i + 1, (0, 5000), service=600)) for i in range(4)]
+    brk = Break(TimeWindow(1200, 1500), 900)
+    prob = line_problem([0, 50, 100, 150, 200], [veh("a", brk=brk)], jobs=jobs)
+    result = solve(prob)
+    assert result.engine == "vroom"
+    breaks = [v for v in result.routes[0].visits if v.kind == "break"]
+    assert len(breaks) == 1 and 1200 <= breaks[0].start <= 1500
+    assert breaks[0].departure - breaks[0].start == 900
+
+
+def test_pyvrp_refuses_what_it_cannot_model() -> None:
+    prob = line_problem(
+        [0, 1], [veh("a", brk=Break(TimeWindow(0, 10), 5))], jobs=[Job(stop("j", 1))]
+    )
+    with pytest.raises(PlanningError):
+        plan(prob, time_limit_s=0.1, engine="pyvrp")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_skills_send_the_job_to_the_courier_who_has_them(engine: str) -> None:
+    # b is far away but the only one with the skill
+    jobs = [Job(stop("bulky", 1), skills=frozenset({"cold-chain"})), Job(stop("plain", 3))]
+    prob = line_problem(
+        [0, 10, 900, -50],
+        [veh("a", loc=0), veh("b", loc=2, skills=frozenset({"cold-chain"}))],
+        jobs=jobs,
+    )
+    result = solve(prob, engine)
+    assert "bulky" in order(result, "b")
+    assert order(result, "a") == ["plain"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_skill_is_reported(engine: str) -> None:
+    prob = line_problem([0, 10], [veh("a")], jobs=[Job(stop("j", 1), skills=frozenset({"x"}))])
+    result = solve(prob, engine)
+    assert result.unassigned[0].task_id == "j"
+    assert "skill" in result.unassigned[0].reason
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_lock_pins_a_shipment_to_its_courier(engine: str) -> None:
+    ships = [Shipment("s", stop("p", 1), stop("d", 2), locked_to="far")]
+    prob = line_problem([0, 10, 20, 5000], [veh("near", loc=0), veh("far", loc=3)], shipments=ships)
+    result = solve(prob, engine)
+    assert order(result, "far") == ["p", "d"]
+    assert result.route_of("near") is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fixed_prefix_is_kept_and_the_rest_planned_after_it(engine: str) -> None:
+    ships = [
+        Shipment("s1", stop("p1", 3), stop("d1", 1)),  # picked up already, still on board
+        Shipment("s2", stop("p2", 2), stop("d2", 4)),
+    ]
+    jobs = [Job(stop("j", 1))]
+    # courier a has done j then p1, in that order, even though p1 is out of the way
+    a = veh("a", fixed_prefix=("j", "p1"), available_at=2000)
+    prob = line_problem([0, 100, 200, 900, 300], [a, veh("b", loc=0)], jobs=jobs, shipments=ships)
+    result = solve(prob, engine)
+    seq = order(result, "a")
+    assert seq[:2] == ["j", "p1"]
+    assert "d1" in seq  # the dossier on board can only be dropped by a
+    rest = result.route_of("a")
+    assert rest is not None
+    after = [v for v in rest.visits if v.stop_id not in ("j", "p1")]
+    assert all(v.start >= 2000 for v in after)
+    assert result.unassigned == ()
+
+
+def test_prefix_that_drops_before_pickup_is_rejected() -> None:
+    ships = [Shipment("s", stop("p", 1), stop("d", 2))]
+    prob = line_problem([0, 10, 20], [veh("a", fixed_prefix=("d",))], shipments=ships)
+    with pytest.raises(PlanningError):
+        plan(prob, time_limit_s=0.1)
+
+
+def test_time_limit_is_respected() -> None:
+    jobs = [Job(stop(f"j{i}", i % 40 + 1, (0, 9000)), delivery=1) for i in range(120)]
+    prob = line_problem(
+        [0, *[(7 * i) % 500 for i in range(1, 41)]], [veh(f"v{k}") for k in range(6)], jobs=jobs
+    )
+    for engine in ENGINES:
+        t0 = time.perf_counter()
+        plan(prob, time_limit_s=0.5, engine=engine)
+        assert time.perf_counter() - t0 < 0.5 + 0.25, engine
+
+
+def _data() -> Path | None:
+    here = Path(__file__).resolve().parents[2]
+    for p in (
+        here.parent / "shared" / "bench" / "routing" / "data",
+        Path(os.environ.get("HOSO_BENCH_DATA", "/nonexistent")),
+    ):
+        if p.is_dir():
+            return p
+    return None
+
+
+def test_solomon_r101_within_a_few_percent_of_best_known() -> None:
+    data = _data()
+    if data is None:
+        pytest.skip("benchmark data not available")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "routing"))
+    from instances import read_solomon
+
+    prob = read_solomon(data / "solomon" / "R101.txt")
+    with open(data / "bks_solomon.csv") as fh:
+        bks = {r["instance"]: float(r["bks_dist_distance"]) for r in csv.DictReader(fh)}
+    result = solve(prob, limit=1.0)
+    assert result.unassigned == ()
+    assert result.distance <= bks["R101"] * 1.03
