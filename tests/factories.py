@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case, Item
@@ -43,6 +44,15 @@ def make_post_office(session: Session, **overrides: Any) -> PostOffice:
     session.add(post)
     session.flush()
     return post
+
+
+HOME_POST_OFFICE = "PO-HOME"
+
+
+def home_post_office(session: Session) -> PostOffice:
+    """The post office couriers and bookings share unless a test asks for another."""
+    existing = session.scalar(select(PostOffice).where(PostOffice.code == HOME_POST_OFFICE))
+    return existing or make_post_office(session, code=HOME_POST_OFFICE)
 
 
 def make_office(session: Session, **overrides: Any) -> Office:
@@ -94,7 +104,7 @@ def make_user(session: Session, role: str, **overrides: Any) -> User:
         "password": "correct horse battery",
     }
     if role in ("courier", "dispatcher") and "post_office_id" not in overrides:
-        values["post_office_id"] = make_post_office(session).id
+        values["post_office_id"] = home_post_office(session).id
     if role == "desk_officer" and "office_id" not in overrides:
         values["office_id"] = make_office(session).id
     values.update(overrides)
@@ -115,7 +125,7 @@ def make_case(
     now: datetime | None = None,
     **overrides: Any,
 ) -> Case:
-    post_office = post_office or make_post_office(session)
+    post_office = post_office or home_post_office(session)
     office = office or make_office(session)
     start = (now or datetime.now(VN)).replace(minute=0, second=0, microsecond=0)
     values: dict[str, Any] = {

@@ -33,6 +33,8 @@ class Actor:
     role: str
     party: str
     device_id: int | None = None
+    # A courier's or dispatcher's post office: unassigned work is theirs only within it.
+    post_office_id: int | None = None
 
     @classmethod
     def system(cls) -> Actor:

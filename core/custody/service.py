@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, or_, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.hashing import GENESIS_HASH, chain_hash
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
-from core.custody.parties import Actor, citizen_party, party, party_kind
+from core.custody.parties import Actor, citizen_party, party_kind
 from core.custody.transitions import (
     ERROR_DECLARED,
     ERROR_REASONS,
@@ -235,42 +236,51 @@ def _lock_targets(
     conditions = [Item.code.in_(codes)]
     if bag_ids:
         conditions.append(ItemState.bag_id.in_(bag_ids))
+    # Plain columns, not ORM entities: this runs for every batch and object construction
+    # was the larger part of its cost.
     rows = session.execute(
-        select(ItemState, Item, Case, Booking)
+        select(
+            ItemState.item_id, ItemState.status, ItemState.custodian, ItemState.pending_from,
+            ItemState.pending_to, ItemState.pending_initiator, ItemState.bag_id,
+            ItemState.delivery_attempts, ItemState.last_seq, ItemState.last_hash,
+            ItemState.last_event_at, Item.code, Item.kind, Item.case_id,
+            Case.pickup_courier_id, Case.delivery_courier_id, Booking.post_office_id,
+            Booking.citizen_user_id,
+        )
         .join(Item, Item.id == ItemState.item_id)
         .outerjoin(Case, Case.id == Item.case_id)
         .outerjoin(Booking, Booking.id == Case.booking_id)
         .where(or_(*conditions))
         .order_by(ItemState.item_id)
         .with_for_update(of=ItemState)
-    ).all()
+    ).all()  # fmt: skip
     targets: dict[str, _Target] = {}
     members: dict[int, list[str]] = {}
-    for state, item, case, booking in rows:
-        targets[item.code] = _Target(
-            item_id=item.id,
-            code=item.code,
-            kind=item.kind,
-            case_id=item.case_id,
-            pickup_courier_id=case.pickup_courier_id if case else None,
-            delivery_courier_id=case.delivery_courier_id if case else None,
-            booking_post_office_id=booking.post_office_id if booking else None,
-            booking_citizen_id=booking.citizen_user_id if booking else None,
+    for row in rows:
+        targets[row.code] = _Target(
+            item_id=row.item_id,
+            code=row.code,
+            kind=row.kind,
+            case_id=row.case_id,
+            pickup_courier_id=row.pickup_courier_id,
+            delivery_courier_id=row.delivery_courier_id,
+            booking_post_office_id=row.post_office_id,
+            booking_citizen_id=row.citizen_user_id,
             state=ItemStateValue(
-                status=state.status,
-                custodian=state.custodian,
-                pending_from=state.pending_from,
-                pending_to=state.pending_to,
-                pending_initiator=state.pending_initiator,
-                bag_id=state.bag_id,
-                delivery_attempts=state.delivery_attempts,
+                status=row.status,
+                custodian=row.custodian,
+                pending_from=row.pending_from,
+                pending_to=row.pending_to,
+                pending_initiator=row.pending_initiator,
+                bag_id=row.bag_id,
+                delivery_attempts=row.delivery_attempts,
             ),
-            last_seq=state.last_seq,
-            last_hash=state.last_hash,
-            last_event_at=state.last_event_at,
+            last_seq=row.last_seq,
+            last_hash=row.last_hash,
+            last_event_at=row.last_event_at,
         )
-        if state.bag_id is not None:
-            members.setdefault(state.bag_id, []).append(item.code)
+        if row.bag_id is not None:
+            members.setdefault(row.bag_id, []).append(row.code)
     return targets, members
 
 
@@ -492,9 +502,8 @@ def _authorise(actor: Actor, rule: Transition, target: _Target, to_party: str | 
         assigned = target.pickup_courier_id
         if assigned is not None and assigned != actor.user_id:
             raise Forbidden(f"item {target.code} is not assigned to this courier", field="code")
-        if assigned is None and actor.party != _courier_of(target):
-            if party_kind(actor.party) != "courier" or target.booking_post_office_id is None:
-                raise Forbidden(f"item {target.code} is not for this courier", field="code")
+        if assigned is None and actor.post_office_id != target.booking_post_office_id:
+            raise Forbidden(f"item {target.code} is booked with another post office", field="code")
         return
     if rule.kind == "cancelled":
         if actor.role == "citizen" and actor.user_id != target.booking_citizen_id:
@@ -526,10 +535,6 @@ def _authorise(actor: Actor, rule: Transition, target: _Target, to_party: str | 
         return
     if actor.party != state.custodian:
         raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code")
-
-
-def _courier_of(target: _Target) -> str | None:
-    return party("courier", target.pickup_courier_id) if target.pickup_courier_id else None
 
 
 def _event_row(
@@ -587,6 +592,30 @@ def _event_row(
     return row
 
 
+_EVENT_COLUMNS = tuple(c.name for c in CustodyEvent.__table__.columns if c.name != "id")
+_RECEIPT_COLUMNS = ("client_event_id", "actor_user_id", "outcome", "result")
+_JSON_COLUMNS = frozenset({"evidence", "details", "result"})
+
+
+def _copy_rows(
+    session: Session, table: str, columns: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Write rows with COPY on the session's own connection, inside its transaction.
+
+    COPY is PostgreSQL's bulk path: several times faster than a multi-row INSERT for the
+    batches phones send, and just as atomic, since it runs in the same transaction.
+    """
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [Jsonb(row[name]) if name in _JSON_COLUMNS else row[name] for name in columns]
+            )
+
+
 def _write(
     session: Session,
     event_rows: list[dict[str, Any]],
@@ -596,32 +625,57 @@ def _write(
     recorded_at: datetime,
 ) -> None:
     if event_rows:
-        session.execute(insert(CustodyEvent), event_rows)
+        _copy_rows(session, "custody_events", _EVENT_COLUMNS, event_rows)
     if exception_rows:
         session.execute(insert(CustodyException), exception_rows)
     if receipt_rows:
-        session.execute(insert(ScanReceipt), receipt_rows)
-    changed = [
-        {
-            "item_id": t.item_id,
-            "status": t.state.status,
-            "custodian": t.state.custodian,
-            "pending_from": t.state.pending_from,
-            "pending_to": t.state.pending_to,
-            "pending_initiator": t.state.pending_initiator,
-            "bag_id": t.state.bag_id,
-            "delivery_attempts": t.state.delivery_attempts,
-            "last_seq": t.last_seq,
-            "last_hash": t.last_hash,
-            "last_event_at": t.last_event_at,
-            "updated_at": recorded_at,
-        }
-        for t in targets.values()
-        if t.changed
-    ]
+        _copy_rows(session, "scan_receipts", _RECEIPT_COLUMNS, receipt_rows)
+    changed = [t for t in targets.values() if t.changed]
     if changed:
-        session.execute(update(ItemState), changed)
+        _update_projections(session, changed, recorded_at)
     session.flush()
+
+
+# One statement for the whole batch. Arrays through ``unnest`` keep the SQL text fixed, so it
+# is parsed once; a VALUES list would be recompiled for every batch size and content.
+_UPDATE_PROJECTIONS = text(
+    """
+    UPDATE item_states AS s SET
+        status = u.status, custodian = u.custodian, pending_from = u.pending_from,
+        pending_to = u.pending_to, pending_initiator = u.pending_initiator, bag_id = u.bag_id,
+        delivery_attempts = u.delivery_attempts, last_seq = u.last_seq,
+        last_hash = u.last_hash, last_event_at = u.last_event_at, updated_at = :updated_at
+    FROM unnest(
+        CAST(:item_id AS integer[]), CAST(:status AS text[]), CAST(:custodian AS text[]),
+        CAST(:pending_from AS text[]), CAST(:pending_to AS text[]),
+        CAST(:pending_initiator AS text[]), CAST(:bag_id AS integer[]),
+        CAST(:delivery_attempts AS integer[]), CAST(:last_seq AS integer[]),
+        CAST(:last_hash AS text[]), CAST(:last_event_at AS timestamptz[])
+    ) AS u(item_id, status, custodian, pending_from, pending_to, pending_initiator, bag_id,
+           delivery_attempts, last_seq, last_hash, last_event_at)
+    WHERE s.item_id = u.item_id
+    """
+)
+
+
+def _update_projections(session: Session, changed: list[_Target], recorded_at: datetime) -> None:
+    session.execute(
+        _UPDATE_PROJECTIONS,
+        {
+            "item_id": [t.item_id for t in changed],
+            "status": [t.state.status for t in changed],
+            "custodian": [t.state.custodian for t in changed],
+            "pending_from": [t.state.pending_from for t in changed],
+            "pending_to": [t.state.pending_to for t in changed],
+            "pending_initiator": [t.state.pending_initiator for t in changed],
+            "bag_id": [t.state.bag_id for t in changed],
+            "delivery_attempts": [t.state.delivery_attempts for t in changed],
+            "last_seq": [t.last_seq for t in changed],
+            "last_hash": [t.last_hash for t in changed],
+            "last_event_at": [t.last_event_at for t in changed],
+            "updated_at": recorded_at,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------

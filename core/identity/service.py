@@ -166,4 +166,10 @@ def actor_for(user: User, device_id: int | None = None) -> Actor:
             acting = party("citizen", f"user-{user.id}")
         case _:
             acting = party("admin", user.id)
-    return Actor(user_id=user.id, role=user.role, party=acting, device_id=device_id)
+    return Actor(
+        user_id=user.id,
+        role=user.role,
+        party=acting,
+        device_id=device_id,
+        post_office_id=user.post_office_id,
+    )

@@ -20,10 +20,22 @@ from routing.admin_units import commune_by_code, load_communes, load_provinces
 _UNIT_TYPES = {"xã": "xa", "phường": "phuong", "đặc khu": "dac_khu"}
 
 
-def _reference_json(name: str) -> list[dict[str, Any]]:
+def _reference_json(name: str, key: str) -> list[dict[str, Any]]:
     text = resources.files("core.reference").joinpath("data", name).read_text(encoding="utf-8")
-    data = json.loads(text)
-    return list(data["items"] if isinstance(data, dict) else data)
+    return list(json.loads(text)[key])
+
+
+def _documents(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name_vi": d["name_vi"],
+            "name_en": d["name_en"],
+            "form": d["kind"],
+            "quantity": d.get("quantity", 1),
+            "note": d.get("note"),
+        }
+        for d in raw
+    ]
 
 
 def load_admin_units(session: Session) -> int:
@@ -57,7 +69,7 @@ def load_admin_units(session: Session) -> int:
 def load_catalogue(session: Session) -> None:
     procedures = [
         {
-            "slug": p["slug"],
+            "slug": p["key"],
             "national_code": p.get("code"),
             "name_vi": p["name_vi"],
             "name_en": p["name_en"],
@@ -65,16 +77,16 @@ def load_catalogue(session: Session) -> None:
             "agency": p["agency"],
             "processing_days": int(p["processing_days"]),
             "fee_vnd": int(p["fee_vnd"]),
-            "legal_basis": p.get("legal_basis", ""),
-            "documents": p["documents"],
+            "legal_basis": "; ".join(p.get("legal_basis", [])),
+            "documents": _documents(p["required_documents"]),
             "sources": p.get("sources", []),
         }
-        for p in _reference_json("procedures.json")
+        for p in _reference_json("procedures.json", "procedures")
     ]
     session.execute(insert(Procedure).on_conflict_do_nothing(index_elements=["slug"]), procedures)
     offices = [
         {
-            "code": o["code"],
+            "code": o["key"],
             "name_vi": o["name_vi"],
             "name_en": o["name_en"],
             "kind": o["kind"],
@@ -85,13 +97,13 @@ def load_catalogue(session: Session) -> None:
             "lon": o["lon"],
             "position_source": o.get("position_source", "surveyed"),
         }
-        for o in _reference_json("offices.json")
+        for o in _reference_json("offices.json", "offices")
     ]
     session.execute(insert(Office).on_conflict_do_nothing(index_elements=["code"]), offices)
     posts = [
         {
             "code": p["code"],
-            "name": p["name"],
+            "name": p["name_vi"],
             "province_code": commune_by_code(p["commune_code"]).province_code,
             "commune_code": p["commune_code"],
             "address": p["address"],
@@ -99,7 +111,7 @@ def load_catalogue(session: Session) -> None:
             "lon": p["lon"],
             "position_source": p.get("position_source", "surveyed"),
         }
-        for p in _reference_json("post_offices.json")
+        for p in _reference_json("post_offices.json", "post_offices")
     ]
     session.execute(insert(PostOffice).on_conflict_do_nothing(index_elements=["code"]), posts)
     session.flush()

@@ -21,7 +21,14 @@ from core.identity.service import actor_for
 from core.settings import Settings
 from labels.s10 import make_item_id, validate_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_office, make_user
+from tests.factories import (
+    VN,
+    dossier_of,
+    make_case,
+    make_office,
+    make_post_office,
+    make_user,
+)
 
 
 def _events(db: Session, item: Item) -> list[CustodyEvent]:
@@ -170,6 +177,14 @@ def test_courier_cannot_act_on_another_couriers_items(db: Session, settings: Set
     with pytest.raises(Forbidden, match="held by"):
         record_one(db, other, scan("handover_offered", item.code,
                                    to_party=party("office", 1)))  # fmt: skip
+
+
+def test_courier_of_another_post_office_cannot_pick_up(db: Session, settings: Settings) -> None:
+    item = dossier_of(db, make_case(db, settings))
+    elsewhere = actor_for(make_user(db, "courier", post_office_id=make_post_office(db).id))
+    (refused,) = record(db, elsewhere, [scan("picked_up", item.code, details=PICKUP_DETAILS)])
+    assert refused.reason_code == "not_authorised"
+    assert "booked with another post office" in (refused.detail or "")
 
 
 def test_desk_officer_of_another_office_cannot_confirm(db: Session, settings: Settings) -> None:

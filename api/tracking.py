@@ -1,0 +1,95 @@
+"""Public tracking: anyone with the ID printed on the label; personal data masked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import SessionDep
+from core.custody.tracking import tracking_view
+from core.errors import InvalidInput
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+
+router = APIRouter(prefix="/api/v1/tracking", tags=["tracking"])
+
+
+class TimelineEntryRead(BaseModel):
+    seq: int
+    kind: str
+    label_vi: str
+    label_en: str
+    occurred_at: datetime
+    holder_vi: str
+    holder_en: str
+    upu_code: str | None
+    corrected: bool
+
+
+class LegRead(BaseModel):
+    item_code: str
+    kind: str
+    status: str
+    status_vi: str
+    status_en: str
+
+
+class TrackingRead(BaseModel):
+    item_id: str
+    kind: str
+    status: str
+    status_vi: str
+    status_en: str
+    holder_vi: str
+    holder_en: str
+    handover_pending: bool
+    office_name: str | None
+    area_vi: str | None
+    contact_phone_masked: str | None
+    pickup_window_start: datetime | None
+    pickup_window_end: datetime | None
+    agency_dossier_code: str | None
+    appointment_date: str | None
+    legs: list[LegRead]
+    timeline: list[TimelineEntryRead]
+
+
+def parse_item_id(raw: str) -> str:
+    try:
+        return validate_item_id(raw)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field="item_id") from exc
+
+
+@router.get("/{item_id}", response_model=TrackingRead)
+def get_tracking(item_id: str, session: SessionDep) -> TrackingRead:
+    """Status and timeline of one item (and the other leg of its case)."""
+    view = tracking_view(session, parse_item_id(item_id))
+    return TrackingRead(
+        item_id=view.item_code,
+        kind=view.kind,
+        status=view.status,
+        status_vi=view.status_vi,
+        status_en=view.status_en,
+        holder_vi=view.holder_vi,
+        holder_en=view.holder_en,
+        handover_pending=view.handover_pending,
+        office_name=view.office_name,
+        area_vi=view.area_vi,
+        contact_phone_masked=view.contact_phone_masked,
+        pickup_window_start=view.pickup_window_start,
+        pickup_window_end=view.pickup_window_end,
+        agency_dossier_code=view.agency_dossier_code,
+        appointment_date=view.appointment_date,
+        legs=[LegRead(**leg.__dict__) for leg in view.legs],
+        timeline=[
+            TimelineEntryRead(
+                seq=e.seq, kind=e.kind, label_vi=e.label_vi, label_en=e.label_en,
+                occurred_at=e.occurred_at, holder_vi=e.holder_vi, holder_en=e.holder_en,
+                upu_code=e.upu_code, corrected=e.corrected,
+            )
+            for e in view.timeline
+        ],
+    )  # fmt: skip

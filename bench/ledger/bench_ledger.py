@@ -1,0 +1,172 @@
+"""Scan events recorded per second through the core service, against plain INSERTs.
+
+Both run in the same process against the same database, alternating, over several rounds;
+medians are quoted. The reference inserts the very rows the service wrote (read back from
+``custody_events``) into a copy of the table with the same indexes, with the same batch size
+and one transaction per batch, so the ratio isolates what the service adds: locking the
+items, replay lookup, the state machine, hashing, receipts and the projection update.
+
+    .venv/bin/python bench/ledger/bench_ledger.py [--rounds 5] [--items 2000] [--batch 100]
+
+Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
+else an embedded PostgreSQL in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import MetaData, Table, create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from core.cases.models import Item  # noqa: E402
+from core.custody.models import CustodyEvent  # noqa: E402
+from core.custody.parties import Actor  # noqa: E402
+from core.custody.service import ScanCommand, record  # noqa: E402
+from core.db import make_sessionmaker, to_sqlalchemy_url, transaction  # noqa: E402
+from core.identity.service import actor_for  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from core.places.service import load_admin_units  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from tests.factories import VN, make_case, make_user  # noqa: E402
+
+
+def _server() -> str:
+    import os
+
+    configured = os.environ.get("HOSO_BENCH_DATABASE_URL")
+    if configured:
+        return to_sqlalchemy_url(configured)
+    import pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="hoso-bench-"))
+    server = pgserver.get_server(folder / "pg", cleanup_mode="delete")  # type: ignore[attr-defined]
+    _keep.append(server)
+    return to_sqlalchemy_url(server.get_uri())
+
+
+_keep: list[object] = []
+
+
+def _fresh_database(server_url: str) -> str:
+    name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _make_items(factory: sessionmaker[Session], settings: Settings, count: int) -> list[str]:
+    with transaction(factory) as session:
+        cases = [make_case(session, settings) for _ in range(count)]
+        ids = [c.dossier_item_id for c in cases]
+        return list(session.scalars(select(Item.code).where(Item.id.in_(ids))))
+
+
+def _core_round(
+    factory: sessionmaker[Session], actor: Actor, codes: list[str], batch: int
+) -> tuple[float, list[uuid.UUID]]:
+    client_ids = []
+    started = time.perf_counter()
+    for start in range(0, len(codes), batch):
+        commands = []
+        for code in codes[start : start + batch]:
+            key = uuid.uuid4()
+            client_ids.append(key)
+            commands.append(
+                ScanCommand(kind="picked_up", code=code, client_event_id=key,
+                            occurred_at=datetime.now(VN), lat=21.18, lon=106.07,
+                            gps_accuracy_m=12.0, details={"seal_number": "S-1"})
+            )  # fmt: skip
+        with transaction(factory) as session:
+            results = record(session, actor, commands)
+        assert all(r.outcome == "accepted" for r in results), results[0]
+    return time.perf_counter() - started, client_ids
+
+
+def _plain_round(factory: sessionmaker[Session], client_ids: list[uuid.UUID], batch: int) -> float:
+    columns = [c.name for c in CustodyEvent.__table__.columns if c.name != "id"]
+    with transaction(factory) as session:
+        rows = [
+            {name: getattr(event, name) for name in columns}
+            for event in session.scalars(
+                select(CustodyEvent).where(CustodyEvent.client_event_id.in_(client_ids))
+            )
+        ]
+    for row in rows:
+        row["event_id"] = uuid.uuid4()  # the copy table keeps the unique index
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        with transaction(factory) as session:
+            session.execute(insert(_plain_table()), rows[start : start + batch])
+    return time.perf_counter() - started
+
+
+def _plain_table() -> Table:
+    from core.db import Base
+
+    source = Base.metadata.tables["custody_events"]
+    return Table("bench_plain_events", MetaData(), *[c._copy() for c in source.columns])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+
+    url = _fresh_database(_server())
+    upgrade(url)
+    engine = create_engine(url, pool_size=4)
+    factory = make_sessionmaker(engine)
+    settings = Settings(environment="test", secret_key="bench", database_url=url)
+    with transaction(factory) as session:
+        load_admin_units(session)
+        session.execute(
+            text(
+                "CREATE TABLE bench_plain_events (LIKE custody_events INCLUDING DEFAULTS "
+                "INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+            )
+        )
+        # The factories put couriers and bookings at one shared post office, so this courier
+        # may pick up every unassigned item the rounds create.
+        actor = actor_for(make_user(session, "courier"))
+
+    core_rates, plain_rates, ratios = [], [], []
+    for round_number in range(1, args.rounds + 1):
+        codes = _make_items(factory, settings, args.items)
+        core_seconds, client_ids = _core_round(factory, actor, codes, args.batch)
+        plain_seconds = _plain_round(factory, client_ids, args.batch)
+        core_rate, plain_rate = args.items / core_seconds, args.items / plain_seconds
+        core_rates.append(core_rate)
+        plain_rates.append(plain_rate)
+        ratios.append(core_rate / plain_rate)
+        print(
+            f"round {round_number}: core {core_rate:8.0f} events/s   plain INSERT "
+            f"{plain_rate:8.0f} rows/s   ratio {core_rate / plain_rate:.2f}",
+            flush=True,
+        )
+    print(
+        f"\nmedian over {args.rounds} rounds of {args.items} events in batches of {args.batch}:"
+        f"\n  core service   {statistics.median(core_rates):8.0f} events/s"
+        f"\n  plain INSERT   {statistics.median(plain_rates):8.0f} rows/s"
+        f"\n  ratio          {statistics.median(ratios):.2f}  (target >= 0.40; core >= 1500/s)"
+    )
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The ``hoso`` command. Every subcommand picks its database the same way (core.db)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import database_url, make_engine, make_sessionmaker, transaction
+from core.migrate import upgrade
+from core.settings import Settings, get_settings
+
+app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+ledger_app = typer.Typer(help="Check and repair the custody ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Embedded PostgreSQL folder, used when DATABASE_URL is unset "
+                 "(default ./.hoso-data)."),
+]  # fmt: skip
+Host = Annotated[str, typer.Option("--host")]
+Port = Annotated[int, typer.Option("--port")]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = get_settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+        get_settings.cache_clear()
+        # Make the web app (built from get_settings) see the same data dir.
+        import os
+
+        os.environ["HOSO_DATA_DIR"] = str(data_dir)
+    return settings
+
+
+def _database(settings: Settings) -> tuple[str, sessionmaker[Session]]:
+    url = database_url(settings)
+    return url, make_sessionmaker(make_engine(url))
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Bring the schema to the newest migration."""
+    url, _ = _database(_settings(data_dir))
+    upgrade(url)
+    typer.echo("schema is up to date")
+
+
+@app.command()
+def seed(
+    data_dir: DataDir = None,
+    demo: Annotated[bool, typer.Option(help="Add demo data.")] = False,
+) -> None:
+    """Load reference data (administrative units, procedures, offices); --demo adds demo cases."""
+    from core.seed import seed_demo, seed_reference
+
+    settings = _settings(data_dir)
+    url, factory = _database(settings)
+    upgrade(url)
+    with transaction(factory) as session:
+        if demo:
+            added = seed_demo(session, settings, now=datetime.now(UTC))
+            typer.echo("demo data added" if added else "demo data already present")
+        else:
+            seed_reference(session)
+            typer.echo("reference data loaded")
+
+
+def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
+    import uvicorn
+
+    if with_worker:
+        threading.Thread(target=_worker_loop, args=(settings, 1.0), daemon=True).start()
+    # The app is named by string so that core never imports the HTTP layer.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the web app and APIs (migrate first)."""
+    settings = _settings(data_dir)
+    url, _ = _database(settings)
+    upgrade(url)
+    _serve(settings, host, port, with_worker=False)
+
+
+@app.command()
+def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Embedded database, migrations, demo data for Bắc Ninh, then serve with a worker."""
+    from core.seed import DEMO_LOGINS, seed_demo
+
+    settings = _settings(data_dir)
+    url, factory = _database(settings)
+    upgrade(url)
+    with transaction(factory) as session:
+        seed_demo(session, settings, now=datetime.now(UTC))
+    typer.echo(f"\nhoso demo: http://{host}:{port}/")
+    typer.echo("Demo logins (vai trò / role, tên đăng nhập / username, mật khẩu / password):")
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login.role:<13} {login.username:<10} {login.password}")
+    typer.echo("")
+    _serve(settings, host, port, with_worker=True)
+
+
+def _worker_loop(
+    settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
+) -> int:
+    from core.outbox.senders import default_handlers
+    from core.outbox.service import deliver_due
+
+    _, factory = _database(settings)
+    handlers = default_handlers()
+    total = 0
+    while True:
+        total += deliver_due(factory, settings, handlers, now=datetime.now(UTC))
+        if heartbeat is not None:
+            heartbeat.touch()  # a stuck worker stops touching it; the healthcheck notices
+        if once:
+            return total
+        time.sleep(poll_seconds)
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    once: Annotated[bool, typer.Option(help="Deliver what is due, then exit.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    heartbeat: Annotated[Path | None, typer.Option(help="File touched after every poll.")] = None,
+) -> None:
+    """Deliver outbox messages (SMS, webhooks) with retries and dead-lettering."""
+    count = _worker_loop(_settings(data_dir), poll, once=once, heartbeat=heartbeat)
+    typer.echo(f"attempted {count} deliveries")
+
+
+@ledger_app.command("verify")
+def ledger_verify(data_dir: DataDir = None) -> None:
+    """Re-walk every hash chain and projection; exit 1 at the first broken link of any item."""
+    from core.custody.verify import verify_ledger
+
+    _, factory = _database(_settings(data_dir))
+    with transaction(factory) as session:
+        report = verify_ledger(session)
+    for problem in report.problems:
+        where = f" event {problem.seq}" if problem.seq is not None else ""
+        typer.echo(f"BROKEN {problem.item_code}{where}: {problem.problem}")
+    typer.echo(
+        f"checked {report.items_checked} items, {report.events_checked} events: "
+        + ("ok" if report.ok else f"{len(report.problems)} broken")
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@ledger_app.command("rebuild")
+def ledger_rebuild(data_dir: DataDir = None) -> None:
+    """Recompute every item's status and custodian from its events."""
+    from core.custody.verify import rebuild_projections
+
+    _, factory = _database(_settings(data_dir))
+    with transaction(factory) as session:
+        changed = rebuild_projections(session)
+    typer.echo(f"rebuilt projections: {changed} changed")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    # pgserver narrates every initdb and pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from core.custody.service import record_one
+from core.identity.service import actor_for
+from core.settings import Settings
+from labels.s10 import format_item_id, make_item_id
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
+from tests.factories import dossier_of, make_case, make_user
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/tracking/{item_id}" in spec["paths"]
+
+
+def test_tracking_shows_status_and_timeline_with_personal_data_masked(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    case = make_case(db, settings, contact_name="Trần Thị Hoa", contact_phone="0912345678")
+    item = dossier_of(db, case)
+    courier = make_user(db, "courier", full_name="Lê Văn Bưu")
+    record_one(db, actor_for(courier), scan("picked_up", item.code, details=PICKUP_DETAILS))
+
+    # Spaces and lower case as people type them from the label.
+    response = client.get(f"/api/v1/tracking/{format_item_id(item.code).lower()}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["item_id"] == item.code
+    assert (body["status"], body["status_vi"]) == ("picked_up", "Bưu tá đã nhận hồ sơ")
+    assert [e["kind"] for e in body["timeline"]] == ["booked", "picked_up"]
+    assert body["timeline"][1]["upu_code"] == "EMA"
+    assert body["contact_phone_masked"] == "09******78"
+    text = response.text
+    for secret in ("Trần Thị Hoa", "0912345678", "Lê Văn Bưu", "Nguyễn Gia Thiều", "SEAL-001"):
+        assert secret not in text
+
+
+def test_malformed_id_is_422_naming_the_problem(client: TestClient) -> None:
+    response = client.get("/api/v1/tracking/DH12")
+    assert response.status_code == 422
+    assert response.json()["field"] == "item_id"
+    assert "13 characters" in response.json()["detail"]
+
+
+def test_wrong_check_digit_is_422(client: TestClient) -> None:
+    good = make_item_id("DH", 12345678)
+    bad = good[:10] + str((int(good[10]) + 1) % 10) + "VN"
+    response = client.get(f"/api/v1/tracking/{bad}")
+    assert response.status_code == 422
+    assert "check digit should be" in response.json()["detail"]
+
+
+def test_unknown_valid_id_is_404(client: TestClient) -> None:
+    response = client.get(f"/api/v1/tracking/{make_item_id('DH', 99999998)}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

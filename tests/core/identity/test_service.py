@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput, Unauthorized
+from core.identity.models import ApiToken, Device
+from core.identity.service import (
+    authenticate,
+    create_user,
+    issue_token,
+    revoke_token,
+    user_for_token,
+)
+from core.settings import DEV_SECRET, Settings
+from tests.factories import make_post_office, make_user
+
+
+def test_passwords_are_argon2_hashed_and_checked(db: Session) -> None:
+    user = make_user(db, "dispatcher", password="mật khẩu dài")
+    assert user.password_hash and user.password_hash.startswith("$argon2")
+    assert "mật khẩu" not in user.password_hash
+    assert authenticate(db, user.username, "mật khẩu dài").id == user.id
+    with pytest.raises(Unauthorized):
+        authenticate(db, user.username, "wrong password")
+    with pytest.raises(Unauthorized):
+        authenticate(db, "nobody-at-all", "wrong password")
+
+
+def test_roles_need_their_place(db: Session) -> None:
+    with pytest.raises(InvalidInput) as courier:
+        create_user(db, username="c-no-post", full_name="x", role="courier", password="12345678")
+    assert courier.value.field == "post_office_id"
+    with pytest.raises(InvalidInput) as role:
+        create_user(db, username="r", full_name="x", role="pilot", password="12345678")
+    assert role.value.field == "role"
+
+
+def test_tokens_are_stored_hashed_expire_and_revoke(db: Session, settings: Settings) -> None:
+    user = make_user(db, "courier", post_office_id=make_post_office(db).id)
+    now = datetime.now(UTC)
+    issued = issue_token(db, settings, user, now=now, ttl=timedelta(hours=1))
+    stored = db.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user.id)).all()
+    assert issued.token not in stored and len(stored) == 1
+    assert user_for_token(db, settings, issued.token, now=now).id == user.id
+    with pytest.raises(Unauthorized, match="expired"):
+        user_for_token(db, settings, issued.token, now=now + timedelta(hours=2))
+    revoke_token(db, settings, issued.token, now=now)
+    with pytest.raises(Unauthorized, match="revoked"):
+        user_for_token(db, settings, issued.token, now=now)
+
+
+def test_revoking_the_device_kills_its_tokens(db: Session, settings: Settings) -> None:
+    user = make_user(db, "courier")
+    device = Device(user_id=user.id, device_uid="phone-1", name="Điện thoại")
+    db.add(device)
+    db.flush()
+    now = datetime.now(UTC)
+    issued = issue_token(db, settings, user, now=now, device=device)
+    device.revoked_at = now
+    db.flush()
+    with pytest.raises(Unauthorized, match="device revoked"):
+        user_for_token(db, settings, issued.token, now=now)
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValueError, match="HOSO_SECRET_KEY"):
+        Settings(environment="production", secret_key=DEV_SECRET)
+    assert Settings(environment="production", secret_key="s3cret-from-vault").secret_key
