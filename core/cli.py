@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,8 @@ app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop
                   no_args_is_help=True, add_completion=False)  # fmt: skip
 ledger_app = typer.Typer(help="Check and repair the custody ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 
 DataDir = Annotated[
     Path | None,
@@ -171,10 +174,70 @@ def ledger_rebuild(data_dir: DataDir = None) -> None:
     typer.echo(f"rebuilt projections: {changed} changed")
 
 
+class LabelFormat(StrEnum):
+    pdf = "pdf"
+    zpl = "zpl"
+    html = "html"
+
+
+@labels_app.command("print")
+def labels_print(
+    items: Annotated[list[str], typer.Argument(help="S10 item IDs.")],
+    format: Annotated[LabelFormat, typer.Option("--format")] = LabelFormat.pdf,
+    output: Annotated[Path | None, typer.Option("--output", help="File; stdout if absent.")] = None,
+    dpi: Annotated[int, typer.Option(help="ZPL printer resolution: 203 or 300.")] = 203,
+    layout: Annotated[
+        str, typer.Option(help="PDF layout: roll (100x150) or a4 (4 per page).")
+    ] = "roll",
+    data_dir: DataDir = None,
+) -> None:
+    """Render labels for items as PDF, ZPL or HTML."""
+    from tqdm import tqdm
+
+    from core.cases.labels import label_data_for
+    from core.errors import DomainError
+    from labels.errors import InvalidCode
+    from labels.label import render_label_html, render_label_pdf, render_label_zpl
+    from labels.s10 import validate_item_id
+
+    if format is LabelFormat.html and len(items) != 1:
+        raise typer.BadParameter("html renders one label; use --format pdf for a batch")
+    if dpi not in (203, 300):
+        raise typer.BadParameter("dpi must be 203 or 300", param_hint="--dpi")
+    if layout not in ("roll", "a4"):
+        raise typer.BadParameter("layout must be roll or a4", param_hint="--layout")
+    settings = _settings(data_dir)
+    _, factory = _database(settings)
+    try:
+        codes = [validate_item_id(raw) for raw in items]
+        with transaction(factory) as session:
+            data = [
+                label_data_for(session, settings, code)
+                for code in tqdm(codes, desc="labels", unit="label", file=sys.stderr,
+                                 disable=len(codes) < 2)
+            ]  # fmt: skip
+    except (InvalidCode, DomainError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if format is LabelFormat.pdf:
+        body: bytes = render_label_pdf(data, layout=layout)  # type: ignore[arg-type]
+    elif format is LabelFormat.zpl:
+        body = "".join(render_label_zpl(d, dpi=dpi) for d in data).encode()
+    else:
+        body = render_label_html(data[0]).encode()
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(body)
+        typer.echo(f"wrote {len(data)} label(s) to {output}", err=True)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     # pgserver narrates every initdb and pg_ctl call at INFO; only its problems matter here.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     app()
 
 

@@ -1,0 +1,77 @@
+"""Turning a case's records into the plain data the label renderers take."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.models import CustodyEvent
+from core.errors import NotFound
+from core.places.models import Commune, Office, PostOffice, Procedure, Province
+from core.settings import Settings
+from labels.label import Address, LabelData, Party
+
+VN = timezone(timedelta(hours=7))
+# Dossier envelopes weigh little; the booking does not record a weight yet.
+DEFAULT_WEIGHT_G = 100
+
+
+def _street(address_text: str, commune_name: str) -> str:
+    """The part of the citizen's address before the commune, so it is not printed twice."""
+    head, sep, _ = address_text.partition(commune_name)
+    return head.rstrip(" ,") if sep else address_text
+
+
+def label_data_for(session: Session, settings: Settings, item_code: str) -> LabelData:
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None or item.case_id is None:
+        raise NotFound(f"no item {item_code} with a case", field="item_id")
+    case = session.get(Case, item.case_id)
+    assert case is not None
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    office = session.get(Office, booking.office_id)
+    post = session.get(PostOffice, booking.post_office_id)
+    procedure = session.get(Procedure, booking.procedure_id)
+    commune = session.get(Commune, booking.commune_code)
+    province = session.get(Province, booking.province_code)
+    assert office and post and procedure and commune and province
+    office_commune = session.get(Commune, office.commune_code)
+    citizen = Party(
+        name=booking.contact_name,
+        phone=booking.contact_phone,
+        address=Address(_street(booking.address_text, commune.name), commune.name, province.name),
+    )
+    desk = Party(
+        name=office.name_vi,
+        phone="",
+        address=Address(
+            _street(office.address, office_commune.name if office_commune else ""),
+            office_commune.name if office_commune else "",
+            province.name,
+        ),
+    )
+    seal = session.scalar(
+        select(CustodyEvent.details["seal_number"].astext)
+        .where(CustodyEvent.item_id == item.id, CustodyEvent.kind == "picked_up")
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+    )
+    sender, recipient = (citizen, desk) if item.kind == "dossier" else (desk, citizen)
+    return LabelData(
+        item_id=item.code,
+        service="dossier" if item.kind == "dossier" else "result",
+        tracking_url=f"{settings.public_base_url.rstrip('/')}/t/{item.code}",
+        sender=sender,
+        recipient=recipient,
+        destination_office=office.name_vi,
+        procedure_name=procedure.name_vi,
+        seal_number=seal,
+        weight_g=DEFAULT_WEIGHT_G,
+        amount_to_collect_vnd=0,
+        date=item.created_at.astimezone(VN).date(),
+        post_office=post.name,
+    )

@@ -1,0 +1,45 @@
+"""The hoso command against the test database (DATABASE_URL), committed data only."""
+
+from __future__ import annotations
+
+import pytest
+import pypdfium2
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from core.cli import app
+from core.db import transaction
+from core.settings import Settings, get_settings
+from tests.factories import dossier_of, make_case
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return CliRunner()
+
+
+def test_migrate_and_ledger_verify(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(": ok")
+
+
+def test_labels_print_pdf_zpl_and_errors(
+    runner: CliRunner, committing: sessionmaker[Session], settings: Settings, tmp_path: object
+) -> None:
+    with transaction(committing) as session:
+        codes = [dossier_of(session, make_case(session, settings)).code for _ in range(2)]
+    out = f"{tmp_path}/labels.pdf"
+    result = runner.invoke(app, ["labels", "print", *codes, "--format", "pdf", "--output", out])
+    assert result.exit_code == 0, result.output
+    assert len(pypdfium2.PdfDocument(out)) == 2
+    zpl = runner.invoke(app, ["labels", "print", codes[0], "--format", "zpl"])
+    assert zpl.exit_code == 0 and zpl.stdout.count("^XA") == 1
+    assert f"^FD{codes[0]}^FS" in zpl.stdout or codes[0] in zpl.stdout
+    bad = runner.invoke(app, ["labels", "print", "DH12"])
+    assert bad.exit_code == 2 and "13 characters" in bad.output
+    html_batch = runner.invoke(app, ["labels", "print", *codes, "--format", "html"])
+    assert html_batch.exit_code != 0 and "one label" in html_batch.output
