@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import pypdfium2
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
