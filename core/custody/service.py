@@ -12,21 +12,30 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item, item_serial_seq
-from core.custody.hashing import GENESIS_HASH, chain_hash
+from core.custody.commands import Outcome, ScanCommand, ScanResult
+from core.custody.corrections import declare_error
+from core.custody.hashing import GENESIS_HASH
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.custody.parties import Actor, citizen_party, party_kind
+from core.custody.rows import (
+    EVENT_COLUMNS,
+    RECEIPT_COLUMNS,
+    Target,
+    copy_rows,
+    event_row,
+    now_utc,
+    offset_of,
+    update_projections,
+)
 from core.custody.transitions import (
     ERROR_DECLARED,
-    ERROR_REASONS,
     TRANSITIONS,
     Custody,
     EventFacts,
@@ -34,86 +43,14 @@ from core.custody.transitions import (
     Transition,
     apply,
 )
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from core.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
 
+__all__ = ["Outcome", "ScanCommand", "ScanResult", "create_item", "declare_error", "record",
+           "record_one"]  # fmt: skip
+
 log = logging.getLogger(__name__)
-
-Outcome = Literal["accepted", "rejected", "exception"]
-
-
-@dataclass(frozen=True)
-class ScanCommand:
-    """One thing a person did to an item (or a bag), as recorded on their device."""
-
-    kind: str
-    code: str
-    occurred_at: datetime
-    client_event_id: uuid.UUID | None = None
-    to_party: str | None = None
-    place: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    gps_accuracy_m: float | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    details: Mapping[str, Any] = field(default_factory=dict)
-    corrects_event_id: uuid.UUID | None = None
-
-
-@dataclass
-class ScanResult:
-    outcome: Outcome
-    code: str
-    client_event_id: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    reason_code: str | None = None
-    detail: str | None = None
-    field: str | None = None
-    replayed: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "code": self.code,
-            "client_event_id": self.client_event_id,
-            "events": self.events,
-            "reason_code": self.reason_code,
-            "detail": self.detail,
-            "field": self.field,
-        }
-
-    @classmethod
-    def from_receipt(cls, data: Mapping[str, Any]) -> ScanResult:
-        return cls(
-            outcome=data["outcome"],
-            code=data["code"],
-            client_event_id=data["client_event_id"],
-            events=list(data["events"]),
-            reason_code=data["reason_code"],
-            detail=data["detail"],
-            field=data["field"],
-            replayed=True,
-        )
-
-
-@dataclass
-class _Target:
-    """An item as the batch sees it: identity, case context, and its working state."""
-
-    item_id: int
-    code: str
-    kind: str
-    case_id: int | None
-    pickup_courier_id: int | None
-    delivery_courier_id: int | None
-    booking_post_office_id: int | None
-    booking_citizen_id: int | None
-    state: ItemStateValue
-    last_seq: int
-    last_hash: str
-    last_event_at: datetime
-    changed: bool = False
 
 
 class _Rejected(Exception):
@@ -121,24 +58,6 @@ class _Rejected(Exception):
         super().__init__(error.detail)
         self.reason_code = reason_code
         self.error = error
-
-
-def _offset_of(moment: datetime) -> str:
-    offset = moment.utcoffset()
-    if offset is None:
-        raise InvalidInput("occurred_at must carry a UTC offset", field="occurred_at")
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------------------------
-# Batch recording
 
 
 def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> list[ScanResult]:
@@ -228,7 +147,7 @@ def _load_bags(session: Session, codes: set[str]) -> dict[str, Bag]:
 
 def _lock_targets(
     session: Session, codes: set[str], bags: Mapping[str, Bag]
-) -> tuple[dict[str, _Target], dict[int, list[str]]]:
+) -> tuple[dict[str, Target], dict[int, list[str]]]:
     """Lock every item named directly or through a bag, in item id order."""
     bag_ids = [b.id for b in bags.values()]
     if not codes:
@@ -254,10 +173,10 @@ def _lock_targets(
         .order_by(ItemState.item_id)
         .with_for_update(of=ItemState)
     ).all()  # fmt: skip
-    targets: dict[str, _Target] = {}
+    targets: dict[str, Target] = {}
     members: dict[int, list[str]] = {}
     for row in rows:
-        targets[row.code] = _Target(
+        targets[row.code] = Target(
             item_id=row.item_id,
             code=row.code,
             kind=row.kind,
@@ -299,7 +218,7 @@ def _decide(
     command: ScanCommand,
     code: str,
     actor: Actor,
-    targets: dict[str, _Target],
+    targets: dict[str, Target],
     bags: Mapping[str, Bag],
     bag_members: Mapping[int, list[str]],
     recorded_at: datetime,
@@ -386,7 +305,7 @@ def _command_payload(command: ScanCommand, actor: Actor) -> dict[str, Any]:
 def _plan_event(
     command: ScanCommand,
     actor: Actor,
-    target: _Target,
+    target: Target,
     bag: Bag | None,
     bags: Mapping[str, Bag],
     recorded_at: datetime,
@@ -437,7 +356,7 @@ def _plan_event(
     except Forbidden as exc:
         raise _Rejected("not_authorised", exc) from exc
     try:
-        occurred_offset = _offset_of(command.occurred_at)
+        occurred_offset = offset_of(command.occurred_at)
         new_state = apply(
             target.state,
             EventFacts(
@@ -453,7 +372,7 @@ def _plan_event(
         raise _Rejected("conflict", exc) from exc
     except InvalidInput as exc:
         raise _Rejected("invalid_input", exc) from exc
-    row = _event_row(
+    row = event_row(
         target=target,
         rule=rule,
         actor=actor,
@@ -470,7 +389,7 @@ def _plan_event(
 
 
 def _resolve_to_party(
-    command: ScanCommand, rule: Transition, actor: Actor, target: _Target
+    command: ScanCommand, rule: Transition, actor: Actor, target: Target
 ) -> str | None:
     if rule.custody is Custody.GIVE:
         if target.case_id is None:
@@ -493,7 +412,7 @@ def _resolve_to_party(
     return None
 
 
-def _authorise(actor: Actor, rule: Transition, target: _Target, to_party: str | None) -> None:
+def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | None) -> None:
     """Beyond the role: is this person allowed to act on this very item?"""
     if actor.role in ("admin", "system"):
         return
@@ -537,149 +456,24 @@ def _authorise(actor: Actor, rule: Transition, target: _Target, to_party: str | 
         raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code")
 
 
-def _event_row(
-    *,
-    target: _Target,
-    rule: Transition | None,
-    actor: Actor,
-    command: ScanCommand,
-    occurred_offset: str,
-    from_party: str | None,
-    to_party: str | None,
-    bag_code: Any,
-    bag_id: int | None,
-    details: Mapping[str, Any],
-    recorded_at: datetime,
-    kind: str | None = None,
-    biz_step: str | None = None,
-    disposition: str | None = None,
-    upu_code: str | None = None,
-) -> dict[str, Any]:
-    seq = target.last_seq + 1
-    row: dict[str, Any] = {
-        "event_id": uuid.uuid4(),
-        "client_event_id": command.client_event_id,
-        "item_id": target.item_id,
-        "seq": seq,
-        "kind": kind or command.kind,
-        "biz_step": biz_step or (rule.biz_step if rule else ""),
-        "disposition": disposition or (rule.disposition if rule else ""),
-        "upu_code": upu_code if rule is None else rule.upu_code,
-        "from_party": from_party,
-        "to_party": to_party,
-        "actor_user_id": actor.user_id,
-        "actor_role": actor.role,
-        "actor_party": actor.party,
-        "device_id": actor.device_id,
-        "occurred_at": command.occurred_at,
-        "occurred_offset": occurred_offset,
-        "recorded_at": recorded_at,
-        "place": command.place,
-        "lat": command.lat,
-        "lon": command.lon,
-        "gps_accuracy_m": command.gps_accuracy_m,
-        "bag_id": bag_id,
-        "evidence": dict(command.evidence),
-        "details": dict(details),
-        "raw_code": command.code,
-        "corrects_event_id": command.corrects_event_id,
-        "prev_hash": target.last_hash,
-    }
-    row["hash"] = chain_hash(
-        target.last_hash,
-        {**row, "item_code": target.code, "bag_code": str(bag_code) if bag_code else None},
-    )
-    return row
-
-
-_EVENT_COLUMNS = tuple(c.name for c in CustodyEvent.__table__.columns if c.name != "id")
-_RECEIPT_COLUMNS = ("client_event_id", "actor_user_id", "outcome", "result")
-_JSON_COLUMNS = frozenset({"evidence", "details", "result"})
-
-
-def _copy_rows(
-    session: Session, table: str, columns: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    """Write rows with COPY on the session's own connection, inside its transaction.
-
-    COPY is PostgreSQL's bulk path: several times faster than a multi-row INSERT for the
-    batches phones send, and just as atomic, since it runs in the same transaction.
-    """
-    session.flush()
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [Jsonb(row[name]) if name in _JSON_COLUMNS else row[name] for name in columns]
-            )
-
-
 def _write(
     session: Session,
     event_rows: list[dict[str, Any]],
     receipt_rows: list[dict[str, Any]],
     exception_rows: list[dict[str, Any]],
-    targets: Mapping[str, _Target],
+    targets: Mapping[str, Target],
     recorded_at: datetime,
 ) -> None:
     if event_rows:
-        _copy_rows(session, "custody_events", _EVENT_COLUMNS, event_rows)
+        copy_rows(session, "custody_events", EVENT_COLUMNS, event_rows)
     if exception_rows:
         session.execute(insert(CustodyException), exception_rows)
     if receipt_rows:
-        _copy_rows(session, "scan_receipts", _RECEIPT_COLUMNS, receipt_rows)
+        copy_rows(session, "scan_receipts", RECEIPT_COLUMNS, receipt_rows)
     changed = [t for t in targets.values() if t.changed]
     if changed:
-        _update_projections(session, changed, recorded_at)
+        update_projections(session, changed, recorded_at)
     session.flush()
-
-
-# One statement for the whole batch. Arrays through ``unnest`` keep the SQL text fixed, so it
-# is parsed once; a VALUES list would be recompiled for every batch size and content.
-_UPDATE_PROJECTIONS = text(
-    """
-    UPDATE item_states AS s SET
-        status = u.status, custodian = u.custodian, pending_from = u.pending_from,
-        pending_to = u.pending_to, pending_initiator = u.pending_initiator, bag_id = u.bag_id,
-        delivery_attempts = u.delivery_attempts, last_seq = u.last_seq,
-        last_hash = u.last_hash, last_event_at = u.last_event_at, updated_at = :updated_at
-    FROM unnest(
-        CAST(:item_id AS integer[]), CAST(:status AS text[]), CAST(:custodian AS text[]),
-        CAST(:pending_from AS text[]), CAST(:pending_to AS text[]),
-        CAST(:pending_initiator AS text[]), CAST(:bag_id AS integer[]),
-        CAST(:delivery_attempts AS integer[]), CAST(:last_seq AS integer[]),
-        CAST(:last_hash AS text[]), CAST(:last_event_at AS timestamptz[])
-    ) AS u(item_id, status, custodian, pending_from, pending_to, pending_initiator, bag_id,
-           delivery_attempts, last_seq, last_hash, last_event_at)
-    WHERE s.item_id = u.item_id
-    """
-)
-
-
-def _update_projections(session: Session, changed: list[_Target], recorded_at: datetime) -> None:
-    session.execute(
-        _UPDATE_PROJECTIONS,
-        {
-            "item_id": [t.item_id for t in changed],
-            "status": [t.state.status for t in changed],
-            "custodian": [t.state.custodian for t in changed],
-            "pending_from": [t.state.pending_from for t in changed],
-            "pending_to": [t.state.pending_to for t in changed],
-            "pending_initiator": [t.state.pending_initiator for t in changed],
-            "bag_id": [t.state.bag_id for t in changed],
-            "delivery_attempts": [t.state.delivery_attempts for t in changed],
-            "last_seq": [t.last_seq for t in changed],
-            "last_hash": [t.last_hash for t in changed],
-            "last_event_at": [t.last_event_at for t in changed],
-            "updated_at": recorded_at,
-        },
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Creating items and correcting the record
 
 
 def create_item(
@@ -708,16 +502,16 @@ def create_item(
         EventFacts(first_kind, kind, actor.party, None, holder, None),
     )
     recorded_at = now_utc()
-    target = _Target(
+    target = Target(
         item_id=item.id, code=code, kind=kind, case_id=case_id, pickup_courier_id=None,
         delivery_courier_id=None, booking_post_office_id=None, booking_citizen_id=None,
         state=state, last_seq=0, last_hash=GENESIS_HASH, last_event_at=occurred_at,
     )  # fmt: skip
     command = ScanCommand(kind=first_kind, code=code, occurred_at=occurred_at,
                           details=details or {})  # fmt: skip
-    row = _event_row(
+    row = event_row(
         target=target, rule=rule, actor=actor, command=command,
-        occurred_offset=_offset_of(occurred_at), from_party=None, to_party=holder,
+        occurred_offset=offset_of(occurred_at), from_party=None, to_party=holder,
         bag_code=None, bag_id=None, details=details or {}, recorded_at=recorded_at,
     )  # fmt: skip
     session.execute(insert(CustodyEvent), [row])
@@ -734,132 +528,6 @@ def create_item(
     )
     session.flush()
     return item
-
-
-def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanResult:
-    """Record that an earlier event was wrong (EPCIS errorDeclaration) and re-derive state.
-
-    The earlier event stays as it was. The item's state is folded again without it; if a
-    later event only made sense because of it, the declaration is refused: declare the later
-    one first, so the record never holds a state that no sequence of events explains.
-    """
-    if actor.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can declare an event wrong", field="kind")
-    if command.corrects_event_id is None:
-        raise InvalidInput("say which event is wrong", field="corrects_event_id")
-    reason = command.details.get("reason")
-    if reason not in ERROR_REASONS:
-        raise InvalidInput(
-            f"reason must be one of {', '.join(ERROR_REASONS)}", field="details.reason"
-        )
-    wrong = session.scalar(
-        select(CustodyEvent).where(CustodyEvent.event_id == command.corrects_event_id)
-    )
-    if wrong is None:
-        raise NotFound(f"no event {command.corrects_event_id}", field="corrects_event_id")
-    if wrong.kind == ERROR_DECLARED:
-        raise InvalidInput("an error declaration cannot itself be declared wrong",
-                           field="corrects_event_id")  # fmt: skip
-    state_row = session.execute(
-        select(ItemState).where(ItemState.item_id == wrong.item_id).with_for_update()
-    ).scalar_one()
-    item = session.get(Item, wrong.item_id)
-    assert item is not None
-    events = list(
-        session.scalars(
-            select(CustodyEvent)
-            .where(CustodyEvent.item_id == wrong.item_id)
-            .order_by(CustodyEvent.seq)
-        )
-    )
-    if wrong.event_id in declared_event_ids(events):
-        raise Conflict("that event is already declared wrong", field="corrects_event_id")
-    if wrong.seq == 1:
-        raise Conflict("an item's first event cannot be declared wrong; declare it lost",
-                       field="corrects_event_id")  # fmt: skip
-    try:
-        state = fold(item.kind, events, extra_declared={wrong.event_id})
-    except InvalidTransition as exc:
-        raise Conflict(
-            f"later events depend on {wrong.event_id}; declare them wrong first ({exc.detail})",
-            field="corrects_event_id",
-        ) from exc
-    recorded_at = now_utc()
-    target = _Target(
-        item_id=item.id, code=item.code, kind=item.kind, case_id=item.case_id,
-        pickup_courier_id=None, delivery_courier_id=None, booking_post_office_id=None,
-        booking_citizen_id=None, state=state, last_seq=state_row.last_seq,
-        last_hash=state_row.last_hash, last_event_at=state_row.last_event_at,
-    )  # fmt: skip
-    row = _event_row(
-        target=target, rule=None, actor=actor, command=command,
-        occurred_offset=_offset_of(command.occurred_at), from_party=wrong.from_party,
-        to_party=wrong.to_party, bag_code=None, bag_id=wrong.bag_id,
-        details={**command.details, "corrected_kind": wrong.kind}, recorded_at=recorded_at,
-        kind=ERROR_DECLARED, biz_step=wrong.biz_step, disposition=wrong.disposition,
-        upu_code=None,
-    )  # fmt: skip
-    session.execute(insert(CustodyEvent), [row])
-    _store_state(state_row, state, row["seq"], row["hash"], command.occurred_at, recorded_at)
-    session.flush()
-    return ScanResult(
-        outcome="accepted",
-        code=item.code,
-        events=[{"item": item.code, "event_id": str(row["event_id"]), "seq": row["seq"],
-                 "status": state.status, "custodian": state.custodian, "pending_to": None}],
-    )  # fmt: skip
-
-
-def _store_state(
-    row: ItemState,
-    state: ItemStateValue,
-    last_seq: int,
-    last_hash: str,
-    last_event_at: datetime,
-    updated_at: datetime,
-) -> None:
-    row.status = state.status
-    row.custodian = state.custodian
-    row.pending_from = state.pending_from
-    row.pending_to = state.pending_to
-    row.pending_initiator = state.pending_initiator
-    row.bag_id = state.bag_id
-    row.delivery_attempts = state.delivery_attempts
-    row.last_seq = last_seq
-    row.last_hash = last_hash
-    row.last_event_at = last_event_at
-    row.updated_at = updated_at
-
-
-def declared_event_ids(events: Sequence[CustodyEvent]) -> set[uuid.UUID]:
-    return {e.corrects_event_id for e in events if e.kind == ERROR_DECLARED and e.corrects_event_id}
-
-
-def fold(
-    item_kind: str,
-    events: Sequence[CustodyEvent],
-    extra_declared: set[uuid.UUID] | None = None,
-) -> ItemStateValue:
-    """Derive an item's state from its events alone, skipping those declared wrong."""
-    skip = declared_event_ids(events) | (extra_declared or set())
-    state: ItemStateValue | None = None
-    for event in events:
-        if event.kind == ERROR_DECLARED or event.event_id in skip:
-            continue
-        state = apply(
-            state,
-            EventFacts(
-                kind=event.kind,
-                item_kind=item_kind,
-                actor_party=event.actor_party,
-                from_party=event.from_party,
-                to_party=event.to_party,
-                bag_id=event.bag_id,
-            ),
-        )
-    if state is None:
-        raise InvalidTransition("no effective events", field="events")
-    return state
 
 
 def count_events(session: Session) -> int:

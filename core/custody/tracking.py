@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item
+from core.custody.corrections import declared_event_ids
 from core.custody.models import CustodyEvent, ItemState
-from core.custody.service import declared_event_ids
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
 from core.places.models import Commune, Office, PostOffice, Province

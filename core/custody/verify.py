@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Item
+from core.custody.corrections import fold
 from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
 from core.custody.models import Bag, CustodyEvent, ItemState
-from core.custody.service import fold
+from core.custody.rows import store_state
 from core.custody.transitions import ItemStateValue
 from core.errors import InvalidTransition
 
@@ -131,8 +132,6 @@ def _check_projection(
 
 def rebuild_projections(session: Session) -> int:
     """Recompute every item's projection from its events. Returns how many changed."""
-    from core.custody.service import _store_state
-
     changed = 0
     items = {i.id: i for i in session.scalars(select(Item))}
     states = {s.item_id: s for s in session.scalars(select(ItemState).with_for_update())}
@@ -142,7 +141,7 @@ def rebuild_projections(session: Session) -> int:
         row = states[item_id]
         before = (row.status, row.custodian, row.pending_to, row.bag_id, row.last_seq)
         last = events[-1]
-        _store_state(row, derived, last.seq, last.hash, last.occurred_at, row.updated_at)
+        store_state(row, derived, last.seq, last.hash, last.occurred_at, row.updated_at)
         if before != (row.status, row.custodian, row.pending_to, row.bag_id, row.last_seq):
             changed += 1
     session.flush()

@@ -1,0 +1,65 @@
+"""What a scan is and what answer it gets: the service's input and output."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Outcome = Literal["accepted", "rejected", "exception"]
+
+
+@dataclass(frozen=True)
+class ScanCommand:
+    """One thing a person did to an item (or a bag), as recorded on their device."""
+
+    kind: str
+    code: str
+    occurred_at: datetime
+    client_event_id: uuid.UUID | None = None
+    to_party: str | None = None
+    place: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    gps_accuracy_m: float | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    corrects_event_id: uuid.UUID | None = None
+
+
+@dataclass
+class ScanResult:
+    outcome: Outcome
+    code: str
+    client_event_id: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reason_code: str | None = None
+    detail: str | None = None
+    field: str | None = None
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "code": self.code,
+            "client_event_id": self.client_event_id,
+            "events": self.events,
+            "reason_code": self.reason_code,
+            "detail": self.detail,
+            "field": self.field,
+        }
+
+    @classmethod
+    def from_receipt(cls, data: Mapping[str, Any]) -> ScanResult:
+        return cls(
+            outcome=data["outcome"],
+            code=data["code"],
+            client_event_id=data["client_event_id"],
+            events=list(data["events"]),
+            reason_code=data["reason_code"],
+            detail=data["detail"],
+            field=data["field"],
+            replayed=True,
+        )

@@ -1,0 +1,128 @@
+"""Corrections (EPCIS errorDeclaration) and the fold that derives state from events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Item
+from core.custody.commands import ScanCommand, ScanResult
+from core.custody.models import CustodyEvent, ItemState
+from core.custody.parties import Actor
+from core.custody.rows import Target, event_row, now_utc, offset_of, store_state
+from core.custody.transitions import (
+    ERROR_DECLARED,
+    ERROR_REASONS,
+    EventFacts,
+    ItemStateValue,
+    apply,
+)
+from core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+
+
+def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanResult:
+    """Record that an earlier event was wrong (EPCIS errorDeclaration) and re-derive state.
+
+    The earlier event stays as it was. The item's state is folded again without it; if a
+    later event only made sense because of it, the declaration is refused: declare the later
+    one first, so the record never holds a state that no sequence of events explains.
+    """
+    if actor.role not in ("dispatcher", "admin"):
+        raise Forbidden("only a dispatcher or an admin can declare an event wrong", field="kind")
+    if command.corrects_event_id is None:
+        raise InvalidInput("say which event is wrong", field="corrects_event_id")
+    reason = command.details.get("reason")
+    if reason not in ERROR_REASONS:
+        raise InvalidInput(
+            f"reason must be one of {', '.join(ERROR_REASONS)}", field="details.reason"
+        )
+    wrong = session.scalar(
+        select(CustodyEvent).where(CustodyEvent.event_id == command.corrects_event_id)
+    )
+    if wrong is None:
+        raise NotFound(f"no event {command.corrects_event_id}", field="corrects_event_id")
+    if wrong.kind == ERROR_DECLARED:
+        raise InvalidInput("an error declaration cannot itself be declared wrong",
+                           field="corrects_event_id")  # fmt: skip
+    state_row = session.execute(
+        select(ItemState).where(ItemState.item_id == wrong.item_id).with_for_update()
+    ).scalar_one()
+    item = session.get(Item, wrong.item_id)
+    assert item is not None
+    events = list(
+        session.scalars(
+            select(CustodyEvent)
+            .where(CustodyEvent.item_id == wrong.item_id)
+            .order_by(CustodyEvent.seq)
+        )
+    )
+    if wrong.event_id in declared_event_ids(events):
+        raise Conflict("that event is already declared wrong", field="corrects_event_id")
+    if wrong.seq == 1:
+        raise Conflict("an item's first event cannot be declared wrong; declare it lost",
+                       field="corrects_event_id")  # fmt: skip
+    try:
+        state = fold(item.kind, events, extra_declared={wrong.event_id})
+    except InvalidTransition as exc:
+        raise Conflict(
+            f"later events depend on {wrong.event_id}; declare them wrong first ({exc.detail})",
+            field="corrects_event_id",
+        ) from exc
+    recorded_at = now_utc()
+    target = Target(
+        item_id=item.id, code=item.code, kind=item.kind, case_id=item.case_id,
+        pickup_courier_id=None, delivery_courier_id=None, booking_post_office_id=None,
+        booking_citizen_id=None, state=state, last_seq=state_row.last_seq,
+        last_hash=state_row.last_hash, last_event_at=state_row.last_event_at,
+    )  # fmt: skip
+    row = event_row(
+        target=target, rule=None, actor=actor, command=command,
+        occurred_offset=offset_of(command.occurred_at), from_party=wrong.from_party,
+        to_party=wrong.to_party, bag_code=None, bag_id=wrong.bag_id,
+        details={**command.details, "corrected_kind": wrong.kind}, recorded_at=recorded_at,
+        kind=ERROR_DECLARED, biz_step=wrong.biz_step, disposition=wrong.disposition,
+        upu_code=None,
+    )  # fmt: skip
+    session.execute(insert(CustodyEvent), [row])
+    store_state(state_row, state, row["seq"], row["hash"], command.occurred_at, recorded_at)
+    session.flush()
+    return ScanResult(
+        outcome="accepted",
+        code=item.code,
+        events=[{"item": item.code, "event_id": str(row["event_id"]), "seq": row["seq"],
+                 "status": state.status, "custodian": state.custodian, "pending_to": None}],
+    )  # fmt: skip
+
+
+def declared_event_ids(events: Sequence[CustodyEvent]) -> set[uuid.UUID]:
+    return {e.corrects_event_id for e in events if e.kind == ERROR_DECLARED and e.corrects_event_id}
+
+
+def fold(
+    item_kind: str,
+    events: Sequence[CustodyEvent],
+    extra_declared: set[uuid.UUID] | None = None,
+) -> ItemStateValue:
+    """Derive an item's state from its events alone, skipping those declared wrong."""
+    skip = declared_event_ids(events) | (extra_declared or set())
+    state: ItemStateValue | None = None
+    for event in events:
+        if event.kind == ERROR_DECLARED or event.event_id in skip:
+            continue
+        state = apply(
+            state,
+            EventFacts(
+                kind=event.kind,
+                item_kind=item_kind,
+                actor_party=event.actor_party,
+                from_party=event.from_party,
+                to_party=event.to_party,
+                bag_id=event.bag_id,
+            ),
+        )
+    if state is None:
+        raise InvalidTransition("no effective events", field="events")
+    return state
