@@ -3,7 +3,7 @@
 A batch of scans is handled in one pass: lock the items involved (``SELECT … FOR UPDATE``,
 in id order so two batches cannot deadlock), look up stored receipts for replays, decide
 each scan in memory with the state machine, then write events, receipts and projections
-with one multi-row statement each. Every scan gets its own answer; a bad scan never
+with COPY and one UPDATE for the batch. Every scan gets its own answer; a bad scan never
 spoils the batch. Services flush; the caller owns the transaction.
 """
 
