@@ -3,10 +3,10 @@
 Which engine where (figures in bench/routing/RESULTS.md, measured on this 2-core box):
 
 * PyVRP 0.14 (iterated local search, native paired shipments since 0.14.0) is used
-  whenever it can model the problem, whatever the budget. Measured at 0.3 s on the quick
-  Solomon set it was 2.1% above the best known distances against VROOM's 9.3% (VROOM at
-  its thorough exploration level is cut short by the timeout on R/RC instances), and it
-  is also ahead at 2 s. So "VROOM for short budgets" did not survive measurement.
+  whenever it can model the problem, whatever the budget. Mean distance gap over 29
+  Solomon C1/R1/RC1 instances: 1.00% at 2 s and 2.64% at 0.3 s, against VROOM's 1.55%
+  and 4.88%; over 29 Li & Lim LC1/LR1/LRC1: 0.36% vs 0.78% at 2 s, 1.54% vs 1.49% at
+  0.3 s. So the suggested "VROOM for short budgets" did not survive measurement.
 * PyVRP 0.14 has no per-client vehicle restriction, so skills, locks and dossiers already
   on board are expressed with routing profiles (see ``_solve_pyvrp``).
 * VROOM (pyvroom) takes the problems with driver breaks, which PyVRP cannot express. It

@@ -400,12 +400,24 @@ def run_scenario(repeats: int) -> str:
             f"  same day at {budget} s: engine {q.engine}, wall {w:.2f} s, {len(q.unassigned)} "
             f"unassigned, {len(check_plan(problem, q))} violations, {q.distance / 1000:.1f} km"
         )
+    from routing.scenario import biggest_ward_post_offices, province_day
+
+    nobreak = province_day("24", biggest_ward_post_offices("24", 5), seed=1, breaks=False)
+    for engine in ("auto", "vroom"):
+        t0 = time.perf_counter()
+        q = plan(nobreak, time_limit_s=10.0, engine=engine)
+        w = time.perf_counter() - t0
+        lines.append(
+            f"  same day without breaks, engine {q.engine}: wall {w:.2f} s, "
+            f"{len(q.unassigned)} unassigned, {len(check_plan(nobreak, q))} violations, "
+            f"{q.distance / 1000:.1f} km, {q.duration / 3600:.1f} courier-hours"
+        )
     times = []
     offered = []
     for k in range(repeats):
-        booking, candidates = new_booking(problem, seed=100 + k)
+        extended, booking, candidates = new_booking(problem, seed=100 + k)
         t0 = time.perf_counter()
-        ok = offerable_windows(problem, p, booking, candidates)
+        ok = offerable_windows(extended, p, booking, candidates)
         times.append(time.perf_counter() - t0)
         offered.append(len(ok))
     lines.append(
