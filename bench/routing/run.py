@@ -151,8 +151,9 @@ def raw_pyvrp(problem: Problem, budget: float, seed: int = 0) -> tuple[float, in
         clients=clients,
         depots=[pyvrp.Depot(location=0)],
         vehicle_types=[vt],
-        distance_matrices=[dist_i],
-        duration_matrices=[dur_i],
+        # PyVRP's stubs want a 2-D int array type numpy's stubs cannot express here.
+        distance_matrices=[dist_i],  # type: ignore[list-item]
+        duration_matrices=[dur_i],  # type: ignore[list-item]
         shipments=shipments,
     )
     res = pyvrp.solve(data, stop=MaxRuntime(budget), seed=seed, collect_stats=False)

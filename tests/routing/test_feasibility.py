@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ def kinds(violations: list[Violation]) -> set[str]:
     return {v.kind for v in violations}
 
 
-def base(**vehicle_kw: object) -> Problem:
+def base(**vehicle_kw: Any) -> Problem:
     ships = [
         Shipment("s1", stop("p1", 1, (0, 500)), stop("d1", 2, (0, 1000))),
         Shipment("s2", stop("p2", 3, (0, 2000)), stop("d2", 4, (0, 3000))),

@@ -20,8 +20,14 @@ LOCS = [
     Location("office", 21.15, 106.05, "urban"),
 ]
 # made-up road figures, deliberately unlike the great-circle estimate
-DIST = [[0, 5200, 4100], [5300, 0, 9000], [4000, None, 0]]
-DUR = [[0, 700, 500], [710, 0, 1100], [520, None, 0]]
+DIST: list[list[int | None]] = [[0, 5200, 4100], [5300, 0, 9000], [4000, None, 0]]
+
+
+def _km(metres: int | None) -> float | None:
+    return None if metres is None else metres / 1000
+
+
+DUR: list[list[int | None]] = [[0, 700, 500], [710, 0, 1100], [520, None, 0]]
 
 
 class _Router(BaseHTTPRequestHandler):
@@ -65,7 +71,7 @@ class _Router(BaseHTTPRequestHandler):
                 {
                     "from_index": i,
                     "to_index": j,
-                    "distance": None if DIST[i][j] is None else DIST[i][j] / 1000,
+                    "distance": _km(DIST[i][j]),
                     "time": DUR[i][j],
                 }
                 for j in range(3)

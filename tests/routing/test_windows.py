@@ -5,7 +5,7 @@ import time
 from dataclasses import replace
 
 from routing.feasibility import check_plan
-from routing.model import Job, Shipment, TimeWindow
+from routing.model import Job, Plan, Problem, Shipment, TimeWindow
 from routing.planner import plan
 from routing.scenario import bac_ninh_day, new_booking
 from routing.windows import insertion_cost, offerable_windows
@@ -16,7 +16,7 @@ NOON = TimeWindow(4000, 5000)
 EVENING = TimeWindow(9000, 9500)
 
 
-def small_day():  # type: ignore[no-untyped-def]
+def small_day() -> tuple[Problem, Plan, Shipment]:
     # one courier, shift 0-8000, busy at x=500 from 4000 to 5000 (a long fixed service)
     jobs = [Job(stop("busy", 1, (4000, 4000), service=1000))]
     prob = line_problem([0, 500, 100, 50], [veh("a", shift=TimeWindow(0, 8000))], jobs=jobs)
