@@ -19,6 +19,7 @@ from core.custody.models import CustodyEvent, ItemState
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
 from core.places.models import Commune, Office, PostOffice, Province
+from labels.text import mask_phone
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,6 @@ class TrackingView:
     agency_dossier_code: str | None = None
     appointment_date: str | None = None
     legs: list[LegSummary] = field(default_factory=list)
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) < 6:
-        return "*" * len(digits)
-    return digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
 
 
 class _Names:
@@ -171,7 +163,9 @@ def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingVi
             **view.__dict__,
             "office_name": office.name_vi if office else None,
             "area_vi": f"{commune.name}, {province.name}" if commune and province else None,
-            "contact_phone_masked": mask_phone(booking.contact_phone),
+            "contact_phone_masked": mask_phone(booking.contact_phone)
+            if booking.contact_phone
+            else None,
             "pickup_window_start": booking.pickup_window_start,
             "pickup_window_end": booking.pickup_window_end,
             "agency_dossier_code": case.agency_dossier_code,
