@@ -59,3 +59,50 @@ def test_two_couriers_scan_one_item_at_once(
         assert events == 2
         assert session.scalar(select(func.count()).select_from(CustodyException)
                               .where(CustodyException.item_id == item_id)) == 1  # fmt: skip
+
+
+def test_two_desk_officers_confirm_one_hand_off_at_once(
+    committing: sessionmaker[Session], settings: Settings
+) -> None:
+    with transaction(committing) as session:
+        post = make_post_office(session)
+        case = make_case(session, settings, post_office=post)
+        code = dossier_of(session, case).code
+        item_id = case.dossier_item_id
+        courier = actor_for(make_user(session, "courier", post_office_id=post.id))
+        first_desk = make_user(session, "desk_officer")
+        desks = [
+            actor_for(first_desk),
+            actor_for(make_user(session, "desk_officer", office_id=first_desk.office_id)),
+        ]
+        record(session, courier, [scan("picked_up", code, details=PICKUP_DETAILS)])
+        record(session, courier, [scan("handover_offered", code, to_party=desks[0].party)])
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def desk_confirms(actor: Actor) -> None:
+        command = scan("handover_confirmed", code, occurred_at=datetime.now(VN))
+        barrier.wait()
+        with transaction(committing) as session:
+            result = record(session, actor, [command])[0]
+        with lock:
+            outcomes.append(result.outcome)
+
+    threads = [threading.Thread(target=desk_confirms, args=(d,)) for d in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["accepted", "exception"]
+    with transaction(committing) as session:
+        state = session.get(ItemState, item_id)
+        assert state is not None
+        assert (state.status, state.custodian) == ("handed_over", desks[0].party)
+        confirmations = session.scalar(
+            select(func.count())
+            .select_from(CustodyEvent)
+            .where(CustodyEvent.item_id == item_id, CustodyEvent.kind == "handover_confirmed")
+        )
+        assert confirmations == 1
