@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -35,15 +36,12 @@ Port = Annotated[int, typer.Option("--port")]
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    settings = get_settings()
     if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-        get_settings.cache_clear()
-        # Make the web app (built from get_settings) see the same data dir.
-        import os
-
+        # uvicorn builds the web app from get_settings() in its own import; the environment
+        # is how that app learns the folder this command was given.
         os.environ["HOSO_DATA_DIR"] = str(data_dir)
-    return settings
+        get_settings.cache_clear()
+    return get_settings()
 
 
 def _database(settings: Settings) -> tuple[str, sessionmaker[Session]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -154,10 +155,9 @@ def _drive(
     )  # fmt: skip
     clock = [start + timedelta(minutes=20)]
 
-    def act(actor: Actor, kind: str, code: str, **kw: object) -> None:
+    def act(actor: Actor, kind: str, code: str, **kw: Any) -> None:
         clock[0] += timedelta(minutes=37)
-        record_one(session, actor, ScanCommand(kind=kind, code=code, occurred_at=clock[0],
-                                               **kw))  # type: ignore[arg-type]  # fmt: skip
+        record_one(session, actor, ScanCommand(kind=kind, code=code, occurred_at=clock[0], **kw))
 
     dossier = session.get(Item, case.dossier_item_id)
     assert dossier is not None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.cases.models import Booking, Case, Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.identity.service import keyed_hash
 from core.outbox.service import enqueue
 from core.places.models import Commune, Office, PostOffice, Procedure
@@ -171,11 +171,3 @@ def record_agency_code(
     case.appointment_date = appointment
     session.flush()
     return case
-
-
-def case_for_item(session: Session, item_code: str) -> tuple[Item, Case | None]:
-    item = session.scalar(select(Item).where(Item.code == item_code))
-    if item is None:
-        raise NotFound(f"no item {item_code}", field="item_id")
-    case = session.get(Case, item.case_id) if item.case_id else None
-    return item, case

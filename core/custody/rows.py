@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import text
@@ -179,6 +179,29 @@ def update_projections(session: Session, changed: list[Target], recorded_at: dat
             "last_event_at": [t.last_event_at for t in changed],
             "updated_at": recorded_at,
         },
+    )
+
+
+class _ProjectionLike(Protocol):
+    status: str
+    custodian: str
+    pending_from: str | None
+    pending_to: str | None
+    pending_initiator: str | None
+    bag_id: int | None
+    delivery_attempts: int
+
+
+def state_value_of(row: _ProjectionLike) -> ItemStateValue:
+    """The state a stored projection (an ``item_states`` row or a selected row) describes."""
+    return ItemStateValue(
+        status=row.status,
+        custodian=row.custodian,
+        pending_from=row.pending_from,
+        pending_to=row.pending_to,
+        pending_initiator=row.pending_initiator,
+        bag_id=row.bag_id,
+        delivery_attempts=row.delivery_attempts,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item, item_serial_seq
@@ -32,6 +32,7 @@ from core.custody.rows import (
     event_row,
     now_utc,
     offset_of,
+    state_value_of,
     update_projections,
 )
 from core.custody.transitions import (
@@ -42,6 +43,7 @@ from core.custody.transitions import (
     ItemStateValue,
     Transition,
     apply,
+    counterparty,
 )
 from core.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from labels.errors import InvalidCode
@@ -185,15 +187,7 @@ def _lock_targets(
             delivery_courier_id=row.delivery_courier_id,
             booking_post_office_id=row.post_office_id,
             booking_citizen_id=row.citizen_user_id,
-            state=ItemStateValue(
-                status=row.status,
-                custodian=row.custodian,
-                pending_from=row.pending_from,
-                pending_to=row.pending_to,
-                pending_initiator=row.pending_initiator,
-                bag_id=row.bag_id,
-                delivery_attempts=row.delivery_attempts,
-            ),
+            state=state_value_of(row),
             last_seq=row.last_seq,
             last_hash=row.last_hash,
             last_event_at=row.last_event_at,
@@ -439,16 +433,12 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
             )
         return
     if rule.custody in (Custody.CONFIRM, Custody.DECLINE):
-        if state.pending_to is None:
-            return  # the state machine explains that no hand-off is open
-        counterparty = (
-            state.pending_from if state.pending_initiator == state.pending_to else state.pending_to
-        )
-        if actor.party != counterparty:
+        confirmer = counterparty(state)
+        if confirmer is not None and actor.party != confirmer:
             raise Forbidden(
-                f"this hand-off of {target.code} must be confirmed by {counterparty}",
-                field="code",
+                f"this hand-off of {target.code} must be confirmed by {confirmer}", field="code"
             )
+        # With no hand-off open, the state machine gives the clearer answer.
         return
     if rule.kind == "damage_noted" and actor.party in (state.pending_to, state.pending_from):
         return
@@ -528,7 +518,3 @@ def create_item(
     )
     session.flush()
     return item
-
-
-def count_events(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(CustodyEvent)) or 0)

@@ -204,6 +204,17 @@ class EventFacts:
     bag_id: int | None
 
 
+def counterparty(state: ItemStateValue) -> str | None:
+    """Who must confirm (or decline) the open hand-off: whoever did not open it.
+
+    The holder offers and the receiver confirms; or the receiver asks (a courier collecting a
+    result at the desk) and the holder confirms.
+    """
+    if state.pending_to is None:
+        return None
+    return state.pending_from if state.pending_initiator == state.pending_to else state.pending_to
+
+
 def confirmed_status(item_kind: str, receiver: str, current: str) -> str:
     """The status an item takes when ``receiver`` confirms a hand-off of it."""
     kind = party_kind(receiver)
@@ -276,14 +287,10 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
             )
         case Custody.CONFIRM | Custody.DECLINE:
             assert state.pending_to is not None and state.pending_from is not None
-            counterparty = (
-                state.pending_from
-                if state.pending_initiator == state.pending_to
-                else state.pending_to
-            )
-            if event.actor_party != counterparty:
+            confirmer = counterparty(state)
+            if event.actor_party != confirmer:
                 raise InvalidTransition(
-                    f"this hand-off must be confirmed by {counterparty}, not {event.actor_party}",
+                    f"this hand-off must be confirmed by {confirmer}, not {event.actor_party}",
                     field="actor",
                 )
             if rule.custody is Custody.CONFIRM:

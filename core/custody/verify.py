@@ -1,7 +1,9 @@
 """Re-walk every hash chain and every projection; report the first broken link per item.
 
-Runs over a server-side cursor so a ledger of millions of events is checked in constant
-memory. It trusts nothing stored: hashes are recomputed from the columns, the state is
+Events are streamed through a server-side cursor, one item's chain at a time; items and
+projections are read whole up front, which is fine for millions of items (a few hundred MB
+at most) and is the part to stream too if the ledger ever holds billions. It trusts nothing
+stored: hashes are recomputed from the columns, the state is
 re-derived from the events with the same fold the live service uses, and both are compared
 with what is stored.
 """
@@ -20,8 +22,7 @@ from core.cases.models import Item
 from core.custody.corrections import fold
 from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
 from core.custody.models import Bag, CustodyEvent, ItemState
-from core.custody.rows import store_state
-from core.custody.transitions import ItemStateValue
+from core.custody.rows import state_value_of, store_state
 from core.errors import InvalidTransition
 
 
@@ -113,15 +114,7 @@ def _check_projection(
         derived = fold(item.kind, events)
     except InvalidTransition as exc:
         return Problem(item.code, None, f"events do not form a valid history: {exc.detail}")
-    actual = ItemStateValue(
-        status=stored.status,
-        custodian=stored.custodian,
-        pending_from=stored.pending_from,
-        pending_to=stored.pending_to,
-        pending_initiator=stored.pending_initiator,
-        bag_id=stored.bag_id,
-        delivery_attempts=stored.delivery_attempts,
-    )
+    actual = state_value_of(stored)
     if derived != actual:
         return Problem(item.code, None, f"projection {actual} differs from events {derived}")
     last = events[-1]
@@ -139,10 +132,9 @@ def rebuild_projections(session: Session) -> int:
         events = [row[0] for row in group]
         derived = fold(items[item_id].kind, events)
         row = states[item_id]
-        before = (row.status, row.custodian, row.pending_to, row.bag_id, row.last_seq)
         last = events[-1]
-        store_state(row, derived, last.seq, last.hash, last.occurred_at, row.updated_at)
-        if before != (row.status, row.custodian, row.pending_to, row.bag_id, row.last_seq):
+        if (state_value_of(row), row.last_seq, row.last_hash) != (derived, last.seq, last.hash):
             changed += 1
+        store_state(row, derived, last.seq, last.hash, last.occurred_at, row.updated_at)
     session.flush()
     return changed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pypdfium2
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +40,8 @@ def test_labels_print_pdf_zpl_and_errors(
     assert len(pypdfium2.PdfDocument(out)) == 2
     zpl = runner.invoke(app, ["labels", "print", codes[0], "--format", "zpl"])
     assert zpl.exit_code == 0 and zpl.stdout.count("^XA") == 1
-    assert f"^FD{codes[0]}^FS" in zpl.stdout or codes[0] in zpl.stdout
+    # The Code 128 field carries exactly the item ID.
+    assert re.search(rf"\^BC[^\^]*\^FD{codes[0]}\^FS", zpl.stdout), zpl.stdout
     bad = runner.invoke(app, ["labels", "print", "DH12"])
     assert bad.exit_code == 2 and "13 characters" in bad.output
     html_batch = runner.invoke(app, ["labels", "print", *codes, "--format", "html"])

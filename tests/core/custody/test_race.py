@@ -5,17 +5,48 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.custody.models import CustodyEvent, CustodyException, ItemState
 from core.custody.parties import Actor
-from core.custody.service import ScanResult, record
-from core.db import transaction
+from core.custody.service import ScanCommand, ScanResult, record
+from core.db import Base, transaction
 from core.identity.service import actor_for
 from core.settings import Settings
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+
+
+def _record_at_once(
+    committing: sessionmaker[Session], attempts: list[tuple[Actor, ScanCommand]]
+) -> list[ScanResult]:
+    """Each attempt in its own thread and transaction, released together by a barrier."""
+    barrier = threading.Barrier(len(attempts))
+    results: list[ScanResult | None] = [None] * len(attempts)
+    errors: list[BaseException] = []
+
+    def attempt(index: int) -> None:
+        actor, command = attempts[index]
+        try:
+            barrier.wait()
+            with transaction(committing) as session:
+                results[index] = record(session, actor, [command])[0]
+        except BaseException as exc:  # surfaced to the test below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(attempts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert all(r is not None for r in results), "an attempt did not finish"
+    return [r for r in results if r is not None]
+
+
+def _count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def test_two_couriers_scan_one_item_at_once(
@@ -29,36 +60,24 @@ def test_two_couriers_scan_one_item_at_once(
         actors = [actor_for(make_user(session, "courier", post_office_id=post.id))
                   for _ in range(2)]  # fmt: skip
 
-    barrier = threading.Barrier(2)
-    results: dict[str, ScanResult] = {}
+    results = _record_at_once(
+        committing,
+        [
+            (a, scan("picked_up", code, details=PICKUP_DETAILS, occurred_at=datetime.now(VN)))
+            for a in actors
+        ],
+    )
 
-    def courier_scans(actor: Actor) -> None:
-        command = scan("picked_up", code, details=PICKUP_DETAILS, occurred_at=datetime.now(VN))
-        barrier.wait()
-        with transaction(committing) as session:
-            results[actor.party] = record(session, actor, [command])[0]
-
-    threads = [threading.Thread(target=courier_scans, args=(a,)) for a in actors]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    outcomes = sorted(r.outcome for r in results.values())
-    assert outcomes == ["accepted", "exception"]
-    loser = next(r for r in results.values() if r.outcome == "exception")
+    assert sorted(r.outcome for r in results) == ["accepted", "exception"]
+    loser = next(r for r in results if r.outcome == "exception")
     assert loser.reason_code == "conflict"
     assert "not allowed when the item is picked_up" in (loser.detail or "")
-    winner = next(p for p, r in results.items() if r.outcome == "accepted")
+    winner = next(a.party for a, r in zip(actors, results, strict=True) if r.outcome == "accepted")
     with transaction(committing) as session:
         state = session.get(ItemState, item_id)
         assert state is not None and state.custodian == winner
-        events = session.scalar(
-            select(func.count()).select_from(CustodyEvent).where(CustodyEvent.item_id == item_id)
-        )
-        assert events == 2
-        assert session.scalar(select(func.count()).select_from(CustodyException)
-                              .where(CustodyException.item_id == item_id)) == 1  # fmt: skip
+        assert _count(session, CustodyEvent, CustodyEvent.item_id == item_id) == 2
+        assert _count(session, CustodyException, CustodyException.item_id == item_id) == 1
 
 
 def test_two_desk_officers_confirm_one_hand_off_at_once(
@@ -78,31 +97,15 @@ def test_two_desk_officers_confirm_one_hand_off_at_once(
         record(session, courier, [scan("picked_up", code, details=PICKUP_DETAILS)])
         record(session, courier, [scan("handover_offered", code, to_party=desks[0].party)])
 
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    results = _record_at_once(
+        committing,
+        [(d, scan("handover_confirmed", code, occurred_at=datetime.now(VN))) for d in desks],
+    )
 
-    def desk_confirms(actor: Actor) -> None:
-        command = scan("handover_confirmed", code, occurred_at=datetime.now(VN))
-        barrier.wait()
-        with transaction(committing) as session:
-            result = record(session, actor, [command])[0]
-        with lock:
-            outcomes.append(result.outcome)
-
-    threads = [threading.Thread(target=desk_confirms, args=(d,)) for d in desks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["accepted", "exception"]
+    assert sorted(r.outcome for r in results) == ["accepted", "exception"]
     with transaction(committing) as session:
         state = session.get(ItemState, item_id)
         assert state is not None
         assert (state.status, state.custodian) == ("handed_over", desks[0].party)
-        confirmations = session.scalar(
-            select(func.count())
-            .select_from(CustodyEvent)
-            .where(CustodyEvent.item_id == item_id, CustodyEvent.kind == "handover_confirmed")
-        )
-        assert confirmations == 1
+        confirmed = (CustodyEvent.item_id == item_id, CustodyEvent.kind == "handover_confirmed")
+        assert _count(session, CustodyEvent, *confirmed) == 1
