@@ -28,6 +28,11 @@ class ScanCommand:
     details: Mapping[str, Any] = field(default_factory=dict)
     corrects_event_id: uuid.UUID | None = None
 
+    @property
+    def client_key(self) -> str | None:
+        """The client event ID as results carry it (JSON has no UUID type)."""
+        return str(self.client_event_id) if self.client_event_id else None
+
 
 @dataclass
 class ScanResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -65,15 +66,14 @@ class _Rejected(Exception):
 def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> list[ScanResult]:
     """Record a batch of scans; return one result per command, in order."""
     recorded_at = now_utc()
+    commands = list(commands)
     codes: dict[int, str] = {}
     results: list[ScanResult | None] = [None] * len(commands)
     for index, command in enumerate(commands):
         try:
-            codes[index] = validate_item_id(command.code)
-        except InvalidCode as exc:
-            results[index] = _reject(
-                command, "malformed_code", InvalidInput(str(exc), field="code")
-            )
+            commands[index], codes[index] = _normalised(command)
+        except InvalidInput as exc:
+            results[index] = _reject(command, "malformed_code", exc)
 
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
     bags = _load_bags(session, set(codes.values()) | packing_into)
@@ -130,11 +130,32 @@ def record_one(session: Session, actor: Actor, command: ScanCommand) -> ScanResu
     raise InvalidTransition(detail, field=result.field)
 
 
+def _valid_code(raw: object, field: str) -> str:
+    try:
+        return validate_item_id(str(raw))
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+def _normalised(command: ScanCommand) -> tuple[ScanCommand, str]:
+    """The scanned code and any bag code as S10 IDs, however they were typed or scanned.
+
+    ``raw_code`` keeps what was scanned; ``details.bag_code`` is stored normalised, since it
+    names a bag rather than recording a reading.
+    """
+    code = _valid_code(command.code, "code")
+    bag_code = command.details.get("bag_code")
+    if bag_code:
+        details = {**command.details, "bag_code": _valid_code(bag_code, "details.bag_code")}
+        command = replace(command, details=details)
+    return command, code
+
+
 def _reject(command: ScanCommand, reason_code: str, error: DomainError) -> ScanResult:
     return ScanResult(
         outcome="rejected",
         code=command.code,
-        client_event_id=str(command.client_event_id) if command.client_event_id else None,
+        client_event_id=command.client_key,
         reason_code=reason_code,
         detail=error.detail,
         field=error.field,
@@ -219,7 +240,6 @@ def _decide(
     event_rows: list[dict[str, Any]],
     exception_rows: list[dict[str, Any]],
 ) -> ScanResult:
-    client_id = str(command.client_event_id) if command.client_event_id else None
     bag = bags.get(code)
     if bag is not None:
         item_codes = list(bag_members.get(bag.id, []))
@@ -230,36 +250,15 @@ def _decide(
     else:
         return _reject(command, "unknown_item", NotFound(f"no item {code}", field="code"))
 
-    try:
-        planned = [
-            _plan_event(command, actor, targets[c], bag, bags, recorded_at) for c in item_codes
-        ]
-    except _Rejected as rejection:
-        if isinstance(rejection.error, InvalidTransition):
-            # It may be real (a phone that was offline scanned it before someone else
-            # moved it): keep it for a dispatcher rather than drop it.
-            exception_rows.append(
-                {
-                    "client_event_id": command.client_event_id,
-                    "item_id": targets[item_codes[0]].item_id,
-                    "actor_user_id": actor.user_id,
-                    "reason_code": rejection.reason_code,
-                    "detail": rejection.error.detail,
-                    "payload": _command_payload(command, actor),
-                }
-            )
-            return ScanResult(
-                outcome="exception",
-                code=command.code,
-                client_event_id=client_id,
-                reason_code=rejection.reason_code,
-                detail=rejection.error.detail,
-                field=rejection.error.field,
-            )
-        return _reject(command, rejection.reason_code, rejection.error)
+    planned = []
+    for target in (targets[c] for c in item_codes):
+        try:
+            planned.append((target, *_plan_event(command, actor, target, bag, bags, recorded_at)))
+        except _Rejected as rejection:
+            return _refuse(command, actor, target, rejection, exception_rows)
 
     events: list[dict[str, Any]] = []
-    for target, (row, new_state) in zip((targets[c] for c in item_codes), planned, strict=True):
+    for target, row, new_state in planned:
         target.state = new_state
         target.last_seq = row["seq"]
         target.last_hash = row["hash"]
@@ -276,8 +275,40 @@ def _decide(
                 "pending_to": new_state.pending_to,
             }
         )
-    return ScanResult(outcome="accepted", code=command.code, client_event_id=client_id,
-                      events=events)  # fmt: skip
+    return ScanResult(
+        outcome="accepted", code=command.code, client_event_id=command.client_key, events=events
+    )
+
+
+def _refuse(
+    command: ScanCommand,
+    actor: Actor,
+    target: Target,
+    rejection: _Rejected,
+    exception_rows: list[dict[str, Any]],
+) -> ScanResult:
+    if not isinstance(rejection.error, InvalidTransition):
+        return _reject(command, rejection.reason_code, rejection.error)
+    # It may be real (a phone that was offline scanned it before someone else moved it):
+    # keep it, against the item it contradicts, for a dispatcher rather than drop it.
+    exception_rows.append(
+        {
+            "client_event_id": command.client_event_id,
+            "item_id": target.item_id,
+            "actor_user_id": actor.user_id,
+            "reason_code": rejection.reason_code,
+            "detail": rejection.error.detail,
+            "payload": _command_payload(command, actor),
+        }
+    )
+    return ScanResult(
+        outcome="exception",
+        code=command.code,
+        client_event_id=command.client_key,
+        reason_code=rejection.reason_code,
+        detail=rejection.error.detail,
+        field=rejection.error.field,
+    )
 
 
 def _command_payload(command: ScanCommand, actor: Actor) -> dict[str, Any]:
@@ -309,7 +340,7 @@ def _plan_event(
         raise _Rejected(
             "invalid_input", InvalidInput(f"unknown event kind {command.kind!r}", field="kind")
         )
-    bag_id = bag.id if bag is not None else None
+    event_bag = bag  # the bag scanned, or for "bagged" the bag packed into
     details = dict(command.details)
     for name in sorted(rule.required_details):
         if name == "proof":
@@ -333,7 +364,7 @@ def _plan_event(
                     "bag_sealed",
                     InvalidTransition(f"bag {packing.code} is sealed", field="details.bag_code"),
                 )
-            bag_id = packing.id
+            event_bag = packing
         elif not details.get(name):
             raise _Rejected(
                 "missing_field",
@@ -359,7 +390,7 @@ def _plan_event(
                 actor_party=actor.party,
                 from_party=target.state.custodian,
                 to_party=to_party,
-                bag_id=bag_id,
+                bag_id=event_bag.id if event_bag else None,
             ),
         )
     except InvalidTransition as exc:
@@ -374,8 +405,8 @@ def _plan_event(
         occurred_offset=occurred_offset,
         from_party=target.state.custodian,
         to_party=to_party if to_party is not None else new_state.custodian,
-        bag_code=bag.code if bag is not None else details.get("bag_code"),
-        bag_id=bag_id,
+        bag_code=event_bag.code if event_bag else None,
+        bag_id=event_bag.id if event_bag else None,
         details=details,
         recorded_at=recorded_at,
     )

@@ -63,8 +63,9 @@ def _event_stream(session: Session) -> Iterator[tuple[CustodyEvent, str, str | N
 def _fields(event: CustodyEvent, item_code: str, bag_code: str | None) -> dict[str, Any]:
     values = {name: getattr(event, name) for name in _COLUMNS}
     values["item_code"] = item_code
-    # A bag scan records the bag's code; a "bagged" event names the bag it was packed into.
-    values["bag_code"] = bag_code or event.details.get("bag_code")
+    # The bag an event names (scanned, or packed into) is hashed by its code, read back here
+    # from the bag row the event points at.
+    values["bag_code"] = bag_code
     return values
 
 

@@ -19,7 +19,7 @@ from core.custody.verify import verify_ledger
 from core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from core.identity.service import actor_for
 from core.settings import Settings
-from labels.s10 import make_item_id, validate_item_id
+from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import (
     VN,
@@ -222,6 +222,55 @@ def test_scanning_a_bag_scans_every_item_inside(db: Session, settings: Settings)
         assert (state.status, state.bag_id) == ("in_transit", bag.id)
         assert _events(db, item)[-1].bag_id == bag.id
     assert verify_ledger(db).ok
+
+
+def _at_post_office(db: Session, settings: Settings, count: int) -> tuple[Actor, list[Item]]:
+    dispatcher = make_user(db, "dispatcher")
+    post = actor_for(dispatcher)
+    courier = actor_for(make_user(db, "courier", post_office_id=dispatcher.post_office_id))
+    items = [dossier_of(db, make_case(db, settings)) for _ in range(count)]
+    for item in items:
+        record_one(db, courier, scan("picked_up", item.code, details=PICKUP_DETAILS))
+        record_one(db, courier, scan("handover_offered", item.code, to_party=post.party))
+        record_one(db, post, scan("handover_confirmed", item.code))
+    return post, items
+
+
+def test_bag_codes_are_read_as_people_type_them(db: Session, settings: Settings) -> None:
+    post, (item,) = _at_post_office(db, settings, 1)
+    bag = Bag(code=make_item_id("BG", 7), post_office_id=post.post_office_id or 0)
+    db.add(bag)
+    db.flush()
+    typed = format_item_id(bag.code).lower()  # "bg 000 000 07x vn"
+    record_one(db, post, scan("bagged", item.code, details={"bag_code": typed}))
+    assert _state(db, item).bag_id == bag.id
+    assert _events(db, item)[-1].details["bag_code"] == bag.code
+    with pytest.raises(InvalidInput) as bad:
+        record_one(db, post, scan("bagged", item.code, details={"bag_code": "BG12"}))
+    assert bad.value.field == "details.bag_code"
+    assert verify_ledger(db).ok
+
+
+def test_a_bag_scan_that_conflicts_is_filed_against_the_item_that_conflicts(
+    db: Session, settings: Settings
+) -> None:
+    post, items = _at_post_office(db, settings, 2)
+    bag = Bag(code=make_item_id("BG", 8), post_office_id=post.post_office_id or 0)
+    db.add(bag)
+    db.flush()
+    for item in items:
+        record_one(db, post, scan("bagged", item.code, details={"bag_code": bag.code}))
+    # The second item has a hand-off open, so it cannot depart with the bag.
+    record_one(db, post, scan("handover_offered", items[1].code, to_party="courier:1"))
+    (result,) = record(db, post, [scan("departed", bag.code)])
+    assert result.outcome == "exception"
+    filed = db.scalars(
+        select(CustodyException.item_id).where(
+            CustodyException.client_event_id == uuid.UUID(result.client_event_id or "")
+        )
+    ).all()
+    assert filed == [items[1].id]
+    assert [_state(db, i).status for i in items] == ["at_post_office", "at_post_office"]
 
 
 def test_a_mistaken_event_is_corrected_by_a_new_event(db: Session, settings: Settings) -> None:
