@@ -7,10 +7,10 @@ from datetime import timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Item
+from core.cases.service import case_context
 from core.custody.models import CustodyEvent
 from core.errors import NotFound
-from core.places.models import Commune, Office, PostOffice, Procedure, Province
 from core.settings import Settings
 from labels.label import Address, LabelData, Party
 
@@ -29,17 +29,10 @@ def label_data_for(session: Session, settings: Settings, item_code: str) -> Labe
     item = session.scalar(select(Item).where(Item.code == item_code))
     if item is None or item.case_id is None:
         raise NotFound(f"no item {item_code} with a case", field="item_id")
-    case = session.get(Case, item.case_id)
-    assert case is not None
-    booking = session.get(Booking, case.booking_id)
-    assert booking is not None
-    office = session.get(Office, booking.office_id)
-    post = session.get(PostOffice, booking.post_office_id)
-    procedure = session.get(Procedure, booking.procedure_id)
-    commune = session.get(Commune, booking.commune_code)
-    province = session.get(Province, booking.province_code)
-    assert office and post and procedure and commune and province
-    office_commune = session.get(Commune, office.commune_code)
+    context = case_context(session, item.case_id)
+    booking, office, commune, province = (
+        context.booking, context.office, context.commune, context.province,
+    )  # fmt: skip
     citizen = Party(
         name=booking.contact_name,
         phone=booking.contact_phone,
@@ -49,8 +42,8 @@ def label_data_for(session: Session, settings: Settings, item_code: str) -> Labe
         name=office.name_vi,
         phone="",
         address=Address(
-            _street(office.address, office_commune.name if office_commune else ""),
-            office_commune.name if office_commune else "",
+            _street(office.address, context.office_commune.name),
+            context.office_commune.name,
             province.name,
         ),
     )
@@ -68,10 +61,10 @@ def label_data_for(session: Session, settings: Settings, item_code: str) -> Labe
         sender=sender,
         recipient=recipient,
         destination_office=office.name_vi,
-        procedure_name=procedure.name_vi,
+        procedure_name=context.procedure.name_vi,
         seal_number=seal,
         weight_g=DEFAULT_WEIGHT_G,
         amount_to_collect_vnd=0,
         date=item.created_at.astimezone(VN).date(),
-        post_office=post.name,
+        post_office=context.post_office.name,
     )

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Booking, Case, Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.service import keyed_hash
 from core.outbox.service import enqueue
-from core.places.models import Commune, Office, PostOffice, Procedure
+from core.places.models import Commune, Office, PostOffice, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
 from labels.dossier_code import validate_dossier_code
@@ -171,3 +171,35 @@ def record_agency_code(
     case.appointment_date = appointment
     session.flush()
     return case
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """A case with everything printed or shown about it, read in one query."""
+
+    case: Case
+    booking: Booking
+    procedure: Procedure
+    office: Office
+    office_commune: Commune
+    post_office: PostOffice
+    commune: Commune
+    province: Province
+
+
+def case_context(session: Session, case_id: int) -> CaseContext:
+    office_commune = aliased(Commune)
+    row = session.execute(
+        select(Case, Booking, Procedure, Office, office_commune, PostOffice, Commune, Province)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(Procedure, Procedure.id == Booking.procedure_id)
+        .join(Office, Office.id == Booking.office_id)
+        .join(office_commune, office_commune.code == Office.commune_code)
+        .join(PostOffice, PostOffice.id == Booking.post_office_id)
+        .join(Commune, Commune.code == Booking.commune_code)
+        .join(Province, Province.code == Booking.province_code)
+        .where(Case.id == case_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no case {case_id}", field="case_id")
+    return CaseContext(*row)

@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Item
+from core.cases.service import case_context
 from core.custody.corrections import declared_event_ids
 from core.custody.models import CustodyEvent, ItemState
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
-from core.places.models import Commune, Office, PostOffice, Province
+from core.places.models import Office, PostOffice
 from labels.text import mask_phone
 
 
@@ -142,27 +143,22 @@ def tracking_view(session: Session, item_code: str) -> TrackingView:
 
 
 def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingView:
-    case = session.get(Case, case_id)
-    assert case is not None
-    booking = session.get(Booking, case.booking_id)
-    assert booking is not None
-    office = session.get(Office, booking.office_id)
-    commune = session.get(Commune, booking.commune_code)
-    province = session.get(Province, booking.province_code)
-    legs = []
-    for leg_id in (case.dossier_item_id, case.result_item_id):
-        if leg_id is None:
-            continue
-        leg_item = session.get(Item, leg_id)
-        leg_state = session.get(ItemState, leg_id)
-        assert leg_item is not None and leg_state is not None
-        vi, en = STATUS_LABELS[leg_state.status]
-        legs.append(LegSummary(leg_item.code, leg_item.kind, leg_state.status, vi, en))
+    context = case_context(session, case_id)
+    case, booking = context.case, context.booking
+    legs = [
+        LegSummary(code, kind, status, *STATUS_LABELS[status])
+        for code, kind, status in session.execute(
+            select(Item.code, Item.kind, ItemState.status)
+            .join(ItemState, ItemState.item_id == Item.id)
+            .where(Item.case_id == case_id)
+            .order_by(Item.kind)  # "dossier" before "result": the order of the journey
+        )
+    ]
     return TrackingView(
         **{
             **view.__dict__,
-            "office_name": office.name_vi if office else None,
-            "area_vi": f"{commune.name}, {province.name}" if commune and province else None,
+            "office_name": context.office.name_vi,
+            "area_vi": f"{context.commune.name}, {context.province.name}",
             "contact_phone_masked": mask_phone(booking.contact_phone)
             if booking.contact_phone
             else None,

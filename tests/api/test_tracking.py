@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from core.cases.models import Booking
+from core.cases.service import register_result
 from core.custody.service import record_one
 from core.identity.service import actor_for
 from core.settings import Settings
 from labels.s10 import format_item_id, make_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import dossier_of, make_case, make_user
+from tests.factories import VN, dossier_of, make_case, make_user
 
 
 def test_health_and_openapi(client: TestClient) -> None:
@@ -58,3 +62,20 @@ def test_unknown_valid_id_is_404(client: TestClient) -> None:
     response = client.get(f"/api/v1/tracking/{make_item_id('DH', 99999998)}")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_tracking_a_result_shows_both_legs_in_journey_order(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    case = make_case(db, settings)
+    booking = db.get(Booking, case.booking_id)
+    assert booking is not None
+    desk = make_user(db, "desk_officer", office_id=booking.office_id)
+    result = register_result(db, settings, actor_for(desk), case, now=datetime.now(VN))
+    body = client.get(f"/api/v1/tracking/{result.code}").json()
+    assert body["status_vi"] == "Kết quả đã có tại bộ phận một cửa"
+    assert [(leg["kind"], leg["status"]) for leg in body["legs"]] == [
+        ("dossier", "booked"),
+        ("result", "result_registered"),
+    ]
+    assert body["office_name"] and body["area_vi"] == "Phường Kinh Bắc, Tỉnh Bắc Ninh"

@@ -13,6 +13,7 @@ from core.custody.parties import Actor
 from core.custody.service import ScanCommand, ScanResult, record
 from core.db import Base, transaction
 from core.identity.service import actor_for
+from core.places.models import PostOffice
 from core.settings import Settings
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
@@ -49,14 +50,19 @@ def _count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> 
     return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+def _booked_dossier(session: Session, settings: Settings) -> tuple[PostOffice, str, int]:
+    """A dossier booked with its own post office, so no other test's courier is in scope."""
+    post = make_post_office(session)
+    case = make_case(session, settings, post_office=post)
+    assert case.dossier_item_id is not None
+    return post, dossier_of(session, case).code, case.dossier_item_id
+
+
 def test_two_couriers_scan_one_item_at_once(
     committing: sessionmaker[Session], settings: Settings
 ) -> None:
     with transaction(committing) as session:
-        post = make_post_office(session)
-        case = make_case(session, settings, post_office=post)
-        code = dossier_of(session, case).code
-        item_id = case.dossier_item_id
+        post, code, item_id = _booked_dossier(session, settings)
         actors = [actor_for(make_user(session, "courier", post_office_id=post.id))
                   for _ in range(2)]  # fmt: skip
 
@@ -84,10 +90,7 @@ def test_two_desk_officers_confirm_one_hand_off_at_once(
     committing: sessionmaker[Session], settings: Settings
 ) -> None:
     with transaction(committing) as session:
-        post = make_post_office(session)
-        case = make_case(session, settings, post_office=post)
-        code = dossier_of(session, case).code
-        item_id = case.dossier_item_id
+        post, code, item_id = _booked_dossier(session, settings)
         courier = actor_for(make_user(session, "courier", post_office_id=post.id))
         first_desk = make_user(session, "desk_officer")
         desks = [
