@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 
 from api import tracking
@@ -41,6 +41,16 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         session.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
+    # The label's QR encodes /t/{item_id}. Until the tracking page exists it answers with the
+    # tracking data, so no printed label points at nothing.
+    @app.get("/t/{item_id}", include_in_schema=False)
+    def track_item(item_id: str) -> RedirectResponse:
+        return RedirectResponse(f"/api/v1/tracking/{tracking.parse_item_id(item_id)}", 303)
+
+    @app.get("/t", include_in_schema=False)
+    def track_form(id: str) -> RedirectResponse:
+        return track_item(id)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:
         return _HOME
@@ -55,8 +65,7 @@ _HOME = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
 <p>Nhận hồ sơ tại nhà, chuyển đến bộ phận một cửa và trả kết quả tận tay.
 <br><small>Dossiers picked up at home, carried to one-stop offices,
 results brought back.</small></p>
-<form action="/t" method="get"
- onsubmit="location.href='/api/v1/tracking/'+this.id.value;return false">
+<form action="/t" method="get">
 <label>Mã bưu gửi / Item ID
  <input name="id" placeholder="DH 000 000 012 VN"></label>
 <button>Tra cứu / Track</button></form>

@@ -14,7 +14,6 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -25,8 +24,6 @@ from core.db import make_sessionmaker, to_sqlalchemy_url
 from core.migrate import upgrade
 from core.places.service import load_admin_units
 from core.settings import Settings
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def _server_url() -> Iterator[str]:
@@ -106,13 +103,3 @@ def committing(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(environment="test", secret_key="test-secret", database_url=None)
-
-
-@pytest.fixture(scope="session")
-def artifacts_dir() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
-
-
-def pytest_configure(config: Any) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -78,13 +79,17 @@ def create_user(
 def authenticate(session: Session, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     # Verify against a dummy hash when the user is unknown so timing does not reveal names.
-    stored = user.password_hash if user else _DUMMY_HASH
+    stored = user.password_hash if user else _dummy_hash()
     if not verify_password(stored, password) or user is None or not user.active:
         raise Unauthorized("wrong username or password", field="password")
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: argon2 is deliberately slow and every process
+    # (CLI, worker, web) imports this module.
+    return _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)

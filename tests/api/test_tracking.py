@@ -79,3 +79,14 @@ def test_tracking_a_result_shows_both_legs_in_journey_order(
         ("result", "result_registered"),
     ]
     assert body["office_name"] and body["area_vi"] == "Phường Kinh Bắc, Tỉnh Bắc Ninh"
+
+
+def test_the_label_qr_and_the_home_form_lead_to_tracking(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    item = dossier_of(db, make_case(db, settings))
+    for path in (f"/t/{item.code}", f"/t?id={format_item_id(item.code)}"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/api/v1/tracking/{item.code}"
+    assert client.get("/t/DH12").status_code == 422
