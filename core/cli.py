@@ -123,9 +123,12 @@ def _worker_loop(
     handlers = default_handlers()
     total = 0
     while True:
-        total += deliver_due(factory, settings, handlers, now=datetime.now(UTC))
+        attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
+        total += attempted
         if heartbeat is not None:
             heartbeat.touch()  # a stuck worker stops touching it; the healthcheck notices
+        if attempted:
+            continue  # a backlog drains at full speed; only an empty queue waits
         if once:
             return total
         time.sleep(poll_seconds)

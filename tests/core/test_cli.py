@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
+from pathlib import Path
 
 import pypdfium2
 import pytest
@@ -11,6 +14,7 @@ from typer.testing import CliRunner
 
 from core.cli import app
 from core.db import transaction
+from core.outbox.service import enqueue
 from core.settings import Settings, get_settings
 from tests.factories import dossier_of, make_case
 
@@ -46,3 +50,23 @@ def test_labels_print_pdf_zpl_and_errors(
     assert bad.exit_code == 2 and "13 characters" in bad.output
     html_batch = runner.invoke(app, ["labels", "print", *codes, "--format", "html"])
     assert html_batch.exit_code != 0 and "one label" in html_batch.output
+
+
+def test_worker_once_drains_a_backlog_larger_than_one_round(
+    runner: CliRunner,
+    committing: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sms_log = tmp_path / "sms.log"
+    monkeypatch.setenv("HOSO_SMS_SENDER", "file")
+    monkeypatch.setenv("HOSO_SMS_FILE_PATH", str(sms_log))
+    get_settings.cache_clear()
+    texts = [f"backlog {uuid.uuid4()}" for _ in range(120)]
+    with transaction(committing) as session:
+        for text in texts:
+            enqueue(session, "sms.send", {"phone": "0912345678", "text": text})
+    result = runner.invoke(app, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    sent = {json.loads(line)["text"] for line in sms_log.read_text(encoding="utf-8").splitlines()}
+    assert set(texts) <= sent
