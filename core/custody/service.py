@@ -95,13 +95,14 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
                              recorded_at, event_rows, exception_rows)  # fmt: skip
             results[index] = result
         if key is not None:
-            receipts[key] = result.to_json()
+            answer = result.to_json()
+            receipts[key] = answer
             receipt_rows.append(
                 {
                     "client_event_id": key,
                     "actor_user_id": actor.user_id,
                     "outcome": result.outcome,
-                    "result": result.to_json(),
+                    "result": answer,
                 }
             )
 
