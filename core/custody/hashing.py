@@ -1,7 +1,13 @@
 """The canonical form of a ledger event and its SHA-256 chain.
 
-The canonical form is JSON with sorted keys, no insignificant whitespace, UTF-8, timestamps
-in UTC with microseconds (what PostgreSQL stores, so a row read back hashes the same).
+The canonical form is JSON (RFC 8259) as orjson writes it with sorted keys: no
+insignificant whitespace, UTF-8, floats in shortest round-trip form, UUIDs as lowercase
+hyphenated strings, timestamps in UTC with microseconds (``2026-11-22T05:00:00.000000Z``,
+what PostgreSQL stores, so a row read back hashes the same). For the values a ledger holds
+this is byte-for-byte what Python's ``json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` writes, except for the exponent of very small or large floats
+(``1e-7`` against ``1e-07``); orjson is used because it is an order of magnitude faster and
+hashing is on the path of every scan.
 Each event's hash covers its canonical form *and* the previous event's hash of the same
 item, so editing, inserting or deleting any event breaks every link after it.
 """
@@ -9,11 +15,11 @@ item, so editing, inserting or deleting any event breaks every link after it.
 from __future__ import annotations
 
 import hashlib
-import json
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 GENESIS_HASH = "0" * 64
 
@@ -50,23 +56,24 @@ HASHED_FIELDS = (
 )
 
 
-def _normalise(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("ledger timestamps must carry a time zone")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
+_TIMESTAMP_FIELDS = ("occurred_at", "recorded_at")
+
+
+def _utc(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("ledger timestamps must carry a time zone")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def canonical_form(fields: Mapping[str, Any]) -> bytes:
     missing = [name for name in HASHED_FIELDS if name not in fields]
     if missing:
         raise ValueError(f"canonical form lacks {', '.join(missing)}")
-    body = {name: _normalise(fields[name]) for name in HASHED_FIELDS}
+    body = {name: fields[name] for name in HASHED_FIELDS}
+    for name in _TIMESTAMP_FIELDS:
+        body[name] = _utc(body[name])
     body["v"] = HASH_VERSION
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:

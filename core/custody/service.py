@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item, item_serial_seq
@@ -75,9 +75,22 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
         except InvalidInput as exc:
             results[index] = _reject(command, "malformed_code", exc)
 
+    scanned = set(codes.values())
+    targets, bag_members = _lock_targets(session, Item.code.in_(scanned)) if scanned else ({}, {})
+    # Bag rows are read only when a code is not an item, or an item is being packed: most
+    # batches scan items alone and skip this query.
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
-    bags = _load_bags(session, set(codes.values()) | packing_into)
-    targets, bag_members = _lock_targets(session, set(codes.values()), bags)
+    bags = _load_bags(session, (scanned - targets.keys()) | packing_into)
+    scanned_bags = [bag.id for code, bag in bags.items() if code in scanned]
+    if scanned_bags:
+        # A bag was scanned: its items are locked by a second statement. A batch doing the
+        # reverse at the same moment could deadlock with this one; PostgreSQL then aborts
+        # one of the two, and the phone's retry is answered safely (replays are idempotent).
+        # The common batch, items only, keeps one locking statement.
+        inside, members = _lock_targets(session, ItemState.bag_id.in_(scanned_bags))
+        targets.update(inside)
+        for bag_id, member_codes in members.items():
+            bag_members[bag_id] = member_codes
     client_ids = [c.client_event_id for c in commands if c.client_event_id is not None]
     receipts = _load_receipts(session, client_ids)
 
@@ -170,15 +183,9 @@ def _load_bags(session: Session, codes: set[str]) -> dict[str, Bag]:
 
 
 def _lock_targets(
-    session: Session, codes: set[str], bags: Mapping[str, Bag]
+    session: Session, which: ColumnElement[bool]
 ) -> tuple[dict[str, Target], dict[int, list[str]]]:
-    """Lock every item named directly or through a bag, in item id order."""
-    bag_ids = [b.id for b in bags.values()]
-    if not codes:
-        return {}, {}
-    conditions = [Item.code.in_(codes)]
-    if bag_ids:
-        conditions.append(ItemState.bag_id.in_(bag_ids))
+    """Lock the items ``which`` selects, in item id order, with what deciding needs."""
     # Plain columns, not ORM entities: this runs for every batch and object construction
     # was the larger part of its cost.
     rows = session.execute(
@@ -193,7 +200,7 @@ def _lock_targets(
         .join(Item, Item.id == ItemState.item_id)
         .outerjoin(Case, Case.id == Item.case_id)
         .outerjoin(Booking, Booking.id == Case.booking_id)
-        .where(or_(*conditions))
+        .where(which)
         .order_by(ItemState.item_id)
         .with_for_update(of=ItemState)
     ).all()  # fmt: skip
