@@ -90,3 +90,11 @@ def test_the_label_qr_and_the_home_form_lead_to_tracking(
         assert response.status_code == 303
         assert response.headers["location"] == f"/api/v1/tracking/{item.code}"
     assert client.get("/t/DH12").status_code == 422
+
+
+def test_a_missing_parameter_is_422_naming_it(client: TestClient) -> None:
+    response = client.get("/t")
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["error"], body["field"]) == ("invalid_input", "id")
+    assert body["detail"].startswith("id: ")
