@@ -16,10 +16,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item, item_serial_seq
+from core.cases.models import Item, item_serial_seq
 from core.custody.commands import Outcome, ScanCommand, ScanResult
 from core.custody.corrections import declare_error
 from core.custody.hashing import GENESIS_HASH
@@ -33,7 +33,6 @@ from core.custody.rows import (
     event_row,
     now_utc,
     offset_of,
-    state_value_of,
     update_projections,
 )
 from core.custody.transitions import (
@@ -76,7 +75,9 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
             results[index] = _reject(command, "malformed_code", exc)
 
     scanned = set(codes.values())
-    targets, bag_members = _lock_targets(session, Item.code.in_(scanned)) if scanned else ({}, {})
+    targets, bag_members = (
+        _lock_targets(session, _LOCK_BY_CODE, sorted(scanned)) if scanned else ({}, {})
+    )
     # Bag rows are read only when a code is not an item, or an item is being packed: most
     # batches scan items alone and skip this query.
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
@@ -87,7 +88,7 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
         # reverse at the same moment could deadlock with this one; PostgreSQL then aborts
         # one of the two, and the phone's retry is answered safely (replays are idempotent).
         # The common batch, items only, keeps one locking statement.
-        inside, members = _lock_targets(session, ItemState.bag_id.in_(scanned_bags))
+        inside, members = _lock_targets(session, _LOCK_BY_BAG, sorted(scanned_bags))
         targets.update(inside)
         for bag_id, member_codes in members.items():
             bag_members[bag_id] = member_codes
@@ -182,47 +183,70 @@ def _load_bags(session: Session, codes: set[str]) -> dict[str, Bag]:
     return {b.code: b for b in session.scalars(select(Bag).where(Bag.code.in_(codes)))}
 
 
+_LOCK_COLUMNS = (
+    "s.item_id, s.status, s.custodian, s.pending_from, s.pending_to, s.pending_initiator, "
+    "s.bag_id, s.delivery_attempts, s.last_seq, s.last_hash, s.last_event_at, "
+    "i.code, i.kind, i.case_id, c.pickup_courier_id, c.delivery_courier_id, "
+    "b.post_office_id, b.citizen_user_id"
+)
+# Fixed SQL on the driver, with the keys as one array parameter: through SQLAlchemy the IN
+# list was re-expanded and every row post-processed on each call, 50 us an event against 20
+# for the same query here (measured, batches of 500).
+_LOCK_SQL = f"""
+    SELECT {_LOCK_COLUMNS}
+    FROM item_states AS s
+    JOIN items AS i ON i.id = s.item_id
+    LEFT JOIN cases AS c ON c.id = i.case_id
+    LEFT JOIN bookings AS b ON b.id = c.booking_id
+    WHERE {{which}}
+    ORDER BY s.item_id
+    FOR UPDATE OF s
+"""
+_LOCK_BY_CODE = _LOCK_SQL.format(which="i.code = ANY(%s)")
+_LOCK_BY_BAG = _LOCK_SQL.format(which="s.bag_id = ANY(%s)")
+
+
 def _lock_targets(
-    session: Session, which: ColumnElement[bool]
+    session: Session, statement: str, keys: list[str] | list[int]
 ) -> tuple[dict[str, Target], dict[int, list[str]]]:
-    """Lock the items ``which`` selects, in item id order, with what deciding needs."""
-    # Plain columns, not ORM entities: this runs for every batch and object construction
-    # was the larger part of its cost.
-    rows = session.execute(
-        select(
-            ItemState.item_id, ItemState.status, ItemState.custodian, ItemState.pending_from,
-            ItemState.pending_to, ItemState.pending_initiator, ItemState.bag_id,
-            ItemState.delivery_attempts, ItemState.last_seq, ItemState.last_hash,
-            ItemState.last_event_at, Item.code, Item.kind, Item.case_id,
-            Case.pickup_courier_id, Case.delivery_courier_id, Booking.post_office_id,
-            Booking.citizen_user_id,
-        )
-        .join(Item, Item.id == ItemState.item_id)
-        .outerjoin(Case, Case.id == Item.case_id)
-        .outerjoin(Booking, Booking.id == Case.booking_id)
-        .where(which)
-        .order_by(ItemState.item_id)
-        .with_for_update(of=ItemState)
-    ).all()  # fmt: skip
+    """Lock the items selected by ``keys``, in item id order, with what deciding needs."""
+    session.flush()  # the driver must see what the session has pending, as a query would
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(statement, (keys,))
+        rows = cursor.fetchall()
     targets: dict[str, Target] = {}
     members: dict[int, list[str]] = {}
-    for row in rows:
-        targets[row.code] = Target(
-            item_id=row.item_id,
-            code=row.code,
-            kind=row.kind,
-            case_id=row.case_id,
-            pickup_courier_id=row.pickup_courier_id,
-            delivery_courier_id=row.delivery_courier_id,
-            booking_post_office_id=row.post_office_id,
-            booking_citizen_id=row.citizen_user_id,
-            state=state_value_of(row),
-            last_seq=row.last_seq,
-            last_hash=row.last_hash,
-            last_event_at=row.last_event_at,
+    for (
+        item_id, status, custodian, pending_from, pending_to, pending_initiator, bag_id,
+        delivery_attempts, last_seq, last_hash, last_event_at, code, kind, case_id,
+        pickup_courier_id, delivery_courier_id, post_office_id, citizen_user_id,
+    ) in rows:  # fmt: skip
+        targets[code] = Target(
+            item_id=item_id,
+            code=code,
+            kind=kind,
+            case_id=case_id,
+            pickup_courier_id=pickup_courier_id,
+            delivery_courier_id=delivery_courier_id,
+            booking_post_office_id=post_office_id,
+            booking_citizen_id=citizen_user_id,
+            state=ItemStateValue(
+                status=status,
+                custodian=custodian,
+                pending_from=pending_from,
+                pending_to=pending_to,
+                pending_initiator=pending_initiator,
+                bag_id=bag_id,
+                delivery_attempts=delivery_attempts,
+            ),
+            last_seq=last_seq,
+            last_hash=last_hash,
+            last_event_at=last_event_at,
         )
-        if row.bag_id is not None:
-            members.setdefault(row.bag_id, []).append(row.code)
+        if bag_id is not None:
+            members.setdefault(bag_id, []).append(code)
     return targets, members
 
 
