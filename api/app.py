@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from api import tracking
+from api import pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
+from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
 
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
     app.include_router(tracking.router)
 
     @app.get("/healthz", tags=["ops"])
@@ -51,24 +55,4 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     def track_form(id: str) -> RedirectResponse:
         return track_item(id)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return _HOME
-
     return app
-
-
-_HOME = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>hoso</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
-<h1>hoso — Hồ sơ qua bưu chính</h1>
-<p>Nhận hồ sơ tại nhà, chuyển đến bộ phận một cửa và trả kết quả tận tay.
-<br><small>Dossiers picked up at home, carried to one-stop offices,
-results brought back.</small></p>
-<form action="/t" method="get">
-<label>Mã bưu gửi / Item ID
- <input name="id" placeholder="DH 000 000 012 VN"></label>
-<button>Tra cứu / Track</button></form>
-<p><a href="/docs">API</a> · <a href="/openapi.json">OpenAPI</a>
- · <a href="/healthz">healthz</a></p>
-</body></html>"""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from api.web import LoginRequired, WrongRole, login_redirect, render
 from core.errors import (
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unauthorized,
 )
 
@@ -21,6 +23,7 @@ _STATUS = (
     (Conflict, 409),
     (Forbidden, 403),
     (Unauthorized, 401),
+    (RateLimited, 429),
 )
 
 
@@ -40,6 +43,14 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"error": exc.code, "detail": exc.detail, "field": exc.field},
             headers=headers,
         )
+
+    @app.exception_handler(LoginRequired)
+    async def _login(_: Request, exc: LoginRequired) -> RedirectResponse:
+        return login_redirect(exc)
+
+    @app.exception_handler(WrongRole)
+    async def _wrong_role(request: Request, exc: WrongRole) -> HTMLResponse:
+        return render(request, "forbidden.html", {"roles": exc.roles}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

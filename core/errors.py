@@ -36,3 +36,7 @@ class Forbidden(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"

@@ -18,5 +18,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    # "heads": branches made in parallel apply together until a merge revision joins them.
     command.upgrade(alembic_config(url), revision)

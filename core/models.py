@@ -3,11 +3,20 @@
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
+from core.dispatch.models import RouteStop
+from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
+from core.media.models import MediaObject
+from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
 
 __all__ = [
+    "RouteStop",
+    "OtpChallenge",
+    "MediaObject",
+    "HandoverLine",
+    "Handover",
     "ApiToken",
     "Bag",
     "Base",

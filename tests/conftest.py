@@ -14,6 +14,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -103,3 +104,35 @@ def committing(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(environment="test", secret_key="test-secret", database_url=None)
+
+
+# -- browser (Debian's chromium via Playwright); one instance for the whole run --------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("HOSO_CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "Chromium not installed: run `apt-get install chromium` (Debian) or set HOSO_CHROMIUM"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()

@@ -4,6 +4,7 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,32 +138,22 @@ def test_html_escapes_user_text() -> None:
 
 
 @pytest.mark.browser
-def test_html_screenshot_round_trip_in_chromium(artifacts: Path) -> None:
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Chromium not installed: apt-get install chromium")
+def test_html_screenshot_round_trip_in_chromium(artifacts: Path, browser: Any) -> None:
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     label = make_label(item_id=make_item_id("EE", 87654321))
     html = render_label_html(label)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            # CSS px are 1/96 in; this scale gives 203 device px per inch like the printer.
-            page = browser.new_page(
-                device_scale_factor=203 / 96, viewport={"width": 378, "height": 567}
-            )
-            page.set_content(html)
-            page.evaluate("document.fonts.ready")
-            shot = artifacts / "label_html_203dpi.png"
-            page.locator("section.label").screenshot(path=str(shot))
-            family = page.evaluate("getComputedStyle(document.querySelector('.cap')).fontFamily")
-            loaded = page.evaluate("document.fonts.check('12px BeVietnamPro')")
-        finally:
-            browser.close()
+    # CSS px are 1/96 in; this scale gives 203 device px per inch like the printer.
+    page = browser.new_page(device_scale_factor=203 / 96, viewport={"width": 378, "height": 567})
+    try:
+        page.set_content(html)
+        page.evaluate("document.fonts.ready")
+        shot = artifacts / "label_html_203dpi.png"
+        page.locator("section.label").screenshot(path=str(shot))
+        family = page.evaluate("getComputedStyle(document.querySelector('.cap')).fontFamily")
+        loaded = page.evaluate("document.fonts.check('12px BeVietnamPro')")
+    finally:
+        page.close()
     assert "BeVietnamPro" in family and loaded
     image = Image.open(shot)
     assert abs(image.width - 800) <= 2 and abs(image.height - 1200) <= 2

@@ -1,0 +1,62 @@
+"""The home page and staff sign-in (username and password); citizens sign in by SMS code."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.web import (
+    ROLE_HOME,
+    end_web_session,
+    optional_web_user,
+    render,
+    safe_next,
+    start_web_session,
+)
+from core.errors import Unauthorized
+from core.identity.service import authenticate
+
+# Every page here shows who is signed in, so each loads the session user if there is one.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "login.html", {"next": next or "", "error": None, "username": ""})
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    try:
+        user = authenticate(session, username.strip(), password)
+    except Unauthorized:
+        context = {"next": next, "username": username, "error": "credentials"}
+        return render(request, "login.html", context, status_code=401)
+    response = RedirectResponse(safe_next(next, ROLE_HOME.get(user.role, "/")), status_code=303)
+    start_web_session(response, session, settings, user, now=now)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> RedirectResponse:
+    response = RedirectResponse("/", status_code=303)
+    end_web_session(request, response, session, settings, now=now)
+    return response

@@ -1,0 +1,63 @@
+"""A post office's plan for a day: the stops each courier makes, in order.
+
+One row per stop. The planner (``routing/``) decides courier, order and ETA; a dispatcher may
+move or lock a stop; couriers read their own stops as the run sheet. A home pickup and the drop
+of the same dossier at its office are a pair (``paired_stop_id``): same courier, pickup first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+STOP_KINDS = (
+    "home_pickup",  # collect a dossier at the citizen's door
+    "office_drop",  # hand dossiers to a one-stop office
+    "office_pickup",  # collect results (or returned dossiers) at an office
+    "home_delivery",  # deliver a result at the citizen's door
+    "post_office_drop",  # leave items at a post office to travel on
+    "post_office_pickup",  # take items from a post office
+)
+STOP_STATUSES = ("planned", "arrived", "done", "failed", "cancelled")
+
+
+class RouteStop(Base):
+    __tablename__ = "route_stops"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {STOP_KINDS!r}", name="kind"),
+        CheckConstraint(f"status IN {STOP_STATUSES!r}", name="status"),
+        CheckConstraint("window_end > window_start", name="window"),
+        CheckConstraint(
+            "(courier_id IS NULL) = (sequence IS NULL)", name="sequenced_when_assigned"
+        ),
+        Index("ix_route_stops_day", "post_office_id", "service_date"),
+        Index("ix_route_stops_courier_day", "courier_id", "service_date", "sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_office_id: Mapped[int] = mapped_column(ForeignKey("post_offices.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    # Unassigned while ``courier_id`` is NULL; ``unassigned_reason`` then says why.
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sequence: Mapped[int | None]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    paired_stop_id: Mapped[int | None] = mapped_column(ForeignKey("route_stops.id"))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    service_minutes: Mapped[float] = mapped_column(default=5.0)
+    eta: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked: Mapped[bool] = mapped_column(default=False)
+    unassigned_reason: Mapped[str | None]
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

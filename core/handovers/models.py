@@ -1,0 +1,70 @@
+"""Hand-over records (biên bản bàn giao): one sitting at which items change hands.
+
+The custody ledger holds the truth item by item (``handover_offered`` then
+``handover_confirmed`` or ``handover_declined``); a handover groups those events into the
+document both parties sign, with its discrepancies and the fees passed on with the items.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+HANDOVER_STATUSES = ("open", "completed", "cancelled")
+LINE_OUTCOMES = (
+    "expected",  # offered, not yet seen by the receiver
+    "confirmed",  # received; custody moved
+    "missing",  # offered but not physically present; custody stays with the giver
+    "extra",  # presented but not on the list; recorded, custody unchanged
+    "damaged",  # received with visible damage (reason says what)
+    "seal_broken",  # received with a broken or mismatched seal
+    "declined",  # the receiver refused it for another reason
+)
+
+
+class Handover(Base):
+    __tablename__ = "handovers"
+    __table_args__ = (
+        CheckConstraint(f"status IN {HANDOVER_STATUSES!r}", name="status"),
+        CheckConstraint("from_party <> to_party", name="two_parties"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Printed on the record and encoded in its QR, e.g. "BG-2026-000123".
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    from_party: Mapped[str]
+    to_party: Mapped[str]
+    opened_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    completed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    # Fees collected from citizens on the office's behalf and handed over with the items.
+    fees_declared_vnd: Mapped[int] = mapped_column(default=0)
+    fees_confirmed_vnd: Mapped[int | None]
+    giver_signature_sha256: Mapped[str | None] = mapped_column(String(64))
+    receiver_signature_sha256: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None]
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HandoverLine(Base):
+    __tablename__ = "handover_lines"
+    __table_args__ = (
+        CheckConstraint(f"outcome IN {LINE_OUTCOMES!r}", name="outcome"),
+        UniqueConstraint("handover_id", "item_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id"), index=True)
+    # The code as scanned; ``item_id`` is NULL when it names no known item (an extra).
+    item_code: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(12), default="expected")
+    reason: Mapped[str | None]
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

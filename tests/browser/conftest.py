@@ -1,0 +1,87 @@
+"""Pages in a real browser: hoso served by uvicorn on a free port, Debian's chromium driving it.
+
+The server runs in a thread against the test database, so a test prepares its data with the
+``committing`` fixture (the server cannot see a rolled-back transaction). Screenshots go to
+``test-artifacts/screens/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from core.settings import Settings
+
+SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+# A mid-range Android phone, the couriers' and most citizens' device.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "vi-VN",
+    "timezone_id": "Asia/Ho_Chi_Minh",
+}
+
+
+@pytest.fixture(scope="session")
+def live_settings() -> Settings:
+    return Settings(environment="test", secret_key="test-secret", database_url=None)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, live_settings: Settings) -> Iterator[str]:
+    """The whole app on 127.0.0.1:<free port>, for the browser to load."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(live_settings, url=database_url)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized browser context (own cookies and storage) and its page."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot() -> Any:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = SCREENS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
