@@ -21,6 +21,7 @@ class Booking(Base):
     __table_args__ = (
         CheckConstraint("service_option IN ('send', 'receive', 'both')", name="service_option"),
         CheckConstraint("pickup_window_end > pickup_window_start", name="window"),
+        CheckConstraint("citizen_sex IN ('male', 'female')", name="citizen_sex"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,8 @@ class Booking(Base):
     # useless to anyone who copies the table.
     cccd_hash: Mapped[str | None] = mapped_column(String(64))
     cccd_last4: Mapped[str | None] = mapped_column(String(4))
+    citizen_birth_year: Mapped[int | None]
+    citizen_sex: Mapped[str | None] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

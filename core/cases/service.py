@@ -40,6 +40,9 @@ class BookingRequest:
     pickup_window_start: datetime
     pickup_window_end: datetime
     cccd: str | None = None
+    # What the citizen states; the ID card QR is cross-checked against them at delivery.
+    citizen_birth_year: int | None = None
+    citizen_sex: str | None = None
     citizen_user_id: int | None = None
 
 
@@ -96,6 +99,8 @@ def open_case(
         pickup_window_end=request.pickup_window_end,
         cccd_hash=cccd_hash,
         cccd_last4=cccd_last4,
+        citizen_birth_year=request.citizen_birth_year,
+        citizen_sex=request.citizen_sex,
     )
     session.add(booking)
     session.flush()

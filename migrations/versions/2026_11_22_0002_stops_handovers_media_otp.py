@@ -19,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("bookings", sa.Column("citizen_birth_year", sa.Integer(), nullable=True))
+    op.add_column("bookings", sa.Column("citizen_sex", sa.String(length=6), nullable=True))
+    op.create_check_constraint("citizen_sex", "bookings", "citizen_sex IN ('male', 'female')")
     op.create_table(
         "handovers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -203,6 +206,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("ck_bookings_citizen_sex"), "bookings", type_="check")
+    op.drop_column("bookings", "citizen_sex")
+    op.drop_column("bookings", "citizen_birth_year")
     op.drop_index("ix_route_stops_day", table_name="route_stops")
     op.drop_index("ix_route_stops_courier_day", table_name="route_stops")
     op.drop_index(op.f("ix_route_stops_case_id"), table_name="route_stops")
