@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.agency.cli import agency_app
 from core.db import database_url, make_engine, make_sessionmaker, transaction
 from core.migrate import upgrade
 from core.settings import Settings, get_settings
@@ -25,6 +26,7 @@ ledger_app = typer.Typer(help="Check and repair the custody ledger.", no_args_is
 app.add_typer(ledger_app, name="ledger")
 labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
+app.add_typer(agency_app, name="agency")
 
 DataDir = Annotated[
     Path | None,
@@ -116,6 +118,7 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
 def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
+    from core.agency.webhooks import dispatch_due
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
 
@@ -123,6 +126,8 @@ def _worker_loop(
     handlers = default_handlers()
     total = 0
     while True:
+        # Status webhooks are found in the ledger first, so this poll already delivers them.
+        dispatch_due(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
         total += attempted
         if heartbeat is not None:

@@ -1,5 +1,12 @@
 """Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from core.agency.models import (
+    AgencyApiKey,
+    AgencyMessage,
+    AgencyRequestNonce,
+    AgencySystem,
+    WebhookCursor,
+)
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
@@ -36,4 +43,9 @@ __all__ = [
     "ScanReceipt",
     "User",
     "item_serial_seq",
+    "AgencyApiKey",
+    "AgencyMessage",
+    "AgencyRequestNonce",
+    "AgencySystem",
+    "WebhookCursor",
 ]

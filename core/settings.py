@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     sms_file_path: Path = Path(".hoso-data/sms.log")
     sms_webhook_url: str | None = None
 
+    # Agency integration (core.agency): signed requests older or newer than this are refused.
+    agency_signature_window_seconds: int = 300
+    # The status-webhook dispatcher waits this long at a gap in event ids (a transaction that
+    # may still commit) before deciding the id was rolled back; see core.agency.webhooks.
+    agency_webhook_gap_grace_seconds: float = 30.0
+    agency_webhook_timeout_seconds: float = 10.0
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

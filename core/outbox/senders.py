@@ -34,4 +34,6 @@ def send_sms(payload: Mapping[str, Any], settings: Settings) -> None:
 
 
 def default_handlers() -> dict[str, Handler]:
-    return {"sms.send": send_sms}
+    from core.agency.webhooks import WEBHOOK_TOPIC, send_webhook
+
+    return {"sms.send": send_sms, WEBHOOK_TOPIC: send_webhook}

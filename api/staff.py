@@ -1,0 +1,42 @@
+"""Staff authentication for machine-ish endpoints (print files, admin actions).
+
+A browser at the desk sends its session cookie; a script or the courier app sends
+``Authorization: Bearer <token>``. Either way the answer to no credentials is 401 and to the
+wrong role 403, as JSON: these URLs return files and data, not pages to be redirected from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.web import SESSION_COOKIE
+from core.errors import Forbidden, Unauthorized
+from core.identity.models import User
+from core.identity.service import user_for_token
+
+
+def staff_user(*roles: str) -> Callable[..., User]:
+    def dependency(
+        request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+    ) -> User:
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            user = user_for_token(session, settings, token.strip(), now=now)
+        elif request.cookies.get(SESSION_COOKIE):
+            user = user_for_token(session, settings, request.cookies[SESSION_COOKIE], now=now)
+        else:
+            raise Unauthorized("sign in, or send a bearer token", field="authorization")
+        if user.role not in roles:
+            raise Forbidden(f"this needs one of the roles {', '.join(roles)}", field="role")
+        request.state.web_user = user
+        return user
+
+    return dependency
+
+
+AdminUser = Annotated[User, Depends(staff_user("admin"))]

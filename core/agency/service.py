@@ -1,0 +1,389 @@
+"""Agency systems: their keys, checking their signed requests, and what they tell us.
+
+Inbound messages (dossier received, result ready, dossier returned for supplement) act on a
+case found by its dossier item ID or its agency dossier code, only within the system's
+province (the national portal sees every province). Each is kept in ``agency_messages``.
+Services flush; the HTTP edge owns the transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.agency.models import (
+    SYSTEM_KINDS,
+    AgencyApiKey,
+    AgencyMessage,
+    AgencyRequestNonce,
+    AgencySystem,
+)
+from core.agency.signing import (
+    KEY_HEADER,
+    NONCE_HEADER,
+    NONCE_PATTERN,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    derived_secret,
+    header,
+    matches,
+    sha256_hex,
+    signature,
+)
+from core.cases.models import Booking, Case, Item
+from core.cases.service import record_agency_code, register_result
+from core.custody.models import CustodyEvent, ItemState
+from core.custody.parties import Actor, party
+from core.db import transaction
+from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Unauthorized
+from core.outbox.service import enqueue
+from core.places.models import Province
+from core.settings import Settings
+from labels.dossier_code import validate_dossier_code
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+
+# -- systems and keys ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """Shown once to whoever sets the system up; only a hash of the secret is kept."""
+
+    key_id: str
+    secret: str
+
+
+def create_system(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    province_code: str | None = None,
+    webhook_url: str | None = None,
+) -> AgencySystem:
+    if kind not in SYSTEM_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(SYSTEM_KINDS)}", field="kind")
+    if kind == "provincial_one_stop" and not province_code:
+        raise InvalidInput("a provincial system needs its province code", field="province_code")
+    if province_code is not None and session.get(Province, province_code) is None:
+        raise InvalidInput(f"no province {province_code}", field="province_code")
+    if not code.strip():
+        raise InvalidInput("a system needs a code", field="code")
+    if session.scalar(select(AgencySystem.id).where(AgencySystem.code == code)) is not None:
+        raise Conflict(f"a system with code {code!r} exists", field="code")
+    system = AgencySystem(code=code, name=name, kind=kind, province_code=province_code)
+    session.add(system)
+    session.flush()
+    if webhook_url:
+        subscribe(session, system, webhook_url)
+    return system
+
+
+def subscribe(session: Session, system: AgencySystem, webhook_url: str | None) -> AgencySystem:
+    """Send status webhooks to ``webhook_url`` from now on (None stops them)."""
+    if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
+        raise InvalidInput("the webhook URL must be http(s)", field="webhook_url")
+    system.webhook_url = webhook_url
+    if webhook_url is not None:
+        system.webhook_from_event_id = int(
+            session.scalar(select(func.coalesce(func.max(CustodyEvent.id), 0))) or 0
+        )
+    session.flush()
+    return system
+
+
+def issue_key(
+    session: Session, settings: Settings, system: AgencySystem, *, now: datetime
+) -> IssuedKey:
+    key_id = f"ak_{secrets.token_hex(12)}"
+    secret = derived_secret(settings, key_id)
+    session.add(
+        AgencyApiKey(
+            system_id=system.id, key_id=key_id, secret_sha256=sha256_hex(secret.encode()),
+            created_at=now,
+        )
+    )  # fmt: skip
+    session.flush()
+    return IssuedKey(key_id=key_id, secret=secret)
+
+
+def revoke_key(session: Session, key_id: str, *, now: datetime) -> None:
+    key = session.scalar(select(AgencyApiKey).where(AgencyApiKey.key_id == key_id))
+    if key is None:
+        raise NotFound(f"no key {key_id}", field="key_id")
+    key.revoked_at = now
+    session.flush()
+
+
+def current_key_id(session: Session, system_id: int) -> str | None:
+    """The newest unrevoked key of a system: what its webhooks are signed with."""
+    return session.scalar(
+        select(AgencyApiKey.key_id)
+        .where(AgencyApiKey.system_id == system_id, AgencyApiKey.revoked_at.is_(None))
+        .order_by(AgencyApiKey.created_at.desc(), AgencyApiKey.id.desc())
+        .limit(1)
+    )
+
+
+# -- signed requests ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    path: str  # with the query string, as the client signed it
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class VerifiedRequest:
+    system: AgencySystem
+    key_id: str
+    nonce: str
+    signature: str
+
+
+def verify_request(
+    session: Session, settings: Settings, request: SignedRequest, *, now: datetime
+) -> VerifiedRequest:
+    """Check key, timestamp window and signature. The nonce is spent separately."""
+    values = {}
+    for name in (KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
+        value = header(request.headers, name)
+        if not value:
+            raise Unauthorized(f"the {name} header is missing", field=name)
+        values[name] = value.strip()
+    key_id, stamp, nonce, given = (values[n] for n in (KEY_HEADER, TIMESTAMP_HEADER,
+                                                       NONCE_HEADER, SIGNATURE_HEADER))  # fmt: skip
+    if not NONCE_PATTERN.match(nonce):
+        raise Unauthorized(
+            "the nonce must be 16-128 characters A-Z a-z 0-9 _ -", field=NONCE_HEADER
+        )
+    if not stamp.isdigit():
+        raise Unauthorized("the timestamp must be Unix seconds", field=TIMESTAMP_HEADER)
+    skew = abs(now.timestamp() - int(stamp))
+    if skew > settings.agency_signature_window_seconds:
+        raise Unauthorized(
+            f"the timestamp is {int(skew)} s from the server clock; at most "
+            f"{settings.agency_signature_window_seconds} s is accepted",
+            field=TIMESTAMP_HEADER,
+        )
+    row = session.execute(
+        select(AgencyApiKey, AgencySystem)
+        .join(AgencySystem, AgencySystem.id == AgencyApiKey.system_id)
+        .where(AgencyApiKey.key_id == key_id)
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown key", field=KEY_HEADER)
+    key, system = row
+    if key.revoked_at is not None or not system.active:
+        raise Unauthorized("this key is revoked or its system disabled", field=KEY_HEADER)
+    secret = derived_secret(settings, key_id)
+    if sha256_hex(secret.encode()) != key.secret_sha256:
+        # The server secret changed since the key was issued: every key must be reissued.
+        raise Unauthorized("this key no longer matches the server secret", field=KEY_HEADER)
+    expected = signature(secret, request.method, request.path, stamp, nonce, request.body)
+    if not matches(expected, given):
+        raise Unauthorized("the signature does not match the request", field=SIGNATURE_HEADER)
+    return VerifiedRequest(system=system, key_id=key_id, nonce=nonce, signature=expected)
+
+
+def spend_nonce(
+    factory: sessionmaker[Session], settings: Settings, verified: VerifiedRequest, *, now: datetime
+) -> None:
+    """Remember the nonce and signature, in a transaction of their own, or refuse a replay.
+
+    Committed before the request is handled, so even a request that then fails cannot be
+    sent again. Entries older than twice the window can no longer pass the timestamp check,
+    so they are dropped here as new ones arrive.
+    """
+    with transaction(factory) as session:
+        stored = session.execute(
+            insert(AgencyRequestNonce)
+            .values(
+                key_id=verified.key_id,
+                nonce=verified.nonce,
+                signature=verified.signature,
+                seen_at=now,
+            )  # fmt: skip
+            .on_conflict_do_nothing()
+            .returning(AgencyRequestNonce.id)
+        ).first()
+        if stored is None:
+            raise Unauthorized("this request was already received (nonce or signature reused)",
+                               field=NONCE_HEADER)  # fmt: skip
+        horizon = now - timedelta(seconds=2 * settings.agency_signature_window_seconds)
+        session.execute(delete(AgencyRequestNonce).where(AgencyRequestNonce.seen_at < horizon))
+
+
+# -- inbound messages ---------------------------------------------------------------------
+
+
+def system_actor(system: AgencySystem) -> Actor:
+    """An agency system acts as a system actor for its own party (``agency:<code>``)."""
+    return Actor(user_id=None, role="system", party=party("agency", system.code))
+
+
+def find_case(
+    session: Session,
+    system: AgencySystem,
+    *,
+    item_id: str | None = None,
+    agency_dossier_code: str | None = None,
+) -> Case:
+    """The case named by a dossier or result item ID, or by the agency dossier code."""
+    if item_id:
+        try:
+            code = validate_item_id(item_id)
+        except InvalidCode as exc:
+            raise InvalidInput(str(exc), field="item_id") from exc
+        case = session.scalar(
+            select(Case).join(Item, Item.case_id == Case.id).where(Item.code == code)
+        )
+        if case is None:
+            raise NotFound(f"no case carries item {code}", field="item_id")
+    elif agency_dossier_code:
+        normalised = _dossier_code(agency_dossier_code)
+        case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
+        if case is None:
+            raise NotFound(f"no case has dossier code {normalised}", field="agency_dossier_code")
+    else:
+        raise InvalidInput("give item_id or agency_dossier_code", field="item_id")
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    if system.province_code is not None and booking.province_code != system.province_code:
+        # Another province's case is, for this system, a case that does not exist.
+        raise NotFound("no such case in this system's province", field="item_id")
+    return case
+
+
+def _dossier_code(raw: str) -> str:
+    try:
+        return validate_dossier_code(raw).code
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+
+
+def _log(
+    session: Session,
+    system: AgencySystem,
+    kind: str,
+    case: Case,
+    payload: Mapping[str, Any],
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AgencyMessage(
+            system_id=system.id, kind=kind, case_id=case.id,
+            agency_dossier_code=case.agency_dossier_code,
+            appointment_date=case.appointment_date, reason=reason, payload=dict(payload),
+            received_at=now,
+        )
+    )  # fmt: skip
+    session.flush()
+
+
+def dossier_received(
+    session: Session,
+    system: AgencySystem,
+    *,
+    item_id: str,
+    agency_dossier_code: str,
+    appointment_date: date | None,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> Case:
+    """The agency has taken the dossier in and given it its code and appointment date."""
+    case = find_case(session, system, item_id=item_id)
+    normalised = _dossier_code(agency_dossier_code)
+    if case.agency_dossier_code not in (None, normalised):
+        raise Conflict(
+            f"case {case.id} already has dossier code {case.agency_dossier_code}",
+            field="agency_dossier_code",
+        )
+    dossier = session.get(ItemState, case.dossier_item_id) if case.dossier_item_id else None
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    office = party("office", booking.office_id)
+    if dossier is None or office not in (dossier.custodian, dossier.pending_to):
+        status = dossier.status if dossier else "no dossier item"
+        raise InvalidTransition(
+            f"the dossier has not reached the office in hoso yet ({status})", field="item_id"
+        )
+    record_agency_code(session, case, normalised, appointment_date)
+    _log(session, system, "dossier_received", case, payload, now)
+    return case
+
+
+@dataclass(frozen=True)
+class ResultReady:
+    case: Case
+    item: Item
+    created: bool
+
+
+def result_ready(
+    session: Session,
+    settings: Settings,
+    system: AgencySystem,
+    *,
+    item_id: str | None,
+    agency_dossier_code: str | None,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> ResultReady:
+    """Register the result (issue the result item, held by the office); idempotent."""
+    case = find_case(session, system, item_id=item_id, agency_dossier_code=agency_dossier_code)
+    created = case.result_item_id is None
+    if created:
+        item = register_result(session, settings, system_actor(system), case, now=now)
+    else:
+        existing = session.get(Item, case.result_item_id)
+        assert existing is not None
+        item = existing
+    _log(session, system, "result_ready", case, payload, now)
+    return ResultReady(case=case, item=item, created=created)
+
+
+def returned_for_supplement(
+    session: Session,
+    settings: Settings,
+    system: AgencySystem,
+    *,
+    item_id: str | None,
+    agency_dossier_code: str | None,
+    reason: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> Case:
+    """The agency asks the citizen to supplement the dossier: record it and tell them by SMS."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say what must be supplemented", field="reason")
+    case = find_case(session, system, item_id=item_id, agency_dossier_code=agency_dossier_code)
+    booking = session.get(Booking, case.booking_id)
+    assert booking is not None
+    _log(session, system, "returned_for_supplement", case, payload, now, reason=reason)
+    reference = case.agency_dossier_code or f"#{case.id}"
+    enqueue(
+        session,
+        "sms.send",
+        {
+            "phone": booking.contact_phone,
+            "text": f"Hồ sơ {reference} cần bổ sung: {reason[:300]}. "
+            "Vui lòng liên hệ bộ phận một cửa hoặc đặt lịch bưu tá đến nhận.",
+        },
+    )
+    return case

@@ -1,0 +1,274 @@
+"""Status webhooks to subscribed agency systems: found in the ledger, sent through the outbox.
+
+Where status changes come from. Every change is a ``custody_events`` row, written by
+``core.custody.service`` from many paths (courier phones, the desk, the dispatcher, the
+agency API, corrections). Rather than ask each path to remember a hook, the worker reads the
+ledger itself: ``dispatch_status_webhooks`` takes the events after a watermark (an event id,
+one locked row), and in ONE transaction enqueues a webhook per subscribed system and moves
+the watermark. No path can forget, and a crash between the two cannot lose or double a
+webhook: both commit or neither does.
+
+Ids are handed out in insert order but committed in any order, so a watermark could pass an
+id whose transaction has not committed yet and miss it for good. The dispatcher therefore
+stops at a gap in the ids, and only steps over it when no other transaction in this database
+is writing (then the id was rolled back), or when the event after the gap was recorded more
+than ``agency_webhook_gap_grace_seconds`` ago (ledger transactions last milliseconds; one
+still open after that long is taken to have rolled back).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.agency.models import AgencySystem, WebhookCursor
+from core.agency.service import current_key_id
+from core.agency.signing import derived_secret, sign_request
+from core.cases.models import Booking, Case, Item
+from core.custody.corrections import fold
+from core.custody.models import CustodyEvent
+from core.custody.transitions import STATUS_LABELS
+from core.db import transaction
+from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.outbox.models import OutboxMessage
+from core.outbox.service import PermanentFailure, replay
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_TOPIC = "agency.webhook"
+
+# hoso status -> the national public service portal's dossier status (code, Vietnamese name).
+# docs/agency-api.md prints this table; a test keeps the two the same. None: the portal has
+# no status for it (the event is still sent, for the agency to act on).
+PORTAL_STATUS: dict[str, tuple[int, str] | None] = {
+    "booked": (1, "Mới đăng ký"),
+    "picked_up": (1, "Mới đăng ký"),
+    "at_post_office": (1, "Mới đăng ký"),
+    "in_transit": (1, "Mới đăng ký"),
+    "arrived": (1, "Mới đăng ký"),
+    "refused": (3, "Không được tiếp nhận"),
+    "cancelled": (7, "Công dân yêu cầu rút hồ sơ"),
+    "handed_over": (2, "Được tiếp nhận"),
+    "result_registered": (9, "Đã xử lý xong"),
+    "collected": (9, "Đã xử lý xong"),
+    "out_for_delivery": (9, "Đã xử lý xong"),
+    "attempt_failed": (9, "Đã xử lý xong"),
+    "returned_to_office": (9, "Đã xử lý xong"),
+    "delivered": (10, "Đã trả kết quả"),
+    "lost": None,
+}
+
+
+def _cursor(session: Session, now: datetime) -> WebhookCursor:
+    session.execute(
+        insert(WebhookCursor).values(id=1, last_event_id=0, updated_at=now).on_conflict_do_nothing()
+    )
+    return session.execute(
+        select(WebhookCursor).where(WebhookCursor.id == 1).with_for_update()
+    ).scalar_one()
+
+
+def _no_other_writer(session: Session) -> bool:
+    """True when no other transaction in this database holds a transaction id (is writing)."""
+    busy = session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        )
+    )
+    return not busy
+
+
+def dispatch_status_webhooks(
+    session: Session, settings: Settings, *, now: datetime, limit: int = 500
+) -> int:
+    """Enqueue webhooks for ledger events after the watermark; returns how many events read."""
+    cursor = _cursor(session, now)
+    events = list(
+        session.scalars(
+            select(CustodyEvent)
+            .where(CustodyEvent.id > cursor.last_event_id)
+            .order_by(CustodyEvent.id)
+            .limit(limit)
+        )
+    )
+    taken: list[CustodyEvent] = []
+    expected = cursor.last_event_id + 1
+    grace = timedelta(seconds=settings.agency_webhook_gap_grace_seconds)
+    quiet: bool | None = None
+    for event in events:
+        if event.id != expected and event.recorded_at > now - grace:
+            if quiet is None:
+                quiet = _no_other_writer(session)
+            if not quiet:
+                break  # an earlier id may still commit; wait for it
+        taken.append(event)
+        expected = event.id + 1
+    if not taken:
+        return 0
+    systems = list(
+        session.scalars(
+            select(AgencySystem).where(
+                AgencySystem.active.is_(True), AgencySystem.webhook_url.is_not(None)
+            )
+        )
+    )
+    if systems:
+        _enqueue_for(session, systems, taken)
+    cursor.last_event_id = taken[-1].id
+    cursor.updated_at = now
+    session.flush()
+    return len(taken)
+
+
+def _enqueue_for(session: Session, systems: list[AgencySystem], taken: list[CustodyEvent]) -> None:
+    item_ids = sorted({e.item_id for e in taken})
+    rows = session.execute(
+        select(Item, Case, Booking.province_code)
+        .outerjoin(Case, Case.id == Item.case_id)
+        .outerjoin(Booking, Booking.id == Case.booking_id)
+        .where(Item.id.in_(item_ids))
+    ).all()
+    context = {item.id: (item, case, province) for item, case, province in rows}
+    # Each item's history up to the newest event taken, to fold the status after each event.
+    history: dict[int, list[CustodyEvent]] = defaultdict(list)
+    newest = max(e.id for e in taken)
+    for event in session.scalars(
+        select(CustodyEvent)
+        .where(CustodyEvent.item_id.in_(item_ids), CustodyEvent.id <= newest)
+        .order_by(CustodyEvent.item_id, CustodyEvent.seq)
+    ):
+        history[event.item_id].append(event)
+    keys = {s.id: current_key_id(session, s.id) for s in systems}
+    for event in taken:
+        item, case, province = context[event.item_id]
+        body = _body(event, item, case, history[event.item_id])
+        for system in systems:
+            if event.id <= system.webhook_from_event_id:
+                continue
+            if system.province_code is not None and system.province_code != province:
+                continue
+            key_id = keys[system.id]
+            if key_id is None:
+                log.warning("agency.webhook_without_key", extra={"system": system.code})
+                continue
+            session.add(
+                OutboxMessage(
+                    topic=WEBHOOK_TOPIC,
+                    payload={
+                        "system": system.code,
+                        "url": system.webhook_url,
+                        "key_id": key_id,
+                        "body": body,
+                    },  # fmt: skip
+                )
+            )
+
+
+def _body(
+    event: CustodyEvent, item: Item, case: Case | None, history: list[CustodyEvent]
+) -> dict[str, Any]:
+    upto = [e for e in history if e.seq <= event.seq]
+    try:
+        state = fold(item.kind, upto)
+        status, custodian = state.status, state.custodian
+    except InvalidTransition:
+        status, custodian = "unknown", None
+    portal = PORTAL_STATUS.get(status)
+    labels = STATUS_LABELS.get(status, (status, status))
+    return {
+        "event_id": str(event.event_id),
+        "sequence": event.seq,
+        "event_kind": event.kind,
+        "item_id": item.code,
+        "item_kind": item.kind,
+        "case_id": case.id if case else None,
+        "agency_dossier_code": case.agency_dossier_code if case else None,
+        "appointment_date": case.appointment_date.isoformat()
+        if case and case.appointment_date
+        else None,
+        "status": status,
+        "status_vi": labels[0],
+        "status_en": labels[1],
+        "custodian": custodian,
+        "portal_status": {"code": portal[0], "name": portal[1]} if portal else None,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+    }
+
+
+def dispatch_due(factory: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
+    """Run the dispatcher until it catches up (each batch its own transaction)."""
+    total = 0
+    while True:
+        with transaction(factory) as session:
+            read = dispatch_status_webhooks(session, settings, now=now)
+        total += read
+        if read == 0:
+            return total
+
+
+def webhook_body_bytes(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+# Statuses worth trying again: the receiver may be down, overloaded or slow.
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+def send_webhook(payload: Mapping[str, Any], settings: Settings) -> None:
+    """Outbox handler: POST the event, signed afresh on each attempt (new timestamp, nonce)."""
+    try:
+        url, key_id, body = str(payload["url"]), str(payload["key_id"]), payload["body"]
+    except KeyError as exc:
+        raise PermanentFailure(f"webhook payload lacks {exc}") from exc
+    data = webhook_body_bytes(body)
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    signed = sign_request(key_id, derived_secret(settings, key_id), "POST", path, data,
+                          timestamp=int(time.time()))  # fmt: skip
+    headers = {**signed.as_dict(), "Content-Type": "application/json",
+               "X-Hoso-Event-Id": str(body.get("event_id", ""))}  # fmt: skip
+    response = httpx.post(url, content=data, headers=headers,
+                          timeout=settings.agency_webhook_timeout_seconds)  # fmt: skip
+    if response.is_success:
+        return
+    detail = f"HTTP {response.status_code} from {url}: {response.text[:200]}"
+    if 400 <= response.status_code < 500 and response.status_code not in _RETRYABLE_4XX:
+        raise PermanentFailure(detail)
+    raise RuntimeError(detail)
+
+
+def replay_webhook(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:
+    """An admin sends a dead-lettered (or delivered) webhook again."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.topic != WEBHOOK_TOPIC:
+        raise NotFound(f"no webhook {message_id}", field="message_id")
+    if message.status == "pending":
+        raise InvalidInput("this webhook is still queued", field="message_id")
+    return replay(session, message_id, now=now)
+
+
+def dead_webhooks(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.topic == WEBHOOK_TOPIC, OutboxMessage.status == "dead")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )

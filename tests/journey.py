@@ -1,0 +1,34 @@
+"""Drive a case through the ledger the way the apps do, for tests that need it further on."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core.cases.models import Case
+from core.custody.parties import party
+from core.custody.service import record_one
+from core.identity.models import User
+from core.identity.service import actor_for
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
+from tests.factories import dossier_of
+
+
+def pick_up(session: Session, case: Case, courier: User) -> str:
+    code = dossier_of(session, case).code
+    record_one(session, actor_for(courier), scan("picked_up", code, details=PICKUP_DETAILS))
+    return code
+
+
+def offer_to_office(session: Session, case: Case, courier: User, office_id: int) -> str:
+    """Picked up and offered to the office: the hand-off waits for the desk to confirm."""
+    code = pick_up(session, case, courier)
+    record_one(session, actor_for(courier),
+               scan("handover_offered", code, to_party=party("office", office_id)))  # fmt: skip
+    return code
+
+
+def hand_to_office(session: Session, case: Case, courier: User, desk: User) -> str:
+    assert desk.office_id is not None
+    code = offer_to_office(session, case, courier, desk.office_id)
+    record_one(session, actor_for(desk), scan("handover_confirmed", code))
+    return code
