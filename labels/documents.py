@@ -73,13 +73,14 @@ class HandoverItem:
     seal_number: str | None = None
 
 
-DiscrepancyKind = Literal["missing", "extra", "broken_seal", "damaged"]
+DiscrepancyKind = Literal["missing", "extra", "broken_seal", "damaged", "declined"]
 
 DISCREPANCY_TITLES: dict[str, str] = {
     "missing": "Thiếu / Missing",
     "extra": "Thừa / Extra",
     "broken_seal": "Niêm phong không còn nguyên vẹn / Broken seal",
     "damaged": "Hư hỏng / Damaged",
+    "declined": "Từ chối nhận / Declined",
 }
 
 

@@ -1,0 +1,53 @@
+"""Who may see or act on which items: a desk officer only on their own office's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.identity.models import User
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+
+
+def item_code(raw: str, field: str = "item_id") -> str:
+    try:
+        return validate_item_id(raw)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+def may_see(user: User, booking: Booking, case: Case) -> bool:
+    """Staff see the items of their own office or post office, or assigned to them."""
+    match user.role:
+        case "admin":
+            return True
+        case "desk_officer":
+            return booking.office_id == user.office_id
+        case "courier":
+            return user.id in (case.pickup_courier_id, case.delivery_courier_id) or (
+                booking.post_office_id == user.post_office_id
+            )
+        case "dispatcher":
+            return booking.post_office_id == user.post_office_id
+    return False
+
+
+def scoped_item(session: Session, user: User, raw_code: str, field: str = "item_id") -> Item:
+    """The item, if ``user`` may see it; otherwise a clear refusal naming the field."""
+    code = item_code(raw_code, field)
+    row = session.execute(
+        select(Item, Case, Booking)
+        .join(Case, Case.id == Item.case_id)
+        .join(Booking, Booking.id == Case.booking_id)
+        .where(Item.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"no item {code}", field=field)
+    item, case, booking = row
+    if not may_see(user, booking, case):
+        place = "office" if user.role == "desk_officer" else "post office"
+        raise Forbidden(f"item {code} belongs to another {place}", field=field)
+    return item
