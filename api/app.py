@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from api import agency, pages, printing, tracking
+from api import agency, desk, pages, printing, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(agency.router)
     app.include_router(agency.admin_router)
     app.include_router(printing.router)
+    app.include_router(desk.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

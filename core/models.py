@@ -10,6 +10,7 @@ from core.agency.models import (
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
+from core.desk.models import DeskAction
 from core.dispatch.models import RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
@@ -48,4 +49,5 @@ __all__ = [
     "AgencyRequestNonce",
     "AgencySystem",
     "WebhookCursor",
+    "DeskAction",
 ]

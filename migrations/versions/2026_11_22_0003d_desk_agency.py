@@ -1,4 +1,4 @@
-"""Agency systems: keys (secrets derived, kept hashed), spent nonces, messages, webhook cursor.
+"""Agency systems (keys kept hashed, spent nonces, messages, webhook cursor); desk actions.
 
 Revision ID: 0003d
 Revises: 0002
@@ -125,8 +125,35 @@ def upgrade() -> None:
         op.f("ix_agency_messages_system_id"), "agency_messages", ["system_id"], unique=False
     )
 
+    op.create_table(
+        "desk_actions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("actor_user_id", sa.Integer(), nullable=False),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('agency_code_recorded')", name=op.f("ck_desk_actions_kind")),
+        sa.ForeignKeyConstraint(
+            ["actor_user_id"], ["users.id"], name=op.f("fk_desk_actions_actor_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_desk_actions_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_desk_actions_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_actions")),
+    )
+    op.create_index(op.f("ix_desk_actions_case_id"), "desk_actions", ["case_id"], unique=False)
+    op.create_index(op.f("ix_desk_actions_office_id"), "desk_actions", ["office_id"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_desk_actions_office_id"), table_name="desk_actions")
+    op.drop_index(op.f("ix_desk_actions_case_id"), table_name="desk_actions")
+    op.drop_table("desk_actions")
     op.drop_index(op.f("ix_agency_messages_system_id"), table_name="agency_messages")
     op.drop_index(op.f("ix_agency_messages_case_id"), table_name="agency_messages")
     op.drop_table("agency_messages")
