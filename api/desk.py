@@ -75,10 +75,22 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+OUTCOME_LABELS = {
+    "expected": ("Chờ quét", "To scan"),
+    "confirmed": ("Đã nhận", "Received"),
+    "missing": ("Thiếu", "Missing"),
+    "extra": ("Thừa", "Extra"),
+    "damaged": ("Hư hỏng", "Damaged"),
+    "seal_broken": ("Niêm phong không nguyên vẹn", "Seal broken"),
+    "declined": ("Từ chối nhận", "Declined"),
+}
+
+
 def _common(session: Session, user: User) -> dict[str, Any]:
     return {
         "office": desk_office(session, user),
         "status_label": lambda s: STATUS_LABELS.get(s, (s, s)),
+        "outcome_label": lambda o: OUTCOME_LABELS.get(o, (o, o)),
         "fmt_id": format_item_id,
         "vnd": format_vnd,
     }
