@@ -136,8 +136,34 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
         case.delivery_courier_id = courier.id
         _drive(session, settings, case, STAGES[index % len(STAGES)], courier, desk, dispatcher,
                start)  # fmt: skip
+    _open_demo_handover(session, desk_office.id, now)
     session.flush()
     return True
+
+
+def _open_demo_handover(session: Session, office_id: int, now: datetime) -> None:
+    """A courier at the counter with the dossiers they hold for the demo desk (user motcua)."""
+    from collections import Counter
+
+    from core.custody.models import ItemState
+    from core.custody.parties import party
+    from core.handovers.service import open_handover
+
+    held = session.execute(
+        select(Item.code, ItemState.custodian)
+        .join(ItemState, ItemState.item_id == Item.id)
+        .where(Item.kind == "dossier", ItemState.status == "picked_up")
+        .order_by(Item.code)
+    ).all()
+    if not held:
+        return
+    courier_party = Counter(custodian for _, custodian in held).most_common(1)[0][0]
+    codes = [code for code, custodian in held if custodian == courier_party]
+    courier = session.get(User, int(courier_party.split(":", 1)[1]))
+    assert courier is not None
+    open_handover(session, actor_for(courier), giver=courier_party,
+                  receiver=party("office", office_id), item_codes=codes, now=now,
+                  fees_declared_vnd=226000 * len(codes))  # fmt: skip
 
 
 def _drive(

@@ -191,3 +191,51 @@ def test_the_desk_needs_a_signed_in_desk_officer(
     db.commit()
     refused = client.get("/desk")
     assert refused.status_code == 403 and "desk_officer" in refused.text
+
+
+def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    from core.cases.service import register_result
+    from core.custody.service import record_one
+    from tests.core.custody.helpers import scan
+
+    office = make_office(db)
+    desk = make_user(db, "desk_officer", office_id=office.id)
+    courier = make_user(db, "courier", full_name="Võ Văn Phát")
+    case = make_case(db, settings, office=office)
+    hand_to_office(db, case, courier, desk)
+    result = register_result(db, settings, actor_for(desk), case, now=datetime.now(UTC)).code
+    case.delivery_courier_id = courier.id
+    db.commit()
+    _sign_in(client, db, settings, desk)
+    assert result in client.get("/desk/results").text.replace(" ", "")
+
+    # The courier asks for the result on their phone; the desk confirms by scanning it.
+    office_party, courier_party = party("office", office.id), party("courier", courier.id)
+    collect = open_handover(db, actor_for(courier), giver=office_party, receiver=courier_party,
+                            item_codes=[result], now=datetime.now(UTC))  # fmt: skip
+    db.commit()
+    page = client.get("/desk").text
+    assert collect.handover.code in page and "Một cửa giao cho bưu tá" in page
+    client.post(f"/desk/handovers/{collect.handover.id}/scan", data={"code": result})
+    client.post(f"/desk/handovers/{collect.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    state = _state(db, result)
+    assert (state.status, state.custodian) == ("collected", courier_party)
+
+    # Three failed attempts; the result comes back with their record and the desk confirms.
+    for _ in range(3):
+        record_one(db, actor_for(courier), scan("out_for_delivery", result))
+        record_one(db, actor_for(courier), scan("attempt_failed", result,
+                                                details={"reason_code": "not_home"}))  # fmt: skip
+    back = open_handover(db, actor_for(courier), giver=courier_party, receiver=office_party,
+                         item_codes=[result], now=datetime.now(UTC))  # fmt: skip
+    db.commit()
+    results_page = client.get("/desk/results").text
+    assert results_page.count("not_home") == 3
+    handover_page = client.get(f"/desk/handovers/{back.handover.id}").text
+    assert handover_page.count("not_home") == 3  # the attempts' record travels with it
+    client.post(f"/desk/handovers/{back.handover.id}/scan", data={"code": result})
+    client.post(f"/desk/handovers/{back.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    state = _state(db, result)
+    assert (state.status, state.custodian) == ("returned_to_office", office_party)
