@@ -30,5 +30,8 @@ def get_now() -> datetime:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) before the response is sent. FastAPI's default for a
+# yield dependency ends it after the response, so a client could be told "recorded" for a
+# transaction that then fails to commit, and its next request could read the state before.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -45,7 +45,12 @@
           method: "POST", body: body, credentials: "same-origin",
           headers: { Accept: "application/json" },
         })
-          .then(function (r) { return r.json(); })
+          .then(function (r) {
+            if (!(r.headers.get("content-type") || "").includes("json")) {
+              throw new Error("HTTP " + r.status);
+            }
+            return r.json();
+          })
           .then(function (answer) {
             if (answer.ok) {
               var kind = answer.outcome === "confirmed" ? "ok" : answer.outcome === "extra" ? "warn" : "muted";
@@ -53,10 +58,58 @@
             } else {
               say("error", (vi ? "Không ghi nhận được: " : "Not recorded: ") + answer.error);
             }
-            return refreshLines();
+          })
+          .catch(function (err) {
+            say("error", (vi ? "Không rõ kết quả quét " : "Unclear result for ") + code +
+                " (" + err.message + "). " + (vi ? "Kiểm tra danh sách, quét lại nếu cần." :
+                "Check the list; scan again if needed."));
+          })
+          // Whatever happened, show the server's list: it is the record, not this page.
+          .then(refreshLines, refreshLines)
+          .catch(function () { /* the next scan must still run */ });
+      });
+    });
+  }
+
+  // A camera, where the browser can read barcodes itself (BarcodeDetector); the USB scanner
+  // stays the main way. The code read is submitted like a typed one.
+  if ("BarcodeDetector" in window && navigator.mediaDevices) {
+    document.querySelectorAll("form[data-scan-live], form[data-scan]").forEach(function (form) {
+      var field = form.querySelector("input[name=code]");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary camera";
+      button.textContent = vi ? "Quét bằng camera" : "Scan with camera";
+      field.parentNode.appendChild(button);
+      button.addEventListener("click", function () {
+        var video = document.createElement("video");
+        video.setAttribute("playsinline", "");
+        video.className = "camera-view";
+        form.appendChild(video);
+        var detector = new window.BarcodeDetector({ formats: ["code_128", "qr_code"] });
+        navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } })
+          .then(function (stream) {
+            video.srcObject = stream;
+            return video.play().then(function () {
+              function look() {
+                detector.detect(video).then(function (found) {
+                  if (found.length) {
+                    stream.getTracks().forEach(function (t) { t.stop(); });
+                    video.remove();
+                    // A label's QR holds the tracking URL; the item ID is its last part.
+                    field.value = found[0].rawValue.split("/").pop();
+                    form.requestSubmit();
+                  } else {
+                    requestAnimationFrame(look);
+                  }
+                }, function () { requestAnimationFrame(look); });
+              }
+              look();
+            });
           })
           .catch(function () {
-            say("error", vi ? "Mất kết nối, hãy quét lại." : "Connection lost, scan again.");
+            video.remove();
+            say("error", vi ? "Không mở được camera." : "The camera could not be opened.");
           });
       });
     });

@@ -42,7 +42,7 @@ def _custodians(factory: sessionmaker[Session], codes: list[str]) -> dict[str, s
             .join(ItemState, ItemState.item_id == Item.id)
             .where(Item.code.in_(codes))
         )
-        return dict(rows.tuples().all())
+        return {row[0]: row[1] for row in rows}
 
 
 def _sign(page: Any, selector: str) -> None:
@@ -116,6 +116,8 @@ def test_desk_receives_five_with_one_missing_and_one_extra_by_typed_scans(
     screenshot(page, "desk_handover_signing")
     page.click("#complete")
     page.wait_for_url(f"**/desk/handovers/{handover_id}?outcome=completed")
+    if page.locator("#record").count() == 0:
+        pytest.fail(f"no record on the completed page: {page.locator('body').inner_text()[:2000]}")
     record = page.locator("#discrepancies").inner_text()
     assert f"{missing[:2]} {missing[2:5]}" in record and "Thiếu" in record
     assert f"{stray[:2]} {stray[2:5]}" in record and "Thừa" in record
