@@ -168,6 +168,16 @@
     });
   });
 
+  // A result's label, previewed in a frame, printed from it with one click (the label page
+  // carries its own @page size).
+  document.querySelectorAll("[data-print-frame]").forEach(function (button) {
+    var frame = document.getElementById(button.getAttribute("data-print-frame"));
+    if (!frame) return;
+    button.hidden = false;
+    button.addEventListener("click", function () { frame.contentWindow.print(); });
+    button.focus();
+  });
+
   // Bulk dossier codes: Enter after the item scan moves on to the code, not submit.
   var bulk = document.querySelector("form[data-bulk-codes]");
   if (bulk) {
