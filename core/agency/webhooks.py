@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,8 +72,12 @@ PORTAL_STATUS: dict[str, tuple[int, str] | None] = {
 
 
 def _cursor(session: Session, now: datetime) -> WebhookCursor:
+    # On first use the ledger's past is skipped rather than read: no system subscribed to it.
+    start = select(func.coalesce(func.max(CustodyEvent.id), 0)).scalar_subquery()
     session.execute(
-        insert(WebhookCursor).values(id=1, last_event_id=0, updated_at=now).on_conflict_do_nothing()
+        insert(WebhookCursor)
+        .values(id=1, last_event_id=start, updated_at=now)
+        .on_conflict_do_nothing()
     )
     return session.execute(
         select(WebhookCursor).where(WebhookCursor.id == 1).with_for_update()

@@ -239,3 +239,29 @@ def test_the_dispatcher_waits_for_an_uncommitted_lower_id(
     dispatch_due(committing, hook_settings, now=datetime.now(UTC))
     sent = [m.payload["body"]["item_id"] for m in _webhooks(committing, code)]
     assert sent == [slow_item, fast_item]
+
+
+def test_a_provincial_system_hears_only_its_province(
+    committing: sessionmaker[Session],
+    hook_settings: Settings,
+    subscribed: tuple[list[str], IssuedKey],
+) -> None:
+    (national,), _ = subscribed
+    _subscribe(committing, national, "http://127.0.0.1:9/national")
+    with transaction(committing) as session:
+        hanoi = create_system(session, code=unique("hn-"), name="Một cửa Hà Nội",
+                              kind="provincial_one_stop", province_code="01",
+                              webhook_url="http://127.0.0.1:9/hanoi")  # fmt: skip
+        issue_key(session, hook_settings, hanoi, now=datetime.now(UTC))
+        hanoi_code = hanoi.code
+        pick_up(session, make_case(session, hook_settings), make_user(session, "courier"))
+    try:
+        dispatch_due(committing, hook_settings, now=datetime.now(UTC))
+        assert [m.payload["body"]["event_kind"] for m in _webhooks(committing, national)] == [
+            "booked", "picked_up",
+        ]  # fmt: skip
+        assert _webhooks(committing, hanoi_code) == []  # a Bắc Ninh case
+    finally:
+        with transaction(committing) as session:
+            session.execute(update(AgencySystem).where(AgencySystem.code == hanoi_code)
+                            .values(active=False))  # fmt: skip
