@@ -13,6 +13,7 @@ from core.cases.models import Item
 from core.cases.service import case_context
 from core.custody.models import CustodyEvent
 from core.custody.parties import party_kind
+from core.errors import InvalidInput
 from core.handovers.models import Handover
 from core.handovers.service import handover_view, party_name
 from core.identity.models import User
@@ -64,9 +65,13 @@ def _user_name(session: Session, user_id: int | None) -> str:
 
 
 def _fees(procedure_fee: int, pickup: CustodyEvent | None) -> list[FeeLine]:
+    """What was collected at the door: the procedure fee first, the rest as postal charge."""
     details: dict[str, Any] = dict(pickup.details) if pickup else {}
-    collected = int(details.get("fees_collected_vnd") or 0)
-    lines = [FeeLine("Lệ phí thủ tục / Procedure fee", procedure_fee)]
+    collected = details.get("fees_collected_vnd")
+    if collected is None:
+        return [FeeLine("Lệ phí thủ tục / Procedure fee", procedure_fee)]
+    collected = int(collected)
+    lines = [FeeLine("Lệ phí thủ tục / Procedure fee", min(collected, procedure_fee))]
     if collected > procedure_fee:
         lines.append(FeeLine("Cước dịch vụ bưu chính / Postal charge", collected - procedure_fee))
     return lines
@@ -116,11 +121,14 @@ def fee_receipt_for(session: Session, item: Item) -> FeeReceipt:
     assert item.case_id is not None
     ctx = case_context(session, item.case_id)
     pickup = _pickup(session, item)
-    details: dict[str, Any] = dict(pickup.details) if pickup else {}
+    if pickup is None:
+        raise InvalidInput(f"{item.code} has not been picked up: nothing was collected yet",
+                           field="item_id")  # fmt: skip
+    details: dict[str, Any] = dict(pickup.details)
     method = details.get("payment_method")
     return FeeReceipt(
         receipt_no=f"BL-{item.code}",
-        issued_at=(pickup.occurred_at if pickup else item.created_at).astimezone(VN),
+        issued_at=pickup.occurred_at.astimezone(VN),
         post_office=ctx.post_office.name,
         payer_name=ctx.booking.contact_name,
         payer_address=ctx.booking.address_text,
@@ -129,7 +137,7 @@ def fee_receipt_for(session: Session, item: Item) -> FeeReceipt:
         payment_method=method
         if method in ("cash", "bank_transfer", "card", "e_wallet")
         else "cash",
-        collector_name=_user_name(session, pickup.actor_user_id if pickup else None),
+        collector_name=_user_name(session, pickup.actor_user_id),
     )
 
 

@@ -55,6 +55,9 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
     assert page.status_code == 200
     assert opened.handover.code in page.text and "Phạm Văn Bưu" in page.text
     assert "Nhận bàn giao" in page.text
+    english = client.get("/desk", params={"lang": "en"}).text
+    assert "Open hand-overs" in english and "Dossiers expected today, by courier" in english
+    client.get("/desk", params={"lang": "vi"})  # the choice is remembered; back to Vietnamese
 
     # A scanner types the code (with spaces, lower case) and Enter: the form posts.
     scanned = client.post(f"/desk/handovers/{hid}/scan", data={"code": codes[0].lower()},
@@ -131,7 +134,8 @@ def test_dossier_codes_in_bulk_and_results_registered_at_the_desk(
     listing = client.get("/desk/codes").text
     assert "000.00.24.H05-261122-0001" in listing and "000.00.24.H05-261122-0002" in listing
     db.expire_all()
-    assert db.get(Case, cases[0].id).agency_dossier_code == "000.00.24.H05-261122-0001"  # type: ignore[union-attr]
+    first = db.get(Case, cases[0].id)
+    assert first is not None and first.agency_dossier_code == "000.00.24.H05-261122-0001"
     audit = db.scalars(select(DeskAction).where(DeskAction.case_id == cases[0].id)).one()
     assert (audit.actor_user_id, audit.kind) == (desk.id, "agency_code_recorded")
 

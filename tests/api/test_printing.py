@@ -13,7 +13,7 @@ from core.handovers.service import complete_handover, open_handover, receive_ite
 from core.identity.models import User
 from core.identity.service import actor_for, issue_token
 from core.settings import Settings
-from tests.factories import make_case, make_office, make_user
+from tests.factories import dossier_of, make_case, make_office, make_user
 from tests.journey import pick_up
 from tests.labels.decode import decoded, pdf_pages, pdf_text
 
@@ -116,6 +116,11 @@ def test_anonymous_and_other_offices_are_refused(
     other = client.get(f"/print/labels/{code}.pdf", headers=headers)
     assert other.status_code == 403 and "another office" in other.json()["detail"]
     assert client.get(f"/print/labels/{code}.pdf", headers=citizen_headers).status_code == 403
+    mine = _bearer(db, settings, make_user(db, "desk_officer", office_id=office.id))
+    booked = dossier_of(db, make_case(db, settings, office=office)).code
+    db.commit()
+    unpaid = client.get(f"/print/receipts/{booked}.pdf", headers=mine)
+    assert unpaid.status_code == 422 and "not been picked up" in unpaid.json()["detail"]
     bad = client.get("/print/labels/DH12.pdf", headers=headers)
     assert bad.status_code == 422 and bad.json()["field"] == "item_id"
 
