@@ -40,7 +40,7 @@ from core.desk.service import (
     results_waiting,
     returns_expected,
 )
-from core.errors import DomainError, Forbidden, InvalidInput
+from core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from core.handovers.service import (
     complete_handover,
     confirming_party,
@@ -151,7 +151,11 @@ def _handover_context(session: Session, user: User, handover_id: int) -> dict[st
 def handover_page(
     request: Request, handover_id: int, user: DeskUser, session: SessionDep
 ) -> HTMLResponse:
-    context = _handover_context(session, user, handover_id)
+    try:
+        context = _handover_context(session, user, handover_id)
+    except (Forbidden, NotFound) as exc:
+        status = 403 if isinstance(exc, Forbidden) else 404
+        return render(request, "desk/refused.html", {"detail": exc.detail}, status_code=status)
     q = request.query_params
     context["flash"] = {
         "outcome": q.get("outcome"),

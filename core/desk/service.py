@@ -56,6 +56,7 @@ class ItemRow:
     holder: str
     agency_dossier_code: str | None = None
     appointment_date: date | None = None
+    pending_to: str | None = None  # a hand-over of it is open, to this party
     attempts: list[tuple[datetime, str]] = field(default_factory=list)
 
 
@@ -82,7 +83,7 @@ def _rows(session: Session, office_id: int, where: Any, kind: str) -> list[ItemR
             procedure=procedure,
             citizen=f"{booking.contact_name} ({mask_phone(booking.contact_phone)})",
             holder=state.custodian, agency_dossier_code=case.agency_dossier_code,
-            appointment_date=case.appointment_date,
+            appointment_date=case.appointment_date, pending_to=state.pending_to,
         )
         for item, state, case, booking, procedure in result
     ]  # fmt: skip

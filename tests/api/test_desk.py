@@ -54,7 +54,7 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
     page = client.get("/desk")
     assert page.status_code == 200
     assert opened.handover.code in page.text and "Phạm Văn Bưu" in page.text
-    assert "Nhận bàn giao" in page.text
+    assert "Nhận bàn giao" in page.text and "đang bàn giao" in page.text
     english = client.get("/desk", params={"lang": "en"}).text
     assert "Open hand-overs" in english and "Dossiers expected today, by courier" in english
     client.get("/desk", params={"lang": "vi"})  # the choice is remembered; back to Vietnamese
@@ -171,7 +171,8 @@ def test_a_desk_officer_cannot_see_or_act_on_another_offices_items(
 
     page = client.get("/desk").text
     assert opened.handover.code not in page and code not in page.replace(" ", "")
-    assert client.get(f"/desk/handovers/{opened.handover.id}").status_code == 403
+    refused = client.get(f"/desk/handovers/{opened.handover.id}")
+    assert refused.status_code == 403 and "bộ phận một cửa khác" in refused.text
     scan = client.post(f"/desk/handovers/{opened.handover.id}/scan", data={"code": code},
                        headers={"Accept": "application/json"})  # fmt: skip
     assert scan.status_code == 422 and "another office" in scan.json()["error"]
