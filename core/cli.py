@@ -116,6 +116,7 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
 def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
+    from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
 
@@ -123,6 +124,8 @@ def _worker_loop(
     handlers = default_handlers()
     total = 0
     while True:
+        # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
+        notify_pass(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
         total += attempted
         if heartbeat is not None:

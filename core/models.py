@@ -1,5 +1,6 @@
 """Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
@@ -36,4 +37,8 @@ __all__ = [
     "ScanReceipt",
     "User",
     "item_serial_seq",
+    "BookingTerms",
+    "CaseRating",
+    "CitizenNotice",
+    "NotifierWatermark",
 ]

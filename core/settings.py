@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     sms_file_path: Path = Path(".hoso-data/sms.log")
     sms_webhook_url: str | None = None
 
+    # Citizens' booking (core/booking): price table (JSON, see docs/booking.md; built-in
+    # defaults when unset), the fee-transfer charge, the VietQR receiving account, capacity.
+    booking_price_table: Path | None = None
+    booking_fee_transfer_vnd: int = 8000
+    booking_stops_per_window: int = 6
+    vietqr_bank_bin: str = "970449"
+    vietqr_account: str = "1500201234567"
+    vietqr_account_name: str = "BUU DIEN TINH BAC NINH"
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
