@@ -570,3 +570,44 @@ def windows_for_address(
     post = post_office_for(session, commune, lat, lon)
     return offerable_windows(session, post_office_id=post.id, lat=lat, lon=lon, day=day, now=now,
                              settings=settings)  # fmt: skip
+
+
+def quote_for(
+    session: Session,
+    settings: Settings,
+    *,
+    service_option: str,
+    procedure_id: int,
+    commune_code: str,
+    office_id: int,
+    weight_g: int = 100,
+    pay_fee_on_behalf: bool = False,
+) -> tuple[Quote, str]:
+    """The quote shown before confirming, and its zone; the same rule ``create_booking`` uses."""
+    procedure = session.get(Procedure, procedure_id)
+    if procedure is None:
+        raise InvalidInput(f"no procedure {procedure_id}", field="procedure_id")
+    commune = commune_or_error(session, commune_code)
+    office = session.get(Office, office_id)
+    if office is None or office.province_code != commune.province_code:
+        raise InvalidInput("choose an office in the address's province", field="office_id")
+    zone = zone_between(commune.code, commune.province_code, office.commune_code,
+                        office.province_code)  # fmt: skip
+    quote = make_quote(
+        load_price_table(settings.booking_price_table),
+        service_option=service_option,
+        zone=zone,
+        weight_g=weight_g,
+        admin_fee_vnd=procedure.fee_vnd,
+        pay_fee_on_behalf=pay_fee_on_behalf,
+        fee_transfer_vnd=settings.booking_fee_transfer_vnd,
+    )
+    return quote, zone
+
+
+def booking_vietqr(settings: Settings, view: CitizenCase) -> str | None:
+    """The transfer QR of a booking paid by VietQR (rebuilt from the stored terms)."""
+    if view.terms is None or view.terms.payment_method != "vietqr":
+        return None
+    purpose = payment_purpose(view.context.case, view.dossier_code)
+    return vietqr_for(settings, view.terms.total_vnd, purpose)
