@@ -152,7 +152,7 @@ def parse_address_endpoint(body: AddressParse, session: SessionDep) -> AddressRe
     parsed = check.parsed
     codes = parsed.candidates or (parsed.commune_code,)
     rows = session.execute(select(Commune.code, Commune.name).where(Commune.code.in_(codes)))
-    names: dict[str, str] = dict(rows.tuples().all())
+    names = {row[0]: row[1] for row in rows}
     return AddressRead(
         street=parsed.street, commune_code=parsed.commune_code, commune_name=parsed.commune_name,
         province_code=parsed.province_code, province_name=parsed.province_name,
