@@ -335,6 +335,9 @@ def create_booking(
             total_vnd=plan.quote.total_vnd,
         )
     )
+    if citizen.full_name == citizen.phone:
+        # Created at first sign-in with only a phone: the booking gives the name to greet.
+        citizen.full_name = " ".join(data.contact_name.split())
     item_code = _item_code(session, case.dossier_item_id)
     payload = None
     if data.payment_method == "vietqr":
