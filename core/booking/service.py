@@ -18,7 +18,7 @@ from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
 from core.booking.places import commune_or_error, offices_for, post_office_for
 from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
 from core.booking.slots import VN, lock_post_office_day, offerable_windows
-from core.booking.validation import FieldErrors, normalise_phone
+from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
 from core.cases.models import Booking, Case, Item
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
 from core.custody.models import ItemState
@@ -294,10 +294,18 @@ def create_booking(
 ) -> BookingCreated:
     """Check the booking, take its place in the window, open the case, queue the SMS."""
     plan = plan_booking(session, settings, data, now=now)
-    # Re-check the window under the post office's lock: two citizens cannot both take the
-    # last place (the check above ran without it so a form with errors takes no lock).
-    lock_post_office_day(session, plan.post_office_id, plan.window[0].astimezone(VN).date())
-    plan = plan_booking(session, settings, data, now=now)
+    # Re-check the window's capacity under the post office's lock, so two citizens cannot
+    # both take the last place. The full check above runs without the lock, so a form with
+    # errors never waits for it, and the lock is held only for this check and the inserts.
+    day = plan.window[0].astimezone(VN).date()
+    lock_post_office_day(session, plan.post_office_id, day)
+    still = offerable_windows(session, post_office_id=plan.post_office_id, lat=plan.lat,
+                              lon=plan.lon, day=day, now=now, settings=settings)  # fmt: skip
+    if plan.window not in still:
+        raise BookingInvalid({"pickup_window": (
+            "Khung giờ này vừa hết chỗ; vui lòng chọn khung khác.",
+            "This window has just filled up; choose another.",
+        )})  # fmt: skip
     case = open_case(
         session,
         settings,
