@@ -39,6 +39,7 @@ from core.booking.service import (
 from core.booking.slots import VN, offerable_windows
 from core.booking.validation import BookingInvalid, normalise_phone
 from core.custody.tracking import tracking_view
+from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
 from core.otp.service import issue_code
@@ -324,7 +325,8 @@ def my_cases_page(
     views = [
         citizen_case(session, citizen, case_id) for case_id in citizen_case_ids(session, citizen)
     ]
-    return render(request, "citizen/my.html", {**_common(), "views": views})
+    return render(request, "citizen/my.html",
+                  {**_common(), "views": views, "status_labels": STATUS_LABELS})  # fmt: skip
 
 
 @router.get("/my/cases/{case_id}", response_class=HTMLResponse)

@@ -127,5 +127,8 @@ def test_another_citizens_case_page_is_not_found(client: TestClient, db: Session
     client.cookies.clear()
     _sign_in_by_page(client, db)
     assert client.get(f"/my/cases/{case_id}").status_code == 404
-    assert client.post(f"/my/cases/{case_id}/cancel").status_code == 404
+    moved = {"pickup_window_start": FIRST_WINDOW.isoformat()}
+    for action, form in (("cancel", {}), ("rating", {"stars": "5"}), ("reschedule", moved)):
+        assert client.post(f"/my/cases/{case_id}/{action}", data=form).status_code == 404
+    assert client.get(f"/api/v1/my/cases/{case_id}/receipt.pdf").status_code == 404
     assert f"#{case_id}" not in client.get("/my").text
