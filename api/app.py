@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from api import agency, desk, pages, printing, tracking
+from api import pages, tracking
+from api.citizens import endpoints as citizen_api
+from api.citizens import pages as citizen_pages
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -43,20 +45,13 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(agency.admin_router)
     app.include_router(printing.router)
     app.include_router(desk.router)
+    # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
+    app.include_router(citizen_api.router)
+    app.include_router(citizen_pages.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
-
-    # The label's QR encodes /t/{item_id}. Until the tracking page exists it answers with the
-    # tracking data, so no printed label points at nothing.
-    @app.get("/t/{item_id}", include_in_schema=False)
-    def track_item(item_id: str) -> RedirectResponse:
-        return RedirectResponse(f"/api/v1/tracking/{tracking.parse_item_id(item_id)}", 303)
-
-    @app.get("/t", include_in_schema=False)
-    def track_form(id: str) -> RedirectResponse:
-        return track_item(id)
 
     return app

@@ -119,6 +119,7 @@ def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
     from core.agency.webhooks import dispatch_due
+    from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
 
@@ -128,6 +129,8 @@ def _worker_loop(
     while True:
         # Status webhooks are found in the ledger first, so this poll already delivers them.
         dispatch_due(factory, settings, now=datetime.now(UTC))
+        # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
+        notify_pass(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
         total += attempted
         if heartbeat is not None:

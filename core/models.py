@@ -7,6 +7,7 @@ from core.agency.models import (
     AgencySystem,
     WebhookCursor,
 )
+from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
@@ -50,4 +51,8 @@ __all__ = [
     "AgencySystem",
     "WebhookCursor",
     "DeskAction",
+    "BookingTerms",
+    "CaseRating",
+    "CitizenNotice",
+    "NotifierWatermark",
 ]

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     # may still commit) before deciding the id was rolled back; see core.agency.webhooks.
     agency_webhook_gap_grace_seconds: float = 30.0
     agency_webhook_timeout_seconds: float = 10.0
+    # Citizens' booking (core/booking): price table (JSON, see docs/booking.md; built-in
+    # defaults when unset), the fee-transfer charge, the VietQR receiving account, capacity.
+    booking_price_table: Path | None = None
+    booking_fee_transfer_vnd: int = 8000
+    booking_stops_per_window: int = 6
+    vietqr_bank_bin: str = "970449"
+    vietqr_account: str = "1500201234567"
+    vietqr_account_name: str = "BUU DIEN TINH BAC NINH"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -85,10 +85,11 @@ def test_the_label_qr_and_the_home_form_lead_to_tracking(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
     item = dossier_of(db, make_case(db, settings))
-    for path in (f"/t/{item.code}", f"/t?id={format_item_id(item.code)}"):
-        response = client.get(path, follow_redirects=False)
-        assert response.status_code == 303
-        assert response.headers["location"] == f"/api/v1/tracking/{item.code}"
+    response = client.get(f"/t?id={format_item_id(item.code)}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/t/{item.code}"
+    page = client.get(f"/t/{item.code}")
+    assert page.status_code == 200 and "Đã đặt lịch lấy hồ sơ" in page.text
     assert client.get("/t/DH12").status_code == 422
 
 

@@ -1,0 +1,35 @@
+"""Who the citizen is: the web session cookie, or a bearer token for API clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.web import SESSION_COOKIE
+from core.errors import Forbidden, Unauthorized
+from core.identity.models import User
+from core.identity.service import user_for_token
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def current_citizen(
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> User:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthorized("sign in with a code sent to your phone", field="authorization")
+    user = user_for_token(session, settings, token, now=now)
+    if user.role != "citizen":
+        raise Forbidden("this is for citizens' own bookings", field="authorization")
+    request.state.web_user = user
+    return user
+
+
+CurrentCitizen = Annotated[User, Depends(current_citizen)]

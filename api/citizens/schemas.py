@@ -1,0 +1,175 @@
+"""Request and response bodies of the citizens' API (separate from the ORM models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ServiceOption = Literal["send", "receive", "both"]
+
+
+class CodeRequest(BaseModel):
+    phone: str = Field(examples=["0912345678"])
+
+
+class CodeSent(BaseModel):
+    phone: str
+    expires_at: datetime
+
+
+class SignInRequest(BaseModel):
+    phone: str
+    code: str = Field(examples=["123456"])
+
+
+class SignedIn(BaseModel):
+    user_id: int
+    token: str
+    expires_at: datetime
+
+
+class DocumentRead(BaseModel):
+    name_vi: str
+    name_en: str
+    form: str
+    quantity: int
+
+
+class ProcedureRead(BaseModel):
+    id: int
+    name_vi: str
+    name_en: str
+    agency: str
+    fee_vnd: int
+    processing_days: int
+    documents: list[DocumentRead]
+
+
+class AddressParse(BaseModel):
+    text: str = Field(examples=["45 Lê Lợi, P. Bến Thành, Q.1, TP.HCM"])
+
+
+class CommuneRead(BaseModel):
+    code: str
+    name: str
+
+
+class AddressRead(BaseModel):
+    street: str
+    commune_code: str
+    commune_name: str
+    province_code: str
+    province_name: str
+    display: str
+    was_legacy: bool
+    legacy_text: str | None
+    candidates: list[CommuneRead]
+
+
+class OfficeRead(BaseModel):
+    id: int
+    name_vi: str
+    name_en: str
+    commune_code: str
+    distance_km: float
+    suggested: bool
+
+
+class WindowRead(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class QuoteRequest(BaseModel):
+    service_option: ServiceOption
+    procedure_id: int
+    commune_code: str
+    office_id: int
+    weight_g: int = 100
+    pay_fee_on_behalf: bool = False
+
+
+class QuoteLineRead(BaseModel):
+    code: str
+    label_vi: str
+    label_en: str
+    amount_vnd: int
+
+
+class QuoteRead(BaseModel):
+    zone: str
+    lines: list[QuoteLineRead]
+    total_vnd: int
+    admin_fee_at_office_vnd: int
+
+
+class BookingCreate(BaseModel):
+    service_option: ServiceOption
+    procedure_id: int
+    address: str = Field(examples=["12 Lê Ngô Cát, Phường Thủy Xuân, Huế"])
+    commune_code: str | None = Field(
+        default=None, description="The commune the citizen confirmed (else the parsed one)."
+    )
+    office_id: int | None = Field(default=None, description="Default: the suggested office.")
+    lat: float | None = None
+    lon: float | None = None
+    gps_accuracy_m: float | None = None
+    pickup_window_start: datetime
+    contact_name: str
+    contact_phone: str
+    cccd: str = Field(description="Citizen ID, 12 digits; checked against sex and birth year.")
+    citizen_sex: Literal["male", "female"]
+    citizen_birth_year: int
+    payment_method: Literal["cash", "vietqr"]
+    pay_fee_on_behalf: bool = False
+    weight_g: int = 100
+
+
+class PaymentRead(BaseModel):
+    method: str
+    amount_vnd: int
+    vietqr_payload: str | None
+
+
+class LegRead(BaseModel):
+    item_id: str
+    kind: str
+    status: str
+
+
+class CaseRead(BaseModel):
+    case_id: int
+    service_option: str
+    procedure_name_vi: str
+    office_name_vi: str
+    address: str
+    pickup_window_start: datetime
+    pickup_window_end: datetime
+    status: str
+    legs: list[LegRead]
+    agency_dossier_code: str | None
+    appointment_date: date | None
+    quote: QuoteRead | None
+    payment: PaymentRead | None
+    tracking_url: str | None
+    can_cancel: bool
+    can_rate: bool
+    rating_stars: int | None
+
+
+class RescheduleRequest(BaseModel):
+    pickup_window_start: datetime
+
+
+class RatingCreate(BaseModel):
+    stars: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class RatingRead(BaseModel):
+    case_id: int
+    stars: int
+    comment: str | None
+    created_at: datetime

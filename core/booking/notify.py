@@ -1,0 +1,223 @@
+"""SMS to citizens at the moments that matter, without touching the custody ledger's code.
+
+Why a reader and not a hook inside ``core.custody``: the ledger's hot path stays one
+batched write with no knowledge of SMS, and every event — whichever app, phone or import
+wrote it — is seen, because the notifier reads the ledger itself. It runs in the worker:
+each pass reads custody events above an id watermark, and two small queries over cases pick
+up what is not a ledger event (a courier assigned; the agency dossier code recorded).
+
+Identity values are handed out in order but committed in any order, so an event with a
+lower id can appear after a higher one was read. The watermark therefore only advances over
+events older than ``SETTLE`` (longer than any request transaction); newer ones are re-read
+next pass, and the unique ``citizen_notices`` key makes the re-read send nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.booking.models import CitizenNotice, NotifierWatermark
+from core.booking.slots import VN
+from core.cases.models import Booking, Case, Item
+from core.custody.models import CustodyEvent, ItemState
+from core.db import transaction
+from core.identity.models import User
+from core.outbox.service import enqueue
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WATERMARK = "citizen_sms"
+SETTLE = timedelta(seconds=60)
+BATCH = 500
+# Cases older than this are not scanned for assignments or codes (keeps the scan small).
+CASE_HORIZON = timedelta(days=60)
+
+ATTEMPT_REASONS_VI = {
+    "not_home": "không có người nhận",
+    "no_id": "chưa xác minh được người nhận",
+    "refused": "người nhận từ chối",
+    "wrong_address": "sai địa chỉ",
+}
+
+
+def _claim(session: Session, case_id: int, kind: str, ref: str) -> bool:
+    """Record the notice; False if it was already sent (by this or an earlier pass)."""
+    inserted = session.execute(
+        insert(CitizenNotice)
+        .values(case_id=case_id, kind=kind, ref=ref)
+        .on_conflict_do_nothing(index_elements=["case_id", "kind", "ref"])
+        .returning(CitizenNotice.id)
+    ).first()
+    return inserted is not None
+
+
+def _send(session: Session, phone: str, text: str) -> None:
+    enqueue(session, "sms.send", {"phone": phone, "text": text})
+
+
+def _event_text(
+    settings: Settings, event: CustodyEvent, item: Item, case: Case, booking: Booking
+) -> tuple[str, str] | None:
+    """(notice kind, SMS text) for a ledger event a citizen should hear about, else None."""
+    url = f"{settings.public_base_url.rstrip('/')}/t/{item.code}"
+    if event.kind == "picked_up" and item.kind == "dossier":
+        return "picked_up", (
+            f"Bưu tá đã nhận hồ sơ #{case.id} (mã bưu gửi {item.code}) và niêm phong. "
+            f"Theo dõi: {url}"
+        )
+    if (
+        event.kind == "handover_confirmed"
+        and item.kind == "dossier"
+        and (event.to_party or "").startswith("office:")
+    ):
+        code = f", mã hồ sơ {case.agency_dossier_code}" if case.agency_dossier_code else ""
+        return "handed_over", (
+            f"Hồ sơ #{case.id} đã được bàn giao cho bộ phận một cửa{code}. Theo dõi: {url}"
+        )
+    if event.kind == "out_for_delivery" and item.kind == "result":
+        return "out_for_delivery", (
+            f"Kết quả hồ sơ #{case.id} đang được bưu tá mang đến bạn (mã bưu gửi {item.code})."
+        )
+    if event.kind == "delivered" and item.kind == "result":
+        return "delivered", (
+            f"Kết quả hồ sơ #{case.id} đã được phát thành công. Mời bạn đánh giá dịch vụ: "
+            f"{settings.public_base_url.rstrip('/')}/my/cases/{case.id}"
+        )
+    if event.kind == "attempt_failed" and item.kind == "result":
+        reason = ATTEMPT_REASONS_VI.get(str(event.details.get("reason_code", "")), "")
+        why = f" ({reason})" if reason else ""
+        return "attempt_failed", (
+            f"Phát kết quả hồ sơ #{case.id} không thành công{why}. Bưu tá sẽ liên hệ để hẹn "
+            "lại; bạn có thể gọi bưu cục."
+        )
+    return None
+
+
+def _notify_events(session: Session, settings: Settings, now: datetime) -> int:
+    mark = session.get(NotifierWatermark, WATERMARK, with_for_update=True)
+    if mark is None:
+        session.execute(
+            insert(NotifierWatermark)
+            .values(name=WATERMARK, last_event_id=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        mark = session.get(NotifierWatermark, WATERMARK, with_for_update=True)
+        assert mark is not None
+    rows = session.execute(
+        select(CustodyEvent, Item, Case, Booking)
+        .join(Item, Item.id == CustodyEvent.item_id)
+        .join(Case, Case.id == Item.case_id)
+        .join(Booking, Booking.id == Case.booking_id)
+        .where(CustodyEvent.id > mark.last_event_id)
+        .order_by(CustodyEvent.id)
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    settled = mark.last_event_id
+    all_settled = True
+    for event, item, case, booking in rows:
+        found = _event_text(settings, event, item, case, booking)
+        if found is not None:
+            kind, text = found
+            if _claim(session, case.id, kind, str(event.id)):
+                _send(session, booking.contact_phone, text)
+                sent += 1
+                if kind == "handed_over" and case.agency_dossier_code:
+                    _claim(session, case.id, "agency_code", case.agency_dossier_code)
+        if all_settled and event.recorded_at <= now - SETTLE:
+            settled = event.id
+        else:
+            all_settled = False
+    mark.last_event_id = settled
+    mark.updated_at = now
+    return sent
+
+
+def _notify_assignments(session: Session, now: datetime) -> int:
+    """A courier has been put on a booking that is still waiting for pickup."""
+    ref = Case.pickup_courier_id.cast(CitizenNotice.ref.type)
+    rows = session.execute(
+        select(Case, Booking, User.full_name)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(User, User.id == Case.pickup_courier_id)
+        .join(ItemState, ItemState.item_id == Case.dossier_item_id)
+        .where(
+            Case.pickup_courier_id.is_not(None),
+            ItemState.status == "booked",
+            Case.created_at > now - CASE_HORIZON,
+            ~exists().where(
+                and_(
+                    CitizenNotice.case_id == Case.id,
+                    CitizenNotice.kind == "courier_assigned",
+                    CitizenNotice.ref == ref,
+                )
+            ),
+        )
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for case, booking, courier_name in rows:
+        if not _claim(session, case.id, "courier_assigned", str(case.pickup_courier_id)):
+            continue
+        start = booking.pickup_window_start.astimezone(VN)
+        end = booking.pickup_window_end.astimezone(VN)
+        _send(session, booking.contact_phone,
+              f"Bưu tá {courier_name} sẽ đến nhận hồ sơ #{case.id} trong khung giờ "
+              f"{start:%H:%M}–{end:%H:%M} ngày {start:%d/%m/%Y}.")  # fmt: skip
+        sent += 1
+    return sent
+
+
+def _notify_agency_codes(session: Session, now: datetime) -> int:
+    """The desk recorded the agency dossier code after the hand-over SMS went out."""
+    rows = session.execute(
+        select(Case, Booking)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(ItemState, ItemState.item_id == Case.dossier_item_id)
+        .where(
+            Case.agency_dossier_code.is_not(None),
+            ItemState.status == "handed_over",
+            Case.created_at > now - CASE_HORIZON,
+            ~exists().where(
+                and_(CitizenNotice.case_id == Case.id, CitizenNotice.kind == "agency_code")
+            ),
+        )
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for case, booking in rows:
+        assert case.agency_dossier_code is not None
+        if not _claim(session, case.id, "agency_code", case.agency_dossier_code):
+            continue
+        due = (
+            f", hẹn trả kết quả ngày {case.appointment_date:%d/%m/%Y}"
+            if case.appointment_date
+            else ""
+        )
+        _send(session, booking.contact_phone,
+              f"Bộ phận một cửa đã tiếp nhận hồ sơ #{case.id}, mã hồ sơ "
+              f"{case.agency_dossier_code}{due}.")  # fmt: skip
+        sent += 1
+    return sent
+
+
+def notify_citizens(session: Session, settings: Settings, *, now: datetime) -> int:
+    """One pass; returns how many SMS were queued. The caller owns the transaction."""
+    sent = _notify_events(session, settings, now)
+    sent += _notify_assignments(session, now)
+    sent += _notify_agency_codes(session, now)
+    session.flush()
+    if sent:
+        log.info("booking.citizens_notified", extra={"count": sent})
+    return sent
+
+
+def notify_pass(factory: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
+    with transaction(factory) as session:
+        return notify_citizens(session, settings, now=now)

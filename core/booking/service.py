@@ -1,0 +1,624 @@
+"""The citizens' journey: address, quote, booking, cancel, reschedule, rating, sign-in.
+
+Services flush and never commit; the HTTP edge owns the transaction. A booking is opened
+through ``core.cases.service.open_case`` (which writes the ``booked`` ledger event), and a
+cancellation is a ``cancelled`` ledger event through ``core.custody.service``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
+from core.booking.places import commune_or_error, offices_for, post_office_for
+from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
+from core.booking.slots import VN, lock_post_office_day, offerable_windows
+from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
+from core.cases.models import Booking, Case, Item
+from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
+from core.custody.models import ItemState
+from core.custody.service import ScanCommand, record_one
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity.models import User
+from core.identity.service import actor_for, create_user
+from core.otp.service import CodeCheck, verify_code
+from core.outbox.service import enqueue
+from core.places.models import Commune, Office, Procedure, Province
+from core.settings import Settings
+from labels.cccd import validate_cccd
+from labels.errors import InvalidCode
+from labels.vietqr import build_vietqr
+from routing.address import AddressNotRecognised, ParsedAddress, parse_address
+
+# A pin further than this from the commune's centre is more likely a wrong tap than a home.
+MAX_PIN_DISTANCE_KM = 30.0
+SEXES = ("male", "female")
+
+
+# -- address -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    parsed: ParsedAddress
+    commune: Commune
+    province: Province
+
+
+def check_address(session: Session, text: str) -> AddressCheck:
+    """Parse a typed address into a 2025 commune; old three-level forms are converted."""
+    cleaned = " ".join(text.split())
+    if len(cleaned) < 5:
+        raise InvalidInput("type the address with its commune and province", field="address")
+    try:
+        parsed = parse_address(cleaned)
+    except AddressNotRecognised as exc:
+        raise InvalidInput(str(exc), field="address") from exc
+    commune = commune_or_error(session, parsed.commune_code)
+    province = session.get(Province, parsed.province_code)
+    assert province is not None
+    return AddressCheck(parsed, commune, province)
+
+
+def _resolve_commune(
+    session: Session, check: AddressCheck, confirmed_code: str | None
+) -> Commune | None:
+    """The commune the citizen confirmed: the parsed one, or one of its candidates."""
+    if not confirmed_code or confirmed_code == check.commune.code:
+        return check.commune
+    if confirmed_code in check.parsed.candidates:
+        return session.get(Commune, confirmed_code)
+    return None
+
+
+def accuracy_for(commune: Commune) -> float:
+    """A commune centroid stands for a home within about the commune's radius."""
+    area = commune.area_km2 or 25.0
+    return round(math.sqrt(area / math.pi) * 1000.0, 1)
+
+
+# -- quote and booking --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingInput:
+    service_option: str
+    procedure_id: int | None
+    address_text: str
+    contact_name: str
+    contact_phone: str
+    cccd: str
+    citizen_sex: str
+    citizen_birth_year: int | None
+    payment_method: str
+    window_start: datetime | None
+    commune_code: str | None = None
+    office_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    gps_accuracy_m: float | None = None
+    pay_fee_on_behalf: bool = False
+    weight_g: int = 100
+
+
+@dataclass(frozen=True)
+class BookingPlan:
+    """A checked booking, ready to open: what the confirmation step shows."""
+
+    input: BookingInput
+    address: AddressCheck
+    commune: Commune
+    procedure: Procedure
+    office: Office
+    post_office_id: int
+    lat: float
+    lon: float
+    position_source: str
+    position_accuracy_m: float
+    window: tuple[datetime, datetime]
+    phone: str
+    cccd: str
+    quote: Quote
+    zone: str
+
+
+def plan_booking(
+    session: Session, settings: Settings, data: BookingInput, *, now: datetime
+) -> BookingPlan:
+    """Check every field (all errors at once, each naming its field); nothing is written."""
+    errors = FieldErrors()
+    if data.service_option not in SERVICE_OPTIONS:
+        errors.add("service_option", "Chọn hình thức: gửi hồ sơ, nhận kết quả hoặc cả hai.",
+                   "Choose send the dossier, receive the result, or both.")  # fmt: skip
+    procedure = session.get(Procedure, data.procedure_id) if data.procedure_id else None
+    if procedure is None:
+        errors.add("procedure_id", "Chọn thủ tục hành chính.", "Choose a procedure.")
+
+    address: AddressCheck | None = None
+    commune: Commune | None = None
+    try:
+        address = check_address(session, data.address_text)
+    except InvalidInput as exc:
+        errors.add("address", f"Không nhận ra địa chỉ: {exc.detail}",
+                   f"Address not recognised: {exc.detail}")  # fmt: skip
+    if address is not None:
+        commune = _resolve_commune(session, address, data.commune_code)
+        if commune is None:
+            errors.add("commune_code", "Xã/phường đã chọn không khớp với địa chỉ.",
+                       "The chosen commune does not match the address.")  # fmt: skip
+
+    lat = lon = None
+    source, accuracy = "commune_centroid", 0.0
+    if (data.lat is None) != (data.lon is None):
+        errors.add("lat", "Vị trí GPS thiếu vĩ độ hoặc kinh độ.", "The GPS pin lacks lat or lon.")
+    elif data.lat is not None and data.lon is not None:
+        if not (-90 <= data.lat <= 90 and -180 <= data.lon <= 180):
+            errors.add("lat", "Vị trí GPS không hợp lệ.", "The GPS pin is not a valid position.")
+        elif commune is not None:
+            from core.booking.places import distance_km
+
+            if distance_km(data.lat, data.lon, commune.lat, commune.lon) > MAX_PIN_DISTANCE_KM:
+                errors.add("lat", "Vị trí GPS ở quá xa xã/phường của địa chỉ.",
+                           "The GPS pin is far from the address's commune.")  # fmt: skip
+            else:
+                lat, lon, source = data.lat, data.lon, "gps"
+                accuracy = data.gps_accuracy_m if data.gps_accuracy_m is not None else 50.0
+    if commune is not None and lat is None:
+        lat, lon, accuracy = commune.lat, commune.lon, accuracy_for(commune)
+
+    office: Office | None = None
+    post_office_id: int | None = None
+    if commune is not None and lat is not None and lon is not None:
+        choices = offices_for(session, commune, lat, lon)
+        if data.office_id is None:
+            office = choices[0].office if choices else None
+            if office is None:
+                errors.add(
+                    "office_id",
+                    "Tỉnh này chưa có bộ phận một cửa nhận hồ sơ qua bưu chính.",
+                    "No office in this province takes dossiers by post yet.",
+                )
+        else:
+            office = next((c.office for c in choices if c.office.id == data.office_id), None)
+            if office is None:
+                errors.add("office_id", "Chỉ chọn được bộ phận một cửa trong tỉnh của địa chỉ.",
+                           "Choose an office in the address's province.")  # fmt: skip
+        try:
+            post_office_id = post_office_for(session, commune, lat, lon).id
+        except InvalidInput:
+            errors.add("address", "Chưa có bưu cục nhận hồ sơ tại tỉnh này.",
+                       "No post office takes bookings in this province yet.")  # fmt: skip
+
+    window: tuple[datetime, datetime] | None = None
+    if data.window_start is None:
+        errors.add("pickup_window", "Chọn khung giờ hẹn.", "Choose a time window.")
+    elif post_office_id is not None and lat is not None and lon is not None:
+        day = data.window_start.astimezone(VN).date()
+        offered = offerable_windows(session, post_office_id=post_office_id, lat=lat, lon=lon,
+                                    day=day, now=now, settings=settings)  # fmt: skip
+        window = next((w for w in offered if w[0] == data.window_start), None)
+        if window is None:
+            errors.add("pickup_window", "Khung giờ này không còn chỗ hoặc không được phục vụ.",
+                       "This window is full or not served.")  # fmt: skip
+
+    name = " ".join(data.contact_name.split())
+    if not name or len(name) > 100:
+        errors.add("contact_name", "Nhập họ tên người liên hệ (tối đa 100 ký tự).",
+                   "Enter the contact's name (at most 100 characters).")  # fmt: skip
+    phone = normalise_phone(data.contact_phone)
+    if phone is None:
+        errors.add("contact_phone", "Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08, 09.",
+                   "A mobile number has 10 digits starting with 03, 05, 07, 08 or 09.")  # fmt: skip
+    if data.citizen_sex not in SEXES:
+        errors.add("citizen_sex", "Chọn giới tính.", "Choose the sex on the ID card.")
+    year_now = now.astimezone(VN).year
+    if data.citizen_birth_year is None or not 1900 <= data.citizen_birth_year <= year_now:
+        errors.add("citizen_birth_year", f"Năm sinh từ 1900 đến {year_now}.",
+                   f"Birth year between 1900 and {year_now}.")  # fmt: skip
+    cccd = ""
+    try:
+        info = validate_cccd(data.cccd)
+        cccd = info.number
+        if data.citizen_sex in SEXES and info.sex != data.citizen_sex:
+            errors.add("cccd", "Chữ số thứ 4 của số CCCD không khớp với giới tính đã chọn.",
+                       "Digit 4 of the ID number does not match the sex given.")  # fmt: skip
+        elif data.citizen_birth_year is not None and info.birth_year != data.citizen_birth_year:
+            errors.add("cccd", "Chữ số 4–6 của số CCCD không khớp với năm sinh.",
+                       "Digits 4-6 of the ID number do not match the birth year.")  # fmt: skip
+    except InvalidCode as exc:
+        errors.add("cccd", "Số CCCD gồm 12 chữ số hợp lệ.", f"Citizen ID: {exc}")
+    if data.payment_method not in PAYMENT_METHODS:
+        errors.add("payment_method", "Chọn cách thanh toán: tiền mặt hoặc chuyển khoản VietQR.",
+                   "Choose cash or VietQR bank transfer.")  # fmt: skip
+
+    quote: Quote | None = None
+    zone = ""
+    if (
+        commune is not None
+        and office is not None
+        and procedure is not None
+        and (data.service_option in SERVICE_OPTIONS)
+    ):
+        zone = zone_between(commune.code, commune.province_code, office.commune_code,
+                            office.province_code)  # fmt: skip
+        try:
+            quote = make_quote(
+                load_price_table(settings.booking_price_table),
+                service_option=data.service_option,
+                zone=zone,
+                weight_g=data.weight_g,
+                admin_fee_vnd=procedure.fee_vnd,
+                pay_fee_on_behalf=data.pay_fee_on_behalf,
+                fee_transfer_vnd=settings.booking_fee_transfer_vnd,
+            )
+        except InvalidInput as exc:
+            assert exc.field is not None
+            errors.add(exc.field, "Không tính được cước: " + exc.detail, exc.detail)
+    errors.raise_if_any()
+    assert address and commune and procedure and office and post_office_id and window
+    assert phone and quote and lat is not None and lon is not None
+    return BookingPlan(
+        input=data, address=address, commune=commune, procedure=procedure, office=office,
+        post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
+        position_accuracy_m=accuracy, window=window, phone=phone, cccd=cccd, quote=quote,
+        zone=zone,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BookingCreated:
+    case: Case
+    item_code: str | None
+    quote: Quote
+    payment_method: str
+    vietqr_payload: str | None
+    tracking_url: str | None
+
+
+def payment_purpose(case: Case, item_code: str | None) -> str:
+    """The transfer's purpose (field 62/08): the item ID, so the bank statement names it."""
+    return f"HOSO {item_code}" if item_code else f"HOSO CASE {case.id}"
+
+
+def vietqr_for(settings: Settings, amount: int, purpose: str) -> str:
+    return build_vietqr(settings.vietqr_bank_bin, settings.vietqr_account, amount, purpose)
+
+
+def create_booking(
+    session: Session, settings: Settings, citizen: User, data: BookingInput, *, now: datetime
+) -> BookingCreated:
+    """Check the booking, take its place in the window, open the case, queue the SMS."""
+    plan = plan_booking(session, settings, data, now=now)
+    # Re-check the window's capacity under the post office's lock, so two citizens cannot
+    # both take the last place. The full check above runs without the lock, so a form with
+    # errors never waits for it, and the lock is held only for this check and the inserts.
+    day = plan.window[0].astimezone(VN).date()
+    lock_post_office_day(session, plan.post_office_id, day)
+    still = offerable_windows(session, post_office_id=plan.post_office_id, lat=plan.lat,
+                              lon=plan.lon, day=day, now=now, settings=settings)  # fmt: skip
+    if plan.window not in still:
+        raise BookingInvalid({"pickup_window": (
+            "Khung giờ này vừa hết chỗ; vui lòng chọn khung khác.",
+            "This window has just filled up; choose another.",
+        )})  # fmt: skip
+    case = open_case(
+        session,
+        settings,
+        actor_for(citizen),
+        BookingRequest(
+            service_option=data.service_option,
+            procedure_id=plan.procedure.id,
+            office_id=plan.office.id,
+            post_office_id=plan.post_office_id,
+            contact_name=" ".join(data.contact_name.split()),
+            contact_phone=plan.phone,
+            address_text=plan.address.parsed.display,
+            commune_code=plan.commune.code,
+            lat=plan.lat,
+            lon=plan.lon,
+            position_source=plan.position_source,
+            position_accuracy_m=plan.position_accuracy_m,
+            pickup_window_start=plan.window[0],
+            pickup_window_end=plan.window[1],
+            cccd=plan.cccd,
+            citizen_birth_year=data.citizen_birth_year,
+            citizen_sex=data.citizen_sex,
+            citizen_user_id=citizen.id,
+        ),
+        now=now,
+    )
+    session.add(
+        BookingTerms(
+            case_id=case.id,
+            payment_method=data.payment_method,
+            pay_fee_on_behalf=data.pay_fee_on_behalf,
+            weight_g=data.weight_g,
+            zone=plan.zone,
+            quote=plan.quote.to_json(),
+            total_vnd=plan.quote.total_vnd,
+        )
+    )
+    if citizen.full_name == citizen.phone:
+        # Created at first sign-in with only a phone: the booking gives the name to greet.
+        citizen.full_name = " ".join(data.contact_name.split())
+    item_code = _item_code(session, case.dossier_item_id)
+    payload = None
+    if data.payment_method == "vietqr":
+        payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
+    start = plan.window[0].astimezone(VN)
+    tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
+    enqueue(
+        session,
+        "sms.send",
+        {
+            "phone": plan.phone,
+            "text": f"Đã đặt lịch hồ sơ #{case.id}"
+            + (f", mã bưu gửi {item_code}" if item_code else "")
+            + f". Bưu tá đến {start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M} "
+            f"ngày {start:%d/%m/%Y}." + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
+        },
+    )
+    session.flush()
+    return BookingCreated(case, item_code, plan.quote, data.payment_method, payload, tracking_url)
+
+
+def _item_code(session: Session, item_id: int | None) -> str | None:
+    if item_id is None:
+        return None
+    return session.scalar(select(Item.code).where(Item.id == item_id))
+
+
+# -- a citizen's own cases ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitizenCase:
+    context: CaseContext
+    terms: BookingTerms | None
+    dossier_code: str | None
+    dossier_status: str | None
+    result_code: str | None
+    result_status: str | None
+    rating: CaseRating | None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.dossier_status == "cancelled" or (
+            self.terms is not None and self.terms.cancelled_at is not None
+        )
+
+    @property
+    def before_pickup(self) -> bool:
+        """Still changeable: nothing has left the citizen's hands."""
+        if self.cancelled:
+            return False
+        if self.dossier_status is not None:
+            return self.dossier_status in ("booked", "refused")
+        return self.result_status is None  # receive only: until the result exists
+
+    @property
+    def delivered(self) -> bool:
+        if self.context.booking.service_option == "send":
+            return self.dossier_status == "handed_over"
+        return self.result_status == "delivered"
+
+
+def _status(session: Session, item_id: int | None) -> tuple[str | None, str | None]:
+    if item_id is None:
+        return None, None
+    row = session.execute(
+        select(Item.code, ItemState.status)
+        .join(ItemState, ItemState.item_id == Item.id)
+        .where(Item.id == item_id)
+    ).one()
+    return row[0], row[1]
+
+
+def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
+    """The case if it is this citizen's; anyone else's is answered as not found."""
+    owner = session.scalar(
+        select(Booking.citizen_user_id)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == case_id)
+    )
+    if owner is None or owner != citizen.id:
+        raise NotFound(f"you have no case {case_id}", field="case_id")
+    context = case_context(session, case_id)
+    dossier_code, dossier_status = _status(session, context.case.dossier_item_id)
+    result_code, result_status = _status(session, context.case.result_item_id)
+    return CitizenCase(
+        context=context,
+        terms=session.get(BookingTerms, case_id),
+        dossier_code=dossier_code,
+        dossier_status=dossier_status,
+        result_code=result_code,
+        result_status=result_status,
+        rating=session.get(CaseRating, case_id),
+    )
+
+
+def citizen_case_ids(session: Session, citizen: User, limit: int = 100) -> list[int]:
+    return list(
+        session.scalars(
+            select(Case.id)
+            .join(Booking, Booking.id == Case.booking_id)
+            .where(Booking.citizen_user_id == citizen.id)
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def cancel_booking(session: Session, citizen: User, case_id: int, *, now: datetime) -> CitizenCase:
+    view = citizen_case(session, citizen, case_id)
+    if not view.before_pickup:
+        raise Conflict("only a booking not yet picked up can be cancelled", field="case_id")
+    if view.dossier_code is not None:
+        command = ScanCommand(kind="cancelled", code=view.dossier_code, occurred_at=now)
+        record_one(session, actor_for(citizen), command)
+    if view.terms is not None:
+        view.terms.cancelled_at = now
+    enqueue(session, "sms.send", {
+        "phone": view.context.booking.contact_phone,
+        "text": f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.",
+    })  # fmt: skip
+    session.flush()
+    return citizen_case(session, citizen, case_id)
+
+
+def reschedule_booking(
+    session: Session,
+    settings: Settings,
+    citizen: User,
+    case_id: int,
+    window_start: datetime,
+    *,
+    now: datetime,
+) -> CitizenCase:
+    view = citizen_case(session, citizen, case_id)
+    if not view.before_pickup:
+        raise Conflict("only a booking not yet picked up can be moved", field="case_id")
+    booking = view.context.booking
+    day = window_start.astimezone(VN).date()
+    lock_post_office_day(session, booking.post_office_id, day)
+    offered = offerable_windows(session, post_office_id=booking.post_office_id, lat=booking.lat,
+                                lon=booking.lon, day=day, now=now, settings=settings,
+                                exclude_case_id=case_id)  # fmt: skip
+    window = next((w for w in offered if w[0] == window_start), None)
+    if window is None:
+        raise InvalidInput("this window is full or not served", field="pickup_window")
+    booking.pickup_window_start, booking.pickup_window_end = window
+    if view.terms is not None:
+        view.terms.reschedule_count += 1
+    start = window[0].astimezone(VN)
+    enqueue(session, "sms.send", {
+        "phone": booking.contact_phone,
+        "text": f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {start:%H:%M}–"
+                f"{window[1].astimezone(VN):%H:%M} ngày {start:%d/%m/%Y}.",
+    })  # fmt: skip
+    session.flush()
+    return citizen_case(session, citizen, case_id)
+
+
+def rate_case(
+    session: Session,
+    citizen: User,
+    case_id: int,
+    stars: int,
+    comment: str | None,
+    *,
+    now: datetime,
+) -> CaseRating:
+    view = citizen_case(session, citizen, case_id)
+    if not 1 <= stars <= 5:
+        raise InvalidInput("stars must be a whole number from 1 to 5", field="stars")
+    text = (comment or "").strip()
+    if len(text) > 1000:
+        raise InvalidInput("the comment is limited to 1,000 characters", field="comment")
+    if not view.delivered:
+        raise Conflict("a case can be rated once it is delivered", field="case_id")
+    if view.rating is not None:
+        raise Conflict("this case is already rated", field="case_id")
+    # Lock the case row: two tabs rating at once get one rating and one Conflict.
+    session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+    if session.get(CaseRating, case_id, populate_existing=True) is not None:
+        raise Conflict("this case is already rated", field="case_id")
+    rating = CaseRating(case_id=case_id, citizen_user_id=citizen.id, stars=stars,
+                        comment=text or None, created_at=now)  # fmt: skip
+    session.add(rating)
+    session.flush()
+    return rating
+
+
+# -- sign-in by one-time code -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignIn:
+    check: CodeCheck
+    user: User | None
+
+
+def sign_in_with_code(
+    session: Session, settings: Settings, *, phone: str, code: str, now: datetime
+) -> SignIn:
+    """Check the code; on success return the citizen, created on first sign-in.
+
+    A wrong code is a result, not an exception: the caller must commit so the guess counts.
+    """
+    check = verify_code(session, settings, phone=phone, purpose="sign_in", code=code, now=now)
+    if not check.ok:
+        return SignIn(check, None)
+    user = session.scalar(
+        select(User).where(User.phone == phone, User.role == "citizen").order_by(User.id).limit(1)
+    )
+    if user is None:
+        user = create_user(session, username=f"citizen-{phone}", full_name=phone,
+                           role="citizen", phone=phone)  # fmt: skip
+    if not user.active:
+        return SignIn(CodeCheck(ok=False, reason="this account is disabled"), None)
+    return SignIn(check, user)
+
+
+def windows_for_address(
+    session: Session,
+    settings: Settings,
+    *,
+    commune_code: str,
+    day: date,
+    now: datetime,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> list[tuple[datetime, datetime]]:
+    commune = commune_or_error(session, commune_code)
+    lat = commune.lat if lat is None else lat
+    lon = commune.lon if lon is None else lon
+    post = post_office_for(session, commune, lat, lon)
+    return offerable_windows(session, post_office_id=post.id, lat=lat, lon=lon, day=day, now=now,
+                             settings=settings)  # fmt: skip
+
+
+def quote_for(
+    session: Session,
+    settings: Settings,
+    *,
+    service_option: str,
+    procedure_id: int,
+    commune_code: str,
+    office_id: int,
+    weight_g: int = 100,
+    pay_fee_on_behalf: bool = False,
+) -> tuple[Quote, str]:
+    """The quote shown before confirming, and its zone; the same rule ``create_booking`` uses."""
+    procedure = session.get(Procedure, procedure_id)
+    if procedure is None:
+        raise InvalidInput(f"no procedure {procedure_id}", field="procedure_id")
+    commune = commune_or_error(session, commune_code)
+    office = session.get(Office, office_id)
+    if office is None or office.province_code != commune.province_code:
+        raise InvalidInput("choose an office in the address's province", field="office_id")
+    zone = zone_between(commune.code, commune.province_code, office.commune_code,
+                        office.province_code)  # fmt: skip
+    quote = make_quote(
+        load_price_table(settings.booking_price_table),
+        service_option=service_option,
+        zone=zone,
+        weight_g=weight_g,
+        admin_fee_vnd=procedure.fee_vnd,
+        pay_fee_on_behalf=pay_fee_on_behalf,
+        fee_transfer_vnd=settings.booking_fee_transfer_vnd,
+    )
+    return quote, zone
+
+
+def booking_vietqr(settings: Settings, view: CitizenCase) -> str | None:
+    """The transfer QR of a booking paid by VietQR (rebuilt from the stored terms)."""
+    if view.terms is None or view.terms.payment_method != "vietqr":
+        return None
+    purpose = payment_purpose(view.context.case, view.dossier_code)
+    return vietqr_for(settings, view.terms.total_vnd, purpose)
