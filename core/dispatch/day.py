@@ -307,9 +307,14 @@ def sync_stops(
         else:
             pickup = existing.get((case.id, "office_pickup"))
             drop = existing.get((case.id, "home_delivery"))
+            # A result the courier holds is delivered today, unless its attempts are used up
+            # or today's attempt already failed (before any plan made a row for it).
+            retry = state.delivery_attempts < max_attempts and not (
+                status == "attempt_failed" and today_event
+            )
             if status == "result_registered" or (
                 status in ("collected", "out_for_delivery", "attempt_failed")
-                and (drop is not None or state.delivery_attempts < max_attempts)
+                and (drop is not None or retry)
                 and _holder(state) is not None
             ):
                 if status == "result_registered":
@@ -510,8 +515,10 @@ def build_day(
         lo = max(0, seconds_of(row.window_start, midnight))
         hi = min(DAY_S, seconds_of(row.window_end, midnight))
         kind: StopKind = row.kind if row.kind in service else "other"  # type: ignore[assignment]
-        return Stop(str(row.id), loc, kind, TimeWindow(lo, max(lo, hi)),
-                    service=service.get(row.kind, 240))  # fmt: skip
+        # A started or finished stop is history: when it really happened (perhaps outside
+        # its window) must not make every later re-plan of the day infeasible.
+        window = None if row.status in STARTED else TimeWindow(lo, max(lo, hi))
+        return Stop(str(row.id), loc, kind, window, service=service.get(row.kind, 240))
 
     couriers = {str(c.id): c for c in couriers_of(session, post_office_id)}
     stop_rows: dict[str, RouteStop] = {}
