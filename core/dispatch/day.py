@@ -410,12 +410,25 @@ class Day:
     available_at: int | None
 
 
-def _area(session: Session, cache: dict[str, AreaType], commune_code: str) -> AreaType:
-    if commune_code not in cache:
-        commune = session.get(Commune, commune_code)
-        urban = commune is None or commune.area_type == "urban"
-        cache[commune_code] = "urban" if urban else "rural"
-    return cache[commune_code]
+def _places(session: Session, rows: DayRows) -> tuple[dict[str, AreaType], dict[int, Office]]:
+    """Urban/rural for every commune the day touches and its offices, in two queries."""
+    office_ids = {
+        r.office_id for leg in rows.legs for r in (leg.pickup, leg.drop)
+        if r is not None and r.office_id is not None
+    }  # fmt: skip
+    offices: dict[int, Office] = {}
+    if office_ids:
+        offices = {
+            o.id: o for o in session.scalars(select(Office).where(Office.id.in_(office_ids)))
+        }
+    codes = {rows.post_office.commune_code} | {leg.booking.commune_code for leg in rows.legs}
+    codes |= {office.commune_code for office in offices.values()}
+    found = session.execute(select(Commune.code, Commune.area_type).where(Commune.code.in_(codes)))
+    kinds: dict[str, str] = {row[0]: row[1] for row in found}
+    areas: dict[str, AreaType] = {
+        code: "urban" if kinds.get(code, "urban") == "urban" else "rural" for code in codes
+    }
+    return areas, offices
 
 
 def couriers_of(session: Session, post_office_id: int) -> list[User]:
@@ -493,25 +506,23 @@ def build_day(
     midnight = rows.midnight
     available_at = seconds_of(now, midnight) if day == today_in_vietnam(now) else None
     post = rows.post_office
-    areas: dict[str, AreaType] = {}
-    locations = [Location("post_office", post.lat, post.lon, _area(session, areas,
-                                                                   post.commune_code))]  # fmt: skip
+    areas, offices = _places(session, rows)
+    locations = [Location("post_office", post.lat, post.lon, areas[post.commune_code])]
     office_loc: dict[int, int] = {}
     service = settings.dispatch_service_seconds
 
     def stop_for(row: RouteStop, leg: _Leg) -> Stop:
         if row.office_id is not None:
             if row.office_id not in office_loc:
-                office = session.get(Office, row.office_id)
-                assert office is not None
+                office = offices[row.office_id]
                 office_loc[row.office_id] = len(locations)
                 locations.append(Location(f"office:{office.id}", row.lat, row.lon,
-                                          _area(session, areas, office.commune_code)))  # fmt: skip
+                                          areas.get(office.commune_code, "urban")))  # fmt: skip
             loc = office_loc[row.office_id]
         else:
             loc = len(locations)
             locations.append(Location(f"stop:{row.id}", row.lat, row.lon,
-                                      _area(session, areas, leg.booking.commune_code)))  # fmt: skip
+                                      areas[leg.booking.commune_code]))  # fmt: skip
         lo = max(0, seconds_of(row.window_start, midnight))
         hi = min(DAY_S, seconds_of(row.window_end, midnight))
         kind: StopKind = row.kind if row.kind in service else "other"  # type: ignore[assignment]

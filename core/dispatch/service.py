@@ -394,7 +394,8 @@ def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
     placed = 0
     for u in list(left):
         sh = by_id.get(u.task_id)
-        if sh is None or len(u.stop_ids) != 2:
+        # Only what lacked room: a stop no courier could reach even alone stays out.
+        if sh is None or len(u.stop_ids) != 2 or not u.reason.startswith("no room"):
             continue
         lengths = {r.vehicle_id: len(r.visits) for r in current.routes}
         vehicles = [v.id for v in problem.vehicles if sh.locked_to is None or sh.locked_to == v.id]
