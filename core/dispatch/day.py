@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item
@@ -49,6 +49,11 @@ DAY_S = 24 * 3600
 # stays where it is in the route when the rest of the day is re-planned.
 STARTED = ("arrived", "done", "failed")
 PICKUP_KINDS = ("home_pickup", "office_pickup", "post_office_pickup")
+# Item statuses with courier work still to do (a dossier to pick up or drop, a result to
+# collect or deliver).
+LIVE_STATUSES = (
+    "booked", "picked_up", "result_registered", "collected", "out_for_delivery", "attempt_failed",
+)  # fmt: skip
 
 
 def local_midnight(day: date) -> datetime:
@@ -286,6 +291,11 @@ def sync_stops(
         .where(Booking.post_office_id == post_office_id)
         .order_by(Case.id, Item.kind)
     )
+    # Only live work and today's rows: the post office's finished cases of past months are
+    # never read, so the cost follows the day's size, not the history's.
+    live_work = ItemState.status.in_(LIVE_STATUSES)
+    row_cases = {case_id for case_id, _ in existing}
+    query = query.where(or_(live_work, Case.id.in_(row_cases)) if row_cases else live_work)
     max_attempts = settings.delivery_max_attempts
     for case, booking, item, state in session.execute(query).all():
         status = state.status
