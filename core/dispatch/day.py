@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item
@@ -49,6 +49,10 @@ DAY_S = 24 * 3600
 # stays where it is in the route when the rest of the day is re-planned.
 STARTED = ("arrived", "done", "failed")
 PICKUP_KINDS = ("home_pickup", "office_pickup", "post_office_pickup")
+# First key of the two-key advisory lock on a post office's day: keeps it apart from any
+# other advisory lock the application takes (a hash collision of two days only serialises).
+_DAY_LOCK_SPACE = 73_001
+
 # Item statuses with courier work still to do (a dossier to pick up or drop, a result to
 # collect or deliver).
 LIVE_STATUSES = (
@@ -225,6 +229,13 @@ def sync_stops(
     post = session.get(PostOffice, post_office_id)
     if post is None:
         raise NotFound(f"no post office {post_office_id}", field="post_office_id")
+    # One planner per post office and day at a time (until this transaction ends): two
+    # dispatchers pressing "re-plan" together would otherwise both create the day's rows
+    # and overwrite each other's assignments half-way.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:day))"),
+        {"space": _DAY_LOCK_SPACE, "day": f"{post_office_id}:{day.isoformat()}"},
+    )
     midnight = local_midnight(day)
     next_midnight = midnight + timedelta(days=1)
     existing = {

@@ -38,6 +38,8 @@ class RouteStop(Base):
         ),
         Index("ix_route_stops_day", "post_office_id", "service_date"),
         Index("ix_route_stops_courier_day", "courier_id", "service_date", "sequence"),
+        # One stop of each kind per case and day, even when two dispatchers plan at once.
+        Index("uq_route_stops_case_kind_day", "case_id", "kind", "service_date", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

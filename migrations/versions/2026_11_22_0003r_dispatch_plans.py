@@ -57,6 +57,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_dispatch_plans_day", "dispatch_plans", ["post_office_id", "service_date"], unique=False
     )
+    op.create_index(
+        "uq_route_stops_case_kind_day",
+        "route_stops",
+        ["case_id", "kind", "service_date"],
+        unique=True,
+    )
     op.add_column("route_stops", sa.Column("position_source", sa.String(length=12), nullable=True))
     op.add_column("route_stops", sa.Column("position_accuracy_m", sa.Double(), nullable=True))
 
@@ -64,5 +70,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("route_stops", "position_accuracy_m")
     op.drop_column("route_stops", "position_source")
+    op.drop_index("uq_route_stops_case_kind_day", table_name="route_stops")
     op.drop_index("ix_dispatch_plans_day", table_name="dispatch_plans")
     op.drop_table("dispatch_plans")
