@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # One-stop offices take and release items in office hours.
     dispatch_office_open: time = time(7, 30)
     dispatch_office_close: time = time(17, 0)
+    # A dossier for an office farther than this from the post office is left at the post
+    # office to travel on (bagged, by the hub's transport) instead of ridden there.
+    dispatch_travel_on_km: float = Field(default=15.0, gt=0)
     # Seconds spent at each kind of stop (JSON object in the environment).
     dispatch_service_seconds: dict[str, int] = Field(
         default_factory=lambda: {

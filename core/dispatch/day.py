@@ -39,7 +39,7 @@ from routing.model import (
     Vehicle,
 )
 from routing.road import RoadRouterConfig, road_matrix
-from routing.travel import great_circle_matrix
+from routing.travel import great_circle_matrix, haversine_matrix
 
 # Vietnam keeps one offset all year (no daylight saving), so a fixed zone is exact.
 VN = timezone(timedelta(hours=7))
@@ -49,6 +49,8 @@ DAY_S = 24 * 3600
 # stays where it is in the route when the rest of the day is re-planned.
 STARTED = ("arrived", "done", "failed")
 PICKUP_KINDS = ("home_pickup", "office_pickup", "post_office_pickup")
+# Stop kinds routing.model knows by name; the post office's own stops are "other" to it.
+PLANNER_KINDS = ("home_pickup", "office_drop", "office_pickup", "home_delivery")
 # First key of the two-key advisory lock on a post office's day: keeps it apart from any
 # other advisory lock the application takes (a hash collision of two days only serialises).
 _DAY_LOCK_SPACE = 73_001
@@ -183,6 +185,10 @@ class DayRows:
     legs: list[_Leg] = field(default_factory=list)
 
 
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return float(haversine_matrix([lat1, lat2], [lon1, lon2])[0, 1]) / 1000
+
+
 def _holder(state: ItemState) -> int | None:
     if state.custodian.startswith("courier:"):
         return int(state.custodian.split(":", 1)[1])
@@ -278,6 +284,23 @@ def sync_stops(
                           position_source="office", position_accuracy_m=0.0)  # fmt: skip
         return row
 
+    def dossier_drop(case: Case, booking: Booking) -> RouteStop:
+        """At the office, or at the post office when the office is too far to ride to."""
+        row = existing.get((case.id, "office_drop")) or existing.get((case.id, "post_office_drop"))
+        if row is not None:
+            return row
+        o = office(booking.office_id)
+        if _km(post.lat, post.lon, o.lat, o.lon) <= settings.dispatch_travel_on_km:
+            return office_row(case, booking, "office_drop")
+        # The dossier travels on from the post office (bagged, by the hub's transport).
+        start, end = _at_s(settings.dispatch_shift_start), _at_s(settings.dispatch_shift_end)
+        return new_row(case, "post_office_drop", lat=post.lat, lon=post.lon,
+                       window_start=midnight + timedelta(seconds=start),
+                       window_end=midnight + timedelta(seconds=end),
+                       service_minutes=settings.dispatch_service_seconds.get(
+                           "post_office_drop", 120) / 60,
+                       position_source="post_office", position_accuracy_m=0.0)  # fmt: skip
+
     def home_row(case: Case, booking: Booking, kind: str) -> RouteStop:
         row = existing.get((case.id, kind))
         if row is None:
@@ -313,14 +336,16 @@ def sync_stops(
         today_event = midnight <= state.last_event_at < next_midnight
         if item.kind == "dossier":
             pickup = existing.get((case.id, "home_pickup"))
-            drop = existing.get((case.id, "office_drop"))
+            drop = existing.get((case.id, "office_drop")) or existing.get(
+                (case.id, "post_office_drop")
+            )
             booked_today = midnight <= booking.pickup_window_start < next_midnight
             if status == "booked" and booked_today:
                 pickup = home_row(case, booking, "home_pickup")
-                drop = office_row(case, booking, "office_drop")
+                drop = dossier_drop(case, booking)
             elif status == "picked_up" and (pickup is not None or _holder(state) is not None):
                 # On board a courier (picked up today, or earlier and never dropped).
-                drop = office_row(case, booking, "office_drop")
+                drop = dossier_drop(case, booking)
             if drop is None:
                 continue
             _sync_dossier(pickup, drop, state, status, today_event)
@@ -392,9 +417,15 @@ def _sync_dossier(
             _unroute(drop, "cancelled")
         return
     _done(pickup, state)
-    if status == "handed_over":
+    receiver = "post_office:" if drop.kind == "post_office_drop" else "office:"
+    delivered = (
+        status in ("at_post_office", "in_transit", "arrived", "handed_over")
+        if drop.kind == "post_office_drop"
+        else status == "handed_over"
+    )
+    if delivered:
         _done(drop, state)
-    elif state.pending_to is not None and state.pending_to.startswith("office:"):
+    elif state.pending_to is not None and state.pending_to.startswith(receiver):
         if drop.status == "planned":
             drop.status = "arrived"
 
@@ -533,7 +564,9 @@ def build_day(
     service = settings.dispatch_service_seconds
 
     def stop_for(row: RouteStop, leg: _Leg) -> Stop:
-        if row.office_id is not None:
+        if row.kind.startswith("post_office"):
+            loc = 0  # the post office itself
+        elif row.office_id is not None:
             if row.office_id not in office_loc:
                 office = offices[row.office_id]
                 office_loc[row.office_id] = len(locations)
@@ -546,7 +579,7 @@ def build_day(
                                       areas[leg.booking.commune_code]))  # fmt: skip
         lo = max(0, seconds_of(row.window_start, midnight))
         hi = min(DAY_S, seconds_of(row.window_end, midnight))
-        kind: StopKind = row.kind if row.kind in service else "other"  # type: ignore[assignment]
+        kind: StopKind = row.kind if row.kind in PLANNER_KINDS else "other"  # type: ignore[assignment]
         # A started or finished stop is history: when it really happened (perhaps outside
         # its window) must not make every later re-plan of the day infeasible.
         window = None if row.status in STARTED else TimeWindow(lo, max(lo, hi))

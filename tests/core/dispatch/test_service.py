@@ -354,3 +354,36 @@ def test_without_geocoder_the_centroid_is_kept_with_its_accuracy(
     plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.3)
     row = next(s for s in _stops(db, post) if s.case_id == case.id and s.kind == "home_pickup")
     assert (row.position_source, row.position_accuracy_m) == ("centroid", 1800.0)
+
+
+def test_dossier_for_a_far_office_is_left_at_the_post_office_to_travel_on(
+    db: Session, settings: Settings, post: PostOffice, couriers: list[User]
+) -> None:
+    rng = random.Random(8)
+    near = make_office(db, lat=21.1861, lon=106.0763)  # about 2 km from the post office
+    far = make_office(db, lat=21.2849, lon=106.2150, commune_code="07210")  # Bắc Giang, ~19 km
+    to_near = _book(db, settings, post, near, rng)
+    to_far = _book(db, settings, post, far, rng)
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.3)
+    kinds = {(s.case_id, s.kind): s for s in _stops(db, post)}
+    assert (to_near.id, "office_drop") in kinds
+    drop = kinds[(to_far.id, "post_office_drop")]
+    assert (drop.lat, drop.lon, drop.office_id) == (post.lat, post.lon, None)
+    assert drop.courier_id == kinds[(to_far.id, "home_pickup")].courier_id
+    assert saved_plan_violations(db, settings, post.id, DAY) == []
+
+    # Once the post office confirms the hand-off, the drop is done.
+    courier = db.get(User, drop.courier_id)
+    assert courier is not None
+    code = dossier_of(db, to_far).code
+    at = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=VN)
+    seal = {"seal_number": "NP000002"}
+    record_one(db, actor_for(courier),
+               ScanCommand(kind="picked_up", code=code, occurred_at=at, details=seal))  # fmt: skip
+    record_one(db, actor_for(courier), ScanCommand(
+        kind="handover_offered", code=code, occurred_at=at + timedelta(hours=1),
+        to_party=f"post_office:{post.id}"))  # fmt: skip
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=at + timedelta(hours=1),
+             time_limit_s=0.3)  # fmt: skip
+    db.refresh(drop)
+    assert drop.status == "arrived"  # the hand-off is open: the courier is at the counter
