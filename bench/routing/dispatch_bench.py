@@ -124,7 +124,7 @@ def main() -> None:
     if not server:
         sys.exit("set HOSO_BENCH_DATABASE_URL to a PostgreSQL server (a scratch DB is made on it)")
     server = to_sqlalchemy_url(server)
-    name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
+    name = f"hoso_dispatch_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
