@@ -13,6 +13,7 @@ from api import agency, desk, pages, printing, tracking
 from api import pages, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
+from api import dispatch, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
     app.include_router(citizen_api.router)
     app.include_router(citizen_pages.router)
+    app.include_router(dispatch.page_router)
+    app.include_router(dispatch.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

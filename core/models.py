@@ -13,6 +13,7 @@ from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, 
 from core.db import Base
 from core.desk.models import DeskAction
 from core.dispatch.models import RouteStop
+from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
@@ -55,4 +56,5 @@ __all__ = [
     "CaseRating",
     "CitizenNotice",
     "NotifierWatermark",
+    "DispatchPlan",
 ]
