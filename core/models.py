@@ -12,7 +12,6 @@ from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
 from core.desk.models import DeskAction
-from core.dispatch.models import RouteStop
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User

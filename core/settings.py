@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     dispatch_time_limit_s: float = Field(default=5.0, gt=0)
     dispatch_interactive_time_limit_s: float = Field(default=0.3, gt=0)
     # Pickup slots the booking page may offer, local "HH:MM-HH:MM" separated by commas.
-    dispatch_booking_slots: str = "08:00-10:00,10:00-12:00,13:30-15:30,15:00-17:00"
+    dispatch_booking_slots: str = "08:00-10:00,10:00-12:00,13:30-15:30,15:30-17:30"
     # Geocoder for addresses without a GPS pin: a geopy service name ("nominatim", ...); off
     # (None) by default because it needs the network. ``geocoder_domain`` points at a
     # self-hosted server.

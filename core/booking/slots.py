@@ -1,10 +1,11 @@
-"""Pickup windows the booking page may offer: a simple capacity rule.
+"""Pickup windows the booking page may offer.
 
-A window is offered while the post office still has room in it: its active couriers times
-the stops one courier makes in a window (``booking_stops_per_window``), minus the bookings
-already in it (a cancelled booking frees its place). The dispatch work replaces this with a
-feasibility check against the day's routes; it keeps this function's signature and return
-type, so the booking code does not change when it does.
+Two rules, both must hold. Capacity: the post office's active couriers times the stops one
+courier makes in a window (``booking_stops_per_window``), minus the bookings already in it
+(a cancelled booking frees its place); it is cheap, and it is also what the booking
+transaction re-checks under its lock. Feasibility: once the day has a dispatch plan, the new
+pickup must also fit the live routes (``core.dispatch.service.offerable_windows``). A day not
+yet planned is offered on capacity alone; the planner then places what was booked.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from sqlalchemy.orm import Session
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case
 from core.custody.models import ItemState
+from core.dispatch.service import latest_plan
+from core.dispatch.service import offerable_windows as dispatch_windows
 from core.identity.models import User
 from core.settings import Settings
 
 VN = timezone(timedelta(hours=7))
-# Local-time windows a courier round is built around; Sunday has none.
+# Local-time windows a courier round is built around; Sunday has none. The dispatcher's
+# ``dispatch_booking_slots`` setting defaults to the same windows (a test keeps them equal).
 DAY_WINDOWS: tuple[tuple[time, time], ...] = (
     (time(8, 0), time(10, 0)),
     (time(10, 0), time(12, 0)),
@@ -92,12 +96,11 @@ def offerable_windows(
     settings: Settings | None = None,
     exclude_case_id: int | None = None,
 ) -> list[Window]:
-    """Windows on ``day`` with courier capacity left, in time order.
+    """Windows on ``day`` with courier capacity left and, once the day is planned, room in
+    the live routes (``core.dispatch.service.offerable_windows``), in time order.
 
-    ``lat``/``lon`` are unused by the capacity rule; the feasibility version needs them.
     ``exclude_case_id`` leaves one booking out of the count (a reschedule frees its own place).
     """
-    del lat, lon
     today = now.astimezone(VN).date()
     if day < today or day > today + timedelta(days=BOOKABLE_DAYS):
         return []
@@ -120,4 +123,20 @@ def offerable_windows(
         used = sum(1 for s, e in taken if s < end and e > start)
         if used < capacity:
             offered.append((start, end))
+    if offered and latest_plan(session, post_office_id, day) is not None:
+        # The day is planned: a window is offered only if the booking also fits the live
+        # routes (couriers' shifts, windows, travel), not just the head count. Days not yet
+        # planned keep the capacity rule; the planner will place what was booked.
+        fitting = set(
+            dispatch_windows(
+                session,
+                post_office_id=post_office_id,
+                lat=lat,
+                lon=lon,
+                day=day,
+                now=now,
+                settings=settings,
+            )  # fmt: skip
+        )
+        offered = [w for w in offered if w in fitting]
     return offered

@@ -21,6 +21,7 @@ from core.custody.service import ScanCommand, record_one
 from core.dispatch.day import VN
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import (
+    booking_slots,
     insert_booking,
     move_stop,
     offerable_windows,
@@ -387,3 +388,24 @@ def test_dossier_for_a_far_office_is_left_at_the_post_office_to_travel_on(
              time_limit_s=0.3)  # fmt: skip
     db.refresh(drop)
     assert drop.status == "arrived"  # the hand-off is open: the courier is at the counter
+
+
+def test_booking_windows_follow_the_live_plan_once_the_day_is_planned(
+    db: Session, settings: Settings, post: PostOffice, offices: list[Office], couriers: list[User]
+) -> None:
+    """The booking page's windows: capacity alone before planning, the routes after."""
+    from core.booking.slots import DAY_WINDOWS, candidate_windows
+    from core.booking.slots import offerable_windows as booking_windows
+
+    assert candidate_windows(DAY) == booking_slots(settings, DAY)
+    assert len(DAY_WINDOWS) == len(booking_slots(settings, DAY))
+    far = {"lat": 10.78, "lon": 106.70}  # Hồ Chí Minh City: no Bắc Ninh courier gets there
+    kwargs = {"post_office_id": post.id, "day": DAY, "now": MORNING, "settings": settings}
+    before = booking_windows(db, **far, **kwargs)  # type: ignore[arg-type]
+    assert len(before) == 4  # not planned yet: the capacity rule alone offers it
+
+    _day(db, settings, post, offices, pickups=6, results=2)
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
+    assert booking_windows(db, **far, **kwargs) == []  # type: ignore[arg-type]
+    near = booking_windows(db, lat=21.19, lon=106.08, **kwargs)  # type: ignore[arg-type]
+    assert near and set(near) <= set(before)
