@@ -1,0 +1,84 @@
+"""Signing in phones and building events the way the courier app sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from core.identity.models import User
+from tests.factories import VN, make_user, unique
+
+PASSWORD = "correct horse battery"
+SIGNATURE = hashlib.sha256(b"citizen signature").hexdigest()
+COURIER_SIGNATURE = hashlib.sha256(b"courier signature").hexdigest()
+
+
+def login(client: TestClient, user: User, install_id: str | None = None) -> dict[str, Any]:
+    response = client.post(
+        "/mobile/v1/auth/login",
+        json={
+            "username": user.username,
+            "password": PASSWORD,
+            "device": {
+                "install_id": install_id or unique("install-"),
+                "name": "Điện thoại thử",
+                "platform": "android",
+            },
+        },
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def signed_in(
+    client: TestClient, db: Session, role: str = "courier", **overrides: Any
+) -> tuple[User, dict[str, str]]:
+    user = make_user(db, role, **overrides)
+    return user, bearer(login(client, user)["token"])
+
+
+def event(kind: str, code: str, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "client_event_id": str(uuid.uuid4()),
+        "kind": kind,
+        "code": code,
+        "occurred_at": datetime.now(VN).isoformat(),
+        "lat": 21.185,
+        "lon": 106.07,
+        "gps_accuracy_m": 12.0,
+    }
+    body.update(fields)
+    return body
+
+
+# The factories' procedure lists one document, an original declaration ("Tờ khai").
+PICKUP_DETAILS: dict[str, Any] = {
+    "checklist": [{"name": "To khai", "form": "original", "present": True}],
+    "seal_number": "NP-000123",
+    "fees_collected_vnd": 200000,
+    "payment_method": "cash",
+}
+PICKUP_EVIDENCE = {
+    "citizen_signature_sha256": SIGNATURE,
+    "courier_signature_sha256": COURIER_SIGNATURE,
+}
+
+
+def pickup_event(code: str, **fields: Any) -> dict[str, Any]:
+    return event("picked_up", code, details=PICKUP_DETAILS, evidence=PICKUP_EVIDENCE, **fields)
+
+
+def scans(client: TestClient, headers: dict[str, str], *events: dict[str, Any]) -> Any:
+    response = client.post("/mobile/v1/scans", json={"events": list(events)}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
