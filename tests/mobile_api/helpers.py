@@ -10,8 +10,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from core.cases.models import Booking, Case, Item
+from core.cases.service import register_result
+from core.custody.parties import Actor, party
+from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
-from tests.factories import VN, make_user, unique
+from core.identity.service import actor_for
+from core.settings import Settings
+from tests.factories import VN, make_case, make_user, unique
 
 PASSWORD = "correct horse battery"
 SIGNATURE = hashlib.sha256(b"citizen signature").hexdigest()
@@ -75,10 +81,37 @@ PICKUP_EVIDENCE = {
 
 
 def pickup_event(code: str, **fields: Any) -> dict[str, Any]:
-    return event("picked_up", code, details=PICKUP_DETAILS, evidence=PICKUP_EVIDENCE, **fields)
+    fields.setdefault("details", PICKUP_DETAILS)
+    fields.setdefault("evidence", PICKUP_EVIDENCE)
+    return event("picked_up", code, **fields)
 
 
 def scans(client: TestClient, headers: dict[str, str], *events: dict[str, Any]) -> Any:
     response = client.post("/mobile/v1/scans", json={"events": list(events)}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def desk_actor_for(db: Session, case: Case) -> Actor:
+    """A desk officer of the office the case's booking names."""
+    booking = db.get(Booking, case.booking_id)
+    assert booking is not None
+    return actor_for(make_user(db, "desk_officer", office_id=booking.office_id))
+
+
+def result_out_for_delivery(
+    db: Session, settings: Settings, courier: User, **case_overrides: Any
+) -> tuple[Case, Item]:
+    """A case whose result the courier collected at the desk and took out on the round."""
+    case = make_case(db, settings, **case_overrides)
+    item = register_result(db, settings, Actor.system(), case, now=datetime.now(VN))
+    courier_actor = actor_for(courier)
+    steps = (
+        (courier_actor, "handover_offered", party("courier", courier.id)),
+        (desk_actor_for(db, case), "handover_confirmed", None),
+        (courier_actor, "out_for_delivery", None),
+    )
+    for actor, kind, to_party in steps:
+        record_one(db, actor, ScanCommand(kind=kind, code=item.code, to_party=to_party,
+                                          occurred_at=datetime.now(VN)))  # fmt: skip
+    return case, item
