@@ -86,7 +86,7 @@ def pickup_event(code: str, **fields: Any) -> dict[str, Any]:
     return event("picked_up", code, **fields)
 
 
-def scans(client: TestClient, headers: dict[str, str], *events: dict[str, Any]) -> Any:
+def scans(client: TestClient, headers: dict[str, str], *events: Any) -> Any:
     response = client.post("/mobile/v1/scans", json={"events": list(events)}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
