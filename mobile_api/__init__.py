@@ -1,5 +1,11 @@
 """The courier API (``/mobile/v1``): device-bound sign-in, scan sync, door-step journeys."""
 
-from mobile_api.endpoints import router
+from fastapi import APIRouter
+
+from mobile_api import endpoints, rounds
+
+router = APIRouter()
+router.include_router(endpoints.router)
+router.include_router(rounds.router)
 
 __all__ = ["router"]

@@ -1,0 +1,81 @@
+"""The round around the door-step events: delivery codes, returns, the dossier slip."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from core.courier.rounds import dossier_slip_pdf, due_returns, send_delivery_code
+from mobile_api.deps import CurrentCourier, FieldCaller
+from mobile_api.schemas import CodeSentOut
+
+router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
+
+
+@router.post("/deliveries/{code}/otp", response_model=CodeSentOut, status_code=201)
+def request_delivery_code(
+    code: str,
+    request: Request,
+    caller: CurrentCourier,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> CodeSentOut:
+    """Text the citizen a one-time code; they read it to the courier, who sends it with
+    POST /mobile/v1/deliveries (proof=otp). Rate-limited per phone."""
+    sent = send_delivery_code(
+        session,
+        settings,
+        caller.actor,
+        code,
+        now=now,
+        client_ip=request.client.host if request.client else None,
+    )
+    return CodeSentOut(
+        challenge_id=sent.issued.challenge_id,
+        expires_at=sent.issued.expires_at,
+        phone_masked=sent.phone_masked,
+    )
+
+
+class DueReturnOut(BaseModel):
+    code: str
+    case_id: int | None
+    office_id: int | None
+    attempts: int
+    return_to: str | None
+
+
+@router.get("/returns", response_model=list[DueReturnOut])
+def returns(
+    caller: CurrentCourier, session: SessionDep, settings: SettingsDep
+) -> list[DueReturnOut]:
+    """Results whose delivery attempts are used up: hand each to ``return_to`` (a hand-off,
+    ``handover_offered`` with that ``to_party``; the desk's confirmation closes it)."""
+    return [
+        DueReturnOut(
+            code=r.code,
+            case_id=r.case_id,
+            office_id=r.office_id,
+            attempts=r.attempts,
+            return_to=f"office:{r.office_id}" if r.office_id else None,
+        )
+        for r in due_returns(session, settings, caller.actor)
+    ]
+
+
+@router.get(
+    "/cases/{case_id}/slip.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def dossier_slip(case_id: int, caller: FieldCaller, session: SessionDep) -> Response:
+    """The dossier slip (phiếu hồ sơ) of a picked-up dossier, with the signatures uploaded."""
+    filename, pdf = dossier_slip_pdf(session, caller.user, case_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
