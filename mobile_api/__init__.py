@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from mobile_api import endpoints, rounds
+from mobile_api import endpoints, media, rounds
 
 router = APIRouter()
 router.include_router(endpoints.router)
 router.include_router(rounds.router)
+router.include_router(media.router)
 
 __all__ = ["router"]
