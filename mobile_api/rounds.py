@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from dataclasses import asdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.deps import NowDep, SessionDep, SettingsDep
 from core.courier.rounds import dossier_slip_pdf, due_returns, send_delivery_code
+from core.courier.runsheet import run_sheet
 from mobile_api.deps import CurrentCourier, FieldCaller
-from mobile_api.schemas import CodeSentOut
+from mobile_api.schemas import CodeSentOut, RunSheetOut, StopItem, StopOut
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
+VN = timezone(timedelta(hours=7))
 
 
 @router.post("/deliveries/{code}/otp", response_model=CodeSentOut, status_code=201)
@@ -78,4 +84,27 @@ def dossier_slip(case_id: int, caller: FieldCaller, session: SessionDep) -> Resp
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get("/runsheet", response_model=RunSheetOut)
+def runsheet(
+    caller: FieldCaller,
+    session: SessionDep,
+    day: Annotated[date | None, Query(alias="date", description="Default: today (UTC+7)")] = None,
+    courier_id: Annotated[int | None, Query(description="A dispatcher reading a courier's")] = None,
+) -> RunSheetOut:
+    """The day's stops in order, with windows, ETA, place and the items expected at each.
+    A citizen's phone number is given in full only on the caller's own stops."""
+    day = day or datetime.now(VN).date()
+    who, stops = run_sheet(session, caller.user, day, courier_id)
+    return RunSheetOut(
+        date=day,
+        courier_id=who,
+        stops=[
+            StopOut.model_validate(
+                {**asdict(stop), "items": [StopItem(**asdict(i)) for i in stop.items]}
+            )
+            for stop in stops
+        ],
     )
