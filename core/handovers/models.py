@@ -38,6 +38,9 @@ class Handover(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     from_party: Mapped[str]
     to_party: Mapped[str]
+    # Either side may open: the holder offering items, or a receiver asking for them (a
+    # courier collecting results at the desk). The other side confirms.
+    opened_by_party: Mapped[str]
     opened_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     completed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(12), default="open")
@@ -64,6 +67,9 @@ class HandoverLine(Base):
     item_code: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(12), default="expected")
+    # Whether custody moved to the receiver: True for confirmed lines and for damaged ones the
+    # receiver chose to accept; False for missing, declined, refused and extra lines.
+    accepted: Mapped[bool | None]
     reason: Mapped[str | None]
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

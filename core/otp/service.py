@@ -91,7 +91,9 @@ def issue_code(
     )
     session.add(challenge)
     session.flush()
-    enqueue(session, "sms.send", {"phone": phone, "text": _MESSAGES[purpose].format(code=code)})
+    text = _MESSAGES[purpose].format(code=code)
+    # "secret": the outbox removes the text once it is sent, so the table holds no live code.
+    enqueue(session, "sms.send", {"phone": phone, "text": text, "secret": True})
     return IssuedCode(challenge_id=challenge.id, expires_at=challenge.expires_at)
 
 

@@ -94,12 +94,14 @@ def _deliver_one(
     except PermanentFailure as exc:
         message.status = "dead"
         message.last_error = str(exc)[:2000]
+        _redact_if_secret(message)
         log.error("outbox.dead_lettered", extra={"id": message.id, "error": str(exc)})
         return
     except Exception as exc:  # noqa: BLE001 - any failure of a delivery is retried
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= settings.outbox_max_attempts:
             message.status = "dead"
+            _redact_if_secret(message)
             log.error("outbox.dead_lettered", extra={"id": message.id, "error": str(exc)})
         else:
             message.available_at = now + backoff(settings, message.attempts)
@@ -108,7 +110,18 @@ def _deliver_one(
     message.status = "delivered"
     message.delivered_at = now
     message.last_error = None
+    _redact_if_secret(message)
     log.info("outbox.delivered", extra={"id": message.id, "topic": message.topic})
+
+
+def _redact_if_secret(message: OutboxMessage) -> None:
+    """Drop a one-time code from the stored text once it has been sent (or given up on).
+
+    The code is only live for minutes, but the outbox is kept for audit far longer and should
+    not become a list of codes for anyone who reads the table.
+    """
+    if message.payload.get("secret") and "text" in message.payload:
+        message.payload = {**message.payload, "text": "[đã ẩn mã / code redacted]"}
 
 
 def replay(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:

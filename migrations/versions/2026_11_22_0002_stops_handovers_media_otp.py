@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("from_party", sa.String(), nullable=False),
         sa.Column("to_party", sa.String(), nullable=False),
+        sa.Column("opened_by_party", sa.String(), nullable=False),
         sa.Column("opened_by_user_id", sa.Integer(), nullable=False),
         sa.Column("completed_by_user_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
@@ -81,6 +82,7 @@ def upgrade() -> None:
         sa.Column("item_code", sa.String(length=32), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=True),
         sa.Column("outcome", sa.String(length=12), nullable=False),
+        sa.Column("accepted", sa.Boolean(), nullable=True),
         sa.Column("reason", sa.String(), nullable=True),
         sa.Column(
             "updated_at",

@@ -128,3 +128,19 @@ def test_two_workers_never_deliver_one_message_twice(
             select(OutboxMessage.status).where(OutboxMessage.id.in_(ids))
         ).all()
     assert set(statuses) == {"delivered"}
+
+
+def test_secret_text_is_redacted_once_sent(
+    committing: sessionmaker[Session], settings: Settings
+) -> None:
+    topic = _topic("otp")
+    sent: list[Mapping[str, Any]] = []
+    with transaction(committing) as session:
+        message_id = enqueue(
+            session, topic, {"phone": "0912", "text": "Mã 123456", "secret": True}
+        ).id
+    deliver_due(committing, settings, {topic: lambda p, s: sent.append(p)},
+                now=datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
+    assert sent[0]["text"] == "Mã 123456"
+    stored = _message(committing, message_id)
+    assert stored.status == "delivered" and "123456" not in stored.payload["text"]

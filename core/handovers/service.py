@@ -1,0 +1,439 @@
+"""Hand-over sittings: open a list, receive item by item, note discrepancies, complete and sign.
+
+Custody itself moves only through ledger events (``core.custody.service``): opening offers
+every listed item to the receiver (``handover_offered``), each scan by the other side confirms
+one (``handover_confirmed``), and completing declines whatever was never presented
+(``handover_declined``, reason ``missing``), so those items stay with the giver, on record.
+The handover rows are the paper (biên bản bàn giao) built from those events: what was listed,
+what came, what was wrong, the fees passed on and who signed.
+
+Each ledger event here carries a client event ID derived from the handover and the item, so
+a repeated request (a double click, a retried phone call) is answered by the ledger's replay
+rule instead of recording twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
+
+from core.cases.models import Item
+from core.custody.commands import ScanCommand, ScanResult
+from core.custody.parties import Actor, party_kind
+from core.custody.service import record, record_one
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.handovers.models import Handover, HandoverLine
+from core.identity.models import User
+from core.media.service import missing_media, validate_sha256
+from core.places.models import Office, PostOffice
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+
+# Namespace for the client event IDs of hand-over events (uuid5 of handover code and item).
+_EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-7a52-4f3e-9d6c-2f1b8e0a4d21")
+DISCREPANCIES = ("damaged", "seal_broken", "declined")
+MAX_ITEMS = 500
+_NEXT_HANDOVER_ID = text("SELECT nextval(pg_get_serial_sequence('handovers', 'id'))")
+
+
+@dataclass(frozen=True)
+class OpenedHandover:
+    handover: Handover
+    # Items that could not be offered (not held by the giver, unknown, ...), with the reason.
+    refused: list[ScanResult]
+
+
+@dataclass(frozen=True)
+class LineView:
+    item_code: str
+    outcome: str
+    accepted: bool | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class HandoverView:
+    id: int
+    code: str
+    status: str
+    from_party: str
+    from_name: str
+    to_party: str
+    to_name: str
+    opened_by_party: str
+    opened_at: datetime
+    completed_at: datetime | None
+    fees_declared_vnd: int
+    fees_confirmed_vnd: int | None
+    giver_signature_sha256: str | None
+    receiver_signature_sha256: str | None
+    note: str | None
+    lines: list[LineView]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fees_mismatch(self) -> bool:
+        return self.fees_confirmed_vnd is not None and (
+            self.fees_confirmed_vnd != self.fees_declared_vnd
+        )
+
+    @property
+    def discrepancies(self) -> list[LineView]:
+        return [line for line in self.lines if line.outcome not in ("expected", "confirmed")]
+
+    @property
+    def items_moved(self) -> int:
+        return sum(1 for line in self.lines if line.accepted)
+
+
+def _event_id(handover: Handover, item_code: str, step: str) -> uuid.UUID:
+    return uuid.uuid5(_EVENT_NAMESPACE, f"{handover.code}:{item_code}:{step}")
+
+
+def _item_code(raw: str, field: str = "code") -> str:
+    try:
+        return validate_item_id(raw)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field=field) from exc
+
+
+def open_handover(
+    session: Session,
+    actor: Actor,
+    *,
+    giver: str,
+    receiver: str,
+    item_codes: Sequence[str],
+    now: datetime,
+    fees_declared_vnd: int = 0,
+    note: str | None = None,
+) -> OpenedHandover:
+    """Open a hand-over of ``item_codes`` from ``giver`` to ``receiver``.
+
+    The acting party must be one of the two. Items the ledger refuses to offer are returned in
+    ``refused`` and left off the list; if none can be offered, nothing is created.
+    """
+    if actor.user_id is None:
+        raise Forbidden("a hand-over is opened by a person", field="actor")
+    if actor.party not in (giver, receiver):
+        raise Forbidden(f"{actor.party} is neither side of this hand-over", field="actor")
+    if giver == receiver:
+        raise InvalidInput("giver and receiver must differ", field="receiver")
+    for name, value in (("giver", giver), ("receiver", receiver)):
+        if party_kind(value) not in ("courier", "office", "post_office"):
+            raise InvalidInput(f"{value} cannot take part in a hand-over", field=name)
+    if fees_declared_vnd < 0:
+        raise InvalidInput("fees cannot be negative", field="fees_declared_vnd")
+    codes = list(dict.fromkeys(_item_code(c, "item_codes") for c in item_codes))
+    if not codes:
+        raise InvalidInput("list at least one item", field="item_codes")
+    if len(codes) > MAX_ITEMS:
+        raise InvalidInput(f"at most {MAX_ITEMS} items per hand-over", field="item_codes")
+
+    # The code is printed on the record, so it is made from the row's own ID up front.
+    handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
+    handover = Handover(
+        id=handover_id,
+        code=f"BG-{now:%Y}-{handover_id:06d}",
+        from_party=giver,
+        to_party=receiver,
+        opened_by_party=actor.party,
+        opened_by_user_id=actor.user_id,
+        status="open",
+        fees_declared_vnd=fees_declared_vnd,
+        note=note,
+        opened_at=now,
+    )
+    session.add(handover)
+    session.flush()
+    commands = [
+        ScanCommand(
+            kind="handover_offered",
+            code=code,
+            occurred_at=now,
+            client_event_id=_event_id(handover, code, "offered"),
+            to_party=receiver,
+            details={"handover_code": handover.code},
+        )
+        for code in codes
+    ]
+    results = record(session, actor, commands)
+    offered = [r for r in results if r.outcome == "accepted"]
+    refused = [r for r in results if r.outcome != "accepted"]
+    if not offered:
+        first = refused[0]
+        raise Conflict(
+            f"no item could be offered: {first.code}: {first.detail}", field="item_codes"
+        )
+    rows = session.execute(
+        select(Item.code, Item.id).where(Item.code.in_([r.code for r in offered]))
+    )
+    # A Result has .keys(), so dict(rows) would read it as a mapping; unpack the rows instead.
+    item_ids = {code: item_id for code, item_id in rows}  # noqa: C416
+    session.add_all(
+        HandoverLine(
+            handover_id=handover.id, item_code=r.code, item_id=item_ids[r.code], outcome="expected"
+        )
+        for r in offered
+    )
+    session.flush()
+    return OpenedHandover(handover=handover, refused=refused)
+
+
+def _open_for_confirmer(session: Session, actor: Actor, handover_id: int) -> Handover:
+    handover = session.get(Handover, handover_id, with_for_update=True)
+    if handover is None:
+        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+    if handover.status != "open":
+        raise Conflict(f"hand-over {handover.code} is {handover.status}", field="handover_id")
+    confirmer = confirming_party(handover)
+    if actor.party != confirmer:
+        raise Forbidden(f"hand-over {handover.code} is confirmed by {confirmer}", field="actor")
+    return handover
+
+
+def confirming_party(handover: Handover) -> str:
+    """The side that did not open the hand-over confirms it."""
+    return (
+        handover.to_party
+        if handover.opened_by_party == handover.from_party
+        else (handover.from_party)
+    )
+
+
+def _line(session: Session, handover: Handover, code: str) -> HandoverLine | None:
+    return session.scalar(
+        select(HandoverLine)
+        .where(HandoverLine.handover_id == handover.id, HandoverLine.item_code == code)
+        .with_for_update()
+    )
+
+
+def receive_item(
+    session: Session, actor: Actor, handover_id: int, raw_code: str, *, now: datetime
+) -> HandoverLine:
+    """The confirming side scans one item: a listed item is confirmed, anything else is extra.
+
+    Scanning the same item again returns its line unchanged.
+    """
+    handover = _open_for_confirmer(session, actor, handover_id)
+    code = _item_code(raw_code)
+    line = _line(session, handover, code)
+    if line is None:
+        item_id = session.scalar(select(Item.id).where(Item.code == code))
+        line = HandoverLine(
+            handover_id=handover.id,
+            item_code=code,
+            item_id=item_id,
+            outcome="extra",
+            accepted=False,
+            reason="không có trong danh sách bàn giao / not on the hand-over list",
+        )
+        session.add(line)
+        session.flush()
+        return line
+    if line.outcome == "expected":
+        _confirm(session, actor, handover, code, now)
+        line.outcome, line.accepted = "confirmed", True
+        session.flush()
+    return line
+
+
+def _confirm(session: Session, actor: Actor, handover: Handover, code: str, now: datetime) -> None:
+    record_one(
+        session,
+        actor,
+        ScanCommand(
+            kind="handover_confirmed",
+            code=code,
+            occurred_at=now,
+            client_event_id=_event_id(handover, code, "confirmed"),
+            details={"handover_code": handover.code},
+        ),
+    )
+
+
+def _decline(
+    session: Session, actor: Actor, handover: Handover, code: str, reason_code: str, now: datetime
+) -> None:
+    record_one(
+        session,
+        actor,
+        ScanCommand(
+            kind="handover_declined",
+            code=code,
+            occurred_at=now,
+            client_event_id=_event_id(handover, code, "declined"),
+            details={"handover_code": handover.code, "reason_code": reason_code},
+        ),
+    )
+
+
+def mark_line(
+    session: Session,
+    actor: Actor,
+    handover_id: int,
+    raw_code: str,
+    *,
+    outcome: Literal["damaged", "seal_broken", "declined"],
+    reason: str,
+    accept: bool,
+    now: datetime,
+) -> HandoverLine:
+    """Record a discrepancy on a listed item.
+
+    Damage or a broken seal is noted in the ledger (``damage_noted``); the receiver then either
+    accepts the item as it is (custody moves, the remark stays) or refuses it (custody stays
+    with the giver). ``declined`` refuses an item for another reason, given in ``reason``.
+    """
+    if outcome not in DISCREPANCIES:
+        raise InvalidInput(f"outcome must be one of {', '.join(DISCREPANCIES)}", field="outcome")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say what is wrong", field="reason")
+    if outcome == "declined" and accept:
+        raise InvalidInput("a declined item cannot be accepted", field="accept")
+    handover = _open_for_confirmer(session, actor, handover_id)
+    code = _item_code(raw_code)
+    line = _line(session, handover, code)
+    if line is None:
+        raise NotFound(f"{code} is not on hand-over {handover.code}", field="code")
+    movable = line.outcome == "expected"
+    noting_after_receipt = line.outcome == "confirmed" and outcome != "declined"
+    if not (movable or noting_after_receipt):
+        raise Conflict(f"{code} is already {line.outcome}", field="code")
+    if outcome != "declined":
+        record_one(
+            session,
+            actor,
+            ScanCommand(
+                kind="damage_noted",
+                code=code,
+                occurred_at=now,
+                client_event_id=_event_id(handover, code, f"damage:{outcome}"),
+                details={
+                    "handover_code": handover.code,
+                    "reason_code": outcome,
+                    "reason": reason,
+                },
+            ),
+        )
+    if movable:
+        if accept:
+            _confirm(session, actor, handover, code, now)
+        else:
+            _decline(session, actor, handover, code, outcome, now)
+    line.outcome, line.reason = outcome, reason
+    line.accepted = True if noting_after_receipt else accept
+    session.flush()
+    return line
+
+
+def complete_handover(
+    session: Session,
+    actor: Actor,
+    handover_id: int,
+    *,
+    fees_confirmed_vnd: int,
+    now: datetime,
+    giver_signature_sha256: str | None = None,
+    receiver_signature_sha256: str | None = None,
+    note: str | None = None,
+) -> HandoverView:
+    """Close the sitting: unseen items are declined as missing, fees and signatures recorded."""
+    if fees_confirmed_vnd < 0:
+        raise InvalidInput("fees cannot be negative", field="fees_confirmed_vnd")
+    signatures = {
+        "giver_signature_sha256": giver_signature_sha256,
+        "receiver_signature_sha256": receiver_signature_sha256,
+    }
+    for name, value in signatures.items():
+        if value is not None:
+            signatures[name] = checked = validate_sha256(value, name)
+            if missing_media(session, [checked]):
+                raise InvalidInput("upload the signature image first", field=name)
+    handover = _open_for_confirmer(session, actor, handover_id)
+    pending = session.scalars(
+        select(HandoverLine)
+        .where(HandoverLine.handover_id == handover.id, HandoverLine.outcome == "expected")
+        .order_by(HandoverLine.id)
+        .with_for_update()
+    ).all()
+    for line in pending:
+        _decline(session, actor, handover, line.item_code, "missing", now)
+        line.outcome, line.accepted = "missing", False
+        line.reason = "không có khi bàn giao / not presented at the hand-over"
+    handover.fees_confirmed_vnd = fees_confirmed_vnd
+    handover.giver_signature_sha256 = signatures["giver_signature_sha256"]
+    handover.receiver_signature_sha256 = signatures["receiver_signature_sha256"]
+    if note:
+        handover.note = f"{handover.note}\n{note}" if handover.note else note
+    handover.status = "completed"
+    handover.completed_at = now
+    handover.completed_by_user_id = actor.user_id
+    session.flush()
+    return handover_view(session, handover.id)
+
+
+def list_handovers(
+    session: Session, party: str, *, status: str | None = "open", limit: int = 100
+) -> list[Handover]:
+    """Hand-overs ``party`` takes part in, newest first."""
+    query = select(Handover).where(or_(Handover.from_party == party, Handover.to_party == party))
+    if status is not None:
+        query = query.where(Handover.status == status)
+    return list(session.scalars(query.order_by(Handover.opened_at.desc()).limit(limit)))
+
+
+def party_name(session: Session, party: str) -> str:
+    """How a party is written on paper: the person's or the office's name."""
+    kind, _, ident = party.partition(":")
+    name: str | None = None
+    if ident.isdigit():
+        if kind in ("courier", "admin"):
+            name = session.scalar(select(User.full_name).where(User.id == int(ident)))
+        elif kind == "office":
+            name = session.scalar(select(Office.name_vi).where(Office.id == int(ident)))
+        elif kind == "post_office":
+            name = session.scalar(select(PostOffice.name).where(PostOffice.id == int(ident)))
+    return name or party
+
+
+def handover_view(session: Session, handover_id: int) -> HandoverView:
+    handover = session.get(Handover, handover_id)
+    if handover is None:
+        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+    lines = [
+        LineView(line.item_code, line.outcome, line.accepted, line.reason)
+        for line in session.scalars(
+            select(HandoverLine)
+            .where(HandoverLine.handover_id == handover.id)
+            .order_by(HandoverLine.id)
+        )
+    ]
+    return HandoverView(
+        id=handover.id,
+        code=handover.code,
+        status=handover.status,
+        from_party=handover.from_party,
+        from_name=party_name(session, handover.from_party),
+        to_party=handover.to_party,
+        to_name=party_name(session, handover.to_party),
+        opened_by_party=handover.opened_by_party,
+        opened_at=handover.opened_at,
+        completed_at=handover.completed_at,
+        fees_declared_vnd=handover.fees_declared_vnd,
+        fees_confirmed_vnd=handover.fees_confirmed_vnd,
+        giver_signature_sha256=handover.giver_signature_sha256,
+        receiver_signature_sha256=handover.receiver_signature_sha256,
+        note=handover.note,
+        lines=lines,
+        counts=dict(Counter(line.outcome for line in lines)),
+    )
