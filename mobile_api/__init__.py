@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from mobile_api import endpoints, media, rounds
+from mobile_api import endpoints, handovers, media, rounds
 
 router = APIRouter()
 router.include_router(endpoints.router)
 router.include_router(rounds.router)
 router.include_router(media.router)
+router.include_router(handovers.router)
 
 __all__ = ["router"]
