@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from api.deps import NowDep, SessionDep, SettingsDep
+from api.deps import NowDep, SettingsDep
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
@@ -18,7 +18,7 @@ from core.custody.commands import ScanCommand, ScanResult
 from core.errors import InvalidInput
 from core.identity.service import revoke_token
 from core.media.service import missing_media
-from mobile_api.deps import AnyCaller, CurrentCourier, FieldCaller, Supervisor
+from mobile_api.deps import AnyCaller, CurrentCourier, FieldCaller, SessionDep, Supervisor
 from mobile_api.schemas import (
     MAX_BATCH,
     AttemptFailedIn,

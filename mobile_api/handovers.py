@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, SessionDep, SettingsDep
+from api.deps import NowDep, SettingsDep
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
@@ -21,7 +21,7 @@ from core.handovers import service as handovers
 from core.handovers.models import Handover
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
-from mobile_api.deps import Caller, FieldCaller
+from mobile_api.deps import Caller, FieldCaller, SessionDep
 from mobile_api.endpoints import result_out
 from mobile_api.schemas import PARTY, SHA256, ScanResultOut
 

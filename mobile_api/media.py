@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep
 from core.errors import InvalidInput
 from core.media.service import MAX_BYTES, missing_media, store_media, validate_sha256
-from mobile_api.deps import FieldCaller
+from mobile_api.deps import FieldCaller, SessionDep
 from mobile_api.schemas import MediaOut, MissingMediaOut
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])

@@ -7,11 +7,11 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import NowDep, SessionDep
+from api.deps import NowDep
 from core.courier.pings import Fix, latest_fix, record_pings
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
-from mobile_api.deps import CurrentCourier, Supervisor
+from mobile_api.deps import CurrentCourier, SessionDep, Supervisor
 from mobile_api.schemas import PingBatchIn, PingBatchOut
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
