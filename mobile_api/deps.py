@@ -50,20 +50,21 @@ def get_caller(request: Request, session: SessionDep, settings: SettingsDep, now
     return Caller(user=user, device_id=device_id, actor=actor_for(user, device_id), token=token)
 
 
-def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+# The role checks do no I/O: async, so FastAPI runs them inline rather than in its thread pool.
+async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     """A courier or dispatcher: the people who scan items in the field and at the hub."""
     if caller.user.role not in MOBILE_ROLES:
         raise Forbidden("this API is for couriers and dispatchers", field="authorization")
     return caller
 
 
-def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+async def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     if caller.user.role != "courier":
         raise Forbidden("only a courier can do this", field="authorization")
     return caller
 
 
-def get_supervisor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+async def get_supervisor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     if caller.user.role not in ("dispatcher", "admin"):
         raise Forbidden("only a dispatcher or an admin can do this", field="authorization")
     return caller
