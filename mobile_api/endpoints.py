@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
 from core.courier import doorstep
@@ -16,9 +17,11 @@ from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
 from core.custody.commands import ScanCommand, ScanResult
 from core.errors import InvalidInput
+from core.identity.models import Device, User
 from core.identity.service import revoke_token
 from core.media.service import missing_media
-from mobile_api.deps import AnyCaller, CurrentCourier, FieldCaller, SessionDep, Supervisor
+from core.settings import Settings
+from mobile_api.deps import AnyCaller, Caller, CurrentCourier, FieldCaller, SessionDep, Supervisor
 from mobile_api.schemas import (
     MAX_BATCH,
     AttemptFailedIn,
@@ -87,12 +90,11 @@ def list_devices(caller: Supervisor, session: SessionDep) -> list[DeviceOut]:
 def revoke(device_id: int, caller: Supervisor, session: SessionDep, now: NowDep) -> DeviceOut:
     """A lost or stolen phone: every token bound to it stops working at once."""
     device = revoke_device(session, caller.user, device_id, now=now)
-    owner = devices_visible_to(session, caller.user)
-    username = next((u.username for d, u in owner if d.id == device.id), "")
-    return _device_out(device, username)
+    owner = session.get(User, device.user_id)
+    return _device_out(device, owner.username if owner else "")
 
 
-def _user_out(user: Any) -> UserOut:
+def _user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         username=user.username,
@@ -102,7 +104,7 @@ def _user_out(user: Any) -> UserOut:
     )
 
 
-def _device_out(device: Any, username: str) -> DeviceOut:
+def _device_out(device: Device, username: str) -> DeviceOut:
     return DeviceOut(
         id=device.id,
         user_id=device.user_id,
@@ -228,7 +230,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(
-    caller: FieldCaller, session: Any, settings: Any, now: datetime, command: ScanCommand
+    caller: Caller, session: Session, settings: Settings, now: datetime, command: ScanCommand
 ) -> ScanResultOut | JSONResponse:
     """Record one event. Refusals are answered, not raised: the transaction still commits,
     so a one-time code guess counts and an exception stays on record for the dispatcher."""

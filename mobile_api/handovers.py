@@ -7,18 +7,22 @@ The hand-over rules live in ``core.handovers.service``: the side that opens a si
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
+from core.custody.models import Bag
 from core.errors import Forbidden, InvalidInput
 from core.handovers import service as handovers
 from core.handovers.models import Handover
+from core.settings import Settings
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from mobile_api.deps import Caller, FieldCaller, SessionDep
@@ -69,10 +73,11 @@ class HandoverOut(BaseModel):
 
 
 def _view(
-    session: Any, handover_id: int, refused: list[ScanResultOut] | None = None
+    session: Session, handover_id: int, refused: list[ScanResultOut] | None = None
 ) -> HandoverOut:
     view = handovers.handover_view(session, handover_id)
     handover = session.get(Handover, handover_id)
+    assert handover is not None  # handover_view has just found it
     return HandoverOut(
         id=view.id,
         code=view.code,
@@ -96,7 +101,7 @@ def _view(
     )
 
 
-def _taking_part(session: Any, caller: Caller, handover_id: int) -> None:
+def _taking_part(session: Session, caller: Caller, handover_id: int) -> None:
     view = handovers.handover_view(session, handover_id)
     if caller.actor.party not in (view.from_party, view.to_party):
         raise Forbidden("you are not a side of this hand-over", field="handover_id")
@@ -223,7 +228,7 @@ class BagOut(BaseModel):
     items: list[str]
 
 
-def _bag_out(session: Any, bag: Any) -> BagOut:
+def _bag_out(session: Session, bag: Bag) -> BagOut:
     return BagOut(
         code=bag.code,
         status=bag.status,
@@ -250,9 +255,9 @@ class BagItemIn(BaseModel):
 
 def _bag_event(
     caller: Caller,
-    session: Any,
-    settings: Any,
-    now: Any,
+    session: Session,
+    settings: Settings,
+    now: datetime,
     kind: str,
     bag_code: str,
     body: BagItemIn,

@@ -41,8 +41,10 @@ def test_a_courier_signs_in_and_the_token_is_bound_to_the_device(
     device = db.get(Device, body["device_id"])
     assert device is not None
     assert (device.user_id, device.device_uid, device.platform) == (
-        courier.id, "install-abc-123", "android",
-    )  # fmt: skip
+        courier.id,
+        "install-abc-123",
+        "android",
+    )
     token_row = db.scalar(select(ApiToken).where(ApiToken.user_id == courier.id))
     assert token_row is not None and token_row.device_id == device.id
     me = client.get("/mobile/v1/me", headers=bearer(body["token"]))
@@ -69,9 +71,12 @@ def test_wrong_password_and_wrong_roles_are_refused(client: TestClient, db: Sess
         assert refused.status_code == 403, refused.text
     bad_platform = client.post(
         "/mobile/v1/auth/login",
-        json={"username": courier.username, "password": PASSWORD,
-              "device": {**device, "platform": "nokia"}},
-    )  # fmt: skip
+        json={
+            "username": courier.username,
+            "password": PASSWORD,
+            "device": {**device, "platform": "nokia"},
+        },
+    )
     assert bad_platform.status_code == 422
     assert bad_platform.json()["field"] == "device.platform"
 
@@ -105,10 +110,16 @@ def test_a_revoked_device_gets_401_and_records_nothing(
     # The same install cannot sign back in; a new install can (a dispatcher knows of it).
     again = client.post(
         "/mobile/v1/auth/login",
-        json={"username": courier.username, "password": PASSWORD,
-              "device": {"install_id": db.get(Device, device_id).device_uid,  # type: ignore[union-attr]
-                         "name": "Phone", "platform": "android"}},
-    )  # fmt: skip
+        json={
+            "username": courier.username,
+            "password": PASSWORD,
+            "device": {
+                "install_id": db.get(Device, device_id).device_uid,  # type: ignore[union-attr]
+                "name": "Phone",
+                "platform": "android",
+            },
+        },
+    )
     assert again.status_code == 403
     assert again.json()["field"] == "install_id"
 
@@ -142,3 +153,25 @@ def test_logout_and_expiry_end_the_token(
     old = issue_token(db, settings, courier, now=datetime.now(UTC) - timedelta(days=2))
     expired = client.get("/mobile/v1/me", headers=bearer(old.token))
     assert (expired.status_code, expired.json()["detail"]) == (401, "token expired")
+
+
+def test_the_openapi_document_describes_the_mobile_contract(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    mobile = {
+        path
+        for path, ops in spec["paths"].items()
+        if any("mobile" in op.get("tags", []) for op in ops.values())
+    }
+    assert {
+        "/mobile/v1/auth/login",
+        "/mobile/v1/scans",
+        "/mobile/v1/runsheet",
+        "/mobile/v1/media/{sha256}",
+        "/mobile/v1/pings",
+    } <= mobile
+    assert all(path.startswith("/mobile/v1/") for path in mobile)
+    batch = spec["paths"]["/mobile/v1/scans"]["post"]["requestBody"]["content"]
+    events = batch["application/json"]["schema"]["properties"]["events"]
+    assert events["maxItems"] == 500
+    assert {"client_event_id", "kind", "code", "occurred_at"} <= set(events["items"]["required"])
+    assert "picked_up" in events["items"]["properties"]["kind"]["enum"]
