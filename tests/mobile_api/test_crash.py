@@ -167,5 +167,8 @@ def test_the_answer_leaves_only_after_the_commit(
         }
         await app(scope, receive, send)
 
-    anyio.run(call)
+    # A thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    runner = threading.Thread(target=anyio.run, args=(call,))
+    runner.start()
+    runner.join(timeout=60)
     assert committed_when_answered == [1]
