@@ -175,3 +175,33 @@ def test_bags_open_pack_seal_and_go_in_a_handover(
     )
     assert received.json()["lines"][0]["outcome"] == "confirmed"
     assert _status(db, at_hub[0]) == "in_transit"
+
+
+def test_a_courier_asks_the_desk_for_results_and_the_desk_confirms(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    courier, headers = signed_in(client, db)
+    case = make_case(db, settings)
+    result = register_result(db, settings, Actor.system(), case, now=datetime.now(VN))
+    booking = db.get(Booking, case.booking_id)
+    assert booking is not None
+    asked = client.post(
+        "/mobile/v1/handovers",
+        headers=headers,
+        json={
+            "counterparty": f"office:{booking.office_id}",
+            "direction": "collect",
+            "item_codes": [result.code],
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    handover = asked.json()
+    assert (handover["from_party"], handover["to_party"]) == (
+        f"office:{booking.office_id}",
+        f"courier:{courier.id}",
+    )
+    assert handover["confirmed_by_party"] == f"office:{booking.office_id}"
+    assert _status(db, result) == "result_registered"  # nothing moves until the desk confirms
+    desk = actor_for(make_user(db, "desk_officer", office_id=booking.office_id))
+    handovers.receive_item(db, desk, handover["id"], result.code, now=datetime.now(VN))
+    assert _status(db, result) == "collected"
