@@ -12,6 +12,8 @@ from sqlalchemy import text
 from api import agency, desk, dispatch, pages, printing, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
+import mobile_api
+from api import pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(citizen_pages.router)
     app.include_router(dispatch.page_router)
     app.include_router(dispatch.router)
+    app.include_router(mobile_api.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -9,6 +9,7 @@ from core.agency.models import (
 )
 from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case, Item, item_serial_seq
+from core.courier.models import LocationPing
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
 from core.desk.models import DeskAction
@@ -56,4 +57,5 @@ __all__ = [
     "CitizenNotice",
     "NotifierWatermark",
     "DispatchPlan",
+    "LocationPing",
 ]

@@ -1,0 +1,76 @@
+"""Who is calling: a bearer token bound to a device, resolved once per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.deps import NowDep, SettingsDep, get_session
+from core.courier.devices import MOBILE_ROLES, token_device_id
+from core.custody.parties import Actor
+from core.errors import Forbidden, Unauthorized
+from core.identity.models import User
+from core.identity.service import actor_for, user_for_token
+
+# The request's transaction, committed BEFORE the response is sent. With FastAPI's default
+# ("request" scope) a yield dependency's exit runs after the response has gone out, so a phone
+# could be told "accepted" for a batch whose commit then failed, or never ran because the
+# server was killed in between; the crash test (tests/mobile_api/test_crash.py) caught one.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in phone user: the person, the device, the party they act for."""
+
+    user: User
+    device_id: int | None
+    actor: Actor
+    token: str
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "send the token as 'Authorization: Bearer <token>'", field="authorization"
+        )
+    return token.strip()
+
+
+def get_caller(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Caller:
+    """Any valid, unrevoked token on an unrevoked device; refused before anything is written."""
+    token = _bearer(request)
+    user = user_for_token(session, settings, token, now=now)
+    device_id = token_device_id(session, settings, token)
+    return Caller(user=user, device_id=device_id, actor=actor_for(user, device_id), token=token)
+
+
+# The role checks do no I/O: async, so FastAPI runs them inline rather than in its thread pool.
+async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """A courier or dispatcher: the people who scan items in the field and at the hub."""
+    if caller.user.role not in MOBILE_ROLES:
+        raise Forbidden("this API is for couriers and dispatchers", field="authorization")
+    return caller
+
+
+async def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    if caller.user.role != "courier":
+        raise Forbidden("only a courier can do this", field="authorization")
+    return caller
+
+
+async def get_supervisor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    if caller.user.role not in ("dispatcher", "admin"):
+        raise Forbidden("only a dispatcher or an admin can do this", field="authorization")
+    return caller
+
+
+AnyCaller = Annotated[Caller, Depends(get_caller)]
+FieldCaller = Annotated[Caller, Depends(get_field_caller)]
+CurrentCourier = Annotated[Caller, Depends(get_courier)]
+Supervisor = Annotated[Caller, Depends(get_supervisor)]
