@@ -9,11 +9,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+import mobile_api
 from api import agency, desk, dispatch, pages, printing, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
-import mobile_api
-from api import pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR

@@ -6,20 +6,18 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SettingsDep, get_session
+from api.deps import NowDep, SettingsDep
+
+# Re-exported for the mobile routers. It commits BEFORE the response is sent: otherwise a
+# phone could be told "accepted" for a batch whose commit then failed (the crash test caught
+# one).
+from api.deps import SessionDep as SessionDep
 from core.courier.devices import MOBILE_ROLES, token_device_id
 from core.custody.parties import Actor
 from core.errors import Forbidden, Unauthorized
 from core.identity.models import User
 from core.identity.service import actor_for, user_for_token
-
-# The request's transaction, committed BEFORE the response is sent. With FastAPI's default
-# ("request" scope) a yield dependency's exit runs after the response has gone out, so a phone
-# could be told "accepted" for a batch whose commit then failed, or never ran because the
-# server was killed in between; the crash test (tests/mobile_api/test_crash.py) caught one.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)
