@@ -213,7 +213,7 @@ def _drive(
         if order >= STAGES.index("out_for_delivery"):
             act(courier, "out_for_delivery", code)
         if order >= STAGES.index("attempt_failed"):
-            act(courier, "attempt_failed", code, details={"reason_code": "not_home"})
+            act(courier, "attempt_failed", code, details={"reason_code": "addressee_absent"})
         if order >= STAGES.index("delivered"):
             act(courier, "out_for_delivery", code)
             act(courier, "delivered", code, evidence={"proof": "otp", "otp_verified": True})

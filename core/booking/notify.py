@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.booking.models import CitizenNotice, NotifierWatermark
 from core.booking.slots import VN
 from core.cases.models import Booking, Case, Item
+from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, ItemState
 from core.db import transaction
 from core.identity.models import User
@@ -37,13 +38,6 @@ SETTLE = timedelta(seconds=60)
 BATCH = 500
 # Cases older than this are not scanned for assignments or codes (keeps the scan small).
 CASE_HORIZON = timedelta(days=60)
-
-ATTEMPT_REASONS_VI = {
-    "not_home": "không có người nhận",
-    "no_id": "chưa xác minh được người nhận",
-    "refused": "người nhận từ chối",
-    "wrong_address": "sai địa chỉ",
-}
 
 
 def _claim(session: Session, case_id: int, kind: str, ref: str) -> bool:
@@ -90,7 +84,9 @@ def _event_text(
             f"{settings.public_base_url.rstrip('/')}/my/cases/{case.id}"
         )
     if event.kind == "attempt_failed" and item.kind == "result":
-        reason = ATTEMPT_REASONS_VI.get(str(event.details.get("reason_code", "")), "")
+        # The couriers' reason table (what the phone offers) is the one vocabulary.
+        label = ATTEMPT_FAILURE_REASONS.get(str(event.details.get("reason_code", "")))
+        reason = label[0].lower() if label else ""
         why = f" ({reason})" if reason else ""
         return "attempt_failed", (
             f"Phát kết quả hồ sơ #{case.id} không thành công{why}. Bưu tá sẽ liên hệ để hẹn "

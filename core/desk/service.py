@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item
 from core.cases.service import record_agency_code, register_result
+from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, ItemState
 from core.custody.parties import party, party_kind
 from core.desk.access import item_code
@@ -183,9 +184,14 @@ def handover_for_desk(session: Session, user: User, handover_id: int) -> Handove
     return handover
 
 
-def attempts_of(session: Session, codes: list[str]) -> dict[str, list[tuple[datetime, str]]]:
-    """The failed delivery attempts of result items: the record a return comes back with."""
-    found: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+def attempts_of(
+    session: Session, codes: list[str]
+) -> dict[str, list[tuple[datetime, tuple[str, str]]]]:
+    """The failed delivery attempts of result items: the record a return comes back with.
+
+    Each reason is given as (Vietnamese, English) from the couriers' reason table.
+    """
+    found: dict[str, list[tuple[datetime, tuple[str, str]]]] = defaultdict(list)
     if not codes:
         return found
     for code, occurred, reason in session.execute(
@@ -194,7 +200,8 @@ def attempts_of(session: Session, codes: list[str]) -> dict[str, list[tuple[date
         .where(Item.code.in_(codes), CustodyEvent.kind == "attempt_failed")
         .order_by(CustodyEvent.item_id, CustodyEvent.seq)
     ):
-        found[code].append((occurred, reason or "—"))
+        label = ATTEMPT_FAILURE_REASONS.get(reason or "", (reason or "—", reason or "—"))
+        found[code].append((occurred, label))
     return found
 
 

@@ -231,15 +231,15 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     # Three failed attempts; the result comes back with their record and the desk confirms.
     for _ in range(3):
         record_one(db, actor_for(courier), scan("out_for_delivery", result))
-        record_one(db, actor_for(courier), scan("attempt_failed", result,
-                                                details={"reason_code": "not_home"}))  # fmt: skip
+        absent = {"reason_code": "addressee_absent"}
+        record_one(db, actor_for(courier), scan("attempt_failed", result, details=absent))
     back = open_handover(db, actor_for(courier), giver=courier_party, receiver=office_party,
                          item_codes=[result], now=datetime.now(UTC))  # fmt: skip
     db.commit()
     results_page = client.get("/desk/results").text
-    assert results_page.count("not_home") == 3
+    assert results_page.count("Người nhận vắng nhà") == 3
     handover_page = client.get(f"/desk/handovers/{back.handover.id}").text
-    assert handover_page.count("not_home") == 3  # the attempts' record travels with it
+    assert handover_page.count("Người nhận vắng nhà") == 3  # the attempts' record travels with it
     client.post(f"/desk/handovers/{back.handover.id}/scan", data={"code": result})
     client.post(f"/desk/handovers/{back.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
     state = _state(db, result)

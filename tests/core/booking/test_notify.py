@@ -84,7 +84,7 @@ def test_each_moment_gets_one_sms(db: Session, settings: Settings) -> None:
     record_one(db, desk, scan("handover_confirmed", result.code))
     record_one(db, courier, scan("out_for_delivery", result.code))
     record_one(db, courier, scan("attempt_failed", result.code,
-                                 details={"reason_code": "not_home"}))  # fmt: skip
+                                 details={"reason_code": "addressee_absent"}))  # fmt: skip
     record_one(db, courier, scan("out_for_delivery", result.code))
     record_one(db, courier, scan("delivered", result.code,
                                  evidence={"proof": "otp", "otp_verified": True}))  # fmt: skip
@@ -94,7 +94,7 @@ def test_each_moment_gets_one_sms(db: Session, settings: Settings) -> None:
     assert len(texts) == 9, texts
     assert "sẵn sàng" in texts[4]
     assert "đang được bưu tá mang đến" in texts[5]
-    assert "không thành công (không có người nhận)" in texts[6]
+    assert "không thành công (người nhận vắng nhà)" in texts[6]
     assert "đang được bưu tá mang đến" in texts[7]
     assert "phát thành công" in texts[8] and f"/my/cases/{case.id}" in texts[8]
 
