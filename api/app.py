@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from api import pages, tracking
+from api import courier, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(courier.router)
     app.include_router(tracking.router)
 
     @app.get("/healthz", tags=["ops"])

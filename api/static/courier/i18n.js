@@ -1,0 +1,110 @@
+// Vietnamese first; English when the courier switches. One dictionary, keys in English.
+const TEXT = {
+  app_title: ["Bưu tá", "Courier"],
+  sign_in: ["Đăng nhập", "Sign in"],
+  sign_out: ["Đăng xuất", "Sign out"],
+  username: ["Tên đăng nhập", "Username"],
+  password: ["Mật khẩu", "Password"],
+  wrong_credentials: ["Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."],
+  need_network_sign_in: ["Cần kết nối mạng để đăng nhập lần đầu.", "Signing in needs a connection."],
+  online: ["Đang trực tuyến", "Online"],
+  offline: ["Mất kết nối — vẫn ghi nhận bình thường", "Offline — still recording"],
+  unsynced: ["chưa gửi", "not sent"],
+  all_synced: ["Đã gửi hết", "All sent"],
+  sync_now: ["Gửi ngay", "Send now"],
+  runsheet: ["Lịch trình hôm nay", "Today's run"],
+  no_stops: ["Chưa có điểm dừng nào được phân công.", "No stops assigned yet."],
+  list: ["Danh sách", "List"],
+  map: ["Bản đồ", "Map"],
+  scan: ["Quét mã", "Scan"],
+  queue: ["Hàng đợi", "Queue"],
+  handover: ["Bàn giao", "Hand over"],
+  bags: ["Túi", "Bags"],
+  back: ["Quay lại", "Back"],
+  window: ["Khung giờ", "Window"],
+  eta: ["Dự kiến", "ETA"],
+  items: ["Bưu gửi", "Items"],
+  call: ["Gọi", "Call"],
+  navigate: ["Chỉ đường", "Directions"],
+  stop_kind_home_pickup: ["Nhận hồ sơ tại nhà", "Pick up at home"],
+  stop_kind_office_drop: ["Bàn giao tại bộ phận một cửa", "Drop at one-stop office"],
+  stop_kind_office_pickup: ["Nhận kết quả tại bộ phận một cửa", "Collect at one-stop office"],
+  stop_kind_home_delivery: ["Phát kết quả tại nhà", "Deliver at home"],
+  stop_kind_post_office_drop: ["Gửi tại bưu cục", "Drop at post office"],
+  stop_kind_post_office_pickup: ["Nhận tại bưu cục", "Collect at post office"],
+  action: ["Thao tác", "Action"],
+  kind_out_for_delivery: ["Bắt đầu phát", "Out for delivery"],
+  kind_departed: ["Rời bưu cục", "Departed"],
+  kind_handover_confirmed: ["Xác nhận nhận bàn giao", "Confirm hand-off"],
+  kind_damage_noted: ["Ghi nhận hư hỏng", "Note damage"],
+  type_code: ["Nhập mã bưu gửi", "Type the item ID"],
+  add: ["Ghi nhận", "Record"],
+  camera_start: ["Bật camera", "Start camera"],
+  camera_stop: ["Tắt camera", "Stop camera"],
+  camera_unavailable: ["Không mở được camera — hãy nhập mã.", "Camera unavailable — type the code."],
+  code_format: ["Mã không đúng dạng (2 chữ, 9 số, 2 chữ).", "Not an item ID (2 letters, 9 digits, 2 letters)."],
+  code_check_digit: ["Sai số kiểm tra — quét hoặc nhập lại.", "Check digit wrong — scan or type again."],
+  queued: ["Đã lưu, chờ gửi", "Saved, waiting to send"],
+  already_scanned: ["Mã này vừa được quét.", "Already scanned."],
+  state_pending: ["Chờ gửi", "Waiting"],
+  state_accepted: ["Đã ghi nhận", "Recorded"],
+  state_rejected: ["Bị từ chối", "Refused"],
+  state_exception: ["Ngoại lệ — điều phối xem xét", "Exception — for the dispatcher"],
+  pickup: ["Nhận hồ sơ", "Pick up"],
+  refuse_pickup: ["Không nhận được", "Cannot pick up"],
+  checklist: ["Thành phần hồ sơ", "Documents"],
+  original: ["Bản chính", "Original"],
+  copy: ["Bản sao", "Copy"],
+  present: ["Có", "Present"],
+  seal_number: ["Số niêm phong", "Seal number"],
+  fees_collected: ["Tiền thu (đồng)", "Fees collected (VND)"],
+  citizen_signature: ["Chữ ký người nộp", "Citizen's signature"],
+  courier_signature: ["Chữ ký bưu tá", "Courier's signature"],
+  clear: ["Xóa", "Clear"],
+  item_code: ["Mã bưu gửi", "Item ID"],
+  reason: ["Lý do", "Reason"],
+  missing_documents: ["Giấy tờ còn thiếu", "Documents missing"],
+  deliver: ["Phát kết quả", "Deliver"],
+  attempt_failed: ["Phát không thành công", "Delivery failed"],
+  proof: ["Xác thực người nhận", "Recipient proof"],
+  proof_otp: ["Mã OTP gửi tới điện thoại", "One-time code to the phone"],
+  proof_cccd: ["Quét QR căn cước", "Scan ID card QR"],
+  proof_authorisation: ["Người được ủy quyền", "Authorised recipient"],
+  send_code: ["Gửi mã", "Send code"],
+  code_sent: ["Đã gửi mã tới", "Code sent to"],
+  otp_needs_network: ["Gửi mã OTP cần kết nối mạng; có thể dùng QR căn cước.", "Sending a code needs a connection; use the ID card QR instead."],
+  otp_code: ["Mã OTP người nhận đọc", "Code the recipient reads out"],
+  cccd_read: ["Đã đọc QR căn cước", "ID card QR read"],
+  recipient_name: ["Họ tên người nhận", "Recipient's name"],
+  authorisation_photo: ["Ảnh giấy ủy quyền", "Photo of the authorisation"],
+  signature: ["Chữ ký người nhận", "Recipient's signature"],
+  photo: ["Ảnh giao nhận", "Photo at delivery"],
+  save: ["Lưu", "Save"],
+  required: ["Bắt buộc", "Required"],
+  receiver: ["Bên nhận", "Receiver"],
+  open_handover: ["Mở biên bản bàn giao", "Open hand-over"],
+  needs_network: ["Cần kết nối mạng cho thao tác này.", "This needs a connection."],
+  handover_opened: ["Đã mở biên bản", "Hand-over opened"],
+  bag_code: ["Mã túi", "Bag ID"],
+  bag_add: ["Cho vào túi", "Put in bag"],
+  bag_remove: ["Lấy ra khỏi túi", "Take out of bag"],
+  session_expired: ["Phiên đăng nhập hết hạn — đăng nhập lại; dữ liệu chưa gửi vẫn được giữ.", "Session expired — sign in again; unsent data is kept."],
+};
+
+let lang = localStorage.getItem("hoso_lang") === "en" ? "en" : "vi";
+
+export function t(key) {
+  const pair = TEXT[key];
+  if (!pair) return key;
+  return lang === "en" ? pair[1] : pair[0];
+}
+
+export function currentLang() {
+  return lang;
+}
+
+export function toggleLang() {
+  lang = lang === "en" ? "vi" : "en";
+  localStorage.setItem("hoso_lang", lang);
+  document.documentElement.lang = lang;
+}
