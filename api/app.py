@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+import mobile_api
 from api import courier, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(pages.router)
     app.include_router(courier.router)
     app.include_router(tracking.router)
+    app.include_router(mobile_api.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from core.cases.models import Booking, Case, Item, item_serial_seq
+from core.courier.models import LocationPing
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
 from core.dispatch.models import RouteStop
@@ -36,4 +37,5 @@ __all__ = [
     "ScanReceipt",
     "User",
     "item_serial_seq",
+    "LocationPing",
 ]

@@ -47,6 +47,8 @@ class Device(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     device_uid: Mapped[str]
     name: Mapped[str]
+    # android / ios / web, as the phone reported it at sign-in.
+    platform: Mapped[str | None] = mapped_column(String(16))
     registered_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -1,0 +1,433 @@
+"""What the server checks before a door-step event reaches the ledger.
+
+A pickup must carry the procedure's document checklist, a seal number, the fees collected and
+both signatures (TT 17/2017/TT-BTTTT art. 5); a refused pickup says why and what is missing;
+a delivery carries proof the server verified itself (a one-time code, the citizen's chip ID
+card QR, or an authorisation); a failed attempt carries a reason code. The same checks run
+whether the phone sends the event in a sync batch or through a typed endpoint, so an
+offline pickup is held to the same rules as an online one.
+
+Raw proof (the code typed, the ID card QR text) is consumed here and never reaches the
+append-only ledger: the event keeps only what was verified (last four ID digits, which
+checks matched).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.commands import ScanCommand
+from core.custody.models import ItemState
+from core.errors import DomainError, Forbidden, InvalidInput
+from core.identity.service import keyed_hash
+from core.otp.service import verify_code
+from core.places.models import Procedure
+from core.settings import Settings
+from labels.cccd import parse_cccd_qr
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+from labels.text import strip_diacritics
+
+# Why a pickup did not happen. ``incomplete_dossier`` must name the missing documents.
+PICKUP_REFUSAL_REASONS: dict[str, tuple[str, str]] = {
+    "incomplete_dossier": ("Hồ sơ chưa đủ giấy tờ", "Dossier incomplete"),
+    "wrong_document_form": (
+        "Giấy tờ không đúng bản chính / bản sao theo yêu cầu",
+        "A document is not in the required form (original or copy)",
+    ),
+    "fee_not_paid": ("Người dân chưa nộp phí, lệ phí", "Fees not paid"),
+    "citizen_absent": ("Người dân vắng nhà", "Citizen not at home"),
+    "citizen_withdrew": ("Người dân không muốn gửi hồ sơ nữa", "Citizen withdrew the request"),
+    "wrong_address": ("Sai địa chỉ", "Wrong address"),
+}
+# Reasons a pickup needs the list of what the citizen must add.
+_NEEDS_MISSING = frozenset({"incomplete_dossier", "wrong_document_form"})
+
+# Why a delivery attempt failed, after the UPU non-delivery reasons (EMH event).
+ATTEMPT_FAILURE_REASONS: dict[str, tuple[str, str]] = {
+    "addressee_absent": ("Người nhận vắng nhà", "Addressee absent"),
+    "incorrect_address": ("Địa chỉ không chính xác", "Incorrect address"),
+    "addressee_moved": ("Người nhận đã chuyển đi", "Addressee has moved"),
+    "refused_by_addressee": ("Người nhận từ chối nhận", "Refused by the addressee"),
+    "identity_not_verified": (
+        "Không xác minh được người nhận",
+        "Recipient identity could not be verified",
+    ),
+    "no_access": ("Không vào được địa điểm phát", "No access to the delivery point"),
+    "rescheduled_by_addressee": ("Người nhận hẹn phát lại", "Addressee asked for another time"),
+    "force_majeure": ("Thời tiết xấu, thiên tai, bất khả kháng", "Weather or force majeure"),
+}
+
+DELIVERY_PROOFS = ("otp", "cccd_qr", "authorisation")
+PAYMENT_METHODS = ("cash", "bank_transfer", "card", "e_wallet")
+CHECKED_KINDS = frozenset(
+    {"picked_up", "pickup_refused", "out_for_delivery", "delivered", "attempt_failed"}
+)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Refused(Exception):
+    """A door-step event the server will not pass to the ledger, with the reason code."""
+
+    def __init__(self, reason_code: str, error: DomainError) -> None:
+        super().__init__(error.detail)
+        self.reason_code = reason_code
+        self.error = error
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What the door-step checks need to know of one item, read for a whole batch at once."""
+
+    code: str
+    kind: str
+    case_id: int | None
+    status: str
+    custodian: str
+    delivery_attempts: int
+    documents: list[dict[str, Any]]
+    contact_name: str | None
+    contact_phone: str | None
+    cccd_hash: str | None
+    cccd_last4: str | None
+    birth_year: int | None
+    sex: str | None
+
+
+def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFacts]:
+    codes = set()
+    for raw in raw_codes:
+        try:
+            codes.add(validate_item_id(raw))
+        except InvalidCode:
+            continue  # the ledger rejects it as malformed_code
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(
+            Item.code,
+            Item.kind,
+            Item.case_id,
+            ItemState.status,
+            ItemState.custodian,
+            ItemState.delivery_attempts,
+            Procedure.documents,
+            Booking.contact_name,
+            Booking.contact_phone,
+            Booking.cccd_hash,
+            Booking.cccd_last4,
+            Booking.citizen_birth_year,
+            Booking.citizen_sex,
+        )
+        .join(ItemState, ItemState.item_id == Item.id)
+        .outerjoin(Case, Case.id == Item.case_id)
+        .outerjoin(Booking, Booking.id == Case.booking_id)
+        .outerjoin(Procedure, Procedure.id == Booking.procedure_id)
+        .where(Item.code.in_(codes))
+    )
+    return {
+        row.code: ItemFacts(
+            code=row.code,
+            kind=row.kind,
+            case_id=row.case_id,
+            status=row.status,
+            custodian=row.custodian,
+            delivery_attempts=row.delivery_attempts,
+            documents=list(row.documents or []),
+            contact_name=row.contact_name,
+            contact_phone=row.contact_phone,
+            cccd_hash=row.cccd_hash,
+            cccd_last4=row.cccd_last4,
+            birth_year=row.citizen_birth_year,
+            sex=row.citizen_sex,
+        )
+        for row in rows
+    }
+
+
+def facts_for(facts: Mapping[str, ItemFacts], code: str) -> ItemFacts | None:
+    try:
+        return facts.get(validate_item_id(code))
+    except InvalidCode:
+        return None
+
+
+def prepare(
+    session: Session,
+    settings: Settings,
+    command: ScanCommand,
+    facts: ItemFacts | None,
+    *,
+    actor_party: str,
+    now: datetime,
+) -> ScanCommand:
+    """Check a door-step event and return it as the ledger should store it, or raise Refused."""
+    if command.kind not in CHECKED_KINDS:
+        return command
+    if facts is None:
+        return _without_raw_proof(command)  # unknown item or a bag: the ledger answers
+    if command.kind == "picked_up":
+        return _check_pickup(command, facts)
+    if command.kind == "pickup_refused":
+        return _check_refusal(command, facts)
+    if command.kind == "attempt_failed":
+        _reason(command.details, ATTEMPT_FAILURE_REASONS)
+        return command
+    if command.kind == "out_for_delivery":
+        if facts.delivery_attempts >= settings.delivery_max_attempts:
+            raise Refused(
+                "attempts_exhausted",
+                Forbidden(
+                    f"{facts.delivery_attempts} delivery attempts failed; hand the item back to "
+                    "the office",
+                    field="code",
+                ),
+            )
+        return command
+    # delivered: verify only what this courier may deliver now; anything else goes to the
+    # ledger without the raw proof, and the ledger refuses or keeps it as an exception.
+    if facts.custodian != actor_party or facts.status != "out_for_delivery":
+        return _without_raw_proof(command)
+    return _check_delivery(session, settings, command, facts, now=now)
+
+
+def _invalid(field: str, detail: str, reason: str = "invalid_input") -> Refused:
+    return Refused(reason, InvalidInput(detail, field=field))
+
+
+def _sha(mapping: Mapping[str, Any], name: str, prefix: str, *, required: bool = True) -> None:
+    value = mapping.get(name)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise _invalid(
+            f"{prefix}.{name}",
+            "must be the SHA-256 (64 lowercase hex digits) of the uploaded file",
+            "missing_field" if value is None else "invalid_input",
+        )
+
+
+def _reason(details: Mapping[str, Any], table: Mapping[str, tuple[str, str]]) -> str:
+    reason = details.get("reason_code")
+    if reason not in table:
+        raise _invalid(
+            "details.reason_code",
+            f"must be one of {', '.join(table)}",
+            "missing_field" if reason is None else "invalid_input",
+        )
+    return str(reason)
+
+
+def _fold(text: str) -> str:
+    return " ".join(strip_diacritics(unicodedata.normalize("NFC", text)).casefold().split())
+
+
+def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]]) -> list[str]:
+    """The procedure's documents the checklist does not show present in the required form.
+
+    Each procedure document must appear in ``details.checklist`` by name (accents and case
+    ignored) with ``present`` and ``form``; an original stands in for a copy, not the reverse.
+    """
+    checklist = details.get("checklist")
+    if not isinstance(checklist, list) or not checklist:
+        raise _invalid(
+            "details.checklist",
+            "list each document of the procedure with name, form (original or copy) and present",
+            "missing_field",
+        )
+    seen: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(checklist):
+        where = f"details.checklist[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise _invalid(where, "each entry needs a name")
+        if entry.get("form") not in ("original", "copy"):
+            raise _invalid(f"{where}.form", "must be original or copy")
+        if not isinstance(entry.get("present"), bool):
+            raise _invalid(f"{where}.present", "must be true or false")
+        seen[_fold(entry["name"])] = entry
+    gaps = []
+    for document in documents:
+        name = str(document.get("name_vi", ""))
+        entry = seen.get(_fold(name))
+        if entry is None or not entry["present"]:
+            gaps.append(name)
+        elif document.get("form") == "original" and entry["form"] != "original":
+            gaps.append(f"{name} (bản chính / original)")
+    return gaps
+
+
+def _check_pickup(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
+    details = command.details
+    gaps = _checklist_gaps(details, facts.documents)
+    if gaps:
+        raise Refused(
+            "incomplete_dossier",
+            InvalidInput(
+                "the dossier lacks: " + "; ".join(gaps) + ". Record pickup_refused instead",
+                field="details.checklist",
+            ),
+        )
+    seal = details.get("seal_number")
+    if not isinstance(seal, str) or not seal.strip() or len(seal) > 40:
+        raise _invalid(
+            "details.seal_number", "the envelope's seal number (1-40 characters)", "missing_field"
+        )
+    fees = details.get("fees_collected_vnd")
+    if not isinstance(fees, int) or isinstance(fees, bool) or fees < 0:
+        raise _invalid(
+            "details.fees_collected_vnd",
+            "the fees collected, in đồng (0 if none)",
+            "missing_field" if fees is None else "invalid_input",
+        )
+    method = details.get("payment_method")
+    if fees > 0 and method not in PAYMENT_METHODS:
+        raise _invalid("details.payment_method", f"must be one of {', '.join(PAYMENT_METHODS)}")
+    _sha(command.evidence, "citizen_signature_sha256", "evidence")
+    _sha(command.evidence, "courier_signature_sha256", "evidence")
+    return command
+
+
+def _check_refusal(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
+    reason = _reason(command.details, PICKUP_REFUSAL_REASONS)
+    if reason not in _NEEDS_MISSING:
+        return command
+    missing = command.details.get("missing_documents")
+    if missing is None and command.details.get("checklist") is not None:
+        missing = _checklist_gaps(command.details, facts.documents)
+    if not isinstance(missing, list) or not missing or not all(isinstance(m, str) for m in missing):
+        raise _invalid(
+            "details.missing_documents", "name what the citizen must add", "missing_field"
+        )
+    return replace(command, details={**command.details, "missing_documents": missing})
+
+
+def _without_raw_proof(command: ScanCommand) -> ScanCommand:
+    evidence = {k: v for k, v in command.evidence.items() if k not in ("otp_code", "cccd_qr")}
+    return replace(command, evidence=evidence)
+
+
+def _check_delivery(
+    session: Session, settings: Settings, command: ScanCommand, facts: ItemFacts, *, now: datetime
+) -> ScanCommand:
+    evidence = dict(command.evidence)
+    proof = evidence.get("proof")
+    if proof not in DELIVERY_PROOFS:
+        raise _invalid(
+            "evidence.proof",
+            f"must be one of {', '.join(DELIVERY_PROOFS)}",
+            "missing_field" if proof is None else "invalid_input",
+        )
+    _sha(evidence, "signature_sha256", "evidence")
+    _sha(evidence, "photo_sha256", "evidence")
+    verified: dict[str, Any]
+    if proof == "otp":
+        verified = _check_otp(session, settings, evidence, facts, now=now)
+    elif proof == "cccd_qr":
+        verified = _check_cccd(settings, evidence, facts)
+    else:
+        name = evidence.get("recipient_name")
+        if not isinstance(name, str) or not name.strip():
+            raise _invalid(
+                "evidence.recipient_name", "the authorised person's full name", "missing_field"
+            )
+        _sha(evidence, "authorisation_photo_sha256", "evidence")
+        verified = {"recipient": "authorised", "recipient_name": name.strip()}
+    kept = {k: v for k, v in evidence.items() if k not in ("otp_code", "cccd_qr")}
+    return replace(command, evidence={**kept, **verified, "proof": proof})
+
+
+def _check_otp(
+    session: Session,
+    settings: Settings,
+    evidence: Mapping[str, Any],
+    facts: ItemFacts,
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    code = evidence.get("otp_code")
+    if not isinstance(code, str):
+        raise _invalid(
+            "evidence.otp_code", "the 6-digit code the citizen received", "missing_field"
+        )
+    assert facts.contact_phone is not None
+    check = verify_code(
+        session,
+        settings,
+        phone=facts.contact_phone,
+        purpose="delivery",
+        code=code,
+        now=now,
+        case_id=facts.case_id,
+    )
+    if not check.ok or check.challenge is None:
+        # Not an exception for the caller: the wrong guess is counted and must be committed.
+        raise Refused("proof_failed", InvalidInput(check.reason, field="evidence.otp_code"))
+    return {"recipient": "citizen", "otp_challenge_id": check.challenge.id}
+
+
+def _check_cccd(
+    settings: Settings, evidence: Mapping[str, Any], facts: ItemFacts
+) -> dict[str, Any]:
+    payload = evidence.get("cccd_qr")
+    if not isinstance(payload, str):
+        raise _invalid(
+            "evidence.cccd_qr", "the text of the QR on the citizen's chip ID card", "missing_field"
+        )
+    if facts.cccd_hash is None:
+        raise Refused(
+            "proof_failed",
+            InvalidInput(
+                "the booking holds no ID number to match; use a one-time code",
+                field="evidence.proof",
+            ),
+        )
+    try:
+        card = parse_cccd_qr(payload)
+    except InvalidCode as exc:
+        raise Refused("proof_failed", InvalidInput(str(exc), field="evidence.cccd_qr")) from exc
+    if keyed_hash(settings, card.id, purpose="cccd") != facts.cccd_hash:
+        raise Refused(
+            "proof_failed",
+            InvalidInput("this ID card is not the one given at booking", field="evidence.cccd_qr"),
+        )
+    if facts.contact_name is not None and _fold(card.name) != _fold(facts.contact_name):
+        raise Refused(
+            "proof_failed",
+            InvalidInput(
+                "the name on the ID card does not match the booking", field="evidence.cccd_qr"
+            ),
+        )
+    checks: dict[str, Any] = {
+        "recipient": "citizen",
+        "cccd_last4": card.id[-4:],
+        "name_matched": True,
+    }
+    if facts.birth_year is not None:
+        if card.dob.year != facts.birth_year:
+            raise Refused(
+                "proof_failed",
+                InvalidInput(
+                    "the birth year on the ID card does not match the booking",
+                    field="evidence.cccd_qr",
+                ),
+            )
+        checks["birth_year_matched"] = True
+    if facts.sex is not None:
+        if card.sex != facts.sex:
+            raise Refused(
+                "proof_failed",
+                InvalidInput(
+                    "the sex on the ID card does not match the booking", field="evidence.cccd_qr"
+                ),
+            )
+        checks["sex_matched"] = True
+    return checks

@@ -1,0 +1,391 @@
+"""Sign-in, devices, the scan sync, and the door-step journeys (pickup, delivery)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from core.courier import doorstep
+from core.courier.devices import devices_visible_to, revoke_device, sign_in
+from core.courier.sync import Malformed, sync
+from core.custody.commands import ScanCommand, ScanResult
+from core.errors import InvalidInput
+from core.identity.service import revoke_token
+from core.media.service import missing_media
+from mobile_api.deps import AnyCaller, CurrentCourier, FieldCaller, Supervisor
+from mobile_api.schemas import (
+    MAX_BATCH,
+    AttemptFailedIn,
+    DeliveryIn,
+    DeviceOut,
+    LoginIn,
+    LoginOut,
+    PickupIn,
+    PickupRefusalIn,
+    Reason,
+    ReasonsOut,
+    ScanBatchOut,
+    ScanEventIn,
+    ScanResultOut,
+    UserOut,
+    scan_batch_schema,
+)
+
+TAG = "mobile"
+router = APIRouter(prefix="/mobile/v1", tags=[TAG])
+
+
+# -- sign-in and devices -----------------------------------------------------------------
+
+
+@router.post("/auth/login", response_model=LoginOut)
+def login(body: LoginIn, session: SessionDep, settings: SettingsDep, now: NowDep) -> LoginOut:
+    """Sign in a courier or dispatcher on one phone; the token works only while that phone
+    (device) and the token are not revoked."""
+    signed = sign_in(
+        session,
+        settings,
+        username=body.username,
+        password=body.password,
+        install_id=body.device.install_id,
+        device_name=body.device.name,
+        platform=body.device.platform,
+        now=now,
+    )
+    return LoginOut(
+        token=signed.token.token,
+        expires_at=signed.token.expires_at,
+        device_id=signed.device.id,
+        user=_user_out(signed.user),
+    )
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep) -> None:
+    """Revoke the token this request carries (the device stays registered)."""
+    revoke_token(session, settings, caller.token, now=now)
+
+
+@router.get("/me", response_model=UserOut)
+def me(caller: AnyCaller) -> UserOut:
+    return _user_out(caller.user)
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+def list_devices(caller: Supervisor, session: SessionDep) -> list[DeviceOut]:
+    """Phones of the post office's staff (a dispatcher) or of everyone (an admin)."""
+    return [_device_out(d, u.username) for d, u in devices_visible_to(session, caller.user)]
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DeviceOut)
+def revoke(device_id: int, caller: Supervisor, session: SessionDep, now: NowDep) -> DeviceOut:
+    """A lost or stolen phone: every token bound to it stops working at once."""
+    device = revoke_device(session, caller.user, device_id, now=now)
+    owner = devices_visible_to(session, caller.user)
+    username = next((u.username for d, u in owner if d.id == device.id), "")
+    return _device_out(device, username)
+
+
+def _user_out(user: Any) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        post_office_id=user.post_office_id,
+    )
+
+
+def _device_out(device: Any, username: str) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        user_id=device.user_id,
+        username=username,
+        name=device.name,
+        platform=device.platform,
+        registered_at=device.registered_at,
+        revoked_at=device.revoked_at,
+    )
+
+
+# -- scan sync -----------------------------------------------------------------------------
+
+
+async def _batch_events(request: Request) -> list[Any]:
+    """The envelope only; events are validated one by one so one bad event fails alone."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not JSON: {exc}", field="body") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise InvalidInput('send {"events": [...]}', field="events")
+    events: list[Any] = body["events"]
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise InvalidInput(
+            f"a batch holds 1 to {MAX_BATCH} events, got {len(events)}", field="events"
+        )
+    return events
+
+
+def _parse_event(index: int, raw: Any) -> ScanCommand | Malformed:
+    try:
+        event = ScanEventIn.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raw_map = raw if isinstance(raw, dict) else {}
+        key, code = raw_map.get("client_event_id"), raw_map.get("code")
+        return Malformed(
+            client_event_id=key if isinstance(key, str) else None,
+            code=code if isinstance(code, str) else "",
+            reason_code="malformed_code" if where == "code" else "invalid_input",
+            detail=f"events[{index}].{where}: {first['msg']}" if where else first["msg"],
+            field=where or None,
+        )
+    return ScanCommand(
+        kind=event.kind,
+        code=event.code,
+        occurred_at=event.occurred_at,
+        client_event_id=event.client_event_id,
+        to_party=event.to_party,
+        place=event.place,
+        lat=event.lat,
+        lon=event.lon,
+        gps_accuracy_m=event.gps_accuracy_m,
+        evidence=event.evidence,
+        details=event.details,
+    )
+
+
+def result_out(result: ScanResult) -> ScanResultOut:
+    return ScanResultOut.model_validate({**result.to_json(), "replayed": result.replayed})
+
+
+def _media_refs(results: list[ScanResult], commands: list[ScanCommand | Malformed]) -> list[str]:
+    refs: list[str] = []
+    for result, command in zip(results, commands, strict=True):
+        if result.outcome == "rejected" or not isinstance(command, ScanCommand):
+            continue
+        for mapping in (command.evidence, command.details):
+            refs += [v for k, v in mapping.items() if k.endswith("_sha256") and v not in refs]
+    return refs
+
+
+@router.post(
+    "/scans",
+    response_model=ScanBatchOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": scan_batch_schema()}},
+        }
+    },
+)
+def post_scans(
+    caller: FieldCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    events: list[Any] = Depends(_batch_events),  # noqa: B008 - FastAPI's dependency idiom
+) -> ScanBatchOut:
+    """Record up to 500 events the phone made, offline or not. Each gets its own answer;
+    send the same batch again as often as needed (see docs/mobile-api.md)."""
+    entries = [_parse_event(i, raw) for i, raw in enumerate(events)]
+    results = sync(session, settings, caller.actor, entries, now=now)
+    outs = [result_out(r) for r in results]
+    return ScanBatchOut(
+        results=outs,
+        accepted=sum(r.outcome == "accepted" for r in results),
+        exceptions=sum(r.outcome == "exception" for r in results),
+        rejected=sum(r.outcome == "rejected" for r in results),
+        missing_media=missing_media(session, _media_refs(results, entries)),
+        server_time=now,
+    )
+
+
+# -- door-step journeys: typed single events on the same path as the sync ------------------
+
+_STATUS_FOR_REASON = {
+    "unknown_item": 404,
+    "not_authorised": 403,
+    "attempts_exhausted": 403,
+    "conflict": 409,
+    "bag_sealed": 409,
+}
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not this courier's item, or no attempts left"},
+    404: {"description": "Unknown item"},
+    409: {"description": "Contradicts the item's state: kept as an exception for a dispatcher"},
+    422: {"description": "A field is missing or wrong; `field` names it"},
+}
+
+
+def _answer(
+    caller: FieldCaller, session: Any, settings: Any, now: datetime, command: ScanCommand
+) -> ScanResultOut | JSONResponse:
+    """Record one event. Refusals are answered, not raised: the transaction still commits,
+    so a one-time code guess counts and an exception stays on record for the dispatcher."""
+    (result,) = sync(session, settings, caller.actor, [command], now=now)
+    out = result_out(result)
+    if result.outcome == "accepted":
+        return out
+    status = (
+        409
+        if result.outcome == "exception"
+        else _STATUS_FOR_REASON.get(result.reason_code or "", 422)
+    )
+    return JSONResponse(
+        status_code=status,
+        content={
+            "error": result.reason_code,
+            "detail": result.detail,
+            "field": result.field,
+            "result": out.model_dump(mode="json"),
+        },
+    )
+
+
+def _gps(body: Any) -> dict[str, Any]:
+    return {"lat": body.lat, "lon": body.lon, "gps_accuracy_m": body.gps_accuracy_m}
+
+
+@router.post("/pickups", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
+def pickup(
+    body: PickupIn,
+    caller: CurrentCourier,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ScanResultOut | JSONResponse:
+    """Take a dossier at the door: every document of the procedure present in the required
+    form, sealed, fees collected, dossier slip signed by both (TT 17/2017 art. 5)."""
+    details: dict[str, Any] = {
+        "checklist": [entry.model_dump() for entry in body.checklist],
+        "seal_number": body.seal_number,
+        "fees_collected_vnd": body.fees_collected_vnd,
+    }
+    if body.payment_method:
+        details["payment_method"] = body.payment_method
+    if body.note:
+        details["note"] = body.note
+    command = ScanCommand(
+        kind="picked_up",
+        code=body.code,
+        occurred_at=body.occurred_at,
+        client_event_id=body.client_event_id,
+        details=details,
+        evidence={
+            "citizen_signature_sha256": body.citizen_signature_sha256,
+            "courier_signature_sha256": body.courier_signature_sha256,
+        },
+        **_gps(body),
+    )
+    return _answer(caller, session, settings, now, command)
+
+
+@router.post("/pickups/refusals", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
+def pickup_refused(
+    body: PickupRefusalIn,
+    caller: CurrentCourier,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ScanResultOut | JSONResponse:
+    """The dossier stays with the citizen: why, and what they must add before the next visit."""
+    details: dict[str, Any] = {"reason_code": body.reason_code}
+    if body.missing_documents is not None:
+        details["missing_documents"] = body.missing_documents
+    if body.checklist is not None:
+        details["checklist"] = [entry.model_dump() for entry in body.checklist]
+    if body.note:
+        details["note"] = body.note
+    evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
+    command = ScanCommand(
+        kind="pickup_refused",
+        code=body.code,
+        occurred_at=body.occurred_at,
+        client_event_id=body.client_event_id,
+        details=details,
+        evidence=evidence,
+        **_gps(body),
+    )
+    return _answer(caller, session, settings, now, command)
+
+
+@router.post("/deliveries", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
+def deliver(
+    body: DeliveryIn,
+    caller: CurrentCourier,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ScanResultOut | JSONResponse:
+    """Hand a result over on proof the server checks: the citizen's one-time code, their chip
+    ID card QR, or an authorisation (with its photo); plus signature and photo."""
+    evidence: dict[str, Any] = {
+        "proof": body.proof,
+        "signature_sha256": body.signature_sha256,
+        "photo_sha256": body.photo_sha256,
+    }
+    for name in ("otp_code", "cccd_qr", "recipient_name", "authorisation_photo_sha256"):
+        if getattr(body, name) is not None:
+            evidence[name] = getattr(body, name)
+    details = {"note": body.note} if body.note else {}
+    command = ScanCommand(
+        kind="delivered",
+        code=body.code,
+        occurred_at=body.occurred_at,
+        client_event_id=body.client_event_id,
+        evidence=evidence,
+        details=details,
+        **_gps(body),
+    )
+    return _answer(caller, session, settings, now, command)
+
+
+@router.post("/deliveries/attempts", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
+def attempt_failed(
+    body: AttemptFailedIn,
+    caller: CurrentCourier,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ScanResultOut | JSONResponse:
+    """A failed delivery attempt with its reason. After the configured number of attempts the
+    item is due back at the office (see GET /mobile/v1/returns)."""
+    details: dict[str, Any] = {"reason_code": body.reason_code}
+    if body.note:
+        details["note"] = body.note
+    evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
+    command = ScanCommand(
+        kind="attempt_failed",
+        code=body.code,
+        occurred_at=body.occurred_at,
+        client_event_id=body.client_event_id,
+        details=details,
+        evidence=evidence,
+        **_gps(body),
+    )
+    return _answer(caller, session, settings, now, command)
+
+
+@router.get("/reasons", response_model=ReasonsOut)
+def reasons() -> ReasonsOut:
+    """Reason codes for a refused pickup and a failed delivery attempt, labelled vi/en."""
+
+    def listed(table: dict[str, tuple[str, str]]) -> list[Reason]:
+        return [Reason(code=c, label_vi=vi, label_en=en) for c, (vi, en) in table.items()]
+
+    return ReasonsOut(
+        pickup_refused=listed(doorstep.PICKUP_REFUSAL_REASONS),
+        attempt_failed=listed(doorstep.ATTEMPT_FAILURE_REASONS),
+    )
+
+
+__all__ = ["router"]
