@@ -81,7 +81,7 @@ function topBar(title, back) {
 
 function tabs(active) {
   const tab = (hash, key) => h("a", { href: hash, class: active === hash ? "tab active" : "tab" }, t(key));
-  return h("nav", { class: "tabs" }, tab("#/home", "runsheet"), tab("#/scan", "scan"), tab("#/handover", "handover"), tab("#/queue", "queue"));
+  return h("nav", { class: "tabs" }, tab("#/home", "tab_runsheet"), tab("#/scan", "scan"), tab("#/handover", "handover"), tab("#/queue", "queue"));
 }
 
 async function screen(title, back, body, active) {
@@ -288,12 +288,16 @@ function scanInput(onCode) {
     feedbackBox.textContent = text;
     feedback(ok);
   };
-  const accept = async (raw) => {
+  const accept = async (raw, fromCamera = false) => {
     const checked = normalise(raw);
     if (!checked.ok) return show(false, `${raw}: ${t(checked.reason)}`);
-    if (recent.has(checked.code)) return show(false, `${format(checked.code)}: ${t("already_scanned")}`);
+    if (recent.has(checked.code)) {
+      // The camera sees one label many times a second: repeats are ignored quietly.
+      if (!fromCamera) show(false, `${format(checked.code)}: ${t("already_scanned")}`);
+      return;
+    }
     recent.add(checked.code);
-    setTimeout(() => recent.delete(checked.code), 3000); // the camera sees one label many times
+    setTimeout(() => recent.delete(checked.code), 3000);
     await onCode(checked.code);
     show(true, `${format(checked.code)} — ${t("queued")}`);
   };
@@ -305,21 +309,24 @@ function scanInput(onCode) {
     await accept(value);
     input.focus();
   });
-  const video = h("video", { id: "camera", playsinline: true, muted: true });
+  const video = h("video", { id: "camera", playsinline: true, muted: true, hidden: true });
   let on = false;
   const toggle = h("button", { type: "button", class: "secondary", id: "camera-toggle" }, t("camera_start"));
   toggle.addEventListener("click", async () => {
     if (on) {
       stopCamera();
       on = false;
+      video.hidden = true;
       toggle.textContent = t("camera_start");
       return;
     }
     try {
-      await startCamera(video, (text) => accept(text));
+      video.hidden = false;
+      await startCamera(video, (text) => accept(text, true));
       on = true;
       toggle.textContent = t("camera_stop");
     } catch {
+      video.hidden = true;
       show(false, t("camera_unavailable"));
     }
   });
@@ -439,6 +446,8 @@ async function pickupScreen(id) {
     h("input", { id: "seal", name: "seal", required: true, autocomplete: "off" }),
     h("label", { for: "fees" }, t("fees_collected")),
     h("input", { id: "fees", name: "fees", type: "number", min: "0", step: "1000", value: "0", inputmode: "numeric" }),
+    h("label", { for: "payment" }, t("payment_method")),
+    h("select", { id: "payment", name: "payment" }, h("option", { value: "cash" }, t("pay_cash")), h("option", { value: "bank_transfer" }, t("pay_transfer"))),
     citizen.element,
     courier.element,
     h("button", { type: "submit" }, t("save")),
@@ -450,14 +459,14 @@ async function pickupScreen(id) {
     if (!form.seal.value.trim()) return fieldError(form, `${t("seal_number")}: ${t("required")}`);
     if (!citizen.isDrawn() || !courier.isDrawn()) return fieldError(form, `${t("citizen_signature")} / ${t("courier_signature")}: ${t("required")}`);
     const checklist = documents.map((doc, i) => ({ name: doc.name, form: doc.form, present: form[`doc-${i}`].checked }));
-    const details = {
-      seal_number: form.seal.value.trim(),
-      checklist,
-      fees_collected_vnd: Number(form.fees.value || 0),
+    const fees = Number(form.fees.value || 0);
+    const details = { seal_number: form.seal.value.trim(), checklist, fees_collected_vnd: fees };
+    if (fees > 0) details.payment_method = form.payment.value;
+    const evidence = {
       citizen_signature_sha256: await storeMedia(await citizen.blob()),
       courier_signature_sha256: await storeMedia(await courier.blob()),
     };
-    await queueEvent({ kind: "picked_up", code: code.code, details, evidence: {} });
+    await queueEvent({ kind: "picked_up", code: code.code, details, evidence });
     go("#/queue");
   });
   await screen(t("pickup"), `#/stop/${id}`, form, null);
@@ -518,7 +527,7 @@ async function deliverScreen(id) {
   const authPhoto = photoInput("authorisation-photo", "authorisation_photo");
   let cccdText = null;
   const cccdStatus = h("p", { id: "cccd-status", class: "muted" });
-  const cccdVideo = h("video", { id: "cccd-camera", playsinline: true, muted: true });
+  const cccdVideo = h("video", { id: "cccd-camera", playsinline: true, muted: true, hidden: true });
   const otpStatus = h("p", { id: "otp-status", class: "muted" });
   const proofChoice = h(
     "div",
@@ -541,12 +550,14 @@ async function deliverScreen(id) {
   const scanCccd = h("button", { type: "button", class: "secondary", id: "scan-cccd" }, t("proof_cccd"));
   scanCccd.addEventListener("click", async () => {
     try {
+      cccdVideo.hidden = false;
       await startCamera(cccdVideo, (text) => {
         if (text.includes("|")) {
           cccdText = text;
           cccdStatus.textContent = t("cccd_read");
           feedback(true);
           stopCamera();
+          cccdVideo.hidden = true;
         }
       });
     } catch {
@@ -571,7 +582,7 @@ async function deliverScreen(id) {
     const code = normalise(form.item.value);
     if (!code.ok) return fieldError(form, `${t("item_code")}: ${t(code.reason)}`);
     const proof = form.proof.value;
-    const details = { proof };
+    const details = { proof }; // sent as the event's evidence: what proves who received it
     if (proof === "otp") {
       if (!/^\d{6}$/.test(form.otp.value)) return fieldError(form, `${t("otp_code")}: ${t("required")}`);
       details.otp_code = form.otp.value;
@@ -587,7 +598,7 @@ async function deliverScreen(id) {
     if (!photo.file()) return fieldError(form, `${t("photo")}: ${t("required")}`);
     details.signature_sha256 = await storeMedia(await signature.blob());
     details.photo_sha256 = await storeMedia(photo.file());
-    await queueEvent({ kind: "delivered", code: code.code, details });
+    await queueEvent({ kind: "delivered", code: code.code, evidence: details });
     go("#/queue");
   });
   await screen(t("deliver"), `#/stop/${id}`, form, null);
