@@ -30,7 +30,7 @@ from core.identity.models import User
 from core.identity.service import actor_for
 from core.settings import Settings
 from labels.label import render_label_pdf
-from labels.s10 import format_item_id
+from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.browser.conftest import PHONE
 from tests.conftest import launch_chromium
 from tests.factories import VN, home_post_office, make_case, make_office, make_user, unique
@@ -274,3 +274,27 @@ def test_runsheet_map_stop_and_every_form_render_in_both_languages(
         screenshot(page, "courier_queue_en")
     finally:
         context.close()
+
+
+def test_the_apps_check_digit_agrees_with_the_labels_library(
+    live_server: str, browser: Any
+) -> None:
+    """The phone refuses a mistyped ID before queueing it; it must agree with the server."""
+    valid = [make_item_id("DR", serial) for serial in range(0, 99_999_999, 7_654_321)]
+    mistyped = [code[:10] + str((int(code[10]) + 3) % 10) + code[11:] for code in valid]
+    page = browser.new_page()
+    try:
+        page.goto(f"{live_server}/static/courier/app.css")  # any same-origin page
+        answers = page.evaluate(
+            """async (codes) => {
+                const s10 = await import('/static/courier/s10.js');
+                return codes.map((c) => s10.normalise(c));
+            }""",
+            [*valid, *mistyped, "dr 000 000 080 vn", "http://x/t/DR000000080VN", "RR12"],
+        )
+    finally:
+        page.close()
+    assert [a["code"] for a in answers[: len(valid)]] == valid
+    assert all(a == {"ok": False, "reason": "code_check_digit"} for a in answers[len(valid) : -3])
+    assert answers[-3] == answers[-2] == {"ok": True, "code": validate_item_id("DR000000080VN")}
+    assert answers[-1] == {"ok": False, "reason": "code_format"}
