@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 import mobile_api
 from api import courier, pages, tracking
+from api import dispatch, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(courier.router)
     app.include_router(tracking.router)
     app.include_router(mobile_api.router)
+    app.include_router(dispatch.page_router)
+    app.include_router(dispatch.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

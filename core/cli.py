@@ -72,6 +72,7 @@ def seed(
         if demo:
             added = seed_demo(session, settings, now=datetime.now(UTC))
             typer.echo("demo data added" if added else "demo data already present")
+            _demo_dispatch_day(session, settings)
         else:
             seed_reference(session)
             typer.echo("reference data loaded")
@@ -105,6 +106,7 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     upgrade(url)
     with transaction(factory) as session:
         seed_demo(session, settings, now=datetime.now(UTC))
+        _demo_dispatch_day(session, settings)
     typer.echo(f"\nhoso demo: http://{host}:{port}/")
     typer.echo("Demo logins (vai trò / role, tên đăng nhập / username, mật khẩu / password):")
     for login in DEMO_LOGINS:
@@ -232,6 +234,61 @@ def labels_print(
     else:
         output.write_bytes(body)
         typer.echo(f"wrote {len(data)} label(s) to {output}", err=True)
+
+
+def _demo_dispatch_day(session: Session, settings: Settings) -> None:
+    from core.seed import seed_dispatch_day
+
+    if seed_dispatch_day(session, settings, now=datetime.now(UTC)):
+        typer.echo("today's routes planned for the demo dispatcher (dieuphoi): /dispatch")
+
+
+@app.command("plan")
+def plan_command(
+    post_office: Annotated[
+        str, typer.Option("--post-office", help="Post office code, e.g. BN-01.")
+    ],
+    day: Annotated[str, typer.Option("--date", help="Service date, YYYY-MM-DD (local time).")],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Planner budget in seconds.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Plan (or re-plan) a post office's day and print each courier's route summary."""
+    from datetime import date
+
+    from core.dispatch.day import VN, post_office_by_code
+    from core.dispatch.service import plan_day
+    from core.errors import DomainError
+
+    try:
+        service_date = date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"{day!r} is not a date YYYY-MM-DD", param_hint="--date") from None
+    settings = _settings(data_dir)
+    url, factory = _database(settings)
+    upgrade(url)
+    try:
+        with transaction(factory) as session:
+            post = post_office_by_code(session, post_office)
+            summary = plan_day(session, settings, post_office_id=post.id, day=service_date,
+                               now=datetime.now(UTC), time_limit_s=time_limit)  # fmt: skip
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+
+    def hm(moment: datetime | None) -> str:
+        return moment.astimezone(VN).strftime("%H:%M") if moment else "--:--"
+
+    typer.echo(f"{post.code} {post.name} · {service_date.isoformat()} · engine {summary.engine} "
+               f"· {summary.wall_time_s:.2f} s · travel {summary.matrix_source}")  # fmt: skip
+    typer.echo(f"{'courier':<24} {'stops':>5} {'first':>6} {'last':>6} {'back':>6} {'km':>7}")
+    for c in summary.couriers:
+        typer.echo(f"{c.name:<24} {c.stops:>5} {hm(c.first_eta):>6} {hm(c.last_eta):>6} "
+                   f"{hm(c.back_at):>6} {c.distance_km:>7.1f}")  # fmt: skip
+    typer.echo(f"{summary.stops_assigned} stops routed, {len(summary.unassigned)} unassigned")
+    for stop_id, reason in summary.unassigned:
+        typer.echo(f"  unassigned stop {stop_id}: {reason}")
 
 
 def main() -> None:

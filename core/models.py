@@ -4,7 +4,7 @@ from core.cases.models import Booking, Case, Item, item_serial_seq
 from core.courier.models import LocationPing
 from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
 from core.db import Base
-from core.dispatch.models import RouteStop
+from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
@@ -38,4 +38,5 @@ __all__ = [
     "User",
     "item_serial_seq",
     "LocationPing",
+    "DispatchPlan",
 ]

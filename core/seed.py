@@ -191,3 +191,10 @@ def _drive(
         if order >= STAGES.index("delivered"):
             act(courier, "out_for_delivery", code)
             act(courier, "delivered", code, evidence={"proof": "otp", "otp_verified": True})
+
+
+def seed_dispatch_day(session: Session, settings: Settings, *, now: datetime) -> bool:
+    """Today's bookings and morning plan at the hub, for the dispatcher demo; idempotent."""
+    from core.dispatch.demo import plan_demo_day
+
+    return plan_demo_day(session, settings, now=now) is not None

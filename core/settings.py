@@ -7,6 +7,7 @@ cannot ship hashes and tokens keyed with a public value.
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,54 @@ class Settings(BaseSettings):
     sms_file_path: Path = Path(".hoso-data/sms.log")
     sms_webhook_url: str | None = None
 
+    # -- dispatch (core/dispatch, docs/dispatch.md) ------------------------------------------
+    # Default courier day, local time (Asia/Ho_Chi_Minh): shift, one break that must start in
+    # [earliest, latest], and what a motorbike carries. No break by default: only VROOM
+    # models breaks, and pyvroom 1.15.2 cannot make a courier wait for the break window, so
+    # a day that ends before lunch loses stops (docs/dispatch.md); set 45 to plan lunch.
+    dispatch_shift_start: time = time(7, 30)
+    dispatch_shift_end: time = time(17, 30)
+    dispatch_break_earliest: time = time(11, 30)
+    dispatch_break_latest: time = time(13, 0)
+    dispatch_break_minutes: int = Field(default=0, ge=0, le=180)
+    dispatch_courier_capacity: int = Field(default=25, ge=1)
+    # One-stop offices take and release items in office hours.
+    dispatch_office_open: time = time(7, 30)
+    dispatch_office_close: time = time(17, 0)
+    # Seconds spent at each kind of stop (JSON object in the environment).
+    dispatch_service_seconds: dict[str, int] = Field(
+        default_factory=lambda: {
+            "home_pickup": 300,
+            "office_drop": 240,
+            "office_pickup": 240,
+            "home_delivery": 240,
+            "post_office_drop": 120,
+            "post_office_pickup": 120,
+        }
+    )
+    # Planner budgets: a whole day from the button or CLI, and interactive changes (move,
+    # insert a booking) that a dispatcher or citizen waits for.
+    dispatch_time_limit_s: float = Field(default=5.0, gt=0)
+    dispatch_interactive_time_limit_s: float = Field(default=0.3, gt=0)
+    # Pickup slots the booking page may offer, local "HH:MM-HH:MM" separated by commas.
+    dispatch_booking_slots: str = "08:00-10:00,10:00-12:00,13:30-15:30,15:00-17:00"
+    # Geocoder for addresses without a GPS pin: a geopy service name ("nominatim", ...); off
+    # (None) by default because it needs the network. ``geocoder_domain`` points at a
+    # self-hosted server.
+    geocoder: str | None = None
+    geocoder_domain: str | None = None
+    geocoder_scheme: Literal["http", "https"] = "https"
+    geocoder_user_agent: str = "hoso-dispatch"
+    # Road router for travel times (OSRM /table or Valhalla /sources_to_targets); off = the
+    # great-circle x detour / speed estimate.
+    road_router: Literal["off", "osrm", "valhalla"] = "off"
+    road_router_url: str | None = None
+    road_router_timeout_s: float = Field(default=5.0, gt=0)
+    # Map tiles on the dispatcher page, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+    # unset = no tiles (routes and stops are vector layers and show without them).
+    map_tile_url: str | None = None
+    map_tile_attribution: str = "© OpenStreetMap contributors"
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
@@ -51,6 +100,26 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
                 raise ValueError(f"{name} must be two capital letters, got {value!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _dispatch_config(self) -> Settings:
+        if self.road_router != "off" and not self.road_router_url:
+            raise ValueError("HOSO_ROAD_ROUTER_URL must be set when HOSO_ROAD_ROUTER is on")
+        if not (self.dispatch_shift_start < self.dispatch_shift_end):
+            raise ValueError("dispatch_shift_start must be before dispatch_shift_end")
+        if not (self.dispatch_office_open < self.dispatch_office_close):
+            raise ValueError("dispatch_office_open must be before dispatch_office_close")
+        for part in self.dispatch_booking_slots.split(","):
+            start, _, end = part.strip().partition("-")
+            try:
+                lo, hi = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+            except ValueError:
+                raise ValueError(
+                    f"dispatch_booking_slots: {part.strip()!r} is not HH:MM-HH:MM"
+                ) from None
+            if lo >= hi:
+                raise ValueError(f"dispatch_booking_slots: {part.strip()!r} ends before it starts")
         return self
 
 

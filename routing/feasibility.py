@@ -189,6 +189,13 @@ def check_plan(problem: Problem, plan: Plan) -> list[Violation]:
                 Violation("distance", f"{veh.id} reports {route.distance}, walked {distance}")
             )
         prefix = list(veh.fixed_prefix)
+        if veh.available_at is not None:
+            # After the fixed prefix nothing may start before the courier is available.
+            for visit in [v for v in route.visits if v.kind != "break"][len(prefix) :]:
+                if visit.start < veh.available_at - tol:
+                    out.append(
+                        Violation("shift", f"{visit.stop_id} planned before {veh.available_at}")
+                    )
         if real_ids[: len(prefix)] != prefix:
             out.append(Violation("prefix", f"{veh.id} does not start with its fixed prefix"))
 

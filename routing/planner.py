@@ -580,6 +580,10 @@ def schedule_routes(
         loc = veh.start
         depart = t
         n_prefix = len(veh.fixed_prefix)
+        if n_prefix == 0 and veh.available_at is not None:
+            # Re-planning during the day: a courier with nothing done yet leaves no earlier
+            # than "now" (the solver was given that; the re-timing must agree).
+            t = depart = max(t, float(veh.available_at))
         if reset_start and n_prefix == 0 and seq[0] != BREAK:
             first = stops[seq[0]]
             travel = float(dur[loc, first.location])

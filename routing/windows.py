@@ -83,6 +83,8 @@ def _prepare(problem: Problem, plan: Plan) -> list[_Slack]:
         n_prefix = len(veh.fixed_prefix)
         dep = [0.0] * m
         dep[0] = float(veh.shift.start)
+        if not n_prefix and veh.available_at is not None:
+            dep[0] = max(dep[0], float(veh.available_at))
         for k in range(1, m):
             ready = dep[k - 1]
             if k == n_prefix + 1 and n_prefix and veh.available_at is not None:

@@ -8,8 +8,10 @@ of the same dossier at its office are a pair (``paired_stop_id``): same courier,
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -57,7 +59,48 @@ class RouteStop(Base):
     eta: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked: Mapped[bool] = mapped_column(default=False)
     unassigned_reason: Mapped[str | None]
+    # Where ``lat``/``lon`` came from (gps / geocoder / centroid / office / post_office) and how
+    # far off it may be: the dispatcher trusts a 15 m pin more than a 2 km commune centroid.
+    position_source: Mapped[str | None] = mapped_column(String(12))
+    position_accuracy_m: Mapped[float | None]
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+PLAN_TRIGGERS = ("plan", "replan", "move", "lock", "insert")
+
+
+class DispatchPlan(Base):
+    """One run of the planner for a post office's day: what it produced and how.
+
+    Kept as a history (one row per run, the newest is the live plan's header) so a dispatcher
+    can see when the day was last planned, by which engine, from which travel matrix, and that
+    the independent feasibility check passed.
+    """
+
+    __tablename__ = "dispatch_plans"
+    __table_args__ = (
+        CheckConstraint(f"trigger IN {PLAN_TRIGGERS!r}", name="trigger"),
+        Index("ix_dispatch_plans_day", "post_office_id", "service_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_office_id: Mapped[int] = mapped_column(ForeignKey("post_offices.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(8))
+    planned_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    engine: Mapped[str] = mapped_column(String(24))
+    matrix_source: Mapped[str]
+    time_limit_s: Mapped[float]
+    wall_time_s: Mapped[float]
+    couriers: Mapped[int]
+    stops_assigned: Mapped[int]
+    stops_unassigned: Mapped[int]
+    distance_m: Mapped[float]
+    duration_s: Mapped[float]
+    # Where each courier's break fell: {courier id: {"after": stops before it, "start", "minutes"}}.
+    # The break is not a stop, but the booking-window check needs it to rebuild the routes.
+    breaks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,21 @@ def test_solomon_r101_within_a_few_percent_of_best_known() -> None:
     result = solve(prob, limit=1.0)
     assert result.unassigned == ()
     assert result.distance <= bks["R101"] * 1.03
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_courier_with_nothing_done_yet_starts_no_earlier_than_now(engine: str) -> None:
+    # Re-planning at t=500 for a courier with no fixed prefix: the stop's window opened at
+    # 0, but nothing may be planned before "now" (found when the dispatch service re-timed
+    # a mid-morning re-plan from the start of the shift).
+    ships = [Shipment("s", stop("p", 1, (0, 2000)), stop("d", 2))]
+    prob = line_problem([0, 100, 200], [veh("a", available_at=500)], shipments=ships)
+    result = solve(prob, engine)
+    visits = result.routes[0].visits
+    assert visits[0].start >= 500 + 100
+    early = Plan(
+        tuple(replace(r, visits=tuple(replace(v, start=v.start - 400) for v in r.visits))
+              for r in result.routes),
+        (), "edited",
+    )  # fmt: skip
+    assert any(v.kind == "shift" for v in check_plan(prob, early))

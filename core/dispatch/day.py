@@ -1,0 +1,615 @@
+"""A post office's day as the planner sees it, read from the database.
+
+``sync_stops`` makes sure every piece of today's work has its ``RouteStop`` rows and that
+each row's status agrees with the custody ledger (the ledger is the truth about what was
+picked up or delivered; the plan only says what should happen). ``build_day`` turns the
+rows and the post office's couriers into a ``routing.model.Problem``: stop ids are row ids,
+vehicle ids are user ids, so a plan maps straight back to rows.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.models import ItemState
+from core.dispatch.models import RouteStop
+from core.errors import InvalidInput, NotFound
+from core.identity.models import User
+from core.places.models import Commune, Office, PostOffice
+from core.settings import Settings
+from routing.address import AddressNotRecognised, parse_address
+from routing.geocode import Geocoder, PositionError, resolve_position
+from routing.model import (
+    AreaType,
+    Break,
+    Job,
+    Location,
+    Problem,
+    Shipment,
+    Stop,
+    StopKind,
+    TimeWindow,
+    TravelMatrix,
+    Vehicle,
+)
+from routing.road import RoadRouterConfig, road_matrix
+from routing.travel import great_circle_matrix
+
+# Vietnam keeps one offset all year (no daylight saving), so a fixed zone is exact.
+VN = timezone(timedelta(hours=7))
+DAY_S = 24 * 3600
+
+# Status of a stop that the courier has finished (or given up on) or is standing at: it
+# stays where it is in the route when the rest of the day is re-planned.
+STARTED = ("arrived", "done", "failed")
+PICKUP_KINDS = ("home_pickup", "office_pickup", "post_office_pickup")
+# Item statuses with courier work still to do (a dossier to pick up or drop, a result to
+# collect or deliver).
+LIVE_STATUSES = (
+    "booked", "picked_up", "result_registered", "collected", "out_for_delivery", "attempt_failed",
+)  # fmt: skip
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=VN)
+
+
+def seconds_of(moment: datetime, midnight: datetime) -> int:
+    return int((moment - midnight).total_seconds())
+
+
+def today_in_vietnam(now: datetime) -> date:
+    return now.astimezone(VN).date()
+
+
+# -- positions ------------------------------------------------------------------------------
+
+
+def make_geocoder(settings: Settings) -> Geocoder | None:
+    """The configured geopy geocoder, or None (the default: no network)."""
+    if not settings.geocoder:
+        return None
+    from geopy.geocoders import get_geocoder_for_service
+
+    cls = get_geocoder_for_service(settings.geocoder)
+    kwargs: dict[str, object] = {"user_agent": settings.geocoder_user_agent}
+    if settings.geocoder_domain:
+        kwargs["domain"] = settings.geocoder_domain
+        kwargs["scheme"] = settings.geocoder_scheme
+    geocoder: Geocoder = cls(**kwargs)
+    return geocoder
+
+
+@dataclass(frozen=True)
+class _Point:
+    lat: float
+    lon: float
+    source: str
+    accuracy_m: float
+
+
+def home_position(booking: Booking, geocoder: Geocoder | None) -> _Point:
+    """GPS pin from the booking, else the geocoder (when configured), else the centroid.
+
+    A booking placed without a pin carries the commune centroid (source ``centroid``); only
+    then is the geocoder asked, with the parsed address, and only its answer near the commune
+    is kept (``routing.geocode``).
+    """
+    if booking.position_source != "centroid":
+        return _Point(booking.lat, booking.lon, booking.position_source,
+                      booking.position_accuracy_m)  # fmt: skip
+    if geocoder is None:
+        return _Point(booking.lat, booking.lon, "centroid", booking.position_accuracy_m)
+    try:
+        address = parse_address(booking.address_text, province_hint=booking.province_code)
+    except (AddressNotRecognised, ValueError):
+        address = None
+    try:
+        pos = resolve_position(
+            gps=None, address=address, commune_code=booking.commune_code, geocoder=geocoder
+        )
+    except PositionError:
+        return _Point(booking.lat, booking.lon, "centroid", booking.position_accuracy_m)
+    return _Point(pos.lat, pos.lon, pos.source, pos.accuracy_m)
+
+
+# -- travel ---------------------------------------------------------------------------------
+
+_ROAD_CACHE: OrderedDict[tuple[object, ...], TravelMatrix] = OrderedDict()
+_ROAD_CACHE_SIZE = 8
+
+
+def travel_matrix(settings: Settings, locations: list[Location]) -> TravelMatrix:
+    """Road router table when configured (cached per set of points), else great-circle.
+
+    The great-circle estimate has its own cache in ``routing.travel``. A router answer is
+    kept only when it really came from the router, so a router that was down is asked
+    again next time instead of its fallback being remembered.
+    """
+    if settings.road_router == "off" or not settings.road_router_url:
+        return great_circle_matrix(locations)
+    config = RoadRouterConfig(
+        kind=settings.road_router,
+        base_url=settings.road_router_url,
+        enabled=True,
+        timeout_s=settings.road_router_timeout_s,
+    )
+    key = (
+        config.kind,
+        config.base_url,
+        tuple((round(loc.lat, 5), round(loc.lon, 5), loc.area) for loc in locations),
+    )
+    hit = _ROAD_CACHE.get(key)
+    if hit is not None:
+        _ROAD_CACHE.move_to_end(key)
+        return hit
+    matrix = road_matrix(locations, config)
+    if matrix.source == config.kind:
+        _ROAD_CACHE[key] = matrix
+        if len(_ROAD_CACHE) > _ROAD_CACHE_SIZE:
+            _ROAD_CACHE.popitem(last=False)
+    return matrix
+
+
+# -- syncing rows with bookings and the ledger -----------------------------------------------
+
+
+@dataclass
+class _Leg:
+    """Rows of one case's leg (dossier or result) today: a pickup (maybe absent) and a drop."""
+
+    case: Case
+    booking: Booking
+    state: ItemState
+    pickup: RouteStop | None
+    drop: RouteStop
+
+
+@dataclass
+class DayRows:
+    post_office: PostOffice
+    day: date
+    midnight: datetime
+    legs: list[_Leg] = field(default_factory=list)
+
+
+def _holder(state: ItemState) -> int | None:
+    if state.custodian.startswith("courier:"):
+        return int(state.custodian.split(":", 1)[1])
+    return None
+
+
+def _window_today(
+    booking: Booking, midnight: datetime, settings: Settings
+) -> tuple[datetime, datetime]:
+    """The citizen's window carried to this day (a result is brought in the slot they chose)."""
+    start = booking.pickup_window_start.astimezone(VN)
+    end = booking.pickup_window_end.astimezone(VN)
+    s = midnight + timedelta(hours=start.hour, minutes=start.minute)
+    e = s + (end - start)
+    close = midnight + timedelta(seconds=_at_s(settings.dispatch_shift_end))
+    if e > close or e <= s:
+        e = max(close, s + timedelta(minutes=30))
+    return s, e
+
+
+def _office_hours(midnight: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    return (
+        midnight + timedelta(seconds=_at_s(settings.dispatch_office_open)),
+        midnight + timedelta(seconds=_at_s(settings.dispatch_office_close)),
+    )
+
+
+def post_office_by_code(session: Session, code: str) -> PostOffice:
+    post = session.scalar(select(PostOffice).where(PostOffice.code == code))
+    if post is None:
+        raise NotFound(f"no post office with code {code!r}", field="post_office")
+    return post
+
+
+def sync_stops(
+    session: Session,
+    settings: Settings,
+    *,
+    post_office_id: int,
+    day: date,
+    geocoder: Geocoder | None = None,
+) -> DayRows:
+    """Create rows for the day's work that has none; align every row's status with the ledger."""
+    post = session.get(PostOffice, post_office_id)
+    if post is None:
+        raise NotFound(f"no post office {post_office_id}", field="post_office_id")
+    midnight = local_midnight(day)
+    next_midnight = midnight + timedelta(days=1)
+    existing = {
+        (r.case_id, r.kind): r
+        for r in session.scalars(
+            select(RouteStop).where(
+                RouteStop.post_office_id == post_office_id,
+                RouteStop.service_date == day,
+                RouteStop.case_id.is_not(None),
+            )
+        )
+    }
+    rows = DayRows(post, day, midnight)
+    office_open, office_close = _office_hours(midnight, settings)
+    offices: dict[int, Office] = {}
+
+    def office(office_id: int) -> Office:
+        if office_id not in offices:
+            found = session.get(Office, office_id)
+            assert found is not None
+            offices[office_id] = found
+        return offices[office_id]
+
+    def new_row(case: Case, kind: str, **values: object) -> RouteStop:
+        row = RouteStop(
+            post_office_id=post_office_id, service_date=day, kind=kind, status="planned",
+            case_id=case.id, **values,
+        )  # fmt: skip
+        session.add(row)
+        existing[(case.id, kind)] = row
+        return row
+
+    def office_row(case: Case, booking: Booking, kind: str) -> RouteStop:
+        row = existing.get((case.id, kind))
+        if row is None:
+            o = office(booking.office_id)
+            row = new_row(case, kind, office_id=o.id, lat=o.lat, lon=o.lon,
+                          window_start=office_open, window_end=office_close,
+                          service_minutes=settings.dispatch_service_seconds.get(kind, 240) / 60,
+                          position_source="office", position_accuracy_m=0.0)  # fmt: skip
+        return row
+
+    def home_row(case: Case, booking: Booking, kind: str) -> RouteStop:
+        row = existing.get((case.id, kind))
+        if row is None:
+            point = home_position(booking, geocoder)
+            start, end = (
+                (booking.pickup_window_start, booking.pickup_window_end)
+                if kind == "home_pickup"
+                else _window_today(booking, midnight, settings)
+            )
+            row = new_row(case, kind, lat=point.lat, lon=point.lon, window_start=start,
+                          window_end=end,
+                          service_minutes=settings.dispatch_service_seconds.get(kind, 300) / 60,
+                          position_source=point.source,
+                          position_accuracy_m=point.accuracy_m)  # fmt: skip
+        return row
+
+    query = (
+        select(Case, Booking, Item, ItemState)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(Item, Item.case_id == Case.id)
+        .join(ItemState, ItemState.item_id == Item.id)
+        .where(Booking.post_office_id == post_office_id)
+        .order_by(Case.id, Item.kind)
+    )
+    # Only live work and today's rows: the post office's finished cases of past months are
+    # never read, so the cost follows the day's size, not the history's.
+    live_work = ItemState.status.in_(LIVE_STATUSES)
+    row_cases = {case_id for case_id, _ in existing}
+    query = query.where(or_(live_work, Case.id.in_(row_cases)) if row_cases else live_work)
+    max_attempts = settings.delivery_max_attempts
+    for case, booking, item, state in session.execute(query).all():
+        status = state.status
+        today_event = midnight <= state.last_event_at < next_midnight
+        if item.kind == "dossier":
+            pickup = existing.get((case.id, "home_pickup"))
+            drop = existing.get((case.id, "office_drop"))
+            booked_today = midnight <= booking.pickup_window_start < next_midnight
+            if status == "booked" and booked_today:
+                pickup = home_row(case, booking, "home_pickup")
+                drop = office_row(case, booking, "office_drop")
+            elif status == "picked_up" and (pickup is not None or _holder(state) is not None):
+                # On board a courier (picked up today, or earlier and never dropped).
+                drop = office_row(case, booking, "office_drop")
+            if drop is None:
+                continue
+            _sync_dossier(pickup, drop, state, status, today_event)
+            rows.legs.append(_Leg(case, booking, state, pickup, drop))
+        else:
+            pickup = existing.get((case.id, "office_pickup"))
+            drop = existing.get((case.id, "home_delivery"))
+            # A result the courier holds is delivered today, unless its attempts are used up
+            # or today's attempt already failed (before any plan made a row for it).
+            retry = state.delivery_attempts < max_attempts and not (
+                status == "attempt_failed" and today_event
+            )
+            if status == "result_registered" or (
+                status in ("collected", "out_for_delivery", "attempt_failed")
+                and (drop is not None or retry)
+                and _holder(state) is not None
+            ):
+                if status == "result_registered":
+                    pickup = office_row(case, booking, "office_pickup")
+                drop = home_row(case, booking, "home_delivery")
+            if drop is None:
+                continue
+            _sync_result(pickup, drop, state, status, today_event)
+            rows.legs.append(_Leg(case, booking, state, pickup, drop))
+    session.flush()
+    for leg in rows.legs:
+        if leg.pickup is not None and leg.drop.paired_stop_id != leg.pickup.id:
+            leg.drop.paired_stop_id = leg.pickup.id
+            leg.pickup.paired_stop_id = leg.drop.id
+    # Rows for work that vanished (a cancelled booking, a case moved elsewhere) leave the plan.
+    live = {id(r) for leg in rows.legs for r in (leg.pickup, leg.drop) if r is not None}
+    for row in existing.values():
+        if id(row) not in live and row.status == "planned":
+            _unroute(row, "cancelled")
+    session.flush()
+    return rows
+
+
+def _done(row: RouteStop | None, state: ItemState, status: str = "done") -> None:
+    if row is None or row.status == status:
+        return
+    row.status = status
+    row.completed_at = state.last_event_at
+    holder = _holder(state)
+    if row.courier_id is None and holder is not None:
+        row.courier_id = holder
+        row.sequence = 0  # renumbered when the plan is saved
+
+
+def _unroute(row: RouteStop, status: str) -> None:
+    row.status = status
+    row.courier_id = None
+    row.sequence = None
+    row.eta = None
+
+
+def _sync_dossier(
+    pickup: RouteStop | None, drop: RouteStop, state: ItemState, status: str, today: bool
+) -> None:
+    if status == "booked":
+        return
+    if status in ("cancelled", "refused"):
+        if pickup is not None and pickup.status in ("planned", "arrived"):
+            if status == "refused":
+                _done(pickup, state, "failed")
+            else:
+                _unroute(pickup, "cancelled")
+        if drop.status == "planned":
+            _unroute(drop, "cancelled")
+        return
+    _done(pickup, state)
+    if status == "handed_over":
+        _done(drop, state)
+    elif state.pending_to is not None and state.pending_to.startswith("office:"):
+        if drop.status == "planned":
+            drop.status = "arrived"
+
+
+def _sync_result(
+    pickup: RouteStop | None, drop: RouteStop, state: ItemState, status: str, today: bool
+) -> None:
+    if status == "result_registered":
+        if state.pending_to is not None and pickup is not None and pickup.status == "planned":
+            pickup.status = "arrived"  # the courier is at the desk, the hand-off is open
+        return
+    _done(pickup, state)
+    if status == "delivered":
+        _done(drop, state)
+    elif status == "attempt_failed" and today:
+        _done(drop, state, "failed")
+    elif status == "out_for_delivery" and drop.status == "planned" and today:
+        drop.status = "arrived"
+    elif status in ("lost", "returned_to_office") and drop.status == "planned":
+        _unroute(drop, "cancelled")
+
+
+# -- the planner's problem ---------------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    """The problem for one post office's day and the rows and couriers behind its ids."""
+
+    rows: DayRows
+    problem: Problem
+    stop_rows: dict[str, RouteStop]
+    couriers: dict[str, User]
+    available_at: int | None
+
+
+def _places(session: Session, rows: DayRows) -> tuple[dict[str, AreaType], dict[int, Office]]:
+    """Urban/rural for every commune the day touches and its offices, in two queries."""
+    office_ids = {
+        r.office_id for leg in rows.legs for r in (leg.pickup, leg.drop)
+        if r is not None and r.office_id is not None
+    }  # fmt: skip
+    offices: dict[int, Office] = {}
+    if office_ids:
+        offices = {
+            o.id: o for o in session.scalars(select(Office).where(Office.id.in_(office_ids)))
+        }
+    codes = {rows.post_office.commune_code} | {leg.booking.commune_code for leg in rows.legs}
+    codes |= {office.commune_code for office in offices.values()}
+    found = session.execute(select(Commune.code, Commune.area_type).where(Commune.code.in_(codes)))
+    kinds: dict[str, str] = {row[0]: row[1] for row in found}
+    areas: dict[str, AreaType] = {
+        code: "urban" if kinds.get(code, "urban") == "urban" else "rural" for code in codes
+    }
+    return areas, offices
+
+
+def couriers_of(session: Session, post_office_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.post_office_id == post_office_id, User.role == "courier", User.active)
+            .order_by(User.username)
+        )
+    )
+
+
+def vehicle_for(
+    settings: Settings,
+    courier: User,
+    depot: int,
+    *,
+    available_at: int | None,
+    prefix: tuple[str, ...] = (),
+) -> Vehicle:
+    start = _at_s(settings.dispatch_shift_start)
+    end = _at_s(settings.dispatch_shift_end)
+    brk = None
+    if settings.dispatch_break_minutes > 0:
+        b_lo, b_hi = _at_s(settings.dispatch_break_earliest), _at_s(settings.dispatch_break_latest)
+        if available_at is not None:
+            b_lo = max(b_lo, available_at)
+        # A break whose latest start has passed is taken (or skipped): not planned again.
+        if b_lo <= b_hi:
+            brk = Break(TimeWindow(b_lo, b_hi), settings.dispatch_break_minutes * 60)
+    ready = None if available_at is None else min(max(available_at, start), end)
+    return Vehicle(
+        id=str(courier.id),
+        start=depot,
+        end=depot,
+        shift=TimeWindow(start, end),
+        capacity=settings.dispatch_courier_capacity,
+        brk=brk,
+        fixed_prefix=prefix,
+        available_at=ready,
+    )
+
+
+def _at_s(clock: time) -> int:
+    return clock.hour * 3600 + clock.minute * 60 + clock.second
+
+
+def _prefix_key(row: RouteStop) -> tuple[int, float, int, int]:
+    done_at = row.completed_at.timestamp() if row.completed_at else float("inf")
+    # "arrived" (in progress) after everything finished; pickups before drops on a tie,
+    # so a pair marked done in one sync keeps its order.
+    return (
+        1 if row.status == "arrived" else 0,
+        done_at,
+        row.sequence if row.sequence is not None else 10**6,
+        0 if row.kind in PICKUP_KINDS else 1,
+    )
+
+
+def build_day(
+    session: Session,
+    settings: Settings,
+    *,
+    post_office_id: int,
+    day: date,
+    now: datetime,
+    geocoder: Geocoder | None = None,
+    assigned_only: bool = False,
+) -> Day:
+    """The planner's problem for the day; ``assigned_only`` keeps only stops now in routes."""
+    if day < today_in_vietnam(now):
+        raise InvalidInput(f"{day.isoformat()} is in the past; only today or later can be planned",
+                           field="date")  # fmt: skip
+    rows = sync_stops(session, settings, post_office_id=post_office_id, day=day, geocoder=geocoder)
+    midnight = rows.midnight
+    available_at = seconds_of(now, midnight) if day == today_in_vietnam(now) else None
+    post = rows.post_office
+    areas, offices = _places(session, rows)
+    locations = [Location("post_office", post.lat, post.lon, areas[post.commune_code])]
+    office_loc: dict[int, int] = {}
+    service = settings.dispatch_service_seconds
+
+    def stop_for(row: RouteStop, leg: _Leg) -> Stop:
+        if row.office_id is not None:
+            if row.office_id not in office_loc:
+                office = offices[row.office_id]
+                office_loc[row.office_id] = len(locations)
+                locations.append(Location(f"office:{office.id}", row.lat, row.lon,
+                                          areas.get(office.commune_code, "urban")))  # fmt: skip
+            loc = office_loc[row.office_id]
+        else:
+            loc = len(locations)
+            locations.append(Location(f"stop:{row.id}", row.lat, row.lon,
+                                      areas[leg.booking.commune_code]))  # fmt: skip
+        lo = max(0, seconds_of(row.window_start, midnight))
+        hi = min(DAY_S, seconds_of(row.window_end, midnight))
+        kind: StopKind = row.kind if row.kind in service else "other"  # type: ignore[assignment]
+        # A started or finished stop is history: when it really happened (perhaps outside
+        # its window) must not make every later re-plan of the day infeasible.
+        window = None if row.status in STARTED else TimeWindow(lo, max(lo, hi))
+        return Stop(str(row.id), loc, kind, window, service=service.get(row.kind, 240))
+
+    couriers = {str(c.id): c for c in couriers_of(session, post_office_id)}
+    stop_rows: dict[str, RouteStop] = {}
+    jobs: list[Job] = []
+    shipments: list[Shipment] = []
+    prefix_rows: dict[str, list[RouteStop]] = {vid: [] for vid in couriers}
+
+    def take(row: RouteStop | None) -> RouteStop | None:
+        if row is None or row.status == "cancelled":
+            return None
+        if assigned_only and row.courier_id is None:
+            return None
+        if row.status in STARTED and str(row.courier_id) not in couriers:
+            # Done by someone who is not (or no longer) a courier here: history, not plan.
+            return None
+        return row
+
+    def lock_of(*ends: RouteStop | None) -> str | None:
+        for end in ends:
+            if end is not None and end.locked and end.courier_id is not None:
+                return str(end.courier_id)
+        return None
+
+    for leg in rows.legs:
+        pickup, drop = take(leg.pickup), take(leg.drop)
+        for row in (pickup, drop):
+            if row is not None and row.status in STARTED:
+                prefix_rows[str(row.courier_id)].append(row)
+        if (
+            pickup is not None
+            and drop is not None
+            and pickup.status != "failed"
+            and (drop.status not in STARTED or pickup.courier_id == drop.courier_id)
+        ):
+            p, d = stop_for(pickup, leg), stop_for(drop, leg)
+            stop_rows[p.id], stop_rows[d.id] = pickup, drop
+            locked = lock_of(pickup, drop)
+            if pickup.status in STARTED:
+                # Picked up: the drop stays with whoever holds the item.
+                locked = str(pickup.courier_id)
+            shipments.append(Shipment(f"case{leg.case.id}:{drop.kind}", p, d, 1, locked_to=locked))
+            continue
+        if pickup is not None:
+            p = stop_for(pickup, leg)
+            stop_rows[p.id] = pickup
+            jobs.append(Job(p, locked_to=lock_of(pickup)))
+        if drop is not None:
+            d = stop_for(drop, leg)
+            stop_rows[d.id] = drop
+            holder = _holder(leg.state)
+            on_board = holder is not None and drop.status not in STARTED and pickup is None
+            jobs.append(
+                Job(
+                    d,
+                    delivery=1 if on_board else 0,
+                    locked_to=str(holder) if on_board else lock_of(drop),
+                )
+            )
+
+    vehicles = []
+    for vid, courier in couriers.items():
+        prefix = tuple(str(r.id) for r in sorted(prefix_rows.get(vid, []), key=_prefix_key))
+        vehicles.append(vehicle_for(settings, courier, 0, available_at=available_at,
+                                    prefix=prefix))  # fmt: skip
+    matrix = travel_matrix(settings, locations)
+    problem = Problem(
+        tuple(locations),
+        matrix,
+        tuple(vehicles),
+        jobs=tuple(jobs),
+        shipments=tuple(shipments),
+    )
+    return Day(rows, problem, stop_rows, couriers, available_at)
