@@ -11,8 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import courier, pages, tracking
-from api import dispatch, pages, tracking
+from api import courier, dispatch, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
