@@ -14,18 +14,24 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from api.deps import SettingsDep
 from api.web import STATIC_DIR, render
 
 router = APIRouter(include_in_schema=False)
 APP_DIR = STATIC_DIR / "courier"
 # Bumped whenever the cached files change, so phones drop the old copies.
-APP_VERSION = "2026-11-22.1"
+APP_VERSION = "2026-11-22.2"
 
 
 @router.get("/courier", response_class=HTMLResponse)
 @router.get("/courier/", response_class=HTMLResponse)
-def courier_app(request: Request) -> HTMLResponse:
-    response = render(request, "courier.html", {"app_version": APP_VERSION})
+def courier_app(request: Request, settings: SettingsDep) -> HTMLResponse:
+    context = {
+        "app_version": APP_VERSION,
+        "tile_url": settings.map_tile_url or "",
+        "tile_attribution": settings.map_tile_attribution,
+    }
+    response = render(request, "courier.html", context)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -250,8 +250,9 @@ def test_runsheet_map_stop_and_every_form_render_in_both_languages(
         assert page.locator("[data-stop]").count() == 1
         screenshot(page, "courier_02_runsheet")
         page.click("text=Bản đồ")
-        page.wait_for_selector("svg.map circle")
-        assert page.locator("svg.map circle").count() == 1
+        page.wait_for_selector("#leaflet-map path.leaflet-interactive")
+        # one route line and one marker per stop, drawn without any tile server
+        assert page.locator("#leaflet-map path.leaflet-interactive").count() == 2
         screenshot(page, "courier_03_map")
         page.goto(f"{live_server}/courier/#/stop/{stop_id}")
         page.wait_for_selector("text=Chỉ đường")

@@ -160,7 +160,34 @@ function stopCard(stop) {
   );
 }
 
-// A map drawn from the stops' own coordinates: it needs no tiles, so it works offline.
+// Leaflet (vendored) with the configured tiles when it has loaded; the stops and the route are
+// vector layers, so the map is useful with no tile server reachable (offline, or none set).
+function leafletMap(stops) {
+  const placed = stops.filter((s) => s.lat && s.lon);
+  if (!window.L || !placed.length) return null;
+  const box = h("div", { id: "leaflet-map", class: "map leaflet", role: "img", "aria-label": t("map") });
+  requestAnimationFrame(() => {
+    const map = window.L.map(box, { zoomControl: true, attributionControl: Boolean(TILES.url) });
+    if (TILES.url) window.L.tileLayer(TILES.url, { attribution: TILES.attribution, maxZoom: 19 }).addTo(map);
+    const points = placed.map((s) => [s.lat, s.lon]);
+    window.L.polyline(points, { color: "#0b5cab", weight: 4 }).addTo(map);
+    for (const stop of placed) {
+      window.L.circleMarker([stop.lat, stop.lon], { radius: 12, color: "#0b5cab", fillColor: "#fff", fillOpacity: 1, weight: 3 })
+        .bindTooltip(String(stop.sequence ?? ""), { permanent: true, direction: "center", className: "seq-label" })
+        .on("click", () => go(`#/stop/${stop.id}`))
+        .addTo(map);
+    }
+    map.fitBounds(window.L.latLngBounds(points).pad(0.2));
+  });
+  return box;
+}
+
+const TILES = {
+  url: document.body.dataset.tileUrl || "",
+  attribution: document.body.dataset.tileAttribution || "",
+};
+
+// A map drawn from the stops' own coordinates, for when Leaflet did not load.
 function stopsMap(stops) {
   const placed = stops.filter((s) => s.lat && s.lon);
   if (!placed.length) return h("p", { class: "muted" }, t("no_stops"));
@@ -211,7 +238,7 @@ async function homeScreen(view = "list") {
     h("a", { href: "#/home", class: view === "list" ? "on" : "" }, t("list")),
     h("a", { href: "#/map", class: view === "map" ? "on" : "" }, t("map")),
   );
-  const body = view === "map" ? stopsMap(stops) : stops.length ? stops.map(stopCard) : h("p", { class: "muted" }, t("no_stops"));
+  const body = view === "map" ? leafletMap(stops) || stopsMap(stops) : stops.length ? stops.map(stopCard) : h("p", { class: "muted" }, t("no_stops"));
   const signOut = h(
     "button",
     {

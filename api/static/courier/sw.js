@@ -1,6 +1,6 @@
 // Service worker for the courier app: keeps the app's own files on the phone so it opens
 // with no signal. API calls are never cached here — the app's IndexedDB queue owns them.
-const VERSION = "hoso-courier-2026-11-22.1";
+const VERSION = "hoso-courier-2026-11-22.2";
 const SHELL = [
   "/courier/",
   "/courier/manifest.webmanifest",
@@ -14,6 +14,8 @@ const SHELL = [
   "/static/courier/app.css",
   "/static/courier/icon-192.png",
   "/static/vendor/zxing/zxing-library-0.23.0.min.js",
+  "/static/vendor/leaflet/leaflet.js",
+  "/static/vendor/leaflet/leaflet.css",
 ];
 
 self.addEventListener("install", (event) => {
