@@ -289,6 +289,22 @@ def plan_command(
     typer.echo(f"{summary.stops_assigned} stops routed, {len(summary.unassigned)} unassigned")
     for stop_id, reason in summary.unassigned:
         typer.echo(f"  unassigned stop {stop_id}: {reason}")
+pings_app = typer.Typer(help="Couriers' location pings.", no_args_is_help=True)
+app.add_typer(pings_app, name="pings")
+
+
+@pings_app.command("prune")
+def pings_prune(
+    data_dir: DataDir = None,
+    days: Annotated[int, typer.Option(min=1, help="Keep this many days.")] = 30,
+) -> None:
+    """Delete location pings older than --days (30): run daily, e.g. from cron."""
+    from core.courier.pings import prune_pings
+
+    _, factory = _database(_settings(data_dir))
+    with transaction(factory) as session:
+        removed = prune_pings(session, now=datetime.now(UTC), keep_days=days)
+    typer.echo(f"removed {removed} location pings older than {days} days")
 
 
 def main() -> None:

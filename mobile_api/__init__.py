@@ -1,5 +1,14 @@
 """The courier API (``/mobile/v1``): device-bound sign-in, scan sync, door-step journeys."""
 
-from mobile_api.endpoints import router
+from fastapi import APIRouter
+
+from mobile_api import endpoints, handovers, media, pings, rounds
+
+router = APIRouter()
+router.include_router(endpoints.router)
+router.include_router(rounds.router)
+router.include_router(media.router)
+router.include_router(handovers.router)
+router.include_router(pings.router)
 
 __all__ = ["router"]

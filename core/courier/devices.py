@@ -77,12 +77,16 @@ def sign_in(
 
 
 def token_device_id(session: Session, settings: Settings, token: str) -> int | None:
-    """The device a (valid) token is bound to."""
-    return session.scalar(
-        select(ApiToken.device_id).where(
-            ApiToken.token_hash == keyed_hash(settings, token, purpose="api-token")
-        )
-    )
+    """The device a token is bound to, after ``user_for_token`` has accepted it.
+
+    That call has just loaded the token's row into the session, so it is looked up there
+    first: one round trip less on every phone request (the scan sync's hot path).
+    """
+    token_hash = keyed_hash(settings, token, purpose="api-token")
+    for loaded in session.identity_map.values():
+        if isinstance(loaded, ApiToken) and loaded.token_hash == token_hash:
+            return loaded.device_id
+    return session.scalar(select(ApiToken.device_id).where(ApiToken.token_hash == token_hash))
 
 
 def devices_visible_to(session: Session, viewer: User) -> list[tuple[Device, User]]:

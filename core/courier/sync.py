@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.courier.doorstep import (
     CHECKED_KINDS,
+    RECHECK_UNSAFE,
     ItemFacts,
     Refused,
     facts_for,
@@ -63,7 +64,10 @@ def sync(
 ) -> list[ScanResult]:
     results: list[ScanResult | None] = [None] * len(entries)
     checked = [e for e in entries if isinstance(e, ScanCommand) and e.kind in CHECKED_KINDS]
-    answered = _answered(session, [c.client_event_id for c in checked if c.client_event_id])
+    answered = _answered(
+        session,
+        [c.client_event_id for c in checked if c.kind in RECHECK_UNSAFE and c.client_event_id],
+    )
     facts = load_facts(session, [c.code for c in checked]) if checked else {}
 
     to_record: list[tuple[int, ScanCommand]] = []
@@ -71,6 +75,8 @@ def sync(
         if isinstance(entry, Malformed):
             results[index] = rejected(entry)
             continue
+        # Other door-step checks give the same answer every time, so a replay re-checked
+        # still reaches the stored receipt; only RECHECK_UNSAFE kinds are looked up first.
         if entry.kind in CHECKED_KINDS and entry.client_event_id not in answered:
             try:
                 entry = prepare(

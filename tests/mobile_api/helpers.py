@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case, Item
@@ -18,6 +17,9 @@ from core.identity.models import User
 from core.identity.service import actor_for
 from core.settings import Settings
 from tests.factories import VN, make_case, make_user, unique
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery"
 SIGNATURE = hashlib.sha256(b"citizen signature").hexdigest()

@@ -16,6 +16,7 @@ from core.cases.models import Case
 from core.custody.models import CustodyEvent, CustodyException, ItemState
 from core.custody.parties import party
 from core.db import transaction
+from core.identity.models import Device
 from core.settings import Settings
 from tests.factories import VN, dossier_of, make_case, make_user
 from tests.mobile_api.helpers import (
@@ -42,7 +43,7 @@ def _without_replay_flag(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_the_same_batch_sent_three_times_is_recorded_once(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
-    _, headers = signed_in(client, db)
+    courier, headers = signed_in(client, db)
     items = [dossier_of(db, make_case(db, settings)) for _ in range(3)]
     batch = [pickup_event(item.code) for item in items]
     answers = [scans(client, headers, *batch) for _ in range(3)]
@@ -53,6 +54,13 @@ def test_the_same_batch_sent_three_times_is_recorded_once(
         assert _without_replay_flag(later["results"]) == _without_replay_flag(first)
         assert all(r["replayed"] for r in later["results"])
     assert _count(db, [e["client_event_id"] for e in batch]) == 3
+    # Each event names the phone it came from.
+    devices = db.scalars(
+        select(CustodyEvent.device_id).where(
+            CustodyEvent.client_event_id == uuid.UUID(batch[0]["client_event_id"])
+        )
+    ).all()
+    assert devices == [db.scalar(select(Device.id).where(Device.user_id == courier.id))]
 
 
 def test_a_batch_mixes_valid_duplicate_and_invalid_events(

@@ -1,0 +1,83 @@
+"""Bags (túi) a courier or dispatcher packs: open, add and remove items, seal, hand over.
+
+Membership moves only through ledger events (``bagged`` with ``details.bag_code``,
+``unbagged``), so the ledger alone says what was in a bag when; a scan of the bag code is a
+scan of every item in it. Sealing closes the bag to further packing and records the seal
+number on the bag itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Item, item_serial_seq
+from core.custody.models import Bag, ItemState
+from core.custody.parties import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labels.errors import InvalidCode
+from labels.s10 import make_item_id, validate_item_id
+
+# S10 service indicator for bags: domestic range, distinct from dossiers (DH) and results (DR).
+BAG_SERVICE_INDICATOR = "DB"
+
+
+def open_bag(session: Session, actor: Actor, *, now: datetime) -> Bag:
+    """A new, empty, open bag at the actor's post office, with an S10 code for its label."""
+    if actor.post_office_id is None or actor.user_id is None:
+        raise Forbidden("only post office staff open bags", field="actor")
+    # Serials come from the items' sequence, so a bag code can never equal an item code.
+    serial = int(session.execute(select(item_serial_seq.next_value())).scalar_one())
+    bag = Bag(
+        code=make_item_id(BAG_SERVICE_INDICATOR, serial),
+        post_office_id=actor.post_office_id,
+        status="open",
+        created_by_user_id=actor.user_id,
+        created_at=now,
+    )
+    session.add(bag)
+    session.flush()
+    return bag
+
+
+def get_bag(session: Session, actor: Actor, raw_code: str, *, lock: bool = False) -> Bag:
+    try:
+        code = validate_item_id(raw_code)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field="bag_code") from exc
+    query = select(Bag).where(Bag.code == code)
+    bag = session.scalar(query.with_for_update() if lock else query)
+    if bag is None:
+        raise NotFound(f"no bag {code}", field="bag_code")
+    if actor.role != "admin" and bag.post_office_id != actor.post_office_id:
+        raise Forbidden(f"bag {code} belongs to another post office", field="bag_code")
+    return bag
+
+
+def bag_contents(session: Session, bag: Bag) -> list[str]:
+    return list(
+        session.scalars(
+            select(Item.code)
+            .join(ItemState, ItemState.item_id == Item.id)
+            .where(ItemState.bag_id == bag.id)
+            .order_by(Item.code)
+        )
+    )
+
+
+def seal_bag(session: Session, actor: Actor, raw_code: str, seal_number: str) -> Bag:
+    bag = get_bag(session, actor, raw_code, lock=True)
+    seal_number = seal_number.strip()
+    if not seal_number or len(seal_number) > 40:
+        raise InvalidInput("the seal number (1-40 characters)", field="seal_number")
+    if bag.status == "sealed":
+        if bag.seal_number == seal_number:
+            return bag  # a retried request
+        raise Conflict(f"bag {bag.code} is already sealed ({bag.seal_number})", field="bag_code")
+    if not bag_contents(session, bag):
+        raise Conflict(f"bag {bag.code} is empty", field="bag_code")
+    bag.status, bag.seal_number = "sealed", seal_number
+    session.flush()
+    return bag

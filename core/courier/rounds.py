@@ -1,0 +1,155 @@
+"""Reading what a courier's round needs: the delivery code, items due back, the dossier slip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.cases.service import case_context
+from core.courier.doorstep import load_facts
+from core.custody.models import CustodyEvent, ItemState
+from core.custody.parties import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.identity.models import User
+from core.media.models import MediaObject
+from core.otp.service import IssuedCode, issue_code
+from core.settings import Settings
+from labels.documents import DocumentLine, DossierSlip, FeeLine, render_dossier_slip
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
+from labels.text import mask_phone
+
+
+@dataclass(frozen=True)
+class DeliveryCode:
+    issued: IssuedCode
+    phone_masked: str
+
+
+def send_delivery_code(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    raw_code: str,
+    *,
+    now: datetime,
+    client_ip: str | None = None,
+) -> DeliveryCode:
+    """Text the booking's phone a one-time code that releases this result to its bearer.
+
+    Only the courier holding the result on a delivery round may ask, so nobody else can
+    make the system text a citizen.
+    """
+    try:
+        code = validate_item_id(raw_code)
+    except InvalidCode as exc:
+        raise InvalidInput(str(exc), field="code") from exc
+    facts = load_facts(session, [code]).get(code)
+    if facts is None:
+        raise NotFound(f"no item {code}", field="code")
+    if facts.kind != "result" or facts.contact_phone is None:
+        raise InvalidInput(f"{code} is not a result to deliver", field="code")
+    if facts.custodian != actor.party:
+        raise Forbidden(f"item {code} is not held by this courier", field="code")
+    if facts.status != "out_for_delivery":
+        raise Conflict(f"record out_for_delivery for {code} first", field="code")
+    issued = issue_code(
+        session,
+        settings,
+        phone=facts.contact_phone,
+        purpose="delivery",
+        now=now,
+        case_id=facts.case_id,
+        client_ip=client_ip,
+    )
+    return DeliveryCode(issued=issued, phone_masked=mask_phone(facts.contact_phone))
+
+
+@dataclass(frozen=True)
+class DueReturn:
+    code: str
+    case_id: int | None
+    office_id: int | None
+    attempts: int
+    last_event_at: datetime
+
+
+def due_returns(session: Session, settings: Settings, actor: Actor) -> list[DueReturn]:
+    """Results this courier holds whose delivery attempts are used up: they go back to the
+    office (a hand-off to ``office:ID``, confirmed at the desk, makes them returned_to_office)."""
+    rows = session.execute(
+        select(
+            Item.code,
+            Item.case_id,
+            Booking.office_id,
+            ItemState.delivery_attempts,
+            ItemState.last_event_at,
+        )
+        .join(ItemState, ItemState.item_id == Item.id)
+        .outerjoin(Case, Case.id == Item.case_id)
+        .outerjoin(Booking, Booking.id == Case.booking_id)
+        .where(
+            ItemState.custodian == actor.party,
+            ItemState.status == "attempt_failed",
+            ItemState.delivery_attempts >= settings.delivery_max_attempts,
+            ItemState.pending_to.is_(None),
+        )
+        .order_by(ItemState.last_event_at)
+    )
+    return [DueReturn(*row) for row in rows]
+
+
+def dossier_slip_pdf(session: Session, viewer: User, case_id: int) -> tuple[str, bytes]:
+    """The dossier slip (phiếu hồ sơ) as filled at the door, with both signatures."""
+    context = case_context(session, case_id)
+    if viewer.role != "admin" and viewer.post_office_id != context.booking.post_office_id:
+        raise Forbidden("this case is booked with another post office", field="case_id")
+    item_id = context.case.dossier_item_id
+    pickup = session.scalar(
+        select(CustodyEvent)
+        .where(CustodyEvent.item_id == item_id, CustodyEvent.kind == "picked_up")
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+    )
+    if item_id is None or pickup is None:
+        raise Conflict("no pickup has been recorded for this case yet", field="case_id")
+    item = session.get(Item, item_id)
+    courier = session.get(User, pickup.actor_user_id) if pickup.actor_user_id else None
+    assert item is not None
+    details, evidence = pickup.details, pickup.evidence
+    documents = [
+        DocumentLine(name=str(entry["name"]), kind=entry["form"], present=bool(entry["present"]))
+        for entry in details.get("checklist", [])
+    ]
+    fees = int(details.get("fees_collected_vnd", 0))
+    slip = DossierSlip(
+        slip_no=f"PHS-{item.code}",
+        item_id=item.code,
+        created_at=pickup.occurred_at,
+        post_office=context.post_office.name,
+        procedure_name=context.procedure.name_vi,
+        destination_office=context.office.name_vi,
+        citizen_name=context.booking.contact_name,
+        citizen_phone=context.booking.contact_phone,
+        citizen_address=context.booking.address_text,
+        courier_name=courier.full_name if courier else "",
+        documents=documents,
+        seal_number=details.get("seal_number"),
+        fees=[FeeLine("Phí, lệ phí và cước / Fees and postage", fees)] if fees else [],
+        citizen_signature_png=_png(session, evidence.get("citizen_signature_sha256")),
+        courier_signature_png=_png(session, evidence.get("courier_signature_sha256")),
+        notes=details.get("note"),
+    )
+    return f"phieu-ho-so-{item.code}.pdf", render_dossier_slip(slip)
+
+
+def _png(session: Session, sha256: object) -> bytes | None:
+    """A signature to print, if it has arrived and is a PNG (an SVG one stays in the evidence)."""
+    if not isinstance(sha256, str):
+        return None
+    media = session.get(MediaObject, sha256)
+    return media.data if media is not None and media.content_type == "image/png" else None

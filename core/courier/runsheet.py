@@ -1,0 +1,141 @@
+"""A courier's run sheet: their stops for a day, in order, with what to collect or hand over.
+
+The planner fills ``route_stops``; this only reads them. A citizen's phone number appears in
+full only on the courier's own stops; a dispatcher looking at someone's sheet sees it masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case, Item
+from core.custody.models import ItemState
+from core.dispatch.models import RouteStop
+from core.errors import Forbidden, NotFound
+from core.identity.models import User
+from core.places.models import Office, PostOffice
+from labels.text import mask_phone
+
+HOME_STOPS = frozenset({"home_pickup", "home_delivery"})
+# Which of a case's items a stop of each kind is about.
+_ITEM_KINDS = {
+    "home_pickup": ("dossier",),
+    "office_drop": ("dossier",),
+    "office_pickup": ("result",),
+    "home_delivery": ("result",),
+    "post_office_drop": ("dossier", "result"),
+    "post_office_pickup": ("dossier", "result"),
+}
+
+
+@dataclass(frozen=True)
+class StopItem:
+    code: str
+    kind: str
+    status: str
+
+
+@dataclass
+class Stop:
+    id: int
+    sequence: int | None
+    kind: str
+    status: str
+    window_start: datetime
+    window_end: datetime
+    eta: datetime | None
+    lat: float
+    lon: float
+    place: str
+    case_id: int | None
+    office_id: int | None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    items: list[StopItem] = field(default_factory=list)
+
+
+def run_sheet(
+    session: Session, viewer: User, day: date, courier_id: int | None = None
+) -> tuple[int, list[Stop]]:
+    courier_id = courier_id or viewer.id
+    own = courier_id == viewer.id
+    if not own:
+        courier = session.get(User, courier_id)
+        if courier is None or courier.role != "courier":
+            raise NotFound(f"no courier {courier_id}", field="courier_id")
+        if viewer.role == "courier" or (
+            viewer.role == "dispatcher" and viewer.post_office_id != courier.post_office_id
+        ):
+            raise Forbidden("you may read only your own run sheet", field="courier_id")
+    rows = list(
+        session.scalars(
+            select(RouteStop)
+            .where(RouteStop.courier_id == courier_id, RouteStop.service_date == day)
+            .order_by(RouteStop.sequence, RouteStop.id)
+        )
+    )
+    case_ids = {r.case_id for r in rows if r.case_id is not None}
+    bookings: dict[int, Booking] = {
+        row[0]: row[1]
+        for row in session.execute(
+            select(Case.id, Booking)
+            .join(Booking, Booking.id == Case.booking_id)
+            .where(Case.id.in_(case_ids))
+        ).all()
+    }
+    items: dict[int, list[StopItem]] = {}
+    for case_id, code, kind, status in session.execute(
+        select(Item.case_id, Item.code, Item.kind, ItemState.status)
+        .join(ItemState, ItemState.item_id == Item.id)
+        .where(Item.case_id.in_(case_ids))
+        .order_by(Item.id)
+    ):
+        if case_id is not None:
+            items.setdefault(case_id, []).append(StopItem(code, kind, status))
+    offices = {
+        o.id: o
+        for o in session.scalars(
+            select(Office).where(Office.id.in_({r.office_id for r in rows if r.office_id}))
+        )
+    }
+    post_offices = {
+        p.id: p
+        for p in session.scalars(
+            select(PostOffice).where(PostOffice.id.in_({r.post_office_id for r in rows}))
+        )
+    }
+
+    stops = []
+    for row in rows:
+        booking = bookings.get(row.case_id) if row.case_id else None
+        stop = Stop(
+            id=row.id,
+            sequence=row.sequence,
+            kind=row.kind,
+            status=row.status,
+            window_start=row.window_start,
+            window_end=row.window_end,
+            eta=row.eta,
+            lat=row.lat,
+            lon=row.lon,
+            place="",
+            case_id=row.case_id,
+            office_id=row.office_id,
+            items=[i for i in items.get(row.case_id or -1, []) if i.kind in _ITEM_KINDS[row.kind]],
+        )
+        if row.kind in HOME_STOPS and booking is not None:
+            stop.place = booking.address_text
+            stop.contact_name = booking.contact_name
+            stop.contact_phone = booking.contact_phone if own else mask_phone(booking.contact_phone)
+        elif row.office_id in offices:
+            office = offices[row.office_id]
+            stop.place = f"{office.name_vi}, {office.address}"
+        elif row.post_office_id in post_offices:
+            post = post_offices[row.post_office_id]
+            stop.place = f"{post.name}, {post.address}"
+        stops.append(stop)
+    return courier_id, stops
