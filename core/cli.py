@@ -289,6 +289,8 @@ def plan_command(
     typer.echo(f"{summary.stops_assigned} stops routed, {len(summary.unassigned)} unassigned")
     for stop_id, reason in summary.unassigned:
         typer.echo(f"  unassigned stop {stop_id}: {reason}")
+
+
 pings_app = typer.Typer(help="Couriers' location pings.", no_args_is_help=True)
 app.add_typer(pings_app, name="pings")
 
