@@ -28,6 +28,7 @@ from core.dispatch.models import RouteStop
 from core.handovers.service import open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.media.service import missing_media
 from core.settings import Settings
 from labels.label import render_label_pdf
 from labels.s10 import format_item_id, make_item_id, validate_item_id
@@ -250,9 +251,9 @@ def test_runsheet_map_stop_and_every_form_render_in_both_languages(
         assert page.locator("[data-stop]").count() == 1
         screenshot(page, "courier_02_runsheet")
         page.click("text=Bản đồ")
-        page.wait_for_selector("#leaflet-map path.leaflet-interactive")
-        # one route line and one marker per stop, drawn without any tile server
-        assert page.locator("#leaflet-map path.leaflet-interactive").count() == 2
+        page.wait_for_selector("#leaflet-map path.stop-marker")
+        # a marker per stop, drawn as vector layers without any tile server
+        assert page.locator("#leaflet-map path.stop-marker").count() == 1
         screenshot(page, "courier_03_map")
         page.goto(f"{live_server}/courier/#/stop/{stop_id}")
         page.wait_for_selector("text=Chỉ đường")
@@ -264,10 +265,11 @@ def test_runsheet_map_stop_and_every_form_render_in_both_languages(
             ("pickup", f"#/pickup/{stop_id}", "#pickup-form"),
             ("refuse", f"#/refuse/{stop_id}", "#refuse-form"),
             ("handover", f"#/handover?stop={stop_id}", "#open-handover"),
+            ("bags", "#/bags", "#seal-bag"),
             ("queue", "#/queue", "#event-list"),
         ]:
             page.goto(f"{live_server}/courier/{hash_}")
-            page.wait_for_selector(marker)
+            page.wait_for_selector(marker, state="attached")
             screenshot(page, f"courier_form_{name}")
         page.click("button.lang")
         page.wait_for_selector("text=Queue")
@@ -299,3 +301,76 @@ def test_the_apps_check_digit_agrees_with_the_labels_library(
     assert all(a == {"ok": False, "reason": "code_check_digit"} for a in answers[len(valid) : -3])
     assert answers[-3] == answers[-2] == {"ok": True, "code": validate_item_id("DR000000080VN")}
     assert answers[-1] == {"ok": False, "reason": "code_format"}
+
+
+def _sign(page: Any, selector: str) -> None:
+    page.locator(selector).scroll_into_view_if_needed()
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 30)
+    page.mouse.down()
+    for step in range(1, 8):
+        page.mouse.move(box["x"] + 20 + step * 30, box["y"] + 30 + (step % 2) * 40)
+    page.mouse.up()
+
+
+def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
+    live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
+    screenshot: Any,
+) -> None:  # fmt: skip
+    username = unique("buuta")
+    with committing.begin() as session:
+        courier = make_user(session, "courier", username=username, password=PASSWORD,
+                            post_office_id=home_post_office(session).id)  # fmt: skip
+        case = make_case(session, live_settings)
+        case.pickup_courier_id = courier.id
+        dossier = session.get(Item, case.dossier_item_id)
+        assert dossier is not None
+        today = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
+        stop = RouteStop(
+            post_office_id=courier.post_office_id, service_date=today.date(), kind="home_pickup",
+            courier_id=courier.id, sequence=1, case_id=case.id, lat=21.18, lon=106.06,
+            window_start=today, window_end=today + timedelta(hours=2),
+        )  # fmt: skip
+        session.add(stop)
+        session.flush()
+        stop_id, code = stop.id, dossier.code
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/courier/")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("[data-stop]")
+        page.goto(f"{live_server}/courier/#/pickup/{stop_id}")
+        page.wait_for_selector("#pickup-form")
+        assert page.locator("#item").input_value() == code
+        boxes = page.locator(".checklist input[type=checkbox]")
+        assert boxes.count() >= 1
+        page.click("#pickup-form button[type=submit]")  # nothing signed: refused on the phone
+        assert "Bắt buộc" in page.locator(".form-error").inner_text()
+        for index in range(boxes.count()):
+            boxes.nth(index).check()
+        page.fill("#seal", "NP-2026-0042")
+        _sign(page, "#citizen-signature")
+        _sign(page, "#courier-signature")
+        screenshot(page, "courier_pickup_filled")
+        page.click("#pickup-form button[type=submit]")
+        page.wait_for_selector(f"#event-list li[data-code='{code}']:not([data-state='pending'])")
+        answer = page.locator(f"#event-list li[data-code='{code}']")
+        assert answer.get_attribute("data-state") == "accepted", answer.inner_text()
+        screenshot(page, "courier_pickup_recorded")
+    finally:
+        context.close()
+    with committing() as session:
+        event = session.scalars(
+            select(CustodyEvent).where(
+                CustodyEvent.item_id == dossier.id, CustodyEvent.kind == "picked_up"
+            )
+        ).one()
+        assert event.details["seal_number"] == "NP-2026-0042"
+        assert all(entry["present"] for entry in event.details["checklist"])
+        hashes = [event.evidence["citizen_signature_sha256"],
+                  event.evidence["courier_signature_sha256"]]  # fmt: skip
+        assert missing_media(session, hashes) == []
+        assert event.actor_party == party("courier", courier.id)

@@ -17,7 +17,7 @@ function h(tag, attrs = {}, ...children) {
     else if (key === "class") el.className = value;
     else el.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -166,20 +166,25 @@ function leafletMap(stops) {
   const placed = stops.filter((s) => s.lat && s.lon);
   if (!window.L || !placed.length) return null;
   const box = h("div", { id: "leaflet-map", class: "map leaflet", role: "img", "aria-label": t("map") });
-  requestAnimationFrame(() => {
+  // Called once the box is on the page: Leaflet measures its container when it starts.
+  const init = () => {
     const map = window.L.map(box, { zoomControl: true, attributionControl: Boolean(TILES.url) });
     if (TILES.url) window.L.tileLayer(TILES.url, { attribution: TILES.attribution, maxZoom: 19 }).addTo(map);
     const points = placed.map((s) => [s.lat, s.lon]);
-    window.L.polyline(points, { color: "#0b5cab", weight: 4 }).addTo(map);
+    if (points.length > 1) {
+      window.L.polyline(points, { color: "#0b5cab", weight: 4, className: "route-line" }).addTo(map);
+      map.fitBounds(window.L.latLngBounds(points).pad(0.2));
+    } else {
+      map.setView(points[0], 15);
+    }
     for (const stop of placed) {
-      window.L.circleMarker([stop.lat, stop.lon], { radius: 12, color: "#0b5cab", fillColor: "#fff", fillOpacity: 1, weight: 3 })
+      window.L.circleMarker([stop.lat, stop.lon], { radius: 12, color: "#0b5cab", fillColor: "#fff", fillOpacity: 1, weight: 3, className: "stop-marker" })
         .bindTooltip(String(stop.sequence ?? ""), { permanent: true, direction: "center", className: "seq-label" })
         .on("click", () => go(`#/stop/${stop.id}`))
         .addTo(map);
     }
-    map.fitBounds(window.L.latLngBounds(points).pad(0.2));
-  });
-  return box;
+  };
+  return { element: box, init };
 }
 
 const TILES = {
@@ -238,7 +243,8 @@ async function homeScreen(view = "list") {
     h("a", { href: "#/home", class: view === "list" ? "on" : "" }, t("list")),
     h("a", { href: "#/map", class: view === "map" ? "on" : "" }, t("map")),
   );
-  const body = view === "map" ? leafletMap(stops) || stopsMap(stops) : stops.length ? stops.map(stopCard) : h("p", { class: "muted" }, t("no_stops"));
+  const leaflet = view === "map" ? leafletMap(stops) : null;
+  const body = view === "map" ? (leaflet ? leaflet.element : stopsMap(stops)) : stops.length ? stops.map(stopCard) : h("p", { class: "muted" }, t("no_stops"));
   const signOut = h(
     "button",
     {
@@ -255,7 +261,8 @@ async function homeScreen(view = "list") {
     },
     t("sign_out"),
   );
-  await screen(t("runsheet"), null, [switcher, body, signOut], view === "map" ? "#/home" : "#/home");
+  await screen(t("runsheet"), null, [switcher, body, signOut], "#/home");
+  if (leaflet) leaflet.init();
 }
 
 async function findStop(id) {
@@ -296,7 +303,7 @@ async function stopScreen(id) {
 }
 
 // -- scanning ---------------------------------------------------------------------------------
-const SCAN_KINDS = ["out_for_delivery", "departed", "handover_confirmed"];
+const SCAN_KINDS = ["out_for_delivery", "departed"];
 const recent = new Set();
 
 function scanInput(onCode) {
@@ -325,7 +332,12 @@ function scanInput(onCode) {
     }
     recent.add(checked.code);
     setTimeout(() => recent.delete(checked.code), 3000);
-    await onCode(checked.code);
+    try {
+      await onCode(checked.code);
+    } catch (err) {
+      recent.delete(checked.code);
+      return show(false, `${format(checked.code)}: ${err.message}`);
+    }
     show(true, `${format(checked.code)} — ${t("queued")}`);
   };
   const form = h("form", { class: "scanrow", id: "scan-form" }, input, h("button", { type: "submit" }, t("add")));
@@ -457,7 +469,7 @@ async function pickupScreen(id) {
     h(
       "li",
       {},
-      h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${doc.name}`),
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${currentLang() === "en" ? doc.name_en : doc.name}`),
       h("small", { class: "muted" }, doc.form === "original" ? t("original") : t("copy")),
     ),
   );
@@ -465,7 +477,7 @@ async function pickupScreen(id) {
   const courier = signaturePad("courier-signature", "courier_signature");
   const form = h(
     "form",
-    { class: "card", id: "pickup-form" },
+    { class: "card", id: "pickup-form", novalidate: true },
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("fieldset", {}, h("legend", {}, t("checklist")), h("ul", { class: "checklist" }, rows)),
@@ -524,7 +536,7 @@ async function refuseScreen(id) {
   const list = (await reasons()).pickup_refused || [];
   const form = h(
     "form",
-    { class: "card", id: "refuse-form" },
+    { class: "card", id: "refuse-form", novalidate: true },
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("label", { for: "reason" }, t("reason")),
@@ -568,7 +580,7 @@ async function deliverScreen(id) {
     const code = normalise(form.item.value);
     if (!code.ok) return fieldError(form, `${t("item_code")}: ${t(code.reason)}`);
     try {
-      const sent = await call("POST", "/deliveries/codes", { code: code.code });
+      const sent = await call("POST", `/deliveries/${code.code}/otp`);
       otpStatus.textContent = `${t("code_sent")} ${sent.phone_masked}`;
     } catch (err) {
       otpStatus.textContent = err instanceof Offline ? t("otp_needs_network") : err.message;
@@ -593,7 +605,7 @@ async function deliverScreen(id) {
   });
   const form = h(
     "form",
-    { class: "card", id: "deliver-form" },
+    { class: "card", id: "deliver-form", novalidate: true },
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("fieldset", {}, h("legend", {}, t("proof")), proofChoice),
@@ -637,7 +649,7 @@ async function failedScreen(id) {
   const list = (await reasons()).attempt_failed || [];
   const form = h(
     "form",
-    { class: "card", id: "failed-form" },
+    { class: "card", id: "failed-form", novalidate: true },
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("label", { for: "reason" }, t("reason")),
@@ -660,13 +672,21 @@ async function handoverScreen(params) {
   const stop = params.get("stop") ? await findStop(params.get("stop")) : null;
   const codes = [];
   const listed = h("ul", { class: "events", id: "handover-items" });
-  const receiver = h("input", {
-    id: "receiver",
-    name: "receiver",
+  const counterparty = h("input", {
+    id: "counterparty",
+    name: "counterparty",
     value: stop && stop.office_id ? `office:${stop.office_id}` : "",
     placeholder: "office:12",
-    required: true,
+    autocomplete: "off",
   });
+  const collect = stop && stop.kind === "office_pickup";
+  const direction = h(
+    "div",
+    { class: "choices" },
+    h("label", { class: "check" }, h("input", { type: "radio", name: "direction", value: "give", checked: !collect }), ` ${t("direction_give")}`),
+    h("label", { class: "check" }, h("input", { type: "radio", name: "direction", value: "collect", checked: collect }), ` ${t("direction_collect")}`),
+  );
+  const fees = h("input", { id: "handover-fees", type: "number", min: "0", step: "1000", value: "0", inputmode: "numeric" });
   const status = h("div", { id: "handover-status" });
   const scanner = scanInput(async (code) => {
     if (!codes.includes(code)) codes.push(code);
@@ -674,12 +694,23 @@ async function handoverScreen(params) {
   });
   const submit = h("button", { type: "button", id: "open-handover" }, t("open_handover"));
   submit.addEventListener("click", async () => {
-    if (!/^(office|post_office|courier):\d+$/.test(receiver.value.trim())) {
+    const party = counterparty.value.trim();
+    if (!/^(office|post_office|courier):\d+$/.test(party)) {
       return status.replaceChildren(message("bad", `${t("receiver")}: ${t("required")}`));
     }
+    if (!codes.length) return status.replaceChildren(message("bad", `${t("items")}: ${t("required")}`));
     try {
-      const opened = await call("POST", "/handovers", { to_party: receiver.value.trim(), item_codes: codes });
-      status.replaceChildren(message("good", `${t("handover_opened")}: ${opened.code}`));
+      const opened = await call("POST", "/handovers", {
+        counterparty: party,
+        direction: document.querySelector("input[name=direction]:checked").value,
+        item_codes: codes,
+        fees_declared_vnd: Number(fees.value || 0),
+      });
+      const refused = (opened.refused || []).map((r) => `${format(r.code)}: ${r.detail}`);
+      status.replaceChildren(
+        message("good", `${t("handover_opened")}: ${opened.code} · ${opened.lines.length} ${t("items")}`),
+        ...refused.map((text) => message("bad", text)),
+      );
     } catch (err) {
       status.replaceChildren(message("bad", err instanceof Offline ? t("needs_network") : err.message));
     }
@@ -687,7 +718,64 @@ async function handoverScreen(params) {
   await screen(
     t("handover"),
     stop ? `#/stop/${stop.id}` : null,
-    [h("label", { for: "receiver" }, t("receiver")), receiver, scanner.element, listed, submit, status],
+    [
+      h("label", { for: "counterparty" }, t("receiver")),
+      counterparty,
+      direction,
+      h("label", { for: "handover-fees" }, t("fees_handed_over")),
+      fees,
+      scanner.element,
+      listed,
+      submit,
+      status,
+      h("a", { href: "#/bags", class: "button secondary" }, t("bags")),
+    ],
+    "#/handover",
+  );
+}
+
+// -- bags: packing is queued like any scan; opening and sealing need the server ------------------
+async function bagScreen(params) {
+  let bagCode = params.get("code") || "";
+  const status = h("div", { id: "bag-status" });
+  const bagInput = h("input", { id: "bag-code", value: bagCode, placeholder: "DB 000 000 012 VN", autocomplete: "off" });
+  const newBag = h("button", { type: "button", class: "secondary", id: "new-bag" }, t("bag_new"));
+  newBag.addEventListener("click", async () => {
+    try {
+      const bag = await call("POST", "/bags");
+      bagInput.value = format(bag.code);
+      status.replaceChildren(message("good", `${t("bag_code")}: ${format(bag.code)}`));
+    } catch (err) {
+      status.replaceChildren(message("bad", err instanceof Offline ? t("needs_network") : err.message));
+    }
+  });
+  const mode = h("select", { id: "bag-mode" }, h("option", { value: "bagged" }, t("bag_add")), h("option", { value: "unbagged" }, t("bag_remove")));
+  const scanner = scanInput(async (code) => {
+    const checked = normalise(bagInput.value);
+    if (!checked.ok) throw new Error(`${t("bag_code")}: ${t(checked.reason)}`);
+    bagCode = checked.code;
+    const details = mode.value === "bagged" ? { bag_code: bagCode } : {};
+    await queueEvent({ kind: mode.value, code, details });
+  });
+  const seal = h("input", { id: "bag-seal", placeholder: t("seal_number"), autocomplete: "off" });
+  const sealButton = h("button", { type: "button", id: "seal-bag" }, t("bag_seal"));
+  sealButton.addEventListener("click", async () => {
+    const checked = normalise(bagInput.value);
+    if (!checked.ok) return status.replaceChildren(message("bad", `${t("bag_code")}: ${t(checked.reason)}`));
+    if (!seal.value.trim()) return status.replaceChildren(message("bad", `${t("seal_number")}: ${t("required")}`));
+    try {
+      await syncNow(); // the bag's contents must reach the server before it is sealed
+      const bag = await call("POST", `/bags/${checked.code}/seal`, { seal_number: seal.value.trim() });
+      status.replaceChildren(message("good", `${format(bag.code)} · ${bag.items.length} ${t("items")} · ${t("bag_sealed")}`));
+    } catch (err) {
+      status.replaceChildren(message("bad", err instanceof Offline ? t("needs_network") : err.message));
+    }
+  });
+  await screen(
+    t("bags"),
+    "#/handover",
+    [h("label", { for: "bag-code" }, t("bag_code")), bagInput, newBag, h("label", { for: "bag-mode" }, t("action")), mode, scanner.element,
+     h("label", { for: "bag-seal" }, t("seal_number")), seal, sealButton, status],
     "#/handover",
   );
 }
@@ -711,6 +799,7 @@ async function route() {
       case "deliver": return await deliverScreen(arg);
       case "failed": return await failedScreen(arg);
       case "handover": return await handoverScreen(params);
+      case "bags": return await bagScreen(params);
       default: return await homeScreen("list");
     }
   } catch (err) {

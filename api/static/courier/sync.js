@@ -10,6 +10,7 @@ import { events, media } from "./store.js";
 const BATCH = 500;
 const listeners = new Set();
 let running = false;
+let again = false; // work arrived while a sync was running: run once more after it
 let retryTimer = null;
 let retryDelay = 2000;
 let lastFix = null;
@@ -92,8 +93,18 @@ function syncSoon(delay = 0) {
 
 async function uploadMedia() {
   for (const record of await media.notUploaded()) {
-    await call("PUT", `/media/${record.sha256}`, record.blob, { raw: true, contentType: record.type });
-    await media.put({ ...record, uploaded: true });
+    if (record.refused) continue;
+    try {
+      await call("PUT", `/media/${record.sha256}`, record.blob, { raw: true, contentType: record.type });
+      await media.put({ ...record, uploaded: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 422) {
+        // The server will never take these bytes (type, size): keep them, stop retrying.
+        await media.put({ ...record, refused: error.message });
+        continue;
+      }
+      throw error;
+    }
   }
 }
 
@@ -113,12 +124,17 @@ async function sendEvents() {
 }
 
 export async function syncNow() {
-  if (running) return;
+  if (running) {
+    again = true;
+    return;
+  }
   running = true;
+  again = false;
   emit("syncing");
   try {
-    await uploadMedia();
+    // Events first: they are the evidence; photos may follow (the server accepts either order).
     await sendEvents();
+    await uploadMedia();
     retryDelay = 2000;
     emit("synced");
   } catch (error) {
@@ -126,6 +142,7 @@ export async function syncNow() {
       emit("auth");
     } else {
       // Offline or the server failed: everything stays queued; try again later.
+      if (!(error instanceof Offline)) console.warn("sync failed; will retry", error);
       emit("offline", error instanceof Offline);
       syncSoon(retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60000);
@@ -133,6 +150,7 @@ export async function syncNow() {
   } finally {
     running = false;
     emit("changed");
+    if (again) syncSoon();
   }
 }
 
