@@ -13,6 +13,7 @@ import mobile_api
 from api import agency, desk, dispatch, pages, printing, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
+from api import courier, dispatch, pages, tracking
 from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(courier.router)
     app.include_router(tracking.router)
     app.include_router(agency.router)
     app.include_router(agency.admin_router)
@@ -48,9 +50,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
     app.include_router(citizen_api.router)
     app.include_router(citizen_pages.router)
+    app.include_router(mobile_api.router)
     app.include_router(dispatch.page_router)
     app.include_router(dispatch.router)
-    app.include_router(mobile_api.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

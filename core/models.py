@@ -58,4 +58,5 @@ __all__ = [
     "NotifierWatermark",
     "DispatchPlan",
     "LocationPing",
+    "DispatchPlan",
 ]

@@ -272,6 +272,12 @@ class StopItem(BaseModel):
     status: str
 
 
+class StopDocumentOut(BaseModel):
+    name: str = Field(description="Vietnamese name; the pickup checklist must use it")
+    name_en: str
+    form: Literal["original", "copy"]
+
+
 class StopOut(BaseModel):
     id: int
     sequence: int | None
@@ -290,6 +296,10 @@ class StopOut(BaseModel):
         default=None, description="Only on the courier's own assigned stops"
     )
     items: list[StopItem]
+    documents: list[StopDocumentOut] = Field(
+        default_factory=list,
+        description="Pickups: the documents the procedure requires, for the door-step checklist",
+    )
 
 
 class RunSheetOut(BaseModel):

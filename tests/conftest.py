@@ -124,15 +124,26 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
+def playwright_driver() -> Iterator[Any]:
+    """One Playwright driver per run (two sync drivers cannot share a thread)."""
+    if chromium_path() is None:
         pytest.skip(
             "Chromium not installed: run `apt-get install chromium` (Debian) or set HOSO_CHROMIUM"
         )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+def launch_chromium(driver: Any, extra_args: list[str] | None = None) -> Any:
+    return driver.chromium.launch(
+        executable_path=chromium_path(), args=[*CHROMIUM_FLAGS, *(extra_args or [])]
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    instance = launch_chromium(playwright_driver)
+    yield instance
+    instance.close()

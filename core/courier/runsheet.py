@@ -17,7 +17,7 @@ from core.custody.models import ItemState
 from core.dispatch.models import RouteStop
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
-from core.places.models import Office, PostOffice
+from core.places.models import Office, PostOffice, Procedure
 from labels.text import mask_phone
 
 HOME_STOPS = frozenset({"home_pickup", "home_delivery"})
@@ -39,6 +39,15 @@ class StopItem:
     status: str
 
 
+@dataclass(frozen=True)
+class StopDocument:
+    """A document the citizen must hand over at a pickup, as the procedure names it."""
+
+    name: str  # Vietnamese, as the checklist must name it
+    name_en: str
+    form: str  # "original" or "copy"
+
+
 @dataclass
 class Stop:
     id: int
@@ -56,6 +65,8 @@ class Stop:
     contact_name: str | None = None
     contact_phone: str | None = None
     items: list[StopItem] = field(default_factory=list)
+    # The pickup checklist: the booked procedure's documents (empty for other stops).
+    documents: list[StopDocument] = field(default_factory=list)
 
 
 def run_sheet(
@@ -96,6 +107,12 @@ def run_sheet(
     ):
         if case_id is not None:
             items.setdefault(case_id, []).append(StopItem(code, kind, status))
+    procedures = {
+        p.id: p
+        for p in session.scalars(
+            select(Procedure).where(Procedure.id.in_({b.procedure_id for b in bookings.values()}))
+        )
+    }
     offices = {
         o.id: o
         for o in session.scalars(
@@ -131,6 +148,15 @@ def run_sheet(
             stop.place = booking.address_text
             stop.contact_name = booking.contact_name
             stop.contact_phone = booking.contact_phone if own else mask_phone(booking.contact_phone)
+            if row.kind == "home_pickup" and booking.procedure_id in procedures:
+                stop.documents = [
+                    StopDocument(
+                        str(d.get("name_vi", "")),
+                        str(d.get("name_en") or d.get("name_vi", "")),
+                        str(d.get("form", "copy")),
+                    )
+                    for d in procedures[booking.procedure_id].documents
+                ]
         elif row.office_id in offices:
             office = offices[row.office_id]
             stop.place = f"{office.name_vi}, {office.address}"

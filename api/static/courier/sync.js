@@ -1,0 +1,160 @@
+// The offline queue: record locally first, send when the network allows, never twice.
+//
+// Each event gets a UUID the moment it happens; the server treats that UUID as the
+// idempotency key, so resending a batch whose answer was lost (a timeout, a killed app) is
+// always safe. Media (signatures, photos) are uploaded separately by SHA-256, before or after
+// the events naming them.
+import { ApiError, Offline, call } from "./api.js";
+import { events, media } from "./store.js";
+
+const BATCH = 500;
+const listeners = new Set();
+let running = false;
+let again = false; // work arrived while a sync was running: run once more after it
+let retryTimer = null;
+let retryDelay = 2000;
+let lastFix = null;
+
+export function onChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function emit(what, detail) {
+  for (const listener of listeners) listener(what, detail);
+}
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// Device time with its UTC offset, e.g. 2026-11-22T09:15:03.120+07:00: the ledger keeps both.
+export function localIso(date = new Date()) {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const abs = Math.abs(offset);
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
+// The last GPS fix, kept warm in the background so recording a scan never waits for one.
+export function watchPosition() {
+  if (!("geolocation" in navigator)) return;
+  navigator.geolocation.watchPosition(
+    (p) => (lastFix = { lat: p.coords.latitude, lon: p.coords.longitude, gps_accuracy_m: p.coords.accuracy }),
+    () => {},
+    { enableHighAccuracy: true, maximumAge: 60000 },
+  );
+}
+
+export async function queueEvent({ kind, code, toParty, evidence = {}, details = {} }) {
+  const payload = {
+    client_event_id: uuid(),
+    kind,
+    code,
+    occurred_at: localIso(),
+    evidence,
+    details,
+    ...(toParty ? { to_party: toParty } : {}),
+    ...(lastFix || {}),
+  };
+  const record = { client_event_id: payload.client_event_id, payload, state: "pending", queued_at: Date.now() };
+  await events.add(record); // committed to IndexedDB before we say anything
+  emit("queued", record);
+  syncSoon();
+  return record;
+}
+
+export async function storeMedia(blob) {
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  const sha256 = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  await media.put({ sha256, blob, type: blob.type, uploaded: false, stored_at: Date.now() });
+  syncSoon();
+  return sha256;
+}
+
+export function pendingCount() {
+  return events.countPending();
+}
+
+function syncSoon(delay = 0) {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(syncNow, delay);
+}
+
+async function uploadMedia() {
+  for (const record of await media.notUploaded()) {
+    if (record.refused) continue;
+    try {
+      await call("PUT", `/media/${record.sha256}`, record.blob, { raw: true, contentType: record.type });
+      await media.put({ ...record, uploaded: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 422) {
+        // The server will never take these bytes (type, size): keep them, stop retrying.
+        await media.put({ ...record, refused: error.message });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function sendEvents() {
+  const pending = (await events.byState("pending")).sort((a, b) => a.queued_at - b.queued_at);
+  for (let start = 0; start < pending.length; start += BATCH) {
+    const chunk = pending.slice(start, start + BATCH);
+    const answer = await call("POST", "/scans", { events: chunk.map((r) => r.payload) });
+    const byKey = new Map(answer.results.map((r) => [r.client_event_id, r]));
+    for (const record of chunk) {
+      const result = byKey.get(record.client_event_id);
+      if (!result) continue;
+      await events.put({ ...record, state: result.outcome, result, answered_at: Date.now() });
+      emit("answered", { record, result });
+    }
+  }
+}
+
+export async function syncNow() {
+  if (running) {
+    again = true;
+    return;
+  }
+  running = true;
+  again = false;
+  emit("syncing");
+  try {
+    // Events first: they are the evidence; photos may follow (the server accepts either order).
+    await sendEvents();
+    await uploadMedia();
+    retryDelay = 2000;
+    emit("synced");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      emit("auth");
+    } else {
+      // Offline or the server failed: everything stays queued; try again later.
+      if (!(error instanceof Offline)) console.warn("sync failed; will retry", error);
+      emit("offline", error instanceof Offline);
+      syncSoon(retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 60000);
+    }
+  } finally {
+    running = false;
+    emit("changed");
+    if (again) syncSoon();
+  }
+}
+
+window.addEventListener("online", () => {
+  retryDelay = 2000;
+  syncSoon();
+});
