@@ -58,7 +58,7 @@ class ItemRow:
     agency_dossier_code: str | None = None
     appointment_date: date | None = None
     pending_to: str | None = None  # a hand-over of it is open, to this party
-    attempts: list[tuple[datetime, str]] = field(default_factory=list)
+    attempts: list[tuple[datetime, tuple[str, str]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
