@@ -1,13 +1,15 @@
 """Scan events recorded per second through the core service, against plain INSERTs.
 
-Both run in the same process against the same database, alternating batch by batch, over
-several rounds; medians are quoted. The reference inserts the very rows the service wrote
-(read back from ``custody_events``) into a copy of the table with the same indexes (but not
-its foreign keys), with the same batch size and one transaction per batch, so the ratio
-isolates what the service adds: locking the items, replay lookup, the state machine,
-hashing, the foreign-key checks and the projection update.
+Both run in the same process against the same database, alternating batch by batch (or
+round by round, ``--alternate round``), over several rounds; medians are quoted. The
+reference inserts the very rows the service wrote (read back from ``custody_events``) into a
+copy of the table with the same indexes (but not its foreign keys), with the same batch size
+and one transaction per batch, so the ratio isolates what the service adds: locking the
+items, replay lookup, the state machine, hashing, the foreign-key checks and the projection
+update.
 
     .venv/bin/python bench/ledger/bench_ledger.py [--rounds 5] [--items 2000] [--batch 100]
+        [--alternate batch|round]
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
@@ -77,15 +79,19 @@ def _make_items(factory: sessionmaker[Session], settings: Settings, count: int) 
 
 
 def _round(
-    factory: sessionmaker[Session], actor: Actor, codes: list[str], batch: int
+    factory: sessionmaker[Session], actor: Actor, codes: list[str], batch: int, alternate: str
 ) -> tuple[float, float]:
-    """Seconds spent by the service, and by plain INSERTs of the same rows, batch by batch.
+    """Seconds spent by the service, and by plain INSERTs of the same rows.
 
-    Each batch goes through the service, then its rows (read back, untimed) are inserted
-    plainly, before the next batch: on a shared machine whose load swings from second to
-    second, both sides then see the same load, which whole rounds one after the other did not.
+    ``alternate="batch"`` (the default): each batch goes through the service, then its rows
+    (read back, untimed) are inserted plainly, before the next batch. On a shared machine
+    whose load swings from second to second both sides then see the same load.
+    ``alternate="round"``: every batch through the service, then every batch plainly, as
+    the figures before 2026-11-22 were measured; one side can catch a quiet spell the other
+    does not.
     """
     core_seconds = plain_seconds = 0.0
+    pending: list[list[uuid.UUID | None]] = []
     for start in range(0, len(codes), batch):
         commands = [
             ScanCommand(kind="picked_up", code=code, client_event_id=uuid.uuid4(),
@@ -98,12 +104,20 @@ def _round(
             results = record(session, actor, commands)
         core_seconds += time.perf_counter() - started
         assert all(r.outcome == "accepted" for r in results), results[0]
-        rows = _rows_written(factory, [c.client_event_id for c in commands])
-        started = time.perf_counter()
-        with transaction(factory) as session:
-            session.execute(insert(_plain_table()), rows)
-        plain_seconds += time.perf_counter() - started
+        pending.append([c.client_event_id for c in commands])
+        if alternate == "batch":
+            plain_seconds += _plain_batch(factory, pending.pop())
+    for client_ids in pending:
+        plain_seconds += _plain_batch(factory, client_ids)
     return core_seconds, plain_seconds
+
+
+def _plain_batch(factory: sessionmaker[Session], client_ids: list[uuid.UUID | None]) -> float:
+    rows = _rows_written(factory, client_ids)
+    started = time.perf_counter()
+    with transaction(factory) as session:
+        session.execute(insert(_plain_table()), rows)
+    return time.perf_counter() - started
 
 
 def _rows_written(
@@ -134,6 +148,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--alternate", choices=("batch", "round"), default="batch")
     args = parser.parse_args()
 
     url = _fresh_database(_server())
@@ -156,7 +171,7 @@ def main() -> None:
     core_rates, plain_rates, ratios = [], [], []
     for round_number in range(1, args.rounds + 1):
         codes = _make_items(factory, settings, args.items)
-        core_seconds, plain_seconds = _round(factory, actor, codes, args.batch)
+        core_seconds, plain_seconds = _round(factory, actor, codes, args.batch, args.alternate)
         core_rate, plain_rate = args.items / core_seconds, args.items / plain_seconds
         core_rates.append(core_rate)
         plain_rates.append(plain_rate)
@@ -167,7 +182,8 @@ def main() -> None:
             flush=True,
         )
     print(
-        f"\nmedian over {args.rounds} rounds of {args.items} events in batches of {args.batch}:"
+        f"\nmedian over {args.rounds} rounds of {args.items} events in batches of {args.batch}"
+        f" (alternating by {args.alternate}):"
         f"\n  core service   {statistics.median(core_rates):8.0f} events/s"
         f"\n  plain INSERT   {statistics.median(plain_rates):8.0f} rows/s"
         f"\n  ratio          {statistics.median(ratios):.2f}  (target >= 0.40; core >= 1500/s)"
