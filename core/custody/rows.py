@@ -1,4 +1,4 @@
-"""Building ledger rows and writing them: hashing, COPY, and the projection update.
+"""Building ledger rows and writing them: hashing, and one statement for a batch's writes.
 
 Shared by batch recording (``service``) and corrections (``corrections``); nothing here
 decides whether an event is allowed.
@@ -6,19 +6,21 @@ decides whether an event is allowed.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import text
+import orjson
+from sqlalchemy import FromClause
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand
 from core.custody.hashing import chain_hash
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, ItemState, ScanReceipt
 from core.custody.parties import Actor
 from core.custody.transitions import ItemStateValue, Transition
 from core.errors import InvalidInput
@@ -105,78 +107,102 @@ def event_row(
         "corrects_event_id": command.corrects_event_id,
         "prev_hash": target.last_hash,
     }
-    row["hash"] = chain_hash(
-        target.last_hash,
-        {**row, "item_code": target.code, "bag_code": str(bag_code) if bag_code else None},
-    )
+    # The item and the bag are hashed by their codes; the row stores their ids.
+    row["item_code"] = target.code
+    row["bag_code"] = str(bag_code) if bag_code else None
+    row["hash"] = chain_hash(target.last_hash, row)
+    del row["item_code"], row["bag_code"]
     return row
 
 
 EVENT_COLUMNS = tuple(c.name for c in CustodyEvent.__table__.columns if c.name != "id")
 
-
 RECEIPT_COLUMNS = ("client_event_id", "actor_user_id", "outcome", "result")
 
-
-_JSON_COLUMNS = frozenset({"evidence", "details", "result"})
-
-
-def copy_rows(
-    session: Session, table: str, columns: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    """Write rows with COPY on the session's own connection, inside its transaction.
-
-    COPY is PostgreSQL's bulk path: several times faster than a multi-row INSERT for the
-    batches phones send, and just as atomic, since it runs in the same transaction.
-    """
-    session.flush()
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [Jsonb(row[name]) if name in _JSON_COLUMNS else row[name] for name in columns]
-            )
+PROJECTION_COLUMNS = (
+    "item_id", "status", "custodian", "pending_from", "pending_to", "pending_initiator",
+    "bag_id", "delivery_attempts", "last_seq", "last_hash", "last_event_at",
+)  # fmt: skip
 
 
-# One statement for the whole batch. Arrays through ``unnest`` keep the SQL text fixed, so it
-# is parsed once; a VALUES list would be recompiled for every batch size and content.
-_UPDATE_PROJECTIONS = text(
-    """
+def _record_shape(table: FromClause, columns: Sequence[str]) -> str:
+    """``name type, …`` for ``json_to_recordset``, with the types the table declares."""
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    return ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}" for name in columns)
+
+
+# Every write of a batch in one statement and one round trip: the events, the stored answers
+# to rejected scans, and the projections. The rows travel as JSON documents written by orjson
+# (in C) and are unpacked by ``json_to_recordset`` with the tables' own column types, so the
+# SQL text is fixed and prepared once per connection. This replaced COPY for the events and
+# the receipts and an ``unnest`` UPDATE: three round trips, and per-value Python adaptation
+# of every row, for one. The three parts touch different rows and tables, so running them
+# as data-modifying CTEs of one statement (one snapshot) changes nothing in what they do.
+# Built on first use: a foreign key column takes its type from the table it points at, which
+# may not be loaded yet when this module is imported.
+@functools.cache
+def _write_batch_sql() -> str:
+    return f"""
+    WITH new_events AS (
+        INSERT INTO custody_events ({", ".join(EVENT_COLUMNS)})
+        SELECT {", ".join(EVENT_COLUMNS)}
+        FROM json_to_recordset(%(events)s::json)
+            AS e({_record_shape(CustodyEvent.__table__, EVENT_COLUMNS)})
+    ), new_receipts AS (
+        INSERT INTO scan_receipts ({", ".join(RECEIPT_COLUMNS)})
+        SELECT {", ".join(RECEIPT_COLUMNS)}
+        FROM json_to_recordset(%(receipts)s::json)
+            AS r({_record_shape(ScanReceipt.__table__, RECEIPT_COLUMNS)})
+    )
     UPDATE item_states AS s SET
         status = u.status, custodian = u.custodian, pending_from = u.pending_from,
         pending_to = u.pending_to, pending_initiator = u.pending_initiator, bag_id = u.bag_id,
         delivery_attempts = u.delivery_attempts, last_seq = u.last_seq,
-        last_hash = u.last_hash, last_event_at = u.last_event_at, updated_at = :updated_at
-    FROM unnest(
-        CAST(:item_id AS integer[]), CAST(:status AS text[]), CAST(:custodian AS text[]),
-        CAST(:pending_from AS text[]), CAST(:pending_to AS text[]),
-        CAST(:pending_initiator AS text[]), CAST(:bag_id AS integer[]),
-        CAST(:delivery_attempts AS integer[]), CAST(:last_seq AS integer[]),
-        CAST(:last_hash AS text[]), CAST(:last_event_at AS timestamptz[])
-    ) AS u(item_id, status, custodian, pending_from, pending_to, pending_initiator, bag_id,
-           delivery_attempts, last_seq, last_hash, last_event_at)
+        last_hash = u.last_hash, last_event_at = u.last_event_at, updated_at = %(updated_at)s
+    FROM json_to_recordset(%(states)s::json)
+        AS u({_record_shape(ItemState.__table__, PROJECTION_COLUMNS)})
     WHERE s.item_id = u.item_id
     """
-)
 
 
-def update_projections(session: Session, changed: list[Target], recorded_at: datetime) -> None:
-    session.execute(
-        _UPDATE_PROJECTIONS,
+def write_batch(
+    session: Session,
+    event_rows: list[dict[str, Any]],
+    receipt_rows: list[dict[str, Any]],
+    changed: list[Target],
+    recorded_at: datetime,
+) -> None:
+    """Write a batch's events, receipts and projections, inside the session's transaction."""
+    if not (event_rows or receipt_rows):
+        return
+    states = [
         {
-            "item_id": [t.item_id for t in changed],
-            "status": [t.state.status for t in changed],
-            "custodian": [t.state.custodian for t in changed],
-            "pending_from": [t.state.pending_from for t in changed],
-            "pending_to": [t.state.pending_to for t in changed],
-            "pending_initiator": [t.state.pending_initiator for t in changed],
-            "bag_id": [t.state.bag_id for t in changed],
-            "delivery_attempts": [t.state.delivery_attempts for t in changed],
-            "last_seq": [t.last_seq for t in changed],
-            "last_hash": [t.last_hash for t in changed],
-            "last_event_at": [t.last_event_at for t in changed],
+            "item_id": t.item_id,
+            "status": t.state.status,
+            "custodian": t.state.custodian,
+            "pending_from": t.state.pending_from,
+            "pending_to": t.state.pending_to,
+            "pending_initiator": t.state.pending_initiator,
+            "bag_id": t.state.bag_id,
+            "delivery_attempts": t.state.delivery_attempts,
+            "last_seq": t.last_seq,
+            "last_hash": t.last_hash,
+            "last_event_at": t.last_event_at,
+        }
+        for t in changed
+    ]
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    raw.execute(
+        _write_batch_sql(),
+        {
+            # orjson writes UUIDs and aware datetimes (RFC 3339, microseconds kept) as
+            # PostgreSQL reads them back, and floats in shortest round-trip form: what is
+            # stored is what was hashed.
+            "events": orjson.dumps(event_rows).decode(),
+            "receipts": orjson.dumps(receipt_rows).decode(),
+            "states": orjson.dumps(states).decode(),
             "updated_at": recorded_at,
         },
     )

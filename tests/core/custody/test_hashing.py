@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,3 +67,21 @@ def test_canonical_form_refuses_naive_times_and_missing_fields() -> None:
     del incomplete["raw_code"]
     with pytest.raises(ValueError, match="lacks raw_code"):
         canonical_form(incomplete)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 22, 9, 30, 0, 1, tzinfo=timezone(timedelta(hours=7))),
+        datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=0),
+        datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=1),
+        datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=ZoneInfo("Europe/London")),
+        datetime(2026, 11, 22, 2, 30, tzinfo=UTC),
+    ],
+)
+def test_times_are_hashed_as_the_same_instant_in_utc(moment: datetime) -> None:
+    # The hot path converts by subtracting the offset; it must agree with astimezone(UTC),
+    # what the canonical form is defined by, including on either side of a DST change.
+    expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    form = json.loads(canonical_form(_fields(occurred_at=moment, recorded_at=moment)))
+    assert form["occurred_at"] == form["recorded_at"] == expected
