@@ -258,6 +258,21 @@ def _gps(body: Any) -> dict[str, Any]:
     return {"lat": body.lat, "lon": body.lon, "gps_accuracy_m": body.gps_accuracy_m}
 
 
+def _door_command(
+    kind: str, body: Any, *, details: dict[str, Any], evidence: dict[str, Any]
+) -> ScanCommand:
+    """A door-step form as the scan event the sync path records."""
+    return ScanCommand(
+        kind=kind,
+        code=body.code,
+        occurred_at=body.occurred_at,
+        client_event_id=body.client_event_id,
+        details=details,
+        evidence=evidence,
+        **_gps(body),
+    )
+
+
 @router.post("/pickups", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
 def pickup(
     body: PickupIn,
@@ -277,18 +292,11 @@ def pickup(
         details["payment_method"] = body.payment_method
     if body.note:
         details["note"] = body.note
-    command = ScanCommand(
-        kind="picked_up",
-        code=body.code,
-        occurred_at=body.occurred_at,
-        client_event_id=body.client_event_id,
-        details=details,
-        evidence={
-            "citizen_signature_sha256": body.citizen_signature_sha256,
-            "courier_signature_sha256": body.courier_signature_sha256,
-        },
-        **_gps(body),
-    )
+    evidence = {
+        "citizen_signature_sha256": body.citizen_signature_sha256,
+        "courier_signature_sha256": body.courier_signature_sha256,
+    }
+    command = _door_command("picked_up", body, details=details, evidence=evidence)
     return _answer(caller, session, settings, now, command)
 
 
@@ -309,15 +317,7 @@ def pickup_refused(
     if body.note:
         details["note"] = body.note
     evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
-    command = ScanCommand(
-        kind="pickup_refused",
-        code=body.code,
-        occurred_at=body.occurred_at,
-        client_event_id=body.client_event_id,
-        details=details,
-        evidence=evidence,
-        **_gps(body),
-    )
+    command = _door_command("pickup_refused", body, details=details, evidence=evidence)
     return _answer(caller, session, settings, now, command)
 
 
@@ -340,15 +340,7 @@ def deliver(
         if getattr(body, name) is not None:
             evidence[name] = getattr(body, name)
     details = {"note": body.note} if body.note else {}
-    command = ScanCommand(
-        kind="delivered",
-        code=body.code,
-        occurred_at=body.occurred_at,
-        client_event_id=body.client_event_id,
-        evidence=evidence,
-        details=details,
-        **_gps(body),
-    )
+    command = _door_command("delivered", body, details=details, evidence=evidence)
     return _answer(caller, session, settings, now, command)
 
 
@@ -366,15 +358,7 @@ def attempt_failed(
     if body.note:
         details["note"] = body.note
     evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
-    command = ScanCommand(
-        kind="attempt_failed",
-        code=body.code,
-        occurred_at=body.occurred_at,
-        client_event_id=body.client_event_id,
-        details=details,
-        evidence=evidence,
-        **_gps(body),
-    )
+    command = _door_command("attempt_failed", body, details=details, evidence=evidence)
     return _answer(caller, session, settings, now, command)
 
 
