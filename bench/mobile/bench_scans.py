@@ -55,7 +55,7 @@ def _ledger_bench() -> ModuleType:
 
 
 ledger = _ledger_bench()
-_core_round = ledger._core_round
+_ledger_round = ledger._round
 _fresh_database = ledger._fresh_database
 _make_items = ledger._make_items
 _server = ledger._server
@@ -134,7 +134,7 @@ def main() -> None:
                     latencies.setdefault(batch, []).extend(lat)
                     rates["mobile"].setdefault(batch, []).append(count / seconds)
                     codes = _make_items(factory, settings, count)
-                    core_seconds, _ = _core_round(factory, actor, codes, batch)
+                    core_seconds, _ = _ledger_round(factory, actor, codes, batch, "none")
                     rates["core"].setdefault(batch, []).append(count / core_seconds)
                     rates["ratio"].setdefault(batch, []).append(core_seconds / seconds)
                     print(
