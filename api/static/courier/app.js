@@ -530,19 +530,20 @@ function reasonSelect(list) {
   );
 }
 
-async function refuseScreen(id) {
+// A refused pickup and a failed delivery are the same form: the item, a reason from the
+// server's table, and (for a pickup) what the citizen must add.
+async function reasonScreen(id, { formId, kind, reasonList, titleKey, askMissing }) {
   const stop = await findStop(id);
   if (!stop) return go("#/home");
-  const list = (await reasons()).pickup_refused || [];
+  const list = (await reasons())[reasonList] || [];
   const form = h(
     "form",
-    { class: "card", id: "refuse-form", novalidate: true },
+    { class: "card", id: formId, novalidate: true },
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("label", { for: "reason" }, t("reason")),
     reasonSelect(list),
-    h("label", { for: "missing" }, t("missing_documents")),
-    h("textarea", { id: "missing", name: "missing", rows: 3 }),
+    askMissing ? [h("label", { for: "missing" }, t("missing_documents")), h("textarea", { id: "missing", name: "missing", rows: 3 })] : null,
     h("button", { type: "submit" }, t("save")),
   );
   form.addEventListener("submit", async (event) => {
@@ -550,12 +551,16 @@ async function refuseScreen(id) {
     const code = normalise(form.item.value);
     if (!code.ok) return fieldError(form, `${t("item_code")}: ${t(code.reason)}`);
     if (!form.reason.value) return fieldError(form, `${t("reason")}: ${t("required")}`);
-    const missing = form.missing.value.split("\n").map((s) => s.trim()).filter(Boolean);
-    await queueEvent({ kind: "pickup_refused", code: code.code, details: { reason_code: form.reason.value, missing_documents: missing } });
+    const details = { reason_code: form.reason.value };
+    if (askMissing) details.missing_documents = form.missing.value.split("\n").map((s) => s.trim()).filter(Boolean);
+    await queueEvent({ kind, code: code.code, details });
     go("#/queue");
   });
-  await screen(t("refuse_pickup"), `#/stop/${id}`, form, null);
+  await screen(t(titleKey), `#/stop/${id}`, form, null);
 }
+
+const refuseScreen = (id) =>
+  reasonScreen(id, { formId: "refuse-form", kind: "pickup_refused", reasonList: "pickup_refused", titleKey: "refuse_pickup", askMissing: true });
 
 // -- delivery at the door ------------------------------------------------------------------------
 async function deliverScreen(id) {
@@ -643,29 +648,8 @@ async function deliverScreen(id) {
   await screen(t("deliver"), `#/stop/${id}`, form, null);
 }
 
-async function failedScreen(id) {
-  const stop = await findStop(id);
-  if (!stop) return go("#/home");
-  const list = (await reasons()).attempt_failed || [];
-  const form = h(
-    "form",
-    { class: "card", id: "failed-form", novalidate: true },
-    h("label", { for: "item" }, t("item_code")),
-    itemSelect(stop, "item"),
-    h("label", { for: "reason" }, t("reason")),
-    reasonSelect(list),
-    h("button", { type: "submit" }, t("save")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const code = normalise(form.item.value);
-    if (!code.ok) return fieldError(form, `${t("item_code")}: ${t(code.reason)}`);
-    if (!form.reason.value) return fieldError(form, `${t("reason")}: ${t("required")}`);
-    await queueEvent({ kind: "attempt_failed", code: code.code, details: { reason_code: form.reason.value } });
-    go("#/queue");
-  });
-  await screen(t("attempt_failed"), `#/stop/${id}`, form, null);
-}
+const failedScreen = (id) =>
+  reasonScreen(id, { formId: "failed-form", kind: "attempt_failed", reasonList: "attempt_failed", titleKey: "attempt_failed", askMissing: false });
 
 // -- hand-over at an office or post office -------------------------------------------------------
 async function handoverScreen(params) {
