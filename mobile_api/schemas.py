@@ -14,9 +14,10 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from core.custody.transitions import TRANSITIONS
+from core.media.service import SHA256_PATTERN, is_sha256
 
 MAX_BATCH = 500
-SHA256 = r"^[0-9a-f]{64}$"
+SHA256 = SHA256_PATTERN
 PARTY = r"^(courier|office|post_office):\d+$"
 _MAX_JSON = 8 * 1024
 _KINDS: list[JsonValue] = [*sorted(TRANSITIONS)]
@@ -76,9 +77,7 @@ def _check_refs(value: dict[str, Any], where: str) -> dict[str, Any]:
     if len(orjson.dumps(value)) > _MAX_JSON:
         raise ValueError(f"{where} is larger than {_MAX_JSON // 1024} KB")
     for key, ref in value.items():
-        if key.endswith("_sha256") and not (
-            isinstance(ref, str) and len(ref) == 64 and all(c in "0123456789abcdef" for c in ref)
-        ):
+        if key.endswith("_sha256") and not is_sha256(ref):
             raise ValueError(f"{key} must be a SHA-256: 64 lowercase hex digits")
     return value
 

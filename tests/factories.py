@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -14,6 +15,7 @@ from core.cases.service import BookingRequest, open_case
 from core.custody.parties import Actor
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
+from core.outbox.models import OutboxMessage
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
 
@@ -154,3 +156,16 @@ def dossier_of(session: Session, case: Case) -> Item:
     item = session.get(Item, case.dossier_item_id)
     assert item is not None
     return item
+
+
+def sent_code(session: Session, phone: str) -> str:
+    """The six digits of the latest SMS queued for ``phone`` (the outbox is the only path)."""
+    text = session.scalars(
+        select(OutboxMessage.payload["text"].astext)
+        .where(OutboxMessage.payload["phone"].astext == phone)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert text is not None
+    found = re.search(r"\b(\d{6})\b", text)
+    assert found is not None
+    return found.group(1)

@@ -14,7 +14,6 @@ checks matched).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from core.custody.commands import ScanCommand
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.identity.service import keyed_hash
+from core.media.service import is_sha256
 from core.otp.service import verify_code
 from core.settings import Settings
 from labels.cccd import parse_cccd_qr
@@ -72,7 +72,6 @@ RECHECK_UNSAFE = frozenset({"delivered", "out_for_delivery"})
 CHECKED_KINDS = frozenset(
     {"picked_up", "pickup_refused", "out_for_delivery", "delivered", "attempt_failed"}
 )
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Refused(Exception):
@@ -202,7 +201,7 @@ def _sha(mapping: Mapping[str, Any], name: str, prefix: str, *, required: bool =
     value = mapping.get(name)
     if value is None and not required:
         return
-    if not isinstance(value, str) or not _SHA256.match(value):
+    if not is_sha256(value):
         raise _invalid(
             f"{prefix}.{name}",
             "must be the SHA-256 (64 lowercase hex digits) of the uploaded file",

@@ -14,7 +14,9 @@ from core.media.models import MediaObject
 # Signatures are drawn on a canvas (PNG or SVG); photos come from phone cameras (JPEG/WebP).
 ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/svg+xml"})
 MAX_BYTES = 5 * 1024 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# How every evidence reference is written: lowercase hex, as hashlib prints it.
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SHA256 = re.compile(SHA256_PATTERN)
 # The first bytes each allowed type must start with, so a mislabelled upload is refused.
 _MAGIC = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -22,6 +24,10 @@ _MAGIC = {
     "image/webp": (b"RIFF",),
     "image/svg+xml": (b"<svg", b"<?xml"),
 }
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and _SHA256.match(value) is not None
 
 
 def validate_sha256(value: str, field: str = "sha256") -> str:

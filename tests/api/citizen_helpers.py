@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.deps import get_now
-from tests.core.booking.helpers import NOW, sent_code
+from tests.core.booking.helpers import NOW
+from tests.factories import sent_code
 
 _phones = itertools.count(1)
 

@@ -15,8 +15,8 @@ from tests.core.booking.helpers import (
     FIRST_WINDOW,
     Area,
     make_area,
-    sent_code,
 )
+from tests.factories import sent_code
 
 
 def _sign_in_by_page(client: TestClient, db: Session) -> str:

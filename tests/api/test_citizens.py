@@ -25,10 +25,9 @@ from tests.core.booking.helpers import (
     Area,
     make_area,
     next_window,
-    sent_code,
 )
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import make_user
+from tests.factories import make_user, sent_code
 
 
 def _body(area: Area, **overrides: Any) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from core.custody.parties import party
 from core.custody.service import record_one
 from core.identity.service import actor_for
 from core.settings import Settings
-from tests.core.booking.helpers import Area, make_area, sent_code
+from tests.core.booking.helpers import Area, make_area
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_user
+from tests.factories import VN, dossier_of, make_case, make_user, sent_code
 
 pytestmark = pytest.mark.browser
 

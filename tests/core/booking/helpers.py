@@ -12,7 +12,13 @@ from core.booking.service import BookingInput
 from core.booking.slots import VN
 from core.identity.models import User
 from core.places.models import Commune, Office, PostOffice, Procedure
-from tests.factories import make_office, make_post_office, make_procedure, make_user, unique
+from tests.factories import (
+    make_office,
+    make_post_office,
+    make_procedure,
+    make_user,
+    unique,
+)
 
 # Monday 23 November 2026, 07:00 in Vietnam: every window of the day is still bookable.
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=VN)
@@ -76,22 +82,3 @@ def next_window(start: datetime, steps: int = 1) -> datetime:
     index = starts.index((start.hour, start.minute)) + steps
     hour, minute = starts[index]
     return start.replace(hour=hour, minute=minute) + timedelta(0)
-
-
-def sent_code(session: Session, phone: str) -> str:
-    """The six digits of the latest SMS queued for ``phone`` (the outbox is the only path)."""
-    import re
-
-    from sqlalchemy import select
-
-    from core.outbox.models import OutboxMessage
-
-    text = session.scalars(
-        select(OutboxMessage.payload["text"].astext)
-        .where(OutboxMessage.payload["phone"].astext == phone)
-        .order_by(OutboxMessage.id.desc())
-    ).first()
-    assert text is not None
-    found = re.search(r"\b(\d{6})\b", text)
-    assert found is not None
-    return found.group(1)

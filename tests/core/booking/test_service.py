@@ -36,10 +36,9 @@ from tests.core.booking.helpers import (
     booking_input,
     make_area,
     next_window,
-    sent_code,
 )
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import make_user
+from tests.factories import make_user, sent_code
 
 
 def _count(db: Session, model: type) -> int:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,28 +9,16 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, RateLimited
 from core.otp.models import OtpChallenge
 from core.otp.service import MAX_GUESSES, PER_PHONE_PER_HOUR, issue_code, verify_code
-from core.outbox.models import OutboxMessage
 from core.settings import Settings
+from tests.factories import sent_code
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PHONE = "0912000111"
 
 
-def _sent_code(db: Session, phone: str) -> str:
-    text = db.scalars(
-        select(OutboxMessage.payload["text"].astext)
-        .where(OutboxMessage.payload["phone"].astext == phone)
-        .order_by(OutboxMessage.id.desc())
-    ).first()
-    assert text is not None
-    match = re.search(r"\b(\d{6})\b", text)
-    assert match is not None
-    return match.group(1)
-
-
 def test_code_is_sent_through_the_outbox_and_works_once(db: Session, settings: Settings) -> None:
     issue_code(db, settings, phone=PHONE, purpose="sign_in", now=NOW)
-    code = _sent_code(db, PHONE)
+    code = sent_code(db, PHONE)
     stored = db.scalars(select(OtpChallenge).where(OtpChallenge.phone == PHONE)).one()
     assert code not in stored.code_hash
 
@@ -43,7 +30,7 @@ def test_code_is_sent_through_the_outbox_and_works_once(db: Session, settings: S
 
 def test_wrong_guesses_are_counted_and_kill_the_code(db: Session, settings: Settings) -> None:
     issue_code(db, settings, phone=PHONE, purpose="sign_in", now=NOW)
-    code = _sent_code(db, PHONE)
+    code = sent_code(db, PHONE)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(MAX_GUESSES):
         check = verify_code(db, settings, phone=PHONE, purpose="sign_in", code=wrong, now=NOW)
@@ -54,7 +41,7 @@ def test_wrong_guesses_are_counted_and_kill_the_code(db: Session, settings: Sett
 
 def test_expired_code_and_wrong_purpose_are_refused(db: Session, settings: Settings) -> None:
     issue_code(db, settings, phone=PHONE, purpose="delivery", now=NOW, case_id=None)
-    code = _sent_code(db, PHONE)
+    code = sent_code(db, PHONE)
     assert not verify_code(db, settings, phone=PHONE, purpose="sign_in", code=code, now=NOW).ok
     later = NOW + timedelta(minutes=6)
     assert not verify_code(db, settings, phone=PHONE, purpose="delivery", code=code, now=later).ok
