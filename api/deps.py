@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,7 +14,9 @@ from core.db import transaction
 from core.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are async: FastAPI runs a plain ``def`` dependency in its thread
+# pool, a hop per dependency per request that the scan sync's profile showed.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -25,8 +28,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return datetime.now(UTC)
+
+
+# A transaction as a context manager, for a handler that does all its database work in one
+# worker-thread call instead of through ``SessionDep`` (see mobile_api.endpoints.post_scans).
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return lambda: transaction(factory)
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -35,3 +48,4 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 # transaction that then fails to commit, and its next request could read the state before.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]

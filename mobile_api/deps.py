@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
 
@@ -13,11 +15,12 @@ from api.deps import NowDep, SettingsDep
 # phone could be told "accepted" for a batch whose commit then failed (the crash test caught
 # one).
 from api.deps import SessionDep as SessionDep
-from core.courier.devices import MOBILE_ROLES, token_device_id
+from core.courier.devices import MOBILE_ROLES
 from core.custody.parties import Actor
 from core.errors import Forbidden, Unauthorized
 from core.identity.models import User
-from core.identity.service import actor_for, user_for_token
+from core.identity.service import actor_for, holder_of_token
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,7 @@ class Caller:
     token: str
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def _bearer(header: str) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
@@ -42,18 +44,34 @@ def _bearer(request: Request) -> str:
 
 def get_caller(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Caller:
     """Any valid, unrevoked token on an unrevoked device; refused before anything is written."""
-    token = _bearer(request)
-    user = user_for_token(session, settings, token, now=now)
-    device_id = token_device_id(session, settings, token)
-    return Caller(user=user, device_id=device_id, actor=actor_for(user, device_id), token=token)
+    return resolve_caller(session, settings, request.headers.get("authorization", ""), now=now)
 
 
-# The role checks do no I/O: async, so FastAPI runs them inline rather than in its thread pool.
-async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+def resolve_caller(
+    session: Session, settings: Settings, authorization: str, *, now: datetime
+) -> Caller:
+    """The caller behind an ``Authorization: Bearer`` header, for a handler that owns its
+    session itself (the scan sync); ``get_caller`` is the dependency form."""
+    token = _bearer(authorization)
+    holder = holder_of_token(session, settings, token, now=now)
+    return Caller(
+        user=holder.user,
+        device_id=holder.device_id,
+        actor=actor_for(holder.user, holder.device_id),
+        token=token,
+    )
+
+
+def require_field_role(caller: Caller) -> Caller:
     """A courier or dispatcher: the people who scan items in the field and at the hub."""
     if caller.user.role not in MOBILE_ROLES:
         raise Forbidden("this API is for couriers and dispatchers", field="authorization")
     return caller
+
+
+# The role checks do no I/O: async, so FastAPI runs them inline rather than in its thread pool.
+async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    return require_field_role(caller)
 
 
 async def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:

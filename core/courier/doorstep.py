@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -104,7 +105,8 @@ class ItemFacts:
 
 _FACTS_SQL = text("""
     SELECT i.code, i.kind, i.case_id, s.status, s.custodian, s.delivery_attempts,
-           p.documents, b.contact_name, b.contact_phone, b.cccd_hash, b.cccd_last4,
+           b.procedure_id, p.documents::text AS documents_json,
+           b.contact_name, b.contact_phone, b.cccd_hash, b.cccd_last4,
            b.citizen_birth_year, b.citizen_sex
     FROM items AS i
     JOIN item_states AS s ON s.item_id = i.id
@@ -125,8 +127,14 @@ def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFact
     if not codes:
         return {}
     # Plain SQL with one array parameter: through the ORM this query cost more than the
-    # ledger's own lock query (measured on batches of 50).
-    rows = session.execute(_FACTS_SQL, {"codes": sorted(codes)})
+    # ledger's own lock query (measured on batches of 50). A batch's items mostly share a
+    # procedure: its document list is fetched as text and parsed once per procedure, not
+    # once per row (the driver's per-row JSON parse was a tenth of a sync's server time).
+    rows = session.execute(_FACTS_SQL, {"codes": sorted(codes)}).all()
+    documents: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.procedure_id is not None and row.procedure_id not in documents:
+            documents[row.procedure_id] = list(orjson.loads(row.documents_json or "[]"))
     return {
         row.code: ItemFacts(
             code=row.code,
@@ -135,7 +143,7 @@ def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFact
             status=row.status,
             custodian=row.custodian,
             delivery_attempts=row.delivery_attempts,
-            documents=list(row.documents or []),
+            documents=documents.get(row.procedure_id, []),
             contact_name=row.contact_name,
             contact_phone=row.contact_phone,
             cccd_hash=row.cccd_hash,
@@ -148,6 +156,9 @@ def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFact
 
 
 def facts_for(facts: Mapping[str, ItemFacts], code: str) -> ItemFacts | None:
+    found = facts.get(code)  # the code as scanned is almost always already normal
+    if found is not None:
+        return found
     try:
         return facts.get(validate_item_id(code))
     except InvalidCode:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -80,15 +81,14 @@ def get_media(session: Session, sha256: str) -> MediaObject:
     return media
 
 
+_PRESENT_SQL = text("SELECT sha256 FROM media_objects WHERE sha256 = ANY(:hashes)")
+
+
 def missing_media(session: Session, hashes: list[str]) -> list[str]:
     """The hashes among ``hashes`` whose bytes have not arrived yet."""
     if not hashes:
         return []
-    present = set(
-        session.scalars(
-            MediaObject.__table__.select()
-            .with_only_columns(MediaObject.sha256)
-            .where(MediaObject.sha256.in_(hashes))
-        )
-    )
+    # One array parameter, so the statement text is the same for any number of hashes and
+    # the driver prepares it once (an expanding IN list compiled anew on every scan sync).
+    present = set(session.scalars(_PRESENT_SQL, {"hashes": hashes}))
     return [h for h in hashes if h not in present]

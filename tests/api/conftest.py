@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import get_session
+from api.deps import get_session, get_unit_of_work
 from core.settings import Settings
 
 
@@ -25,5 +26,7 @@ def client(db: Session, settings: Settings, database_url: str) -> Iterator[TestC
             raise
 
     app.dependency_overrides[get_session] = session_in_test_transaction
+    in_test_transaction = contextmanager(session_in_test_transaction)
+    app.dependency_overrides[get_unit_of_work] = lambda: in_test_transaction
     with TestClient(app) as test_client:
         yield test_client

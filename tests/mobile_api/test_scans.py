@@ -18,6 +18,7 @@ from core.custody.parties import party
 from core.db import transaction
 from core.identity.models import Device
 from core.settings import Settings
+from mobile_api.schemas import ScanBatchOut
 from tests.factories import VN, dossier_of, make_case, make_user
 from tests.mobile_api.helpers import (
     bearer,
@@ -97,6 +98,9 @@ def test_a_batch_mixes_valid_duplicate_and_invalid_events(
     assert answer["results"][1]["replayed"] is True
     assert (answer["accepted"], answer["rejected"], answer["exceptions"]) == (2, 6, 0)
     assert "events[4].occurred_at" in answer["results"][4]["detail"]
+    # The answer is written without the response model (for speed); it must still be
+    # exactly what the model documents, field for field.
+    assert ScanBatchOut.model_validate(answer).model_dump(mode="json") == answer
 
 
 def test_a_courier_cannot_act_on_another_couriers_items(
