@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -62,13 +64,27 @@ def _server() -> str:
 _keep: list[object] = []
 
 
-def _fresh_database(server_url: str) -> str:
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh database for one bench run, dropped afterwards (a shared server keeps none)."""
+    server_url = _server()
     name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 def _make_items(factory: sessionmaker[Session], settings: Settings, count: int) -> list[str]:
@@ -97,29 +113,38 @@ def _round(
     ``alternate="round"``: every batch through the service, then every batch plainly, as
     the figures before 2026-11-22 were measured; one side can catch a quiet spell the other
     does not.
-    ``alternate="none"``: the service only (the reference other benches compare against).
     """
     core_seconds = plain_seconds = 0.0
     pending: list[list[uuid.UUID | None]] = []
     for start in range(0, len(codes), batch):
-        commands = [
-            ScanCommand(kind="picked_up", code=code, client_event_id=uuid.uuid4(),
-                        occurred_at=datetime.now(VN), lat=21.18, lon=106.07,
-                        gps_accuracy_m=12.0, details={"seal_number": "S-1"})
-            for code in codes[start : start + batch]
-        ]  # fmt: skip
-        started = time.perf_counter()
-        with transaction(factory) as session:
-            results = record(session, actor, commands)
-        core_seconds += time.perf_counter() - started
-        assert all(r.outcome == "accepted" for r in results), results[0]
-        pending.append([c.client_event_id for c in commands])
+        seconds, client_ids = service_batch(factory, actor, codes[start : start + batch])
+        core_seconds += seconds
+        pending.append(client_ids)
         if alternate == "batch":
             plain_seconds += _plain_batch(factory, pending.pop())
     if alternate == "round":
         for client_ids in pending:
             plain_seconds += _plain_batch(factory, client_ids)
     return core_seconds, plain_seconds
+
+
+def service_batch(
+    factory: sessionmaker[Session], actor: Actor, codes: list[str]
+) -> tuple[float, list[uuid.UUID | None]]:
+    """One batch of pickups through ``record`` in one transaction: its seconds (the commands
+    are built before the clock starts) and the client event IDs it recorded."""
+    commands = [
+        ScanCommand(kind="picked_up", code=code, client_event_id=uuid.uuid4(),
+                    occurred_at=datetime.now(VN), lat=21.18, lon=106.07,
+                    gps_accuracy_m=12.0, details={"seal_number": "S-1"})
+        for code in codes
+    ]  # fmt: skip
+    started = time.perf_counter()
+    with transaction(factory) as session:
+        results = record(session, actor, commands)
+    seconds = time.perf_counter() - started
+    assert all(r.outcome == "accepted" for r in results), results[0]
+    return seconds, [c.client_event_id for c in commands]
 
 
 def _plain_batch(factory: sessionmaker[Session], client_ids: list[uuid.UUID | None]) -> float:
@@ -160,8 +185,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--alternate", choices=("batch", "round"), default="batch")
     args = parser.parse_args()
+    with scratch_database() as url:
+        _measure(url, args)
 
-    url = _fresh_database(_server())
+
+def _measure(url: str, args: argparse.Namespace) -> None:
     upgrade(url)
     engine = create_engine(url, pool_size=4)
     factory = make_sessionmaker(engine)

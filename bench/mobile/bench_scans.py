@@ -2,13 +2,16 @@
 
 A real uvicorn server (one process, as ``hoso serve`` runs it) on the same database; the
 client sends pickups (full door-step details: checklist, seal, fees, signatures) over HTTP
-with keep-alive, batch sizes 1, 50 and 500. The reference is the core ledger bench's own
-round (``bench/ledger/bench_ledger.py``: ``record`` called in-process, one transaction per
-batch) at the same batch sizes in the same run, so the ratio shows what HTTP, JSON, token
-checks, per-event validation and the door-step checks cost. Rounds alternate mobile and
-core; medians are quoted, and p99 latency per request over all rounds.
+with keep-alive, batch sizes 1, 50 and 500. The reference is the core ledger bench's batch
+(``bench/ledger/bench_ledger.py``: ``record`` called in-process, one transaction per batch,
+pickups carrying a seal number only) at the same batch sizes in the same run, so the ratio
+shows what HTTP, JSON, token checks, per-event validation, the door-step checks and the
+door-step details themselves cost. Mobile and core alternate batch by batch, so a load
+swing on a shared machine hits both sides; request bodies, like the core's commands, are
+built before the clock starts. Each round gives a rate per side and their ratio; medians of
+rounds are quoted, and p99 latency per request over all rounds.
 
-    .venv/bin/python bench/mobile/bench_scans.py [--rounds 3]
+    .venv/bin/python bench/mobile/bench_scans.py [--rounds 5] [--scale 1.0]
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
@@ -35,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from core.custody.parties import Actor  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402
 from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
@@ -56,10 +60,9 @@ def _ledger_bench() -> ModuleType:
 
 
 ledger = _ledger_bench()
-_ledger_round = ledger._round
-_fresh_database = ledger._fresh_database
+scratch_database = ledger.scratch_database
 _make_items = ledger._make_items
-_server = ledger._server
+_service_batch = ledger.service_batch
 
 # Events per round at each batch size: enough requests for a rate, few enough for 2 cores.
 EVENTS = {1: 100, 50: 1000, 500: 1500}
@@ -79,26 +82,44 @@ def _event(code: str) -> dict[str, Any]:
     }
 
 
-def _mobile_round(
-    http: httpx.Client, headers: dict[str, str], codes: list[str], batch: int
-) -> tuple[float, list[float]]:
-    # Bodies are built and encoded before the clock starts, as the core round builds its
-    # commands before timing ``record``: the phone's own work is not the server's rate.
-    bodies = [
+def _bodies(codes: list[str], batch: int) -> list[bytes]:
+    return [
         orjson.dumps({"events": [_event(code) for code in codes[start : start + batch]]})
         for start in range(0, len(codes), batch)
     ]
-    headers = {**headers, "Content-Type": "application/json"}
+
+
+def _send(http: httpx.Client, headers: dict[str, str], body: bytes) -> float:
+    sent = time.perf_counter()
+    response = http.post("/mobile/v1/scans", content=body, headers=headers)
+    seconds = time.perf_counter() - sent
+    response.raise_for_status()
+    results = orjson.loads(response.content)["results"]
+    assert all(r["outcome"] == "accepted" for r in results), results[0]
+    return seconds
+
+
+def _round(
+    http: httpx.Client,
+    headers: dict[str, str],
+    factory: sessionmaker[Session],
+    actor: Actor,
+    settings: Settings,
+    events: int,
+    batch: int,
+) -> tuple[float, float, list[float]]:
+    """Seconds through the API and through the core for ``events`` pickups each, batch by
+    batch in turn, and the API's per-request latencies."""
+    bodies = _bodies(_make_items(factory, settings, events), batch)
+    core_codes = _make_items(factory, settings, events)
+    mobile_seconds = core_seconds = 0.0
     latencies = []
-    started = time.perf_counter()
-    for body in bodies:
-        sent = time.perf_counter()
-        response = http.post("/mobile/v1/scans", content=body, headers=headers)
-        latencies.append(time.perf_counter() - sent)
-        response.raise_for_status()
-        results = orjson.loads(response.content)["results"]
-        assert all(r["outcome"] == "accepted" for r in results), results[0]
-    return time.perf_counter() - started, latencies
+    for index, body in enumerate(bodies):
+        latencies.append(_send(http, headers, body))
+        mobile_seconds += latencies[-1]
+        chunk = core_codes[index * batch : (index + 1) * batch]
+        core_seconds += _service_batch(factory, actor, chunk)[0]
+    return mobile_seconds, core_seconds, latencies
 
 
 def _p99(values: list[float]) -> float:
@@ -108,10 +129,17 @@ def _p99(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="events per round, times this (smoke runs)"
+    )
     args = parser.parse_args()
+    events = {batch: max(batch, round(count * args.scale)) for batch, count in EVENTS.items()}
+    with scratch_database() as url:
+        _measure(url, args.rounds, events)
 
-    url = _fresh_database(_server())
+
+def _measure(url: str, rounds: int, events: dict[int, int]) -> None:
     upgrade(url)
     engine = create_engine(url, pool_size=4)
     factory: sessionmaker[Session] = make_sessionmaker(engine)
@@ -131,17 +159,19 @@ def main() -> None:
                 "username": courier.username, "password": PASSWORD,
                 "device": {"install_id": "bench-phone-1", "name": "bench", "platform": "android"},
             })  # fmt: skip
-            headers = {"Authorization": f"Bearer {login.json()['token']}"}
+            headers = {
+                "Authorization": f"Bearer {login.json()['token']}",
+                "Content-Type": "application/json",
+            }
             # One short warm-up so the first round does not pay for imports and connections.
-            _mobile_round(http, headers, _make_items(factory, settings, 50), 50)
-            for round_number in range(1, args.rounds + 1):
-                for batch, count in EVENTS.items():
-                    codes = _make_items(factory, settings, count)
-                    seconds, lat = _mobile_round(http, headers, codes, batch)
+            _round(http, headers, factory, actor, settings, 50, 50)
+            for round_number in range(1, rounds + 1):
+                for batch, count in events.items():
+                    seconds, core_seconds, lat = _round(
+                        http, headers, factory, actor, settings, count, batch
+                    )
                     latencies.setdefault(batch, []).extend(lat)
                     rates["mobile"].setdefault(batch, []).append(count / seconds)
-                    codes = _make_items(factory, settings, count)
-                    core_seconds, _ = _ledger_round(factory, actor, codes, batch, "none")
                     rates["core"].setdefault(batch, []).append(count / core_seconds)
                     rates["ratio"].setdefault(batch, []).append(core_seconds / seconds)
                     print(
@@ -155,9 +185,9 @@ def main() -> None:
         server.wait()
         engine.dispose()
 
-    print(f"\nmedians over {args.rounds} rounds (events per round: {EVENTS}):")
+    print(f"\nmedians over {rounds} rounds (events per round: {events}):")
     print("  batch   mobile ev/s   core ev/s   ratio (median of rounds)   p99 latency")
-    for batch in EVENTS:
+    for batch in events:
         mobile = statistics.median(rates["mobile"][batch])
         core = statistics.median(rates["core"][batch])
         ratio = statistics.median(rates["ratio"][batch])
