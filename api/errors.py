@@ -34,15 +34,20 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
+def error_response(exc: DomainError) -> JSONResponse:
+    """The JSON answer for a domain error, for a handler that answers one without raising."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse(
+        status_code=status_for(exc),
+        content={"error": exc.code, "detail": exc.detail, "field": exc.field},
+        headers=headers,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return JSONResponse(
-            status_code=status_for(exc),
-            content={"error": exc.code, "detail": exc.detail, "field": exc.field},
-            headers=headers,
-        )
+        return error_response(exc)
 
     @app.exception_handler(LoginRequired)
     async def _login(_: Request, exc: LoginRequired) -> RedirectResponse:

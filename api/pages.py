@@ -16,7 +16,7 @@ from api.web import (
     safe_next,
     start_web_session,
 )
-from core.errors import Unauthorized
+from core.errors import RateLimited, Unauthorized
 from core.identity.service import authenticate
 
 # Every page here shows who is signed in, so each loads the session user if there is one.
@@ -44,10 +44,15 @@ def login(
     next: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     try:
-        user = authenticate(session, username.strip(), password)
+        client_ip = request.client.host if request.client else None
+        user = authenticate(session, username.strip(), password, now=now, client_ip=client_ip)
     except Unauthorized:
+        # Answered, not raised: the request's transaction commits, so the failure counts.
         context = {"next": next, "username": username, "error": "credentials"}
         return render(request, "login.html", context, status_code=401)
+    except RateLimited:
+        context = {"next": next, "username": username, "error": "throttled"}
+        return render(request, "login.html", context, status_code=429)
     response = RedirectResponse(safe_next(next, ROLE_HOME.get(user.role, "/")), status_code=303)
     start_web_session(response, session, settings, user, now=now)
     return response

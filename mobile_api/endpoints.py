@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
+from api.errors import error_response
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
 from core.custody.commands import ScanCommand, ScanResult
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unauthorized
 from core.identity.models import Device, User
 from core.identity.service import revoke_token
 from core.media.service import missing_media
@@ -56,20 +57,34 @@ router = APIRouter(prefix="/mobile/v1", tags=[TAG])
 # -- sign-in and devices -----------------------------------------------------------------
 
 
-@router.post("/auth/login", response_model=LoginOut)
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep, now: NowDep) -> LoginOut:
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Too many failed sign-ins for this account or address"},
+    },
+)
+def login(
+    body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> LoginOut | JSONResponse:
     """Sign in a courier or dispatcher on one phone; the token works only while that phone
-    (device) and the token are not revoked."""
-    signed = sign_in(
-        session,
-        settings,
-        username=body.username,
-        password=body.password,
-        install_id=body.device.install_id,
-        device_name=body.device.name,
-        platform=body.device.platform,
-        now=now,
-    )
+    (device) and the token are not revoked. Failed attempts are limited (see docs)."""
+    try:
+        signed = sign_in(
+            session,
+            settings,
+            username=body.username,
+            password=body.password,
+            install_id=body.device.install_id,
+            device_name=body.device.name,
+            platform=body.device.platform,
+            now=now,
+            client_ip=request.client.host if request.client else None,
+        )
+    except Unauthorized as failure:
+        # Answered, not raised: the transaction commits, so the failed attempt counts.
+        return error_response(failure)
     return LoginOut(
         token=signed.token.token,
         expires_at=signed.token.expires_at,

@@ -40,11 +40,12 @@ def sign_in(
     device_name: str,
     platform: str,
     now: datetime,
+    client_ip: str | None = None,
 ) -> MobileSession:
     """Check the credentials, register (or reuse) the device, issue a token bound to it."""
     if platform not in PLATFORMS:
         raise InvalidInput(f"platform must be one of {', '.join(PLATFORMS)}", field="platform")
-    user = authenticate(session, username, password)
+    user = authenticate(session, username, password, now=now, client_ip=client_ip)
     if user.role not in MOBILE_ROLES:
         raise Forbidden(
             "only couriers and dispatchers sign in on the courier app", field="username"

@@ -68,7 +68,9 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
 
     scanned = set(codes.values())
     client_ids = list(dict.fromkeys(c.client_event_id for c in commands if c.client_event_id))
-    targets, bag_members, answers = _lock_and_look_up(session, sorted(scanned), client_ids)
+    targets, bag_members, answers = _lock_and_look_up(
+        session, sorted(scanned), client_ids, actor.user_id
+    )
     # Bag rows are read only when a code is not an item, or an item is being packed: most
     # batches scan items alone and skip this query.
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
@@ -85,7 +87,7 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
             bag_members[bag_id] = member_codes
         # Looked up again now that the bag's items are locked: a concurrent batch carrying
         # the same scan of the bag has committed by now, and its answer must be found.
-        answers = _look_up_answers(session, client_ids)
+        answers = _look_up_answers(session, client_ids, actor.user_id)
 
     event_rows: list[dict[str, Any]] = []
     receipt_rows: list[dict[str, Any]] = []
@@ -95,7 +97,7 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
         key = command.client_event_id
         if key is not None:
             if key in answers:
-                results[index] = answers[key]
+                results[index] = answers[key] or _reject(command, "invalid_input", _KEY_TAKEN)
                 continue
             if key in decided:  # the phone sent the same scan twice in one batch
                 results[index] = ScanResult.from_receipt(decided[key].to_json())
@@ -264,17 +266,24 @@ def _targets_of(rows: list[Any]) -> tuple[dict[str, Target], dict[int, list[str]
 # accepted scan recorded. Error declarations are recorded through ``record_one`` and never
 # answered here, as before.
 _ANSWERS_SQL = """
-    SELECT client_event_id, result, NULL::integer, NULL::integer
+    SELECT client_event_id, result, NULL::integer, NULL::integer, actor_user_id
     FROM scan_receipts WHERE client_event_id = ANY(%(ids)s::uuid[])
     UNION ALL
-    SELECT client_event_id, NULL::jsonb, item_id, seq
+    SELECT client_event_id, NULL::jsonb, item_id, seq, actor_user_id
     FROM custody_events WHERE client_event_id = ANY(%(ids)s::uuid[]) AND kind <> 'error_declared'
 """
+# A client event ID is the sender's idempotency key: only the account that sent it first gets
+# its answer back. Another account reusing it (a bug, or someone fishing for a stranger's
+# answers) learns nothing and records nothing.
+_KEY_TAKEN = InvalidInput(
+    "this client_event_id was already used by another account; make a new UUID for each event",
+    field="client_event_id",
+)
 
 
 def _lock_and_look_up(
-    session: Session, codes: list[str], client_ids: list[uuid.UUID]
-) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult]]:
+    session: Session, codes: list[str], client_ids: list[uuid.UUID], sender_id: int | None
+) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult | None]]:
     """Lock the scanned items and find earlier answers, in one round trip.
 
     The lookup runs after the lock, in its own snapshot: if a concurrent batch carrying the
@@ -292,24 +301,32 @@ def _lock_and_look_up(
             raw.execute(_ANSWERS_SQL, {"ids": _array_literal(client_ids)}) if client_ids else None
         )
     targets, members = _targets_of(locked.fetchall()) if locked else ({}, {})
-    answers = _answers_of(session, found.fetchall()) if found else {}
+    answers = _answers_of(session, found.fetchall(), sender_id) if found else {}
     return targets, members, answers
 
 
-def _look_up_answers(session: Session, client_ids: list[uuid.UUID]) -> dict[uuid.UUID, ScanResult]:
+def _look_up_answers(
+    session: Session, client_ids: list[uuid.UUID], sender_id: int | None
+) -> dict[uuid.UUID, ScanResult | None]:
     if not client_ids:
         return {}
     raw = session.connection().connection.driver_connection
     assert raw is not None
     found = raw.execute(_ANSWERS_SQL, {"ids": _array_literal(client_ids)})
-    return _answers_of(session, found.fetchall())
+    return _answers_of(session, found.fetchall(), sender_id)
 
 
-def _answers_of(session: Session, rows: list[Any]) -> dict[uuid.UUID, ScanResult]:
-    stored: dict[uuid.UUID, ScanResult] = {}
+def _answers_of(
+    session: Session, rows: list[Any], sender_id: int | None
+) -> dict[uuid.UUID, ScanResult | None]:
+    """Earlier answers by client event ID; None for an ID another account sent."""
+    stored: dict[uuid.UUID, ScanResult | None] = {}
     recorded: dict[uuid.UUID, list[tuple[int, int]]] = {}
-    for client_event_id, result, item_id, seq in rows:
-        if result is not None:
+    taken: set[uuid.UUID] = set()
+    for client_event_id, result, item_id, seq, owner_id in rows:
+        if owner_id != sender_id:
+            taken.add(client_event_id)
+        elif result is not None:
             stored[client_event_id] = ScanResult.from_receipt(result)
         else:
             recorded.setdefault(client_event_id, []).append((item_id, seq))
@@ -317,6 +334,7 @@ def _answers_of(session: Session, rows: list[Any]) -> dict[uuid.UUID, ScanResult
         recorded.pop(client_event_id, None)  # an answer stored before this change wins
     if recorded:
         stored.update(_answers_from_events(session, recorded))
+    stored.update(dict.fromkeys(taken))
     return stored
 
 
@@ -523,6 +541,8 @@ def _plan_event(
         _authorise(actor, rule, target, to_party)
     except Forbidden as exc:
         raise _Rejected("not_authorised", exc) from exc
+    except InvalidTransition as exc:
+        raise _Rejected("conflict", exc) from exc
     try:
         occurred_offset = offset_of(command.occurred_at)
         new_state = apply(
@@ -599,6 +619,14 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
     if rule.custody is Custody.ARRIVE or rule.kind == "lost":
         return
     if rule.custody is Custody.OFFER:
+        if actor.party not in (state.custodian, to_party) and _may_come_to_hold(actor, target):
+            # The courier of this item offering what the ledger does not yet show them
+            # holding: the pickup or collection is still on a phone somewhere, or lost. Real,
+            # but out of order: kept as an exception for a dispatcher, not refused.
+            raise InvalidTransition(
+                f"item {target.code} is held by {state.custodian}, not yet by {actor.party}",
+                field="code",
+            )
         if actor.party not in (state.custodian, to_party):
             raise Forbidden(
                 f"item {target.code} is held by {state.custodian}; only the holder or the "
@@ -618,6 +646,17 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
         return
     if actor.party != state.custodian:
         raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code")
+
+
+def _may_come_to_hold(actor: Actor, target: Target) -> bool:
+    """Is this the courier who takes the item on its round (so their offer may be real)?"""
+    if actor.role != "courier":
+        return False
+    if actor.user_id in (target.pickup_courier_id, target.delivery_courier_id):
+        return True
+    return (
+        target.pickup_courier_id is None and actor.post_office_id == target.booking_post_office_id
+    )
 
 
 def _write(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -67,3 +67,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """A failed password sign-in, kept to slow down guessing (see ``authenticate``)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_username_failed_at", "username", "failed_at"),
+        Index("ix_sign_in_failures_client_ip_failed_at", "client_ip", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As typed, not a user id: guesses at names that do not exist count too.
+    username: Mapped[str] = mapped_column(String(150))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,12 +11,12 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.custody.parties import Actor, party
-from core.errors import InvalidInput, NotFound, Unauthorized
-from core.identity.models import ROLES, ApiToken, Device, User
+from core.errors import InvalidInput, NotFound, RateLimited, Unauthorized
+from core.identity.models import ROLES, ApiToken, Device, SignInFailure, User
 from core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -76,13 +76,59 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+# Failed password sign-ins allowed in a sliding window: per account name (from anywhere),
+# and per client address (across names). Past either, sign-in is refused, even with the right
+# password, until old failures leave the window: guessing a courier's password from a stolen
+# phone's login screen, or spraying one password over many names, stalls.
+SIGN_IN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 10
+MAX_FAILURES_PER_ADDRESS = 30
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, now: datetime, client_ip: str | None = None
+) -> User:
+    """The user with this password, or Unauthorized; a failure is recorded in the session.
+
+    A caller that answers a failure without raising (so the transaction commits) makes it
+    count towards the limits; one that lets Unauthorized roll back makes it not count.
+    """
+    _refuse_when_throttled(session, username, client_ip, now)
     user = session.scalar(select(User).where(User.username == username))
     # Verify against a dummy hash when the user is unknown so timing does not reveal names.
     stored = user.password_hash if user else _dummy_hash()
     if not verify_password(stored, password) or user is None or not user.active:
+        # Failures older than the window count for nothing: the table holds minutes, not a
+        # history (it stays small even while someone sprays guesses).
+        expired = SignInFailure.failed_at <= now - SIGN_IN_WINDOW
+        session.execute(delete(SignInFailure).where(expired))
+        session.add(SignInFailure(username=username[:150], client_ip=client_ip, failed_at=now))
+        session.flush()
         raise Unauthorized("wrong username or password", field="password")
     return user
+
+
+def _refuse_when_throttled(
+    session: Session, username: str, client_ip: str | None, now: datetime
+) -> None:
+    since = now - SIGN_IN_WINDOW
+    recent = SignInFailure.failed_at > since
+    by_name = session.scalar(
+        select(func.count()).where(SignInFailure.username == username[:150], recent)
+    )
+    if (by_name or 0) >= MAX_FAILURES_PER_ACCOUNT:
+        raise RateLimited(
+            "too many failed sign-ins for this account; wait 15 minutes or ask a dispatcher",
+            field="username",
+        )
+    if client_ip is not None:
+        by_address = session.scalar(
+            select(func.count()).where(SignInFailure.client_ip == client_ip, recent)
+        )
+        if (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
+            raise RateLimited(
+                "too many failed sign-ins from this address; wait 15 minutes", field="username"
+            )
 
 
 @cache

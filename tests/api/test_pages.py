@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.web import require_roles, safe_next
 from core.identity.models import User
+from core.identity.service import MAX_FAILURES_PER_ACCOUNT
 from tests.factories import make_user
 
 
@@ -27,6 +28,20 @@ def test_wrong_password_is_refused_and_names_the_problem(client: TestClient, db:
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.text
     assert "hoso_session" not in response.cookies
+
+
+def test_repeated_wrong_passwords_make_the_desk_sign_in_wait(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db, "desk_officer")
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        wrong = {"username": user.username, "password": "nope"}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"username": user.username, "password": "correct horse battery"}
+    waiting = client.post("/login", data=right, follow_redirects=False)
+    assert waiting.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in waiting.text
+    assert "hoso_session" not in waiting.cookies
 
 
 def test_sign_in_goes_to_the_role_home_or_a_local_next(client: TestClient, db: Session) -> None:

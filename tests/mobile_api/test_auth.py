@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.custody.models import CustodyEvent
-from core.identity.models import ApiToken, Device
-from core.identity.service import issue_token
+from core.identity.models import ApiToken, Device, SignInFailure
+from core.identity.service import MAX_FAILURES_PER_ACCOUNT, issue_token
 from core.settings import Settings
 from tests.factories import dossier_of, make_case, make_post_office, make_user
 from tests.mobile_api.helpers import (
@@ -175,3 +175,25 @@ def test_the_openapi_document_describes_the_mobile_contract(client: TestClient) 
     assert events["maxItems"] == 500
     assert {"client_event_id", "kind", "code", "occurred_at"} <= set(events["items"]["required"])
     assert "picked_up" in events["items"]["properties"]["kind"]["enum"]
+
+
+def test_failed_sign_ins_count_and_then_are_refused(client: TestClient, db: Session) -> None:
+    courier = make_user(db, "courier")
+    body = {
+        "username": courier.username,
+        "password": "not the password",
+        "device": {"install_id": "phone-lost-on-the-bus", "name": "x", "platform": "android"},
+    }
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        failed = client.post("/mobile/v1/auth/login", json=body)
+        assert failed.status_code == 401
+        assert failed.json()["field"] == "password"
+    # The failures were committed with the answer, and now even the right password waits.
+    assert (
+        db.scalar(select(func.count()).where(SignInFailure.username == courier.username))
+        == MAX_FAILURES_PER_ACCOUNT
+    )
+    refused = client.post("/mobile/v1/auth/login", json={**body, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert (refused.json()["error"], refused.json()["field"]) == ("rate_limited", "username")
+    assert "token" not in refused.json()

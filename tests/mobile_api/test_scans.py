@@ -134,6 +134,31 @@ def test_a_courier_cannot_act_on_another_couriers_items(
     assert state is not None and state.delivery_attempts == 0
 
 
+def test_a_client_event_id_answers_only_the_account_that_sent_it(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    _, lan_headers = signed_in(client, db)
+    _, minh_headers = signed_in(client, db)
+    lans, minhs = (dossier_of(db, make_case(db, settings)) for _ in range(2))
+    sent = pickup_event(lans.code)
+    first = scans(client, lan_headers, sent)["results"][0]
+    assert first["outcome"] == "accepted"
+
+    # Minh's phone sends the same key: for a replay of Lan's scan, and for a scan of its own.
+    for body in (sent, {**sent, "code": minhs.code}):
+        answer = scans(client, minh_headers, body)["results"][0]
+        assert (answer["outcome"], answer["reason_code"], answer["field"]) == (
+            "rejected", "invalid_input", "client_event_id",
+        )  # fmt: skip
+        assert answer["events"] == [] and not answer["replayed"]
+    assert _count(db, [sent["client_event_id"]]) == 1
+    state = db.get(ItemState, minhs.id)
+    assert state is not None and state.status == "booked"
+    # Lan's own replay still gets Lan's answer.
+    again = scans(client, lan_headers, sent)["results"][0]
+    assert again["replayed"] and again["events"] == first["events"]
+
+
 def test_late_and_out_of_order_events_are_kept(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
@@ -172,6 +197,25 @@ def test_late_and_out_of_order_events_are_kept(
     assert stored.occurred_offset == "+07:00"
     assert stored.recorded_at - stored.occurred_at > timedelta(minutes=59)
     assert stored.actor_user_id == courier.id
+
+
+def test_a_hand_off_synced_before_its_pickup_is_kept_for_a_dispatcher(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """Offline all morning, the phone's queue reaches the server out of order: the offer at
+    the office before the pickup it follows. The offer may be real, so it is kept."""
+    _, headers = signed_in(client, db)
+    item = dossier_of(db, make_case(db, settings))
+    offer = event("handover_offered", item.code, to_party=party("office", 1))
+    early = scans(client, headers, offer)["results"][0]
+    assert (early["outcome"], early["reason_code"]) == ("exception", "conflict")
+    kept = db.scalar(
+        select(CustodyException).where(
+            CustodyException.client_event_id == uuid.UUID(offer["client_event_id"])
+        )
+    )
+    assert kept is not None and kept.payload["to_party"] == "office:1"
+    assert scans(client, headers, pickup_event(item.code))["results"][0]["outcome"] == "accepted"
 
 
 def test_the_envelope_is_checked_as_a_whole(client: TestClient, db: Session) -> None:

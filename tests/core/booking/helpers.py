@@ -54,7 +54,9 @@ def make_area(session: Session, commune_code: str = THUY_XUAN, couriers: int = 1
         commune_code=commune.code, address=commune.name, lat=commune.lat + 0.001,
         lon=commune.lon,
     )  # fmt: skip
-    procedure = make_procedure(session, fee_vnd=200_000)
+    # A word of its own in the agency: tests that commit leave many procedures of the same
+    # name behind, and a search for the name alone can list 50 others first.
+    procedure = make_procedure(session, fee_vnd=200_000, agency=f"Sở Tư pháp {unique('so')}")
     staff = [make_user(session, "courier", post_office_id=post.id) for _ in range(couriers)]
     return Area(commune, post, office, procedure, staff)
 

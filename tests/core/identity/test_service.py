@@ -6,9 +6,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, Unauthorized
+from core.errors import InvalidInput, RateLimited, Unauthorized
 from core.identity.models import ApiToken, Device
 from core.identity.service import (
+    MAX_FAILURES_PER_ACCOUNT,
+    MAX_FAILURES_PER_ADDRESS,
+    SIGN_IN_WINDOW,
     authenticate,
     create_user,
     issue_token,
@@ -23,11 +26,40 @@ def test_passwords_are_argon2_hashed_and_checked(db: Session) -> None:
     user = make_user(db, "dispatcher", password="mật khẩu dài")
     assert user.password_hash and user.password_hash.startswith("$argon2")
     assert "mật khẩu" not in user.password_hash
-    assert authenticate(db, user.username, "mật khẩu dài").id == user.id
+    now = datetime.now(UTC)
+    assert authenticate(db, user.username, "mật khẩu dài", now=now).id == user.id
     with pytest.raises(Unauthorized):
-        authenticate(db, user.username, "wrong password")
+        authenticate(db, user.username, "wrong password", now=now)
     with pytest.raises(Unauthorized):
-        authenticate(db, "nobody-at-all", "wrong password")
+        authenticate(db, "nobody-at-all", "wrong password", now=now)
+
+
+def test_guessing_a_password_is_throttled_per_account_and_per_address(db: Session) -> None:
+    user = make_user(db, "courier", password="mật khẩu dài")
+    start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    for minute in range(MAX_FAILURES_PER_ACCOUNT):
+        with pytest.raises(Unauthorized):
+            at = start + timedelta(minutes=minute)
+            authenticate(db, user.username, f"guess {minute}", now=at, client_ip=f"10.0.0.{minute}")
+    # Even the right password waits now, from any address.
+    later = start + timedelta(minutes=MAX_FAILURES_PER_ACCOUNT)
+    with pytest.raises(RateLimited) as throttled:
+        authenticate(db, user.username, "mật khẩu dài", now=later, client_ip="10.9.9.9")
+    assert throttled.value.field == "username"
+    # Once the first failures leave the window, it works again.
+    again = start + SIGN_IN_WINDOW + timedelta(seconds=1)
+    assert authenticate(db, user.username, "mật khẩu dài", now=again).id == user.id
+
+    # One address spraying many names is stopped across names, not other addresses.
+    for n in range(MAX_FAILURES_PER_ADDRESS):
+        with pytest.raises(Unauthorized):
+            authenticate(db, f"name-{n}", "123456", now=later, client_ip="203.0.113.7")
+    colleague = make_user(db, "courier", password="mật khẩu khác")
+    with pytest.raises(RateLimited) as sprayed:
+        authenticate(db, colleague.username, "mật khẩu khác", now=later, client_ip="203.0.113.7")
+    assert "address" in sprayed.value.detail
+    elsewhere = "198.51.100.2"
+    assert authenticate(db, colleague.username, "mật khẩu khác", now=later, client_ip=elsewhere)
 
 
 def test_roles_need_their_place(db: Session) -> None:
