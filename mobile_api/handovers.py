@@ -251,6 +251,11 @@ def show_bag(bag_code: str, caller: FieldCaller, session: SessionDep) -> BagOut:
 class BagItemIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
     client_event_id: str | None = Field(default=None, description="UUID; makes retries safe")
+    seal_number: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Taking an item out of a sealed bag: the seal number read off the bag",
+    )
 
 
 def _bag_event(
@@ -271,7 +276,8 @@ def _bag_event(
         code=body.code,
         occurred_at=now,
         client_event_id=key,
-        details={"bag_code": bag.code},
+        details={"bag_code": bag.code}
+        | ({"seal_number": body.seal_number} if body.seal_number else {}),
     )
     (result,) = sync(session, settings, caller.actor, [command], now=now)
     return result_out(result)
@@ -307,6 +313,10 @@ class SealIn(BaseModel):
 
 
 @router.post("/bags/{bag_code}/seal", response_model=BagOut)
-def seal(bag_code: str, body: SealIn, caller: FieldCaller, session: SessionDep) -> BagOut:
-    """Seal the bag; hand it over by listing it in POST /mobile/v1/handovers (bag_codes)."""
-    return _bag_out(session, seal_bag(session, caller.actor, bag_code, body.seal_number))
+def seal(
+    bag_code: str, body: SealIn, caller: FieldCaller, session: SessionDep, now: NowDep
+) -> BagOut:
+    """Seal the bag (a ``bag_sealed`` event on each item in it, with the seal number); hand it
+    over by listing it in POST /mobile/v1/handovers (bag_codes)."""
+    sealed = seal_bag(session, caller.actor, bag_code, body.seal_number, now=now)
+    return _bag_out(session, sealed)

@@ -2,20 +2,25 @@
 
 Membership moves only through ledger events (``bagged`` with ``details.bag_code``,
 ``unbagged``), so the ledger alone says what was in a bag when; a scan of the bag code is a
-scan of every item in it. Sealing closes the bag to further packing and records the seal
-number on the bag itself.
+scan of every item in it. Sealing closes the bag to further packing, records the seal number
+on the bag, and records a ``bag_sealed`` event carrying it on every item; taking an item out
+of a sealed bag then needs the seal number read off the bag (a mismatch is kept as an
+exception for a dispatcher).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Item, item_serial_seq
+from core.custody.commands import ScanCommand
 from core.custody.models import Bag, ItemState
 from core.custody.parties import Actor
+from core.custody.service import record
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
@@ -67,7 +72,11 @@ def bag_contents(session: Session, bag: Bag) -> list[str]:
     )
 
 
-def seal_bag(session: Session, actor: Actor, raw_code: str, seal_number: str) -> Bag:
+def seal_bag(
+    session: Session, actor: Actor, raw_code: str, seal_number: str, *, now: datetime
+) -> Bag:
+    """Seal the bag and record a ``bag_sealed`` event, with the seal number, on every item in
+    it: the seal is evidence in each item's chain, not only a note on the bag."""
     bag = get_bag(session, actor, raw_code, lock=True)
     seal_number = seal_number.strip()
     if not seal_number or len(seal_number) > 40:
@@ -78,6 +87,22 @@ def seal_bag(session: Session, actor: Actor, raw_code: str, seal_number: str) ->
         raise Conflict(f"bag {bag.code} is already sealed ({bag.seal_number})", field="bag_code")
     if not bag_contents(session, bag):
         raise Conflict(f"bag {bag.code} is empty", field="bag_code")
+    (result,) = record(
+        session,
+        actor,
+        [
+            ScanCommand(
+                kind="bag_sealed",
+                code=bag.code,
+                occurred_at=now,
+                client_event_id=uuid.uuid4(),
+                details={"seal_number": seal_number},
+            )
+        ],
+    )
+    if result.outcome != "accepted":
+        # Nothing was recorded (a bag scan is all its items or none); the bag stays open.
+        raise Conflict(result.detail or "the bag could not be sealed", field="bag_code")
     bag.status, bag.seal_number = "sealed", seal_number
     session.flush()
     return bag

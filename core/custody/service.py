@@ -75,6 +75,17 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
     # batches scan items alone and skip this query.
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
     bags = _load_bags(session, (scanned - targets.keys()) | packing_into)
+    # Taking an item out of a sealed bag is checked against the bag's seal.
+    unpacking_from = {
+        target.state.bag_id
+        for index, command in enumerate(commands)
+        if command.kind == "unbagged"
+        and (target := targets.get(codes.get(index, ""))) is not None
+        and target.state.bag_id is not None
+    } - {bag.id for bag in bags.values()}
+    if unpacking_from:
+        opened = session.scalars(select(Bag).where(Bag.id.in_(unpacking_from)))
+        bags.update((bag.code, bag) for bag in opened)
     scanned_bags = [bag.id for code, bag in bags.items() if code in scanned]
     if scanned_bags:
         # A bag was scanned: its items are locked by a second statement. A batch doing the
@@ -536,6 +547,8 @@ def _plan_event(
             "not_authorised",
             Forbidden(f"a {actor.role} cannot record {command.kind}", field="kind"),
         )
+    if rule.kind == "unbagged":
+        _check_seal_on_opening(details, target, bags)
     to_party = _resolve_to_party(command, rule, actor, target)
     try:
         _authorise(actor, rule, target, to_party)
@@ -646,6 +659,33 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
         return
     if actor.party != state.custodian:
         raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code")
+
+
+def _check_seal_on_opening(
+    details: Mapping[str, Any], target: Target, bags: Mapping[str, Bag]
+) -> None:
+    """An item leaves a sealed bag only by someone who read the seal first: a seal number
+    that does not match the one recorded at sealing may mean tampering, and is kept."""
+    bag = next((b for b in bags.values() if b.id == target.state.bag_id), None)
+    if bag is None or bag.status != "sealed":
+        return
+    seen = str(details.get("seal_number") or "").strip()
+    if not seen:
+        raise _Rejected(
+            "missing_field",
+            InvalidInput(
+                f"bag {bag.code} is sealed: give the seal number you read before opening it",
+                field="details.seal_number",
+            ),
+        )
+    if seen != bag.seal_number:
+        raise _Rejected(
+            "conflict",
+            InvalidTransition(
+                f"seal {seen} is not bag {bag.code}'s seal {bag.seal_number}",
+                field="details.seal_number",
+            ),
+        )
 
 
 def _may_come_to_hold(actor: Actor, target: Target) -> bool:

@@ -152,6 +152,11 @@ TRANSITIONS: dict[str, Transition] = {
         _t("bagged", "dossier result", "at_post_office arrived", None, "dispatcher courier",
            Custody.NONE, "packing", "container_closed", required="bag_id",
            vi="Đóng túi", en="Packed into a bag"),
+        # Each item of a bag gets its own sealing event (a scan of the bag code fans out), so
+        # an item's chain shows the seal it travelled under.
+        _t("bag_sealed", "dossier result", "at_post_office arrived", None, "dispatcher courier",
+           Custody.NONE, f"{_HOSO}:bizstep:sealing", "container_closed",
+           required="seal_number", vi="Niêm phong túi", en="Bag sealed"),
         _t("unbagged", "dossier result", _STAFF_HELD, None, "dispatcher courier desk_officer",
            Custody.NONE, "unpacking", "in_progress", vi="Mở túi", en="Taken out of a bag"),
         # -- two-party hand-offs ------------------------------------------------------------
@@ -303,6 +308,9 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
             pass
     if event.kind == "bagged":
         bag_id = event.bag_id
+    elif event.kind == "bag_sealed":
+        if state.bag_id is None or state.bag_id != event.bag_id:
+            raise InvalidTransition("the item is not in this bag", field="code")
     elif event.kind == "unbagged":
         if state.bag_id is None:
             raise InvalidTransition("the item is not in a bag", field="kind")

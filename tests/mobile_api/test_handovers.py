@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Item
 from core.cases.service import register_result
-from core.custody.models import ItemState
+from core.custody.models import CustodyEvent, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.handovers import service as handovers
@@ -120,7 +121,7 @@ def test_bags_open_pack_seal_and_go_in_a_handover(
     desk = make_user(db, "desk_officer")
     assert desk.office_id is not None and dispatcher.post_office_id is not None
     at_hub = []
-    for _ in range(2):
+    for _ in range(3):
         item = _picked_up(db, settings, actor_for(courier), desk.office_id)
         record_one(
             db,
@@ -151,9 +152,29 @@ def test_bags_open_pack_seal_and_go_in_a_handover(
     not_inside = client.post(f"{url}/items/remove", headers=hub, json={"code": at_hub[1].code})
     assert (not_inside.status_code, not_inside.json()["field"]) == (422, "code")
     sealed = client.post(f"{url}/seal", headers=hub, json={"seal_number": "T-778"}).json()
-    assert (sealed["status"], sealed["items"]) == ("sealed", [at_hub[0].code])
+    inside = sorted([at_hub[0].code, at_hub[2].code])
+    assert (sealed["status"], sealed["items"]) == ("sealed", inside)
     late = client.post(f"{url}/items", headers=hub, json={"code": at_hub[1].code}).json()
     assert (late["outcome"], late["reason_code"]) == ("exception", "bag_sealed")
+    # The seal is in each item's own chain, not only on the bag.
+    for item in (at_hub[0], at_hub[2]):
+        last = db.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id == item.id)
+            .order_by(CustodyEvent.seq.desc())
+        ).first()  # fmt: skip
+        assert last is not None and last.kind == "bag_sealed", item.code
+        assert last.details["seal_number"] == "T-778" and last.bag_id is not None
+
+    # Out of a sealed bag only with the seal number read off it; a wrong one is kept.
+    removal = {"code": at_hub[2].code}
+    unread = client.post(f"{url}/items/remove", headers=hub, json=removal).json()
+    assert (unread["outcome"], unread["field"]) == ("rejected", "details.seal_number")
+    wrong = client.post(f"{url}/items/remove", headers=hub, json={**removal, "seal_number": "T-7"})
+    assert (wrong.json()["outcome"], wrong.json()["reason_code"]) == ("exception", "conflict")
+    read = {**removal, "seal_number": "T-778"}
+    assert client.post(f"{url}/items/remove", headers=hub, json=read).json()["outcome"] == (
+        "accepted"
+    )
 
     # The hub hands the sealed bag to the courier, who scans what is inside.
     opened = client.post(

@@ -23,8 +23,9 @@ CITIZEN = "citizen:case-1"
 
 
 def _facts(kind: str, item_kind: str, actor: str, to: str | None = None) -> EventFacts:
+    bag_id = 5 if kind in ("bagged", "bag_sealed") else None
     return EventFacts(kind=kind, item_kind=item_kind, actor_party=actor, from_party=None,
-                      to_party=to, bag_id=5 if kind == "bagged" else None)  # fmt: skip
+                      to_party=to, bag_id=bag_id)  # fmt: skip
 
 
 def _state(status: str, custodian: str = COURIER, **kw: object) -> ItemStateValue:
@@ -63,7 +64,7 @@ SIMPLE = [
 def test_simple_transition_allowed_only_from_its_statuses(kind: str, status: str) -> None:
     rule = TRANSITIONS[kind]
     item_kind = sorted(rule.item_kinds)[0]
-    bag_id = 9 if kind == "unbagged" else None
+    bag_id = {"unbagged": 9, "bag_sealed": 5}.get(kind)  # sealed: the bag the item is in
     state = _state(status, bag_id=bag_id)
     facts = _facts(kind, item_kind, COURIER, to=CITIZEN)
     if status in rule.from_statuses:
