@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from core.courier.doorstep import (
@@ -25,7 +25,7 @@ from core.courier.doorstep import (
     prepare,
 )
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.models import ScanReceipt
+from core.custody.models import CustodyEvent, ScanReceipt
 from core.custody.parties import Actor
 from core.custody.service import record
 from core.outbox.service import enqueue
@@ -110,14 +110,15 @@ def sync(
 
 def _answered(session: Session, client_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Events already answered: a replay must get the stored answer, not a second check
-    (a one-time code already consumed would otherwise fail the replay)."""
+    (a one-time code already consumed would otherwise fail the replay). A refusal left a
+    receipt; an accepted event is in the ledger itself."""
     if not client_ids:
         return set()
-    return set(
-        session.scalars(
-            select(ScanReceipt.client_event_id).where(ScanReceipt.client_event_id.in_(client_ids))
-        )
+    refused = select(ScanReceipt.client_event_id).where(ScanReceipt.client_event_id.in_(client_ids))
+    recorded = select(CustodyEvent.client_event_id).where(
+        CustodyEvent.client_event_id.in_(client_ids)
     )
+    return {key for key in session.scalars(union(refused, recorded)) if key is not None}
 
 
 def _warn_when_attempts_run_out(

@@ -211,18 +211,24 @@ def test_delivery_on_a_one_time_code_and_wrong_guesses_count(
     assert challenge is not None and challenge.attempts == 1  # committed with the answer
     assert _state(db, item.id).status == "out_for_delivery"
 
-    done = client.post(
-        "/mobile/v1/deliveries",
-        headers=headers,
-        json=_delivery(item.code, proof="otp", otp_code=code),
-    )
+    done_body = _delivery(item.code, proof="otp", otp_code=code)
+    done = client.post("/mobile/v1/deliveries", headers=headers, json=done_body)
     assert done.status_code == 200, done.text
+    events_before_replay = _events(db, item.id)
     state = _state(db, item.id)
     assert (state.status, state.custodian) == ("delivered", citizen_party(case.id))
     delivered = _events(db, item.id)[-1]
     assert delivered.upu_code == "EMI"
     assert delivered.evidence["proof"] == "otp" and "otp_code" not in delivered.evidence
     assert delivered.evidence["otp_challenge_id"] == challenge.id
+
+    # The answer was lost on the way: the phone resends the same delivery. The code is spent
+    # by now, but a replay is answered from the ledger, not checked again.
+    again = client.post("/mobile/v1/deliveries", headers=headers, json=done_body)
+    assert again.status_code == 200, again.text
+    assert again.json()["replayed"] is True
+    assert again.json()["events"] == done.json()["events"]
+    assert len(_events(db, item.id)) == len(events_before_replay)
 
 
 def test_delivery_on_the_chip_id_card(client: TestClient, db: Session, settings: Settings) -> None:
@@ -310,9 +316,11 @@ def test_after_the_last_failed_attempt_the_result_goes_back_to_the_office(
     case, item = result_out_for_delivery(db, settings, courier)
     assert settings.delivery_max_attempts == 3
     sms_before = db.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    departures = []
     for attempt in range(1, 4):
         if attempt > 1:
-            again = scans(client, headers, event("out_for_delivery", item.code))["results"][0]
+            departures.append(event("out_for_delivery", item.code))
+            again = scans(client, headers, departures[-1])["results"][0]
             assert again["outcome"] == "accepted", again
         failed = client.post(
             "/mobile/v1/deliveries/attempts",
@@ -327,6 +335,10 @@ def test_after_the_last_failed_attempt_the_result_goes_back_to_the_office(
 
     fourth = scans(client, headers, event("out_for_delivery", item.code))["results"][0]
     assert (fourth["outcome"], fourth["reason_code"]) == ("rejected", "attempts_exhausted")
+    # A phone resending its last departure (its answer was lost) gets that answer again,
+    # not a refusal for the attempts that have run out since.
+    resent = scans(client, headers, departures[-1])["results"][0]
+    assert (resent["outcome"], resent["replayed"]) == ("accepted", True)
     due = client.get("/mobile/v1/returns", headers=headers).json()
     assert [(d["code"], d["attempts"]) for d in due] == [(item.code, 3)]
     back = scans(
