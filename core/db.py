@@ -8,14 +8,15 @@ PostgreSQL (the ``pgserver`` package) living in ``data_dir``. That is what lets
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from core.settings import Settings
@@ -71,6 +72,32 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return to_sqlalchemy_url(settings.database_url)
     return embedded_database_url(settings.data_dir)
+
+
+def create_scratch_database(server_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the server (for a test run or a bench) and how to drop it.
+
+    Dropping first closes whatever still holds it open: a killed server's connections, a
+    pool someone forgot to dispose.
+    """
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

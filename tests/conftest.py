@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_sessionmaker, to_sqlalchemy_url
+from core.db import create_scratch_database, make_sessionmaker, to_sqlalchemy_url
 from core.migrate import upgrade
 from core.places.service import load_admin_units
 from core.settings import Settings
@@ -48,11 +47,7 @@ def _server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     for server_url in _server_url():
-        name = f"hoso_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        url, drop = create_scratch_database(server_url, "hoso_test_")
         try:
             upgrade(url)
             engine = create_engine(url)
@@ -61,16 +56,7 @@ def database_url() -> Iterator[str]:
             engine.dispose()
             yield url
         finally:
-            with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            admin.dispose()
+            drop()
 
 
 @pytest.fixture(scope="session")

@@ -32,21 +32,24 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from core.booking.slots import VN  # noqa: E402
-from core.db import make_sessionmaker, to_sqlalchemy_url, transaction  # noqa: E402
+from core.db import (  # noqa: E402
+    create_scratch_database,
+    make_sessionmaker,
+    to_sqlalchemy_url,
+    transaction,
+)
 from core.identity.service import issue_token  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
@@ -73,24 +76,7 @@ def _server_url() -> str:
 
 
 def _fresh_database() -> tuple[str, Callable[[], None]]:
-    server = _server_url()
-    name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            kill = text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            )
-            conn.execute(kill, {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return url, drop
+    return create_scratch_database(_server_url(), "hoso_bench_")
 
 
 def _bookable_day(now: datetime) -> date:

@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table, create_engine, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +38,12 @@ from core.cases.models import Item  # noqa: E402
 from core.custody.models import CustodyEvent  # noqa: E402
 from core.custody.parties import Actor  # noqa: E402
 from core.custody.service import ScanCommand, record  # noqa: E402
-from core.db import make_sessionmaker, to_sqlalchemy_url, transaction  # noqa: E402
+from core.db import (  # noqa: E402
+    create_scratch_database,
+    make_sessionmaker,
+    to_sqlalchemy_url,
+    transaction,
+)
 from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
@@ -67,24 +71,11 @@ _keep: list[object] = []
 @contextmanager
 def scratch_database() -> Iterator[str]:
     """A fresh database for one bench run, dropped afterwards (a shared server keeps none)."""
-    server_url = _server()
-    name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, drop = create_scratch_database(_server(), "hoso_bench_")
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        drop()
 
 
 def _make_items(factory: sessionmaker[Session], settings: Settings, count: int) -> list[str]:
