@@ -86,7 +86,15 @@ def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> No
     if with_worker:
         threading.Thread(target=_worker_loop, args=(settings, 1.0), daemon=True).start()
     # The app is named by string so that core never imports the HTTP layer.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @app.command()

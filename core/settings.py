@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     dossier_service_indicator: str = "DH"
     result_service_indicator: str = "DR"
     public_base_url: str = "http://127.0.0.1:8000"
+    # Load balancers / reverse proxies whose X-Forwarded-For is believed (comma-separated
+    # addresses, or "*"). The client address limits failed sign-ins per address: behind an
+    # untrusted proxy every courier would share the proxy's address and its limit.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     api_token_ttl_hours: int = 12
     delivery_max_attempts: int = 3

@@ -17,7 +17,7 @@ from api.deps import NowDep, SettingsDep
 from api.deps import SessionDep as SessionDep
 from core.courier.devices import MOBILE_ROLES
 from core.custody.parties import Actor
-from core.errors import Forbidden, Unauthorized
+from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.identity.models import User
 from core.identity.service import actor_for, holder_of_token
 from core.settings import Settings
@@ -90,3 +90,19 @@ AnyCaller = Annotated[Caller, Depends(get_caller)]
 FieldCaller = Annotated[Caller, Depends(get_field_caller)]
 CurrentCourier = Annotated[Caller, Depends(get_courier)]
 Supervisor = Annotated[Caller, Depends(get_supervisor)]
+
+
+async def read_body(request: Request, limit: int, *, field: str, what: str) -> bytes:
+    """The raw body, refused as soon as it passes ``limit`` rather than after reading it all
+    (the scan sync reads its body before the token is checked, in the same worker call)."""
+    too_large = InvalidInput(f"{what} is larger than {limit // (1024 * 1024)} MB", field=field)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -29,6 +29,7 @@ from mobile_api.deps import (
     CurrentCourier,
     SessionDep,
     Supervisor,
+    read_body,
     require_field_role,
     resolve_caller,
 )
@@ -51,6 +52,8 @@ from mobile_api.schemas import (
 )
 
 TAG = "mobile"
+# 500 events, each at most 8 KB of evidence and 8 KB of details plus its own fields.
+MAX_BATCH_BYTES = MAX_BATCH * 20 * 1024
 router = APIRouter(prefix="/mobile/v1", tags=[TAG])
 
 
@@ -218,7 +221,7 @@ async def post_scans(
 ) -> Response:
     """Record up to 500 events the phone made, offline or not. Each gets its own answer;
     send the same batch again as often as needed (see docs/mobile-api.md)."""
-    body = await request.body()
+    body = await read_body(request, MAX_BATCH_BYTES, field="body", what="the batch")
     authorization = request.headers.get("authorization", "")
     answer = await run_in_threadpool(_sync_batch, unit_of_work, settings, authorization, body, now)
     return Response(answer, media_type="application/json")

@@ -7,28 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
-from core.errors import InvalidInput
 from core.media.service import MAX_BYTES, missing_media, store_media, validate_sha256
-from mobile_api.deps import FieldCaller, SessionDep
+from mobile_api.deps import FieldCaller, SessionDep, read_body
 from mobile_api.schemas import MediaOut, MissingMediaOut
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
 
 async def _body(request: Request) -> bytes:
-    """The raw bytes, refused as soon as they pass the limit rather than after reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", field="file")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise InvalidInput(
-                f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", field="file"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body(request, MAX_BYTES, field="file", what="the file")
 
 
 @router.put(

@@ -20,7 +20,7 @@ MAX_BATCH = 500
 SHA256 = SHA256_PATTERN
 PARTY = r"^(courier|office|post_office):\d+$"
 _MAX_JSON = 8 * 1024
-_KINDS: list[JsonValue] = [*sorted(TRANSITIONS)]
+_KINDS: list[JsonValue] = [*sorted(k for k, rule in TRANSITIONS.items() if not rule.service_only)]
 
 
 class _In(BaseModel):

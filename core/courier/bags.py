@@ -99,10 +99,14 @@ def seal_bag(
                 details={"seal_number": seal_number},
             )
         ],
+        service_kinds=frozenset({"bag_sealed"}),
     )
     if result.outcome != "accepted":
         # Nothing was recorded (a bag scan is all its items or none); the bag stays open.
-        raise Conflict(result.detail or "the bag could not be sealed", field="bag_code")
+        detail = result.detail or "the bag could not be sealed"
+        if result.reason_code == "not_authorised":
+            raise Forbidden(detail, field="bag_code")
+        raise Conflict(detail, field="bag_code")
     bag.status, bag.seal_number = "sealed", seal_number
     session.flush()
     return bag

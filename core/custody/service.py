@@ -54,8 +54,18 @@ class _Rejected(Exception):
         self.error = error
 
 
-def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> list[ScanResult]:
-    """Record a batch of scans; return one result per command, in order."""
+def record(
+    session: Session,
+    actor: Actor,
+    commands: Sequence[ScanCommand],
+    *,
+    service_kinds: frozenset[str] = frozenset(),
+) -> list[ScanResult]:
+    """Record a batch of scans; return one result per command, in order.
+
+    ``service_kinds``: service-only kinds the calling service records itself (a bag's seal);
+    sent by anyone else, they are refused.
+    """
     recorded_at = now_utc()
     commands = list(commands)
     codes: dict[int, str] = {}
@@ -114,6 +124,11 @@ def record(session: Session, actor: Actor, commands: Sequence[ScanCommand]) -> l
                 results[index] = ScanResult.from_receipt(decided[key].to_json())
                 continue
         result = results[index]
+        rule = TRANSITIONS.get(command.kind)
+        if result is None and rule is not None and rule.service_only:
+            if command.kind not in service_kinds:
+                result = _reject(command, "invalid_input", _service_only(command.kind))
+                results[index] = result
         if result is None:
             result = _decide(command, codes[index], actor, targets, bags, bag_members,
                              recorded_at, event_rows, exception_rows)  # fmt: skip
@@ -283,6 +298,13 @@ _ANSWERS_SQL = """
     SELECT client_event_id, NULL::jsonb, item_id, seq, actor_user_id
     FROM custody_events WHERE client_event_id = ANY(%(ids)s::uuid[]) AND kind <> 'error_declared'
 """
+
+
+def _service_only(kind: str) -> InvalidInput:
+    where = {"bag_sealed": "POST /mobile/v1/bags/{code}/seal"}.get(kind, "its own service")
+    return InvalidInput(f"{kind} is recorded by {where}, not sent as a scan", field="kind")
+
+
 # A client event ID is the sender's idempotency key: only the account that sent it first gets
 # its answer back. Another account reusing it (a bug, or someone fishing for a stranger's
 # answers) learns nothing and records nothing.
@@ -547,8 +569,6 @@ def _plan_event(
             "not_authorised",
             Forbidden(f"a {actor.role} cannot record {command.kind}", field="kind"),
         )
-    if rule.kind == "unbagged":
-        _check_seal_on_opening(details, target, bags)
     to_party = _resolve_to_party(command, rule, actor, target)
     try:
         _authorise(actor, rule, target, to_party)
@@ -556,6 +576,8 @@ def _plan_event(
         raise _Rejected("not_authorised", exc) from exc
     except InvalidTransition as exc:
         raise _Rejected("conflict", exc) from exc
+    if rule.kind == "unbagged":
+        _check_seal_on_opening(details, target, bags)
     try:
         occurred_offset = offset_of(command.occurred_at)
         new_state = apply(
@@ -681,8 +703,10 @@ def _check_seal_on_opening(
     if seen != bag.seal_number:
         raise _Rejected(
             "conflict",
+            # The answer does not say which seal was recorded: reading it off the bag is
+            # the point. The dispatcher sees both.
             InvalidTransition(
-                f"seal {seen} is not bag {bag.code}'s seal {bag.seal_number}",
+                f"seal {seen} is not the seal recorded for bag {bag.code}; kept for a dispatcher",
                 field="details.seal_number",
             ),
         )

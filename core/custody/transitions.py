@@ -74,6 +74,8 @@ class Transition:
     upu_code: str | None = None
     required_details: frozenset[str] = frozenset()
     needs_pending: bool = False
+    # Recorded only by its own service (which also changes other rows), never sent as a scan.
+    service_only: bool = False
     label_vi: str = ""
     label_en: str = ""
 
@@ -91,6 +93,7 @@ def _t(
     *,
     required: str = "",
     needs_pending: bool = False,
+    service_only: bool = False,
     vi: str,
     en: str,
 ) -> Transition:
@@ -106,6 +109,7 @@ def _t(
         upu_code=upu,
         required_details=frozenset(required.split()),
         needs_pending=needs_pending,
+        service_only=service_only,
         label_vi=vi,
         label_en=en,
     )
@@ -153,10 +157,11 @@ TRANSITIONS: dict[str, Transition] = {
            Custody.NONE, "packing", "container_closed", required="bag_id",
            vi="Đóng túi", en="Packed into a bag"),
         # Each item of a bag gets its own sealing event (a scan of the bag code fans out), so
-        # an item's chain shows the seal it travelled under.
+        # an item's chain shows the seal it travelled under. Only core.courier.bags.seal_bag
+        # records it, with the bag row's own seal, under the bag's lock.
         _t("bag_sealed", "dossier result", "at_post_office arrived", None, "dispatcher courier",
            Custody.NONE, f"{_HOSO}:bizstep:sealing", "container_closed",
-           required="seal_number", vi="Niêm phong túi", en="Bag sealed"),
+           required="seal_number", service_only=True, vi="Niêm phong túi", en="Bag sealed"),
         _t("unbagged", "dossier result", _STAFF_HELD, None, "dispatcher courier desk_officer",
            Custody.NONE, "unpacking", "in_progress", vi="Mở túi", en="Taken out of a bag"),
         # -- two-party hand-offs ------------------------------------------------------------

@@ -111,6 +111,9 @@ def authenticate(
 def _refuse_when_throttled(
     session: Session, username: str, client_ip: str | None, now: datetime
 ) -> None:
+    # Attempts on one account name take turns (until the transaction ends): parallel guesses
+    # would otherwise all count the same failures and all get through.
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext("sign-in:" + username[:150]))))
     since = now - SIGN_IN_WINDOW
     recent = SignInFailure.failed_at > since
     by_name = session.scalar(

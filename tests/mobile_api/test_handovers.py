@@ -17,8 +17,8 @@ from core.handovers import service as handovers
 from core.identity.service import actor_for
 from core.places.models import Office
 from core.settings import Settings
-from tests.factories import VN, dossier_of, make_case, make_user
-from tests.mobile_api.helpers import PICKUP_DETAILS, signed_in
+from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+from tests.mobile_api.helpers import PICKUP_DETAILS, bearer, event, login, scans, signed_in
 
 
 def _picked_up(db: Session, settings: Settings, courier_actor: Actor, office_id: int) -> Item:
@@ -171,6 +171,19 @@ def test_bags_open_pack_seal_and_go_in_a_handover(
     assert (unread["outcome"], unread["field"]) == ("rejected", "details.seal_number")
     wrong = client.post(f"{url}/items/remove", headers=hub, json={**removal, "seal_number": "T-7"})
     assert (wrong.json()["outcome"], wrong.json()["reason_code"]) == ("exception", "conflict")
+    assert "T-778" not in wrong.json()["detail"]  # the answer does not give the seal away
+    # Someone who may not touch the item learns nothing about the seal and leaves no exception.
+    stranger = make_user(db, "courier", post_office_id=make_post_office(db).id)
+    guess = event("unbagged", at_hub[2].code, details={"seal_number": "T-1"})
+    _, stranger_headers = stranger, bearer(login(client, stranger)["token"])
+    refused = scans(client, stranger_headers, guess)["results"][0]
+    assert (refused["outcome"], refused["reason_code"]) == ("rejected", "not_authorised")
+    # Sealing is the seal endpoint's alone: sent as a scan, it is refused and the bag unchanged.
+    forged = scans(client, hub, event("bag_sealed", bag["code"], details={"seal_number": "X"}))
+    assert (forged["results"][0]["outcome"], forged["results"][0]["field"]) == (
+        "rejected", "kind",
+    )  # fmt: skip
+    assert client.get(url, headers=hub).json()["seal_number"] == "T-778"
     read = {**removal, "seal_number": "T-778"}
     assert client.post(f"{url}/items/remove", headers=hub, json=read).json()["outcome"] == (
         "accepted"

@@ -18,8 +18,9 @@ from core.custody.parties import party
 from core.db import transaction
 from core.identity.models import Device
 from core.settings import Settings
+from mobile_api.endpoints import MAX_BATCH_BYTES
 from mobile_api.schemas import ScanBatchOut
-from tests.factories import VN, dossier_of, make_case, make_user
+from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
 from tests.mobile_api.helpers import (
     bearer,
     event,
@@ -216,6 +217,26 @@ def test_a_hand_off_synced_before_its_pickup_is_kept_for_a_dispatcher(
     )
     assert kept is not None and kept.payload["to_party"] == "office:1"
     assert scans(client, headers, pickup_event(item.code))["results"][0]["outcome"] == "accepted"
+
+    # From a courier of another post office the same offer is not the item's: refused.
+    elsewhere = make_user(db, "courier", post_office_id=make_post_office(db).id)
+    other_item = dossier_of(db, make_case(db, settings))
+    stranger = event("handover_offered", other_item.code, to_party=party("office", 1))
+    answer = scans(client, bearer(login(client, elsewhere)["token"]), stranger)["results"][0]
+    assert (answer["outcome"], answer["reason_code"]) == ("rejected", "not_authorised")
+
+
+def test_a_batch_larger_than_the_limit_is_refused_before_it_is_read(
+    client: TestClient, db: Session
+) -> None:
+    _, headers = signed_in(client, db)
+    oversized = b'{"events": [' + b" " * MAX_BATCH_BYTES + b"]}"
+    response = client.post(
+        "/mobile/v1/scans",
+        content=oversized,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["field"]) == (422, "body")
 
 
 def test_the_envelope_is_checked_as_a_whole(client: TestClient, db: Session) -> None:

@@ -738,7 +738,9 @@ async function bagScreen(params) {
     const checked = normalise(bagInput.value);
     if (!checked.ok) throw new Error(`${t("bag_code")}: ${t(checked.reason)}`);
     bagCode = checked.code;
-    const details = mode.value === "bagged" ? { bag_code: bagCode } : {};
+    // Out of a sealed bag only with the seal number read off it (typed in the seal field).
+    const sealSeen = seal.value.trim();
+    const details = mode.value === "bagged" ? { bag_code: bagCode } : sealSeen ? { seal_number: sealSeen } : {};
     await queueEvent({ kind: mode.value, code, details });
   });
   const seal = h("input", { id: "bag-seal", placeholder: t("seal_number"), autocomplete: "off" });

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import transaction
 from core.errors import InvalidInput, RateLimited, Unauthorized
-from core.identity.models import ApiToken, Device
+from core.identity import service as identity_service
+from core.identity.models import ApiToken, Device, SignInFailure
 from core.identity.service import (
     MAX_FAILURES_PER_ACCOUNT,
     MAX_FAILURES_PER_ADDRESS,
@@ -102,3 +106,49 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValueError, match="HOSO_SECRET_KEY"):
         Settings(environment="production", secret_key=DEV_SECRET)
     assert Settings(environment="production", secret_key="s3cret-from-vault").secret_key
+
+
+def test_parallel_guesses_cannot_overrun_the_account_limit(
+    committing: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with transaction(committing) as session:
+        user = make_user(session, "courier", password="mật khẩu dài")
+        username = user.username
+    now = datetime.now(UTC)
+    with transaction(committing) as session:
+        for _ in range(MAX_FAILURES_PER_ACCOUNT - 1):
+            session.add(SignInFailure(username=username, client_ip=None, failed_at=now))
+    # A slow password check (argon2 is meant to be slow) keeps every guess between its count
+    # and its insert long enough for the others to count too, unless they take turns.
+    real_verify = identity_service.verify_password
+
+    def slow_verify(stored: str | None, password: str) -> bool:
+        time.sleep(0.3)
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(identity_service, "verify_password", slow_verify)
+    start = threading.Barrier(5)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            with transaction(committing) as session:
+                try:
+                    authenticate(session, username, f"guess {n}", now=now)
+                except Unauthorized:
+                    outcomes.append("wrong")
+        except RateLimited:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # One guess takes the last place under the limit; the other four wait for it, then see
+    # the limit reached.
+    assert sorted(outcomes) == ["throttled"] * 4 + ["wrong"]
+    with transaction(committing) as session:
+        count = session.scalar(select(func.count()).where(SignInFailure.username == username))
+    assert count == MAX_FAILURES_PER_ACCOUNT
