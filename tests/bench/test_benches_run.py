@@ -37,6 +37,7 @@ def _bench_databases(database_url: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_ledger_bench_reports_a_ratio_and_drops_its_database(database_url: str) -> None:
     before = _bench_databases(database_url)
@@ -46,6 +47,7 @@ def test_the_ledger_bench_reports_a_ratio_and_drops_its_database(database_url: s
     assert _bench_databases(database_url) == before
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_scan_bench_reports_every_batch_size(database_url: str) -> None:
     before = _bench_databases(database_url)
