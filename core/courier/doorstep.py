@@ -15,13 +15,12 @@ checks matched).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand
@@ -67,9 +66,6 @@ ATTEMPT_FAILURE_REASONS: dict[str, tuple[str, str]] = {
 
 DELIVERY_PROOFS = ("otp", "cccd_qr", "authorisation")
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "e_wallet")
-# A replay of these must not be checked again: a consumed one-time code, or attempts that ran
-# out since, would turn the stored answer into a different one.
-RECHECK_UNSAFE = frozenset({"delivered", "out_for_delivery"})
 CHECKED_KINDS = frozenset(
     {"picked_up", "pickup_refused", "out_for_delivery", "delivered", "attempt_failed"}
 )
@@ -103,7 +99,9 @@ class ItemFacts:
     sex: str | None
 
 
-_FACTS_SQL = text("""
+# Read by the ledger in its locking round trip (``core.custody.service.Precheck``), so the
+# facts are those of the locked items. psycopg parameters: it runs on the driver connection.
+FACTS_SQL = """
     SELECT i.code, i.kind, i.case_id, s.status, s.custodian, s.delivery_attempts,
            b.procedure_id, p.documents::text AS documents_json,
            b.contact_name, b.contact_phone, b.cccd_hash, b.cccd_last4,
@@ -113,11 +111,41 @@ _FACTS_SQL = text("""
     LEFT JOIN cases AS c ON c.id = i.case_id
     LEFT JOIN bookings AS b ON b.id = c.booking_id
     LEFT JOIN procedures AS p ON p.id = b.procedure_id
-    WHERE i.code = ANY(:codes)
-""")
+    WHERE i.code = ANY(%(codes)s::text[])
+"""
+
+
+def facts_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, ItemFacts]:
+    """``FACTS_SQL``'s rows by item code. A batch's items mostly share a procedure: its
+    document list is parsed once per procedure, not once per row."""
+    documents: dict[int, list[dict[str, Any]]] = {}
+    facts: dict[str, ItemFacts] = {}
+    for (
+        code, kind, case_id, status, custodian, delivery_attempts, procedure_id,
+        documents_json, contact_name, contact_phone, cccd_hash, cccd_last4, birth_year, sex,
+    ) in rows:  # fmt: skip
+        if procedure_id is not None and procedure_id not in documents:
+            documents[procedure_id] = list(orjson.loads(documents_json or "[]"))
+        facts[code] = ItemFacts(
+            code=code,
+            kind=kind,
+            case_id=case_id,
+            status=status,
+            custodian=custodian,
+            delivery_attempts=delivery_attempts,
+            documents=documents.get(procedure_id, []) if procedure_id is not None else [],
+            contact_name=contact_name,
+            contact_phone=contact_phone,
+            cccd_hash=cccd_hash,
+            cccd_last4=cccd_last4,
+            birth_year=birth_year,
+            sex=sex,
+        )
+    return facts
 
 
 def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFacts]:
+    """The facts of these items, read on their own (the scan sync reads them with the lock)."""
     codes = set()
     for raw in raw_codes:
         try:
@@ -126,33 +154,11 @@ def load_facts(session: Session, raw_codes: Iterable[str]) -> dict[str, ItemFact
             continue  # the ledger rejects it as malformed_code
     if not codes:
         return {}
-    # Plain SQL with one array parameter: through the ORM this query cost more than the
-    # ledger's own lock query (measured on batches of 50). A batch's items mostly share a
-    # procedure: its document list is fetched as text and parsed once per procedure, not
-    # once per row (the driver's per-row JSON parse was a tenth of a sync's server time).
-    rows = session.execute(_FACTS_SQL, {"codes": sorted(codes)}).all()
-    documents: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row.procedure_id is not None and row.procedure_id not in documents:
-            documents[row.procedure_id] = list(orjson.loads(row.documents_json or "[]"))
-    return {
-        row.code: ItemFacts(
-            code=row.code,
-            kind=row.kind,
-            case_id=row.case_id,
-            status=row.status,
-            custodian=row.custodian,
-            delivery_attempts=row.delivery_attempts,
-            documents=documents.get(row.procedure_id, []),
-            contact_name=row.contact_name,
-            contact_phone=row.contact_phone,
-            cccd_hash=row.cccd_hash,
-            cccd_last4=row.cccd_last4,
-            birth_year=row.citizen_birth_year,
-            sex=row.citizen_sex,
-        )
-        for row in rows
-    }
+    session.flush()  # the driver must see what the session has pending
+    raw_connection = session.connection().connection.driver_connection
+    assert raw_connection is not None
+    literal = "{" + ",".join(sorted(codes)) + "}"
+    return facts_from_rows(raw_connection.execute(FACTS_SQL, {"codes": literal}).fetchall())
 
 
 def facts_for(facts: Mapping[str, ItemFacts], code: str) -> ItemFacts | None:

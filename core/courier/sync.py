@@ -1,31 +1,30 @@
 """A phone's batch of events, checked and recorded: every event gets its own answer.
 
-Door-step events (pickup, refusal, delivery, failed attempt, departure on a round) first pass
-``doorstep.prepare``; everything then goes to the ledger in one ``record`` call, which locks,
-decides, deduplicates by client event ID and writes. Nothing here is all-or-nothing.
+Everything goes to the ledger in one ``record`` call, which locks, deduplicates by client
+event ID, runs the door-step checks (pickup, refusal, delivery, failed attempt, departure on a
+round: ``doorstep.prepare``) on the locked items, decides and writes. Nothing here is
+all-or-nothing.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from core.courier.doorstep import (
     CHECKED_KINDS,
-    RECHECK_UNSAFE,
+    FACTS_SQL,
     ItemFacts,
     Refused,
     facts_for,
-    load_facts,
+    facts_from_rows,
     prepare,
 )
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.models import CustodyEvent, ScanReceipt
 from core.custody.parties import Actor
 from core.custody.service import record
 from core.outbox.service import enqueue
@@ -63,62 +62,67 @@ def sync(
     now: datetime,
 ) -> list[ScanResult]:
     results: list[ScanResult | None] = [None] * len(entries)
-    checked = [e for e in entries if isinstance(e, ScanCommand) and e.kind in CHECKED_KINDS]
-    answered = _answered(
-        session,
-        [c.client_event_id for c in checked if c.kind in RECHECK_UNSAFE and c.client_event_id],
-    )
-    facts = load_facts(session, [c.code for c in checked]) if checked else {}
-
-    to_record: list[tuple[int, ScanCommand]] = []
+    commands: list[tuple[int, ScanCommand]] = []
     for index, entry in enumerate(entries):
         if isinstance(entry, Malformed):
             results[index] = rejected(entry)
-            continue
-        # Other door-step checks give the same answer every time, so a replay re-checked
-        # still reaches the stored receipt; only RECHECK_UNSAFE kinds are looked up first.
-        if entry.kind in CHECKED_KINDS and entry.client_event_id not in answered:
-            try:
-                entry = prepare(
-                    session,
-                    settings,
-                    entry,
-                    facts_for(facts, entry.code),
-                    actor_party=actor.party,
-                    now=now,
-                )
-            except Refused as refusal:
-                results[index] = ScanResult(
-                    outcome="rejected",
-                    code=entry.code,
-                    client_event_id=entry.client_key,
-                    reason_code=refusal.reason_code,
-                    detail=refusal.error.detail,
-                    field=refusal.error.field,
-                )
-                continue
-        to_record.append((index, entry))
+        else:
+            commands.append((index, entry))
+    if not commands:
+        return [r for r in results if r is not None]
 
-    if to_record:
-        recorded = record(session, actor, [command for _, command in to_record])
-        for (index, command), result in zip(to_record, recorded, strict=True):
-            results[index] = result
-            if command.kind == "attempt_failed" and result.outcome == "accepted":
-                _warn_when_attempts_run_out(session, settings, facts_for(facts, command.code))
+    checks = DoorstepChecks(session, settings, actor.party, now)
+    needs_checks = any(command.kind in CHECKED_KINDS for _, command in commands)
+    recorded = record(
+        session,
+        actor,
+        [command for _, command in commands],
+        precheck=checks if needs_checks else None,
+    )
+    for (index, command), result in zip(commands, recorded, strict=True):
+        results[index] = result
+        if command.kind == "attempt_failed" and result.outcome == "accepted":
+            _warn_when_attempts_run_out(session, settings, facts_for(checks.facts, command.code))
     return [r for r in results if r is not None]
 
 
-def _answered(session: Session, client_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Events already answered: a replay must get the stored answer, not a second check
-    (a one-time code already consumed would otherwise fail the replay). A refusal left a
-    receipt; an accepted event is in the ledger itself."""
-    if not client_ids:
-        return set()
-    refused = select(ScanReceipt.client_event_id).where(ScanReceipt.client_event_id.in_(client_ids))
-    recorded = select(CustodyEvent.client_event_id).where(
-        CustodyEvent.client_event_id.in_(client_ids)
-    )
-    return {key for key in session.scalars(union(refused, recorded)) if key is not None}
+class DoorstepChecks:
+    """The door-step rules as the ledger's precheck: run after the items are locked, on
+    facts read in the same round trip, and never on a replay (a one-time code consumed, or
+    attempts that ran out since, would turn the stored answer into another)."""
+
+    facts_sql = FACTS_SQL
+
+    def __init__(self, session: Session, settings: Settings, actor_party: str, now: datetime):
+        self.session, self.settings, self.actor_party, self.now = (
+            session, settings, actor_party, now,
+        )  # fmt: skip
+        self.facts: dict[str, ItemFacts] = {}
+
+    def load(self, rows: Sequence[Any]) -> None:
+        self.facts = facts_from_rows(rows)
+
+    def check(self, command: ScanCommand) -> ScanCommand | ScanResult:
+        if command.kind not in CHECKED_KINDS:
+            return command
+        try:
+            return prepare(
+                self.session,
+                self.settings,
+                command,
+                facts_for(self.facts, command.code),
+                actor_party=self.actor_party,
+                now=self.now,
+            )
+        except Refused as refusal:
+            return ScanResult(
+                outcome="rejected",
+                code=command.code,
+                client_event_id=command.client_key,
+                reason_code=refusal.reason_code,
+                detail=refusal.error.detail,
+                field=refusal.error.field,
+            )
 
 
 def _warn_when_attempts_run_out(

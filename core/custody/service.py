@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -47,6 +47,23 @@ __all__ = ["Outcome", "ScanCommand", "ScanResult", "create_item", "declare_error
 log = logging.getLogger(__name__)
 
 
+class Precheck(Protocol):
+    """A caller's own checks of a batch (the courier's door-step rules), run by ``record``
+    after the items are locked, on facts read in the same round trip as the lock.
+
+    ``facts_sql`` takes ``%(codes)s``, the scanned codes as a PostgreSQL text array literal.
+    ``check`` returns the command as the ledger should store it, or the caller's refusal
+    (not stored as a receipt: the same event sent again is checked again). Replays are
+    answered before any check.
+    """
+
+    facts_sql: str
+
+    def load(self, rows: Sequence[Any]) -> None: ...
+
+    def check(self, command: ScanCommand) -> ScanCommand | ScanResult: ...
+
+
 class _Rejected(Exception):
     def __init__(self, reason_code: str, error: DomainError) -> None:
         super().__init__(error.detail)
@@ -60,11 +77,12 @@ def record(
     commands: Sequence[ScanCommand],
     *,
     service_kinds: frozenset[str] = frozenset(),
+    precheck: Precheck | None = None,
 ) -> list[ScanResult]:
     """Record a batch of scans; return one result per command, in order.
 
     ``service_kinds``: service-only kinds the calling service records itself (a bag's seal);
-    sent by anyone else, they are refused.
+    sent by anyone else, they are refused. ``precheck``: see ``Precheck``.
     """
     recorded_at = now_utc()
     commands = list(commands)
@@ -78,8 +96,8 @@ def record(
 
     scanned = set(codes.values())
     client_ids = list(dict.fromkeys(c.client_event_id for c in commands if c.client_event_id))
-    targets, bag_members, answers = _lock_and_look_up(
-        session, sorted(scanned), client_ids, actor.user_id
+    targets, bag_members, answers, facts_rows = _lock_and_look_up(
+        session, sorted(scanned), client_ids, actor.user_id, precheck
     )
     # Bag rows are read only when a code is not an item, or an item is being packed: most
     # batches scan items alone and skip this query.
@@ -109,6 +127,18 @@ def record(
         # Looked up again now that the bag's items are locked: a concurrent batch carrying
         # the same scan of the bag has committed by now, and its answer must be found.
         answers = _look_up_answers(session, client_ids, actor.user_id)
+    refused_by_caller: set[int] = set()
+    if precheck is not None:
+        precheck.load(facts_rows)
+        for index, command in enumerate(commands):
+            if results[index] is not None or command.client_event_id in answers:
+                continue
+            checked = precheck.check(command)
+            if isinstance(checked, ScanResult):
+                results[index] = checked
+                refused_by_caller.add(index)
+            else:
+                commands[index] = checked
 
     event_rows: list[dict[str, Any]] = []
     receipt_rows: list[dict[str, Any]] = []
@@ -137,7 +167,7 @@ def record(
             decided[key] = result
             # An accepted scan's answer is re-derived from its events on a replay; only
             # refusals, which leave no event, store theirs.
-            if result.outcome != "accepted":
+            if result.outcome != "accepted" and index not in refused_by_caller:
                 receipt_rows.append(
                     {
                         "client_event_id": key,
@@ -315,16 +345,21 @@ _KEY_TAKEN = InvalidInput(
 
 
 def _lock_and_look_up(
-    session: Session, codes: list[str], client_ids: list[uuid.UUID], sender_id: int | None
-) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult | None]]:
-    """Lock the scanned items and find earlier answers, in one round trip.
+    session: Session,
+    codes: list[str],
+    client_ids: list[uuid.UUID],
+    sender_id: int | None,
+    precheck: Precheck | None = None,
+) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult | None], list[Any]]:
+    """Lock the scanned items, find earlier answers and read the precheck's facts, in one
+    round trip.
 
     The lookup runs after the lock, in its own snapshot: if a concurrent batch carrying the
     same scans held the items, it has committed by the time the lock is granted, and its
     events are seen here, so the scan is answered as a replay rather than recorded twice.
     """
     if not codes and not client_ids:
-        return {}, {}, {}
+        return {}, {}, {}, []
     session.flush()  # the driver must see what the session has pending, as a query would
     raw = session.connection().connection.driver_connection
     assert raw is not None
@@ -333,9 +368,14 @@ def _lock_and_look_up(
         found = (
             raw.execute(_ANSWERS_SQL, {"ids": _array_literal(client_ids)}) if client_ids else None
         )
+        facts = (
+            raw.execute(precheck.facts_sql, {"codes": _array_literal(codes)})
+            if precheck is not None and codes
+            else None
+        )
     targets, members = _targets_of(locked.fetchall()) if locked else ({}, {})
     answers = _answers_of(session, found.fetchall(), sender_id) if found else {}
-    return targets, members, answers
+    return targets, members, answers, facts.fetchall() if facts else []
 
 
 def _look_up_answers(
