@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,12 +21,26 @@ from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
 
 
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, the app, its routes and schemas) out of the cyclic
+    garbage collector's reach, once per process.
+
+    Otherwise each full collection walks all of it: measured at 95 ms in the middle of a scan
+    batch (one every few dozen batches), the p99 of the scan sync. Once per process, so a
+    test run that builds many apps does not pin them all.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(url or database_url(settings), pool_size=10, max_overflow=10)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _freeze_startup_objects()
         yield
         engine.dispose()
 
