@@ -20,7 +20,7 @@ from api.web import STATIC_DIR, render
 router = APIRouter(include_in_schema=False)
 APP_DIR = STATIC_DIR / "courier"
 # Bumped whenever the cached files change, so phones drop the old copies.
-APP_VERSION = "2026-11-22.4"
+APP_VERSION = "2026-11-22.5"
 
 
 @router.get("/courier", response_class=HTMLResponse)

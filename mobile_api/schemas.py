@@ -187,7 +187,7 @@ class ScanBatchOut(BaseModel):
 
 class ChecklistEntry(_In):
     name: str = Field(min_length=1, max_length=200, description="As the procedure names it")
-    form: Literal["original", "copy"]
+    form: Literal["original", "certified_copy", "copy"]
     present: bool
 
 
@@ -274,7 +274,7 @@ class StopItem(BaseModel):
 class StopDocumentOut(BaseModel):
     name: str = Field(description="Vietnamese name; the pickup checklist must use it")
     name_en: str
-    form: Literal["original", "copy"]
+    form: Literal["original", "certified_copy", "copy"]
 
 
 class StopOut(BaseModel):

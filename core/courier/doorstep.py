@@ -241,17 +241,28 @@ def _fold(text: str) -> str:
     return " ".join(strip_diacritics(unicodedata.normalize("NFC", text)).casefold().split())
 
 
+# The forms a procedure asks for (core.places.models.Procedure.documents), weakest first.
+_FORM_STRENGTH = {"copy": 0, "certified_copy": 1, "original": 2}
+_FORM_LABELS = {
+    "copy": "bản sao / copy",
+    "certified_copy": "bản sao chứng thực / certified copy",
+    "original": "bản chính / original",
+}
+
+
 def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]]) -> list[str]:
     """The procedure's documents the checklist does not show present in the required form.
 
     Each procedure document must appear in ``details.checklist`` by name (accents and case
-    ignored) with ``present`` and ``form``; an original stands in for a copy, not the reverse.
+    ignored) with ``present`` and ``form``. A stronger form stands in for a weaker one (an
+    original for a certified copy or a copy; a certified copy for a copy), not the reverse.
     """
     checklist = details.get("checklist")
     if not isinstance(checklist, list) or not checklist:
         raise _invalid(
             "details.checklist",
-            "list each document of the procedure with name, form (original or copy) and present",
+            "list each document of the procedure with name, form (original, certified_copy or "
+            "copy) and present",
             "missing_field",
         )
     seen: dict[str, dict[str, Any]] = {}
@@ -259,8 +270,8 @@ def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]])
         where = f"details.checklist[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise _invalid(where, "each entry needs a name")
-        if entry.get("form") not in ("original", "copy"):
-            raise _invalid(f"{where}.form", "must be original or copy")
+        if entry.get("form") not in _FORM_STRENGTH:
+            raise _invalid(f"{where}.form", "must be original, certified_copy or copy")
         if not isinstance(entry.get("present"), bool):
             raise _invalid(f"{where}.present", "must be true or false")
         seen[_fold(entry["name"])] = entry
@@ -270,8 +281,8 @@ def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]])
         entry = seen.get(_fold(name))
         if entry is None or not entry["present"]:
             gaps.append(name)
-        elif document.get("form") == "original" and entry["form"] != "original":
-            gaps.append(f"{name} (bản chính / original)")
+        elif _FORM_STRENGTH[entry["form"]] < _FORM_STRENGTH.get(str(document.get("form")), 0):
+            gaps.append(f"{name} ({_FORM_LABELS[str(document['form'])]})")
     return gaps
 
 

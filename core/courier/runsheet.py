@@ -45,7 +45,7 @@ class StopDocument:
 
     name: str  # Vietnamese, as the checklist must name it
     name_en: str
-    form: str  # "original" or "copy"
+    form: str  # "original", "certified_copy" or "copy"
 
 
 @dataclass

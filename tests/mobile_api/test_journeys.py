@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
@@ -113,6 +114,34 @@ def test_pickup_at_the_door_and_its_dossier_slip(
     again = client.post("/mobile/v1/pickups", json=body, headers=headers)
     assert again.status_code == 200 and again.json()["replayed"] is True
     assert len(_events(db, item.id)) == 2
+
+
+@pytest.mark.parametrize(
+    ("brought", "taken"),
+    [("copy", False), ("certified_copy", True), ("original", True)],
+)
+def test_a_certified_copy_is_asked_for_and_a_plain_copy_does_not_do(
+    client: TestClient, db: Session, settings: Settings, brought: str, taken: bool
+) -> None:
+    _, headers = signed_in(client, db)
+    documents = [{"name_vi": "Giấy khai sinh", "name_en": "Birth certificate",
+                  "form": "certified_copy", "quantity": 1}]  # fmt: skip
+    case = make_case(db, settings, procedure_id=make_procedure(db, documents=documents).id)
+    pickup = _door(
+        dossier_of(db, case).code,
+        checklist=[{"name": "Giấy khai sinh", "form": brought, "present": True}],
+        seal_number="NP-7",
+        fees_collected_vnd=0,
+        citizen_signature_sha256=SIGNATURE,
+        courier_signature_sha256=COURIER_SIGNATURE,
+    )
+    answer = client.post("/mobile/v1/pickups", json=pickup, headers=headers)
+    if taken:
+        assert answer.status_code == 200, answer.text
+    else:
+        assert answer.status_code == 422
+        assert answer.json()["error"] == "incomplete_dossier"
+        assert "bản sao chứng thực" in answer.json()["detail"]
 
 
 def test_an_incomplete_dossier_cannot_be_picked_up_but_a_refusal_is_recorded(

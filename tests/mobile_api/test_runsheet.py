@@ -12,7 +12,14 @@ from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.dispatch.models import RouteStop
 from core.settings import Settings
-from tests.factories import VN, dossier_of, home_post_office, make_case, make_post_office
+from tests.factories import (
+    VN,
+    dossier_of,
+    home_post_office,
+    make_case,
+    make_post_office,
+    make_procedure,
+)
 from tests.mobile_api.helpers import signed_in
 
 DAY = date(2026, 11, 23)
@@ -105,3 +112,20 @@ def test_others_read_a_sheet_with_phones_masked_or_not_at_all(
     assert (
         client.get("/mobile/v1/runsheet", params=params, headers=far_dispatcher).status_code == 403
     )
+
+
+def test_a_procedure_asking_for_a_certified_copy_is_on_the_sheet(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """The catalogue's three forms (original, certified copy, copy) all reach the phone; the
+    demo's run sheet once failed with a 500 on a certified copy."""
+    courier, headers = signed_in(client, db)
+    documents = [
+        {"name_vi": "Giấy khai sinh", "name_en": "Birth certificate",
+         "form": "certified_copy", "quantity": 1},
+    ]  # fmt: skip
+    case = make_case(db, settings, procedure_id=make_procedure(db, documents=documents).id)
+    _stop(db, courier.id, 1, "home_pickup", case)
+    sheet = client.get("/mobile/v1/runsheet", params={"date": DAY.isoformat()}, headers=headers)
+    assert sheet.status_code == 200, sheet.text
+    assert sheet.json()["stops"][0]["documents"][0]["form"] == "certified_copy"

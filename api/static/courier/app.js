@@ -470,7 +470,7 @@ async function pickupScreen(id) {
       "li",
       {},
       h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${currentLang() === "en" ? doc.name_en : doc.name}`),
-      h("small", { class: "muted" }, doc.form === "original" ? t("original") : t("copy")),
+      h("small", { class: "muted" }, t(doc.form === "original" || doc.form === "certified_copy" ? doc.form : "copy")),
     ),
   );
   const citizen = signaturePad("citizen-signature", "citizen_signature");

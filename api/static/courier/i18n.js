@@ -56,6 +56,7 @@ const TEXT = {
   checklist: ["Thành phần hồ sơ", "Documents"],
   original: ["Bản chính", "Original"],
   copy: ["Bản sao", "Copy"],
+  certified_copy: ["Bản sao chứng thực", "Certified copy"],
   present: ["Có", "Present"],
   seal_number: ["Số niêm phong", "Seal number"],
   fees_collected: ["Tiền thu (đồng)", "Fees collected (VND)"],
