@@ -115,14 +115,7 @@ class DoorstepChecks:
                 now=self.now,
             )
         except Refused as refusal:
-            return ScanResult(
-                outcome="rejected",
-                code=command.code,
-                client_event_id=command.client_key,
-                reason_code=refusal.reason_code,
-                detail=refusal.error.detail,
-                field=refusal.error.field,
-            )
+            return ScanResult.refusal(command, refusal.reason_code, refusal.error)
 
 
 def _warn_when_attempts_run_out(

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from core.errors import DomainError
+
 Outcome = Literal["accepted", "rejected", "exception"]
 
 
@@ -55,6 +57,18 @@ class ScanResult:
             "detail": self.detail,
             "field": self.field,
         }
+
+    @classmethod
+    def refusal(cls, command: ScanCommand, reason_code: str, error: DomainError) -> ScanResult:
+        """Not recorded: the reason code, and the error's detail and field."""
+        return cls(
+            outcome="rejected",
+            code=command.code,
+            client_event_id=command.client_key,
+            reason_code=reason_code,
+            detail=error.detail,
+            field=error.field,
+        )
 
     @classmethod
     def from_receipt(cls, data: Mapping[str, Any]) -> ScanResult:

@@ -92,7 +92,7 @@ def record(
         try:
             commands[index], codes[index] = _normalised(command)
         except InvalidInput as exc:
-            results[index] = _reject(command, "malformed_code", exc)
+            results[index] = ScanResult.refusal(command, "malformed_code", exc)
 
     scanned = set(codes.values())
     client_ids = list(dict.fromkeys(c.client_event_id for c in commands if c.client_event_id))
@@ -148,7 +148,10 @@ def record(
         key = command.client_event_id
         if key is not None:
             if key in answers:
-                results[index] = answers[key] or _reject(command, "invalid_input", _KEY_TAKEN)
+                answer = answers[key]
+                if answer is None:  # another account's key
+                    answer = ScanResult.refusal(command, "invalid_input", _KEY_TAKEN)
+                results[index] = answer
                 continue
             if key in decided:  # the phone sent the same scan twice in one batch
                 results[index] = ScanResult.from_receipt(decided[key].to_json())
@@ -157,7 +160,7 @@ def record(
         rule = TRANSITIONS.get(command.kind)
         if result is None and rule is not None and rule.service_only:
             if command.kind not in service_kinds:
-                result = _reject(command, "invalid_input", _service_only(command.kind))
+                result = ScanResult.refusal(command, "invalid_input", _service_only(command.kind))
                 results[index] = result
         if result is None:
             result = _decide(command, codes[index], actor, targets, bags, bag_members,
@@ -221,17 +224,6 @@ def _normalised(command: ScanCommand) -> tuple[ScanCommand, str]:
         details = {**command.details, "bag_code": _valid_code(bag_code, "details.bag_code")}
         command = replace(command, details=details)
     return command, code
-
-
-def _reject(command: ScanCommand, reason_code: str, error: DomainError) -> ScanResult:
-    return ScanResult(
-        outcome="rejected",
-        code=command.code,
-        client_event_id=command.client_key,
-        reason_code=reason_code,
-        detail=error.detail,
-        field=error.field,
-    )
 
 
 def _load_bags(session: Session, codes: set[str]) -> dict[str, Bag]:
@@ -474,11 +466,13 @@ def _decide(
     if bag is not None:
         item_codes = list(bag_members.get(bag.id, []))
         if not item_codes:
-            return _reject(command, "empty_bag", InvalidInput(f"bag {code} is empty", field="code"))
+            empty = InvalidInput(f"bag {code} is empty", field="code")
+            return ScanResult.refusal(command, "empty_bag", empty)
     elif code in targets:
         item_codes = [code]
     else:
-        return _reject(command, "unknown_item", NotFound(f"no item {code}", field="code"))
+        unknown = NotFound(f"no item {code}", field="code")
+        return ScanResult.refusal(command, "unknown_item", unknown)
 
     planned = []
     for target in (targets[c] for c in item_codes):
@@ -518,7 +512,7 @@ def _refuse(
     exception_rows: list[dict[str, Any]],
 ) -> ScanResult:
     if not isinstance(rejection.error, InvalidTransition):
-        return _reject(command, rejection.reason_code, rejection.error)
+        return ScanResult.refusal(command, rejection.reason_code, rejection.error)
     # It may be real (a phone that was offline scanned it before someone else moved it):
     # keep it, against the item it contradicts, for a dispatcher rather than drop it.
     exception_rows.append(
