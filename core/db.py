@@ -8,9 +8,11 @@ PostgreSQL (the ``pgserver`` package) living in ``data_dir``. That is what lets
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,30 +76,45 @@ def database_url(settings: Settings) -> str:
     return embedded_database_url(settings.data_dir)
 
 
-def create_scratch_database(server_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """A new, empty database on the server (for a test run or a bench) and how to drop it.
+@contextmanager
+def scratch_database(server_url: str | None, prefix: str) -> Iterator[str]:
+    """A new, empty database for a test run or a bench, dropped afterwards.
 
-    Dropping first closes whatever still holds it open: a killed server's connections, a
-    pool someone forgot to dispose.
+    On the server of ``server_url`` (any database URL of it), or when that is None on an
+    embedded PostgreSQL started in a temporary folder and removed at the end, so a machine
+    with only Python needs nothing else. Dropping first closes whatever still holds the
+    database open: a killed server's connections, a pool someone forgot to dispose.
     """
+    folder = embedded = None
+    if server_url is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+        folder = Path(tempfile.mkdtemp(prefix="hoso-scratch-pg-"))
+        embedded = pgserver.get_server(folder / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
+        server_url = embedded.get_uri()
+    admin = create_engine(to_sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
     name = f"{prefix}{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
+    try:
         with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
         admin.dispose()
-
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+        if embedded is not None:
+            embedded.cleanup()
+            shutil.rmtree(folder, ignore_errors=True)  # type: ignore[arg-type]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

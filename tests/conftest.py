@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,43 +18,21 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import create_scratch_database, make_sessionmaker, to_sqlalchemy_url
+from core.db import make_sessionmaker, scratch_database
 from core.migrate import upgrade
 from core.places.service import load_admin_units
 from core.settings import Settings
 
 
-def _server_url() -> Iterator[str]:
-    configured = os.environ.get("HOSO_TEST_DATABASE_URL")
-    if configured:
-        yield to_sqlalchemy_url(configured)
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-    folder = Path(tempfile.mkdtemp(prefix="hoso-test-pg-"))
-    server = pgserver.get_server(folder / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        yield to_sqlalchemy_url(server.get_uri())
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    for server_url in _server_url():
-        url, drop = create_scratch_database(server_url, "hoso_test_")
-        try:
-            upgrade(url)
-            engine = create_engine(url)
-            with make_sessionmaker(engine).begin() as session:
-                load_admin_units(session)
-            engine.dispose()
-            yield url
-        finally:
-            drop()
+    with scratch_database(os.environ.get("HOSO_TEST_DATABASE_URL"), "hoso_test_") as url:
+        upgrade(url)
+        engine = create_engine(url)
+        with make_sessionmaker(engine).begin() as session:
+            load_admin_units(session)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -44,12 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from core.booking.slots import VN  # noqa: E402
-from core.db import (  # noqa: E402
-    create_scratch_database,
-    make_sessionmaker,
-    to_sqlalchemy_url,
-    transaction,
-)
+from core.db import make_sessionmaker, scratch_database, transaction  # noqa: E402
 from core.identity.service import issue_token  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
@@ -60,23 +54,6 @@ from tests.factories import make_user  # noqa: E402
 SECRET = "bench-secret"
 COMMUNE = "19813"  # Phường Thủy Xuân, Huế
 ADDRESS = "12 Lê Ngô Cát, Phường Thủy Xuân, Huế"
-_keep: list[object] = []
-
-
-def _server_url() -> str:
-    configured = os.environ.get("HOSO_BENCH_DATABASE_URL")
-    if configured:
-        return to_sqlalchemy_url(configured)
-    import pgserver
-
-    folder = Path(tempfile.mkdtemp(prefix="hoso-bench-"))
-    server = pgserver.get_server(folder / "pg", cleanup_mode="delete")  # type: ignore[attr-defined]
-    _keep.append(server)
-    return to_sqlalchemy_url(server.get_uri())
-
-
-def _fresh_database() -> tuple[str, Callable[[], None]]:
-    return create_scratch_database(_server_url(), "hoso_bench_")
 
 
 def _bookable_day(now: datetime) -> date:
@@ -166,8 +143,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
+    with scratch_database(os.environ.get("HOSO_BENCH_DATABASE_URL"), "hoso_bench_") as url:
+        _measure(url, args)
 
-    url, drop = _fresh_database()
+
+def _measure(url: str, args: argparse.Namespace) -> None:
     ids, tokens = _seed(url, args.threads)
     proc, base = _start_server(url)
     day = _bookable_day(datetime.now(UTC))
@@ -222,7 +202,6 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        drop()
 
     keys = [k for k in rows[0] if k != "round"]
     median = {k: round(statistics.median(r[k] for r in rows), 3) for k in keys}

@@ -18,13 +18,12 @@ else an embedded PostgreSQL in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
@@ -38,12 +37,8 @@ from core.cases.models import Item  # noqa: E402
 from core.custody.models import CustodyEvent  # noqa: E402
 from core.custody.parties import Actor  # noqa: E402
 from core.custody.service import ScanCommand, record  # noqa: E402
-from core.db import (  # noqa: E402
-    create_scratch_database,
-    make_sessionmaker,
-    to_sqlalchemy_url,
-    transaction,
-)
+from core.db import make_sessionmaker, transaction  # noqa: E402
+from core.db import scratch_database as core_scratch_database  # noqa: E402
 from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
@@ -51,31 +46,10 @@ from core.settings import Settings  # noqa: E402
 from tests.factories import VN, make_case, make_user  # noqa: E402
 
 
-def _server() -> str:
-    import os
-
-    configured = os.environ.get("HOSO_BENCH_DATABASE_URL")
-    if configured:
-        return to_sqlalchemy_url(configured)
-    import pgserver
-
-    folder = Path(tempfile.mkdtemp(prefix="hoso-bench-"))
-    server = pgserver.get_server(folder / "pg", cleanup_mode="delete")  # type: ignore[attr-defined]
-    _keep.append(server)
-    return to_sqlalchemy_url(server.get_uri())
-
-
-_keep: list[object] = []
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh database for one bench run, dropped afterwards (a shared server keeps none)."""
-    url, drop = create_scratch_database(_server(), "hoso_bench_")
-    try:
-        yield url
-    finally:
-        drop()
+def scratch_database() -> AbstractContextManager[str]:
+    """A fresh database for one bench run on ``HOSO_BENCH_DATABASE_URL``'s server, or on an
+    embedded PostgreSQL; dropped afterwards (a shared server keeps none)."""
+    return core_scratch_database(os.environ.get("HOSO_BENCH_DATABASE_URL"), "hoso_bench_")
 
 
 def _make_items(factory: sessionmaker[Session], settings: Settings, count: int) -> list[str]:

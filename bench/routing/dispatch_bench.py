@@ -28,17 +28,15 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from core.cases.service import BookingRequest, open_case, register_result
 from core.custody.parties import Actor
-from core.db import make_sessionmaker, to_sqlalchemy_url
+from core.db import make_sessionmaker, scratch_database
 from core.dispatch.day import VN, build_day
 from core.dispatch.service import current_plan, offerable_windows, plan_day
 from core.identity.service import create_user
@@ -120,15 +118,13 @@ def main() -> None:
     ap.add_argument("--bookings", type=int, default=30, help="window checks to time")
     ap.add_argument("--break-minutes", type=int, default=0, help="courier break (0 = none)")
     args = ap.parse_args()
+    # A scratch database on the configured server, else on an embedded PostgreSQL.
     server = os.environ.get("HOSO_BENCH_DATABASE_URL") or os.environ.get("HOSO_TEST_DATABASE_URL")
-    if not server:
-        sys.exit("set HOSO_BENCH_DATABASE_URL to a PostgreSQL server (a scratch DB is made on it)")
-    server = to_sqlalchemy_url(server)
-    name = f"hoso_dispatch_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    with scratch_database(server, "hoso_dispatch_bench_") as url:
+        _measure(url, args)
+
+
+def _measure(url: str, args: argparse.Namespace) -> None:
     settings = Settings(environment="test", secret_key="bench", database_url=url,
                         dispatch_break_minutes=args.break_minutes)  # fmt: skip
     engine = create_engine(url)
@@ -209,14 +205,6 @@ def main() -> None:
               f"windows offered median {statistics.median(offered)} of 4")  # fmt: skip
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = :n AND pid <> pg_backend_pid()"),
-                {"n": name},
-            )  # fmt: skip
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
