@@ -6,6 +6,7 @@ COPY api api
 COPY mobile_api mobile_api
 COPY routing routing
 COPY labels labels
+COPY vntime vntime
 COPY migrations migrations
 RUN pip install --no-cache-dir -c constraints.txt -e .
 ENV HOSO_ENVIRONMENT=production

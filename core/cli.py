@@ -273,9 +273,10 @@ def plan_command(
     """Plan (or re-plan) a post office's day and print each courier's route summary."""
     from datetime import date
 
-    from core.dispatch.day import VN, post_office_by_code
+    from core.dispatch.day import post_office_by_code
     from core.dispatch.service import plan_day
     from core.errors import DomainError
+    from vntime import VN
 
     try:
         service_date = date.fromisoformat(day)

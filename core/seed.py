@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +24,8 @@ from core.places.models import Office, PostOffice, Procedure
 from core.places.service import load_reference
 from core.settings import Settings
 from routing.admin_units import communes_in_province
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 DEMO_PROVINCE = "24"
 
 

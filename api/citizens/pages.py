@@ -36,7 +36,7 @@ from core.booking.service import (
     sign_in_with_code,
     windows_for_address,
 )
-from core.booking.slots import VN, offerable_windows
+from core.booking.slots import offerable_windows
 from core.booking.validation import BookingInvalid, normalise_phone
 from core.custody.tracking import tracking_view
 from core.custody.transitions import STATUS_LABELS
@@ -48,6 +48,7 @@ from core.settings import Settings
 from labels.codes import code128_svg, qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
+from vntime import VN
 
 CITIZEN_LOGIN = "/citizen/sign-in"
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])

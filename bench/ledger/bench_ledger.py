@@ -43,7 +43,8 @@ from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.factories import VN, make_case, make_user  # noqa: E402
+from tests.factories import make_case, make_user  # noqa: E402
+from vntime import VN  # noqa: E402
 
 
 def scratch_database() -> AbstractContextManager[str]:

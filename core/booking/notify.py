@@ -22,7 +22,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.booking.models import CitizenNotice, NotifierWatermark
-from core.booking.slots import VN
 from core.cases.models import Booking, Case, Item
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, ItemState
@@ -30,6 +29,7 @@ from core.db import transaction
 from core.identity.models import User
 from core.outbox.service import enqueue
 from core.settings import Settings
+from vntime import VN
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ yet planned is offered on capacity alone; the planner then places what was booke
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -22,8 +22,8 @@ from core.dispatch.service import booking_slots, latest_plan
 from core.dispatch.service import offerable_windows as dispatch_windows
 from core.identity.models import User
 from core.settings import Settings, get_settings
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 # A courier needs time to fit a new stop in: no window starting within the hour.
 LEAD_TIME = timedelta(hours=1)
 BOOKABLE_DAYS = 14

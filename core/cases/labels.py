@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,8 +11,8 @@ from core.custody.models import CustodyEvent
 from core.errors import NotFound
 from core.settings import Settings
 from labels.label import Address, LabelData, Party
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 # Dossier envelopes weigh little; the booking does not record a weight yet.
 DEFAULT_WEIGHT_G = 100
 

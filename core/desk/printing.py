@@ -3,7 +3,6 @@ handover record. ``labels.documents`` renders them; this module only gathers."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -30,8 +29,8 @@ from labels.documents import (
     HandoverItem,
     HandoverRecord,
 )
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 # A handover line's outcome as the paper names it.
 _DISCREPANCY: dict[str, DiscrepancyKind] = {
     "missing": "missing",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
@@ -41,9 +41,9 @@ from routing.model import (
 )
 from routing.road import RoadRouterConfig, road_matrix
 from routing.travel import great_circle_matrix, haversine_matrix
+from vntime import VN
 
 # Vietnam keeps one offset all year (no daylight saving), so a fixed zone is exact.
-VN = timezone(timedelta(hours=7))
 DAY_S = 24 * 3600
 
 # Status of a stop that the courier has finished (or given up on) or is standing at: it

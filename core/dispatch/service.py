@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
 from core.dispatch.day import (
-    VN,
     Day,
     build_day,
     couriers_of,
@@ -54,6 +53,7 @@ from routing.planner import plan as solve
 from routing.travel import with_locations
 from routing.windows import insertion_cost
 from routing.windows import offerable_windows as windows_that_fit
+from vntime import VN
 
 log = logging.getLogger(__name__)
 

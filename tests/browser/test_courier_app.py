@@ -34,8 +34,9 @@ from labels.label import render_label_pdf
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.browser.conftest import PHONE
 from tests.conftest import launch_chromium
-from tests.factories import VN, home_post_office, make_case, make_office, make_user, unique
+from tests.factories import home_post_office, make_case, make_office, make_user, unique
 from tests.labels.decode import pdf_pages
+from vntime import VN
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

@@ -16,7 +16,8 @@ from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.settings import Settings
-from tests.factories import VN, make_case, make_user, unique
+from tests.factories import make_case, make_user, unique
+from vntime import VN
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient

@@ -22,13 +22,13 @@ from core.settings import Settings
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import (
-    VN,
     dossier_of,
     make_case,
     make_office,
     make_post_office,
     make_user,
 )
+from vntime import VN
 
 
 def _events(db: Session, item: Item) -> list[CustodyEvent]:

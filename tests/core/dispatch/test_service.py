@@ -18,7 +18,6 @@ from core.cases.models import Case
 from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
-from core.dispatch.day import VN
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import (
     booking_slots,
@@ -35,6 +34,7 @@ from core.places.models import Office, PostOffice
 from core.settings import Settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
+from vntime import VN
 
 DAY = date(2031, 3, 4)  # a Tuesday, always in the future for these tests
 MORNING = datetime(2031, 3, 4, 6, 0, tzinfo=VN)
