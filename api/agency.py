@@ -23,7 +23,8 @@ from core.agency.service import (
     verify_request,
 )
 from core.agency.webhooks import dead_webhooks, replay_webhook
-from core.cases.models import Case, Item
+from core.cases.models import Case
+from core.custody.models import Item
 
 router = APIRouter(prefix="/api/agency/v1", tags=["agency"])
 admin_router = APIRouter(prefix="/api/v1/admin/webhooks", tags=["admin"])

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import render, require_roles
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import case_context
-from core.custody.models import ItemState
+from core.custody.models import Item, ItemState
 from core.custody.parties import party
 from core.custody.transitions import STATUS_LABELS
 from core.desk.service import (

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
+from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case
+from core.custody.models import Item
 from core.custody.parties import Actor
 from core.identity.models import User
 from core.identity.service import actor_for, create_user

@@ -38,7 +38,7 @@ from core.booking.service import (
 )
 from core.booking.slots import offerable_windows
 from core.booking.validation import BookingInvalid, normalise_phone
-from core.custody.tracking import tracking_view
+from core.cases.tracking import tracking_view
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User

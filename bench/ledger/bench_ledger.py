@@ -33,8 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.cases.models import Item  # noqa: E402
-from core.custody.models import CustodyEvent  # noqa: E402
+from core.custody.models import CustodyEvent, Item  # noqa: E402
 from core.custody.parties import Actor  # noqa: E402
 from core.custody.service import ScanCommand, record  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402

@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import case_context
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.errors import NotFound
 from core.settings import Settings
 from labels.label import Address, LabelData, Party

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import case_context
 from core.courier.doorstep import load_facts
 from core.custody.attempts import attempts_used_up
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity.models import User

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import case_context
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party_kind
 from core.errors import InvalidInput
 from core.handovers.models import Handover

@@ -16,9 +16,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.custody.attempts import attempts_used_up
-from core.custody.models import ItemState
+from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
 from core.errors import InvalidInput, NotFound
 from core.identity.models import User

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cases.labels import label_data_for
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party
 from core.dispatch.models import RouteStop
 from core.handovers.service import open_handover, receive_item

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import register_result
+from core.custody.models import Item
 from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Item
+from core.cases.models import Booking
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.handovers import service as handovers

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import register_result
 from core.custody.hashing import GENESIS_HASH
-from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState
+from core.custody.models import Bag, CustodyEvent, CustodyException, Item, ItemState
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import declare_error, record, record_one
 from core.custody.verify import verify_ledger

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import record_one
 from core.errors import Conflict, Forbidden, InvalidInput
