@@ -4,6 +4,7 @@ COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY core core
 COPY api api
 COPY mobile_api mobile_api
+COPY edge edge
 COPY routing routing
 COPY labels labels
 COPY vntime vntime

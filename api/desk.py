@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import render, require_roles
 from core.cases.models import Booking, Case
 from core.cases.service import case_context
@@ -51,6 +50,7 @@ from core.handovers.service import (
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
 from vntime import VN

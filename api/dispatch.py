@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import optional_web_user, render, require_roles
 from core.cases.models import Booking, Case
 from core.dispatch.day import post_office_by_code, today_in_vietnam
@@ -25,6 +24,7 @@ from core.dispatch.service import DayView, day_view, latest_plan, move_stop, pla
 from core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from core.identity.models import User
 from core.places.models import Office, PostOffice
+from edge.deps import NowDep, SessionDep, SettingsDep
 from vntime import VN
 
 page_router = APIRouter(include_in_schema=False)

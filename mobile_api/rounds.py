@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.deps import NowDep, SettingsDep
 from core.courier.rounds import dossier_slip_pdf, due_returns, send_delivery_code
 from core.courier.runsheet import run_sheet
+from edge.deps import NowDep, SettingsDep
 from mobile_api.deps import CurrentCourier, FieldCaller, SessionDep
 from mobile_api.schemas import CodeSentOut, RunSheetOut, StopItem, StopOut
 from vntime import VN

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from api.citizens.auth import client_ip
 from api.citizens.endpoints import search_procedures
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.tracking import parse_item_id
 from api.web import optional_web_user, render, require_roles, safe_next, start_web_session
 from core.booking.places import offices_for
@@ -45,6 +44,7 @@ from core.identity.models import User
 from core.otp.service import issue_code
 from core.places.models import Commune, Procedure
 from core.settings import Settings
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.codes import code128_svg, qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
