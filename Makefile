@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SRC := core api mobile_api routing labels
+SRC := core api mobile_api edge routing labels vntime
 
 .PHONY: install demo serve test lint fmt bench bench-ledger clean
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.staff import AdminUser
 from core.agency.models import AgencySystem
 from core.agency.service import (
@@ -23,7 +22,9 @@ from core.agency.service import (
     verify_request,
 )
 from core.agency.webhooks import dead_webhooks, replay_webhook
-from core.cases.models import Case, Item
+from core.cases.models import Case
+from core.custody.models import Item
+from edge.deps import NowDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/agency/v1", tags=["agency"])
 admin_router = APIRouter(prefix="/api/v1/admin/webhooks", tags=["admin"])

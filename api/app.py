@@ -14,11 +14,11 @@ import mobile_api
 from api import agency, courier, desk, dispatch, pages, printing, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
-from api.deps import SessionDep
 from api.errors import install_error_handlers
 from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
+from edge.deps import SessionDep
 
 
 def _freeze_startup_objects() -> None:

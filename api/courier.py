@@ -14,8 +14,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from api.deps import SettingsDep
 from api.web import STATIC_DIR, render
+from edge.deps import SettingsDep
 
 router = APIRouter(include_in_schema=False)
 APP_DIR = STATIC_DIR / "courier"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -20,11 +20,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import render, require_roles
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import case_context
-from core.custody.models import ItemState
+from core.custody.models import Item, ItemState
 from core.custody.parties import party
 from core.custody.transitions import STATUS_LABELS
 from core.desk.service import (
@@ -51,19 +50,17 @@ from core.handovers.service import (
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
+from vntime import VN
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 DeskUser = Annotated[User, Depends(require_roles("desk_officer"))]
-VN_OFFSET = timedelta(hours=7)
 
 
 def _vn_day_start(now: datetime) -> datetime:
-    local = now + VN_OFFSET
-    return (local.replace(hour=0, minute=0, second=0, microsecond=0) - VN_OFFSET).replace(
-        tzinfo=now.tzinfo
-    )
+    return datetime.combine(now.astimezone(VN).date(), time(0), VN)
 
 
 def _back(path: str, **params: Any) -> RedirectResponse:

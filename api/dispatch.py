@@ -16,15 +16,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import optional_web_user, render, require_roles
 from core.cases.models import Booking, Case
-from core.dispatch.day import VN, post_office_by_code, today_in_vietnam
+from core.dispatch.day import post_office_by_code, today_in_vietnam
 from core.dispatch.models import RouteStop
 from core.dispatch.service import DayView, day_view, latest_plan, move_stop, plan_day, set_lock
 from core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from core.identity.models import User
 from core.places.models import Office, PostOffice
+from edge.deps import NowDep, SessionDep, SettingsDep
+from vntime import VN
 
 page_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])

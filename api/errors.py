@@ -1,4 +1,5 @@
-"""The one place domain errors become HTTP responses: ``{"error": ..., "detail": ..., "field"}``."""
+"""The app's exception handlers: domain errors in the shared JSON shape (``edge.errors``), sign-in
+and role refusals as pages, request validation errors naming the field."""
 
 from __future__ import annotations
 
@@ -7,41 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from api.web import LoginRequired, WrongRole, login_redirect, render
-from core.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Unauthorized,
-)
-
-_STATUS = (
-    (InvalidInput, 422),
-    (NotFound, 404),
-    (Conflict, 409),
-    (Forbidden, 403),
-    (Unauthorized, 401),
-    (RateLimited, 429),
-)
-
-
-def status_for(error: DomainError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 400
-
-
-def error_response(exc: DomainError) -> JSONResponse:
-    """The JSON answer for a domain error, for a handler that answers one without raising."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return JSONResponse(
-        status_code=status_for(exc),
-        content={"error": exc.code, "detail": exc.detail, "field": exc.field},
-        headers=headers,
-    )
+from core.errors import DomainError
+from edge.errors import error_response
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import (
     ROLE_HOME,
     end_web_session,
@@ -18,6 +17,7 @@ from api.web import (
 )
 from core.errors import RateLimited, Unauthorized
 from core.identity.service import authenticate
+from edge.deps import NowDep, SessionDep, SettingsDep
 
 # Every page here shows who is signed in, so each loads the session user if there is one.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])

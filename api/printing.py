@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep
 from api.staff import staff_user
 from core.cases.labels import label_data_for
 from core.custody.parties import party_kind
@@ -21,6 +20,7 @@ from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.settings import Settings
+from edge.deps import SessionDep, SettingsDep
 from labels.documents import render_dossier_slip, render_fee_receipt, render_handover_record
 from labels.errors import InvalidLabelData
 from labels.label import LabelData, render_label_html, render_label_pdf, render_label_zpl

@@ -7,9 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import SessionDep
-from core.custody.tracking import tracking_view
+from core.cases.tracking import tracking_view
 from core.errors import InvalidInput
+from edge.deps import SessionDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 

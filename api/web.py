@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from core.errors import Unauthorized
 from core.identity.models import User
 from core.identity.service import issue_token, revoke_token, user_for_token
 from core.settings import Settings
+from edge.deps import NowDep, SessionDep, SettingsDep
 
 Lang = Literal["vi", "en"]
 LANG_COOKIE = "hoso_lang"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -13,12 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from core.agency.cli import agency_app
-from core.db import database_url, make_engine, make_sessionmaker, transaction
+from core.cli_support import DataDir
+from core.cli_support import database_for as _database
+from core.cli_support import settings_for as _settings
+from core.db import transaction
 from core.migrate import upgrade
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -28,27 +30,8 @@ labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Embedded PostgreSQL folder, used when DATABASE_URL is unset "
-                 "(default ./.hoso-data)."),
-]  # fmt: skip
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    if data_dir is not None:
-        # uvicorn builds the web app from get_settings() in its own import; the environment
-        # is how that app learns the folder this command was given.
-        os.environ["HOSO_DATA_DIR"] = str(data_dir)
-        get_settings.cache_clear()
-    return get_settings()
-
-
-def _database(settings: Settings) -> tuple[str, sessionmaker[Session]]:
-    url = database_url(settings)
-    return url, make_sessionmaker(make_engine(url))
 
 
 @app.command()
@@ -128,13 +111,13 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
 def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
-    from core.agency.webhooks import dispatch_due
+    from core.agency.webhooks import WEBHOOK_TOPIC, dispatch_due, send_webhook
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
 
     _, factory = _database(settings)
-    handlers = default_handlers()
+    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook}
     total = 0
     while True:
         # Status webhooks are found in the ledger first, so this poll already delivers them.
@@ -273,9 +256,10 @@ def plan_command(
     """Plan (or re-plan) a post office's day and print each courier's route summary."""
     from datetime import date
 
-    from core.dispatch.day import VN, post_office_by_code
+    from core.dispatch.day import post_office_by_code
     from core.dispatch.service import plan_day
     from core.errors import DomainError
+    from vntime import VN
 
     try:
         service_date = date.fromisoformat(day)

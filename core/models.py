@@ -8,9 +8,17 @@ from core.agency.models import (
     WebhookCursor,
 )
 from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
-from core.cases.models import Booking, Case, Item, item_serial_seq
+from core.cases.models import Booking, Case
 from core.courier.models import LocationPing
-from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState, ScanReceipt
+from core.custody.models import (
+    Bag,
+    CustodyEvent,
+    CustodyException,
+    Item,
+    ItemState,
+    ScanReceipt,
+    item_serial_seq,
+)
 from core.db import Base
 from core.desk.models import DeskAction
 from core.dispatch.models import DispatchPlan, RouteStop

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
+from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
@@ -24,8 +25,8 @@ from core.places.models import Office, PostOffice, Procedure
 from core.places.service import load_reference
 from core.settings import Settings
 from routing.admin_units import communes_in_province
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 DEMO_PROVINCE = "24"
 
 

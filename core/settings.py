@@ -131,6 +131,14 @@ class Settings(BaseSettings):
             raise ValueError("dispatch_shift_start must be before dispatch_shift_end")
         if not (self.dispatch_office_open < self.dispatch_office_close):
             raise ValueError("dispatch_office_open must be before dispatch_office_close")
+        _ = self.booking_windows  # parsed here, so a bad value stops the app at start
+        return self
+
+    @property
+    def booking_windows(self) -> list[tuple[time, time]]:
+        """The pickup windows of a bookable day, local time: ``dispatch_booking_slots``
+        parsed. The booking page and the dispatcher both read them here and only here."""
+        windows = []
         for part in self.dispatch_booking_slots.split(","):
             start, _, end = part.strip().partition("-")
             try:
@@ -141,7 +149,8 @@ class Settings(BaseSettings):
                 ) from None
             if lo >= hi:
                 raise ValueError(f"dispatch_booking_slots: {part.strip()!r} ends before it starts")
-        return self
+            windows.append((lo, hi))
+        return windows
 
 
 @lru_cache

@@ -9,18 +9,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SettingsDep
-
-# Re-exported for the mobile routers. It commits BEFORE the response is sent: otherwise a
-# phone could be told "accepted" for a batch whose commit then failed (the crash test caught
-# one).
-from api.deps import SessionDep as SessionDep
 from core.courier.devices import MOBILE_ROLES
 from core.custody.parties import Actor
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.identity.models import User
 from core.identity.service import actor_for, holder_of_token
 from core.settings import Settings
+from edge.deps import NowDep, SettingsDep
+
+# Re-exported for the mobile routers. It commits BEFORE the response is sent: otherwise a
+# phone could be told "accepted" for a batch whose commit then failed (the crash test caught
+# one).
+from edge.deps import SessionDep as SessionDep
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
-from api.errors import error_response
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
@@ -23,6 +21,8 @@ from core.identity.models import Device, User
 from core.identity.service import revoke_token
 from core.media.service import missing_media
 from core.settings import Settings
+from edge.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
+from edge.errors import error_response
 from mobile_api.deps import (
     AnyCaller,
     Caller,

@@ -14,7 +14,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SettingsDep
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
@@ -23,6 +22,7 @@ from core.errors import Forbidden, InvalidInput
 from core.handovers import service as handovers
 from core.handovers.models import Handover
 from core.settings import Settings
+from edge.deps import NowDep, SettingsDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from mobile_api.deps import Caller, FieldCaller, SessionDep

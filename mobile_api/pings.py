@@ -7,10 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import NowDep
 from core.courier.pings import Fix, latest_fix, record_pings
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
+from edge.deps import NowDep
 from mobile_api.deps import CurrentCourier, SessionDep, Supervisor
 from mobile_api.schemas import PingBatchIn, PingBatchOut
 

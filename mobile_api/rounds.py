@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.deps import NowDep, SettingsDep
 from core.courier.rounds import dossier_slip_pdf, due_returns, send_delivery_code
 from core.courier.runsheet import run_sheet
+from edge.deps import NowDep, SettingsDep
 from mobile_api.deps import CurrentCourier, FieldCaller, SessionDep
 from mobile_api.schemas import CodeSentOut, RunSheetOut, StopItem, StopOut
+from vntime import VN
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
-VN = timezone(timedelta(hours=7))
 
 
 @router.post("/deliveries/{code}/otp", response_model=CodeSentOut, status_code=201)

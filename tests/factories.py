@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case
+from core.custody.models import Item
 from core.custody.parties import Actor
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.outbox.models import OutboxMessage
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 _counter = itertools.count(1)
 
 # Phường Kinh Bắc, Bắc Ninh: a real commune in the annex, used as the default address.

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import SESSION_COOKIE
 from core.errors import Forbidden, Unauthorized
 from core.identity.models import User
 from core.identity.service import user_for_token
+from edge.deps import NowDep, SessionDep, SettingsDep
 
 
 def client_ip(request: Request) -> str | None:

@@ -33,7 +33,6 @@ from api.citizens.schemas import (
     SignInRequest,
     WindowRead,
 )
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.web import WEB_SESSION_TTL, end_web_session, start_web_session
 from core.booking.documents import booking_receipt_pdf
 from core.booking.places import commune_or_error, offices_for
@@ -59,6 +58,7 @@ from core.identity.service import issue_token
 from core.otp.service import issue_code
 from core.places.models import Commune, Procedure
 from core.settings import Settings
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.codes import qr_png
 from labels.text import strip_diacritics
 

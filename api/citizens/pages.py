@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from api.citizens.auth import client_ip
 from api.citizens.endpoints import search_procedures
-from api.deps import NowDep, SessionDep, SettingsDep
 from api.tracking import parse_item_id
 from api.web import optional_web_user, render, require_roles, safe_next, start_web_session
 from core.booking.places import offices_for
@@ -36,18 +35,20 @@ from core.booking.service import (
     sign_in_with_code,
     windows_for_address,
 )
-from core.booking.slots import VN, offerable_windows
+from core.booking.slots import offerable_windows
 from core.booking.validation import BookingInvalid, normalise_phone
-from core.custody.tracking import tracking_view
+from core.cases.tracking import tracking_view
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
 from core.otp.service import issue_code
 from core.places.models import Commune, Procedure
 from core.settings import Settings
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.codes import code128_svg, qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
+from vntime import VN
 
 CITIZEN_LOGIN = "/citizen/sign-in"
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])

@@ -42,7 +42,6 @@ from sqlalchemy import create_engine
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.booking.slots import VN  # noqa: E402
 from core.db import make_sessionmaker, scratch_database, transaction  # noqa: E402
 from core.identity.service import issue_token  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
@@ -50,6 +49,7 @@ from core.places.service import load_admin_units  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.core.booking.helpers import make_area  # noqa: E402
 from tests.factories import make_user  # noqa: E402
+from vntime import VN  # noqa: E402
 
 SECRET = "bench-secret"
 COMMUNE = "19813"  # Phường Thủy Xuân, Huế

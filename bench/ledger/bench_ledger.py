@@ -33,8 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.cases.models import Item  # noqa: E402
-from core.custody.models import CustodyEvent  # noqa: E402
+from core.custody.models import CustodyEvent, Item  # noqa: E402
 from core.custody.parties import Actor  # noqa: E402
 from core.custody.service import ScanCommand, record  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402
@@ -43,7 +42,8 @@ from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.factories import VN, make_case, make_user  # noqa: E402
+from tests.factories import make_case, make_user  # noqa: E402
+from vntime import VN  # noqa: E402
 
 
 def scratch_database() -> AbstractContextManager[str]:

@@ -44,9 +44,10 @@ from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.factories import VN, make_user  # noqa: E402
+from tests.factories import make_user  # noqa: E402
 from tests.mobile_api.helpers import PASSWORD, PICKUP_DETAILS, PICKUP_EVIDENCE  # noqa: E402
 from tests.mobile_api.server import free_port, start_server  # noqa: E402
+from vntime import VN  # noqa: E402
 
 
 def _ledger_bench() -> ModuleType:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from core.cases.service import BookingRequest, open_case, register_result
 from core.custody.parties import Actor
 from core.db import make_sessionmaker, scratch_database
-from core.dispatch.day import VN, build_day
+from core.dispatch.day import build_day
 from core.dispatch.service import current_plan, offerable_windows, plan_day
 from core.identity.service import create_user
 from core.migrate import upgrade
@@ -51,6 +51,7 @@ from routing.planner import plan as raw_plan
 from routing.scenario import bac_ninh_day, biggest_ward_post_offices
 from routing.travel import with_locations
 from routing.windows import offerable_windows as raw_windows
+from vntime import VN
 
 DAY = date(2031, 3, 4)
 MORNING = datetime(2031, 3, 4, 6, 0, tzinfo=VN)

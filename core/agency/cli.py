@@ -10,20 +10,16 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.cli_support import DataDir, database_for, settings_for
 from core.db import transaction
 from core.settings import Settings
 
 agency_app = typer.Typer(help="Agency systems: keys, webhooks, replay.", no_args_is_help=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL folder.")]
-
 
 def _factory(data_dir: Path | None) -> tuple[Settings, sessionmaker[Session]]:
-    # Imported here: core.cli imports this module to mount it.
-    from core.cli import _database, _settings
-
-    settings = _settings(data_dir)
-    return settings, _database(settings)[1]
+    settings = settings_for(data_dir)
+    return settings, database_for(settings)[1]
 
 
 @agency_app.command("add-system")

@@ -37,9 +37,9 @@ from core.agency.signing import (
     sha256_hex,
     signature,
 )
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import record_agency_code, register_result
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Unauthorized

@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.agency.models import AgencySystem, WebhookCursor
 from core.agency.service import current_key_id
 from core.agency.signing import derived_secret, sign_request
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.custody.corrections import fold
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.custody.transitions import STATUS_LABELS
 from core.db import transaction
 from core.errors import InvalidInput, InvalidTransition, NotFound

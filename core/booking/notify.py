@@ -22,14 +22,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.booking.models import CitizenNotice, NotifierWatermark
-from core.booking.slots import VN
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.db import transaction
 from core.identity.models import User
 from core.outbox.service import enqueue
 from core.settings import Settings
+from vntime import VN
 
 log = logging.getLogger(__name__)
 

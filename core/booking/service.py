@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
 from core.booking.places import commune_or_error, offices_for, post_office_for
 from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
-from core.booking.slots import VN, lock_post_office_day, offerable_windows
+from core.booking.slots import lock_post_office_day, offerable_windows
 from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
-from core.custody.models import ItemState
+from core.custody.models import Item, ItemState
 from core.custody.service import ScanCommand, record_one
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
@@ -34,6 +34,7 @@ from labels.cccd import validate_cccd
 from labels.errors import InvalidCode
 from labels.vietqr import build_vietqr
 from routing.address import AddressNotRecognised, ParsedAddress, parse_address
+from vntime import VN
 
 # A pin further than this from the commune's centre is more likely a wrong tap than a home.
 MAX_PIN_DISTANCE_KM = 30.0

@@ -10,7 +10,7 @@ yet planned is offered on capacity alone; the planner then places what was booke
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -18,20 +18,12 @@ from sqlalchemy.orm import Session
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case
 from core.custody.models import ItemState
-from core.dispatch.service import latest_plan
+from core.dispatch.service import booking_slots, latest_plan
 from core.dispatch.service import offerable_windows as dispatch_windows
 from core.identity.models import User
-from core.settings import Settings
+from core.settings import Settings, get_settings
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
-# Local-time windows a courier round is built around; Sunday has none. The dispatcher's
-# ``dispatch_booking_slots`` setting defaults to the same windows (a test keeps them equal).
-DAY_WINDOWS: tuple[tuple[time, time], ...] = (
-    (time(8, 0), time(10, 0)),
-    (time(10, 0), time(12, 0)),
-    (time(13, 30), time(15, 30)),
-    (time(15, 30), time(17, 30)),
-)
 # A courier needs time to fit a new stop in: no window starting within the hour.
 LEAD_TIME = timedelta(hours=1)
 BOOKABLE_DAYS = 14
@@ -39,13 +31,10 @@ BOOKABLE_DAYS = 14
 Window = tuple[datetime, datetime]
 
 
-def candidate_windows(day: date) -> list[Window]:
-    if day.weekday() == 6:
-        return []
-    return [
-        (datetime.combine(day, start, VN), datetime.combine(day, end, VN))
-        for start, end in DAY_WINDOWS
-    ]
+def candidate_windows(day: date, settings: Settings | None = None) -> list[Window]:
+    # The dispatcher's windows (``Settings.booking_windows``), so that the capacity rule and
+    # the live-plan check below compare the very same windows.
+    return booking_slots(settings or get_settings(), day)
 
 
 def _capacity(session: Session, post_office_id: int, settings: Settings | None) -> int:
@@ -117,7 +106,7 @@ def offerable_windows(
         if own is not None and (own[0], own[1]) in taken:
             taken.remove((own[0], own[1]))
     offered = []
-    for start, end in candidate_windows(day):
+    for start, end in candidate_windows(day, settings):
         if start < now + LEAD_TIME:
             continue
         used = sum(1 for s, e in taken if s < end and e > start)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import case_context
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.errors import NotFound
 from core.settings import Settings
 from labels.label import Address, LabelData, Party
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 # Dossier envelopes weigh little; the booking does not record a weight yet.
 DEFAULT_WEIGHT_G = 100
 

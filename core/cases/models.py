@@ -1,17 +1,14 @@
-"""Bookings, cases and the physical items that carry them."""
+"""Bookings and cases. The physical items that carry a case are the ledger's
+(``core.custody.models.Item``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Sequence, String, func
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
-
-# S10 serials are 8 digits; the sequence never wraps so an ID is never reissued
-# (UPU asks for no reuse within 12 months).
-item_serial_seq = Sequence("item_serial_seq", start=1, maxvalue=99_999_999, cycle=False)
 
 
 class Booking(Base):
@@ -63,17 +60,4 @@ class Case(Base):
     appointment_date: Mapped[date | None] = mapped_column(Date)
     pickup_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     delivery_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class Item(Base):
-    """A physical postal item (bưu gửi) with a UPU S10 identifier."""
-
-    __tablename__ = "items"
-    __table_args__ = (CheckConstraint("kind IN ('dossier', 'result')", name="kind"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(13), unique=True)
-    kind: Mapped[str]
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

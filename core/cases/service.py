@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
+from core.custody.models import Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
 from core.errors import Conflict, InvalidInput, NotFound

@@ -16,9 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item, item_serial_seq
 from core.custody.commands import ScanCommand
-from core.custody.models import Bag, ItemState
+from core.custody.models import Bag, Item, ItemState, item_serial_seq
 from core.custody.parties import Actor
 from core.custody.service import record
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from core.custody.attempts import attempts_used_up
 from core.custody.commands import ScanCommand
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.identity.service import keyed_hash
@@ -193,7 +194,7 @@ def prepare(
         _reason(command.details, ATTEMPT_FAILURE_REASONS)
         return command
     if command.kind == "out_for_delivery":
-        if facts.delivery_attempts >= settings.delivery_max_attempts:
+        if attempts_used_up(facts.delivery_attempts, settings):
             raise Refused(
                 "attempts_exhausted",
                 Forbidden(

@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import case_context
 from core.courier.doorstep import load_facts
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.attempts import attempts_used_up
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity.models import User
@@ -95,7 +96,7 @@ def due_returns(session: Session, settings: Settings, actor: Actor) -> list[DueR
         .where(
             ItemState.custodian == actor.party,
             ItemState.status == "attempt_failed",
-            ItemState.delivery_attempts >= settings.delivery_max_attempts,
+            attempts_used_up(ItemState.delivery_attempts, settings),
             ItemState.pending_to.is_(None),
         )
         .order_by(ItemState.last_event_at)

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
-from core.custody.models import ItemState
+from core.cases.models import Booking, Case
+from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
 from core.errors import Forbidden, NotFound
 from core.identity.models import User

@@ -24,6 +24,7 @@ from core.courier.doorstep import (
     facts_from_rows,
     prepare,
 )
+from core.custody.attempts import attempts_used_up
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import Actor
 from core.custody.service import record
@@ -124,7 +125,7 @@ def _warn_when_attempts_run_out(
     """The last allowed attempt failed: the result goes back to the office; tell the citizen."""
     if facts is None or facts.contact_phone is None:
         return
-    if facts.delivery_attempts + 1 < settings.delivery_max_attempts:
+    if not attempts_used_up(facts.delivery_attempts + 1, settings):
         return
     enqueue(
         session,

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor
 from core.custody.rows import Target, event_row, now_utc, offset_of, store_state
 from core.custody.transitions import (

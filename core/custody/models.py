@@ -1,4 +1,4 @@
-"""The custody ledger and its projections.
+"""The items in custody, the custody ledger and its projections.
 
 ``custody_events`` is append-only in the database itself (a trigger in the migration refuses
 UPDATE, DELETE and TRUNCATE). ``item_states`` is a projection of it, updated in the same
@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Sequence,
     String,
     UniqueConstraint,
     func,
@@ -25,6 +26,23 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
+
+# S10 serials are 8 digits; the sequence never wraps so an ID is never reissued
+# (UPU asks for no reuse within 12 months).
+item_serial_seq = Sequence("item_serial_seq", start=1, maxvalue=99_999_999, cycle=False)
+
+
+class Item(Base):
+    """A physical postal item (bưu gửi) with a UPU S10 identifier."""
+
+    __tablename__ = "items"
+    __table_args__ = (CheckConstraint("kind IN ('dossier', 'result')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    kind: Mapped[str]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", use_alter=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class CustodyEvent(Base):

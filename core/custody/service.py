@@ -20,11 +20,17 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item, item_serial_seq
 from core.custody.commands import Outcome, ScanCommand, ScanResult
 from core.custody.corrections import declare_error, fold
 from core.custody.hashing import GENESIS_HASH
-from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState
+from core.custody.models import (
+    Bag,
+    CustodyEvent,
+    CustodyException,
+    Item,
+    ItemState,
+    item_serial_seq,
+)
 from core.custody.parties import Actor, citizen_party, party_kind
 from core.custody.rows import Target, event_row, now_utc, offset_of, write_batch
 from core.custody.transitions import (

@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from core.cases.models import Item
 from core.custody.corrections import fold
 from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
-from core.custody.models import Bag, CustodyEvent, ItemState
+from core.custody.models import Bag, CustodyEvent, Item, ItemState
 from core.custody.rows import state_value_of, store_state
 from core.errors import InvalidTransition
 

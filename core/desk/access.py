@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
+from core.custody.models import Item
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import User
 from labels.errors import InvalidCode

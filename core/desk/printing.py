@@ -3,15 +3,13 @@ handover record. ``labels.documents`` renders them; this module only gathers."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import case_context
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party_kind
 from core.errors import InvalidInput
 from core.handovers.models import Handover
@@ -30,8 +28,8 @@ from labels.documents import (
     HandoverItem,
     HandoverRecord,
 )
+from vntime import VN
 
-VN = timezone(timedelta(hours=7))
 # A handover line's outcome as the paper names it.
 _DISCREPANCY: dict[str, DiscrepancyKind] = {
     "missing": "missing",

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import record_agency_code, register_result
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party, party_kind
 from core.desk.access import item_code
 from core.desk.models import DeskAction

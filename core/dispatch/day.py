@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
-from core.custody.models import ItemState
+from core.cases.models import Booking, Case
+from core.custody.attempts import attempts_used_up
+from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
 from core.errors import InvalidInput, NotFound
 from core.identity.models import User
@@ -40,9 +41,9 @@ from routing.model import (
 )
 from routing.road import RoadRouterConfig, road_matrix
 from routing.travel import great_circle_matrix, haversine_matrix
+from vntime import VN
 
 # Vietnam keeps one offset all year (no daylight saving), so a fixed zone is exact.
-VN = timezone(timedelta(hours=7))
 DAY_S = 24 * 3600
 
 # Status of a stop that the courier has finished (or given up on) or is standing at: it
@@ -330,7 +331,6 @@ def sync_stops(
     live_work = ItemState.status.in_(LIVE_STATUSES)
     row_cases = {case_id for case_id, _ in existing}
     query = query.where(or_(live_work, Case.id.in_(row_cases)) if row_cases else live_work)
-    max_attempts = settings.delivery_max_attempts
     for case, booking, item, state in session.execute(query).all():
         status = state.status
         today_event = midnight <= state.last_event_at < next_midnight
@@ -355,7 +355,7 @@ def sync_stops(
             drop = existing.get((case.id, "home_delivery"))
             # A result the courier holds is delivered today, unless its attempts are used up
             # or today's attempt already failed (before any plan made a row for it).
-            retry = state.delivery_attempts < max_attempts and not (
+            retry = not attempts_used_up(state.delivery_attempts, settings) and not (
                 status == "attempt_failed" and today_event
             )
             if status == "result_registered" or (

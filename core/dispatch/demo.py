@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from core.cases.service import BookingRequest, open_case
 from core.custody.parties import Actor
-from core.dispatch.day import VN, couriers_of, local_midnight, today_in_vietnam
+from core.dispatch.day import couriers_of, local_midnight, today_in_vietnam
 from core.dispatch.service import PlanSummary, latest_plan, plan_day
 from core.identity.models import User
 from core.identity.service import create_user
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
 from routing.admin_units import communes_in_province
+from vntime import VN
 
 HUB_CODE = "BN-01"
 EXTRA_COURIERS = (("buuta13", "Phan Văn Phúc"), ("buuta14", "Mai Thị Quỳnh"))

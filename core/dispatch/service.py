@@ -31,11 +31,9 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
 from core.dispatch.day import (
-    VN,
     Day,
     build_day,
     couriers_of,
-    local_midnight,
     make_geocoder,
     seconds_of,
     today_in_vietnam,
@@ -55,6 +53,7 @@ from routing.planner import plan as solve
 from routing.travel import with_locations
 from routing.windows import insertion_cost
 from routing.windows import offerable_windows as windows_that_fit
+from vntime import VN
 
 log = logging.getLogger(__name__)
 
@@ -484,16 +483,14 @@ def _as_unassigned(rows: Sequence[tuple[str, tuple[str, ...], str]]) -> list[Una
 
 
 def booking_slots(settings: Settings, day: date) -> list[tuple[datetime, datetime]]:
-    midnight = local_midnight(day)
-    out = []
-    for part in settings.dispatch_booking_slots.split(","):
-        start_s, end_s = part.strip().split("-")
-        sh, sm = (int(x) for x in start_s.split(":"))
-        eh, em = (int(x) for x in end_s.split(":"))
-        out.append(
-            (midnight + timedelta(hours=sh, minutes=sm), midnight + timedelta(hours=eh, minutes=em))
-        )
-    return out
+    """The pickup windows of ``day`` (``Settings.booking_windows``); Sunday has none. The one
+    place both the booking page and the live-plan check get their windows from."""
+    if day.weekday() == 6:
+        return []
+    return [
+        (datetime.combine(day, start, VN), datetime.combine(day, end, VN))
+        for start, end in settings.booking_windows
+    ]
 
 
 def offerable_windows(

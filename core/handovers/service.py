@@ -24,8 +24,8 @@ from typing import Literal
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.custody.commands import ScanCommand, ScanResult
+from core.custody.models import Item
 from core.custody.parties import Actor, party_kind
 from core.custody.service import record, record_one
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound

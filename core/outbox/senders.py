@@ -34,6 +34,6 @@ def send_sms(payload: Mapping[str, Any], settings: Settings) -> None:
 
 
 def default_handlers() -> dict[str, Handler]:
-    from core.agency.webhooks import WEBHOOK_TOPIC, send_webhook
-
-    return {"sms.send": send_sms, WEBHOOK_TOPIC: send_webhook}
+    """The outbox's own topics. Domains that queue topics of their own (agency webhooks) are
+    added by whoever runs the worker (``core.cli``), so the outbox imports no domain."""
+    return {"sms.send": send_sms}

@@ -7,7 +7,7 @@ import itertools
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.deps import get_now
+from edge.deps import get_now
 from tests.core.booking.helpers import NOW
 from tests.factories import sent_code
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import get_session, get_unit_of_work
 from core.settings import Settings
+from edge.deps import get_session, get_unit_of_work
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from core.agency.models import AgencyMessage, AgencySystem
 from core.agency.service import IssuedKey, create_system, issue_key, revoke_key
-from core.cases.models import Case, Item
-from core.custody.models import CustodyEvent, ItemState
+from core.cases.models import Case
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.outbox.models import OutboxMessage
 from core.settings import Settings
 from tests.agency_client import signed_post

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Case, Item
-from core.custody.models import CustodyEvent, ItemState
+from core.cases.models import Case
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party
 from core.desk.models import DeskAction
 from core.handovers.models import Handover

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from core.dispatch.day import VN, today_in_vietnam
+from core.dispatch.day import today_in_vietnam
 from core.dispatch.models import RouteStop
 from core.dispatch.service import plan_day
 from core.identity.models import User
@@ -17,6 +17,7 @@ from core.places.models import PostOffice
 from core.settings import Settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import make_case, make_office, make_post_office, make_user
+from vntime import VN
 
 PASSWORD = "correct horse battery"
 

@@ -12,7 +12,8 @@ from core.identity.service import actor_for
 from core.settings import Settings
 from labels.s10 import format_item_id, make_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_user
+from tests.factories import dossier_of, make_case, make_user
+from vntime import VN
 
 
 def test_health_and_openapi(client: TestClient) -> None:

@@ -17,7 +17,8 @@ from core.identity.service import actor_for
 from core.settings import Settings
 from tests.core.booking.helpers import Area, make_area
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_user, sent_code
+from tests.factories import dossier_of, make_case, make_user, sent_code
+from vntime import VN
 
 pytestmark = pytest.mark.browser
 

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cases.labels import label_data_for
-from core.cases.models import Case, Item
+from core.cases.models import Case
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party
 from core.dispatch.models import RouteStop
 from core.handovers.service import open_handover, receive_item
@@ -34,8 +34,9 @@ from labels.label import render_label_pdf
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.browser.conftest import PHONE
 from tests.conftest import launch_chromium
-from tests.factories import VN, home_post_office, make_case, make_office, make_user, unique
+from tests.factories import home_post_office, make_case, make_office, make_user, unique
 from tests.labels.decode import pdf_pages
+from vntime import VN
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

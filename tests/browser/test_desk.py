@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cases.models import Item
-from core.custody.models import ItemState
+from core.custody.models import Item, ItemState
 from core.custody.parties import party
 from core.db import transaction
 from core.handovers.service import open_handover

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.dispatch.day import VN, today_in_vietnam
+from core.dispatch.day import today_in_vietnam
 from core.dispatch.models import RouteStop
 from core.dispatch.service import plan_day
 from core.settings import Settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import make_case, make_office, make_post_office, make_user, unique
+from vntime import VN
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "vi-VN",

@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case, Item
+from core.cases.models import Booking, Case
 from core.cases.service import register_result
+from core.custody.models import Item
 from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.settings import Settings
-from tests.factories import VN, make_case, make_user, unique
+from tests.factories import make_case, make_user, unique
+from vntime import VN
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient

@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from core.cases.models import Item
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.db import transaction
 from core.identity.service import issue_token
 from core.settings import Settings

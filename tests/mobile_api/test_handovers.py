@@ -8,17 +8,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Item
+from core.cases.models import Booking
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.handovers import service as handovers
 from core.identity.service import actor_for
 from core.places.models import Office
 from core.settings import Settings
-from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_post_office, make_user
 from tests.mobile_api.helpers import PICKUP_DETAILS, bearer, event, login, scans, signed_in
+from vntime import VN
 
 
 def _picked_up(db: Session, settings: Settings, courier_actor: Actor, office_id: int) -> Item:

@@ -21,7 +21,7 @@ from core.media.service import store_media
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.settings import Settings
-from tests.factories import VN, dossier_of, make_case, make_procedure
+from tests.factories import dossier_of, make_case, make_procedure
 from tests.mobile_api.helpers import (
     COURIER_SIGNATURE,
     SIGNATURE,
@@ -31,6 +31,7 @@ from tests.mobile_api.helpers import (
     scans,
     signed_in,
 )
+from vntime import VN
 
 PHOTO = "a" * 64
 CCCD = "001190012345"  # Hà Nội, female, born 1990

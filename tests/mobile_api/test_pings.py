@@ -15,8 +15,9 @@ from core.courier.models import LocationPing
 from core.courier.pings import Fix, prune_pings, record_pings
 from core.db import transaction
 from core.settings import get_settings
-from tests.factories import VN, make_post_office, make_user
+from tests.factories import make_post_office, make_user
 from tests.mobile_api.helpers import signed_in
+from vntime import VN
 
 
 def _ping(minutes_ago: int, lat: float = 21.18) -> dict[str, object]:

@@ -13,7 +13,6 @@ from core.custody.parties import Actor
 from core.dispatch.models import RouteStop
 from core.settings import Settings
 from tests.factories import (
-    VN,
     dossier_of,
     home_post_office,
     make_case,
@@ -21,6 +20,7 @@ from tests.factories import (
     make_procedure,
 )
 from tests.mobile_api.helpers import signed_in
+from vntime import VN
 
 DAY = date(2026, 11, 23)
 

@@ -20,7 +20,7 @@ from core.identity.models import Device
 from core.settings import Settings
 from mobile_api.endpoints import MAX_BATCH_BYTES
 from mobile_api.schemas import ScanBatchOut
-from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_post_office, make_user
 from tests.mobile_api.helpers import (
     bearer,
     event,
@@ -30,6 +30,7 @@ from tests.mobile_api.helpers import (
     scans,
     signed_in,
 )
+from vntime import VN
 
 
 def _count(db: Session, client_ids: list[str]) -> int:

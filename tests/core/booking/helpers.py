@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.booking.service import BookingInput
-from core.booking.slots import VN
 from core.identity.models import User
 from core.places.models import Commune, Office, PostOffice, Procedure
 from tests.factories import (
@@ -19,6 +18,7 @@ from tests.factories import (
     make_user,
     unique,
 )
+from vntime import VN
 
 # Monday 23 November 2026, 07:00 in Vietnam: every window of the day is still bookable.
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=VN)

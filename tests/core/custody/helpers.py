@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from core.custody.service import ScanCommand
-from tests.factories import VN
+from vntime import VN
 
 
 def scan(kind: str, code: str, **kw: Any) -> ScanCommand:

@@ -16,7 +16,8 @@ from core.identity.service import actor_for
 from core.places.models import PostOffice
 from core.settings import Settings
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_post_office, make_user
+from vntime import VN
 
 
 def _record_at_once(

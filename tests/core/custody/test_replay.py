@@ -25,7 +25,8 @@ from core.identity.service import actor_for
 from core.settings import Settings
 from labels.s10 import make_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_post_office, make_user
+from vntime import VN
 
 
 def _count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> int:

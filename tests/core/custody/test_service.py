@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import register_result
 from core.custody.hashing import GENESIS_HASH
-from core.custody.models import Bag, CustodyEvent, CustodyException, ItemState
+from core.custody.models import Bag, CustodyEvent, CustodyException, Item, ItemState
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import declare_error, record, record_one
 from core.custody.verify import verify_ledger
@@ -22,13 +21,13 @@ from core.settings import Settings
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import (
-    VN,
     dossier_of,
     make_case,
     make_office,
     make_post_office,
     make_user,
 )
+from vntime import VN
 
 
 def _events(db: Session, item: Item) -> list[CustodyEvent]:

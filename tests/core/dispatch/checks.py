@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from core.cases.models import Case
 from core.dispatch.models import RouteStop
 from core.settings import Settings
+from vntime import VN
 
-VN_OFFSET = timedelta(hours=7)
 FASTEST_KMH = 40.0  # above every speed the planner may assume (urban 18, rural 30)
 PICKUPS = ("home_pickup", "office_pickup", "post_office_pickup")
 
@@ -32,11 +32,10 @@ def _crow_m(a: RouteStop, b: RouteStop) -> float:
 
 
 def _clock(day: date, hour_minute: object) -> datetime:
-    from datetime import UTC, time
+    from datetime import time
 
     assert isinstance(hour_minute, time)
-    local = datetime.combine(day, hour_minute)
-    return (local - VN_OFFSET).replace(tzinfo=UTC)
+    return datetime.combine(day, hour_minute, VN)
 
 
 def saved_plan_violations(

@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from core.cli import app
 from core.db import transaction
-from core.dispatch.day import VN
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.places.models import PostOffice
 from core.seed import seed_demo, seed_dispatch_day
 from core.settings import Settings, get_settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import make_case, make_office, make_post_office, make_user
+from vntime import VN
 
 DAY = date(2031, 3, 5)
 

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.dispatch.day import VN
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import PlanSummary, plan_day
 from core.settings import Settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import make_case, make_office, make_post_office, make_user
+from vntime import VN
 
 DAY = date(2031, 3, 6)
 MORNING = datetime(2031, 3, 6, 6, 0, tzinfo=VN)

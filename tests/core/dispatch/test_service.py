@@ -18,7 +18,6 @@ from core.cases.models import Case
 from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
-from core.dispatch.day import VN
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import (
     booking_slots,
@@ -35,6 +34,7 @@ from core.places.models import Office, PostOffice
 from core.settings import Settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
+from vntime import VN
 
 DAY = date(2031, 3, 4)  # a Tuesday, always in the future for these tests
 MORNING = datetime(2031, 3, 4, 6, 0, tzinfo=VN)
@@ -394,11 +394,11 @@ def test_booking_windows_follow_the_live_plan_once_the_day_is_planned(
     db: Session, settings: Settings, post: PostOffice, offices: list[Office], couriers: list[User]
 ) -> None:
     """The booking page's windows: capacity alone before planning, the routes after."""
-    from core.booking.slots import DAY_WINDOWS, candidate_windows
+    from core.booking.slots import candidate_windows
     from core.booking.slots import offerable_windows as booking_windows
 
-    assert candidate_windows(DAY) == booking_slots(settings, DAY)
-    assert len(DAY_WINDOWS) == len(booking_slots(settings, DAY))
+    assert candidate_windows(DAY, settings) == booking_slots(settings, DAY)
+    assert len(booking_slots(settings, DAY)) == 4
     far = {"lat": 10.78, "lon": 106.70}  # Hồ Chí Minh City: no Bắc Ninh courier gets there
     kwargs = {"post_office_id": post.id, "day": DAY, "now": MORNING, "settings": settings}
     before = booking_windows(db, **far, **kwargs)  # type: ignore[arg-type]
@@ -409,3 +409,28 @@ def test_booking_windows_follow_the_live_plan_once_the_day_is_planned(
     assert booking_windows(db, **far, **kwargs) == []  # type: ignore[arg-type]
     near = booking_windows(db, lat=21.19, lon=106.08, **kwargs)  # type: ignore[arg-type]
     assert near and set(near) <= set(before)
+
+
+def test_booking_windows_come_from_the_setting_before_and_after_planning(
+    db: Session, settings: Settings, post: PostOffice, offices: list[Office], couriers: list[User]
+) -> None:
+    """A dispatcher who moves the windows moves them on the booking page too: before
+    planning (the capacity rule) and after (the live routes), the morning is still offered."""
+    from core.booking.slots import offerable_windows as booking_windows
+
+    moved = settings.model_copy(
+        update={"dispatch_booking_slots": "08:00-10:30,10:30-12:00,13:30-15:30,15:30-17:30"}
+    )
+    configured = [("08:00", "10:30"), ("10:30", "12:00"), ("13:30", "15:30"), ("15:30", "17:30")]
+    kwargs = {"post_office_id": post.id, "day": DAY, "now": MORNING, "settings": moved}
+
+    def offered() -> list[tuple[str, str]]:
+        got = booking_windows(db, lat=21.19, lon=106.08, **kwargs)  # type: ignore[arg-type]
+        return [(f"{s.astimezone(VN):%H:%M}", f"{e.astimezone(VN):%H:%M}") for s, e in got]
+
+    assert offered() == configured
+    _day(db, moved, post, offices, pickups=6, results=2)
+    plan_day(db, moved, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
+    after = offered()
+    assert set(after) <= set(configured)
+    assert ("08:00", "10:30") in after  # the morning is not lost once the day is planned

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import register_result
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import record_one
 from core.errors import Conflict, Forbidden, InvalidInput
@@ -28,7 +27,8 @@ from core.places.models import Office
 from core.settings import Settings
 from labels.s10 import format_item_id
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import VN, dossier_of, make_case, make_user
+from tests.factories import dossier_of, make_case, make_user
+from vntime import VN
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=VN)
 PNG = b"\x89PNG\r\n\x1a\n" + b"signature"

@@ -13,10 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Item
 from core.cases.service import case_context
 from core.custody.corrections import declared_event_ids
-from core.custody.models import CustodyEvent, ItemState
+from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
 from core.places.models import Office, PostOffice
