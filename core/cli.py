@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.admin.cli import admin_app
 from core.agency.cli import agency_app
 from core.db import database_url, make_engine, make_sessionmaker, transaction
 from core.migrate import upgrade
@@ -27,6 +28,7 @@ app.add_typer(ledger_app, name="ledger")
 labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
+app.add_typer(admin_app, name="admin")
 
 DataDir = Annotated[
     Path | None,
