@@ -62,10 +62,12 @@ def _places(session: Session, operator: Operator) -> dict[str, Any]:
         offices = offices.where(Office.province_code == operator.province_code)
         posts = posts.where(PostOffice.province_code == operator.province_code)
         provinces = provinces.where(Province.code == operator.province_code)
+    province_list = list(session.scalars(provinces))
     return {
         "offices": list(session.scalars(offices)),
         "post_offices": list(session.scalars(posts)),
-        "provinces": list(session.scalars(provinces)),
+        "provinces": province_list,
+        "province_names": {p.code: p.name for p in province_list},
         "roles": STAFF_ROLES if operator.role == "admin" else SUPERVISED,
         "may_read_audit": may_act(operator, Action.view_audit).allowed,
         "VN": VN,
