@@ -227,3 +227,22 @@ def test_the_phone_sign_in_waits_for_a_new_password_after_a_reset(
     assert client.post("/mobile/v1/auth/password", json=change).status_code == 204
     signed = client.post("/mobile/v1/auth/login", json={**login, "password": "Moi-cua-toi-31"})
     assert signed.status_code == 200 and signed.json()["token"]
+
+
+def test_a_supervisor_sees_only_their_province_on_the_pages(
+    client: TestClient, db: Session
+) -> None:
+    supervisor = staff(db, "province_supervisor", Binding(province_code=BAC_NINH))
+    own = staff(db, "courier", Binding(post_office_id=post_office_in(db, BAC_NINH).id))
+    other = staff(db, "courier", Binding(post_office_id=post_office_in(db, HA_NOI).id))
+    db.commit()
+    assert _sign_in(client, supervisor.username, STRONG).headers["location"] == "/admin"
+    listed = client.get("/admin/users", params={"role": "courier", "lang": "vi"})
+    assert f'data-username="{own.username}"' in listed.text
+    assert f'data-username="{other.username}"' not in listed.text
+    assert "Nhật ký quản trị" not in listed.text  # the audit log is not in their menu
+    outside = client.get(f"/admin/users/{other.id}")
+    assert outside.status_code == 403 and "tỉnh khác" in outside.text
+    assert client.get("/admin/audit").status_code == 403
+    new = client.get("/admin/users/new")
+    assert 'value="admin"' not in new.text and 'value="courier"' in new.text
