@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 import mobile_api
 from api import agency, courier, desk, dispatch, pages, printing, tracking
+from api.admin import endpoints as admin_api
+from api.admin import pages as admin_pages
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.errors import install_error_handlers
@@ -67,6 +69,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(mobile_api.router)
     app.include_router(dispatch.page_router)
     app.include_router(dispatch.router)
+    # Users administration: pages under /admin, JSON under /api/v1/admin/users and /audit.
+    app.include_router(admin_pages.router)
+    app.include_router(admin_api.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

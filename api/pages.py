@@ -15,7 +15,9 @@ from api.web import (
     safe_next,
     start_web_session,
 )
-from core.errors import RateLimited, Unauthorized
+from core.admin.errors import Bilingual
+from core.admin.passwords import change_password
+from core.errors import InvalidInput, RateLimited, Unauthorized
 from core.identity.service import authenticate
 from edge.deps import NowDep, SessionDep, SettingsDep
 
@@ -53,6 +55,9 @@ def login(
     except RateLimited:
         context = {"next": next, "username": username, "error": "throttled"}
         return render(request, "login.html", context, status_code=429)
+    if user.must_change_password:
+        # No session until the temporary password an admin set is replaced.
+        return _password_form(request, username=user.username, next=next, error=None)
     response = RedirectResponse(safe_next(next, ROLE_HOME.get(user.role, "/")), status_code=303)
     start_web_session(response, session, settings, user, now=now)
     return response
@@ -64,4 +69,68 @@ def logout(
 ) -> RedirectResponse:
     response = RedirectResponse("/", status_code=303)
     end_web_session(request, response, session, settings, now=now)
+    return response
+
+
+# -- the forced password change after an admin's reset -------------------------------------
+
+
+def _password_form(
+    request: Request,
+    *,
+    username: str,
+    next: str,
+    error: tuple[str | None, str, str] | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"username": username, "next": next, "error": error}
+    return render(request, "password_change.html", context, status_code=status_code)
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_form(request: Request, username: str = "", next: str = "") -> HTMLResponse:
+    return _password_form(request, username=username, next=next, error=None)
+
+
+@router.post("/password", response_model=None)
+def password_change(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    username: Annotated[str, Form()] = "",
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_again: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Prove the current (temporary) password, choose a new one, and be signed in."""
+    if new_password != new_password_again:
+        error = ("new_password_again", "Hai lần nhập mật khẩu mới không khớp.",
+                 "the two new passwords differ")  # fmt: skip
+        return _password_form(request, username=username, next=next, error=error,
+                              status_code=422)  # fmt: skip
+    try:
+        client_ip = request.client.host if request.client else None
+        user = change_password(session, username=username.strip(),
+                               current_password=current_password, new_password=new_password,
+                               now=now, client_ip=client_ip)  # fmt: skip
+    except Unauthorized:
+        # Answered, not raised: the failed attempt commits and counts like a failed sign-in.
+        error = ("current_password", "Sai tên đăng nhập hoặc mật khẩu hiện tại.",
+                 "wrong username or current password")  # fmt: skip
+        return _password_form(request, username=username, next=next, error=error,
+                              status_code=401)  # fmt: skip
+    except RateLimited:
+        error = ("username", "Đăng nhập sai quá nhiều lần. Vui lòng chờ 15 phút rồi thử lại.",
+                 "too many failed sign-ins; wait 15 minutes")  # fmt: skip
+        return _password_form(request, username=username, next=next, error=error,
+                              status_code=429)  # fmt: skip
+    except InvalidInput as refused:
+        vi = refused.detail_vi if isinstance(refused, Bilingual) else refused.detail
+        return _password_form(request, username=username, next=next,
+                              error=(refused.field, vi, refused.detail),
+                              status_code=422)  # fmt: skip
+    response = RedirectResponse(safe_next(next, ROLE_HOME.get(user.role, "/")), status_code=303)
+    start_web_session(response, session, settings, user, now=now)
     return response

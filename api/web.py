@@ -156,5 +156,6 @@ ROLE_HOME = {
     "dispatcher": "/dispatch",
     "courier": "/courier",
     "citizen": "/my",
-    "admin": "/",
+    "admin": "/admin",
+    "province_supervisor": "/admin",
 }

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from core.admin.cli import admin_app
 from core.agency.cli import agency_app
 from core.cli_support import DataDir
 from core.cli_support import database_for as _database
@@ -29,6 +30,7 @@ app.add_typer(ledger_app, name="ledger")
 labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
+app.add_typer(admin_app, name="admin")
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]

@@ -1,5 +1,6 @@
 """Import every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from core.admin.models import AdminAuditEntry
 from core.agency.models import (
     AgencyApiKey,
     AgencyMessage,
@@ -30,6 +31,7 @@ from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
 
 __all__ = [
+    "AdminAuditEntry",
     "RouteStop",
     "OtpChallenge",
     "MediaObject",

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from core.admin.passwords import change_password
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
@@ -40,6 +41,7 @@ from mobile_api.schemas import (
     DeviceOut,
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     PickupIn,
     PickupRefusalIn,
     Reason,
@@ -94,6 +96,31 @@ def login(
         device_id=signed.device.id,
         user=_user_out(signed.user),
     )
+
+
+@router.post(
+    "/auth/password",
+    status_code=204,
+    responses={401: {"description": "Wrong username or current password"}},
+)
+def set_new_password(
+    body: PasswordChangeIn, request: Request, session: SessionDep, now: NowDep
+) -> Response:
+    """After an admin's reset (sign-in answers 403 ``password_change_required``): prove the
+    temporary password and choose a new one, then sign in with it."""
+    try:
+        change_password(
+            session,
+            username=body.username,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            now=now,
+            client_ip=request.client.host if request.client else None,
+        )
+    except Unauthorized as failure:
+        # Answered, not raised: the failed attempt commits and counts like a failed sign-in.
+        return error_response(failure)
+    return Response(status_code=204)
 
 
 @router.post("/auth/logout", status_code=204)

@@ -41,6 +41,14 @@ class LoginIn(_In):
     device: DeviceIn
 
 
+class PasswordChangeIn(_In):
+    """After an admin's reset: the temporary password and the new one."""
+
+    username: str = Field(min_length=1, max_length=64)
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
 class UserOut(BaseModel):
     id: int
     username: str

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.admin.errors import PasswordChangeRequired
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import ApiToken, Device, User
 from core.identity.service import IssuedToken, authenticate, issue_token
@@ -50,6 +51,8 @@ def sign_in(
         raise Forbidden(
             "only couriers and dispatchers sign in on the courier app", field="username"
         )
+    if user.must_change_password:
+        raise PasswordChangeRequired()
     device = session.scalar(
         select(Device)
         .where(Device.user_id == user.id, Device.device_uid == install_id)

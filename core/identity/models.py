@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
 
-ROLES = ("citizen", "courier", "desk_officer", "dispatcher", "admin")
+ROLES = (
+    "citizen",
+    "courier",
+    "desk_officer",
+    "dispatcher",
+    "admin",
+    "province_supervisor",
+    "counter_clerk",
+)
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('citizen', 'courier', 'desk_officer', 'dispatcher', 'admin')", name="role"
+            "role IN ('citizen', 'courier', 'desk_officer', 'dispatcher', 'admin', "
+            "'province_supervisor', 'counter_clerk')",
+            name="role",
         ),
         # A courier without a post office, or a desk officer without an office, could act
         # anywhere; the database refuses them outright.
         CheckConstraint("role <> 'courier' OR post_office_id IS NOT NULL", name="courier_post"),
         CheckConstraint("role <> 'dispatcher' OR post_office_id IS NOT NULL", name="dispatch_post"),
         CheckConstraint("role <> 'desk_officer' OR office_id IS NOT NULL", name="desk_office"),
+        CheckConstraint("role <> 'counter_clerk' OR post_office_id IS NOT NULL", name="clerk_post"),
+        CheckConstraint(
+            "role <> 'province_supervisor' OR province_code IS NOT NULL",
+            name="supervisor_province",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,8 +49,14 @@ class User(Base):
     password_hash: Mapped[str | None]
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    # Only a province supervisor is bound to a province directly; other staff belong to the
+    # province of their office or post office.
+    province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an admin resets the password: sign-in then asks for a new one before anything.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Device(Base):

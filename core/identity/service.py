@@ -230,7 +230,8 @@ def actor_for(user: User, device_id: int | None = None) -> Actor:
         case "desk_officer":
             assert user.office_id is not None
             acting = party("office", user.office_id)
-        case "dispatcher":
+        case "dispatcher" | "counter_clerk":
+            # A counter clerk works at the post office's counter, for the post office.
             assert user.post_office_id is not None
             acting = party("post_office", user.post_office_id)
         case "citizen":

@@ -1,0 +1,1 @@
+"""The admin area: HTML pages under /admin and the JSON API under /api/v1/admin."""
