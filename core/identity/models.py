@@ -34,6 +34,11 @@ class User(Base):
     password_hash: Mapped[str | None]
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    # The province a staff user works in (from their office or post office); None for a
+    # deployment-wide admin and for citizens, who may book in any province.
+    province_code: Mapped[str | None] = mapped_column(
+        String(2), ForeignKey("provinces.code"), index=True
+    )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.custody.parties import Actor, party
 from core.errors import InvalidInput, NotFound, RateLimited, Unauthorized
 from core.identity.models import ROLES, ApiToken, Device, SignInFailure, User
+from core.places.models import Office, PostOffice
 from core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -63,6 +64,7 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput(f"username {username!r} is taken", field="username")
     user = User(
+        province_code=_province_of(session, office_id, post_office_id),
         username=username,
         full_name=full_name,
         role=role,
@@ -74,6 +76,15 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _province_of(session: Session, office_id: int | None, post_office_id: int | None) -> str | None:
+    """A staff user belongs to the province of the office or post office they work at."""
+    if office_id is not None and (office := session.get(Office, office_id)) is not None:
+        return office.province_code
+    if post_office_id is not None and (post := session.get(PostOffice, post_office_id)) is not None:
+        return post.province_code
+    return None
 
 
 # Failed password sign-ins allowed in a sliding window: per account name (from anywhere),
