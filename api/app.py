@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 import mobile_api
 from api import agency, courier, desk, dispatch, pages, printing, tracking
+from api.admin import catalogue as admin_catalogue
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.deps import SessionDep
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(mobile_api.router)
     app.include_router(dispatch.page_router)
     app.include_router(dispatch.router)
+    app.include_router(admin_catalogue.api_router)
+    app.include_router(admin_catalogue.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

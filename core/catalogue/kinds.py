@@ -28,6 +28,7 @@ class Kind:
     sheet: str
     model: type[Base]
     key: tuple[str, ...]  # model attributes forming the natural key
+    key_columns: tuple[str, ...]  # the file's columns holding it, in the same order
     columns: tuple[str, ...]
     optional_columns: frozenset[str]
     # Whether each row names its province (procedures are one national catalogue).

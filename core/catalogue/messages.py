@@ -88,3 +88,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
 def message(code: str, **values: Any) -> tuple[str, str]:
     vi, en = MESSAGES[code]
     return vi.format(**values), en.format(**values)
+
+
+# What each file column means, for page headers and the documentation's tables.
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "code": ("Mã", "Code"),
+    "province_code": ("Mã tỉnh", "Province code"),
+    "commune_code": ("Mã xã/phường", "Commune code"),
+    "kind": ("Loại", "Kind"),
+    "name": ("Tên", "Name"),
+    "name_vi": ("Tên (tiếng Việt)", "Name (Vietnamese)"),
+    "name_en": ("Tên (tiếng Anh)", "Name (English)"),
+    "address": ("Địa chỉ", "Address"),
+    "lat": ("Vĩ độ", "Latitude"),
+    "lon": ("Kinh độ", "Longitude"),
+    "position_source": ("Nguồn toạ độ", "Position source"),
+    "national_code": ("Mã TTHC quốc gia", "National procedure code"),
+    "field": ("Lĩnh vực", "Field"),
+    "level": ("Cấp thực hiện", "Level"),
+    "agency": ("Cơ quan thực hiện", "Agency"),
+    "fee_vnd": ("Phí, lệ phí (đồng)", "Fee (đồng)"),
+    "processing_days": ("Thời hạn giải quyết (ngày làm việc)", "Processing (working days)"),
+    "postal_receive": ("Nhận hồ sơ qua bưu chính", "Dossier by post"),
+    "postal_return": ("Trả kết quả qua bưu chính", "Result by post"),
+    "legal_basis": ("Căn cứ pháp lý", "Legal basis"),
+    "document_name_vi": ("Tên giấy tờ", "Document name"),
+    "document_name_en": ("Tên giấy tờ (tiếng Anh)", "Document name (English)"),
+    "document_kind": ("Loại giấy tờ", "Document kind"),
+    "document_condition": ("Điều kiện", "Condition"),
+    "document_form": ("Hình thức", "Form"),
+    "document_quantity": ("Số lượng", "Quantity"),
+    "document_note": ("Ghi chú", "Note"),
+    "max_grams": ("Khối lượng tới (gam)", "Up to (grams)"),
+    "same_commune_vnd": ("Cùng xã (đồng/lượt)", "Same commune (đồng/leg)"),
+    "same_province_vnd": ("Cùng tỉnh (đồng/lượt)", "Same province (đồng/leg)"),
+    "other_province_vnd": ("Khác tỉnh (đồng/lượt)", "Other province (đồng/leg)"),
+}

@@ -56,18 +56,34 @@ from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("offices", "offices", Office, ("code",), OFFICE_COLUMNS,
-             frozenset({"name_en", "lat", "lon", "position_source"}), True, parse_offices,
-             export_offices, "Bộ phận một cửa", "Offices"),
-        Kind("post_offices", "post_offices", PostOffice, ("code",), POST_OFFICE_COLUMNS,
-             frozenset({"lat", "lon", "position_source"}), True, parse_post_offices,
-             export_post_offices, "Bưu cục", "Post offices"),
-        Kind("procedures", "procedures", Procedure, ("slug",), PROCEDURE_FILE_COLUMNS,
-             PROCEDURE_OPTIONAL_COLUMNS, False, parse_procedures, export_procedures,
-             "Thủ tục hành chính", "Procedures"),
-        Kind("price_tiers", "price_tiers", PriceTier, ("province_code", "max_grams"),
-             PRICE_COLUMNS, frozenset(), True, parse_prices, export_prices,
-             "Bảng giá cước", "Price tiers"),
+        Kind(
+            name="offices", sheet="offices", model=Office, key=("code",), key_columns=("code",),
+            columns=OFFICE_COLUMNS,
+            optional_columns=frozenset({"name_en", "lat", "lon", "position_source"}),
+            by_province=True, parse=parse_offices, export_rows=export_offices,
+            label_vi="Bộ phận một cửa", label_en="Offices",
+        ),
+        Kind(
+            name="post_offices", sheet="post_offices", model=PostOffice, key=("code",),
+            key_columns=("code",), columns=POST_OFFICE_COLUMNS,
+            optional_columns=frozenset({"lat", "lon", "position_source"}),
+            by_province=True, parse=parse_post_offices, export_rows=export_post_offices,
+            label_vi="Bưu cục", label_en="Post offices",
+        ),
+        Kind(
+            name="procedures", sheet="procedures", model=Procedure, key=("slug",),
+            key_columns=("code",), columns=PROCEDURE_FILE_COLUMNS,
+            optional_columns=PROCEDURE_OPTIONAL_COLUMNS,
+            by_province=False, parse=parse_procedures, export_rows=export_procedures,
+            label_vi="Thủ tục hành chính", label_en="Procedures",
+        ),
+        Kind(
+            name="price_tiers", sheet="price_tiers", model=PriceTier,
+            key=("province_code", "max_grams"), key_columns=("province_code", "max_grams"),
+            columns=PRICE_COLUMNS, optional_columns=frozenset(),
+            by_province=True, parse=parse_prices, export_rows=export_prices,
+            label_vi="Bảng giá cước", label_en="Price tiers",
+        ),
     )
 }  # fmt: skip
 
@@ -246,3 +262,16 @@ def export_file(
     kind = kind_named(kind_name)
     rows = export_rows(session, kind_name, scope, province)
     return write_table(list(kind.columns), rows, fmt, kind.sheet)
+
+
+def key_text_of_row(kind: Kind, row: list[str]) -> str:
+    """The natural key of an exported row, as reports and edit links write it."""
+    return "/".join(row[kind.columns.index(c)] for c in kind.key_columns)
+
+
+def rows_for_key(
+    session: Session, kind_name: str, scope: CatalogueScope, key: str
+) -> list[list[str]]:
+    """The exported rows of one record (several for a procedure: one per document)."""
+    kind = kind_named(kind_name)
+    return [r for r in export_rows(session, kind_name, scope) if key_text_of_row(kind, r) == key]

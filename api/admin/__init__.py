@@ -1,0 +1,1 @@
+"""The admin area: pages under /admin and JSON under /api/v1/admin."""
