@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.booking.pricing import DEFAULT_TABLE, PriceTable
+from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
 from core.cases.models import Case, Item
 from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
 from core.catalogue.prices import seed_price_tiers
@@ -87,7 +87,7 @@ def seed_province(
 
 def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int = 60) -> bool:
     """Create demo users and cases. Returns False when the demo was already there."""
-    seed_reference(session)
+    seed_reference(session, load_price_table(settings.booking_price_table))
     if session.scalar(select(User.id).where(User.username == "admin")) is not None:
         return False
     rng = random.Random(24)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -9,6 +10,7 @@ from core.booking.pricing import DEFAULT_TABLE
 from core.booking.service import quote_for
 from core.catalogue.access import CatalogueScope
 from core.catalogue.service import import_file
+from core.identity.models import User
 from core.places.models import Commune, Office, PriceTier
 from core.places.provinces import commune_office_code, province_office_code
 from core.seed import seed_province
@@ -101,3 +103,32 @@ def test_a_users_province_follows_their_office(db: Session) -> None:
     desk = make_user(db, "desk_officer", office_id=office.id)
     assert desk.province_code == "04"
     assert make_user(db, "admin").province_code is None
+
+
+def test_who_may_manage_the_catalogue() -> None:
+    from core.catalogue.access import catalogue_scope
+    from core.errors import Forbidden
+
+    admin = catalogue_scope(User(role="admin", active=True))
+    assert admin.may_manage("01") and admin.may_edit("procedures")
+    supervisor = catalogue_scope(User(role="province_supervisor", province_code="24", active=True))
+    assert supervisor.may_manage("24") and not supervisor.may_manage("01")
+    assert supervisor.may_edit("offices") and not supervisor.may_edit("procedures")
+    for refused in (
+        User(role="desk_officer", province_code="24", active=True),
+        User(role="province_supervisor", province_code=None, active=True),
+        User(role="admin", active=False),
+    ):
+        with pytest.raises(Forbidden) as caught:
+            catalogue_scope(refused)
+        assert caught.value.field == "role"
+
+
+def test_a_supervisor_may_not_import_procedures(db: Session) -> None:
+    from core.catalogue.access import CatalogueScope
+    from core.errors import Forbidden
+
+    scope = CatalogueScope(provinces=frozenset({"24"}), edits_national=False)
+    with pytest.raises(Forbidden) as caught:
+        import_file(db, "procedures", b"code\n", scope)
+    assert caught.value.field == "kind"
