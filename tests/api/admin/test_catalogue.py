@@ -150,3 +150,33 @@ def test_pages_refuse_other_roles(client: TestClient, db: Session) -> None:
     _sign_in(client, make_user(db, "courier"))
     db.commit()
     assert client.get("/admin/catalogue/offices").status_code == 403
+
+
+def test_edit_a_procedure_adds_a_document_on_the_empty_line(
+    client: TestClient, db: Session
+) -> None:
+    seed_reference(db)
+    _sign_in(client, make_user(db, "admin"))
+    db.commit()
+    form = client.get("/admin/catalogue/procedures/edit?key=civil_status_extract_copy")
+    assert form.status_code == 200
+    values = dict(re.findall(r'name="(r\d+-[a-z_]+)" value="([^"]*)"', form.text))
+    rows = int(re.search(r'name="rows" value="(\d+)"', form.text).group(1))  # type: ignore[union-attr]
+    assert rows == 3  # two documents and the empty line
+    assert values["r2-document_name_vi"] == ""
+    for column in KINDS["procedures"].columns[:12]:
+        values[f"r2-{column}"] = values[f"r0-{column}"]
+    values.update({"r2-document_name_vi": "Giấy ủy quyền", "r2-document_kind": "conditional",
+                   "r2-document_form": "certified_copy", "rows": str(rows),
+                   "key": "civil_status_extract_copy"})  # fmt: skip
+    refused = client.post("/admin/catalogue/procedures/edit", data=values)
+    assert refused.status_code == 422
+    assert "Giấy tờ có điều kiện phải ghi điều kiện." in refused.text
+    values["r2-document_condition"] = "nếu người khác nộp thay"
+    saved = client.post("/admin/catalogue/procedures/edit", data=values, follow_redirects=False)
+    assert saved.status_code == 303
+    procedure = db.scalars(
+        select(Procedure).where(Procedure.slug == "civil_status_extract_copy")
+    ).one()
+    db.refresh(procedure)
+    assert [d["kind"] for d in procedure.documents] == ["mandatory", "shown", "conditional"]
