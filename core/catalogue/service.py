@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.catalogue.access import CatalogueScope, ensure_may_edit
@@ -182,6 +182,10 @@ def import_table(
             key=lambda e: (e.line, kind.columns.index(e.column) if e.column in kind.columns else 0),
         )
         return report
+    # Two imports of one kind at once would both see a key as new and one would fail on the
+    # unique index: they take turns, for this transaction's length.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                    {"name": f"catalogue:{kind.name}"})  # fmt: skip
     existing = {kind.key_of(_as_record(kind, obj)): obj for obj in session.scalars(
         select(kind.model))}  # fmt: skip
     changes: list[tuple[Any, Record]] = []
