@@ -73,7 +73,9 @@ def _procedure_fields(reader: RowReader) -> Record:
         "national_code": reader.text("national_code", required=False, limit=40) or None,
         "name_vi": name_vi,
         "name_en": reader.text("name_en", required=False, limit=500) or name_vi,
-        "field": reader.text("field", limit=200),
+        # Empty is allowed: procedures stored before the field existed export it empty, and an
+        # export must import back unchanged.
+        "field": reader.text("field", required=False, limit=200),
         "level": reader.choice("level", LEVELS),
         "agency": reader.text("agency", limit=300),
         "fee_vnd": reader.whole("fee_vnd"),

@@ -258,3 +258,13 @@ def test_exported_offices_name_their_columns_in_the_documented_order(db: Session
     codes = {r[0] for r in rows[1:]}
     stored = set(db.scalars(select(Office.code).where(Office.province_code == "24")))
     assert codes == stored
+
+
+def test_a_procedure_stored_without_a_field_exports_and_imports_back(db: Session) -> None:
+    from tests.factories import make_procedure
+
+    procedure = make_procedure(db)  # as stored before 0006f: no field (lĩnh vực)
+    assert procedure.field == ""
+    exported = export_file(db, "procedures", "csv", ALL)
+    report = import_file(db, "procedures", exported, ALL)
+    assert report.errors == [] and procedure.slug not in report.updated

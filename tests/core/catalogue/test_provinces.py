@@ -69,9 +69,15 @@ def test_seeding_again_adds_nothing_and_keeps_an_import(db: Session) -> None:
 def test_bac_ninh_keeps_its_reference_offices_and_gains_the_rest(db: Session) -> None:
     seeded = seed_province(db, "24")
     offices = _offices(db, "24")
-    assert len(offices) == seeded.communes + 1
-    assert {"bn-province-centre", "bn-09187"} <= {o.code for o in offices}
-    assert province_office_code("24") not in {o.code for o in offices}
+    centres = {o.commune_code for o in offices if o.kind == "commune_centre"}
+    communes = set(db.scalars(select(Commune.code).where(Commune.province_code == "24")))
+    assert len(communes) == seeded.communes and centres == communes
+    codes = {o.code for o in offices}
+    assert {"bn-province-centre", "bn-09187"} <= codes
+    # The reference data's provincial centre stands; none is derived beside it.
+    assert province_office_code("24") not in codes
+    assert commune_office_code("09187") not in codes
+    assert seeded.offices_added == len([c for c in codes if c.startswith("ttphcc-")])
 
 
 def test_a_province_price_table_is_what_its_bookings_are_quoted(
