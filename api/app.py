@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 import mobile_api
 from api import agency, courier, desk, dispatch, pages, printing, tracking
+from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
 from api.citizens import endpoints as citizen_api
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Users administration: pages under /admin, JSON under /api/v1/admin/users and /audit.
     app.include_router(admin_pages.router)
     app.include_router(admin_api.router)
+    app.include_router(admin_catalogue.api_router)
+    app.include_router(admin_catalogue.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

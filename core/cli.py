@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.admin.cli import admin_app
 from core.agency.cli import agency_app
+from core.catalogue.cli import catalogue_app
 from core.cli_support import DataDir
 from core.cli_support import database_for as _database
 from core.cli_support import settings_for as _settings
@@ -31,6 +32,7 @@ labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
+app.add_typer(catalogue_app, name="catalogue")
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
@@ -48,20 +50,41 @@ def migrate(data_dir: DataDir = None) -> None:
 def seed(
     data_dir: DataDir = None,
     demo: Annotated[bool, typer.Option(help="Add demo data.")] = False,
+    province: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--province",
+            help="Stand up this province (2-digit code, e.g. 01 for Hà "
+            "Nội): an office per commune and a provincial centre. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Load reference data (administrative units, procedures, offices); --demo adds demo cases."""
-    from core.seed import seed_demo, seed_reference
+    """Load reference data (administrative units, procedures, offices); --province stands up a
+    province; --demo adds demo cases."""
+    from core.booking.pricing import load_price_table
+    from core.errors import DomainError
+    from core.seed import seed_demo, seed_province, seed_reference
 
     settings = _settings(data_dir)
     url, factory = _database(settings)
     upgrade(url)
+    prices = load_price_table(settings.booking_price_table)
     with transaction(factory) as session:
         if demo:
             added = seed_demo(session, settings, now=datetime.now(UTC))
             typer.echo("demo data added" if added else "demo data already present")
             _demo_dispatch_day(session, settings)
+        elif province:
+            for code in province:
+                try:
+                    seeded = seed_province(session, code, prices)
+                except DomainError as exc:
+                    typer.echo(f"error: {exc.field}: {exc.detail}", err=True)
+                    raise typer.Exit(2) from exc
+                typer.echo(f"province {code}: {seeded.communes} communes, "
+                           f"{seeded.offices_added} offices added")  # fmt: skip
         else:
-            seed_reference(session)
+            seed_reference(session, prices)
             typer.echo("reference data loaded")
 
 

@@ -28,7 +28,7 @@ from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
-from core.places.models import Commune, Office, PostOffice, Procedure, Province
+from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
 
 __all__ = [
     "AdminAuditEntry",
@@ -51,6 +51,7 @@ __all__ = [
     "Office",
     "OutboxMessage",
     "PostOffice",
+    "PriceTier",
     "Procedure",
     "Province",
     "ScanReceipt",

@@ -1,4 +1,5 @@
-"""Demo data for one real province (Bắc Ninh, code 24): people, and cases at every stage.
+"""Seeding: the reference data, any one of the 34 provinces (``seed_province``), and demo
+data for one real province (Bắc Ninh, code 24): people, and cases at every stage.
 
 Idempotent: the demo users are the marker; a second run adds nothing. Cases are driven
 through the same custody service the apps use, so the demo ledger verifies like a real one.
@@ -14,15 +15,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
 from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
+from core.catalogue.prices import seed_price_tiers
 from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.places.models import Office, PostOffice, Procedure
-from core.places.service import load_reference
+from core.places.provinces import ProvinceSeeded, derive_offices
+from core.places.service import load_admin_units, load_catalogue, load_reference
 from core.settings import Settings
 from routing.admin_units import communes_in_province
 from vntime import VN
@@ -61,13 +65,30 @@ STAGES = (
 )  # fmt: skip
 
 
-def seed_reference(session: Session) -> None:
+def seed_reference(session: Session, price_table: PriceTable = DEFAULT_TABLE) -> None:
+    """The administrative units, the procedures, and Bắc Ninh's reference offices, post
+    offices and price tiers (what ``hoso seed`` with no province has always loaded)."""
     load_reference(session)
+    seed_price_tiers(session, DEMO_PROVINCE, price_table)
+
+
+def seed_province(
+    session: Session, province_code: str, price_table: PriceTable = DEFAULT_TABLE
+) -> ProvinceSeeded:
+    """Stand up one of the 34 provinces: its reference offices and post offices where the
+    reference data has them, a derived centre for every other commune and for the province,
+    and the default price tiers. Idempotent, and it never overwrites what an import set."""
+    load_admin_units(session)
+    load_catalogue(session, provinces={province_code})
+    seeded = derive_offices(session, province_code)
+    seed_price_tiers(session, province_code, price_table)
+    session.flush()
+    return seeded
 
 
 def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int = 60) -> bool:
     """Create demo users and cases. Returns False when the demo was already there."""
-    seed_reference(session)
+    seed_reference(session, load_price_table(settings.booking_price_table))
     if session.scalar(select(User.id).where(User.username == "admin")) is not None:
         return False
     rng = random.Random(24)

@@ -21,6 +21,7 @@ from core.booking.slots import lock_post_office_day, offerable_windows
 from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
 from core.cases.models import Booking, Case
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
+from core.catalogue.prices import province_price_table
 from core.custody.models import Item, ItemState
 from core.custody.service import ScanCommand, record_one
 from core.errors import Conflict, InvalidInput, NotFound
@@ -249,7 +250,9 @@ def plan_booking(
                             office.province_code)  # fmt: skip
         try:
             quote = make_quote(
-                load_price_table(settings.booking_price_table),
+                province_price_table(
+                    session, office.province_code, load_price_table(settings.booking_price_table)
+                ),
                 service_option=data.service_option,
                 zone=zone,
                 weight_g=data.weight_g,
@@ -606,7 +609,9 @@ def quote_for(
     zone = zone_between(commune.code, commune.province_code, office.commune_code,
                         office.province_code)  # fmt: skip
     quote = make_quote(
-        load_price_table(settings.booking_price_table),
+        province_price_table(
+            session, office.province_code, load_price_table(settings.booking_price_table)
+        ),
         service_option=service_option,
         zone=zone,
         weight_g=weight_g,

@@ -49,9 +49,11 @@ class User(Base):
     password_hash: Mapped[str | None]
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
-    # Only a province supervisor is bound to a province directly; other staff belong to the
-    # province of their office or post office.
-    province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
+    # The province a staff user works in (from their office or post office); None for a
+    # deployment-wide admin and for citizens, who may book in any province.
+    province_code: Mapped[str | None] = mapped_column(
+        String(2), ForeignKey("provinces.code"), index=True
+    )
     active: Mapped[bool] = mapped_column(default=True)
     # Set when an admin resets the password: sign-in then asks for a new one before anything.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())

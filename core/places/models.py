@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,9 +88,42 @@ class Procedure(Base):
     name_en: Mapped[str]
     level: Mapped[str]
     agency: Mapped[str]
+    # Lĩnh vực in the national catalogue (e.g. "Hộ tịch"); empty until a catalogue file sets it.
+    field: Mapped[str] = mapped_column(server_default="", default="")
+    # Whether the public postal service may carry the dossier in (receive) and the result back
+    # (return): the national catalogue publishes both per procedure.
+    postal_receive: Mapped[bool] = mapped_column(server_default=true(), default=True)
+    postal_return: Mapped[bool] = mapped_column(server_default=true(), default=True)
     processing_days: Mapped[int]
     fee_vnd: Mapped[int]
     legal_basis: Mapped[str]
-    # Each: {name_vi, name_en, form: original|copy|certified_copy, quantity, note}
+    # Each: {name_vi, name_en, form: original|copy|certified_copy, quantity, note,
+    #        kind: mandatory|conditional|shown, condition} (kind and condition: see
+    #        core.catalogue.procedures; older rows may lack them and read as mandatory).
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     sources: Mapped[list[str]] = mapped_column(JSONB, default=list)
+
+
+class PriceTier(Base):
+    """One weight tier of a province's postal charge per leg, in đồng, VAT included.
+
+    A province's tiers, ascending by ``max_grams``, make its price table (core.booking.pricing);
+    a province without tiers falls back to the built-in table.
+    """
+
+    __tablename__ = "price_tiers"
+    __table_args__ = (
+        CheckConstraint("max_grams > 0", name="max_grams"),
+        CheckConstraint(
+            "same_commune_vnd >= 0 AND same_province_vnd >= 0 AND other_province_vnd >= 0",
+            name="prices",
+        ),
+    )
+
+    province_code: Mapped[str] = mapped_column(
+        String(2), ForeignKey("provinces.code"), primary_key=True
+    )
+    max_grams: Mapped[int] = mapped_column(primary_key=True)
+    same_commune_vnd: Mapped[int]
+    same_province_vnd: Mapped[int]
+    other_province_vnd: Mapped[int]

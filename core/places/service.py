@@ -7,6 +7,7 @@ already has demo data, adds only what is missing and never rewrites what people 
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -30,12 +31,30 @@ def _documents(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "name_vi": d["name_vi"],
             "name_en": d["name_en"],
+            "kind": _document_kind(d["name_vi"]),
+            "condition": _condition(d["name_vi"]),
             "form": d["kind"],
             "quantity": d.get("quantity", 1),
             "note": d.get("note"),
         }
         for d in raw
     ]
+
+
+def _document_kind(name_vi: str) -> str:
+    """The reference file writes the catalogue's kind into the name: "(xuất trình)" for a
+    document only shown, "(nếu …)" / "(khi …)" for one needed only in some cases."""
+    if "(xuất trình)" in name_vi:
+        return "shown"
+    return "conditional" if _condition(name_vi) else "mandatory"
+
+
+def _condition(name_vi: str) -> str | None:
+    match = _CONDITION.search(name_vi)
+    return match.group(1) if match else None
+
+
+_CONDITION = re.compile(r"\(((?:nếu|khi) [^)]*)\)")
 
 
 def load_admin_units(session: Session) -> int:
@@ -66,13 +85,16 @@ def load_admin_units(session: Session) -> int:
     return len(rows)
 
 
-def load_catalogue(session: Session) -> None:
+def load_catalogue(session: Session, provinces: set[str] | None = None) -> None:
+    """The national procedures, and the reference offices and post offices of ``provinces``
+    (all that the reference data has when None: today Bắc Ninh's)."""
     procedures = [
         {
             "slug": p["key"],
             "national_code": p.get("code"),
             "name_vi": p["name_vi"],
             "name_en": p["name_en"],
+            "field": p.get("field", ""),
             "level": p["level"],
             "agency": p["agency"],
             "processing_days": int(p["processing_days"]),
@@ -99,7 +121,9 @@ def load_catalogue(session: Session) -> None:
         }
         for o in _reference_json("offices.json", "offices")
     ]
-    session.execute(insert(Office).on_conflict_do_nothing(index_elements=["code"]), offices)
+    offices = [o for o in offices if provinces is None or o["province_code"] in provinces]
+    if offices:
+        session.execute(insert(Office).on_conflict_do_nothing(index_elements=["code"]), offices)
     posts = [
         {
             "code": p["code"],
@@ -113,7 +137,9 @@ def load_catalogue(session: Session) -> None:
         }
         for p in _reference_json("post_offices.json", "post_offices")
     ]
-    session.execute(insert(PostOffice).on_conflict_do_nothing(index_elements=["code"]), posts)
+    posts = [p for p in posts if provinces is None or p["province_code"] in provinces]
+    if posts:
+        session.execute(insert(PostOffice).on_conflict_do_nothing(index_elements=["code"]), posts)
     session.flush()
 
 
