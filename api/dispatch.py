@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, SettingsDep
-from api.web import optional_web_user, render, require_roles
+from api.web import optional_web_user, page_user, render
+from core.access import reach_of, require_area, require_post_office
 from core.cases.models import Booking, Case
 from core.dispatch.day import VN, post_office_by_code, today_in_vietnam
 from core.dispatch.models import RouteStop
@@ -74,14 +75,14 @@ def reason_vi(reason: str | None) -> str:
 def dispatch_api_user(user: Annotated[User | None, Depends(optional_web_user)]) -> User:
     if user is None:
         raise Unauthorized("sign in as a dispatcher first")
-    if user.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can plan routes")
+    require_area(user, "dispatch", field="role")
     return user
 
 
 def _post_office(session: Session, user: User, code: str | None) -> PostOffice:
-    if user.role == "dispatcher":
-        post = session.get(PostOffice, user.post_office_id)
+    reach = reach_of(user)
+    if not reach.everything:
+        post = session.get(PostOffice, reach.post_office_id)
         assert post is not None
         if code and code != post.code:
             raise Forbidden("a dispatcher plans only their own post office", field="post_office")
@@ -286,8 +287,7 @@ def _own_stop(session: Session, user: User, stop_id: int) -> RouteStop:
     row = session.get(RouteStop, stop_id)
     if row is None:
         raise NotFound(f"no stop {stop_id}", field="stop_id")
-    if user.role != "admin" and row.post_office_id != user.post_office_id:
-        raise Forbidden("this stop belongs to another post office", field="stop_id")
+    require_post_office(user, row.post_office_id, "stop", field="stop_id")
     return row
 
 
@@ -327,7 +327,7 @@ def dispatch_page(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    user: Annotated[User, Depends(require_roles("dispatcher", "admin"))],
+    user: Annotated[User, Depends(page_user("dispatch"))],
     day: Annotated[str | None, Query(alias="date")] = None,
     post_office: PostOfficeCode = None,
 ) -> HTMLResponse:
@@ -353,7 +353,7 @@ def dispatch_page(
             "position_labels": POSITION_LABELS,
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
-            "admin_post_office": post.code if user.role == "admin" else None,
+            "admin_post_office": post.code if reach_of(user).everything else None,
             "vn": VN,
         },
     )

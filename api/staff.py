@@ -13,13 +13,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.deps import NowDep, SessionDep, SettingsDep
-from api.web import SESSION_COOKIE
-from core.errors import Forbidden, Unauthorized
+from api.web import SESSION_COOKIE, remember_signed_in
+from core.access import Area, require_area
+from core.errors import Unauthorized
 from core.identity.models import User
 from core.identity.service import user_for_token
 
 
-def staff_user(*roles: str) -> Callable[..., User]:
+def staff_user(area: Area) -> Callable[..., User]:
+    """The caller (bearer token or session cookie), whose role ``core.access`` lets into
+    ``area``: 401 without credentials, 403 for another role, both as JSON."""
+
     def dependency(
         request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
     ) -> User:
@@ -31,12 +35,12 @@ def staff_user(*roles: str) -> Callable[..., User]:
             user = user_for_token(session, settings, request.cookies[SESSION_COOKIE], now=now)
         else:
             raise Unauthorized("sign in, or send a bearer token", field="authorization")
-        if user.role not in roles:
-            raise Forbidden(f"this needs one of the roles {', '.join(roles)}", field="role")
-        request.state.web_user = user
+        require_area(user, area, field="role")
+        remember_signed_in(request, user)
         return user
 
     return dependency
 
 
 AdminUser = Annotated[User, Depends(staff_user("admin"))]
+PrintingUser = Annotated[User, Depends(staff_user("printing"))]

@@ -15,9 +15,9 @@ from api.deps import NowDep, SettingsDep
 # phone could be told "accepted" for a batch whose commit then failed (the crash test caught
 # one).
 from api.deps import SessionDep as SessionDep
-from core.courier.devices import MOBILE_ROLES
+from core.access import require_area
 from core.custody.parties import Actor
-from core.errors import Forbidden, InvalidInput, Unauthorized
+from core.errors import InvalidInput, Unauthorized
 from core.identity.models import User
 from core.identity.service import actor_for, holder_of_token
 from core.settings import Settings
@@ -64,8 +64,7 @@ def resolve_caller(
 
 def require_field_role(caller: Caller) -> Caller:
     """A courier or dispatcher: the people who scan items in the field and at the hub."""
-    if caller.user.role not in MOBILE_ROLES:
-        raise Forbidden("this API is for couriers and dispatchers", field="authorization")
+    require_area(caller.user, "field")
     return caller
 
 
@@ -75,14 +74,12 @@ async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Ca
 
 
 async def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if caller.user.role != "courier":
-        raise Forbidden("only a courier can do this", field="authorization")
+    require_area(caller.user, "courier_only")
     return caller
 
 
 async def get_supervisor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if caller.user.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can do this", field="authorization")
+    require_area(caller.user, "supervise")
     return caller
 
 

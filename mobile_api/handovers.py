@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
+from core.access import require_side
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
 from core.handovers import service as handovers
 from core.handovers.models import Handover
 from core.settings import Settings
@@ -103,8 +104,7 @@ def _view(
 
 def _taking_part(session: Session, caller: Caller, handover_id: int) -> None:
     view = handovers.handover_view(session, handover_id)
-    if caller.actor.party not in (view.from_party, view.to_party):
-        raise Forbidden("you are not a side of this hand-over", field="handover_id")
+    require_side(caller.actor.party, view.from_party, view.to_party)
 
 
 @router.post("/handovers", response_model=HandoverOut, status_code=201)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.deps import NowDep, SessionDep, SettingsDep
-from api.web import SESSION_COOKIE
-from core.errors import Forbidden, Unauthorized
+from api.web import SESSION_COOKIE, remember_signed_in
+from core.access import require_area
+from core.errors import Unauthorized
 from core.identity.models import User
 from core.identity.service import user_for_token
 
@@ -26,9 +27,8 @@ def current_citizen(
     if not token:
         raise Unauthorized("sign in with a code sent to your phone", field="authorization")
     user = user_for_token(session, settings, token, now=now)
-    if user.role != "citizen":
-        raise Forbidden("this is for citizens' own bookings", field="authorization")
-    request.state.web_user = user
+    require_area(user, "citizen")
+    remember_signed_in(request, user)
     return user
 
 
