@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, SettingsDep
+from api.security import session_cookie
 from api.web import optional_web_user, page_user, render
 from core.access import reach_of, require_area, require_post_office
 from core.cases.models import Booking, Case
@@ -72,7 +73,11 @@ def reason_vi(reason: str | None) -> str:
 # -- who and where ----------------------------------------------------------------------------
 
 
-def dispatch_api_user(user: Annotated[User | None, Depends(optional_web_user)]) -> User:
+def dispatch_api_user(
+    user: Annotated[User | None, Depends(optional_web_user)],
+    # The page's session cookie, declared for the OpenAPI document.
+    _cookie: Annotated[str | None, Security(session_cookie)],
+) -> User:
     if user is None:
         raise Unauthorized("sign in as a dispatcher first")
     require_area(user, "dispatch", field="role")

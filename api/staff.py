@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import NowDep, SessionDep, SettingsDep
-from api.web import SESSION_COOKIE, remember_signed_in
+from api.security import SESSION_COOKIE, bearer_token, session_cookie
+from api.web import remember_signed_in
 from core.access import Area, require_area
 from core.errors import Unauthorized
 from core.identity.models import User
@@ -25,7 +27,13 @@ def staff_user(area: Area) -> Callable[..., User]:
     ``area``: 401 without credentials, 403 for another role, both as JSON."""
 
     def dependency(
-        request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        now: NowDep,
+        # Declared for the OpenAPI document (either one); read from the request below.
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
+        _cookie: Annotated[str | None, Security(session_cookie)],
     ) -> User:
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, SettingsDep
+from api.security import SESSION_COOKIE
 from core.access import Area, roles_for
 from core.errors import DomainError, Unauthorized
 from core.identity.models import User
@@ -28,7 +29,6 @@ from core.settings import Settings
 
 Lang = Literal["vi", "en"]
 LANG_COOKIE = "hoso_lang"
-SESSION_COOKIE = "hoso_session"
 WEB_SESSION_TTL = timedelta(hours=12)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -8,12 +8,17 @@ Two questions, asked in this order by every edge (HTML pages, the JSON API, the 
    depends on the person's *reach* (``reach_of``): everything, one office, one post office,
    or only what is theirs.
 
-Adding a role is a change here: give it a row in ``AREAS`` for each area it may use and a
-case in ``reach_of`` for what it reaches. The two roles planned next belong as follows:
-``province_supervisor`` reaches one province (``Reach(province_code=...)``, compared with the
-post office's or office's ``province_code``) and would join "dispatch" read-only areas;
-``counter_clerk`` is staff of one post office (``Reach(post_office_id=...)``) and would join
-"printing" and "field". Nothing in the edges changes for either.
+Adding a role is a change here: give it a place in ``AREAS`` for each area it may use and a
+case in ``reach_of`` for what it reaches; a role missing from both is refused everywhere.
+The two roles planned next belong as follows:
+
+- ``counter_clerk`` (staff of one post office): ``Reach(post_office_id=...)``, and the
+  "printing" and "field" rows;
+- ``province_supervisor`` (sees one province): a ``province_code`` field on ``Reach``,
+  matched against the post office's and office's ``province_code`` where ``_reaches_*``
+  compare ids, and the read-only rows ("supervise", "printing").
+
+The edges need no change for either: they ask by area and object, never by role name.
 
 Services deeper in core (custody transitions, bags, devices, run sheets) keep their own
 checks on what a ledger event may do; this module answers what an *edge* may show or start.
@@ -87,12 +92,14 @@ def require_area(user: User, area: Area, field: str = "authorization") -> None:
 @dataclass(frozen=True)
 class Reach:
     """What one person's objects are: everything, or those of an office / a post office, or
-    only their own (``user_id``: a citizen's bookings, a courier's assignments)."""
+    only their own (``assigned_to``: a courier's pickups and deliveries; ``booked_by``: a
+    citizen's bookings)."""
 
     everything: bool = False
     office_id: int | None = None
     post_office_id: int | None = None
-    user_id: int | None = None
+    assigned_to: int | None = None
+    booked_by: int | None = None
 
 
 def reach_of(user: User) -> Reach:
@@ -105,9 +112,9 @@ def reach_of(user: User) -> Reach:
             return Reach(post_office_id=user.post_office_id)
         case "courier":
             # A courier sees their post office's work and what is assigned to them anywhere.
-            return Reach(post_office_id=user.post_office_id, user_id=user.id)
+            return Reach(post_office_id=user.post_office_id, assigned_to=user.id)
         case "citizen":
-            return Reach(user_id=user.id)
+            return Reach(booked_by=user.id)
     return Reach()
 
 
@@ -126,11 +133,11 @@ def may_see_case(user: User, booking: Booking, case: Case) -> bool:
     reach = reach_of(user)
     if reach.everything:
         return True
-    if user.role == "citizen":
-        return booking.citizen_user_id == user.id
+    if reach.booked_by is not None and booking.citizen_user_id == reach.booked_by:
+        return True
     if reach.office_id is not None and booking.office_id == reach.office_id:
         return True
-    if reach.user_id is not None and reach.user_id in (
+    if reach.assigned_to is not None and reach.assigned_to in (
         case.pickup_courier_id,
         case.delivery_courier_id,
     ):
@@ -161,7 +168,7 @@ def may_see_handover(session: Session, user: User, handover: Handover) -> bool:
     sides = (handover.from_party, handover.to_party)
     if actor_for(user).party in sides:
         return True
-    if user.role not in AREAS["supervise"] or reach.post_office_id is None:
+    if not may_enter(user, "supervise") or reach.post_office_id is None:
         return False
     return any(
         party_kind(side) in ("courier", "post_office")

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
@@ -15,6 +16,7 @@ from api.deps import NowDep, SettingsDep
 # phone could be told "accepted" for a batch whose commit then failed (the crash test caught
 # one).
 from api.deps import SessionDep as SessionDep
+from api.security import bearer_token
 from core.access import require_area
 from core.custody.parties import Actor
 from core.errors import InvalidInput, Unauthorized
@@ -42,7 +44,14 @@ def _bearer(header: str) -> str:
     return token.strip()
 
 
-def get_caller(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Caller:
+def get_caller(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    # Declared for the OpenAPI document; the header is read (and refused) below.
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
+) -> Caller:
     """Any valid, unrevoked token on an unrevoked device; refused before anything is written."""
     return resolve_caller(session, settings, request.headers.get("authorization", ""), now=now)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
 from api.errors import error_response
+from api.security import BEARER_ONLY
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
@@ -213,7 +214,9 @@ def _media_refs(results: list[ScanResult], commands: list[ScanCommand | Malforme
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": scan_batch_schema()}},
-        }
+        },
+        # The caller is resolved inside the worker call (no dependency), so named here.
+        **BEARER_ONLY,
     },
 )
 async def post_scans(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import NowDep, SessionDep, SettingsDep
-from api.web import SESSION_COOKIE, remember_signed_in
+from api.security import SESSION_COOKIE, bearer_token, session_cookie
+from api.web import remember_signed_in
 from core.access import require_area
 from core.errors import Unauthorized
 from core.identity.models import User
@@ -19,7 +21,13 @@ def client_ip(request: Request) -> str | None:
 
 
 def current_citizen(
-    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    # Declared for the OpenAPI document (either one); read from the request below.
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
+    _cookie: Annotated[str | None, Security(session_cookie)],
 ) -> User:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
