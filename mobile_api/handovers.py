@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SettingsDep
-from core.access import require_side
+from core.access import require_handover, require_side
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
@@ -145,8 +145,13 @@ def my_handovers(
 
 @router.get("/handovers/{handover_id}", response_model=HandoverOut)
 def get_handover(handover_id: int, caller: FieldCaller, session: SessionDep) -> HandoverOut:
-    _taking_part(session, caller, handover_id)
-    return _view(session, handover_id)
+    """For its two sides and the dispatchers of a post office one side belongs to: the same
+    rule as the printed record (``core.access.may_see_handover``). Only the sides act on it."""
+    view = _view(session, handover_id)
+    handover = session.get(Handover, handover_id)
+    assert handover is not None  # _view has just found it
+    require_handover(session, caller.user, handover)
+    return view
 
 
 class ReceiveIn(BaseModel):
