@@ -79,7 +79,7 @@ def dispatch_api_user(
     _cookie: Annotated[str | None, Security(session_cookie)],
 ) -> User:
     if user is None:
-        raise Unauthorized("sign in as a dispatcher first")
+        raise Unauthorized("sign in as a dispatcher first", field="authorization")
     require_area(user, "dispatch", field="role")
     return user
 

@@ -453,7 +453,8 @@ def _answer(world: World, call: Call, principal: str) -> Expected:
     if response.status_code in (401, 403) and response.headers["content-type"].startswith(
         "application/json"
     ):
-        assert set(response.json()) >= {"error", "detail", "field"}, response.text
+        refusal = response.json()
+        assert set(refusal) >= {"error", "detail", "field"} and refusal["field"], response.text
     if response.status_code == 403 and response.headers["content-type"].startswith("text/html"):
         # A page in Vietnamese with the switch to English, like every page.
         assert '<html lang="vi">' in response.text and 'hreflang="en"' in response.text
