@@ -22,6 +22,7 @@ from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
 from edge.deps import SessionDep
+from edge.security import declare_agency_security
 
 
 def _freeze_startup_objects() -> None:
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    app.openapi = declare_agency_security(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(courier.router)

@@ -20,7 +20,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.web import render, require_roles
+from api.web import attempt, page_user, render
+from core.access import may_see_case
 from core.cases.models import Booking, Case
 from core.cases.service import case_context
 from core.custody.models import Item, ItemState
@@ -40,6 +41,7 @@ from core.desk.service import (
     returns_expected,
 )
 from core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from core.handovers.models import HandoverLine
 from core.handovers.service import (
     complete_handover,
     confirming_party,
@@ -56,7 +58,7 @@ from labels.text import format_vnd, mask_phone
 from vntime import VN
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
-DeskUser = Annotated[User, Depends(require_roles("desk_officer"))]
+DeskUser = Annotated[User, Depends(page_user("desk"))]
 
 
 def _vn_day_start(now: datetime) -> datetime:
@@ -186,18 +188,23 @@ def handover_scan(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """One scanner read: a listed item is confirmed (custody moves), anything else is extra."""
-    try:
+
+    def scan() -> tuple[dict[str, str], HandoverLine]:
         handover_for_desk(session, user, handover_id)
         before = {
             line.item_code: line.outcome for line in handover_view(session, handover_id).lines
         }
-        line = receive_item(session, actor_for(user), handover_id, code, now=now)
-    except DomainError as exc:
+        return before, receive_item(session, actor_for(user), handover_id, code, now=now)
+
+    scanned = attempt(session, scan)
+    if isinstance(scanned, DomainError):
+        exc = scanned
         if _wants_json(request):
             return JSONResponse(
                 {"ok": False, "error": exc.detail, "field": exc.field}, status_code=422
             )
         return _back(f"/desk/handovers/{handover_id}", error=exc.detail, field=exc.field)
+    before, line = scanned
     outcome = line.outcome
     if before.get(line.item_code) not in (None, "expected"):
         outcome = "already"
@@ -221,12 +228,15 @@ def handover_mark(
     reason: Annotated[str, Form()] = "",
     accept: Annotated[bool, Form()] = False,
 ) -> Response:
-    try:
+
+    def mark() -> None:
         handover_for_desk(session, user, handover_id)
         mark_line(session, actor_for(user), handover_id, code, outcome=outcome, reason=reason,
                   accept=accept, now=now)  # fmt: skip
-    except DomainError as exc:
-        return _back(f"/desk/handovers/{handover_id}", error=exc.detail, field=exc.field)
+
+    refused = attempt(session, mark)
+    if isinstance(refused, DomainError):
+        return _back(f"/desk/handovers/{handover_id}", error=refused.detail, field=refused.field)
     return _back(f"/desk/handovers/{handover_id}", outcome="marked", code=code)
 
 
@@ -259,7 +269,8 @@ def handover_complete(
 ) -> Response:
     """Close the sitting: unscanned items become missing; fees and both signatures recorded."""
     path = f"/desk/handovers/{handover_id}"
-    try:
+
+    def complete() -> None:
         handover = handover_for_desk(session, user, handover_id)
         digits = fees_confirmed_vnd.replace(".", "").replace(",", "").replace(" ", "")
         if not digits.isdigit():
@@ -286,8 +297,10 @@ def handover_complete(
             giver_signature_sha256=giver, receiver_signature_sha256=receiver,
             note=note.strip() or None,
         )  # fmt: skip
-    except DomainError as exc:
-        return _back(path, error=exc.detail, field=exc.field)
+
+    refused = attempt(session, complete)
+    if isinstance(refused, DomainError):
+        return _back(path, error=refused.detail, field=refused.field)
     return _back(path, outcome="completed")
 
 
@@ -296,7 +309,7 @@ def handover_complete(
 
 def _case_context(session: Session, user: User, case: Case) -> dict[str, Any]:
     ctx = case_context(session, case.id)
-    if ctx.booking.office_id != user.office_id:
+    if not may_see_case(user, ctx.booking, case):
         raise Forbidden("this case belongs to another office", field="case_id")
     items = []
     for item_id in (case.dossier_item_id, case.result_item_id):
@@ -316,7 +329,7 @@ def _case_context(session: Session, user: User, case: Case) -> dict[str, Any]:
 def case_page(request: Request, case_id: int, user: DeskUser, session: SessionDep) -> HTMLResponse:
     case = session.get(Case, case_id)
     booking = session.get(Booking, case.booking_id) if case else None
-    if case is None or booking is None or booking.office_id != user.office_id:
+    if case is None or booking is None or not may_see_case(user, booking, case):
         return render(request, "desk/not_found.html", {"case_id": case_id}, status_code=404)
     context = _case_context(session, user, case)
     context.update(error=request.query_params.get("error"), done=request.query_params.get("done"))
@@ -362,11 +375,11 @@ def codes_submit(
 ) -> Response:
     """Bulk entry by scanning: item, then its dossier code (and appointment), next."""
     target = back if back.startswith("/desk/") else "/desk/codes"
-    try:
-        case = record_code_at_desk(session, user, item_id, agency_dossier_code,
-                                   _appointment(appointment_date), now=now)  # fmt: skip
-    except DomainError as exc:
-        return _back(target, error=exc.detail, field=exc.field, item_id=item_id,
+    case = attempt(session, lambda: record_code_at_desk(
+        session, user, item_id, agency_dossier_code, _appointment(appointment_date), now=now
+    ))  # fmt: skip
+    if isinstance(case, DomainError):
+        return _back(target, error=case.detail, field=case.field, item_id=item_id,
                      code=agency_dossier_code, appointment_date=appointment_date)  # fmt: skip
     return _back(target, done=case.agency_dossier_code)
 
@@ -395,8 +408,7 @@ def results_register(
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """Scan a dossier code or item ID: the result item is issued here and its label printed."""
-    try:
-        item = register_result_at_desk(session, settings, user, code, now=now)
-    except DomainError as exc:
-        return _back("/desk/results", error=exc.detail, field=exc.field)
+    item = attempt(session, lambda: register_result_at_desk(session, settings, user, code, now=now))
+    if isinstance(item, DomainError):
+        return _back("/desk/results", error=item.detail, field=item.field)
     return _back("/desk/results", registered=item.code)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.web import optional_web_user, render, require_roles
+from api.web import optional_web_user, page_user, render
+from core.access import reach_of, require_area, require_post_office
 from core.cases.models import Booking, Case
 from core.dispatch.day import post_office_by_code, today_in_vietnam
 from core.dispatch.models import RouteStop
@@ -25,6 +26,7 @@ from core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from core.identity.models import User
 from core.places.models import Office, PostOffice
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.security import session_cookie
 from vntime import VN
 
 page_router = APIRouter(include_in_schema=False)
@@ -72,17 +74,21 @@ def reason_vi(reason: str | None) -> str:
 # -- who and where ----------------------------------------------------------------------------
 
 
-def dispatch_api_user(user: Annotated[User | None, Depends(optional_web_user)]) -> User:
+def dispatch_api_user(
+    user: Annotated[User | None, Depends(optional_web_user)],
+    # The page's session cookie, declared for the OpenAPI document.
+    _cookie: Annotated[str | None, Security(session_cookie)],
+) -> User:
     if user is None:
-        raise Unauthorized("sign in as a dispatcher first")
-    if user.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can plan routes")
+        raise Unauthorized("sign in as a dispatcher first", field="authorization")
+    require_area(user, "dispatch", field="role")
     return user
 
 
 def _post_office(session: Session, user: User, code: str | None) -> PostOffice:
-    if user.role == "dispatcher":
-        post = session.get(PostOffice, user.post_office_id)
+    reach = reach_of(user)
+    if not reach.everything:
+        post = session.get(PostOffice, reach.post_office_id)
         assert post is not None
         if code and code != post.code:
             raise Forbidden("a dispatcher plans only their own post office", field="post_office")
@@ -287,8 +293,7 @@ def _own_stop(session: Session, user: User, stop_id: int) -> RouteStop:
     row = session.get(RouteStop, stop_id)
     if row is None:
         raise NotFound(f"no stop {stop_id}", field="stop_id")
-    if user.role != "admin" and row.post_office_id != user.post_office_id:
-        raise Forbidden("this stop belongs to another post office", field="stop_id")
+    require_post_office(user, row.post_office_id, "stop", field="stop_id")
     return row
 
 
@@ -328,7 +333,7 @@ def dispatch_page(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    user: Annotated[User, Depends(require_roles("dispatcher", "admin"))],
+    user: Annotated[User, Depends(page_user("dispatch"))],
     day: Annotated[str | None, Query(alias="date")] = None,
     post_office: PostOfficeCode = None,
 ) -> HTMLResponse:
@@ -354,7 +359,7 @@ def dispatch_page(
             "position_labels": POSITION_LABELS,
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
-            "admin_post_office": post.code if user.role == "admin" else None,
+            "admin_post_office": post.code if reach_of(user).everything else None,
             "vn": VN,
         },
     )

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from api.staff import staff_user
+from api.staff import PrintingUser
+from core.access import require_handover
 from core.cases.labels import label_data_for
-from core.custody.parties import party_kind
 from core.desk.access import scoped_item
 from core.desk.printing import dossier_slip_for, fee_receipt_for, handover_record_for
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from core.handovers.models import Handover
 from core.identity.models import User
-from core.identity.service import actor_for
 from core.settings import Settings
 from edge.deps import SessionDep, SettingsDep
 from labels.documents import render_dossier_slip, render_fee_receipt, render_handover_record
@@ -26,7 +25,7 @@ from labels.errors import InvalidLabelData
 from labels.label import LabelData, render_label_html, render_label_pdf, render_label_zpl
 
 router = APIRouter(prefix="/print", tags=["print"])
-StaffUser = Annotated[User, Depends(staff_user("courier", "desk_officer", "dispatcher", "admin"))]
+StaffUser = PrintingUser
 Layout = Annotated[Literal["roll", "a4"], Query(description="roll: 100x150 mm pages; a4: 4 a page")]
 Dpi = Annotated[int, Query(description="Thermal printer resolution: 203 or 300.")]
 MAX_BATCH = 200
@@ -152,10 +151,7 @@ def handover_record_pdf(
     handover = session.get(Handover, handover_id)
     if handover is None:
         raise NotFound(f"no hand-over {handover_id}", field="handover_id")
-    party = actor_for(user).party
-    if user.role != "admin" and party not in (handover.from_party, handover.to_party):
-        if not (user.role == "dispatcher" and party_kind(handover.from_party) == "courier"):
-            raise Forbidden("this hand-over is between other parties", field="handover_id")
+    require_handover(session, user, handover)
     try:
         body = render_handover_record(handover_record_for(session, settings, handover_id))
     except InvalidLabelData as exc:

@@ -9,24 +9,26 @@ an API token (stored hashed, expiring, revocable like any other).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from core.errors import Unauthorized
+from core.access import Area, roles_for
+from core.errors import DomainError, Unauthorized
 from core.identity.models import User
 from core.identity.service import issue_token, revoke_token, user_for_token
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.security import SESSION_COOKIE
 
 Lang = Literal["vi", "en"]
 LANG_COOKIE = "hoso_lang"
-SESSION_COOKIE = "hoso_session"
 WEB_SESSION_TTL = timedelta(hours=12)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -49,7 +51,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "lang": lang,
         "tr": tr,
         "switch_lang_url": str(switch_url.path) + "?" + switch_url.query,
-        "current_user": getattr(request.state, "web_user", None),
+        "current_user": getattr(request.state, "signed_in", None),
     }
 
 
@@ -64,6 +66,27 @@ def render(
     if asked in ("vi", "en"):
         response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="lax")
     return response
+
+
+# -- form actions --------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def attempt(session: Session, action: Callable[[], T]) -> T | DomainError:
+    """Run a page's service call in a savepoint: all of it, or, when a service refuses, none.
+
+    A page answers a refusal with a normal response (the form again, or a redirect with the
+    error), so the request's transaction commits. Without the savepoint, whatever the service
+    wrote before it refused would commit with it (a refused hand-over completion left a
+    ``handover_declined`` event in the append-only ledger). The refusal is returned, not
+    raised, for the handler to show.
+    """
+    try:
+        with session.begin_nested():
+            return action()
+    except DomainError as refusal:
+        return refusal
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -96,6 +119,24 @@ def end_web_session(
     response.delete_cookie(SESSION_COOKIE)
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """What a page shows of the signed-in user, copied out of the ORM row.
+
+    Pages render it, never the ``User``: an error page renders after the request's
+    transaction has been rolled back and closed, when the row can no longer load its
+    attributes (every wrong-role page answered 500 that way).
+    """
+
+    id: int
+    full_name: str
+    role: str
+
+
+def remember_signed_in(request: Request, user: User) -> None:
+    request.state.signed_in = SignedIn(id=user.id, full_name=user.full_name, role=user.role)
+
+
 def optional_web_user(
     request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> User | None:
@@ -106,7 +147,7 @@ def optional_web_user(
         user = user_for_token(session, settings, token, now=now)
     except Unauthorized:
         return None
-    request.state.web_user = user
+    remember_signed_in(request, user)
     return user
 
 
@@ -123,8 +164,15 @@ class WrongRole(Exception):
         self.roles = roles
 
 
+def page_user(area: Area, login_path: str = "/login") -> Callable[..., User]:
+    """A page dependency: the signed-in user, whose role ``core.access`` lets into ``area``;
+    anyone else is sent to sign in (nobody signed in) or shown the 403 page (wrong role)."""
+    return require_roles(*roles_for(area), login_path=login_path)
+
+
 def require_roles(*roles: str, login_path: str = "/login") -> Callable[..., User]:
-    """A dependency: the signed-in user, who must hold one of ``roles``."""
+    """A dependency: the signed-in user, who must hold one of ``roles`` (pages take them from
+    ``core.access`` through ``page_user``)."""
 
     def dependency(
         request: Request, user: Annotated[User | None, Depends(optional_web_user)]

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
 from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
-from core.catalogue.prices import seed_price_tiers
 from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one

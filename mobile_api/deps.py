@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
-from core.courier.devices import MOBILE_ROLES
+from core.access import require_area
 from core.custody.parties import Actor
-from core.errors import Forbidden, InvalidInput, Unauthorized
+from core.errors import InvalidInput, Unauthorized
 from core.identity.models import User
 from core.identity.service import actor_for, holder_of_token
 from core.settings import Settings
@@ -21,6 +22,7 @@ from edge.deps import NowDep, SettingsDep
 # phone could be told "accepted" for a batch whose commit then failed (the crash test caught
 # one).
 from edge.deps import SessionDep as SessionDep
+from edge.security import bearer_token
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,14 @@ def _bearer(header: str) -> str:
     return token.strip()
 
 
-def get_caller(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Caller:
+def get_caller(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    # Declared for the OpenAPI document; the header is read (and refused) below.
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
+) -> Caller:
     """Any valid, unrevoked token on an unrevoked device; refused before anything is written."""
     return resolve_caller(session, settings, request.headers.get("authorization", ""), now=now)
 
@@ -64,8 +73,7 @@ def resolve_caller(
 
 def require_field_role(caller: Caller) -> Caller:
     """A courier or dispatcher: the people who scan items in the field and at the hub."""
-    if caller.user.role not in MOBILE_ROLES:
-        raise Forbidden("this API is for couriers and dispatchers", field="authorization")
+    require_area(caller.user, "field")
     return caller
 
 
@@ -75,14 +83,12 @@ async def get_field_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Ca
 
 
 async def get_courier(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if caller.user.role != "courier":
-        raise Forbidden("only a courier can do this", field="authorization")
+    require_area(caller.user, "courier_only")
     return caller
 
 
 async def get_supervisor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if caller.user.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can do this", field="authorization")
+    require_area(caller.user, "supervise")
     return caller
 
 

@@ -24,6 +24,7 @@ from core.media.service import missing_media
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
 from edge.errors import error_response
+from edge.security import BEARER_ONLY
 from mobile_api.deps import (
     AnyCaller,
     Caller,
@@ -240,7 +241,9 @@ def _media_refs(results: list[ScanResult], commands: list[ScanCommand | Malforme
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": scan_batch_schema()}},
-        }
+        },
+        # The caller is resolved inside the worker call (no dependency), so named here.
+        **BEARER_ONLY,
     },
 )
 async def post_scans(

@@ -14,11 +14,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core.access import require_handover, require_side
 from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
 from core.handovers import service as handovers
 from core.handovers.models import Handover
 from core.settings import Settings
@@ -103,8 +104,7 @@ def _view(
 
 def _taking_part(session: Session, caller: Caller, handover_id: int) -> None:
     view = handovers.handover_view(session, handover_id)
-    if caller.actor.party not in (view.from_party, view.to_party):
-        raise Forbidden("you are not a side of this hand-over", field="handover_id")
+    require_side(caller.actor.party, view.from_party, view.to_party)
 
 
 @router.post("/handovers", response_model=HandoverOut, status_code=201)
@@ -145,8 +145,13 @@ def my_handovers(
 
 @router.get("/handovers/{handover_id}", response_model=HandoverOut)
 def get_handover(handover_id: int, caller: FieldCaller, session: SessionDep) -> HandoverOut:
-    _taking_part(session, caller, handover_id)
-    return _view(session, handover_id)
+    """For its two sides and the dispatchers of a post office one side belongs to: the same
+    rule as the printed record (``core.access.may_see_handover``). Only the sides act on it."""
+    view = _view(session, handover_id)
+    handover = session.get(Handover, handover_id)
+    assert handover is not None  # _view has just found it
+    require_handover(session, caller.user, handover)
+    return view
 
 
 class ReceiveIn(BaseModel):

@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from core.access import require_post_office
 from core.courier.pings import Fix, latest_fix, record_pings
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound
 from core.identity.models import User
 from edge.deps import NowDep
 from mobile_api.deps import CurrentCourier, SessionDep, Supervisor
@@ -44,8 +45,7 @@ def courier_position(courier_id: int, caller: Supervisor, session: SessionDep) -
     courier = session.get(User, courier_id)
     if courier is None or courier.role != "courier":
         raise NotFound(f"no courier {courier_id}", field="courier_id")
-    if caller.user.role != "admin" and courier.post_office_id != caller.user.post_office_id:
-        raise Forbidden("this courier belongs to another post office", field="courier_id")
+    require_post_office(caller.user, courier.post_office_id, "courier", field="courier_id")
     fix = latest_fix(session, courier_id)
     if fix is None:
         raise NotFound("no position received from this courier yet", field="courier_id")

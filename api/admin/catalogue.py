@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import FormData
 
 from api.staff import staff_user
-from api.web import optional_web_user, render, require_roles
-from core.catalogue.access import SUPERVISOR_ROLE, CatalogueScope, catalogue_scope
+from api.web import optional_web_user, page_user, render
+from core.catalogue.access import CatalogueScope, catalogue_scope
 from core.catalogue.messages import COLUMN_LABELS
 from core.catalogue.service import (
     KINDS,
@@ -34,7 +34,6 @@ from core.errors import InvalidInput
 from core.identity.models import User
 from edge.deps import SessionDep
 
-ROLES = ("admin", SUPERVISOR_ROLE)
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -49,8 +48,8 @@ page_router = APIRouter(
     prefix="/admin/catalogue", include_in_schema=False, dependencies=[Depends(optional_web_user)]
 )
 
-ApiUser = Annotated[User, Depends(staff_user(*ROLES))]
-PageUser = Annotated[User, Depends(require_roles(*ROLES))]
+ApiUser = Annotated[User, Depends(staff_user("administer"))]
+PageUser = Annotated[User, Depends(page_user("administer"))]
 
 
 def _format(value: str) -> FileFormat:

@@ -25,7 +25,7 @@ from api.staff import staff_user
 from core.admin.audit import AuditFilter, read_log
 from core.admin.models import AdminAuditEntry
 from core.admin.passwords import temporary_password
-from core.admin.permissions import ADMIN_AREA_ROLES, Operator
+from core.admin.permissions import Operator
 from core.admin.users import (
     Binding,
     UserFilter,
@@ -44,7 +44,7 @@ from edge.deps import NowDep, SessionDep
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
-def _operator(user: Annotated[User, Depends(staff_user(*ADMIN_AREA_ROLES))]) -> Operator:
+def _operator(user: Annotated[User, Depends(staff_user("administer"))]) -> Operator:
     return Operator.of(user)
 
 

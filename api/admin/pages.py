@@ -14,11 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.web import render, require_roles
+from api.web import page_user, render
 from core.admin.audit import AuditFilter, read_log
 from core.admin.errors import AdminInvalidInput, Bilingual
 from core.admin.passwords import temporary_password
-from core.admin.permissions import ADMIN_AREA_ROLES, Action, Operator, may_act
+from core.admin.permissions import Action, Operator, may_act
 from core.admin.users import (
     STAFF_ROLES,
     SUPERVISED,
@@ -40,7 +40,7 @@ from core.places.models import Office, PostOffice, Province
 from edge.deps import NowDep, SessionDep
 from vntime import VN
 
-AdminAreaUser = Annotated[User, Depends(require_roles(*ADMIN_AREA_ROLES))]
+AdminAreaUser = Annotated[User, Depends(page_user("administer"))]
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 FORM_FIELDS = ("username", "full_name", "role", "phone", "office_id", "post_office_id",

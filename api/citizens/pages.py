@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from api.citizens.auth import client_ip
 from api.citizens.endpoints import search_procedures
 from api.tracking import parse_item_id
-from api.web import optional_web_user, render, require_roles, safe_next, start_web_session
+from api.web import (
+    attempt,
+    optional_web_user,
+    page_user,
+    render,
+    safe_next,
+    start_web_session,
+)
 from core.booking.places import offices_for
 from core.booking.service import (
     BookingInput,
@@ -52,7 +59,7 @@ from vntime import VN
 
 CITIZEN_LOGIN = "/citizen/sign-in"
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])
-CurrentCitizenPage = Annotated[User, Depends(require_roles("citizen", login_path=CITIZEN_LOGIN))]
+CurrentCitizenPage = Annotated[User, Depends(page_user("citizen", login_path=CITIZEN_LOGIN))]
 
 BOOKING_FIELDS = (
     "service_option", "procedure_id", "address", "commune_code", "office_id", "lat", "lon",
@@ -275,7 +282,9 @@ async def book_submit(
         return _book_page(request, session, settings, now, form, "details")
     try:
         if stage == "confirm":
-            created = create_booking(session, settings, citizen, _input(form), now=now)
+            # In a savepoint: a booking refused half-way leaves nothing behind.
+            with session.begin_nested():
+                created = create_booking(session, settings, citizen, _input(form), now=now)
             return RedirectResponse(f"/my/cases/{created.case.id}?new=1", status_code=303)
         plan = plan_booking(session, settings, _input(form), now=now)
     except BookingInvalid as exc:
@@ -363,7 +372,10 @@ def my_case_action(
         view = citizen_case(session, citizen, case_id)
     except DomainError:
         return render(request, "citizen/not_found.html", {"case_id": case_id}, status_code=404)
-    try:
+    if action not in ("cancel", "reschedule", "rating"):
+        return render(request, "citizen/not_found.html", {"case_id": case_id}, status_code=404)
+
+    def act() -> None:
         if action == "cancel":
             cancel_booking(session, citizen, case_id, now=now)
         elif action == "reschedule":
@@ -371,12 +383,13 @@ def my_case_action(
             if when is None:
                 raise InvalidInput("choose a window", field="pickup_window")
             reschedule_booking(session, settings, citizen, case_id, when, now=now)
-        elif action == "rating":
-            rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now)
         else:
-            return render(request, "citizen/not_found.html", {"case_id": case_id}, status_code=404)
-    except DomainError as exc:
-        # Each service checks before it writes, so a refused action has changed nothing.
+            rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now)
+
+    refused = attempt(session, act)
+    if isinstance(refused, DomainError):
+        # The savepoint undid whatever the service wrote before it refused.
+        exc = refused
         messages = {
             "pickup_window": ("Khung giờ này không còn chỗ.", exc.detail),
             "stars": ("Chọn từ 1 đến 5 sao.", exc.detail),

@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.access import roles_for
 from core.admin.errors import AdminForbidden
 from core.identity.models import User
 
-ADMIN_AREA_ROLES = ("admin", "province_supervisor")
+# Who enters the admin area at all is core.access's "administer" row.
+ADMIN_AREA_ROLES = roles_for("administer")
 # The staff a province supervisor may create and manage.
 SUPERVISED_ROLES = ("dispatcher", "desk_officer", "courier", "counter_clerk")
 

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
 from core.booking.places import commune_or_error, offices_for, post_office_for
+from core.booking.prices import province_price_table
 from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
 from core.booking.slots import lock_post_office_day, offerable_windows
 from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
 from core.cases.models import Booking, Case
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
-from core.catalogue.prices import province_price_table
 from core.custody.models import Item, ItemState
 from core.custody.service import ScanCommand, record_one
 from core.errors import Conflict, InvalidInput, NotFound

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.access import may_enter
 from core.admin.errors import PasswordChangeRequired
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import ApiToken, Device, User
@@ -20,7 +21,6 @@ from core.identity.service import IssuedToken, authenticate, issue_token
 from core.settings import Settings
 
 # Who may sign in on a phone: couriers for their rounds, dispatchers for hub scans.
-MOBILE_ROLES = ("courier", "dispatcher")
 PLATFORMS = ("android", "ios", "web")
 
 
@@ -47,7 +47,7 @@ def sign_in(
     if platform not in PLATFORMS:
         raise InvalidInput(f"platform must be one of {', '.join(PLATFORMS)}", field="platform")
     user = authenticate(session, username, password, now=now, client_ip=client_ip)
-    if user.role not in MOBILE_ROLES:
+    if not may_enter(user, "field"):
         raise Forbidden(
             "only couriers and dispatchers sign in on the courier app", field="username"
         )

@@ -1,10 +1,11 @@
-"""Who may see or act on which items: a desk officer only on their own office's."""
+"""Staff look items up by code: the item, if ``core.access`` lets them see it."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.access import may_see_case
 from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -20,22 +21,6 @@ def item_code(raw: str, field: str = "item_id") -> str:
         raise InvalidInput(str(exc), field=field) from exc
 
 
-def may_see(user: User, booking: Booking, case: Case) -> bool:
-    """Staff see the items of their own office or post office, or assigned to them."""
-    match user.role:
-        case "admin":
-            return True
-        case "desk_officer":
-            return booking.office_id == user.office_id
-        case "courier":
-            return user.id in (case.pickup_courier_id, case.delivery_courier_id) or (
-                booking.post_office_id == user.post_office_id
-            )
-        case "dispatcher":
-            return booking.post_office_id == user.post_office_id
-    return False
-
-
 def scoped_item(session: Session, user: User, raw_code: str, field: str = "item_id") -> Item:
     """The item, if ``user`` may see it; otherwise a clear refusal naming the field."""
     code = item_code(raw_code, field)
@@ -48,7 +33,7 @@ def scoped_item(session: Session, user: User, raw_code: str, field: str = "item_
     if row is None:
         raise NotFound(f"no item {code}", field=field)
     item, case, booking = row
-    if not may_see(user, booking, case):
+    if not may_see_case(user, booking, case):
         place = "office" if user.role == "desk_officer" else "post office"
         raise Forbidden(f"item {code} belongs to another {place}", field=field)
     return item

@@ -195,7 +195,7 @@ def test_the_desk_needs_a_signed_in_desk_officer(
     _sign_in(client, db, settings, courier)
     db.commit()
     refused = client.get("/desk")
-    assert refused.status_code == 403 and "desk_officer" in refused.text
+    assert refused.status_code == 403 and "Cán bộ bộ phận một cửa" in refused.text
 
 
 def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(

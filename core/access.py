@@ -1,0 +1,204 @@
+"""Who may see or act on what: every authorisation decision of the edges, in one place.
+
+Two questions, asked in this order by every edge (HTML pages, the JSON API, the mobile API):
+
+1. ``may_enter(user, area)``: may this role use this part of the service at all? The answer is
+   the table ``AREAS`` below. A role that may not gets 403 (a page or JSON, by edge).
+2. ``may_see_*`` / ``may_act_*``: may this person see or change this one object? The answer
+   depends on the person's *reach* (``reach_of``): everything, one office, one post office,
+   or only what is theirs.
+
+Adding a role is a change here: give it a place in ``AREAS`` for each area it may use and a
+case in ``reach_of`` for what it reaches; a role missing from both is refused everywhere.
+The two roles planned next belong as follows:
+
+- ``counter_clerk`` (staff of one post office): ``Reach(post_office_id=...)``, and the
+  "printing" and "field" rows;
+- ``province_supervisor`` (sees one province): a ``province_code`` field on ``Reach``,
+  matched against the post office's and office's ``province_code`` where ``_reaches_*``
+  compare ids, and the read-only rows ("supervise", "printing").
+
+The edges need no change for either: they ask by area and object, never by role name.
+
+Services deeper in core (custody transitions, bags, devices, run sheets) keep their own
+checks on what a ledger event may do; this module answers what an *edge* may show or start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from core.cases.models import Booking, Case
+from core.custody.parties import party_kind
+from core.errors import Forbidden
+from core.handovers.models import Handover
+from core.identity.models import User
+from core.identity.service import actor_for
+
+Area = Literal[
+    "citizen",  # a citizen's own bookings and cases (pages and API)
+    "desk",  # the one-stop desk pages (/desk)
+    "printing",  # labels, dossier slips, fee receipts, hand-over records (/print)
+    "field",  # the courier app's API: scans, hand-overs, bags, rounds (/mobile/v1)
+    "courier_only",  # what only the courier themself does: deliveries, own pings
+    "supervise",  # watching couriers: positions, devices (/mobile/v1 for supervisors)
+    "dispatch",  # planning a post office's day (/dispatch, /api/v1/dispatch)
+    "admin",  # operating the service: dead webhooks, replays
+    "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
+]
+
+# The roles that may use each area. One row per area; a new role joins the rows it needs.
+AREAS: dict[Area, frozenset[str]] = {
+    "citizen": frozenset({"citizen"}),
+    "desk": frozenset({"desk_officer"}),
+    "printing": frozenset({"courier", "desk_officer", "dispatcher", "admin"}),
+    "field": frozenset({"courier", "dispatcher"}),
+    "courier_only": frozenset({"courier"}),
+    "supervise": frozenset({"dispatcher", "admin"}),
+    "dispatch": frozenset({"dispatcher", "admin"}),
+    "admin": frozenset({"admin"}),
+    "administer": frozenset({"admin", "province_supervisor"}),
+}
+
+# Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
+_REFUSALS: dict[Area, str] = {
+    "citizen": "this is for citizens' own bookings",
+    "desk": "the desk is for desk officers",
+    "printing": "printing is for staff",
+    "field": "this API is for couriers and dispatchers",
+    "courier_only": "only a courier can do this",
+    "supervise": "only a dispatcher or an admin can do this",
+    "dispatch": "only a dispatcher or an admin can plan routes",
+    "admin": "this is for admins",
+    "administer": "the admin area is for admins and province supervisors",
+}
+
+
+def roles_for(area: Area) -> tuple[str, ...]:
+    """The roles allowed in ``area``, sorted (for messages and the forbidden page)."""
+    return tuple(sorted(AREAS[area]))
+
+
+def may_enter(user: User, area: Area) -> bool:
+    return user.role in AREAS[area]
+
+
+def require_area(user: User, area: Area, field: str = "authorization") -> None:
+    """Refuse (``Forbidden``) a user whose role may not use ``area``."""
+    if not may_enter(user, area):
+        raise Forbidden(_REFUSALS[area], field=field)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one person's objects are: everything, or those of an office / a post office, or
+    only their own (``assigned_to``: a courier's pickups and deliveries; ``booked_by``: a
+    citizen's bookings)."""
+
+    everything: bool = False
+    office_id: int | None = None
+    post_office_id: int | None = None
+    assigned_to: int | None = None
+    booked_by: int | None = None
+
+
+def reach_of(user: User) -> Reach:
+    match user.role:
+        case "admin":
+            return Reach(everything=True)
+        case "desk_officer":
+            return Reach(office_id=user.office_id)
+        case "dispatcher":
+            return Reach(post_office_id=user.post_office_id)
+        case "courier":
+            # A courier sees their post office's work and what is assigned to them anywhere.
+            return Reach(post_office_id=user.post_office_id, assigned_to=user.id)
+        case "citizen":
+            return Reach(booked_by=user.id)
+    return Reach()
+
+
+def _reaches_post_office(reach: Reach, post_office_id: int | None) -> bool:
+    return reach.everything or (
+        reach.post_office_id is not None and reach.post_office_id == post_office_id
+    )
+
+
+# -- cases and items (desk, printing, the courier app) --------------------------------------
+
+
+def may_see_case(user: User, booking: Booking, case: Case) -> bool:
+    """Staff see the cases of their own office or post office, or assigned to them; a
+    citizen sees their own bookings."""
+    reach = reach_of(user)
+    if reach.everything:
+        return True
+    if reach.booked_by is not None and booking.citizen_user_id == reach.booked_by:
+        return True
+    if reach.office_id is not None and booking.office_id == reach.office_id:
+        return True
+    if reach.assigned_to is not None and reach.assigned_to in (
+        case.pickup_courier_id,
+        case.delivery_courier_id,
+    ):
+        return True
+    return _reaches_post_office(reach, booking.post_office_id)
+
+
+# -- hand-overs (the record, the desk, the courier app) -------------------------------------
+
+
+def _party_post_office(session: Session, value: str) -> int | None:
+    """The post office behind a party: a courier's or the post office itself."""
+    kind, _, ident = value.partition(":")
+    if kind == "post_office" and ident.isdigit():
+        return int(ident)
+    if kind == "courier" and ident.isdigit():
+        courier = session.get(User, int(ident))
+        return courier.post_office_id if courier is not None else None
+    return None
+
+
+def may_see_handover(session: Session, user: User, handover: Handover) -> bool:
+    """A side of the hand-over, an admin, or a supervisor of a post office one side belongs
+    to (a dispatcher reads their couriers' records, never another post office's)."""
+    reach = reach_of(user)
+    if reach.everything:
+        return True
+    sides = (handover.from_party, handover.to_party)
+    if actor_for(user).party in sides:
+        return True
+    if not may_enter(user, "supervise") or reach.post_office_id is None:
+        return False
+    return any(
+        party_kind(side) in ("courier", "post_office")
+        and _party_post_office(session, side) == reach.post_office_id
+        for side in sides
+    )
+
+
+def require_handover(session: Session, user: User, handover: Handover) -> None:
+    if not may_see_handover(session, user, handover):
+        raise Forbidden("this hand-over is between other parties", field="handover_id")
+
+
+# -- post offices: dispatch days, stops, couriers, devices ----------------------------------
+
+
+def may_act_for_post_office(user: User, post_office_id: int | None) -> bool:
+    """Plan, move, lock or watch the couriers of a post office: its own supervisors, admins."""
+    return may_enter(user, "supervise") and _reaches_post_office(reach_of(user), post_office_id)
+
+
+def require_post_office(user: User, post_office_id: int | None, what: str, field: str) -> None:
+    if not may_act_for_post_office(user, post_office_id):
+        raise Forbidden(f"this {what} belongs to another post office", field=field)
+
+
+def require_side(acting_party: str, from_party: str, to_party: str) -> None:
+    """Only the two sides act on a hand-over (scan, mark, complete) or follow it on a phone."""
+    if acting_party not in (from_party, to_party):
+        raise Forbidden("you are not a side of this hand-over", field="handover_id")

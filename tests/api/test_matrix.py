@@ -1,0 +1,478 @@
+"""The role × endpoint matrix: every route of the app, called by every kind of user, answers
+what ``EXPECTED`` says.
+
+The routes are read from the app itself (every OpenAPI operation and every HTML route), so a
+route added without a row here fails ``test_every_route_is_in_the_matrix``. Each row names one
+concrete request on objects of post office 1 / office 1 / citizen A, created through the
+services; the principals of post office 2, office 2 and citizen B are the strangers, so the
+object-level checks are exercised (another citizen's case is 404, another post office's
+hand-over 403).
+
+One app and one set of objects for the module; each call runs in a savepoint rolled back
+afterwards, so a call that changes something (a cancel, a revoke) does not change the next.
+The app keeps its own request transactions (commit, roll back, close), as in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from core.courier.bags import open_bag
+from core.courier.devices import sign_in
+from core.courier.pings import Fix, record_pings
+from core.custody.parties import party
+from core.custody.service import record_one
+from core.dispatch.day import today_in_vietnam
+from core.dispatch.models import RouteStop
+from core.dispatch.service import plan_day
+from core.handovers.service import open_handover
+from core.identity.models import SignInFailure
+from core.identity.service import MAX_FAILURES_PER_ACCOUNT, actor_for, issue_token
+from core.settings import Settings
+from tests.core.custody.helpers import scan
+from tests.factories import (
+    KINH_BAC,
+    dossier_of,
+    make_case,
+    make_office,
+    make_post_office,
+    make_user,
+)
+from vntime import VN
+
+PRINCIPALS = (
+    "anon",
+    "citizen_a",
+    "citizen_b",
+    "courier_1",
+    "dispatcher_1",
+    "courier_2",
+    "dispatcher_2",
+    "desk_1",
+    "desk_2",
+    "admin",
+)
+CITIZENS = ("citizen_a", "citizen_b")
+STAFF = tuple(p for p in PRINCIPALS if p not in ("anon", *CITIZENS))
+SIGNED_IN = PRINCIPALS[1:]
+# Routes the framework adds (documentation), not ours to authorise; /static is a mount.
+FRAMEWORK = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
+             ("GET", "/redoc")}  # fmt: skip
+
+# An expected answer: a status, or (303, "error") for a form that redirects back with an
+# error (the desk's way of refusing another office's objects), (303, "ok") without one.
+Expected = int | tuple[int, str]
+
+
+def cells(default: Expected, **by_principal: Expected) -> dict[str, Expected]:
+    unknown = set(by_principal) - set(PRINCIPALS)
+    assert not unknown, unknown
+    return {p: by_principal.get(p, default) for p in PRINCIPALS}
+
+
+def public(status: Expected = 200) -> dict[str, Expected]:
+    return cells(status)
+
+
+def api_for(allowed: dict[str, Expected]) -> dict[str, Expected]:
+    """A JSON endpoint: 401 without a token, 403 for a role without access."""
+    return cells(403, anon=401, **allowed)
+
+
+def page_for(allowed: dict[str, Expected], login: int = 303) -> dict[str, Expected]:
+    """A page: sent to sign in without a session, a 403 page for a role without access."""
+    return cells(403, anon=login, **allowed)
+
+
+def each(principals: tuple[str, ...], status: Expected) -> dict[str, Expected]:
+    return dict.fromkeys(principals, status)
+
+
+@dataclass
+class Objects:
+    """What the rows refer to, all on the side of post office 1, office 1 and citizen A."""
+
+    case_a: int = 0
+    item_a: str = ""
+    handover_1: int = 0
+    bag_1: str = ""
+    device_1: int = 0
+    stop_1: int = 0
+    courier_1: int = 0
+    courier_2: int = 0
+    post_office_1: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    expected: dict[str, Expected]
+    json: Any = None
+    data: dict[str, str] | None = None
+    params: dict[str, Any] | None = None
+
+
+def calls(o: Objects) -> dict[tuple[str, str], Call]:
+    """One row per route: the route's template, the concrete request, the answers."""
+    field_roles = each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 422)
+    couriers_422 = each(("courier_1", "courier_2"), 422)
+    printing = {**each(("courier_1", "dispatcher_1", "desk_1", "admin"), 200),
+                **each(("courier_2", "dispatcher_2", "desk_2"), 403)}  # fmt: skip
+    desks = each(("desk_1", "desk_2"), 200)
+    window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    rows = [
+        # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
+        Call("GET", "/", public()),
+        Call("GET", "/login", public()),
+        # A name locked by failed sign-ins: refused at once, without hashing a password.
+        Call("POST", "/login", public(429), data={"username": LOCKED_NAME, "password": "x"}),
+        Call("POST", "/logout", public(303)),
+        Call("GET", "/courier", public()),
+        Call("GET", "/courier/", public()),
+        Call("GET", "/courier/sw.js", public()),
+        Call("GET", "/courier/manifest.webmanifest", public()),
+        Call("GET", "/healthz", public()),
+        Call("GET", "/api/v1/tracking/{item_id}", public()),
+        Call("GET", "/t", public(303), params={"id": o.item_a}),
+        Call("GET", "/t/{item_id}", public()),
+        Call("GET", "/t/{item_id}/barcode.svg", public()),
+        Call("GET", "/t/{item_id}/qr.svg", public()),
+        Call("GET", "/mobile/v1/reasons", public()),
+        # -- agency systems: HMAC-signed, so every user without the key is refused ----------
+        Call("POST", "/api/agency/v1/dossiers/received", public(401), json={}),
+        Call("POST", "/api/agency/v1/results", public(401), json={}),
+        Call("POST", "/api/agency/v1/dossiers/returned", public(401), json={}),
+        # -- booking: public look-ups (bad bodies are 422 for everyone) ---------------------
+        Call("POST", "/api/v1/citizen/sign-in/code", public(422), json={}),
+        Call("POST", "/api/v1/citizen/sign-in", public(422), json={}),
+        Call("POST", "/api/v1/citizen/sign-out", public(204)),
+        Call("GET", "/api/v1/procedures", public()),
+        Call("POST", "/api/v1/addresses/parse", public(422), json={}),
+        Call("GET", "/api/v1/offices", public(), params={"commune_code": KINH_BAC}),
+        Call("GET", "/api/v1/windows", public(422)),
+        Call("POST", "/api/v1/quotes", public(422), json={}),
+        Call("GET", "/citizen/sign-in", public()),
+        Call("POST", "/citizen/sign-in", public(422), data={}),
+        # -- a citizen's own cases (API): the other citizen gets 404, staff 403 -------------
+        Call("POST", "/api/v1/bookings", api_for(each(CITIZENS, 422)), json={}),
+        Call("GET", "/api/v1/my/cases", api_for(each(CITIZENS, 200))),
+        Call("GET", "/api/v1/my/cases/{case_id}", api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("POST", "/api/v1/my/cases/{case_id}/cancel",
+             api_for({"citizen_a": 409, "citizen_b": 404})),
+        Call("POST", "/api/v1/my/cases/{case_id}/reschedule",
+             api_for({"citizen_a": 409, "citizen_b": 404}),
+             json={"pickup_window_start": window}),
+        Call("POST", "/api/v1/my/cases/{case_id}/rating",
+             api_for({"citizen_a": 409, "citizen_b": 404}), json={"stars": 5}),
+        Call("GET", "/api/v1/my/cases/{case_id}/receipt.pdf",
+             api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("GET", "/api/v1/my/cases/{case_id}/payment-qr.png",
+             api_for({"citizen_a": 422, "citizen_b": 404})),
+        # -- a citizen's pages -----------------------------------------------------------------
+        Call("GET", "/book", page_for(each(CITIZENS, 200))),
+        Call("POST", "/book", page_for(each(CITIZENS, 200)), data={"stage": "search"}),
+        Call("GET", "/my", page_for(each(CITIZENS, 200))),
+        Call("GET", "/my/cases/{case_id}", page_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("POST", "/my/cases/{case_id}/{action}",
+             page_for({"citizen_a": 422, "citizen_b": 404})),
+        # -- the courier app (couriers and dispatchers; admins watch devices and couriers) --
+        Call("POST", "/mobile/v1/auth/login", public(422), json={}),
+        Call("POST", "/mobile/v1/auth/logout", api_for(each(SIGNED_IN, 204))),
+        Call("GET", "/mobile/v1/me", api_for(each(SIGNED_IN, 200))),
+        Call("GET", "/mobile/v1/devices",
+             api_for(each(("dispatcher_1", "dispatcher_2", "admin"), 200))),
+        Call("POST", "/mobile/v1/devices/{device_id}/revoke",
+             api_for({"dispatcher_1": 200, "admin": 200})),
+        Call("POST", "/mobile/v1/scans", api_for(field_roles), json={}),
+        Call("POST", "/mobile/v1/pickups", api_for(couriers_422), json={}),
+        Call("POST", "/mobile/v1/pickups/refusals", api_for(couriers_422), json={}),
+        Call("POST", "/mobile/v1/deliveries", api_for(couriers_422), json={}),
+        Call("POST", "/mobile/v1/deliveries/attempts", api_for(couriers_422), json={}),
+        Call("POST", "/mobile/v1/deliveries/{code}/otp",
+             api_for({"courier_1": 422, "courier_2": 422})),  # a dossier, not a result
+        Call("GET", "/mobile/v1/returns", api_for(each(("courier_1", "courier_2"), 200))),
+        Call("GET", "/mobile/v1/cases/{case_id}/slip.pdf",
+             api_for({"courier_1": 200, "dispatcher_1": 200})),
+        Call("GET", "/mobile/v1/runsheet",
+             api_for({"courier_1": 200, "dispatcher_1": 200}),
+             params={"courier_id": o.courier_1}),
+        Call("PUT", "/mobile/v1/media/{sha256}", api_for(field_roles)),
+        Call("POST", "/mobile/v1/media/missing", api_for(field_roles), json={}),
+        Call("POST", "/mobile/v1/handovers", api_for(field_roles), json={}),
+        Call("GET", "/mobile/v1/handovers",
+             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 200))),
+        Call("GET", "/mobile/v1/handovers/{handover_id}",
+             api_for({"courier_1": 200, "dispatcher_1": 200})),
+        Call("POST", "/mobile/v1/handovers/{handover_id}/items",
+             api_for({"courier_1": 403}), json={"code": o.item_a}),
+        Call("POST", "/mobile/v1/handovers/{handover_id}/lines",
+             api_for({"courier_1": 403}),
+             json={"code": o.item_a, "outcome": "damaged", "reason": "torn", "accept": True}),
+        Call("POST", "/mobile/v1/handovers/{handover_id}/complete",
+             api_for({"courier_1": 403}), json={"fees_confirmed_vnd": 0}),
+        Call("POST", "/mobile/v1/bags",
+             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 201))),
+        Call("GET", "/mobile/v1/bags/{bag_code}",
+             api_for({"courier_1": 200, "dispatcher_1": 200})),
+        Call("POST", "/mobile/v1/bags/{bag_code}/items",
+             api_for({"courier_1": 200, "dispatcher_1": 200}),
+             json={"code": o.item_a, "client_event_id": str(uuid.uuid4())}),
+        Call("POST", "/mobile/v1/bags/{bag_code}/items/remove",
+             api_for({"courier_1": 422, "dispatcher_1": 422}),  # not in the bag
+             json={"code": o.item_a, "client_event_id": str(uuid.uuid4())}),
+        Call("POST", "/mobile/v1/bags/{bag_code}/seal",  # an empty bag is not sealed
+             api_for({"courier_1": 409, "dispatcher_1": 409}), json={"seal_number": "S-1"}),
+        Call("POST", "/mobile/v1/pings", api_for(couriers_422), json={}),
+        Call("GET", "/mobile/v1/couriers/{courier_id}/position",
+             api_for({"dispatcher_1": 200, "admin": 200})),
+        # -- print files: staff of post office 1 / office 1, and admins -------------------------
+        Call("GET", "/print/labels.pdf", api_for(printing), params={"items": [o.item_a]}),
+        Call("GET", "/print/labels/{item_id}.pdf", api_for(printing)),
+        Call("GET", "/print/labels.zpl", api_for(printing), params={"items": [o.item_a]}),
+        Call("GET", "/print/labels/{item_id}.zpl", api_for(printing)),
+        Call("GET", "/print/labels/{item_id}.html", api_for(printing)),
+        Call("GET", "/print/dossier-slips/{item_id}.pdf", api_for(printing)),
+        Call("GET", "/print/receipts/{item_id}.pdf", api_for(printing)),
+        Call("GET", "/print/handovers/{handover_id}.pdf", api_for(printing)),
+        # -- the desk: desk officers; another office's objects are refused -----------------
+        Call("GET", "/desk", page_for(desks)),
+        Call("POST", "/desk/find", page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("GET", "/desk/handovers/{handover_id}", page_for({"desk_1": 200, "desk_2": 403})),
+        Call("POST", "/desk/handovers/{handover_id}/scan",
+             page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("POST", "/desk/handovers/{handover_id}/lines",
+             page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"code": o.item_a, "outcome": "damaged", "reason": "torn", "accept": "true"}),
+        Call("POST", "/desk/handovers/{handover_id}/complete",
+             page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"fees_confirmed_vnd": "0"}),
+        Call("GET", "/desk/cases/{case_id}", page_for({"desk_1": 200, "desk_2": 404})),
+        Call("GET", "/desk/codes", page_for(desks)),
+        Call("POST", "/desk/codes", page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"item_id": o.item_a, "agency_dossier_code": "000.00.00.H00-261201-0001"}),
+        Call("GET", "/desk/results", page_for(desks)),
+        Call("POST", "/desk/results",
+             page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
+             data={"code": o.item_a}),
+        # -- dispatch: dispatchers for their own post office, admins for any ------------------
+        Call("GET", "/dispatch", page_for(each(("dispatcher_1", "dispatcher_2", "admin"), 200))),
+        Call("GET", "/api/v1/dispatch/day", api_for({"dispatcher_1": 200, "admin": 200}),
+             params={"post_office": o.post_office_1}),
+        Call("POST", "/api/v1/dispatch/plan",
+             api_for(each(("dispatcher_1", "dispatcher_2", "admin"), 422)), json={}),
+        Call("POST", "/api/v1/dispatch/stops/{stop_id}/move",
+             api_for({"dispatcher_1": 422, "admin": 422}), json={"courier_id": o.courier_2}),
+        Call("POST", "/api/v1/dispatch/stops/{stop_id}/lock",
+             api_for({"dispatcher_1": 200, "admin": 200}), json={"locked": True}),
+        # -- operating the service -------------------------------------------------------------
+        Call("GET", "/api/v1/admin/webhooks/dead", api_for({"admin": 200})),
+        Call("POST", "/api/v1/admin/webhooks/{message_id}/replay", api_for({"admin": 404})),
+    ]  # fmt: skip
+    values = {
+        "case_id": o.case_a,
+        "item_id": o.item_a,
+        "code": o.item_a,
+        "handover_id": o.handover_1,
+        "bag_code": o.bag_1,
+        "device_id": o.device_1,
+        "courier_id": o.courier_1,
+        "stop_id": o.stop_1,
+        "message_id": 999_999,
+        "sha256": "0" * 64,
+        "action": "cancel",
+    }
+    table = {}
+    for row in rows:
+        key = (row.method, row.path)
+        assert key not in table, f"two rows for {key}"
+        table[key] = Call(row.method, row.path.format(**values), row.expected, row.json,
+                          row.data, row.params)  # fmt: skip
+    return table
+
+
+# -- the world -----------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: FastAPI
+    client: TestClient
+    connection: Connection
+    objects: Objects
+
+
+LOCKED_NAME = "matrix-locked-account"
+
+# What the courier app records at a pickup (the dossier slip prints the checklist).
+PICKED_UP = {
+    "seal_number": "SEAL-1",
+    "fees_collected_vnd": 200000,
+    "checklist": [{"name": "Tờ khai", "form": "original", "present": True}],
+}
+
+
+def _build(db: Session, settings: Settings) -> Objects:
+    now = datetime.now(UTC)
+    po1, po2 = make_post_office(db), make_post_office(db)
+    office1, office2 = make_office(db), make_office(db)
+    users = {
+        "citizen_a": make_user(db, "citizen"),
+        "citizen_b": make_user(db, "citizen"),
+        "courier_1": make_user(db, "courier", post_office_id=po1.id),
+        "dispatcher_1": make_user(db, "dispatcher", post_office_id=po1.id),
+        "courier_2": make_user(db, "courier", post_office_id=po2.id),
+        "dispatcher_2": make_user(db, "dispatcher", post_office_id=po2.id),
+        "desk_1": make_user(db, "desk_officer", office_id=office1.id),
+        "desk_2": make_user(db, "desk_officer", office_id=office2.id),
+        "admin": make_user(db, "admin"),
+    }
+    case_a = make_case(db, settings, post_office=po1, office=office1,
+                       citizen_user_id=users["citizen_a"].id)  # fmt: skip
+    make_case(db, settings, post_office=po2, office=office2, citizen_user_id=users["citizen_b"].id)
+    courier_1 = users["courier_1"]
+    item_a = dossier_of(db, case_a).code
+    record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
+    opened = open_handover(db, actor_for(courier_1), giver=party("courier", courier_1.id),
+                           receiver=party("office", office1.id), item_codes=[item_a],
+                           now=now)  # fmt: skip
+    bag = open_bag(db, actor_for(courier_1), now=now)
+    phone = sign_in(db, settings, username=courier_1.username, password="correct horse battery",
+                    install_id="matrix-phone-1", device_name="Phone", platform="android",
+                    now=now)  # fmt: skip
+    record_pings(db, courier_1.id, phone.device.id,
+                 [Fix(fixed_at=now, lat=21.18, lon=106.07, accuracy_m=10.0)], now=now)  # fmt: skip
+    tomorrow = today_in_vietnam(now) + timedelta(days=1)
+    start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=VN)
+    make_case(db, settings, post_office=po1, office=office1, service_option="send",
+              pickup_window_start=start, pickup_window_end=start + timedelta(hours=2))  # fmt: skip
+    plan_day(db, settings, post_office_id=po1.id, day=tomorrow, now=now, time_limit_s=0.2)
+    stop = db.scalars(
+        select(RouteStop)
+        .where(RouteStop.post_office_id == po1.id)
+        .order_by(RouteStop.courier_id.is_(None), RouteStop.id)
+    ).first()
+    assert stop is not None
+    db.add_all(
+        SignInFailure(username=LOCKED_NAME, client_ip=None, failed_at=now)
+        for _ in range(MAX_FAILURES_PER_ACCOUNT)
+    )
+    tokens = {name: issue_token(db, settings, user, now=now).token for name, user in users.items()}
+    tokens["courier_1"] = phone.token.token
+    db.commit()
+    return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
+                   bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
+                   courier_1=courier_1.id, courier_2=users["courier_2"].id,
+                   post_office_1=po1.code, tokens=tokens)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine, database_url: str) -> Iterator[World]:
+    settings = Settings(environment="test", secret_key="test-secret", database_url=None)
+    connection = engine.connect()
+    outer = connection.begin()
+    bound = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                         autoflush=False, expire_on_commit=False)  # fmt: skip
+    with bound() as db:
+        objects = _build(db, settings)
+    app = create_app(settings, url=database_url)
+    app.state.sessionmaker = bound
+    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    try:
+        yield World(app, client, connection, objects)
+    finally:
+        client.close()
+        outer.rollback()
+        connection.close()
+
+
+def _routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, from its routers (HTML routes included)."""
+    found: set[tuple[str, str]] = set()
+
+    def add(path: str | None, methods: set[str] | None) -> None:
+        for method in methods or ():
+            if method != "HEAD" and path is not None:
+                found.add((method, path))
+
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:  # an included router (FastAPI ≥ 0.120 keeps them nested)
+            for context in contexts():
+                add(context.path, getattr(context.original_route, "methods", None))
+        else:
+            add(getattr(route, "path", None), getattr(route, "methods", None))
+    return found - FRAMEWORK
+
+
+def _openapi_operations(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+
+def test_every_route_is_in_the_matrix(world: World) -> None:
+    table = calls(world.objects)
+    routes = _routes(world.app)
+    assert _openapi_operations(world.app) <= routes
+    assert routes - set(table) == set(), "add these routes to the matrix"
+    assert set(table) - routes == set(), "these rows name no route"
+
+
+def _answer(world: World, call: Call, principal: str) -> Expected:
+    token = world.objects.tokens.get(principal)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    world.client.cookies.clear()
+    if token:
+        world.client.cookies.set("hoso_session", token)
+    savepoint = world.connection.begin_nested()
+    try:
+        response = world.client.request(call.method, call.path, headers=headers, json=call.json,
+                                        data=call.data, params=call.params)  # fmt: skip
+    finally:
+        savepoint.rollback()
+    if response.status_code == 303 and isinstance(call.expected[principal], tuple):
+        return (303, "error" if "error=" in response.headers["location"] else "ok")
+    if response.status_code in (401, 403) and response.headers["content-type"].startswith(
+        "application/json"
+    ):
+        refusal = response.json()
+        assert set(refusal) >= {"error", "detail", "field"} and refusal["field"], response.text
+    if response.status_code == 403 and response.headers["content-type"].startswith("text/html"):
+        # A page in Vietnamese with the switch to English, like every page.
+        assert '<html lang="vi">' in response.text and 'hreflang="en"' in response.text
+    status: int = response.status_code
+    return status
+
+
+def test_every_role_gets_the_expected_answer_from_every_route(world: World) -> None:
+    table = calls(world.objects)
+    wrong = []
+    for key, call in sorted(table.items()):
+        for principal in PRINCIPALS:
+            got = _answer(world, call, principal)
+            if got != call.expected[principal]:
+                wrong.append(f"{key[0]} {key[1]} as {principal}: {got}, "
+                             f"expected {call.expected[principal]}")  # fmt: skip
+    size = len(table) * len(PRINCIPALS)
+    print(f"role × endpoint matrix: {len(table)} routes × {len(PRINCIPALS)} principals = {size}")
+    assert not wrong, "\n".join(wrong)
+    assert not any(str(s).startswith("5") for c in table.values() for s in c.expected.values())
