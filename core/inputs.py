@@ -72,10 +72,13 @@ def _storable_text(value: str) -> str:
 
 def _plausible_moment(value: datetime) -> datetime:
     offset = value.utcoffset()
-    assert offset is not None  # AwareDatetime
-    if abs(offset) > MAX_OFFSET or offset % timedelta(minutes=1):
+    if offset is not None and (abs(offset) > MAX_OFFSET or offset % timedelta(minutes=1)):
         raise ValueError("the UTC offset must be whole minutes between -14:00 and +14:00")
-    if not EARLIEST <= value < LATEST:
+    # A time without an offset is compared as it reads (its handler decides where it is).
+    earliest, latest = (EARLIEST, LATEST) if offset is not None else (
+        EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None)
+    )  # fmt: skip
+    if not earliest <= value < latest:
         raise ValueError(f"must fall between {EARLIEST:%Y} and {LATEST:%Y}")
     return value
 
@@ -88,3 +91,5 @@ RowId = Annotated[int, Field(ge=1, le=INT4_MAX)]
 Count = Annotated[int, Field(ge=0, le=INT4_MAX)]
 # A moment with its UTC offset, in the years hoso can have seen or planned.
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
+# The same where the offset may be left out (a citizen's form: read as Vietnam time).
+PlannedTime = Annotated[datetime, AfterValidator(_plausible_moment)]
