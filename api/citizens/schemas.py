@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.booking.service import MAX_ADDRESS_CHARS
 from core.inputs import Count, PlannedTime, RowId, Text
 
 ServiceOption = Literal["send", "receive", "both"]
@@ -49,8 +50,8 @@ class ProcedureRead(BaseModel):
     documents: list[DocumentRead]
 
 
-# An address as people write one fits in a few hundred characters; parsing costs CPU per byte.
-MAX_ADDRESS = 500
+# An address as people write one fits in a couple of hundred characters; parsing costs CPU.
+MAX_ADDRESS = MAX_ADDRESS_CHARS
 
 
 class AddressParse(BaseModel):

@@ -175,7 +175,7 @@ PROBES: dict[str, Probe] = {
     "address_over_field_limit": Probe(
         "POST",
         "/api/v1/addresses/parse",
-        json.dumps({"text": "a, " * 200}).encode(),
+        json.dumps({"text": "a, " * 100}).encode(),
         JSON,
         field="text",
     ),  # fmt: skip
