@@ -17,7 +17,9 @@ from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
-from api.errors import install_error_handlers
+from api.errors import declare_error_shape, install_error_handlers
+from api.guard import InputGuard
+from api.ratelimit import Limiter, RateLimit
 from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
@@ -58,6 +60,11 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
     app.openapi = declare_agency_security(app)  # type: ignore[method-assign]
+    declare_error_shape(app)
+    # The last added runs first: the rate limit refuses before a body is read.
+    app.add_middleware(InputGuard)
+    app.state.rate_limiter = Limiter()
+    app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(courier.router)

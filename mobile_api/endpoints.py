@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from core.custody.commands import ScanCommand, ScanResult
 from core.errors import InvalidInput, Unauthorized
 from core.identity.models import Device, User
 from core.identity.service import revoke_token
+from core.inputs import first_bad_value
 from core.media.service import missing_media
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
@@ -174,12 +176,26 @@ def _device_out(device: Device, username: str) -> DeviceOut:
 # -- scan sync -----------------------------------------------------------------------------
 
 
-def _batch_events(body: bytes) -> list[Any]:
-    """The envelope only; events are validated one by one so one bad event fails alone."""
+def _decoded(body: bytes) -> Any:
+    """The batch as JSON. orjson refuses the whole document for one lone surrogate escape
+    or one byte that is not UTF-8; such a batch is read again leniently, so the bad text
+    lands in its own event (as a surrogate) and only that event is refused."""
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"the body is not JSON: {exc}", field="body") from exc
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as strict:
+        try:
+            return json.loads(body.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            raise InvalidInput(f"the body is not JSON: {strict}", field="body") from strict
+
+
+def _batch_events(body: bytes) -> list[Any]:
+    """The envelope only; events are validated one by one so one bad event fails alone.
+
+    An envelope that is not JSON, or not ``{"events": [...]}``, is refused whole (422): no
+    event can be told apart in it, and a phone's JSON encoder never writes one.
+    """
+    parsed = _decoded(body)
     if not isinstance(parsed, dict) or not isinstance(parsed.get("events"), list):
         raise InvalidInput('send {"events": [...]}', field="events")
     events: list[Any] = parsed["events"]
@@ -190,21 +206,36 @@ def _batch_events(body: bytes) -> list[Any]:
     return events
 
 
-def _parse_event(index: int, raw: Any) -> ScanCommand | Malformed:
+def _echoed(raw_map: dict[Any, Any], key: str) -> str | None:
+    """A value of the refused event to repeat in its answer, if it is text that can be."""
+    value = raw_map.get(key)
+    if not isinstance(value, str) or first_bad_value(value) is not None:
+        return None
+    return value[:64]
+
+
+def _malformed(raw: Any, index: int, where: str, message: str) -> Malformed:
+    raw_map = raw if isinstance(raw, dict) else {}
+    return Malformed(
+        client_event_id=_echoed(raw_map, "client_event_id"),
+        code=_echoed(raw_map, "code") or "",
+        reason_code="malformed_code" if where == "code" else "invalid_input",
+        detail=f"events[{index}].{where}: {message}" if where else message,
+        field=where or None,
+    )
+
+
+def _parse_event(index: int, raw: Any, now: datetime) -> ScanCommand | Malformed:
+    # Text no column can hold is found first, anywhere in the event (keys included), so no
+    # later message can carry it into the answer.
+    bad = first_bad_value(raw)
+    if bad is not None:
+        return _malformed(raw, index, bad[0], bad[1])
     try:
-        event = ScanEventIn.model_validate(raw)
+        event = ScanEventIn.model_validate(raw, context={"now": now})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raw_map = raw if isinstance(raw, dict) else {}
-        key, code = raw_map.get("client_event_id"), raw_map.get("code")
-        return Malformed(
-            client_event_id=key if isinstance(key, str) else None,
-            code=code if isinstance(code, str) else "",
-            reason_code="malformed_code" if where == "code" else "invalid_input",
-            detail=f"events[{index}].{where}: {first['msg']}" if where else first["msg"],
-            field=where or None,
-        )
+        return _malformed(raw, index, ".".join(str(p) for p in first["loc"]), first["msg"])
     return ScanCommand(
         kind=event.kind,
         code=event.code,
@@ -273,7 +304,7 @@ def _sync_batch(
     """
     with unit_of_work() as session:
         caller = require_field_role(resolve_caller(session, settings, authorization, now=now))
-        entries = [_parse_event(i, raw) for i, raw in enumerate(_batch_events(body))]
+        entries = [_parse_event(i, raw, now) for i, raw in enumerate(_batch_events(body))]
         results = sync(session, settings, caller.actor, entries, now=now)
         missing = missing_media(session, _media_refs(results, entries))
         return batch_answer(results, missing, now)

@@ -22,19 +22,22 @@ from core.custody.models import Bag
 from core.errors import InvalidInput
 from core.handovers import service as handovers
 from core.handovers.models import Handover
+from core.inputs import Count
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from mobile_api.deps import Caller, FieldCaller, SessionDep
 from mobile_api.endpoints import result_out
-from mobile_api.schemas import PARTY, SHA256, ScanResultOut
+from mobile_api.schemas import SHA256, Receiver, ScanResultOut
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
 
 class HandoverOpenIn(BaseModel):
-    counterparty: str = Field(pattern=PARTY, description="office:ID, post_office:ID or courier:ID")
+    counterparty: Receiver = Field(
+        description="office:ID, post_office:ID or courier:ID of the items' province"
+    )
     direction: Literal["give", "collect"] = Field(
         description="give: the caller hands these items over (dossiers to an office). "
         "collect: the caller asks to receive them (results at the desk)"
@@ -43,7 +46,7 @@ class HandoverOpenIn(BaseModel):
     bag_codes: list[str] = Field(
         default_factory=list, max_length=50, description="Bags whose items join the list"
     )
-    fees_declared_vnd: int = Field(default=0, ge=0)
+    fees_declared_vnd: Count = 0
     note: str | None = Field(default=None, max_length=500)
 
 

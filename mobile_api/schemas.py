@@ -7,20 +7,47 @@ changes on its own. Field descriptions land in the OpenAPI document phone develo
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+)
 
+from core.custody.parties import RECEIVER_PATTERN, parse_receiver
 from core.custody.transitions import TRANSITIONS
+from core.errors import InvalidInput
+from core.inputs import EARLIEST, Count, Moment, Text, first_bad_value
 from core.media.service import SHA256_PATTERN, is_sha256
 
 MAX_BATCH = 500
 SHA256 = SHA256_PATTERN
-PARTY = r"^(courier|office|post_office):\d+$"
+PARTY = RECEIVER_PATTERN
+# A phone's clock may run a little fast; an event further ahead is a broken clock or a typo.
+MAX_CLOCK_LEAD = timedelta(days=1)
 _MAX_JSON = 8 * 1024
 _KINDS: list[JsonValue] = [*sorted(k for k, rule in TRANSITIONS.items() if not rule.service_only)]
+
+
+def _receiver(value: str) -> str:
+    try:
+        parse_receiver(value, field="to_party")
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from exc
+    return value
+
+
+# The pattern is documented; ``_receiver`` checks it with a plainer message and the ID's bound.
+Receiver = Annotated[
+    str, AfterValidator(_receiver), Field(max_length=40, json_schema_extra={"pattern": PARTY})
+]
 
 
 class _In(BaseModel):
@@ -82,6 +109,9 @@ class Gps(_In):
 
 
 def _check_refs(value: dict[str, Any], where: str) -> dict[str, Any]:
+    bad = first_bad_value(value, where)
+    if bad is not None:
+        raise ValueError(f"{bad[0]} {bad[1]}")
     if len(orjson.dumps(value)) > _MAX_JSON:
         raise ValueError(f"{where} is larger than {_MAX_JSON // 1024} KB")
     for key, ref in value.items():
@@ -98,18 +128,19 @@ class ScanEventIn(Gps):
         description="UUID the phone makes when the event happens; the idempotency key"
     )
     kind: str = Field(description="Event kind", json_schema_extra={"enum": _KINDS})
-    code: str = Field(
+    code: Text = Field(
         min_length=1, max_length=32, description="Item (S10) or bag code as scanned or typed"
     )
-    occurred_at: AwareDatetime = Field(
-        description="Device time with its UTC offset, e.g. 2026-11-22T09:15:03+07:00"
+    occurred_at: Moment = Field(
+        description="Device time with its UTC offset (at most ±14:00), e.g. "
+        "2026-11-22T09:15:03+07:00; from 2020 to one day past the server's clock"
     )
-    to_party: str | None = Field(
+    to_party: Receiver | None = Field(
         default=None,
-        pattern=PARTY,
-        description="Receiver of a hand-off: office:ID, post_office:ID or courier:ID",
+        description="Receiver of a hand-off: office:ID, post_office:ID or courier:ID of the "
+        "item's province",
     )
-    place: str | None = Field(default=None, max_length=200)
+    place: Text | None = Field(default=None, max_length=200)
     evidence: dict[str, Any] = Field(
         default_factory=dict,
         description="Proof and media references: keys ending in _sha256 name uploaded files",
@@ -121,6 +152,17 @@ class ScanEventIn(Gps):
     def _known_kind(cls, value: str) -> str:
         if value not in TRANSITIONS:
             raise ValueError(f"unknown kind; one of {', '.join(sorted(TRANSITIONS))}")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_ahead(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # The server's clock comes in the validation context (the request's ``now``).
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if isinstance(now, datetime) and value > now + MAX_CLOCK_LEAD:
+            raise ValueError("is more than a day ahead of the server's clock")
+        if value < EARLIEST:
+            raise ValueError(f"is before {EARLIEST:%Y}")
         return value
 
     @field_validator("evidence")
@@ -202,7 +244,7 @@ class ChecklistEntry(_In):
 class _DoorEvent(Gps):
     client_event_id: uuid.UUID
     code: str = Field(min_length=1, max_length=32)
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -212,7 +254,7 @@ class PickupIn(_DoorEvent):
 
     checklist: list[ChecklistEntry] = Field(min_length=1)
     seal_number: str = Field(min_length=1, max_length=40)
-    fees_collected_vnd: int = Field(ge=0)
+    fees_collected_vnd: Count
     payment_method: Literal["cash", "bank_transfer", "card", "e_wallet"] | None = None
     citizen_signature_sha256: str = Field(pattern=SHA256)
     courier_signature_sha256: str = Field(pattern=SHA256)
@@ -316,7 +358,7 @@ class RunSheetOut(BaseModel):
 
 
 class PingIn(_In):
-    fixed_at: AwareDatetime
+    fixed_at: Moment
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     accuracy_m: float = Field(ge=0, le=100_000)

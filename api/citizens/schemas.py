@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.booking.service import MAX_ADDRESS_CHARS
+from core.inputs import Count, PlannedTime, RowId, Text
+
 ServiceOption = Literal["send", "receive", "both"]
 
 
@@ -47,8 +50,12 @@ class ProcedureRead(BaseModel):
     documents: list[DocumentRead]
 
 
+# An address as people write one fits in a couple of hundred characters; parsing costs CPU.
+MAX_ADDRESS = MAX_ADDRESS_CHARS
+
+
 class AddressParse(BaseModel):
-    text: str = Field(examples=["45 Lê Lợi, P. Bến Thành, Q.1, TP.HCM"])
+    text: Text = Field(max_length=MAX_ADDRESS, examples=["45 Lê Lợi, P. Bến Thành, Q.1, TP.HCM"])
 
 
 class CommuneRead(BaseModel):
@@ -84,10 +91,10 @@ class WindowRead(BaseModel):
 
 class QuoteRequest(BaseModel):
     service_option: ServiceOption
-    procedure_id: int
-    commune_code: str
-    office_id: int
-    weight_g: int = 100
+    procedure_id: RowId
+    commune_code: Text = Field(max_length=16)
+    office_id: RowId
+    weight_g: Count = 100
     pay_fee_on_behalf: bool = False
 
 
@@ -107,24 +114,28 @@ class QuoteRead(BaseModel):
 
 class BookingCreate(BaseModel):
     service_option: ServiceOption
-    procedure_id: int
-    address: str = Field(examples=["12 Lê Ngô Cát, Phường Thủy Xuân, Huế"])
-    commune_code: str | None = Field(
-        default=None, description="The commune the citizen confirmed (else the parsed one)."
+    procedure_id: RowId
+    address: Text = Field(max_length=MAX_ADDRESS, examples=["12 Lê Ngô Cát, Phường Thủy Xuân, Huế"])
+    commune_code: Text | None = Field(
+        default=None,
+        max_length=16,
+        description="The commune the citizen confirmed (else the parsed one).",
     )
-    office_id: int | None = Field(default=None, description="Default: the suggested office.")
-    lat: float | None = None
-    lon: float | None = None
-    gps_accuracy_m: float | None = None
-    pickup_window_start: datetime
-    contact_name: str
-    contact_phone: str
-    cccd: str = Field(description="Citizen ID, 12 digits; checked against sex and birth year.")
+    office_id: RowId | None = Field(default=None, description="Default: the suggested office.")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    gps_accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    pickup_window_start: PlannedTime
+    contact_name: Text = Field(min_length=1, max_length=120)
+    contact_phone: Text = Field(max_length=20)
+    cccd: Text = Field(
+        max_length=12, description="Citizen ID, 12 digits; checked against sex and birth year."
+    )
     citizen_sex: Literal["male", "female"]
-    citizen_birth_year: int
+    citizen_birth_year: int = Field(ge=1900, le=2100)
     payment_method: Literal["cash", "vietqr"]
     pay_fee_on_behalf: bool = False
-    weight_g: int = 100
+    weight_g: Count = 100
 
 
 class PaymentRead(BaseModel):
@@ -160,7 +171,7 @@ class CaseRead(BaseModel):
 
 
 class RescheduleRequest(BaseModel):
-    pickup_window_start: datetime
+    pickup_window_start: PlannedTime
 
 
 class RatingCreate(BaseModel):

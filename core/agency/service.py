@@ -169,7 +169,8 @@ def verify_request(
         raise Unauthorized(
             "the nonce must be 16-128 characters A-Z a-z 0-9 _ -", field=NONCE_HEADER
         )
-    if not stamp.isdigit():
+    # isdigit() alone takes "²" and other digits int() refuses; and 400 digits are no time.
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
         raise Unauthorized("the timestamp must be Unix seconds", field=TIMESTAMP_HEADER)
     skew = abs(now.timestamp() - int(stamp))
     if skew > settings.agency_signature_window_seconds:

@@ -52,11 +52,21 @@ class AddressCheck:
     province: Province
 
 
+# A street address with commune and province, old form included, fits with room to spare.
+MAX_ADDRESS_CHARS = 250
+
+
 def check_address(session: Session, text: str) -> AddressCheck:
     """Parse a typed address into a 2025 commune; old three-level forms are converted."""
     cleaned = " ".join(text.split())
     if len(cleaned) < 5:
         raise InvalidInput("type the address with its commune and province", field="address")
+    if len(cleaned) > MAX_ADDRESS_CHARS:
+        # The parser's time grows faster than the text (0.3 s at 250 characters of repeated
+        # place names): every edge, JSON or form, is held to what an address needs.
+        raise InvalidInput(
+            f"an address has at most {MAX_ADDRESS_CHARS} characters", field="address"
+        )
     try:
         parsed = parse_address(cleaned)
     except AddressNotRecognised as exc:

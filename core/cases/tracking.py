@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.cases.service import case_context
 from core.custody.corrections import declared_event_ids
 from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.parties import party_kind, party_row_id
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
 from core.places.models import Office, PostOffice
@@ -75,13 +76,16 @@ class _Names:
     def holder(self, value: str | None) -> tuple[str, str]:
         if value is None:
             return ("—", "—")
-        kind, _, ident = value.partition(":")
-        if kind == "office" and ident.isdigit():
-            office = self.session.get(Office, int(ident))
+        kind = party_kind(value)
+        # An ID no row can have (an old hand-off to office:99999999999999999999 stays in the
+        # ledger for good) is not looked up: the database would refuse the number.
+        ident = party_row_id(value)
+        if kind == "office" and ident is not None:
+            office = self.session.get(Office, ident)
             if office is not None:
                 return (office.name_vi, office.name_en)
-        if kind == "post_office" and ident.isdigit():
-            post = self.session.get(PostOffice, int(ident))
+        if kind == "post_office" and ident is not None:
+            post = self.session.get(PostOffice, ident)
             if post is not None:
                 return (post.name, post.name)
         return {

@@ -26,10 +26,13 @@ from core.courier.doorstep import (
 )
 from core.custody.attempts import attempts_used_up
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.parties import Actor
+from core.custody.parties import Actor, item_provinces, receiver_problem, receiver_provinces
 from core.custody.service import record
+from core.errors import InvalidInput
 from core.outbox.service import enqueue
 from core.settings import Settings
+from labels.errors import InvalidCode
+from labels.s10 import validate_item_id
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,10 @@ def sync(
         return [r for r in results if r is not None]
 
     checks = DoorstepChecks(session, settings, actor.party, now)
-    needs_checks = any(command.kind in CHECKED_KINDS for _, command in commands)
+    offers = [command for _, command in commands if command.to_party is not None]
+    if offers:
+        checks.receivers = Receivers.of(session, offers)
+    needs_checks = bool(offers) or any(command.kind in CHECKED_KINDS for _, command in commands)
     recorded = record(
         session,
         actor,
@@ -85,6 +91,40 @@ def sync(
         if command.kind == "attempt_failed" and result.outcome == "accepted":
             _warn_when_attempts_run_out(session, settings, facts_for(checks.facts, command.code))
     return [r for r in results if r is not None]
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """The receivers a batch's hand-offs name, and the provinces of the items handed off:
+    read once per batch, before the items are locked (neither changes with custody)."""
+
+    provinces: dict[str, str]
+    item_provinces: dict[str, str]
+
+    @classmethod
+    def of(cls, session: Session, offers: Sequence[ScanCommand]) -> Receivers:
+        codes = []
+        for command in offers:
+            try:
+                codes.append(validate_item_id(command.code))
+            except InvalidCode:
+                pass  # refused as malformed by the ledger
+        return cls(
+            provinces=receiver_provinces(session, {c.to_party for c in offers if c.to_party}),
+            item_provinces=item_provinces(session, codes),
+        )
+
+    def refusal(self, command: ScanCommand) -> ScanResult | None:
+        if command.to_party is None:
+            return None
+        try:
+            code = validate_item_id(command.code)
+        except InvalidCode:
+            return None
+        problem = receiver_problem(command.to_party, self.provinces, self.item_provinces.get(code))
+        if problem is None:
+            return None
+        return ScanResult.refusal(command, "invalid_input", InvalidInput(problem, field="to_party"))
 
 
 class DoorstepChecks:
@@ -99,11 +139,14 @@ class DoorstepChecks:
             session, settings, actor_party, now,
         )  # fmt: skip
         self.facts: dict[str, ItemFacts] = {}
+        self.receivers: Receivers | None = None
 
     def load(self, rows: Sequence[Any]) -> None:
         self.facts = facts_from_rows(rows)
 
     def check(self, command: ScanCommand) -> ScanCommand | ScanResult:
+        if self.receivers is not None and (refused := self.receivers.refusal(command)):
+            return refused
         if command.kind not in CHECKED_KINDS:
             return command
         try:

@@ -6,9 +6,19 @@ string form in the ledger makes the hash chain independent of how we present it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput
+from core.inputs import INT4_MAX
+
 PARTY_KINDS = ("citizen", "courier", "office", "post_office", "admin", "agency")
+# Who can be handed an item: a person or a place the ledger can later hear from.
+RECEIVER_KINDS = ("courier", "office", "post_office")
+RECEIVER_PATTERN = r"^(courier|office|post_office):[1-9][0-9]{0,9}$"
 
 
 def party(kind: str, ident: int | str) -> str:
@@ -19,6 +29,92 @@ def party(kind: str, ident: int | str) -> str:
 
 def party_kind(value: str) -> str:
     return value.split(":", 1)[0]
+
+
+def party_row_id(value: str) -> int | None:
+    """The row ID in ``office:12``, or None when it is not a number a row can have (so a
+    display of an old ``office:99999999999999999999`` in the ledger never reaches the
+    database with it)."""
+    _, _, ident = value.partition(":")
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 10:
+        return None
+    number = int(ident)
+    return number if 1 <= number <= INT4_MAX else None
+
+
+def parse_receiver(value: str, *, field: str) -> tuple[str, int]:
+    """``courier:12``, ``office:3`` or ``post_office:1`` as (kind, id); refused otherwise."""
+    kind, _, _ = value.partition(":")
+    number = party_row_id(value)
+    if kind not in RECEIVER_KINDS or number is None:
+        raise InvalidInput(
+            f"{value[:40]!r} is not a receiver: write office:ID, post_office:ID or courier:ID "
+            f"with an ID from 1 to {INT4_MAX}",
+            field=field,
+        )
+    return kind, number
+
+
+_RECEIVER_PROVINCES = text(
+    """
+    SELECT 'office:' || id, province_code FROM offices WHERE id = ANY(:offices)
+    UNION ALL
+    SELECT 'post_office:' || id, province_code FROM post_offices WHERE id = ANY(:posts)
+    UNION ALL
+    SELECT 'courier:' || u.id, p.province_code
+    FROM users AS u JOIN post_offices AS p ON p.id = u.post_office_id
+    WHERE u.id = ANY(:couriers) AND u.role = 'courier' AND u.active
+    """
+)
+
+_ITEM_PROVINCES = text(
+    """
+    SELECT i.code, b.province_code FROM items AS i
+    JOIN cases AS c ON c.id = i.case_id JOIN bookings AS b ON b.id = c.booking_id
+    WHERE i.code = ANY(:codes)
+    UNION ALL
+    SELECT g.code, p.province_code FROM bags AS g JOIN post_offices AS p ON p.id = g.post_office_id
+    WHERE g.code = ANY(:codes)
+    """
+)
+
+
+def receiver_provinces(session: Session, parties: Iterable[str]) -> dict[str, str]:
+    """The province of each party that exists and may receive an item (an office, a post
+    office, an active courier); parties missing from the answer may not."""
+    ids: dict[str, list[int]] = {kind: [] for kind in RECEIVER_KINDS}
+    for value in parties:
+        kind, _, _ = value.partition(":")
+        number = party_row_id(value)
+        if kind in ids and number is not None:
+            ids[kind].append(number)
+    if not any(ids.values()):
+        return {}
+    rows = session.execute(
+        _RECEIVER_PROVINCES,
+        {"offices": ids["office"], "posts": ids["post_office"], "couriers": ids["courier"]},
+    )
+    return dict(rows.tuples().all())
+
+
+def item_provinces(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """The province each item (by its booking) or bag (by its post office) belongs to."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    return dict(session.execute(_ITEM_PROVINCES, {"codes": wanted}).tuples().all())
+
+
+def receiver_problem(
+    receiver: str, provinces: dict[str, str], item_province: str | None
+) -> str | None:
+    """Why ``receiver`` may not be handed an item of ``item_province``, or None.
+    ``provinces``: ``receiver_provinces`` of the parties in question."""
+    if receiver not in provinces:
+        return f"{receiver[:40]} does not exist or cannot receive items"
+    if item_province is not None and provinces[receiver] != item_province:
+        return f"{receiver} is in another province than the item"
+    return None
 
 
 def party_urn(value: str) -> str:

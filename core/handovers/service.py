@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.models import Item
-from core.custody.parties import Actor, party_kind
+from core.custody.parties import (
+    Actor,
+    item_provinces,
+    parse_receiver,
+    party_kind,
+    party_row_id,
+    receiver_problem,
+    receiver_provinces,
+)
 from core.custody.service import record, record_one
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.handovers.models import Handover, HandoverLine
@@ -129,6 +137,7 @@ def open_handover(
     for name, value in (("giver", giver), ("receiver", receiver)):
         if party_kind(value) not in ("courier", "office", "post_office"):
             raise InvalidInput(f"{value} cannot take part in a hand-over", field=name)
+        parse_receiver(value, field=name)
     if fees_declared_vnd < 0:
         raise InvalidInput("fees cannot be negative", field="fees_declared_vnd")
     codes = list(dict.fromkeys(_item_code(c, "item_codes") for c in item_codes))
@@ -136,6 +145,7 @@ def open_handover(
         raise InvalidInput("list at least one item", field="item_codes")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} items per hand-over", field="item_codes")
+    _check_sides(session, giver, receiver, codes)
 
     # The code is printed on the record, so it is made from the row's own ID up front.
     handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
@@ -185,6 +195,18 @@ def open_handover(
     )
     session.flush()
     return OpenedHandover(handover=handover, refused=refused)
+
+
+def _check_sides(session: Session, giver: str, receiver: str, codes: list[str]) -> None:
+    """Both sides exist and may hold an item, and belong to the province of every item:
+    a hand-over to no one could never be confirmed, and the item would be stuck for good."""
+    provinces = receiver_provinces(session, (giver, receiver))
+    of_items = item_provinces(session, codes)
+    for name, value in (("giver", giver), ("receiver", receiver)):
+        for code in codes:
+            problem = receiver_problem(value, provinces, of_items.get(code))
+            if problem is not None:
+                raise InvalidInput(f"{problem} ({code})", field=name)
 
 
 def _open_for_confirmer(session: Session, actor: Actor, handover_id: int) -> Handover:
@@ -394,15 +416,16 @@ def list_handovers(
 
 def party_name(session: Session, party: str) -> str:
     """How a party is written on paper: the person's or the office's name."""
-    kind, _, ident = party.partition(":")
+    kind = party_kind(party)
+    ident = party_row_id(party)  # None for an ID no row can have: shown as written
     name: str | None = None
-    if ident.isdigit():
+    if ident is not None:
         if kind in ("courier", "admin"):
-            name = session.scalar(select(User.full_name).where(User.id == int(ident)))
+            name = session.scalar(select(User.full_name).where(User.id == ident))
         elif kind == "office":
-            name = session.scalar(select(Office.name_vi).where(Office.id == int(ident)))
+            name = session.scalar(select(Office.name_vi).where(Office.id == ident))
         elif kind == "post_office":
-            name = session.scalar(select(PostOffice.name).where(PostOffice.id == int(ident)))
+            name = session.scalar(select(PostOffice.name).where(PostOffice.id == ident))
     return name or party
 
 

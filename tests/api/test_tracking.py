@@ -100,3 +100,22 @@ def test_a_missing_parameter_is_422_naming_it(client: TestClient) -> None:
     body = response.json()
     assert (body["error"], body["field"]) == ("invalid_input", "id")
     assert body["detail"].startswith("id: ")
+
+
+def test_tracking_answers_for_an_item_whose_ledger_names_a_party_that_cannot_exist(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """Before receivers were checked, a hand-off to office:99999999999999999999 could be
+    written to the append-only ledger; tracking that item answered 500 for good (D5)."""
+    courier = actor_for(make_user(db, "courier"))
+    for receiver in ("office:99999999999999999999", "post_office:999999"):
+        item = dossier_of(db, make_case(db, settings))
+        record_one(db, courier, scan("picked_up", item.code, details=PICKUP_DETAILS))
+        record_one(db, courier, scan("handover_offered", item.code, to_party=receiver))
+
+        response = client.get(f"/api/v1/tracking/{item.code}")
+        assert response.status_code == 200, response.text
+        assert response.json()["timeline"][-1]["kind"] == "handover_offered"
+        page = client.get(f"/t/{item.code}")
+        assert page.status_code == 200
+        assert item.code in page.text

@@ -20,7 +20,7 @@ from core.identity.models import Device
 from core.settings import Settings
 from mobile_api.endpoints import MAX_BATCH_BYTES
 from mobile_api.schemas import ScanBatchOut
-from tests.factories import dossier_of, make_case, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
 from tests.mobile_api.helpers import (
     bearer,
     event,
@@ -121,7 +121,7 @@ def test_a_courier_cannot_act_on_another_couriers_items(
         "accepted"
     )
     # Now Lan holds it: Minh can neither hand it over nor report it damaged.
-    office = party("office", 1)
+    office = party("office", make_office(db).id)
     for kind, extra in (("handover_offered", {"to_party": office}),
                         ("damage_noted", {"details": {"reason_code": "wet"}})):  # fmt: skip
         answer = scans(client, minh_headers, event(kind, item.code, **extra))["results"][0]
@@ -208,7 +208,8 @@ def test_a_hand_off_synced_before_its_pickup_is_kept_for_a_dispatcher(
     the office before the pickup it follows. The offer may be real, so it is kept."""
     _, headers = signed_in(client, db)
     item = dossier_of(db, make_case(db, settings))
-    offer = event("handover_offered", item.code, to_party=party("office", 1))
+    office = party("office", make_office(db).id)
+    offer = event("handover_offered", item.code, to_party=office)
     early = scans(client, headers, offer)["results"][0]
     assert (early["outcome"], early["reason_code"]) == ("exception", "conflict")
     kept = db.scalar(
@@ -216,13 +217,13 @@ def test_a_hand_off_synced_before_its_pickup_is_kept_for_a_dispatcher(
             CustodyException.client_event_id == uuid.UUID(offer["client_event_id"])
         )
     )
-    assert kept is not None and kept.payload["to_party"] == "office:1"
+    assert kept is not None and kept.payload["to_party"] == office
     assert scans(client, headers, pickup_event(item.code))["results"][0]["outcome"] == "accepted"
 
     # From a courier of another post office the same offer is not the item's: refused.
     elsewhere = make_user(db, "courier", post_office_id=make_post_office(db).id)
     other_item = dossier_of(db, make_case(db, settings))
-    stranger = event("handover_offered", other_item.code, to_party=party("office", 1))
+    stranger = event("handover_offered", other_item.code, to_party=office)
     answer = scans(client, bearer(login(client, elsewhere)["token"]), stranger)["results"][0]
     assert (answer["outcome"], answer["reason_code"]) == ("rejected", "not_authorised")
 

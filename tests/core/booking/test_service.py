@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms, CaseRating
 from core.booking.service import (
+    MAX_ADDRESS_CHARS,
     cancel_booking,
+    check_address,
     citizen_case,
     create_booking,
     plan_booking,
@@ -336,3 +338,14 @@ def test_sign_in_creates_the_citizen_once_and_counts_wrong_codes(
 )
 def test_phone_numbers(raw: str, expected: str | None) -> None:
     assert normalise_phone(raw) == expected
+
+
+def test_an_address_longer_than_any_real_one_is_refused_before_it_is_parsed(
+    db: Session,
+) -> None:
+    """The parser's time grows faster than its text (reliability report D3): every edge that
+    parses an address, JSON or the booking page's form, goes through this check."""
+    with pytest.raises(InvalidInput) as refused:
+        check_address(db, "Kinh Bắc Bắc Ninh " * (MAX_ADDRESS_CHARS // 10))
+    assert refused.value.field == "address"
+    assert str(MAX_ADDRESS_CHARS) in refused.value.detail
