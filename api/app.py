@@ -16,6 +16,7 @@ from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.deps import SessionDep
 from api.errors import install_error_handlers
+from api.observability import install_observability
 from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    install_observability(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(courier.router)
