@@ -363,7 +363,8 @@ def main() -> None:
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError
 
-    from core.ops.doctor import explain_invalid_settings, unreachable_database
+    from core.db import EmbeddedDatabaseMissing
+    from core.ops.doctor import explain_invalid_settings, no_embedded_database, unreachable_database
     from core.ops.logs import configure_logging
 
     try:
@@ -376,6 +377,9 @@ def main() -> None:
         sys.exit(2)
     except OperationalError as exc:
         typer.echo(unreachable_database(exc).line(), err=True)
+        sys.exit(2)
+    except EmbeddedDatabaseMissing:
+        typer.echo(no_embedded_database().line(), err=True)
         sys.exit(2)
 
 

@@ -60,6 +60,11 @@ class DatabaseUrls:
         return self.owner or self.app
 
 
+class EmbeddedDatabaseMissing(RuntimeError):
+    """DATABASE_URL is unset and the embedded server (the ``demo`` extra) is not installed:
+    the production image leaves it out."""
+
+
 _embedded_servers: dict[Path, Any] = {}
 _embedded_urls: dict[Path, DatabaseUrls] = {}
 
@@ -103,7 +108,10 @@ def _embedded_superuser_url(data_dir: Path) -> str:
     if server is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import pgserver
+            try:
+                import pgserver
+            except ImportError as exc:
+                raise EmbeddedDatabaseMissing() from exc
 
             # cleanup_mode=None: the server outlives this process, so a second command
             # (``hoso ledger verify``) attaches to the one ``hoso demo`` started.

@@ -248,6 +248,14 @@ def unreachable_database(exc: Exception) -> Problem:
     )
 
 
+def no_embedded_database() -> Problem:
+    return fatal(
+        "DATABASE_URL",
+        "chưa đặt, và bản này không có CSDL nhúng (pip install 'hoso[demo]')",
+        "is unset, and this installation has no embedded PostgreSQL (pip install 'hoso[demo]')",
+    )
+
+
 # -- gateways ------------------------------------------------------------------------------
 
 # (setting, whether it is fatal when unreachable, whether it is in use): one entry per
