@@ -349,9 +349,11 @@ def _refuse_wrong_production(settings: Settings) -> None:
     """In production, refuse to start on any fatal problem the doctor finds, in its words."""
     if settings.environment != "production":
         return
-    from core.ops.doctor import Severity, diagnose
+    from core.ops.doctor import Probe, Severity, diagnose
 
-    fatal = [p for p in diagnose(settings) if p.severity is Severity.fatal]
+    # Gateways are the doctor's to check, not start-up's: a gateway down for a minute would
+    # otherwise keep the app in a restart loop, while the outbox just retries later.
+    fatal = [p for p in diagnose(settings, Probe(offline=True)) if p.severity is Severity.fatal]
     for problem in fatal:
         typer.echo(problem.line(), err=True)
     if fatal:

@@ -23,8 +23,10 @@ QUIET_LOGGERS = ("pgserver", "fontTools", "httpx", "httpcore")
 
 
 def _uvicorn_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """uvicorn's error log formats its message from args; keep the text, drop the tuple."""
+    """uvicorn formats its message from args and adds a terminal-coloured copy: keep the
+    text, drop the tuple and the copy."""
     event_dict.pop("positional_args", None)
+    event_dict.pop("color_message", None)
     return event_dict
 
 

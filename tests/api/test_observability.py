@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,6 +175,10 @@ def test_metrics_cover_routes_scans_outbox_and_ledger(
     assert metric(after, "hoso_http_request_duration_seconds_count", route="/mobile/v1/scans",
                   method="POST", status="200") >= 1  # fmt: skip
     assert code not in after
+    # Every series the sample Grafana dashboard plots exists.
+    dashboard = (Path(__file__).resolve().parents[2] / "docs" / "grafana-hoso.json").read_text()
+    plotted = set(re.findall(r"hoso_[a-z_]+", dashboard)) - {"hoso_overview"}
+    assert plotted and {name for name in plotted if name not in after} == set()
 
 
 def _or_zero(text: str, name: str, **labels: str) -> float:
