@@ -7,13 +7,21 @@ append-only trigger, and check the owner's grants reach tables made by later mig
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from core.db import DatabaseUrls, role_of
-from core.migrate import grant_app_role, schema_is_current
+from core.db import (
+    DatabaseUrls,
+    _embedded_servers,
+    _embedded_urls,
+    embedded_database_urls,
+    role_of,
+)
+from core.migrate import grant_app_role, migrate_schema, schema_is_current
 
 ATTEMPTS = {
     "update": "UPDATE custody_events SET seq = seq",
@@ -102,3 +110,31 @@ def test_granting_again_is_harmless_and_the_schema_reads_current(
     assert database_urls.owner is not None
     grant_app_role(database_urls.owner, role_of(database_url))
     assert schema_is_current(database_url)
+
+
+def test_the_embedded_server_of_the_demo_has_the_same_two_roles(tmp_path: Path) -> None:
+    urls = embedded_database_urls(tmp_path)
+    try:
+        assert (role_of(urls.app), role_of(urls.owner or "")) == ("hoso_app", "hoso_owner")
+        migrate_schema(urls)
+        assert embedded_database_urls(tmp_path) == urls  # a second command finds the same
+        app = create_engine(urls.app)
+        try:
+            with app.connect() as conn:
+                owner, superuser = conn.execute(
+                    text(
+                        "SELECT pg_get_userbyid(c.relowner), r.rolsuper FROM pg_class c, pg_roles r"
+                        " WHERE c.oid = 'custody_events'::regclass AND r.rolname = current_user"
+                    )
+                ).one()
+                assert (owner, superuser) == ("hoso_owner", False)
+                with pytest.raises(DBAPIError):
+                    conn.execute(text("SET session_replication_role = replica"))
+        finally:
+            app.dispose()
+    finally:
+        pgdata = tmp_path.resolve() / "pg"
+        server = _embedded_servers.pop(pgdata)
+        _embedded_urls.pop(tmp_path.resolve())
+        server.cleanup_mode = "delete"  # the demo's server outlives its process; this one not
+        server.cleanup()
