@@ -68,6 +68,30 @@ def db(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+@pytest.fixture(scope="session")
+def owner_engine(database_urls: DatabaseUrls) -> Iterator[Engine]:
+    """The migrations' role, which owns the tables: for tests of what only it can do."""
+    assert database_urls.owner is not None
+    eng = create_engine(database_urls.owner, pool_size=2)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def owner_db(owner_engine: Engine) -> Iterator[Session]:
+    """Like ``db``, connected as the owner role; rolled back at the end."""
+    connection = owner_engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
 @pytest.fixture
 def committing(engine: Engine) -> sessionmaker[Session]:
     """Real commits, for tests of concurrency. Data persists until the test database is dropped."""
