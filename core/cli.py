@@ -102,10 +102,12 @@ def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> No
 def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the web app and APIs (migrate first, when the owner's URL is known)."""
     settings = _settings(data_dir)
-    _refuse_wrong_production(settings)
     urls = database_urls(settings)
+    # In production only the migration job holds the owner's URL; without it, the doctor's
+    # check below refuses a schema that is behind.
     if settings.environment != "production" or urls.owner is not None:
         migrate_schema(urls)
+    _refuse_wrong_production(settings)
     _serve(settings, host, port, with_worker=False)
 
 
