@@ -7,6 +7,8 @@ append-only trigger, and check the owner's grants reach tables made by later mig
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -112,7 +114,10 @@ def test_granting_again_is_harmless_and_the_schema_reads_current(
     assert schema_is_current(database_url)
 
 
-def test_the_embedded_server_of_the_demo_has_the_same_two_roles(tmp_path: Path) -> None:
+def test_the_embedded_server_of_the_demo_has_the_same_two_roles() -> None:
+    # A short folder of our own: the server's socket lives in it, and socket paths are
+    # limited to about 100 characters (pytest's tmp_path can be longer).
+    tmp_path = Path(tempfile.mkdtemp(prefix="hoso-embedded-"))
     urls = embedded_database_urls(tmp_path)
     try:
         assert (role_of(urls.app), role_of(urls.owner or "")) == ("hoso_app", "hoso_owner")
@@ -138,3 +143,4 @@ def test_the_embedded_server_of_the_demo_has_the_same_two_roles(tmp_path: Path) 
         _embedded_urls.pop(tmp_path.resolve())
         server.cleanup_mode = "delete"  # the demo's server outlives its process; this one not
         server.cleanup()
+        shutil.rmtree(tmp_path, ignore_errors=True)
