@@ -19,6 +19,7 @@ from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.errors import declare_error_shape, install_error_handlers
 from api.guard import InputGuard
+from api.observability import install_observability
 from api.ratelimit import Limiter, RateLimit
 from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.add_middleware(InputGuard)
     app.state.rate_limiter = Limiter()
     app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
+    install_observability(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(courier.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -20,9 +19,9 @@ from core.catalogue.cli import catalogue_app
 from core.cli_support import DataDir
 from core.cli_support import database_for as _database
 from core.cli_support import settings_for as _settings
-from core.db import transaction
-from core.migrate import upgrade
-from core.settings import Settings
+from core.db import database_urls, transaction
+from core.migrate import migrate_schema
+from core.settings import Settings, get_settings
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -40,9 +39,8 @@ Port = Annotated[int, typer.Option("--port")]
 
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
-    """Bring the schema to the newest migration."""
-    url, _ = _database(_settings(data_dir))
-    upgrade(url)
+    """Bring the schema to the newest migration (as DATABASE_OWNER_URL's role, when set)."""
+    migrate_schema(database_urls(_settings(data_dir)))
     typer.echo("schema is up to date")
 
 
@@ -66,8 +64,8 @@ def seed(
     from core.seed import seed_demo, seed_province, seed_reference
 
     settings = _settings(data_dir)
-    url, factory = _database(settings)
-    upgrade(url)
+    _, factory = _database(settings)
+    migrate_schema(database_urls(settings))
     prices = load_price_table(settings.booking_price_table)
     with transaction(factory) as session:
         if demo:
@@ -99,7 +97,10 @@ def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> No
         factory=True,
         host=host,
         port=port,
-        log_level="info",
+        # Logging is ours (core.ops.logs, set up in main): uvicorn's lines go through it, and
+        # its access log gives way to the request line that carries the request ID.
+        log_config=None,
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
@@ -107,10 +108,14 @@ def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> No
 
 @app.command()
 def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Serve the web app and APIs (migrate first)."""
+    """Serve the web app and APIs (migrate first, when the owner's URL is known)."""
     settings = _settings(data_dir)
-    url, _ = _database(settings)
-    upgrade(url)
+    urls = database_urls(settings)
+    # In production only the migration job holds the owner's URL; without it, the doctor's
+    # check below refuses a schema that is behind.
+    if settings.environment != "production" or urls.owner is not None:
+        migrate_schema(urls)
+    _refuse_wrong_production(settings)
     _serve(settings, host, port, with_worker=False)
 
 
@@ -120,8 +125,8 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     from core.seed import DEMO_LOGINS, seed_demo
 
     settings = _settings(data_dir)
-    url, factory = _database(settings)
-    upgrade(url)
+    _, factory = _database(settings)
+    migrate_schema(database_urls(settings))
     with transaction(factory) as session:
         seed_demo(session, settings, now=datetime.now(UTC))
         _demo_dispatch_day(session, settings)
@@ -168,7 +173,9 @@ def worker(
     heartbeat: Annotated[Path | None, typer.Option(help="File touched after every poll.")] = None,
 ) -> None:
     """Deliver outbox messages (SMS, webhooks) with retries and dead-lettering."""
-    count = _worker_loop(_settings(data_dir), poll, once=once, heartbeat=heartbeat)
+    settings = _settings(data_dir)
+    _refuse_wrong_production(settings)
+    count = _worker_loop(settings, poll, once=once, heartbeat=heartbeat)
     typer.echo(f"attempted {count} deliveries")
 
 
@@ -291,8 +298,8 @@ def plan_command(
     except ValueError:
         raise typer.BadParameter(f"{day!r} is not a date YYYY-MM-DD", param_hint="--date") from None
     settings = _settings(data_dir)
-    url, factory = _database(settings)
-    upgrade(url)
+    _, factory = _database(settings)
+    migrate_schema(database_urls(settings))
     try:
         with transaction(factory) as session:
             post = post_office_by_code(session, post_office)
@@ -334,12 +341,59 @@ def pings_prune(
     typer.echo(f"removed {removed} location pings older than {days} days")
 
 
+@app.command()
+def doctor(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each gateway.")] = 3.0,
+) -> None:
+    """Every problem with this configuration, judged as production would run it (exit 1 on a
+    fatal one; silent on a correct configuration)."""
+    from core.ops.doctor import Probe, Severity, diagnose, load_settings_for_doctor
+
+    loaded = load_settings_for_doctor()
+    problems = loaded if isinstance(loaded, list) else diagnose(loaded, Probe(timeout))
+    for problem in problems:
+        typer.echo(problem.line(), err=True)
+    raise typer.Exit(1 if any(p.severity is Severity.fatal for p in problems) else 0)
+
+
+def _refuse_wrong_production(settings: Settings) -> None:
+    """In production, refuse to start on any fatal problem the doctor finds, in its words."""
+    if settings.environment != "production":
+        return
+    from core.ops.doctor import Probe, Severity, diagnose
+
+    # Gateways are the doctor's to check, not start-up's: a gateway down for a minute would
+    # otherwise keep the app in a restart loop, while the outbox just retries later.
+    fatal = [p for p in diagnose(settings, Probe(offline=True)) if p.severity is Severity.fatal]
+    for problem in fatal:
+        typer.echo(problem.line(), err=True)
+    if fatal:
+        typer.echo("hoso: không khởi động / refusing to start (hoso doctor)", err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    # pgserver narrates every initdb and pg_ctl call at INFO; only its problems matter here.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
-    app()
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import EmbeddedDatabaseMissing
+    from core.ops.doctor import explain_invalid_settings, no_embedded_database, unreachable_database
+    from core.ops.logs import configure_logging
+
+    try:
+        configure_logging(get_settings())
+        app()
+    except ValidationError as exc:
+        # A wrong setting is one line naming it, not pydantic's traceback.
+        for problem in explain_invalid_settings(exc):
+            typer.echo(problem.line(), err=True)
+        sys.exit(2)
+    except OperationalError as exc:
+        typer.echo(unreachable_database(exc).line(), err=True)
+        sys.exit(2)
+    except EmbeddedDatabaseMissing:
+        typer.echo(no_embedded_database().line(), err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOSO_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
+    # The app's connection: a role that owns no table (see core.db). The owner's URL is for
+    # migrations only (``hoso migrate``); both unset = the embedded server, which has both.
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "HOSO_DATABASE_URL")
+    )
+    database_owner_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_OWNER_URL", "HOSO_DATABASE_OWNER_URL"),
     )
     data_dir: Path = Path(".hoso-data")
     secret_key: str = DEV_SECRET
@@ -37,6 +43,16 @@ class Settings(BaseSettings):
     # addresses, or "*"). The client address limits failed sign-ins per address: behind an
     # untrusted proxy every courier would share the proxy's address and its limit.
     forwarded_allow_ips: str = "127.0.0.1"
+
+    # -- watching it run (api/observability.py, docs/operations.md) -------------------------
+    # "json": one JSON object a line (production); "console": readable lines (the demo);
+    # "auto": json in production, console elsewhere.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Who may read GET /metrics: client addresses (comma-separated, "*" = anyone) or a bearer
+    # token (Authorization: Bearer <token>), either one suffices.
+    metrics_allow_ips: str = "127.0.0.1,::1"
+    metrics_token: str | None = None
 
     api_token_ttl_hours: int = 12
     delivery_max_attempts: int = 3
@@ -115,8 +131,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
+        # Every process refuses it, not only ``hoso serve``: a worker or a seed run keyed with
+        # a public secret would mint tokens anyone can forge. core.ops.doctor lists it too.
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("HOSO_SECRET_KEY must be set to a private value in production")
+        return self
+
+    @model_validator(mode="after")
+    def _service_indicators(self) -> Settings:
         for name in ("dossier_service_indicator", "result_service_indicator"):
             value = getattr(self, name)
             if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import core.models  # noqa: F401  (registers every table on Base.metadata)
-from core.db import Base, database_url
+from core.db import Base, database_urls
 from core.settings import get_settings
 
 config = context.config
@@ -15,7 +15,8 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
-    return url if url else database_url(get_settings())
+    # Run by hand (``alembic upgrade``): as the owner role, like ``hoso migrate``.
+    return url if url else database_urls(get_settings()).migration
 
 
 def run_migrations_offline() -> None:

@@ -1,5 +1,9 @@
 """Tests run on real PostgreSQL, built by running the migrations; each test is rolled back.
 
+As in production, migrations run as an owner role and every test connects as the app role
+(``database_url``), which owns nothing: the whole suite proves the app role's grants are
+enough. ``database_urls.owner`` is there for tests about the roles themselves.
+
 ``HOSO_TEST_DATABASE_URL`` points at a server to use (a fresh database is created on it);
 otherwise an embedded PostgreSQL (pgserver) is started in a temporary folder, so a machine
 with only Python needs nothing else.
@@ -18,21 +22,28 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_sessionmaker, scratch_database
-from core.migrate import upgrade
+from core.db import DatabaseUrls, make_sessionmaker, scratch_database_with_roles
+from core.migrate import migrate_schema
 from core.places.service import load_admin_units
 from core.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    with scratch_database(os.environ.get("HOSO_TEST_DATABASE_URL"), "hoso_test_") as url:
-        upgrade(url)
-        engine = create_engine(url)
+def database_urls() -> Iterator[DatabaseUrls]:
+    server = os.environ.get("HOSO_TEST_DATABASE_URL")
+    with scratch_database_with_roles(server, "hoso_test_") as urls:
+        migrate_schema(urls)
+        engine = create_engine(urls.app)
         with make_sessionmaker(engine).begin() as session:
             load_admin_units(session)
         engine.dispose()
-        yield url
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def database_url(database_urls: DatabaseUrls) -> str:
+    """The app role's URL: what every test and every app under test connects with."""
+    return database_urls.app
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +57,30 @@ def engine(database_url: str) -> Iterator[Engine]:
 def db(engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back at the end, even what the code under test commits."""
     connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_urls: DatabaseUrls) -> Iterator[Engine]:
+    """The migrations' role, which owns the tables: for tests of what only it can do."""
+    assert database_urls.owner is not None
+    eng = create_engine(database_urls.owner, pool_size=2)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def owner_db(owner_engine: Engine) -> Iterator[Session]:
+    """Like ``db``, connected as the owner role; rolled back at the end."""
+    connection = owner_engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
                       expire_on_commit=False)  # fmt: skip

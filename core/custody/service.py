@@ -44,6 +44,7 @@ from core.custody.transitions import (
     counterparty,
 )
 from core.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from core.ops.metrics import count_scans
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
 
@@ -191,7 +192,9 @@ def record(
         "custody.batch_recorded",
         extra={"commands": len(commands), "events": len(event_rows), "actor": actor.party},
     )
-    return [r for r in results if r is not None]
+    answered = [r for r in results if r is not None]
+    count_scans([r.outcome for r in answered])
+    return answered
 
 
 def record_one(session: Session, actor: Actor, command: ScanCommand) -> ScanResult:

@@ -13,14 +13,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(database_url: str, *args: str) -> str:
-    server = make_url(database_url).set(database="postgres")
-    env = {**os.environ, "HOSO_BENCH_DATABASE_URL": server.render_as_string(hide_password=False)}
+    # A bench makes its own scratch database, which takes a role that may create one: the
+    # test server's own URL, not the tests' app role (which may not). Without a test server,
+    # the bench starts its own embedded one.
+    env = dict(os.environ)
+    env.pop("HOSO_BENCH_DATABASE_URL", None)
+    if server := os.environ.get("HOSO_TEST_DATABASE_URL"):
+        env["HOSO_BENCH_DATABASE_URL"] = server
     done = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )

@@ -1,4 +1,6 @@
-"""The database refuses edits to the ledger; verify catches what a superuser forces through."""
+"""The database refuses edits to the ledger even from its owner; verify catches what the owner
+forces through by switching the trigger off. (The app's role cannot even try: see
+tests/core/test_database_roles.py.)"""
 
 from __future__ import annotations
 
@@ -33,18 +35,18 @@ def _picked_up_item(db: Session, settings: Settings) -> str:
     ],
 )
 def test_the_database_refuses_to_change_history(
-    db: Session, settings: Settings, statement: str
+    owner_db: Session, settings: Settings, statement: str
 ) -> None:
-    code = _picked_up_item(db, settings)
-    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
-        db.execute(text(statement), {"code": code})
+    code = _picked_up_item(owner_db, settings)
+    with pytest.raises(DBAPIError, match="append-only"), owner_db.begin_nested():
+        owner_db.execute(text(statement), {"code": code})
 
 
 def _tamper(db: Session, statement: str, **params: object) -> None:
-    # What a database superuser can do: switch triggers off for the session and edit.
-    db.execute(text("SET LOCAL session_replication_role = replica"))
+    # What the table's owner (or a superuser) can do: switch the trigger off and edit.
+    db.execute(text("ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only"))
     db.execute(text(statement), params)
-    db.execute(text("SET LOCAL session_replication_role = origin"))
+    db.execute(text("ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only"))
     db.expire_all()
 
 
@@ -55,7 +57,8 @@ def test_verify_passes_on_an_honest_ledger(db: Session, settings: Settings) -> N
     assert report.events_checked >= 3
 
 
-def test_verify_catches_an_edited_event(db: Session, settings: Settings) -> None:
+def test_verify_catches_an_edited_event(owner_db: Session, settings: Settings) -> None:
+    db = owner_db
     code = _picked_up_item(db, settings)
     _tamper(db, "UPDATE custody_events SET details = '{\"seal_number\": \"FORGED\"}' "
                 "WHERE raw_code = :code AND seq = 2", code=code)  # fmt: skip
@@ -64,7 +67,8 @@ def test_verify_catches_an_edited_event(db: Session, settings: Settings) -> None
     assert problems[0].seq == 2 and "hash does not match" in problems[0].problem
 
 
-def test_verify_catches_a_deleted_event(db: Session, settings: Settings) -> None:
+def test_verify_catches_a_deleted_event(owner_db: Session, settings: Settings) -> None:
+    db = owner_db
     code = _picked_up_item(db, settings)
     _tamper(db, "DELETE FROM custody_events WHERE raw_code = :code AND seq = 2", code=code)
     problems = [p for p in verify_ledger(db).problems if p.item_code == code]
@@ -72,8 +76,9 @@ def test_verify_catches_a_deleted_event(db: Session, settings: Settings) -> None
 
 
 def test_verify_catches_a_rehashed_forgery_through_the_next_link(
-    db: Session, settings: Settings
+    owner_db: Session, settings: Settings
 ) -> None:
+    db = owner_db
     code = _picked_up_item(db, settings)
     # A forger who recomputes the edited event's own hash still breaks the next prev_hash.
     _tamper(db, "UPDATE custody_events SET hash = repeat('a', 64) "

@@ -1,0 +1,1 @@
+"""Running hoso in production: the configuration doctor (core.ops.doctor)."""
