@@ -27,7 +27,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.otp.service import CodeCheck, verify_code
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.places.models import Commune, Office, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
@@ -352,17 +352,19 @@ def create_booking(
         payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
     start = plan.window[0].astimezone(VN)
     tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
-    enqueue(
+    window = f"{start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M}"
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": plan.phone,
-            "text": f"Đã đặt lịch hồ sơ #{case.id}"
-            + (f", mã bưu gửi {item_code}" if item_code else "")
-            + f". Bưu tá đến {start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M} "
-            f"ngày {start:%d/%m/%Y}." + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
-        },
-    )
+        phone=plan.phone,
+        user_id=citizen.id,
+        kind="booked",
+        text=f"Đã đặt lịch hồ sơ #{case.id}"
+        + (f", mã bưu gửi {item_code}" if item_code else "")
+        + f". Bưu tá đến {window} ngày {start:%d/%m/%Y}."
+        + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
+        params={"case_id": case.id, "item_code": item_code or "", "window": window,
+                "date": f"{start:%d/%m/%Y}", "tracking_url": tracking_url or ""},
+    )  # fmt: skip
     session.flush()
     return BookingCreated(case, item_code, plan.quote, data.payment_method, payload, tracking_url)
 
@@ -463,10 +465,9 @@ def cancel_booking(session: Session, citizen: User, case_id: int, *, now: dateti
         record_one(session, actor_for(citizen), command)
     if view.terms is not None:
         view.terms.cancelled_at = now
-    enqueue(session, "sms.send", {
-        "phone": view.context.booking.contact_phone,
-        "text": f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.",
-    })  # fmt: skip
+    send_to_citizen(session, phone=view.context.booking.contact_phone, user_id=citizen.id,
+                    kind="cancelled", params={"case_id": case_id},
+                    text=f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 
@@ -496,11 +497,12 @@ def reschedule_booking(
     if view.terms is not None:
         view.terms.reschedule_count += 1
     start = window[0].astimezone(VN)
-    enqueue(session, "sms.send", {
-        "phone": booking.contact_phone,
-        "text": f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {start:%H:%M}–"
-                f"{window[1].astimezone(VN):%H:%M} ngày {start:%d/%m/%Y}.",
-    })  # fmt: skip
+    span = f"{start:%H:%M}–{window[1].astimezone(VN):%H:%M}"
+    send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
+                    kind="rescheduled",
+                    params={"case_id": case_id, "window": span, "date": f"{start:%d/%m/%Y}"},
+                    text=f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {span} "
+                         f"ngày {start:%d/%m/%Y}.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 

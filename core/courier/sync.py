@@ -27,7 +27,7 @@ from core.courier.doorstep import (
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import Actor
 from core.custody.service import record
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 
 
@@ -126,13 +126,12 @@ def _warn_when_attempts_run_out(
         return
     if facts.delivery_attempts + 1 < settings.delivery_max_attempts:
         return
-    enqueue(
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": facts.contact_phone,
-            "text": f"Bưu tá đã phát kết quả {facts.code} không thành công "
-            f"{facts.delivery_attempts + 1} lần. Kết quả sẽ được trả lại bộ phận một cửa; "
-            "vui lòng liên hệ để nhận.",
-        },
+        phone=facts.contact_phone,
+        kind="attempts_exhausted",
+        text=f"Bưu tá đã phát kết quả {facts.code} không thành công "
+        f"{facts.delivery_attempts + 1} lần. Kết quả sẽ được trả lại bộ phận một cửa; "
+        "vui lòng liên hệ để nhận.",
+        params={"item_code": facts.code, "attempts": facts.delivery_attempts + 1},
     )

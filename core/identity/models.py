@@ -23,6 +23,8 @@ class User(Base):
         CheckConstraint("role <> 'courier' OR post_office_id IS NOT NULL", name="courier_post"),
         CheckConstraint("role <> 'dispatcher' OR post_office_id IS NOT NULL", name="dispatch_post"),
         CheckConstraint("role <> 'desk_officer' OR office_id IS NOT NULL", name="desk_office"),
+        CheckConstraint("notify_channel IN ('sms', 'zalo', 'email')", name="notify_channel"),
+        CheckConstraint("notify_channel <> 'email' OR email IS NOT NULL", name="email_channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +37,10 @@ class User(Base):
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # How a citizen wants to hear about their cases (core/outbox/citizen.py); the sign-in
+    # code goes by SMS, or by Zalo when chosen and configured.
+    notify_channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
