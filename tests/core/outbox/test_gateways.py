@@ -4,7 +4,12 @@ the brandname SMS provider and for Zalo ZNS, and an aiosmtpd SMTP server."""
 from __future__ import annotations
 
 import base64
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -262,3 +267,57 @@ def test_the_database_refuses_an_email_choice_without_an_address(db: Session) ->
     user.notify_channel = "email"
     with pytest.raises(IntegrityError, match="ck_users_email_channel"), db.begin_nested():
         db.flush()
+
+
+CRASHING_WORKER = """
+import sys
+from datetime import datetime
+from sqlalchemy import create_engine
+from core.db import make_sessionmaker
+from core.outbox.senders import default_handlers
+from core.outbox.service import deliver_due
+from core.settings import Settings
+
+settings = Settings.model_validate_json(sys.stdin.read())
+factory = make_sessionmaker(create_engine(sys.argv[1]))
+deliver_due(factory, settings, default_handlers(), now=datetime.fromisoformat(sys.argv[2]), limit=1)
+"""
+
+
+def test_a_worker_killed_between_send_and_mark_resends_with_the_same_request_id(
+    committing: sessionmaker[Session], settings: Settings, database_url: str
+) -> None:
+    """At-least-once, made once by the provider: the worker holds the row lock while it
+    sends, so a worker killed after the provider got the message (before the row says
+    "delivered") leaves the message pending, with no attempt counted. The next worker sends
+    it again with the same request id, which the provider uses to drop the duplicate."""
+    first_answer_never_arrives = Reply.json({"CodeResult": "100", "SMSID": "x"}, delay_s=30)
+    with receiver(
+        [first_answer_never_arrives, Reply.json({"CodeResult": "100", "SMSID": "esms-9"})]
+    ) as sms:
+        configured = _sms_settings(settings, sms.url, sms_http_timeout_s=60.0)
+        message_id, request_id = _queue(committing)
+        now = LONG_AGO + timedelta(days=1)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", CRASHING_WORKER, database_url, now.isoformat()],
+            stdin=subprocess.PIPE, cwd=Path(__file__).resolve().parents[3],
+        )  # fmt: skip
+        assert worker.stdin is not None
+        worker.stdin.write(configured.model_dump_json().encode())
+        worker.stdin.close()
+        deadline = time.monotonic() + 30
+        while not any(request_id.encode() in r.body for r in sms.requests):
+            assert time.monotonic() < deadline, "the worker never called the provider"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        # PostgreSQL ends the dead worker's transaction when its connection drops, releasing
+        # the row lock; until then SKIP LOCKED passes the row by.
+        while message(committing, message_id).status == "pending":
+            assert time.monotonic() < deadline, "the message never became deliverable again"
+            deliver(committing, configured, now=now)
+            time.sleep(0.05)
+    sent = message(committing, message_id)
+    assert (sent.status, sent.attempts, sent.provider_message_id) == ("delivered", 1, "esms-9")
+    ids = [r.json()["RequestId"] for r in sms.requests if request_id.encode() in r.body]
+    assert ids == [request_id, request_id]
