@@ -125,6 +125,20 @@ class BookingCreate(BaseModel):
     payment_method: Literal["cash", "vietqr"]
     pay_fee_on_behalf: bool = False
     weight_g: int = 100
+    notify_channel: str = Field(
+        default="sms", description="How to hear about the case: sms, zalo or email."
+    )
+    email: str = Field(default="", description="Required when notify_channel is email.")
+
+
+class ChannelUpdate(BaseModel):
+    notify_channel: str = Field(examples=["email"], description="sms, zalo or email")
+    email: str = Field(default="", examples=["hoa.tran@example.vn"])
+
+
+class ChannelRead(BaseModel):
+    notify_channel: str
+    email: str | None
 
 
 class PaymentRead(BaseModel):

@@ -27,7 +27,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.otp.service import CodeCheck, verify_code
-from core.outbox.citizen import send_to_citizen
+from core.outbox.citizen import ChannelChoice, check_channel, choose_channel, send_to_citizen
 from core.places.models import Commune, Office, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
@@ -104,6 +104,9 @@ class BookingInput:
     gps_accuracy_m: float | None = None
     pay_fee_on_behalf: bool = False
     weight_g: int = 100
+    # How the citizen wants to hear about the case (core/outbox/citizen.py).
+    notify_channel: str = "sms"
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class BookingPlan:
     cccd: str
     quote: Quote
     zone: str
+    channel: ChannelChoice
 
 
 def plan_booking(
@@ -232,6 +236,9 @@ def plan_booking(
                        "Digits 4-6 of the ID number do not match the birth year.")  # fmt: skip
     except InvalidCode as exc:
         errors.add("cccd", "Số CCCD gồm 12 chữ số hợp lệ.", f"Citizen ID: {exc}")
+    channel = check_channel(data.notify_channel, data.email)
+    if not isinstance(channel, ChannelChoice):
+        errors.add(*channel)
     if data.payment_method not in PAYMENT_METHODS:
         errors.add("payment_method", "Chọn cách thanh toán: tiền mặt hoặc chuyển khoản VietQR.",
                    "Choose cash or VietQR bank transfer.")  # fmt: skip
@@ -262,11 +269,12 @@ def plan_booking(
     errors.raise_if_any()
     assert address and commune and procedure and office and post_office_id and window
     assert phone and quote and lat is not None and lon is not None
+    assert isinstance(channel, ChannelChoice)
     return BookingPlan(
         input=data, address=address, commune=commune, procedure=procedure, office=office,
         post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
         position_accuracy_m=accuracy, window=window, phone=phone, cccd=cccd, quote=quote,
-        zone=zone,
+        zone=zone, channel=channel,
     )  # fmt: skip
 
 
@@ -346,6 +354,9 @@ def create_booking(
     if citizen.full_name == citizen.phone:
         # Created at first sign-in with only a phone: the booking gives the name to greet.
         citizen.full_name = " ".join(data.contact_name.split())
+    # The choice made at booking is the citizen's from now on (changeable on /my).
+    choose_channel(citizen, plan.channel.channel, plan.channel.email or "")
+    session.flush()
     item_code = _item_code(session, case.dossier_item_id)
     payload = None
     if data.payment_method == "vietqr":

@@ -17,11 +17,13 @@ import html
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from core.identity.models import User
 from core.outbox.models import OutboxMessage
 from core.outbox.service import CHANNEL_TOPICS, enqueue
@@ -61,6 +63,47 @@ def email_html(text: str) -> str:
         '<p style="font-family:sans-serif;color:#666;font-size:13px">'
         "Bưu điện — dịch vụ nhận và trả hồ sơ thủ tục hành chính tại nhà.</p></body></html>"
     )
+
+
+# Deliberately plain: one @, a dot in the domain, no spaces; the mail server is the real test.
+_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]{2,}$")
+CHANNEL_LABELS: dict[str, tuple[str, str]] = {
+    "sms": ("Tin nhắn SMS", "SMS text message"),
+    "zalo": ("Zalo", "Zalo"),
+    "email": ("Thư điện tử (email)", "Email"),
+}
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: str
+    email: str | None
+
+
+def check_channel(channel: str, email: str) -> ChannelChoice | tuple[str, str, str]:
+    """The citizen's choice, or (field, Vietnamese reason, English reason) if it is invalid."""
+    address = email.strip()
+    if channel not in CHANNELS:
+        return ("notify_channel", "Chọn cách nhận thông báo: SMS, Zalo hoặc email.",
+                "Choose how to be notified: SMS, Zalo or email.")  # fmt: skip
+    if address and (len(address) > 254 or not _EMAIL.match(address)):
+        return ("email", "Địa chỉ email không hợp lệ (ví dụ: ten@example.vn).",
+                "Not a valid email address (e.g. name@example.vn).")  # fmt: skip
+    if channel == "email" and not address:
+        return ("email", "Nhập địa chỉ email để nhận thông báo qua email.",
+                "Enter an email address to be notified by email.")  # fmt: skip
+    return ChannelChoice(channel, address.lower() if address else None)
+
+
+def choose_channel(citizen: User, channel: str, email: str) -> User:
+    """Record the citizen's choice (booking form, /my); an invalid one changes nothing."""
+    choice = check_channel(channel, email)
+    if not isinstance(choice, ChannelChoice):
+        field, _, english = choice
+        raise InvalidInput(english, field=field)
+    citizen.notify_channel = choice.channel
+    citizen.email = choice.email
+    return citizen
 
 
 def citizen_for(session: Session, *, user_id: int | None, phone: str) -> User | None:
