@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, pages, printing, tracking
+from api import agency, courier, desk, dispatch, messages, pages, printing, tracking
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.deps import SessionDep
@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(mobile_api.router)
     app.include_router(dispatch.page_router)
     app.include_router(dispatch.router)
+    # Citizen messages' delivery status for staff (docs/notifications.md).
+    app.include_router(messages.router)
+    app.include_router(messages.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:
