@@ -179,7 +179,7 @@ def _input(form: dict[str, str]) -> BookingInput:
         gps_accuracy_m=_float(form["gps_accuracy_m"]),
         pay_fee_on_behalf=form["pay_fee_on_behalf"] in ("1", "on", "true"),
         weight_g=_int(form["weight_g"]) or 100,
-        notify_channel=form["notify_channel"] or "sms",
+        notify_channel=form["notify_channel"] or None,
         email=form["email"],
     )
 

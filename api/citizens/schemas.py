@@ -125,8 +125,10 @@ class BookingCreate(BaseModel):
     payment_method: Literal["cash", "vietqr"]
     pay_fee_on_behalf: bool = False
     weight_g: int = 100
-    notify_channel: str = Field(
-        default="sms", description="How to hear about the case: sms, zalo or email."
+    notify_channel: str | None = Field(
+        default=None,
+        description="How the citizen hears about their cases: sms, zalo or email; "
+        "omitted keeps their current choice.",
     )
     email: str = Field(default="", description="Required when notify_channel is email.")
 

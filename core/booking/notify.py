@@ -1,4 +1,6 @@
-"""SMS to citizens at the moments that matter, without touching the custody ledger's code.
+"""Messages to citizens at the moments that matter, without touching the ledger's code.
+
+Each goes on the citizen's chosen channel (SMS, Zalo, email: ``core.outbox.citizen``).
 
 Why a reader and not a hook inside ``core.custody``: the ledger's hot path stays one
 batched write with no knowledge of SMS, and every event — whichever app, phone or import

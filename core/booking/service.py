@@ -104,8 +104,9 @@ class BookingInput:
     gps_accuracy_m: float | None = None
     pay_fee_on_behalf: bool = False
     weight_g: int = 100
-    # How the citizen wants to hear about the case (core/outbox/citizen.py).
-    notify_channel: str = "sms"
+    # How the citizen wants to hear about their cases (core/outbox/citizen.py); None keeps
+    # the choice they have.
+    notify_channel: str | None = None
     email: str = ""
 
 
@@ -128,7 +129,7 @@ class BookingPlan:
     cccd: str
     quote: Quote
     zone: str
-    channel: ChannelChoice
+    channel: ChannelChoice | None
 
 
 def plan_booking(
@@ -236,9 +237,13 @@ def plan_booking(
                        "Digits 4-6 of the ID number do not match the birth year.")  # fmt: skip
     except InvalidCode as exc:
         errors.add("cccd", "Số CCCD gồm 12 chữ số hợp lệ.", f"Citizen ID: {exc}")
-    channel = check_channel(data.notify_channel, data.email)
-    if not isinstance(channel, ChannelChoice):
-        errors.add(*channel)
+    channel = None
+    if data.notify_channel is not None:
+        checked = check_channel(data.notify_channel, data.email)
+        if isinstance(checked, ChannelChoice):
+            channel = checked
+        else:
+            errors.add(*checked)
     if data.payment_method not in PAYMENT_METHODS:
         errors.add("payment_method", "Chọn cách thanh toán: tiền mặt hoặc chuyển khoản VietQR.",
                    "Choose cash or VietQR bank transfer.")  # fmt: skip
@@ -269,7 +274,6 @@ def plan_booking(
     errors.raise_if_any()
     assert address and commune and procedure and office and post_office_id and window
     assert phone and quote and lat is not None and lon is not None
-    assert isinstance(channel, ChannelChoice)
     return BookingPlan(
         input=data, address=address, commune=commune, procedure=procedure, office=office,
         post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
@@ -355,8 +359,9 @@ def create_booking(
         # Created at first sign-in with only a phone: the booking gives the name to greet.
         citizen.full_name = " ".join(data.contact_name.split())
     # The choice made at booking is the citizen's from now on (changeable on /my).
-    choose_channel(citizen, plan.channel.channel, plan.channel.email or "")
-    session.flush()
+    if plan.channel is not None:
+        choose_channel(citizen, plan.channel.channel, plan.channel.email or "")
+        session.flush()
     item_code = _item_code(session, case.dossier_item_id)
     payload = None
     if data.payment_method == "vietqr":

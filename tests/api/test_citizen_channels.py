@@ -128,3 +128,18 @@ def test_changing_the_channel_via_the_api_and_the_sign_in_code_follows_zalo(
         .order_by(OutboxMessage.id)
     ).all()
     assert codes == ["sms", "zalo"]
+
+
+def test_a_booking_that_does_not_say_keeps_the_citizens_choice(
+    client: TestClient, db: Session
+) -> None:
+    at_now(client)
+    sign_in(client, db)
+    client.put("/api/v1/my/channel", json={"notify_channel": "email", "email": "a.b@example.vn"})
+    response = client.post("/api/v1/bookings", json=_booking(db))
+    assert response.status_code == 201, response.text
+    assert client.get("/api/v1/my/channel").json() == {
+        "notify_channel": "email", "email": "a.b@example.vn",
+    }  # fmt: skip
+    booked = _booked_message(db, response.json()["case_id"])
+    assert (booked.channel, booked.payload["email"]) == ("email", "a.b@example.vn")
