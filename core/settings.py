@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     email_from: str = "Bưu điện <no-reply@example.vn>"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # A private CA's certificate (PEM) for a mail relay inside the province's network; unset =
+    # the system's trusted CAs.
+    smtp_ca_file: Path | None = None
     # Zalo ZNS template messages: "off" sends Zalo choices by SMS; "zns" calls the ZNS API.
     zalo_sender: Literal["off", "zns"] = "off"
     zalo_zns_url: str = "https://business.openapi.zalo.me/message/template"

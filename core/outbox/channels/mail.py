@@ -51,16 +51,19 @@ def send_email(payload: Mapping[str, Any], settings: Settings) -> str | None:
         return None
     if not settings.smtp_host:
         raise PermanentFailure("HOSO_SMTP_HOST is not set")
+    # Certificates are always verified (hostname included): a relay with a private CA is
+    # trusted through HOSO_SMTP_CA_FILE, never by switching verification off.
+    cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    context = ssl.create_default_context(cafile=cafile)
     smtp: smtplib.SMTP
     if settings.smtp_security == "ssl":
         smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port,
-                                timeout=settings.smtp_timeout_s,
-                                context=ssl.create_default_context())  # fmt: skip
+                                timeout=settings.smtp_timeout_s, context=context)  # fmt: skip
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s)
     with smtp:
         if settings.smtp_security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=context)
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password or "")
         try:

@@ -3,15 +3,20 @@ deliver one citizen message through the real worker."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 from aiosmtpd.smtp import Session as SmtpSession
@@ -60,11 +65,40 @@ def _free_port() -> int:
         return port
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by the openssl command (the test's own
+    CA, as a province's internal mail relay would have)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = folder / "smtp.pem", folder / "smtp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @contextmanager
-def smtp_server(username: str = "hoso", password: str = "s3cret-pw") -> Iterator[Mailbox]:
-    """A real SMTP server on 127.0.0.1 that requires AUTH LOGIN/PLAIN with these credentials
-    (over plain TCP: the test has no certificate, so no STARTTLS)."""
+def smtp_server(
+    username: str = "hoso",
+    password: str = "s3cret-pw",
+    security: Literal["none", "starttls", "ssl"] = "none",
+    certificate: tuple[Path, Path] | None = None,
+) -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 that requires AUTH LOGIN/PLAIN with these credentials:
+    over plain TCP, after STARTTLS (required), or over implicit TLS, with ``certificate``."""
     box = Mailbox("127.0.0.1", _free_port())
+    tls: dict[str, Any] = {"auth_require_tls": False}
+    if security != "none":
+        assert certificate is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+        if security == "starttls":
+            tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        else:
+            tls = {"ssl_context": context, "auth_require_tls": False}
 
     def authenticate(
         server: SMTP, session: SmtpSession, envelope: Envelope, mechanism: str, data: Any
@@ -80,8 +114,8 @@ def smtp_server(username: str = "hoso", password: str = "s3cret-pw") -> Iterator
         hostname=box.host,
         port=box.port,
         authenticator=authenticate,
-        auth_require_tls=False,
         auth_required=True,
+        **tls,
     )
     controller.start()
     try:

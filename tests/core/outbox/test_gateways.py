@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +21,13 @@ from core.db import transaction
 from core.outbox.citizen import send_to_citizen
 from core.outbox.senders import gateway_endpoints
 from core.settings import Settings
-from tests.core.outbox.gateways import LONG_AGO, deliver, message, smtp_server
+from tests.core.outbox.gateways import (
+    LONG_AGO,
+    deliver,
+    message,
+    self_signed_certificate,
+    smtp_server,
+)
 from tests.factories import make_user
 from tests.receiver import Reply, receiver
 
@@ -321,3 +328,32 @@ def test_a_worker_killed_between_send_and_mark_resends_with_the_same_request_id(
     assert (sent.status, sent.attempts, sent.provider_message_id) == ("delivered", 1, "esms-9")
     ids = [r.json()["RequestId"] for r in sms.requests if request_id.encode() in r.body]
     assert ids == [request_id, request_id]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_starttls_and_implicit_tls_verifies_the_relays_certificate(
+    committing: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+    security: Literal["starttls", "ssl"],
+) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    user_id = _citizen(committing, notify_channel="email", email="hoa.tran@example.vn")
+    with smtp_server(security=security, certificate=certificate) as mail:
+        configured = settings.model_copy(update={
+            "email_sender": "smtp", "smtp_host": mail.host, "smtp_port": mail.port,
+            "smtp_security": security, "smtp_username": "hoso", "smtp_password": "s3cret-pw",
+            "outbox_max_attempts": 2,
+        })  # fmt: skip
+        untrusted_id, _ = _queue(committing, user_id=user_id, phone="0987654321")
+        deliver(committing, configured, now=LONG_AGO + timedelta(days=1))
+        untrusted = message(committing, untrusted_id)
+        trusted = configured.model_copy(update={"smtp_ca_file": certificate[0]})
+        deliver(committing, trusted, now=untrusted.available_at)
+        received = mail.for_id(str(untrusted.payload["request_id"]))
+    # Without the CA the certificate is refused (and retried); with it, delivered once.
+    assert untrusted.last_error is not None and "CERTIFICATE_VERIFY_FAILED" in untrusted.last_error
+    assert message(committing, untrusted_id).status == "delivered"
+    assert len(received) == 1 and mail.logins[-1] == ("hoso", "s3cret-pw")
+    plain = received[0].get_body(("plain",))
+    assert plain is not None and plain.get_content().strip() == TEXT
