@@ -76,3 +76,7 @@ def test_admin_sees_a_dead_sms_with_its_reason_and_retries_it(
     page.goto(f"{live_server}/staff/messages?channel=sms&status=sent")
     assert "Đã gửi" in page.locator(f"#message-{message_id} .state").inner_text()
     screenshot(page, "staff_messages_sent")
+    page.goto(f"{live_server}/")
+    page.get_by_role("link", name="Tin nhắn gửi công dân").click()
+    page.wait_for_url(f"{live_server}/staff/messages")
+    assert page.locator("h1").inner_text() == "Tin nhắn gửi công dân"
