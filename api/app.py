@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, pages, printing, tracking
+from api import agency, courier, desk, dispatch, messages, pages, printing, tracking
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(admin_api.router)
     app.include_router(admin_catalogue.api_router)
     app.include_router(admin_catalogue.page_router)
+    # Citizen messages' delivery status for staff (docs/notifications.md).
+    app.include_router(messages.router)
+    app.include_router(messages.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -47,6 +47,7 @@ Area = Literal[
     "supervise",  # watching couriers: positions, devices (/mobile/v1 for supervisors)
     "dispatch",  # planning a post office's day (/dispatch, /api/v1/dispatch)
     "admin",  # operating the service: dead webhooks, replays
+    "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
 ]
 
@@ -60,6 +61,7 @@ AREAS: dict[Area, frozenset[str]] = {
     "supervise": frozenset({"dispatcher", "admin"}),
     "dispatch": frozenset({"dispatcher", "admin"}),
     "admin": frozenset({"admin"}),
+    "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
 }
 
@@ -73,6 +75,7 @@ _REFUSALS: dict[Area, str] = {
     "supervise": "only a dispatcher or an admin can do this",
     "dispatch": "only a dispatcher or an admin can plan routes",
     "admin": "this is for admins",
+    "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
 }
 

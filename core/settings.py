@@ -7,6 +7,7 @@ cannot ship hashes and tokens keyed with a public value.
 
 from __future__ import annotations
 
+import json
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -60,9 +61,63 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 8
     outbox_backoff_base_seconds: float = 5.0
     outbox_backoff_max_seconds: float = 3600.0
-    sms_sender: Literal["console", "file", "webhook"] = "console"
+    # -- citizen message gateways (core/outbox/channels, docs/notifications.md) -------------
+    # Console is the development default for every channel: nothing leaves the machine until
+    # an operator configures a gateway.
+    # SMS: "console" prints, "file" appends JSON lines, "webhook" posts our own unsigned JSON,
+    # "http" talks to a brandname SMS provider described by the sms_http_* settings.
+    sms_sender: Literal["console", "file", "webhook", "http"] = "console"
     sms_file_path: Path = Path(".hoso-data/sms.log")
     sms_webhook_url: str | None = None
+    sms_http_url: str | None = None
+    sms_http_method: Literal["POST", "GET"] = "POST"
+    # How the provider knows us: HTTP basic (username/password), "Authorization: Bearer
+    # <token>", an API key in a header named sms_http_key_name, or the same as a body field.
+    sms_http_auth: Literal["none", "basic", "bearer", "header", "field"] = "none"
+    sms_http_username: str | None = None
+    sms_http_password: str | None = None
+    sms_http_token: str | None = None
+    sms_http_key_name: str = "X-Api-Key"
+    # The request body: a JSON object whose string values may hold {phone}, {text},
+    # {brandname} and {request_id}; sent as JSON, as a form, or (GET) as the query string.
+    sms_http_body_format: Literal["json", "form"] = "json"
+    sms_http_body_template: str = (
+        '{"phone": "{phone}", "text": "{text}", "brandname": "{brandname}", '
+        '"request_id": "{request_id}"}'
+    )
+    sms_brandname: str = "BUUDIEN"
+    # The phone as the provider wants it: "84" (84912345678), "+84" or "0" (0912345678).
+    sms_phone_format: Literal["84", "+84", "0"] = "84"
+    # Providers answer 200 with an error code in the body: a dotted path into the JSON answer
+    # and the values meaning "accepted" (comma-separated). Empty path = any 2xx is success.
+    sms_http_success_path: str = ""
+    sms_http_success_values: str = "0"
+    sms_http_message_id_path: str = ""
+    sms_http_error_path: str = ""
+    sms_http_timeout_s: float = Field(default=10.0, gt=0)
+    # Email: "console" prints; "smtp" sends through smtp_host.
+    email_sender: Literal["console", "smtp"] = "console"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    email_from: str = "Bưu điện <no-reply@example.vn>"
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # A private CA's certificate (PEM) for a mail relay inside the province's network; unset =
+    # the system's trusted CAs.
+    smtp_ca_file: Path | None = None
+    # Zalo ZNS template messages: "off" sends Zalo choices by SMS; "zns" calls the ZNS API.
+    zalo_sender: Literal["off", "zns"] = "off"
+    zalo_zns_url: str = "https://business.openapi.zalo.me/message/template"
+    zalo_access_token: str | None = None
+    # Our message kinds (docs/notifications.md) → approved ZNS template ids (JSON object).
+    zalo_templates: dict[str, str] = Field(default_factory=dict)
+    # A citizen without Zalo, a kind without a template, or a ZNS refusal goes by SMS instead
+    # (else the message is retried and dead-lettered like any failure).
+    zalo_fallback_to_sms: bool = True
+    zalo_timeout_s: float = Field(default=10.0, gt=0)
+    # -- end of citizen message gateways ----------------------------------------------------
 
     # Agency integration (core.agency): signed requests older or newer than this are refused.
     agency_signature_window_seconds: int = 300
@@ -143,6 +198,22 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
                 raise ValueError(f"{name} must be two capital letters, got {value!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _gateway_config(self) -> Settings:
+        if self.sms_sender == "http" and not self.sms_http_url:
+            raise ValueError("HOSO_SMS_HTTP_URL must be set when HOSO_SMS_SENDER=http")
+        if self.email_sender == "smtp" and not self.smtp_host:
+            raise ValueError("HOSO_SMTP_HOST must be set when HOSO_EMAIL_SENDER=smtp")
+        if self.zalo_sender == "zns" and not self.zalo_access_token:
+            raise ValueError("HOSO_ZALO_ACCESS_TOKEN must be set when HOSO_ZALO_SENDER=zns")
+        try:
+            template = json.loads(self.sms_http_body_template)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"HOSO_SMS_HTTP_BODY_TEMPLATE is not JSON: {exc}") from None
+        if not isinstance(template, dict):
+            raise ValueError("HOSO_SMS_HTTP_BODY_TEMPLATE must be a JSON object")
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,8 @@ from api.citizens.schemas import (
     AddressRead,
     BookingCreate,
     CaseRead,
+    ChannelRead,
+    ChannelUpdate,
     CodeRequest,
     CodeSent,
     CommuneRead,
@@ -56,6 +58,7 @@ from core.booking.validation import phone_or_error
 from core.errors import InvalidInput
 from core.identity.service import issue_token
 from core.otp.service import issue_code
+from core.outbox.citizen import choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
@@ -259,6 +262,7 @@ def booking_input(body: BookingCreate) -> BookingInput:
         window_start=body.pickup_window_start, commune_code=body.commune_code,
         office_id=body.office_id, lat=body.lat, lon=body.lon, gps_accuracy_m=body.gps_accuracy_m,
         pay_fee_on_behalf=body.pay_fee_on_behalf, weight_g=body.weight_g,
+        notify_channel=body.notify_channel, email=body.email,
     )  # fmt: skip
 
 
@@ -273,6 +277,22 @@ def create_booking_endpoint(
     """Book a pickup. Every invalid field answers 422 naming it; nothing is created then."""
     created = create_booking(session, settings, citizen, booking_input(body), now=now)
     return case_read(settings, citizen_case(session, citizen, created.case.id))
+
+
+@router.get("/my/channel", response_model=ChannelRead)
+def my_channel(citizen: CurrentCitizen) -> ChannelRead:
+    """How this citizen is notified (the sign-in code always goes by SMS, or Zalo)."""
+    return ChannelRead(notify_channel=citizen.notify_channel, email=citizen.email)
+
+
+@router.put("/my/channel", response_model=ChannelRead)
+def change_my_channel(
+    body: ChannelUpdate, citizen: CurrentCitizen, session: SessionDep
+) -> ChannelRead:
+    """Change the channel; email needs a valid address. Refused input changes nothing."""
+    choose_channel(citizen, body.notify_channel, body.email)
+    session.flush()
+    return ChannelRead(notify_channel=citizen.notify_channel, email=citizen.email)
 
 
 @router.get("/my/cases", response_model=list[CaseRead])

@@ -49,6 +49,7 @@ from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
 from core.otp.service import issue_code
+from core.outbox.citizen import CHANNEL_LABELS, check_channel, choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
@@ -65,13 +66,14 @@ BOOKING_FIELDS = (
     "service_option", "procedure_id", "address", "commune_code", "office_id", "lat", "lon",
     "gps_accuracy_m", "pickup_window_start", "contact_name", "contact_phone", "cccd",
     "citizen_sex", "citizen_birth_year", "payment_method", "pay_fee_on_behalf", "weight_g",
+    "notify_channel", "email",
 )  # fmt: skip
 WEIGHTS = (100, 250, 500, 1000, 2000)
 DAYS_SHOWN = 7
 
 
 def _common() -> dict[str, Any]:
-    return {"format_vnd": format_vnd, "VN": VN}
+    return {"format_vnd": format_vnd, "VN": VN, "channel_labels": CHANNEL_LABELS}
 
 
 # -- sign-in ------------------------------------------------------------------------------
@@ -185,6 +187,8 @@ def _input(form: dict[str, str]) -> BookingInput:
         gps_accuracy_m=_float(form["gps_accuracy_m"]),
         pay_fee_on_behalf=form["pay_fee_on_behalf"] in ("1", "on", "true"),
         weight_g=_int(form["weight_g"]) or 100,
+        notify_channel=form["notify_channel"] or None,
+        email=form["email"],
     )
 
 
@@ -236,7 +240,8 @@ def _book_page(
 def _empty_form(user: User, q: str = "", procedure_id: str = "") -> dict[str, str]:
     form = dict.fromkeys(BOOKING_FIELDS, "")
     form.update(service_option="both", payment_method="cash", weight_g="100", q=q,
-                contact_phone=user.phone or "", procedure_id=procedure_id)  # fmt: skip
+                contact_phone=user.phone or "", procedure_id=procedure_id,
+                notify_channel=user.notify_channel, email=user.email or "")  # fmt: skip
     return form
 
 
@@ -328,15 +333,48 @@ def _case_page(
     return render(request, "citizen/case.html", context, status_code=status_code)
 
 
-@router.get("/my", response_class=HTMLResponse)
-def my_cases_page(
-    request: Request, citizen: CurrentCitizenPage, session: SessionDep
+def _my_page(
+    request: Request,
+    session: Session,
+    citizen: User,
+    channel_form: dict[str, str] | None = None,
+    errors: dict[str, tuple[str, str]] | None = None,
+    saved: bool = False,
 ) -> HTMLResponse:
     views = [
         citizen_case(session, citizen, case_id) for case_id in citizen_case_ids(session, citizen)
     ]
+    channel_form = channel_form or {"notify_channel": citizen.notify_channel,
+                                    "email": citizen.email or ""}  # fmt: skip
     return render(request, "citizen/my.html",
-                  {**_common(), "views": views, "status_labels": STATUS_LABELS})  # fmt: skip
+                  {**_common(), "views": views, "status_labels": STATUS_LABELS,
+                   "channel_form": channel_form, "errors": errors or {}, "saved": saved},
+                  status_code=422 if errors else 200)  # fmt: skip
+
+
+@router.get("/my", response_class=HTMLResponse)
+def my_cases_page(
+    request: Request, citizen: CurrentCitizenPage, session: SessionDep
+) -> HTMLResponse:
+    return _my_page(request, session, citizen, saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/my/channel", response_model=None)
+def my_channel_submit(
+    request: Request,
+    citizen: CurrentCitizenPage,
+    session: SessionDep,
+    notify_channel: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The citizen changes how they are notified; an invalid choice changes nothing."""
+    checked = check_channel(notify_channel, email)
+    if isinstance(checked, tuple):
+        field, vi, en = checked
+        form = {"notify_channel": notify_channel, "email": email}
+        return _my_page(request, session, citizen, form, {field: (vi, en)})
+    choose_channel(citizen, checked.channel, checked.email or "")
+    return RedirectResponse("/my?saved=1", status_code=303)
 
 
 @router.get("/my/cases/{case_id}", response_class=HTMLResponse)

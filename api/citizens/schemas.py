@@ -136,6 +136,25 @@ class BookingCreate(BaseModel):
     payment_method: Literal["cash", "vietqr"]
     pay_fee_on_behalf: bool = False
     weight_g: Count = 100
+    notify_channel: Text | None = Field(
+        default=None,
+        max_length=8,
+        description="How the citizen hears about their cases: sms, zalo or email; "
+        "omitted keeps their current choice.",
+    )
+    email: Text = Field(
+        default="", max_length=254, description="Required when notify_channel is email."
+    )
+
+
+class ChannelUpdate(BaseModel):
+    notify_channel: Text = Field(max_length=8, examples=["email"], description="sms, zalo or email")
+    email: Text = Field(default="", max_length=254, examples=["hoa.tran@example.vn"])
+
+
+class ChannelRead(BaseModel):
+    notify_channel: str
+    email: str | None
 
 
 class PaymentRead(BaseModel):

@@ -43,7 +43,7 @@ from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Unauthorized
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.places.models import Province
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
@@ -378,13 +378,13 @@ def returned_for_supplement(
     assert booking is not None
     _log(session, system, "returned_for_supplement", case, payload, now, reason=reason)
     reference = case.agency_dossier_code or f"#{case.id}"
-    enqueue(
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": booking.contact_phone,
-            "text": f"Hồ sơ {reference} cần bổ sung: {reason[:300]}. "
-            "Vui lòng liên hệ bộ phận một cửa hoặc đặt lịch bưu tá đến nhận.",
-        },
+        phone=booking.contact_phone,
+        user_id=booking.citizen_user_id,
+        kind="returned_for_supplement",
+        text=f"Hồ sơ {reference} cần bổ sung: {reason[:300]}. "
+        "Vui lòng liên hệ bộ phận một cửa hoặc đặt lịch bưu tá đến nhận.",
+        params={"case_id": case.id, "reference": reference, "reason": reason[:300]},
     )
     return case

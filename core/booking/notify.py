@@ -1,4 +1,6 @@
-"""SMS to citizens at the moments that matter, without touching the custody ledger's code.
+"""Messages to citizens at the moments that matter, without touching the ledger's code.
+
+Each goes on the citizen's chosen channel (SMS, Zalo, email: ``core.outbox.citizen``).
 
 Why a reader and not a hook inside ``core.custody``: the ledger's hot path stays one
 batched write with no knowledge of SMS, and every event — whichever app, phone or import
@@ -27,7 +29,7 @@ from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.db import transaction
 from core.identity.models import User
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 from vntime import VN
 
@@ -51,8 +53,10 @@ def _claim(session: Session, case_id: int, kind: str, ref: str) -> bool:
     return inserted is not None
 
 
-def _send(session: Session, phone: str, text: str) -> None:
-    enqueue(session, "sms.send", {"phone": phone, "text": text})
+def _send(session: Session, booking: Booking, kind: str, text: str, **params: object) -> None:
+    """On the citizen's chosen channel; ``params`` fill the kind's Zalo ZNS template."""
+    send_to_citizen(session, phone=booking.contact_phone, kind=kind, text=text, params=params,
+                    user_id=booking.citizen_user_id)  # fmt: skip
 
 
 def _event_text(
@@ -122,7 +126,9 @@ def _notify_events(session: Session, settings: Settings, now: datetime) -> int:
         if found is not None:
             kind, text = found
             if _claim(session, case.id, kind, str(event.id)):
-                _send(session, booking.contact_phone, text)
+                tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item.code}"
+                _send(session, booking, kind, text, case_id=case.id, item_code=item.code,
+                      tracking_url=tracking_url)  # fmt: skip
                 sent += 1
                 if kind == "handed_over" and case.agency_dossier_code:
                     _claim(session, case.id, "agency_code", case.agency_dossier_code)
@@ -163,9 +169,11 @@ def _notify_assignments(session: Session, now: datetime) -> int:
             continue
         start = booking.pickup_window_start.astimezone(VN)
         end = booking.pickup_window_end.astimezone(VN)
-        _send(session, booking.contact_phone,
+        _send(session, booking, "courier_assigned",
               f"Bưu tá {courier_name} sẽ đến nhận hồ sơ #{case.id} trong khung giờ "
-              f"{start:%H:%M}–{end:%H:%M} ngày {start:%d/%m/%Y}.")  # fmt: skip
+              f"{start:%H:%M}–{end:%H:%M} ngày {start:%d/%m/%Y}.", case_id=case.id,
+              courier_name=courier_name, window=f"{start:%H:%M}–{end:%H:%M}",
+              date=f"{start:%d/%m/%Y}")  # fmt: skip
         sent += 1
     return sent
 
@@ -196,9 +204,12 @@ def _notify_agency_codes(session: Session, now: datetime) -> int:
             if case.appointment_date
             else ""
         )
-        _send(session, booking.contact_phone,
+        _send(session, booking, "agency_code",
               f"Bộ phận một cửa đã tiếp nhận hồ sơ #{case.id}, mã hồ sơ "
-              f"{case.agency_dossier_code}{due}.")  # fmt: skip
+              f"{case.agency_dossier_code}{due}.", case_id=case.id,
+              dossier_code=case.agency_dossier_code,
+              appointment_date=f"{case.appointment_date:%d/%m/%Y}" if case.appointment_date
+              else "")  # fmt: skip
         sent += 1
     return sent
 

@@ -28,7 +28,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.otp.service import CodeCheck, verify_code
-from core.outbox.service import enqueue
+from core.outbox.citizen import ChannelChoice, check_channel, choose_channel, send_to_citizen
 from core.places.models import Commune, Office, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
@@ -116,6 +116,10 @@ class BookingInput:
     gps_accuracy_m: float | None = None
     pay_fee_on_behalf: bool = False
     weight_g: int = 100
+    # How the citizen wants to hear about their cases (core/outbox/citizen.py); None keeps
+    # the choice they have.
+    notify_channel: str | None = None
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class BookingPlan:
     cccd: str
     quote: Quote
     zone: str
+    channel: ChannelChoice | None
 
 
 def plan_booking(
@@ -244,6 +249,13 @@ def plan_booking(
                        "Digits 4-6 of the ID number do not match the birth year.")  # fmt: skip
     except InvalidCode as exc:
         errors.add("cccd", "Số CCCD gồm 12 chữ số hợp lệ.", f"Citizen ID: {exc}")
+    channel = None
+    if data.notify_channel is not None:
+        checked = check_channel(data.notify_channel, data.email)
+        if isinstance(checked, ChannelChoice):
+            channel = checked
+        else:
+            errors.add(*checked)
     if data.payment_method not in PAYMENT_METHODS:
         errors.add("payment_method", "Chọn cách thanh toán: tiền mặt hoặc chuyển khoản VietQR.",
                    "Choose cash or VietQR bank transfer.")  # fmt: skip
@@ -280,7 +292,7 @@ def plan_booking(
         input=data, address=address, commune=commune, procedure=procedure, office=office,
         post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
         position_accuracy_m=accuracy, window=window, phone=phone, cccd=cccd, quote=quote,
-        zone=zone,
+        zone=zone, channel=channel,
     )  # fmt: skip
 
 
@@ -360,23 +372,29 @@ def create_booking(
     if citizen.full_name == citizen.phone:
         # Created at first sign-in with only a phone: the booking gives the name to greet.
         citizen.full_name = " ".join(data.contact_name.split())
+    # The choice made at booking is the citizen's from now on (changeable on /my).
+    if plan.channel is not None:
+        choose_channel(citizen, plan.channel.channel, plan.channel.email or "")
+        session.flush()
     item_code = _item_code(session, case.dossier_item_id)
     payload = None
     if data.payment_method == "vietqr":
         payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
     start = plan.window[0].astimezone(VN)
     tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
-    enqueue(
+    window = f"{start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M}"
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": plan.phone,
-            "text": f"Đã đặt lịch hồ sơ #{case.id}"
-            + (f", mã bưu gửi {item_code}" if item_code else "")
-            + f". Bưu tá đến {start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M} "
-            f"ngày {start:%d/%m/%Y}." + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
-        },
-    )
+        phone=plan.phone,
+        user_id=citizen.id,
+        kind="booked",
+        text=f"Đã đặt lịch hồ sơ #{case.id}"
+        + (f", mã bưu gửi {item_code}" if item_code else "")
+        + f". Bưu tá đến {window} ngày {start:%d/%m/%Y}."
+        + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
+        params={"case_id": case.id, "item_code": item_code or "", "window": window,
+                "date": f"{start:%d/%m/%Y}", "tracking_url": tracking_url or ""},
+    )  # fmt: skip
     session.flush()
     return BookingCreated(case, item_code, plan.quote, data.payment_method, payload, tracking_url)
 
@@ -477,10 +495,9 @@ def cancel_booking(session: Session, citizen: User, case_id: int, *, now: dateti
         record_one(session, actor_for(citizen), command)
     if view.terms is not None:
         view.terms.cancelled_at = now
-    enqueue(session, "sms.send", {
-        "phone": view.context.booking.contact_phone,
-        "text": f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.",
-    })  # fmt: skip
+    send_to_citizen(session, phone=view.context.booking.contact_phone, user_id=citizen.id,
+                    kind="cancelled", params={"case_id": case_id},
+                    text=f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 
@@ -510,11 +527,12 @@ def reschedule_booking(
     if view.terms is not None:
         view.terms.reschedule_count += 1
     start = window[0].astimezone(VN)
-    enqueue(session, "sms.send", {
-        "phone": booking.contact_phone,
-        "text": f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {start:%H:%M}–"
-                f"{window[1].astimezone(VN):%H:%M} ngày {start:%d/%m/%Y}.",
-    })  # fmt: skip
+    span = f"{start:%H:%M}–{window[1].astimezone(VN):%H:%M}"
+    send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
+                    kind="rescheduled",
+                    params={"case_id": case_id, "window": span, "date": f"{start:%d/%m/%Y}"},
+                    text=f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {span} "
+                         f"ngày {start:%d/%m/%Y}.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 

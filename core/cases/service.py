@@ -14,7 +14,7 @@ from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.service import keyed_hash
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
@@ -145,15 +145,16 @@ def register_result(
         service_indicator=settings.result_service_indicator,
     )
     case.result_item_id = item.id
-    enqueue(
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": booking.contact_phone,
-            "text": f"Kết quả hồ sơ của bạn đã sẵn sàng, mã bưu gửi {item.code}. "
-            f"Theo dõi: {settings.public_base_url}/t/{item.code}",
-        },
-    )
+        phone=booking.contact_phone,
+        user_id=booking.citizen_user_id,
+        kind="result_ready",
+        text=f"Kết quả hồ sơ của bạn đã sẵn sàng, mã bưu gửi {item.code}. "
+        f"Theo dõi: {settings.public_base_url}/t/{item.code}",
+        params={"case_id": case.id, "item_code": item.code,
+                "tracking_url": f"{settings.public_base_url}/t/{item.code}"},
+    )  # fmt: skip
     session.flush()
     return item
 

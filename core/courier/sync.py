@@ -29,7 +29,7 @@ from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import Actor, item_provinces, receiver_problem, receiver_provinces
 from core.custody.service import record
 from core.errors import InvalidInput
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -170,13 +170,12 @@ def _warn_when_attempts_run_out(
         return
     if not attempts_used_up(facts.delivery_attempts + 1, settings):
         return
-    enqueue(
+    send_to_citizen(
         session,
-        "sms.send",
-        {
-            "phone": facts.contact_phone,
-            "text": f"Bưu tá đã phát kết quả {facts.code} không thành công "
-            f"{facts.delivery_attempts + 1} lần. Kết quả sẽ được trả lại bộ phận một cửa; "
-            "vui lòng liên hệ để nhận.",
-        },
+        phone=facts.contact_phone,
+        kind="attempts_exhausted",
+        text=f"Bưu tá đã phát kết quả {facts.code} không thành công "
+        f"{facts.delivery_attempts + 1} lần. Kết quả sẽ được trả lại bộ phận một cửa; "
+        "vui lòng liên hệ để nhận.",
+        params={"item_code": facts.code, "attempts": facts.delivery_attempts + 1},
     )

@@ -38,6 +38,8 @@ class User(Base):
             "role <> 'province_supervisor' OR province_code IS NOT NULL",
             name="supervisor_province",
         ),
+        CheckConstraint("notify_channel IN ('sms', 'zalo', 'email')", name="notify_channel"),
+        CheckConstraint("notify_channel <> 'email' OR email IS NOT NULL", name="email_channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +59,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Set when an admin resets the password: sign-in then asks for a new one before anything.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How a citizen wants to hear about their cases (core/outbox/citizen.py); the sign-in
+    # code goes by SMS, or by Zalo when chosen and configured.
+    notify_channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

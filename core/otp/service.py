@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, RateLimited
 from core.identity.service import keyed_hash
 from core.otp.models import OTP_PURPOSES, OtpChallenge
-from core.outbox.service import enqueue
+from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 
 CODE_DIGITS = 6
@@ -93,7 +93,8 @@ def issue_code(
     session.flush()
     text = _MESSAGES[purpose].format(code=code)
     # "secret": the outbox removes the text once it is sent, so the table holds no live code.
-    enqueue(session, "sms.send", {"phone": phone, "text": text, "secret": True})
+    send_to_citizen(session, phone=phone, kind=f"otp_{purpose}", text=text,
+                    params={"otp": code}, secret=True)  # fmt: skip
     return IssuedCode(challenge_id=challenge.id, expires_at=challenge.expires_at)
 
 

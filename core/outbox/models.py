@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Index, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,12 +15,22 @@ from core.db import Base
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+        # "rerouted": handed on to another channel (a Zalo message sent by SMS instead); the
+        # replacement is rerouted_to_id.
+        CheckConstraint("status IN ('pending', 'delivered', 'dead', 'rerouted')", name="status"),
         # The worker's only query: pending rows whose time has come, oldest first.
         Index(
             "ix_outbox_messages_due",
             "available_at",
             postgresql_where="status = 'pending'",
+        ),
+        # The staff's delivery status page: a channel's messages by status, newest first.
+        Index(
+            "ix_outbox_messages_channel_status_id",
+            "channel",
+            "status",
+            "id",
+            postgresql_where="channel IS NOT NULL",
         ),
     )
 
@@ -35,3 +45,10 @@ class OutboxMessage(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Citizen messages only (None for webhooks): sms / email / zalo, and which notice it is.
+    channel: Mapped[str | None] = mapped_column(String(8))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    # What the gateway called the message when it accepted it (for support calls to it).
+    provider_message_id: Mapped[str | None]
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rerouted_to_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))

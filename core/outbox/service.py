@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from core.db import transaction
 from core.errors import NotFound
@@ -24,11 +24,28 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Mapping[str, Any], Settings], None]
+# A handler delivers one payload; it returns the gateway's id for the message, if any.
+Handler = Callable[[Mapping[str, Any], Settings], str | None]
+
+# Citizen messages: the topic each channel is delivered from.
+CHANNEL_TOPICS = {"sms": "sms.send", "email": "email.send", "zalo": "zalo.send"}
+TOPIC_CHANNELS = {topic: channel for channel, topic in CHANNEL_TOPICS.items()}
+# Where a message may carry a one-time code: blanked once it is sent or given up on.
+REDACTED_FIELDS = ("text", "html", "params")
 
 
 class PermanentFailure(Exception):
     """A delivery that can never succeed (bad payload, unknown topic): dead-letter at once."""
+
+
+class Reroute(Exception):  # noqa: N818 - an instruction, not an error
+    """This channel will not carry the message (no Zalo account, no template): send it as
+    ``topic`` with ``payload`` instead. The original is kept, marked rerouted."""
+
+    def __init__(self, reason: str, topic: str, payload: Mapping[str, Any]) -> None:
+        super().__init__(reason)
+        self.topic = topic
+        self.payload = dict(payload)
 
 
 def enqueue(
@@ -37,8 +54,11 @@ def enqueue(
     payload: Mapping[str, Any],
     *,
     available_at: datetime | None = None,
+    kind: str | None = None,
 ) -> OutboxMessage:
-    message = OutboxMessage(topic=topic, payload=dict(payload))
+    message = OutboxMessage(
+        topic=topic, payload=dict(payload), channel=TOPIC_CHANNELS.get(topic), kind=kind
+    )
     if available_at is not None:
         message.available_at = available_at
     session.add(message)
@@ -86,11 +106,22 @@ def _deliver_one(
     message: OutboxMessage, settings: Settings, handlers: Mapping[str, Handler], now: datetime
 ) -> None:
     message.attempts += 1
+    message.last_attempt_at = now
     handler = handlers.get(message.topic)
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {message.topic!r}")
-        handler(message.payload, settings)
+        provider_message_id = handler(message.payload, settings)
+    except Reroute as exc:
+        session = object_session(message)
+        assert session is not None
+        replacement = enqueue(session, exc.topic, exc.payload, available_at=now, kind=message.kind)
+        message.status = "rerouted"
+        message.rerouted_to_id = replacement.id
+        message.last_error = str(exc)[:2000]
+        _redact_if_secret(message)
+        log.info("outbox.rerouted", extra={"id": message.id, "to": replacement.id})
+        return
     except PermanentFailure as exc:
         message.status = "dead"
         message.last_error = str(exc)[:2000]
@@ -109,6 +140,7 @@ def _deliver_one(
         return
     message.status = "delivered"
     message.delivered_at = now
+    message.provider_message_id = provider_message_id
     message.last_error = None
     _redact_if_secret(message)
     log.info("outbox.delivered", extra={"id": message.id, "topic": message.topic})
@@ -120,8 +152,12 @@ def _redact_if_secret(message: OutboxMessage) -> None:
     The code is only live for minutes, but the outbox is kept for audit far longer and should
     not become a list of codes for anyone who reads the table.
     """
-    if message.payload.get("secret") and "text" in message.payload:
-        message.payload = {**message.payload, "text": "[đã ẩn mã / code redacted]"}
+    if message.payload.get("secret"):
+        hidden = "[đã ẩn mã / code redacted]"
+        message.payload = {
+            **message.payload,
+            **{key: hidden for key in REDACTED_FIELDS if key in message.payload},
+        }
 
 
 def replay(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:

@@ -132,3 +132,38 @@ def test_another_citizens_case_page_is_not_found(client: TestClient, db: Session
         assert client.post(f"/my/cases/{case_id}/{action}", data=form).status_code == 404
     assert client.get(f"/api/v1/my/cases/{case_id}/receipt.pdf").status_code == 404
     assert f"#{case_id}" not in client.get("/my").text
+
+
+def test_the_channel_is_chosen_on_the_form_and_changed_on_my_page(
+    client: TestClient, db: Session
+) -> None:
+    at_now(client)
+    area = make_area(db)
+    _sign_in_by_page(client, db)
+    first = client.get("/book")
+    assert 'id="notify-channel"' not in first.text  # asked on the details step
+    step2 = client.post("/book", data=_details(area, stage="edit"))
+    assert 'name="notify_channel" value="sms" checked' in step2.text
+
+    no_address = client.post("/book", data=_details(area, notify_channel="email"))
+    assert no_address.status_code == 422 and 'id="err-email"' in no_address.text
+    assert "Nhập địa chỉ email để nhận thông báo qua email." in no_address.text
+    review = client.post("/book", data=_details(area, notify_channel="email",
+                                                email="Hoa.Tran@Example.vn"))  # fmt: skip
+    assert review.status_code == 200
+    assert re.search(r'id="review-channel">Thư điện tử \(email\) \(hoa.tran@example.vn\)<',
+                     review.text)  # fmt: skip
+    confirmed = client.post("/book", data=_details(area, stage="confirm", notify_channel="email",
+                                                   email="Hoa.Tran@Example.vn"),
+                            follow_redirects=False)  # fmt: skip
+    assert confirmed.status_code == 303
+    mine = client.get("/my")
+    assert 'name="notify_channel" value="email" checked' in mine.text
+    assert 'value="hoa.tran@example.vn"' in mine.text
+
+    refused = client.post("/my/channel", data={"notify_channel": "email", "email": "hoa@"})
+    assert refused.status_code == 422 and 'id="err-email"' in refused.text
+    changed = client.post("/my/channel", data={"notify_channel": "zalo", "email": ""},
+                          follow_redirects=True)  # fmt: skip
+    assert 'name="notify_channel" value="zalo" checked' in changed.text
+    assert "Đã lưu cách nhận thông báo." in changed.text

@@ -202,6 +202,10 @@ def test_book_then_read_receipt_and_payment_qr(client: TestClient, db: Session) 
         ({"payment_method": "cheque"}, "payment_method"),
         ({"weight_g": 9000}, "weight_g"),
         ({"service_option": "receive"}, "pay_fee_on_behalf"),
+        ({"notify_channel": "fax"}, "notify_channel"),
+        ({"notify_channel": "email"}, "email"),
+        ({"notify_channel": "email", "email": "hoa at example.vn"}, "email"),
+        ({"notify_channel": "sms", "email": "hoa@example"}, "email"),
     ],
 )
 def test_every_invalid_field_is_422_naming_it_and_creates_nothing(

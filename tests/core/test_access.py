@@ -42,3 +42,10 @@ def test_reach_follows_the_role() -> None:
     )
     dispatcher = User(id=3, role="dispatcher", post_office_id=7)
     assert may_act_for_post_office(dispatcher, 7) and not may_act_for_post_office(dispatcher, 8)
+
+
+def test_the_message_status_service_admits_the_roles_of_the_messages_area() -> None:
+    from core.access import roles_for
+    from core.outbox.status import MESSAGE_STAFF_ROLES
+
+    assert roles_for("messages") == tuple(sorted(MESSAGE_STAFF_ROLES))
