@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -31,6 +32,51 @@ def test_migrate_and_ledger_verify(runner: CliRunner) -> None:
     result = runner.invoke(app, ["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(": ok")
+
+
+def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
+    runner: CliRunner, committing: sessionmaker[Session], settings: Settings
+) -> None:
+    with transaction(committing) as session:
+        item = dossier_of(session, make_case(session, settings))
+        code, item_id = item.code, item.id
+    forge = ("UPDATE custody_events SET details = details || CAST(:extra AS jsonb) "
+             "WHERE item_id = :item AND seq = 1")  # fmt: skip
+    with transaction(committing) as session:
+        # What a database superuser can do: switch the append-only trigger off and edit.
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+        original = session.scalar(
+            text("SELECT details FROM custody_events WHERE item_id = :item AND seq = 1"),
+            {"item": item_id},
+        )
+        session.execute(text(forge), {"extra": '{"fee": 0}', "item": item_id})
+    try:
+        result = runner.invoke(app, ["ledger", "verify"])
+    finally:
+        with transaction(committing) as session:  # the committed ledger is shared: restore it
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+            session.execute(
+                text("UPDATE custody_events SET details = CAST(:details AS jsonb) "
+                     "WHERE item_id = :item AND seq = 1"),
+                {"details": json.dumps(original), "item": item_id},
+            )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"BROKEN {code} event 1: hash does not match the event's content" in result.output
+    assert result.output.rstrip().endswith("1 broken")
+    assert runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+
+
+def test_ledger_verify_exits_2_with_one_line_when_the_database_is_unreachable(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 1: the check cannot run, which must not read as "broken" (1).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["ledger", "verify"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hoso ledger verify: could not run: ")
+    assert "Traceback" not in result.output and "BROKEN" not in result.output
 
 
 def test_labels_print_pdf_zpl_and_errors(
