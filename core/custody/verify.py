@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, NamedTuple
 
+import orjson
+from psycopg.types.json import set_json_loads
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -112,7 +114,13 @@ def _ledger_rows(session: Session) -> Iterator[tuple[Any, ...]]:
     """Every event row, through a server-side cursor: a bounded number of rows in memory."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
+    # Timestamps come back as the same instants whatever the zone, and are hashed in UTC;
+    # read in "UTC" itself, the driver takes its fast path (twice the rows/s of "Etc/UTC").
+    raw.execute("SET LOCAL TimeZone = 'UTC'")
     with raw.cursor(name="hoso_ledger_check") as cursor:
+        # orjson for the JSONB columns: the standard library's parser was a third of the
+        # time spent reading a row.
+        set_json_loads(orjson.loads, cursor)
         cursor.itersize = _FETCH_ROWS
         cursor.execute(_LEDGER_SQL)
         yield from cursor
