@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -181,12 +183,19 @@ def worker(
 
 @ledger_app.command("verify")
 def ledger_verify(data_dir: DataDir = None) -> None:
-    """Re-walk every hash chain and projection; exit 1 at the first broken link of any item."""
-    from core.custody.verify import verify_ledger
+    """Re-walk every hash chain and projection. Exit 0: all sound; 1: a broken chain or
+    projection (each named by item and event); 2: the check could not run."""
+    from core.custody.verify import VerifyReport, verify_ledger
 
-    _, factory = _database(_settings(data_dir))
-    with transaction(factory) as session:
-        report = verify_ledger(session)
+    try:
+        _, factory = _database(_settings(data_dir))
+        with transaction(factory) as session, _verify_progress(session) as progress:
+            report: VerifyReport = verify_ledger(session, progress)
+    except Exception as exc:  # noqa: BLE001 - any failure is "could not run", never "broken"
+        # One line for a cron log: exit 1 must only ever mean tampering or a broken chain.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"hoso ledger verify: could not run: {reason}", err=True)
+        raise typer.Exit(2) from None
     for problem in report.problems:
         where = f" event {problem.seq}" if problem.seq is not None else ""
         typer.echo(f"BROKEN {problem.item_code}{where}: {problem.problem}")
@@ -195,6 +204,29 @@ def ledger_verify(data_dir: DataDir = None) -> None:
         + ("ok" if report.ok else f"{len(report.problems)} broken")
     )
     raise typer.Exit(0 if report.ok else 1)
+
+
+@contextmanager
+def _verify_progress(session: Session) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar (events/s, items/s, ETA) on a terminal; nothing otherwise, so that a
+    cron job's log holds only the verdict."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from core.custody.models import CustodyEvent
+
+    total = session.scalar(select(func.count()).select_from(CustodyEvent))
+    started = time.monotonic()
+    with tqdm(total=total, unit=" events", unit_scale=True, file=sys.stderr) as bar:
+
+        def progress(items: int, events: int) -> None:
+            bar.update(events - bar.n)
+            bar.set_postfix_str(f"{items / max(time.monotonic() - started, 1e-9):,.0f} items/s")
+
+        yield progress
 
 
 @ledger_app.command("rebuild")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -96,13 +97,32 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
     )  # fmt: skip
 
 
-def declared_event_ids(events: Sequence[CustodyEvent]) -> set[uuid.UUID]:
+class FoldedEvent(Protocol):
+    """What the fold reads of an event: a ``CustodyEvent``, or a plain row (verify)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def corrects_event_id(self) -> uuid.UUID | None: ...
+    @property
+    def actor_party(self) -> str: ...
+    @property
+    def from_party(self) -> str | None: ...
+    @property
+    def to_party(self) -> str | None: ...
+    @property
+    def bag_id(self) -> int | None: ...
+
+
+def declared_event_ids(events: Sequence[FoldedEvent]) -> set[uuid.UUID]:
     return {e.corrects_event_id for e in events if e.kind == ERROR_DECLARED and e.corrects_event_id}
 
 
 def fold(
     item_kind: str,
-    events: Sequence[CustodyEvent],
+    events: Sequence[FoldedEvent],
     extra_declared: set[uuid.UUID] | None = None,
 ) -> ItemStateValue:
     """Derive an item's state from its events alone, skipping those declared wrong."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Sequence,
     String,
     UniqueConstraint,
@@ -126,11 +127,26 @@ class Bag(Base):
 
 
 class ScanReceipt(Base):
-    """The stored answer to a client event, so that a replay returns exactly the same answer."""
+    """The stored answer to a client event, so that a replay returns exactly the same answer.
+
+    Keyed by sender and client event ID: the ID is an idempotency key per account, and a
+    replay finds its answer through this index alone, however long the item's chain.
+    """
 
     __tablename__ = "scan_receipts"
+    __table_args__ = (
+        Index(
+            "uq_scan_receipts_actor_user_id_client_event_id",
+            "actor_user_id",
+            "client_event_id",
+            unique=True,
+            # The system actor has no account: its keys are one sender's too.
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
 
-    client_event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outcome: Mapped[str]
     result: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -155,10 +155,7 @@ def record(
         key = command.client_event_id
         if key is not None:
             if key in answers:
-                answer = answers[key]
-                if answer is None:  # another account's key
-                    answer = ScanResult.refusal(command, "invalid_input", _KEY_TAKEN)
-                results[index] = answer
+                results[index] = answers[key]
                 continue
             if key in decided:  # the phone sent the same scan twice in one batch
                 results[index] = ScanResult.from_receipt(decided[key].to_json())
@@ -175,9 +172,10 @@ def record(
             results[index] = result
         if key is not None:
             decided[key] = result
-            # An accepted scan's answer is re-derived from its events on a replay; only
-            # refusals, which leave no event, store theirs.
-            if result.outcome != "accepted" and index not in refused_by_caller:
+            # Every answer is stored, accepted ones too, so that a replay is one index
+            # lookup by (sender, key) however long the chain. A caller's own refusal is not:
+            # the same event sent again is checked again.
+            if index not in refused_by_caller:
                 receipt_rows.append(
                     {
                         "client_event_id": key,
@@ -318,31 +316,37 @@ def _targets_of(rows: list[Any]) -> tuple[dict[str, Target], dict[int, list[str]
     return targets, members
 
 
-# What a phone's client event IDs already have as an answer: a stored receipt (a refused
-# scan, or any scan recorded before accepted answers stopped being stored), or the events an
-# accepted scan recorded. Error declarations are recorded through ``record_one`` and never
-# answered here, as before.
+# What this sender's client event IDs already have as an answer: the stored receipt, found
+# through the unique (sender, key) index. Scans accepted before every answer was stored
+# (migration 0006a) have none; theirs is re-derived from the events they recorded, by the
+# same sender. Error declarations are recorded through ``record_one`` and never answered
+# here, as before. The system actor (no account) is one sender: ``{sender}`` is filled in.
 _ANSWERS_SQL = """
-    SELECT client_event_id, result, NULL::integer, NULL::integer, actor_user_id
-    FROM scan_receipts WHERE client_event_id = ANY(%(ids)s::uuid[])
+    SELECT r.client_event_id, r.result, NULL::integer, NULL::integer
+    FROM scan_receipts AS r
+    WHERE r.actor_user_id {sender} AND r.client_event_id = ANY(%(ids)s::uuid[])
     UNION ALL
-    SELECT client_event_id, NULL::jsonb, item_id, seq, actor_user_id
-    FROM custody_events WHERE client_event_id = ANY(%(ids)s::uuid[]) AND kind <> 'error_declared'
+    SELECT e.client_event_id, NULL::jsonb, e.item_id, e.seq
+    FROM custody_events AS e
+    WHERE e.client_event_id = ANY(%(ids)s::uuid[]) AND e.actor_user_id {sender}
+      AND e.kind <> 'error_declared'
+      AND NOT EXISTS (
+          SELECT 1 FROM scan_receipts AS r
+          WHERE r.actor_user_id {sender} AND r.client_event_id = e.client_event_id
+      )
 """
+_ANSWERS_BY_USER_SQL = _ANSWERS_SQL.format(sender="= %(sender)s")
+_ANSWERS_BY_SYSTEM_SQL = _ANSWERS_SQL.format(sender="IS NULL")
+
+
+def _answers_query(client_ids: list[uuid.UUID], sender_id: int | None) -> tuple[str, Any]:
+    params = {"ids": _array_literal(client_ids), "sender": sender_id}
+    return (_ANSWERS_BY_SYSTEM_SQL if sender_id is None else _ANSWERS_BY_USER_SQL), params
 
 
 def _service_only(kind: str) -> InvalidInput:
     where = {"bag_sealed": "POST /mobile/v1/bags/{code}/seal"}.get(kind, "its own service")
     return InvalidInput(f"{kind} is recorded by {where}, not sent as a scan", field="kind")
-
-
-# A client event ID is the sender's idempotency key: only the account that sent it first gets
-# its answer back. Another account reusing it (a bug, or someone fishing for a stranger's
-# answers) learns nothing and records nothing.
-_KEY_TAKEN = InvalidInput(
-    "this client_event_id was already used by another account; make a new UUID for each event",
-    field="client_event_id",
-)
 
 
 def _lock_and_look_up(
@@ -351,7 +355,7 @@ def _lock_and_look_up(
     client_ids: list[uuid.UUID],
     sender_id: int | None,
     precheck: Precheck | None = None,
-) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult | None], list[Any]]:
+) -> tuple[dict[str, Target], dict[int, list[str]], dict[uuid.UUID, ScanResult], list[Any]]:
     """Lock the scanned items, find earlier answers and read the precheck's facts, in one
     round trip.
 
@@ -366,56 +370,50 @@ def _lock_and_look_up(
     assert raw is not None
     with raw.pipeline():
         locked = raw.execute(_LOCK_BY_CODE, (_array_literal(codes),)) if codes else None
-        found = (
-            raw.execute(_ANSWERS_SQL, {"ids": _array_literal(client_ids)}) if client_ids else None
-        )
+        found = raw.execute(*_answers_query(client_ids, sender_id)) if client_ids else None
         facts = (
             raw.execute(precheck.facts_sql, {"codes": _array_literal(codes)})
             if precheck is not None and codes
             else None
         )
     targets, members = _targets_of(locked.fetchall()) if locked else ({}, {})
-    answers = _answers_of(session, found.fetchall(), sender_id) if found else {}
+    answers = _answers_of(session, found.fetchall()) if found else {}
     return targets, members, answers, facts.fetchall() if facts else []
 
 
 def _look_up_answers(
     session: Session, client_ids: list[uuid.UUID], sender_id: int | None
-) -> dict[uuid.UUID, ScanResult | None]:
+) -> dict[uuid.UUID, ScanResult]:
     if not client_ids:
         return {}
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    found = raw.execute(_ANSWERS_SQL, {"ids": _array_literal(client_ids)})
-    return _answers_of(session, found.fetchall(), sender_id)
+    found = raw.execute(*_answers_query(client_ids, sender_id))
+    return _answers_of(session, found.fetchall())
 
 
-def _answers_of(
-    session: Session, rows: list[Any], sender_id: int | None
-) -> dict[uuid.UUID, ScanResult | None]:
-    """Earlier answers by client event ID; None for an ID another account sent."""
-    stored: dict[uuid.UUID, ScanResult | None] = {}
+def _answers_of(session: Session, rows: list[Any]) -> dict[uuid.UUID, ScanResult]:
+    """This sender's earlier answers by client event ID: stored, or for scans accepted
+    before every answer was stored, re-derived from their events."""
+    stored: dict[uuid.UUID, ScanResult] = {}
     recorded: dict[uuid.UUID, list[tuple[int, int]]] = {}
-    taken: set[uuid.UUID] = set()
-    for client_event_id, result, item_id, seq, owner_id in rows:
-        if owner_id != sender_id:
-            taken.add(client_event_id)
-        elif result is not None:
+    for client_event_id, result, item_id, seq in rows:
+        if result is not None:
             stored[client_event_id] = ScanResult.from_receipt(result)
         else:
             recorded.setdefault(client_event_id, []).append((item_id, seq))
-    for client_event_id in stored:
-        recorded.pop(client_event_id, None)  # an answer stored before this change wins
     if recorded:
         stored.update(_answers_from_events(session, recorded))
-    stored.update(dict.fromkeys(taken))
     return stored
 
 
 def _answers_from_events(
     session: Session, recorded: dict[uuid.UUID, list[tuple[int, int]]]
 ) -> dict[uuid.UUID, ScanResult]:
-    """Re-derive the answer an accepted scan got from the events it recorded.
+    """Re-derive the answer a scan accepted before migration 0006a got from its events.
+
+    O(chain length) per item, under the items' locks: only ledgers written before every
+    answer was stored take this path, and only for their old scans.
 
     The answer named, for each item, the event and the item's state just after it: the fold
     of that item's events up to it, which is what the projection held then (``hoso ledger

@@ -60,3 +60,24 @@ def test_the_scan_bench_reports_every_batch_size(database_url: str) -> None:
     for batch in ("    1 ", "   50 ", "  500 "):
         assert batch in summary, out
     assert _bench_databases(database_url) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_verify_bench_reports_rates_memory_and_a_sound_ledger(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/ledger/bench_verify.py", "--sizes", "2000,4000", "--rounds",
+               "1")  # fmt: skip
+    assert "generated rows match" in out, out
+    assert out.count("peak RSS") == 2 and out.count(" events: ok") == 2, out
+    assert _bench_databases(database_url) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_replay_bench_reports_a_ratio(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/ledger/bench_replay.py", "--chain", "60", "--batch", "10",
+               "--rounds", "1")  # fmt: skip
+    assert "replay / original" in out, out
+    assert _bench_databases(database_url) == before

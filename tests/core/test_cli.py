@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from core.cli import app
-from core.db import transaction
+from core.db import make_sessionmaker, transaction
 from core.outbox.service import enqueue
 from core.settings import Settings, get_settings
 from tests.factories import dossier_of, make_case
@@ -31,6 +33,58 @@ def test_migrate_and_ledger_verify(runner: CliRunner) -> None:
     result = runner.invoke(app, ["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(": ok")
+
+
+def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
+    runner: CliRunner,
+    committing: sessionmaker[Session],
+    owner_engine: Engine,
+    settings: Settings,
+) -> None:
+    with transaction(committing) as session:
+        item = dossier_of(session, make_case(session, settings))
+        code, item_id = item.code, item.id
+    # What the table's owner can do (the app's role cannot): switch the trigger off and edit.
+    as_owner = make_sessionmaker(owner_engine)
+    trigger = "ALTER TABLE custody_events {} TRIGGER custody_events_append_only"
+    forge = ("UPDATE custody_events SET details = details || CAST(:extra AS jsonb) "
+             "WHERE item_id = :item AND seq = 1")  # fmt: skip
+    with transaction(as_owner) as session:
+        session.execute(text(trigger.format("DISABLE")))
+        original = session.scalar(
+            text("SELECT details FROM custody_events WHERE item_id = :item AND seq = 1"),
+            {"item": item_id},
+        )
+        session.execute(text(forge), {"extra": '{"fee": 0}', "item": item_id})
+        session.execute(text(trigger.format("ENABLE")))
+    try:
+        result = runner.invoke(app, ["ledger", "verify"])
+    finally:
+        with transaction(as_owner) as session:  # the committed ledger is shared: restore it
+            session.execute(text(trigger.format("DISABLE")))
+            session.execute(
+                text("UPDATE custody_events SET details = CAST(:details AS jsonb) "
+                     "WHERE item_id = :item AND seq = 1"),
+                {"details": json.dumps(original), "item": item_id},
+            )  # fmt: skip
+            session.execute(text(trigger.format("ENABLE")))
+    assert result.exit_code == 1, result.output
+    assert f"BROKEN {code} event 1: hash does not match the event's content" in result.output
+    assert result.output.rstrip().endswith("1 broken")
+    assert runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+
+
+def test_ledger_verify_exits_2_with_one_line_when_the_database_is_unreachable(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 1: the check cannot run, which must not read as "broken" (1).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["ledger", "verify"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hoso ledger verify: could not run: ")
+    assert "Traceback" not in result.output and "BROKEN" not in result.output
 
 
 def test_labels_print_pdf_zpl_and_errors(

@@ -136,7 +136,7 @@ def test_a_courier_cannot_act_on_another_couriers_items(
     assert state is not None and state.delivery_attempts == 0
 
 
-def test_a_client_event_id_answers_only_the_account_that_sent_it(
+def test_a_client_event_id_is_each_senders_own_key(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
     _, lan_headers = signed_in(client, db)
@@ -146,19 +146,24 @@ def test_a_client_event_id_answers_only_the_account_that_sent_it(
     first = scans(client, lan_headers, sent)["results"][0]
     assert first["outcome"] == "accepted"
 
-    # Minh's phone sends the same key: for a replay of Lan's scan, and for a scan of its own.
-    for body in (sent, {**sent, "code": minhs.code}):
-        answer = scans(client, minh_headers, body)["results"][0]
-        assert (answer["outcome"], answer["reason_code"], answer["field"]) == (
-            "rejected", "invalid_input", "client_event_id",
-        )  # fmt: skip
-        assert answer["events"] == [] and not answer["replayed"]
-    assert _count(db, [sent["client_event_id"]]) == 1
+    # The same key for a scan of Minh's own item is Minh's scan, recorded.
+    own = scans(client, minh_headers, {**sent, "code": minhs.code})["results"][0]
+    assert own["outcome"] == "accepted" and own["events"][0]["item"] == minhs.code
+    assert _count(db, [sent["client_event_id"]]) == 2
     state = db.get(ItemState, minhs.id)
-    assert state is not None and state.status == "booked"
-    # Lan's own replay still gets Lan's answer.
+    assert state is not None and state.status == "picked_up"
+    # Each resend gets its own sender's answer.
     again = scans(client, lan_headers, sent)["results"][0]
     assert again["replayed"] and again["events"] == first["events"]
+    own_again = scans(client, minh_headers, {**sent, "code": minhs.code})["results"][0]
+    assert own_again["replayed"] and own_again["events"] == own["events"]
+    # A third phone sending Lan's very scan is judged as its own (Lan holds the item now)
+    # and learns nothing of Lan's answer.
+    _, third_headers = signed_in(client, db)
+    copied = scans(client, third_headers, sent)["results"][0]
+    assert copied["outcome"] != "accepted" and not copied["replayed"]
+    assert copied["events"] == []
+    assert _count(db, [sent["client_event_id"]]) == 2
 
 
 def test_late_and_out_of_order_events_are_kept(
