@@ -29,6 +29,7 @@ from core.outbox.status import (
     retry_message,
 )
 from edge.deps import NowDep, SessionDep
+from edge.errors import status_for
 from vntime import VN
 
 router = APIRouter(prefix="/api/v1/admin/messages", tags=["admin"])
@@ -96,21 +97,24 @@ def _page(
     user: User,
     channel: str,
     status: str,
-    error: str | None = None,
+    refusal: DomainError | None = None,
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "channel": channel, "status": status, "channels": CHANNELS, "statuses": STAFF_STATUSES,
         "channel_labels": CHANNEL_LABELS, "status_labels": STATUS_LABELS, "VN": VN,
-        "kind_labels": SUBJECTS, "error": error, "retried": request.query_params.get("retried"),
+        "kind_labels": SUBJECTS, "error": refusal.detail if refusal else None,
+        "retried": request.query_params.get("retried"),
         "messages": [],
     }  # fmt: skip
     try:
         context["messages"] = list_messages(session, user, channel=channel or None,
                                             status=status or None)  # fmt: skip
     except DomainError as exc:
+        refusal = exc
         context["error"] = exc.detail
+    # The page carries the refusal, with the status its kind has everywhere (unknown message 404).
     return render(request, "staff/messages.html", context,
-                  status_code=422 if context["error"] else 200)  # fmt: skip
+                  status_code=status_for(refusal) if refusal else 200)  # fmt: skip
 
 
 @page_router.get("/staff/messages", response_class=HTMLResponse)
@@ -137,6 +141,6 @@ def messages_page_retry(
     try:
         retry_message(session, user, message_id, now=now)
     except DomainError as exc:
-        return _page(request, session, user, channel, status, exc.detail)
+        return _page(request, session, user, channel, status, exc)
     query = urlencode({"channel": channel, "status": status, "retried": message_id})
     return RedirectResponse(f"/staff/messages?{query}", status_code=303)

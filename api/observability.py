@@ -174,7 +174,9 @@ def install_observability(app: FastAPI, settings: Settings) -> None:
                     "error": "forbidden",
                     "detail": "metrics are for the monitoring system (HOSO_METRICS_ALLOW_IPS, "
                     "HOSO_METRICS_TOKEN)",
-                    "field": None,
+                    # The caller's credentials are what is refused: an address not on the list
+                    # and no (or a wrong) bearer token.
+                    "field": "authorization",
                 },
             )
         body = generate_latest(REGISTRY) + generate_latest(database)

@@ -10,13 +10,17 @@ Two questions, asked in this order by every edge (HTML pages, the JSON API, the 
 
 Adding a role is a change here: give it a place in ``AREAS`` for each area it may use and a
 case in ``reach_of`` for what it reaches; a role missing from both is refused everywhere.
-The two roles planned next belong as follows:
 
-- ``counter_clerk`` (staff of one post office): ``Reach(post_office_id=...)``, and the
-  "printing" and "field" rows;
-- ``province_supervisor`` (sees one province): a ``province_code`` field on ``Reach``,
-  matched against the post office's and office's ``province_code`` where ``_reaches_*``
-  compare ids, and the read-only rows ("supervise", "printing").
+- ``counter_clerk`` (staff of one post office's counter): ``Reach(post_office_id=...)``, the
+  "printing" row, and the "field" row: at the counter a clerk acts for their post office
+  like a dispatcher does (``actor_for`` gives them the post office's party), so they scan,
+  bag and hand items over for it; the custody rules still decide which events they record.
+- ``province_supervisor`` (watches one province): ``Reach(province_code=...)``, matched
+  against the post office's and office's ``province_code`` where reach is compared, and the
+  read-only rows ("supervise", "printing"), plus "administer". Never the desk, the field app
+  (scans, hand-overs, bags) or dispatch planning; a supervisor *reads* a post office's
+  couriers (positions) but moves or locks nothing: ``may_act_for_post_office`` is only asked
+  behind the "dispatch" or "supervise" rows, and dispatch has no supervisor.
 
 The edges need no change for either: they ask by area and object, never by role name.
 
@@ -29,7 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from core.cases.models import Booking, Case
 from core.custody.parties import party_kind
@@ -37,6 +42,7 @@ from core.errors import Forbidden
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.places.models import Office, PostOffice
 
 Area = Literal[
     "citizen",  # a citizen's own bookings and cases (pages and API)
@@ -55,10 +61,12 @@ Area = Literal[
 AREAS: dict[Area, frozenset[str]] = {
     "citizen": frozenset({"citizen"}),
     "desk": frozenset({"desk_officer"}),
-    "printing": frozenset({"courier", "desk_officer", "dispatcher", "admin"}),
-    "field": frozenset({"courier", "dispatcher"}),
+    "printing": frozenset(
+        {"courier", "desk_officer", "dispatcher", "counter_clerk", "province_supervisor", "admin"}
+    ),
+    "field": frozenset({"courier", "dispatcher", "counter_clerk"}),
     "courier_only": frozenset({"courier"}),
-    "supervise": frozenset({"dispatcher", "admin"}),
+    "supervise": frozenset({"dispatcher", "province_supervisor", "admin"}),
     "dispatch": frozenset({"dispatcher", "admin"}),
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
@@ -70,9 +78,9 @@ _REFUSALS: dict[Area, str] = {
     "citizen": "this is for citizens' own bookings",
     "desk": "the desk is for desk officers",
     "printing": "printing is for staff",
-    "field": "this API is for couriers and dispatchers",
+    "field": "this API is for couriers, dispatchers and counter clerks",
     "courier_only": "only a courier can do this",
-    "supervise": "only a dispatcher or an admin can do this",
+    "supervise": "only a dispatcher, a province supervisor or an admin can do this",
     "dispatch": "only a dispatcher or an admin can plan routes",
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
@@ -99,13 +107,14 @@ def require_area(user: User, area: Area, field: str = "authorization") -> None:
 class Reach:
     """What one person's objects are: everything, or those of an office / a post office, or
     only their own (``assigned_to``: a courier's pickups and deliveries; ``booked_by``: a
-    citizen's bookings)."""
+    citizen's bookings), or every office and post office of one province (``province_code``)."""
 
     everything: bool = False
     office_id: int | None = None
     post_office_id: int | None = None
     assigned_to: int | None = None
     booked_by: int | None = None
+    province_code: str | None = None
 
 
 def reach_of(user: User) -> Reach:
@@ -114,8 +123,10 @@ def reach_of(user: User) -> Reach:
             return Reach(everything=True)
         case "desk_officer":
             return Reach(office_id=user.office_id)
-        case "dispatcher":
+        case "dispatcher" | "counter_clerk":
             return Reach(post_office_id=user.post_office_id)
+        case "province_supervisor":
+            return Reach(province_code=user.province_code)
         case "courier":
             # A courier sees their post office's work and what is assigned to them anywhere.
             return Reach(post_office_id=user.post_office_id, assigned_to=user.id)
@@ -124,9 +135,34 @@ def reach_of(user: User) -> Reach:
     return Reach()
 
 
-def _reaches_post_office(reach: Reach, post_office_id: int | None) -> bool:
-    return reach.everything or (
-        reach.post_office_id is not None and reach.post_office_id == post_office_id
+def _province(
+    session: Session | None, place: type[Office] | type[PostOffice], ident: int | None
+) -> str | None:
+    """The province of an office or post office, read through the session the object that
+    names it came from (a row not from the database has no province to compare)."""
+    if session is None or ident is None:
+        return None
+    province: str | None = session.scalar(select(place.province_code).where(place.id == ident))
+    return province
+
+
+def _reaches_post_office(
+    reach: Reach, post_office_id: int | None, session: Session | None = None
+) -> bool:
+    if reach.everything:
+        return True
+    if reach.post_office_id is not None:
+        return reach.post_office_id == post_office_id
+    return reach.province_code is not None and reach.province_code == _province(
+        session, PostOffice, post_office_id
+    )
+
+
+def _reaches_office(reach: Reach, office_id: int | None, session: Session | None = None) -> bool:
+    if reach.office_id is not None:
+        return reach.office_id == office_id
+    return reach.province_code is not None and reach.province_code == _province(
+        session, Office, office_id
     )
 
 
@@ -135,20 +171,22 @@ def _reaches_post_office(reach: Reach, post_office_id: int | None) -> bool:
 
 def may_see_case(user: User, booking: Booking, case: Case) -> bool:
     """Staff see the cases of their own office or post office, or assigned to them; a
-    citizen sees their own bookings."""
+    province supervisor those of their province's offices and post offices; a citizen sees
+    their own bookings."""
     reach = reach_of(user)
     if reach.everything:
         return True
     if reach.booked_by is not None and booking.citizen_user_id == reach.booked_by:
         return True
-    if reach.office_id is not None and booking.office_id == reach.office_id:
+    session = object_session(booking)
+    if _reaches_office(reach, booking.office_id, session):
         return True
     if reach.assigned_to is not None and reach.assigned_to in (
         case.pickup_courier_id,
         case.delivery_courier_id,
     ):
         return True
-    return _reaches_post_office(reach, booking.post_office_id)
+    return _reaches_post_office(reach, booking.post_office_id, session)
 
 
 # -- hand-overs (the record, the desk, the courier app) -------------------------------------
@@ -167,18 +205,20 @@ def _party_post_office(session: Session, value: str) -> int | None:
 
 def may_see_handover(session: Session, user: User, handover: Handover) -> bool:
     """A side of the hand-over, an admin, or a supervisor of a post office one side belongs
-    to (a dispatcher reads their couriers' records, never another post office's)."""
+    to (a dispatcher reads their couriers' records, never another post office's; a province
+    supervisor those of their province's post offices)."""
     reach = reach_of(user)
     if reach.everything:
         return True
     sides = (handover.from_party, handover.to_party)
     if actor_for(user).party in sides:
         return True
-    if not may_enter(user, "supervise") or reach.post_office_id is None:
+    if not may_enter(user, "supervise"):
         return False
     return any(
         party_kind(side) in ("courier", "post_office")
-        and _party_post_office(session, side) == reach.post_office_id
+        and (post_office_id := _party_post_office(session, side)) is not None
+        and _reaches_post_office(reach, post_office_id, session)
         for side in sides
     )
 
@@ -191,9 +231,19 @@ def require_handover(session: Session, user: User, handover: Handover) -> None:
 # -- post offices: dispatch days, stops, couriers, devices ----------------------------------
 
 
+def may_see_post_office(user: User, post_office_id: int | None) -> bool:
+    """Does ``user`` reach this post office's objects (its couriers' run sheets, its devices)?
+    Reach only: what they may *do* there is the area's question."""
+    return _reaches_post_office(reach_of(user), post_office_id, object_session(user))
+
+
 def may_act_for_post_office(user: User, post_office_id: int | None) -> bool:
-    """Plan, move, lock or watch the couriers of a post office: its own supervisors, admins."""
-    return may_enter(user, "supervise") and _reaches_post_office(reach_of(user), post_office_id)
+    """Plan, move, lock or watch the couriers of a post office: its own supervisors (its
+    dispatchers, its province's supervisor), admins. Asked behind an area: moving and locking
+    stops sit behind "dispatch", which a province supervisor does not enter."""
+    return may_enter(user, "supervise") and _reaches_post_office(
+        reach_of(user), post_office_id, object_session(user)
+    )
 
 
 def require_post_office(user: User, post_office_id: int | None, what: str, field: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.access import roles_for
+from core.access import may_enter, roles_for
 from core.admin.errors import AdminForbidden
 from core.identity.models import User
 
@@ -82,7 +82,7 @@ ALLOWED = Decision(allowed=True)
 
 
 def may_enter_admin_area(user: User) -> bool:
-    return user.active and user.role in ADMIN_AREA_ROLES
+    return user.active and may_enter(user, "administer")
 
 
 def may_act(
@@ -99,10 +99,12 @@ def may_act(
     put the target in another province).
     """
     if operator.user is not None and not operator.user.active:
-        return Decision(False, None, "Tài khoản của bạn đã bị khoá.", "your account is disabled")
+        return Decision(
+            False, "authorization", "Tài khoản của bạn đã bị khoá.", "your account is disabled"
+        )
     if operator.role == "admin":
         return ALLOWED
-    if operator.role != "province_supervisor":
+    if operator.user is not None and not may_enter(operator.user, "administer"):
         return Decision(
             False,
             "role",
@@ -110,9 +112,11 @@ def may_act(
             "only an admin or a province supervisor can do this",
         )
     if action is Action.view_audit:
+        # The refusal names the role (every refusal names a field): it is the caller's role,
+        # not any input, that keeps a supervisor out of the log.
         return Decision(
             False,
-            None,
+            "role",
             "Chỉ quản trị viên được xem nhật ký quản trị.",
             "only an admin can read the audit log",
         )

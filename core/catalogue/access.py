@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.access import may_enter
 from core.errors import Forbidden
 from core.identity.models import User
 
@@ -39,6 +40,11 @@ class CatalogueScope:
 def catalogue_scope(user: User) -> CatalogueScope:
     if not user.active:
         raise Forbidden("this account is deactivated", field="role")
+    # Who enters the admin area at all is core.access's "administer" row; this module only
+    # decides how far each role reaches inside the catalogue.
+    if not may_enter(user, "administer"):
+        raise Forbidden("the catalogue is administered by an admin or a province supervisor",
+                        field="role")  # fmt: skip
     if user.role == "admin":
         return CatalogueScope.everything()
     if user.role == SUPERVISOR_ROLE and user.province_code:

@@ -18,6 +18,7 @@ from core.admin.errors import PasswordChangeRequired
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import ApiToken, Device, User
 from core.identity.service import IssuedToken, authenticate, issue_token
+from core.places.models import PostOffice
 from core.settings import Settings
 
 # Who may sign in on a phone: couriers for their rounds, dispatchers for hub scans.
@@ -49,7 +50,8 @@ def sign_in(
     user = authenticate(session, username, password, now=now, client_ip=client_ip)
     if not may_enter(user, "field"):
         raise Forbidden(
-            "only couriers and dispatchers sign in on the courier app", field="username"
+            "only couriers, dispatchers and counter clerks sign in on the courier app",
+            field="username",
         )
     if user.must_change_password:
         raise PasswordChangeRequired()
@@ -81,10 +83,15 @@ def sign_in(
 
 
 def devices_visible_to(session: Session, viewer: User) -> list[tuple[Device, User]]:
-    """Devices a dispatcher (their post office's staff) or an admin (all) may see and revoke."""
+    """Devices a dispatcher (their post office's staff), a province supervisor (the staff of
+    their province's post offices: to read; revoking is the admin area's) or an admin (all)
+    may see."""
     query = select(Device, User).join(User, User.id == Device.user_id).order_by(Device.id)
     if viewer.role == "dispatcher":
         query = query.where(User.post_office_id == viewer.post_office_id)
+    elif viewer.role == "province_supervisor":
+        in_province = select(PostOffice.id).where(PostOffice.province_code == viewer.province_code)
+        query = query.where(User.post_office_id.in_(in_province))
     elif viewer.role != "admin":
         query = query.where(User.id == viewer.id)
     return [(device, user) for device, user in session.execute(query)]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.access import may_see_post_office
 from core.cases.models import Booking, Case
 from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
@@ -78,9 +79,8 @@ def run_sheet(
         courier = session.get(User, courier_id)
         if courier is None or courier.role != "courier":
             raise NotFound(f"no courier {courier_id}", field="courier_id")
-        if viewer.role == "courier" or (
-            viewer.role == "dispatcher" and viewer.post_office_id != courier.post_office_id
-        ):
+        # Another courier's sheet: never for a courier; for staff who reach its post office.
+        if viewer.role == "courier" or not may_see_post_office(viewer, courier.post_office_id):
             raise Forbidden("you may read only your own run sheet", field="courier_id")
     rows = list(
         session.scalars(

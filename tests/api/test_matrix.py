@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from core.admin.users import Binding
 from core.courier.bags import open_bag
 from core.courier.devices import sign_in
 from core.courier.pings import Fix, record_pings
@@ -41,6 +42,7 @@ from core.handovers.service import open_handover
 from core.identity.models import SignInFailure
 from core.identity.service import MAX_FAILURES_PER_ACCOUNT, actor_for, issue_token
 from core.settings import Settings
+from tests.core.admin.helpers import staff
 from tests.core.custody.helpers import scan
 from tests.factories import (
     KINH_BAC,
@@ -63,6 +65,8 @@ PRINCIPALS = (
     "desk_1",
     "desk_2",
     "admin",
+    "supervisor_1",
+    "clerk_1",
 )
 CITIZENS = ("citizen_a", "citizen_b")
 STAFF = tuple(p for p in PRINCIPALS if p not in ("anon", *CITIZENS))
@@ -128,11 +132,16 @@ class Call:
 
 def calls(o: Objects) -> dict[tuple[str, str], Call]:
     """One row per route: the route's template, the concrete request, the answers."""
-    field_roles = each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 422)
+    field_roles = each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2", "clerk_1"), 422)
     couriers_422 = each(("courier_1", "courier_2"), 422)
-    printing = {**each(("courier_1", "dispatcher_1", "desk_1", "admin"), 200),
+    printing = {**each(("courier_1", "dispatcher_1", "desk_1", "admin", "supervisor_1",
+                        "clerk_1"), 200),
                 **each(("courier_2", "dispatcher_2", "desk_2"), 403)}  # fmt: skip
     desks = each(("desk_1", "desk_2"), 200)
+    messages_staff = each(("dispatcher_1", "dispatcher_2", "admin"), 200)
+    admins = each(("admin", "supervisor_1"), 200)
+    admins_422 = each(("admin", "supervisor_1"), 422)
+    admins_303 = each(("admin", "supervisor_1"), 303)
     window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rows = [
         # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
@@ -194,7 +203,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/mobile/v1/auth/logout", api_for(each(SIGNED_IN, 204))),
         Call("GET", "/mobile/v1/me", api_for(each(SIGNED_IN, 200))),
         Call("GET", "/mobile/v1/devices",
-             api_for(each(("dispatcher_1", "dispatcher_2", "admin"), 200))),
+             api_for(each(("dispatcher_1", "dispatcher_2", "admin", "supervisor_1"), 200))),
         Call("POST", "/mobile/v1/devices/{device_id}/revoke",
              api_for({"dispatcher_1": 200, "admin": 200})),
         Call("POST", "/mobile/v1/scans", api_for(field_roles), json={}),
@@ -206,15 +215,16 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              api_for({"courier_1": 422, "courier_2": 422})),  # a dossier, not a result
         Call("GET", "/mobile/v1/returns", api_for(each(("courier_1", "courier_2"), 200))),
         Call("GET", "/mobile/v1/cases/{case_id}/slip.pdf",
-             api_for({"courier_1": 200, "dispatcher_1": 200})),
+             api_for({"courier_1": 200, "dispatcher_1": 200, "clerk_1": 200})),
         Call("GET", "/mobile/v1/runsheet",
-             api_for({"courier_1": 200, "dispatcher_1": 200}),
+             api_for({"courier_1": 200, "dispatcher_1": 200, "clerk_1": 200}),
              params={"courier_id": o.courier_1}),
         Call("PUT", "/mobile/v1/media/{sha256}", api_for(field_roles)),
         Call("POST", "/mobile/v1/media/missing", api_for(field_roles), json={}),
         Call("POST", "/mobile/v1/handovers", api_for(field_roles), json={}),
         Call("GET", "/mobile/v1/handovers",
-             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 200))),
+             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2", "clerk_1"),
+                          200))),
         Call("GET", "/mobile/v1/handovers/{handover_id}",
              api_for({"courier_1": 200, "dispatcher_1": 200})),
         Call("POST", "/mobile/v1/handovers/{handover_id}/items",
@@ -225,20 +235,22 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/mobile/v1/handovers/{handover_id}/complete",
              api_for({"courier_1": 403}), json={"fees_confirmed_vnd": 0}),
         Call("POST", "/mobile/v1/bags",
-             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2"), 201))),
+             api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2", "clerk_1"),
+                          201))),
         Call("GET", "/mobile/v1/bags/{bag_code}",
-             api_for({"courier_1": 200, "dispatcher_1": 200})),
+             api_for({"courier_1": 200, "dispatcher_1": 200, "clerk_1": 200})),
         Call("POST", "/mobile/v1/bags/{bag_code}/items",
-             api_for({"courier_1": 200, "dispatcher_1": 200}),
+             api_for({"courier_1": 200, "dispatcher_1": 200, "clerk_1": 200}),
              json={"code": o.item_a, "client_event_id": str(uuid.uuid4())}),
         Call("POST", "/mobile/v1/bags/{bag_code}/items/remove",
-             api_for({"courier_1": 422, "dispatcher_1": 422}),  # not in the bag
+             api_for({"courier_1": 422, "dispatcher_1": 422, "clerk_1": 422}),  # not in the bag
              json={"code": o.item_a, "client_event_id": str(uuid.uuid4())}),
         Call("POST", "/mobile/v1/bags/{bag_code}/seal",  # an empty bag is not sealed
-             api_for({"courier_1": 409, "dispatcher_1": 409}), json={"seal_number": "S-1"}),
+             api_for({"courier_1": 409, "dispatcher_1": 409, "clerk_1": 409}),
+             json={"seal_number": "S-1"}),
         Call("POST", "/mobile/v1/pings", api_for(couriers_422), json={}),
         Call("GET", "/mobile/v1/couriers/{courier_id}/position",
-             api_for({"dispatcher_1": 200, "admin": 200})),
+             api_for({"dispatcher_1": 200, "admin": 200, "supervisor_1": 200})),
         # -- print files: staff of post office 1 / office 1, and admins -------------------------
         Call("GET", "/print/labels.pdf", api_for(printing), params={"items": [o.item_a]}),
         Call("GET", "/print/labels/{item_id}.pdf", api_for(printing)),
@@ -247,7 +259,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/print/labels/{item_id}.html", api_for(printing)),
         Call("GET", "/print/dossier-slips/{item_id}.pdf", api_for(printing)),
         Call("GET", "/print/receipts/{item_id}.pdf", api_for(printing)),
-        Call("GET", "/print/handovers/{handover_id}.pdf", api_for(printing)),
+        # Courier 1 to office 1: a clerk reads the post office's own hand-overs, not these.
+        Call("GET", "/print/handovers/{handover_id}.pdf", api_for({**printing, "clerk_1": 403})),
         # -- the desk: desk officers; another office's objects are refused -----------------
         Call("GET", "/desk", page_for(desks)),
         Call("POST", "/desk/find", page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
@@ -283,6 +296,57 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         # -- operating the service -------------------------------------------------------------
         Call("GET", "/api/v1/admin/webhooks/dead", api_for({"admin": 200})),
         Call("POST", "/api/v1/admin/webhooks/{message_id}/replay", api_for({"admin": 404})),
+        # -- citizens' messages: their delivery status for dispatchers and admins -------------
+        Call("GET", "/api/v1/admin/messages", api_for(messages_staff)),
+        Call("POST", "/api/v1/admin/messages/{message_id}/retry",
+             api_for(each(("dispatcher_1", "dispatcher_2", "admin"), 404))),
+        Call("GET", "/staff/messages", page_for(messages_staff)),
+        Call("POST", "/staff/messages/{message_id}/retry",
+             page_for(each(("dispatcher_1", "dispatcher_2", "admin"), 404))),
+        # -- a citizen's channel for messages -------------------------------------------------
+        Call("GET", "/api/v1/my/channel", api_for(each(CITIZENS, 200))),
+        Call("PUT", "/api/v1/my/channel", api_for(each(CITIZENS, 422)), json={}),
+        Call("POST", "/my/channel", page_for(each(CITIZENS, 422)), data={}),
+        # -- metrics: for the monitoring's address or token, never a user's session ------------
+        Call("GET", "/metrics", public(403)),
+        # -- changing one's own password (public forms: the old password proves who it is) --
+        Call("GET", "/password", public()),
+        # An empty form is a wrong username or password, like the sign-in form's.
+        Call("POST", "/password", public(401), data={}),
+        Call("POST", "/mobile/v1/auth/password", public(422), json={}),
+        # -- the admin area: admins everywhere, the supervisor for province 24's staff ---------
+        Call("GET", "/admin", page_for(each(("admin", "supervisor_1"), 303))),  # to the users
+        Call("GET", "/admin/audit", page_for({"admin": 200})),
+        Call("GET", "/api/v1/admin/audit", api_for({"admin": 200})),
+        Call("GET", "/admin/users", page_for(admins)),
+        Call("GET", "/api/v1/admin/users", api_for(admins)),
+        Call("GET", "/admin/users/new", page_for(admins)),
+        Call("POST", "/admin/users/new", page_for(admins_422), data={}),
+        Call("POST", "/api/v1/admin/users", api_for(admins_422), json={}),
+        Call("GET", "/admin/users/{user_id}", page_for(admins)),
+        Call("GET", "/api/v1/admin/users/{user_id}", api_for(admins)),
+        Call("POST", "/admin/users/{user_id}", page_for(admins_422), data={}),
+        Call("PATCH", "/api/v1/admin/users/{user_id}", api_for(admins), json={}),
+        Call("POST", "/admin/users/{user_id}/deactivate", page_for(admins_303)),
+        Call("POST", "/api/v1/admin/users/{user_id}/deactivate", api_for(admins)),
+        Call("POST", "/admin/users/{user_id}/reactivate", page_for(admins_303)),
+        Call("POST", "/api/v1/admin/users/{user_id}/reactivate", api_for(admins)),
+        Call("POST", "/admin/users/{user_id}/reset-password", page_for(admins)),
+        Call("POST", "/api/v1/admin/users/{user_id}/reset-password", api_for(admins_422)),
+        Call("GET", "/api/v1/admin/users/{user_id}/devices", api_for(admins)),
+        Call("POST", "/admin/users/{user_id}/devices/{device_id}/revoke", page_for(admins_303)),
+        Call("POST", "/api/v1/admin/users/{user_id}/devices/{device_id}/revoke", api_for(admins)),
+        # -- the catalogue: admins every province, the supervisor their own -------------------
+        Call("GET", "/admin/catalogue", page_for(admins)),
+        Call("GET", "/admin/catalogue/{kind}", page_for(admins)),
+        Call("GET", "/api/v1/admin/catalogue/{kind}", api_for(admins)),
+        Call("GET", "/admin/catalogue/{kind}/edit", page_for(admins)),
+        Call("POST", "/admin/catalogue/{kind}/edit", page_for(admins_422), data={}),
+        Call("GET", "/admin/catalogue/{kind}/export", page_for(admins)),
+        Call("GET", "/api/v1/admin/catalogue/{kind}/export", api_for(admins)),
+        Call("POST", "/admin/catalogue/{kind}/upload", page_for(admins_422)),
+        Call("POST", "/admin/catalogue/{kind}/import", page_for(admins_422), data={}),
+        Call("POST", "/api/v1/admin/catalogue/{kind}/import", api_for(admins_422)),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -296,6 +360,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "message_id": 999_999,
         "sha256": "0" * 64,
         "action": "cancel",
+        "user_id": o.courier_1,
+        "kind": "offices",
     }
     table = {}
     for row in rows:
@@ -319,6 +385,14 @@ class World:
 
 LOCKED_NAME = "matrix-locked-account"
 
+# Side 2's place: Phường Hoàn Kiếm, Hà Nội (province 01), away from side 1's Bắc Ninh (24).
+HOAN_KIEM_AT: dict[str, Any] = {"commune_code": "00070", "lat": 21.0245, "lon": 105.8530}
+HOAN_KIEM: dict[str, Any] = {
+    "province_code": "01",
+    "address": "Phường Hoàn Kiếm, Hà Nội",
+    **HOAN_KIEM_AT,
+}
+
 # What the courier app records at a pickup (the dossier slip prints the checklist).
 PICKED_UP = {
     "seal_number": "SEAL-1",
@@ -329,8 +403,13 @@ PICKED_UP = {
 
 def _build(db: Session, settings: Settings) -> Objects:
     now = datetime.now(UTC)
-    po1, po2 = make_post_office(db), make_post_office(db)
-    office1, office2 = make_office(db), make_office(db)
+    # Post office 1 and office 1 are in Bắc Ninh (24), their strangers in Hà Nội (01): the
+    # province supervisor of 24 is a stranger to everything of side 2.
+    po1, office1 = make_post_office(db), make_office(db)
+    po2 = make_post_office(db, name="Bưu cục Hoàn Kiếm", **HOAN_KIEM)
+    office2 = make_office(db, name_vi="Trung tâm Phục vụ hành chính công phường Hoàn Kiếm",
+                          name_en="Hoan Kiem Ward Public Administration Service Centre",
+                          **HOAN_KIEM)  # fmt: skip
     users = {
         "citizen_a": make_user(db, "citizen"),
         "citizen_b": make_user(db, "citizen"),
@@ -341,10 +420,14 @@ def _build(db: Session, settings: Settings) -> Objects:
         "desk_1": make_user(db, "desk_officer", office_id=office1.id),
         "desk_2": make_user(db, "desk_officer", office_id=office2.id),
         "admin": make_user(db, "admin"),
+        # The two roles the users administration adds, created through it.
+        "supervisor_1": staff(db, "province_supervisor", Binding(province_code=po1.province_code)),
+        "clerk_1": staff(db, "counter_clerk", Binding(post_office_id=po1.id)),
     }
     case_a = make_case(db, settings, post_office=po1, office=office1,
                        citizen_user_id=users["citizen_a"].id)  # fmt: skip
-    make_case(db, settings, post_office=po2, office=office2, citizen_user_id=users["citizen_b"].id)
+    make_case(db, settings, post_office=po2, office=office2, citizen_user_id=users["citizen_b"].id,
+              address_text="1 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội", **HOAN_KIEM_AT)  # fmt: skip
     courier_1 = users["courier_1"]
     item_a = dossier_of(db, case_a).code
     record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))

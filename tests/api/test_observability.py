@@ -134,7 +134,7 @@ def test_metrics_are_protected(settings: Settings, database_url: str) -> None:
     with TestClient(create_app(guarded, url=database_url)) as client:
         assert client.get("/metrics").status_code == 403
         wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
-        assert wrong.status_code == 403 and wrong.json()["field"] is None
+        assert wrong.status_code == 403 and wrong.json()["field"] == "authorization"
         right = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
         assert right.status_code == 200
 
