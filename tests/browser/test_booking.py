@@ -94,9 +94,15 @@ def test_complete_booking_on_a_phone(
     phone.wait_for_selector("#booked-ok")
     item = phone.locator("#item-id").inner_text()
     assert re.fullmatch(r"DH \d{3} \d{3} \d{3} VN", item)
-    # The barcode, tracking QR and VietQR images really load.
+    # The barcode, tracking QR and VietQR images really load: wait until each has finished
+    # (a loaded machine serves the images after the page), then it must have a size.
     for selector in ("img.barcode", "img.qr >> nth=0", "#vietqr"):
-        width = phone.locator(selector).evaluate("img => img.naturalWidth")
+        image = phone.locator(selector)
+        image.evaluate(
+            "img => img.complete ? null : new Promise(done => {"
+            " img.addEventListener('load', done); img.addEventListener('error', done); })"
+        )
+        width = image.evaluate("img => img.naturalWidth")
         assert width > 0, selector
     assert phone.locator("#receipt-link").get_attribute("href", timeout=1000)
     screenshot(phone, "booking_4_confirmation")
