@@ -45,7 +45,7 @@ from tests.core.catalogue.helpers import csv_bytes
 from tests.receiver import Receiver, receiver
 from vntime import VN
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # 20-35 s on a loaded 2-core machine
 
 PROVINCE = "92"  # Thành phố Cần Thơ
 NINH_KIEU = "31135"  # Phường Ninh Kiều: the ward whose office receives the dossier
