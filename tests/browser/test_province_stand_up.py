@@ -4,10 +4,10 @@ Nothing here comes from the test factories: a fresh database migrated as the own
 `hoso seed --province`, the doctor silent, the first admin from the CLI; then, in the browser,
 the admin imports the province's post offices and a procedure (a bad file refused whole
 first), creates a ward office's desk officer and two couriers; a citizen books with the
-sign-in code delivered by the outbox worker to a local HTTP SMS gateway; a courier picks the
-dossier up and offers it to the ward office through the courier API (the calls the courier
-app makes; its camera scanning is covered by test_courier_app.py); the desk officer sets a
-new password and sees the hand-over at /desk.
+sign-in code delivered by the outbox worker to a local HTTP SMS gateway; a courier sets a new
+password, picks the dossier up and offers it to the ward office through the courier API (the
+calls the courier app makes: the scan sync and the hand-over; driving the app's own pages is
+test_courier_app.py's); the desk officer sets a new password and sees the hand-over at /desk.
 
 The province is Cần Thơ (92), whose reference data has no post office: bookings there open
 only once the post office file is imported, as for any province but the demo's.
@@ -377,23 +377,27 @@ def _courier_picks_up_and_offers(base: str, couriers: list[str], item: str,
                                 json={**credentials, "password": COURIER_PASSWORD})  # fmt: skip
             assert login.status_code == 200, login.text
             headers = {"Authorization": f"Bearer {login.json()['token']}"}
-            pickup = client.post("/mobile/v1/pickups", headers=headers, json={
-                "client_event_id": str(uuid.uuid4()), "code": item,
+            # As the app sends it: queued on the phone, synced in a batch (sync.js).
+            picked_up = {
+                "client_event_id": str(uuid.uuid4()), "kind": "picked_up", "code": item,
                 "occurred_at": datetime.now(VN).isoformat(), "lat": 10.0331, "lon": 105.777,
-                "citizen_signature_sha256": signature, "courier_signature_sha256": signature,
-                "checklist": checklist, "seal_number": "NP-000001",
-                "fees_collected_vnd": 0})  # fmt: skip
-            if pickup.status_code == 403 and pickup.json()["result"]["reason_code"] == (
-                "not_authorised"
-            ):
+                "evidence": {"citizen_signature_sha256": signature,
+                             "courier_signature_sha256": signature},
+                "details": {"checklist": checklist, "seal_number": "NP-000001",
+                            "fees_collected_vnd": 0},
+            }  # fmt: skip
+            synced = client.post("/mobile/v1/scans", headers=headers, json={"events": [picked_up]})
+            assert synced.status_code == 200, synced.text
+            [result] = synced.json()["results"]
+            if result["reason_code"] == "not_authorised":
                 continue  # assigned to the other courier
-            assert pickup.status_code == 200, pickup.text
+            assert result["outcome"] == "accepted", result
             offered = client.post("/mobile/v1/handovers", headers=headers, json={
                 "counterparty": f"office:{ward_id}", "direction": "give",
                 "item_codes": [item], "bag_codes": [], "fees_declared_vnd": 0})  # fmt: skip
-            assert offered.status_code in (200, 201), offered.text
+            assert offered.status_code == 201, offered.text
             body = offered.json()
-            assert not body.get("refused"), body
-            code: str = body["handover"]["code"] if "handover" in body else body["code"]
+            assert body["refused"] == [] and len(body["lines"]) == 1, body
+            code: str = body["code"]
             return code
     raise AssertionError("neither courier of the post office could pick the dossier up")
