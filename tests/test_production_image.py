@@ -9,13 +9,18 @@ without Docker still checks everything but the Compose schema.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import create_engine, make_url, text
+
+from core.db import to_sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED_ENV = {
@@ -95,11 +100,59 @@ def test_compose_structure() -> None:
 
 def test_the_roles_script_makes_the_two_roles_of_core_db() -> None:
     script = (ROOT / "docker" / "initdb" / "10-hoso-roles.sh").read_text()
-    for statement in ("CREATE ROLE hoso_owner LOGIN NOSUPERUSER",
-                      "CREATE ROLE hoso_app LOGIN NOSUPERUSER",
-                      "ALTER DATABASE hoso OWNER TO hoso_owner",
+    # The names compose's DATABASE_URL and DATABASE_OWNER_URL use, unless changed by hand.
+    for default in ('db="${HOSO_DB_NAME:-hoso}"', 'owner="${HOSO_OWNER_ROLE:-hoso_owner}"',
+                    'app="${HOSO_APP_ROLE:-hoso_app}"'):  # fmt: skip
+        assert default in script
+    for statement in ('CREATE ROLE :"owner" LOGIN NOSUPERUSER',
+                      'CREATE ROLE :"app" LOGIN NOSUPERUSER',
+                      'ALTER DATABASE :"db" OWNER TO :"owner"',
                       "REVOKE CREATE ON SCHEMA public FROM PUBLIC"):  # fmt: skip
         assert statement in script
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HOSO_TEST_DATABASE_URL") or shutil.which("psql") is None,
+    reason="needs psql and the test server's superuser URL",
+)
+def test_the_roles_script_runs_by_hand_against_a_server_as_the_readme_says() -> None:
+    """README's no-Docker block: createdb, then the script with PGHOST and the passwords;
+    here with names of its own, as on a server that already has a `hoso`."""
+    server = make_url(to_sqlalchemy_url(os.environ["HOSO_TEST_DATABASE_URL"]))
+    name = f"hoso_roles_{uuid.uuid4().hex[:8]}"
+    owner, app = f"{name}_owner", f"{name}_app"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    env = {**os.environ, "PGHOST": server.host or "127.0.0.1", "PGPORT": str(server.port or 5432),
+           "POSTGRES_USER": server.username or "postgres", "HOSO_DB_NAME": name,
+           "HOSO_OWNER_ROLE": owner, "HOSO_APP_ROLE": app,
+           "HOSO_OWNER_DB_PASSWORD": "owner-pw-1", "HOSO_APP_DB_PASSWORD": "app-pw-1"}  # fmt: skip
+    if server.password:
+        env["PGPASSWORD"] = server.password
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        done = subprocess.run(["sh", str(ROOT / "docker" / "initdb" / "10-hoso-roles.sh")],
+                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        as_app = create_engine(server.set(database=name, username=app, password="app-pw-1"))
+        try:
+            with as_app.connect() as conn:
+                owner_of_db = conn.execute(
+                    text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :d"),
+                    {"d": name},
+                ).scalar()
+                may_create = conn.execute(
+                    text("SELECT has_schema_privilege(current_user, 'public', 'CREATE')")
+                ).scalar()
+        finally:
+            as_app.dispose()
+        assert (owner_of_db, may_create) == (owner, False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{app}"'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+        admin.dispose()
 
 
 def test_the_image_is_multi_stage_non_root_and_without_the_demo_extras() -> None:

@@ -297,7 +297,9 @@ async def book_submit(
         return _book_page(request, session, settings, now, form, back, exc.messages)
     form["commune_code"] = plan.commune.code
     form["office_id"] = str(plan.office.id)
-    return _book_page(request, session, settings, now, form, "review", plan=plan)
+    # The page's signed-in user is only a name and a role: the saved channel comes from here.
+    return _book_page(request, session, settings, now, form, "review", plan=plan,
+                      saved_channel=citizen.notify_channel)  # fmt: skip
 
 
 # -- own cases ------------------------------------------------------------------------------

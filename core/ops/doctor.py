@@ -266,6 +266,7 @@ GATEWAY_URLS: list[tuple[str, Callable[[Settings], str | None], Callable[[Settin
         lambda s: s.sms_webhook_url,
         lambda s: s.sms_sender == "webhook",
     ),
+    ("HOSO_SMS_HTTP_URL", lambda s: s.sms_http_url, lambda s: s.sms_sender == "http"),
     ("HOSO_ROAD_ROUTER_URL", lambda s: s.road_router_url, lambda s: False),
 ]
 

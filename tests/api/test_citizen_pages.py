@@ -79,6 +79,8 @@ def test_booking_without_javascript_in_three_steps(client: TestClient, db: Sessi
     review = client.post("/book", data=_details(area))
     assert review.status_code == 200 and 'id="quote-total"' in review.text
     assert "26.000 ₫" in review.text and "52.000 ₫" in review.text
+    # No channel named in the form: the citizen's saved one (SMS, the default) is shown.
+    assert '<dd id="review-channel">Tin nhắn SMS</dd>' in review.text
     confirmed = client.post("/book", data=_details(area, stage="confirm"), follow_redirects=False)
     assert confirmed.status_code == 303
     page = client.get(confirmed.headers["location"])

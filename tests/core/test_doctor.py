@@ -111,6 +111,18 @@ def test_unreachable_gateways_are_named(database_url: str, sms_gateway: Receiver
     }
 
 
+def test_an_unreachable_brandname_sms_provider_is_fatal(database_url: str) -> None:
+    # HOSO_SMS_SENDER=http carries the sign-in codes as surely as the webhook does.
+    env = good_settings(database_url, "unused") | {
+        "HOSO_SMS_SENDER": "http",
+        "HOSO_SMS_HTTP_URL": f"http://127.0.0.1:{closed_port()}/sms/send",
+    }
+    del env["HOSO_SMS_WEBHOOK_URL"]
+    [problem] = diagnose(settings_from(env), Probe(1.0))
+    assert (problem.setting, problem.severity) == ("HOSO_SMS_HTTP_URL", Severity.fatal)
+    assert "cannot connect" in problem.en
+
+
 def run_hoso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOSO_", "DATABASE_"))}
     return subprocess.run(
