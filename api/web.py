@@ -131,12 +131,10 @@ class SignedIn:
     id: int
     full_name: str
     role: str
-    notify_channel: str  # a citizen's chosen channel, shown on the booking's review step
 
 
 def remember_signed_in(request: Request, user: User) -> None:
-    request.state.signed_in = SignedIn(id=user.id, full_name=user.full_name, role=user.role,
-                                       notify_channel=user.notify_channel)  # fmt: skip
+    request.state.signed_in = SignedIn(id=user.id, full_name=user.full_name, role=user.role)
 
 
 def optional_web_user(
