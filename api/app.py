@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     declare_error_shape(app)
     # The last added runs first: the rate limit refuses before a body is read.
     app.add_middleware(InputGuard)
-    app.state.rate_limiter = Limiter()
+    app.state.rate_limiter = Limiter(scale=settings.public_rate_limit_scale)
     app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
     install_observability(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
