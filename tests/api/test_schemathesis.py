@@ -146,3 +146,23 @@ def _summary(failure: BaseException) -> str:
         return "; ".join(f"{f.title} ({f.message.splitlines()[0] if f.message else ''})"
                          for f in failure.exceptions)  # fmt: skip
     return str(failure).splitlines()[0]
+
+
+def test_every_signed_operation_declares_its_refusals_with_the_error_body(
+    database_url: str,
+) -> None:
+    settings = Settings(environment="test", secret_key="test-secret", database_url=None)
+    document = create_app(settings, url=database_url).openapi()
+    error = {"$ref": "#/components/schemas/Error"}
+    signed = [
+        (path, operation)
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        if operation.get("security")
+    ]
+    assert len(signed) > 50
+    for path, operation in signed:
+        for status in ("401", "403", "404", "429"):
+            declared = operation["responses"].get(status)
+            assert declared is not None, (path, status)
+            assert declared["content"]["application/json"]["schema"] == error, (path, status)
