@@ -76,7 +76,7 @@ def callers_and_app(engine: Engine, database_url: str) -> Iterator[tuple[dict[st
         tokens = {
             role: issue_token(
                 db, settings, make_user(db, role, **homes.get(role, {})), now=now
-            ).token  # fmt: skip
+            ).token
             for role in ROLES
         }
         db.commit()
