@@ -25,6 +25,7 @@ from api.web import STATIC_DIR
 from core.db import database_url, make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
 from edge.deps import SessionDep
+from edge.responses import ERROR_RESPONSES
 from edge.security import declare_agency_security
 
 
@@ -64,30 +65,30 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     declare_error_shape(app)
     # The last added runs first: the rate limit refuses before a body is read.
     app.add_middleware(InputGuard)
-    app.state.rate_limiter = Limiter()
+    app.state.rate_limiter = Limiter(scale=settings.public_rate_limit_scale)
     app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
     install_observability(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(courier.router)
-    app.include_router(tracking.router)
-    app.include_router(agency.router)
-    app.include_router(agency.admin_router)
-    app.include_router(printing.router)
+    app.include_router(tracking.router, responses=ERROR_RESPONSES)
+    app.include_router(agency.router, responses=ERROR_RESPONSES)
+    app.include_router(agency.admin_router, responses=ERROR_RESPONSES)
+    app.include_router(printing.router, responses=ERROR_RESPONSES)
     app.include_router(desk.router)
     # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
-    app.include_router(citizen_api.router)
+    app.include_router(citizen_api.router, responses=ERROR_RESPONSES)
     app.include_router(citizen_pages.router)
-    app.include_router(mobile_api.router)
+    app.include_router(mobile_api.router, responses=ERROR_RESPONSES)
     app.include_router(dispatch.page_router)
-    app.include_router(dispatch.router)
+    app.include_router(dispatch.router, responses=ERROR_RESPONSES)
     # Users administration: pages under /admin, JSON under /api/v1/admin/users and /audit.
     app.include_router(admin_pages.router)
-    app.include_router(admin_api.router)
-    app.include_router(admin_catalogue.api_router)
+    app.include_router(admin_api.router, responses=ERROR_RESPONSES)
+    app.include_router(admin_catalogue.api_router, responses=ERROR_RESPONSES)
     app.include_router(admin_catalogue.page_router)
     # Citizen messages' delivery status for staff (docs/notifications.md).
-    app.include_router(messages.router)
+    app.include_router(messages.router, responses=ERROR_RESPONSES)
     app.include_router(messages.page_router)
 
     @app.get("/healthz", tags=["ops"])

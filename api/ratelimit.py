@@ -58,19 +58,22 @@ class Limiter:
     """Token buckets per (group, address)."""
 
     clock: Callable[[], float] = time.monotonic
+    # Multiplies every rule's rate and burst (``Settings.public_rate_limit_scale``).
+    scale: float = 1.0
     buckets: dict[tuple[str, str], Bucket] = field(default_factory=dict)
 
     def wait_for(self, rule: Rule, address: str) -> float:
         """0 when the call may go ahead (and is counted); else seconds until it may."""
         now = self.clock()
-        rate = rule.per_minute / 60.0
+        rate = rule.per_minute * self.scale / 60.0
+        burst = float(rule.burst) * self.scale
         key = (rule.group, address)
         bucket = self.buckets.get(key)
         if bucket is None:
             if len(self.buckets) >= MAX_BUCKETS:
                 self._forget_full(now)
-            bucket = self.buckets[key] = Bucket(tokens=float(rule.burst), stamp=now)
-        bucket.tokens = min(float(rule.burst), bucket.tokens + (now - bucket.stamp) * rate)
+            bucket = self.buckets[key] = Bucket(tokens=burst, stamp=now)
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
         bucket.stamp = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
@@ -80,6 +83,7 @@ class Limiter:
     def _forget_full(self, now: float) -> None:
         # Buckets idle long enough to have refilled carry no information.
         idle = max(rule.burst for rule in RULES) / min(r.per_minute / 60.0 for r in RULES)
+        # (The scale multiplies burst and rate alike: the refill time does not change.)
         for key in [k for k, b in self.buckets.items() if now - b.stamp > idle]:
             del self.buckets[key]
         if len(self.buckets) >= MAX_BUCKETS:

@@ -161,6 +161,9 @@ class Settings(BaseSettings):
             "post_office_pickup": 120,
         }
     )
+    # Multiplies every per-address limit of the public endpoints (api/ratelimit.py): a load
+    # test or the API fuzz test calls them from one address far faster than any person.
+    public_rate_limit_scale: float = Field(default=1.0, gt=0)
     # Planner budgets: a whole day from the button or CLI, and interactive changes (move,
     # insert a booking) that a dispatcher or citizen waits for.
     dispatch_time_limit_s: float = Field(default=5.0, gt=0)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.ratelimit import Limiter, rule_for
+from core.settings import Settings
 
 
 def test_the_address_parser_answers_429_with_retry_after_past_its_burst(
@@ -41,3 +43,19 @@ def test_a_bucket_refills_with_time_and_counts_each_address_apart() -> None:
     assert limiter.wait_for(rule, "10.0.0.2") == 0  # another address has its own bucket
     now[0] += wait
     assert limiter.wait_for(rule, "10.0.0.1") == 0
+
+
+def test_the_scale_setting_raises_every_limit_in_proportion() -> None:
+    rule = rule_for("GET", "/t/DR000000266VN")
+    assert rule is not None
+    scaled = Limiter(clock=lambda: 0.0, scale=3.0)
+    allowed = 0
+    while scaled.wait_for(rule, "10.0.0.1") == 0:
+        allowed += 1
+    assert allowed == 3 * rule.burst
+
+
+def test_the_app_takes_its_limiter_scale_from_the_settings(database_url: str) -> None:
+    settings = Settings(environment="test", secret_key="test-secret", database_url=None,
+                        public_rate_limit_scale=50.0)  # fmt: skip
+    assert create_app(settings, url=database_url).state.rate_limiter.scale == 50.0
