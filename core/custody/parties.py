@@ -94,7 +94,7 @@ def receiver_provinces(session: Session, parties: Iterable[str]) -> dict[str, st
         _RECEIVER_PROVINCES,
         {"offices": ids["office"], "posts": ids["post_office"], "couriers": ids["courier"]},
     )
-    return dict(rows.tuples().all())
+    return {str(party_value): str(province) for party_value, province in rows}
 
 
 def item_provinces(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -102,7 +102,8 @@ def item_provinces(session: Session, codes: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    return dict(session.execute(_ITEM_PROVINCES, {"codes": wanted}).tuples().all())
+    rows = session.execute(_ITEM_PROVINCES, {"codes": wanted})
+    return {str(code): str(province) for code, province in rows}
 
 
 def receiver_problem(

@@ -265,7 +265,7 @@ def _row_counts(db: Session) -> dict[str, int]:
         )
     ).all()
     query = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
-    return dict(db.execute(text(query)).tuples().all())
+    return {str(table): int(count) for table, count in db.execute(text(query))}
 
 
 @pytest.fixture
