@@ -162,7 +162,10 @@ def test_a_replay_on_a_long_chain_reads_no_more_of_the_ledger_than_the_batch(
 
     assert [a.to_json() for a in again] == [f.to_json() for f in first]
     assert all(a.replayed for a in again)
-    assert read <= len(batch), f"a replay of {len(batch)} scans read {read} events"
+    # At most one row per replayed scan, plus the few the batch's locking round trip reads for
+    # the item itself (2 on an embedded server, 0 on another: the planner's choice): far from
+    # the 651 events of the chain, which the old replay read once per scan.
+    assert read <= len(batch) + 5, f"a replay of {len(batch)} scans read {read} events"
 
 
 def _notes(code: str, count: int) -> list[ScanCommand]:
