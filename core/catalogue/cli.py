@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from core.cli_support import DataDir, database_for, settings_for
 from core.db import transaction
 
 catalogue_app = typer.Typer(
@@ -18,7 +19,6 @@ catalogue_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL folder.")]
 KindArgument = Annotated[
     str, typer.Argument(help="offices, post_offices, procedures or price_tiers.")
 ]
@@ -45,15 +45,12 @@ def import_command(
     """Import a file, all or nothing: one bad row and nothing changes (each bad row is listed)."""
     from core.catalogue.access import CatalogueScope
     from core.catalogue.service import import_file
-    from core.cli_support import database_for as _database
-    from core.cli_support import settings_for as _settings
     from core.errors import DomainError
 
     if not file.is_file():
         typer.echo(f"error: file: {file} does not exist", err=True)
         raise typer.Exit(2)
-    settings = _settings(data_dir)
-    _, factory = _database(settings)
+    _, factory = database_for(settings_for(data_dir))
     english = _english()
     try:
         with transaction(factory) as session:
@@ -98,15 +95,12 @@ def export_command(
     from core.catalogue.access import CatalogueScope
     from core.catalogue.service import export_file
     from core.catalogue.tabular import FORMATS
-    from core.cli_support import database_for as _database
-    from core.cli_support import settings_for as _settings
     from core.errors import DomainError
 
     if file_format not in FORMATS:
         typer.echo("error: format: csv or xlsx", err=True)
         raise typer.Exit(2)
-    settings = _settings(data_dir)
-    _, factory = _database(settings)
+    _, factory = database_for(settings_for(data_dir))
     try:
         with transaction(factory) as session:
             data = export_file(session, kind, "xlsx" if file_format == "xlsx" else "csv",
