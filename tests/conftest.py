@@ -53,9 +53,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    """A session whose work is rolled back at the end, even what the code under test commits."""
+def _rolled_back_session(engine: Engine) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
@@ -66,6 +64,12 @@ def db(engine: Engine) -> Iterator[Session]:
         session.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back at the end, even what the code under test commits."""
+    yield from _rolled_back_session(engine)
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +84,7 @@ def owner_engine(database_urls: DatabaseUrls) -> Iterator[Engine]:
 @pytest.fixture
 def owner_db(owner_engine: Engine) -> Iterator[Session]:
     """Like ``db``, connected as the owner role; rolled back at the end."""
-    connection = owner_engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", autoflush=False,
-                      expire_on_commit=False)  # fmt: skip
-    try:
-        yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
+    yield from _rolled_back_session(owner_engine)
 
 
 @pytest.fixture
