@@ -11,12 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from core.settings import Settings
@@ -38,20 +40,19 @@ def live_settings() -> Settings:
     return Settings(environment="test", secret_key="test-secret", database_url=None)
 
 
-@pytest.fixture(scope="session")
-def live_server(database_url: str, live_settings: Settings) -> Iterator[str]:
-    """The whole app on 127.0.0.1:<free port>, for the browser to load."""
+@contextmanager
+def serving(app: FastAPI, *, start_within_s: float = 30) -> Iterator[str]:
+    """``app`` on 127.0.0.1:<free port> in a thread, for the browser to load; its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(live_settings, url=database_url)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + start_within_s
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -59,11 +60,20 @@ def live_server(database_url: str, live_settings: Settings) -> Iterator[str]:
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start within 20 s")
+            raise RuntimeError(f"the test server did not start within {start_within_s:.0f} s")
         time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, live_settings: Settings) -> Iterator[str]:
+    """The whole app on 127.0.0.1:<free port>, for the browser to load."""
+    with serving(create_app(live_settings, url=database_url), start_within_s=20) as base:
+        yield base
 
 
 @pytest.fixture

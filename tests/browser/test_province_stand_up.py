@@ -18,9 +18,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -28,7 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
@@ -40,7 +36,7 @@ from core.identity.models import User
 from core.migrate import migrate_schema
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings, get_settings
-from tests.browser.conftest import PHONE, SCREENS
+from tests.browser.conftest import PHONE, SCREENS, serving
 from tests.core.catalogue.helpers import csv_bytes
 from tests.receiver import Receiver, receiver
 from vntime import VN
@@ -81,13 +77,6 @@ def _procedure_file(second_kind: str) -> bytes:
         head + ["Căn cước (xuất trình)", "ID card (shown)", second_kind, "", "original", "1", ""],
     ]  # fmt: skip
     return csv_bytes([list(KINDS["procedures"].columns), *rows], bom=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _hoso(*args: str, stdin: str | None = None) -> str:
@@ -140,26 +129,8 @@ def production(
 
 @pytest.fixture
 def production_server(production: Settings, empty_database: DatabaseUrls) -> Iterator[str]:
-    port = _free_port()
-    app = create_app(production, url=empty_database.app)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the production server did not start within 30 s"
-        time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(production, url=empty_database.app)) as base:
+        yield base
 
 
 def _sign_in(page: Any, base: str, username: str, password: str) -> None:
