@@ -7,13 +7,11 @@ retried.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.staff import staff_user
@@ -46,26 +44,6 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class MessageRead(BaseModel):
-    id: int
-    channel: str
-    kind: str | None
-    status: str
-    recipient: str
-    attempts: int
-    reason: str | None
-    provider_message_id: str | None
-    created_at: datetime
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
-    rerouted_to_id: int | None
-
-
-def _read(view: MessageView) -> MessageRead:
-    return MessageRead(**{name: getattr(view, name) for name in MessageRead.model_fields})
-
-
 @router.get("")
 def get_messages(
     user: MessageStaff,
@@ -74,21 +52,20 @@ def get_messages(
     status: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
-) -> list[MessageRead]:
+) -> list[MessageView]:
     """Citizen messages, newest first; filter by channel (sms, zalo, email) and status
     (queued, failed, sent, dead, rerouted). Recipients are masked."""
-    found = list_messages(session, user, channel=channel, status=status, before_id=before_id,
-                          limit=limit)  # fmt: skip
-    return [_read(view) for view in found]
+    return list_messages(session, user, channel=channel, status=status, before_id=before_id,
+                         limit=limit)  # fmt: skip
 
 
 @router.post("/{message_id}/retry")
 def post_retry_message(
     message_id: int, user: MessageStaff, session: SessionDep, now: NowDep
-) -> MessageRead:
+) -> MessageView:
     """Queue a dead message again (same request id, fresh attempts). 404 if there is no such
     citizen message; 422 if it is not dead or carries a one-time code."""
-    return _read(retry_message(session, user, message_id, now=now))
+    return retry_message(session, user, message_id, now=now)
 
 
 def _page(
