@@ -91,7 +91,11 @@ OFFICE_COLUMNS = (
 )  # fmt: skip
 
 
-def parse_offices(table: Table, places: Places) -> Parsed:
+def _parse_places(
+    table: Table, places: Places, own_fields: Callable[[RowReader], Record]
+) -> Parsed:
+    """Rows of a file of places (offices, post offices): code, province, commune, address and
+    position read alike; ``own_fields`` reads what the kind adds. Codes must be unique."""
     records: list[tuple[int, Record]] = []
     errors: list[RowError] = []
     for line, values in table.rows:
@@ -103,20 +107,30 @@ def parse_offices(table: Table, places: Places) -> Parsed:
             "code": reader.code("code"),
             "province_code": province,
             "commune_code": commune,
-            "kind": reader.choice("kind", OFFICE_KINDS),
-            "name_vi": reader.text("name_vi", limit=300),
-            "name_en": reader.text("name_en", required=False, limit=300),
+            **own_fields(reader),
             "address": reader.text("address", limit=500),
             "lat": lat,
             "lon": lon,
             "position_source": source,
         }
-        if not record["name_en"]:
-            record["name_en"] = record["name_vi"]
         errors += reader.errors
         records.append((line, record))
     errors += _duplicates(lambda r: (r["code"],), records, "code")
     return records, errors
+
+
+def _office_fields(reader: RowReader) -> Record:
+    name_vi = reader.text("name_vi", limit=300)
+    name_en = reader.text("name_en", required=False, limit=300)
+    return {
+        "kind": reader.choice("kind", OFFICE_KINDS),
+        "name_vi": name_vi,
+        "name_en": name_en or name_vi,
+    }
+
+
+def parse_offices(table: Table, places: Places) -> Parsed:
+    return _parse_places(table, places, _office_fields)
 
 
 def export_offices(session: Session, provinces: frozenset[str] | None) -> list[list[str]]:
@@ -138,27 +152,7 @@ POST_OFFICE_COLUMNS = (
 
 
 def parse_post_offices(table: Table, places: Places) -> Parsed:
-    records: list[tuple[int, Record]] = []
-    errors: list[RowError] = []
-    for line, values in table.rows:
-        reader = RowReader(line, values)
-        province = reader.province("province_code", places)
-        commune = reader.commune("commune_code", province, places)
-        lat, lon, source = _position(reader, commune, places)
-        record = {
-            "code": reader.code("code"),
-            "province_code": province,
-            "commune_code": commune,
-            "name": reader.text("name", limit=300),
-            "address": reader.text("address", limit=500),
-            "lat": lat,
-            "lon": lon,
-            "position_source": source,
-        }
-        errors += reader.errors
-        records.append((line, record))
-    errors += _duplicates(lambda r: (r["code"],), records, "code")
-    return records, errors
+    return _parse_places(table, places, lambda reader: {"name": reader.text("name", limit=300)})
 
 
 def export_post_offices(session: Session, provinces: frozenset[str] | None) -> list[list[str]]:
