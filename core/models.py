@@ -26,6 +26,15 @@ from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
+from core.money.models import (
+    CashUp,
+    MoneyAccount,
+    MoneyException,
+    MoneyPosting,
+    MoneyTransaction,
+    Receipt,
+    ReceiptSeries,
+)
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
@@ -70,4 +79,11 @@ __all__ = [
     "DispatchPlan",
     "LocationPing",
     "DispatchPlan",
+    "CashUp",
+    "MoneyAccount",
+    "MoneyException",
+    "MoneyPosting",
+    "MoneyTransaction",
+    "Receipt",
+    "ReceiptSeries",
 ]
