@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, object_session
 
 from core.cases.models import Booking, Case
 from core.custody.parties import party_kind
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -55,6 +55,9 @@ Area = Literal[
     "admin",  # operating the service: dead webhooks, replays
     "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
+    "money",  # a post office's money: couriers' cash, cash-ups, money exceptions (read)
+    "cash_up",  # counting a courier's cash into the till at the end of the day
+    "money_review",  # resolving money exceptions (a cash amount taken other than was due)
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -71,6 +74,9 @@ AREAS: dict[Area, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
+    "money": frozenset({"dispatcher", "counter_clerk", "province_supervisor", "admin"}),
+    "cash_up": frozenset({"dispatcher", "counter_clerk", "admin"}),
+    "money_review": frozenset({"province_supervisor", "admin"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -85,6 +91,9 @@ _REFUSALS: dict[Area, str] = {
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
+    "money": "a post office's money is for its dispatchers, counter clerks and supervisors",
+    "cash_up": "a cash-up is recorded by the post office's dispatcher or counter clerk",
+    "money_review": "money exceptions are resolved by a province supervisor or an admin",
 }
 
 
@@ -249,6 +258,17 @@ def may_act_for_post_office(user: User, post_office_id: int | None) -> bool:
 def require_post_office(user: User, post_office_id: int | None, what: str, field: str) -> None:
     if not may_act_for_post_office(user, post_office_id):
         raise Forbidden(f"this {what} belongs to another post office", field=field)
+
+
+def money_post_office(user: User, requested: int | None) -> int:
+    """The post office whose money ``user`` asks about: their own (a dispatcher, a clerk), or
+    the one they name and reach (a supervisor their province's, an admin any)."""
+    post_office_id = requested if requested is not None else user.post_office_id
+    if post_office_id is None:
+        raise InvalidInput("name the post office", field="post_office_id")
+    if not may_see_post_office(user, post_office_id):
+        raise Forbidden("this post office is not yours", field="post_office_id")
+    return post_office_id
 
 
 def require_side(acting_party: str, from_party: str, to_party: str) -> None:

@@ -15,9 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.booking.models import BookingTerms
 from core.errors import InvalidInput
-from core.money.charges import case_facts
+from core.money.charges import booking_terms, case_facts
 from core.money.models import MoneyException, Receipt
 from core.money.payments import record_payment
 from core.money.state import payment_state
@@ -63,10 +62,7 @@ class CashCheck:
 
 
 def has_quote(session: Session, case_id: int) -> bool:
-    return (
-        session.scalar(select(BookingTerms.case_id).where(BookingTerms.case_id == case_id))
-        is not None
-    )
+    return booking_terms(session, case_id) is not None
 
 
 def check_cash(
