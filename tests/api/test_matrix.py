@@ -117,6 +117,7 @@ class Objects:
     courier_1: int = 0
     courier_2: int = 0
     post_office_1: str = ""
+    post_office_1_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -142,6 +143,10 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
     admins = each(("admin", "supervisor_1"), 200)
     admins_422 = each(("admin", "supervisor_1"), 422)
     admins_303 = each(("admin", "supervisor_1"), 303)
+    money_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "supervisor_1", "admin")
+    cash_up_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "admin")
+    # Post office 1's money: its own staff, its province's supervisor, admins.
+    money_po1 = {**each(money_roles, 200), "dispatcher_2": 403}
     window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rows = [
         # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
@@ -347,6 +352,20 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/admin/catalogue/{kind}/upload", page_for(admins_422)),
         Call("POST", "/admin/catalogue/{kind}/import", page_for(admins_422), data={}),
         Call("POST", "/api/v1/admin/catalogue/{kind}/import", api_for(admins_422)),
+        # -- money: a post office's cash and cash-ups, money exceptions, a case's payments -----
+        Call("GET", "/api/v1/money/cash-ups", api_for(money_po1),
+             params={"post_office_id": o.post_office_1_id}),
+        Call("POST", "/api/v1/money/cash-ups", api_for(each(cash_up_roles, 422)), json={}),
+        Call("GET", "/api/v1/money/exceptions", api_for(each(money_roles, 200))),
+        Call("POST", "/api/v1/money/exceptions/{exception_id}/resolve",
+             api_for(each(("supervisor_1", "admin"), 404)), json={"resolution": "đã kiểm tra"}),
+        Call("GET", "/api/v1/money/cases/{case_id}", api_for({**money_po1, "dispatcher_2": 404})),
+        Call("GET", "/money/cash-up", page_for(money_po1),
+             params={"post_office_id": o.post_office_1_id}),
+        Call("POST", "/money/cash-up", page_for(each(cash_up_roles, 422)), data={}),
+        Call("GET", "/money/exceptions", page_for(each(money_roles, 200))),
+        Call("POST", "/money/exceptions/{exception_id}/resolve",
+             page_for(each(("supervisor_1", "admin"), 404)), data={"resolution": "x"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -362,6 +381,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "action": "cancel",
         "user_id": o.courier_1,
         "kind": "offices",
+        "exception_id": 999_999,
     }
     table = {}
     for row in rows:
@@ -461,7 +481,7 @@ def _build(db: Session, settings: Settings) -> Objects:
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
-                   post_office_1=po1.code, tokens=tokens)  # fmt: skip
+                   post_office_1=po1.code, post_office_1_id=po1.id, tokens=tokens)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
