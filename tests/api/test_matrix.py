@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from core.admin.users import Binding
+from core.booking.models import BookingTerms
+from core.booking.pricing import DEFAULT_TABLE, make_quote
 from core.courier.bags import open_bag
 from core.courier.devices import sign_in
 from core.courier.pings import Fix, record_pings
@@ -41,6 +43,7 @@ from core.dispatch.service import plan_day
 from core.handovers.service import open_handover
 from core.identity.models import SignInFailure
 from core.identity.service import MAX_FAILURES_PER_ACCOUNT, actor_for, issue_token
+from core.money import record_payment
 from core.settings import Settings
 from tests.core.admin.helpers import staff
 from tests.core.custody.helpers import scan
@@ -118,6 +121,7 @@ class Objects:
     courier_2: int = 0
     post_office_1: str = ""
     post_office_1_id: int = 0
+    receipt_a: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -192,7 +196,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              json={"pickup_window_start": window}),
         Call("POST", "/api/v1/my/cases/{case_id}/rating",
              api_for({"citizen_a": 409, "citizen_b": 404}), json={"stars": 5}),
-        Call("GET", "/api/v1/my/cases/{case_id}/receipt.pdf",
+        Call("GET", "/api/v1/my/cases/{case_id}/quote.pdf",
+             api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("GET", "/api/v1/my/cases/{case_id}/receipts/{receipt_id}.pdf",
              api_for({"citizen_a": 200, "citizen_b": 404})),
         Call("GET", "/api/v1/my/cases/{case_id}/payment-qr.png",
              api_for({"citizen_a": 422, "citizen_b": 404})),
@@ -264,6 +270,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/print/labels/{item_id}.html", api_for(printing)),
         Call("GET", "/print/dossier-slips/{item_id}.pdf", api_for(printing)),
         Call("GET", "/print/receipts/{item_id}.pdf", api_for(printing)),
+        # Another side's receipt is not found rather than forbidden: its number says nothing.
+        Call("GET", "/print/money-receipts/{receipt_id}.pdf",
+             api_for({**printing, **each(("courier_2", "dispatcher_2", "desk_2"), 404)})),
         # Courier 1 to office 1: a clerk reads the post office's own hand-overs, not these.
         Call("GET", "/print/handovers/{handover_id}.pdf", api_for({**printing, "clerk_1": 403})),
         # -- the desk: desk officers; another office's objects are refused -----------------
@@ -382,6 +391,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "user_id": o.courier_1,
         "kind": "offices",
         "exception_id": 999_999,
+        "receipt_id": o.receipt_a,
     }
     table = {}
     for row in rows:
@@ -451,6 +461,7 @@ def _build(db: Session, settings: Settings) -> Objects:
     courier_1 = users["courier_1"]
     item_a = dossier_of(db, case_a).code
     record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
+    receipt_a = _quoted_and_paid(db, case_a.id, courier_1.id)
     opened = open_handover(db, actor_for(courier_1), giver=party("courier", courier_1.id),
                            receiver=party("office", office1.id), item_codes=[item_a],
                            now=now)  # fmt: skip
@@ -481,7 +492,23 @@ def _build(db: Session, settings: Settings) -> Objects:
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
-                   post_office_1=po1.code, post_office_1_id=po1.id, tokens=tokens)  # fmt: skip
+                   post_office_1=po1.code, post_office_1_id=po1.id, receipt_a=receipt_a,
+                   tokens=tokens)  # fmt: skip
+
+
+def _quoted_and_paid(db: Session, case_id: int, courier_id: int) -> int:
+    """Case A as a booking leaves it: a quote the citizen owes, then cash taken at the door."""
+    quote = make_quote(DEFAULT_TABLE, service_option="both", zone="same_commune",
+                       weight_g=100, admin_fee_vnd=200_000, pay_fee_on_behalf=True,
+                       fee_transfer_vnd=8_000)  # fmt: skip
+    db.add(BookingTerms(case_id=case_id, payment_method="cash", pay_fee_on_behalf=True,
+                        weight_g=100, zone="same_commune", quote=quote.to_json(),
+                        total_vnd=quote.total_vnd, reschedule_count=0))  # fmt: skip
+    db.flush()
+    receipt = record_payment(db, case_id=case_id, method="cash", amount_vnd=quote.total_vnd,
+                             at=datetime.now(UTC), actor_user_id=courier_id, payer="Nguyễn Văn A",
+                             reference="", idempotency_key=f"matrix-{case_id}")  # fmt: skip
+    return receipt.id
 
 
 @pytest.fixture(scope="module")
