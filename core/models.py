@@ -26,6 +26,12 @@ from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
+from core.money.bank.models import (
+    BankLine,
+    BankLineDecision,
+    BankNotificationKey,
+    BankStatement,
+)
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
@@ -70,4 +76,8 @@ __all__ = [
     "DispatchPlan",
     "LocationPing",
     "DispatchPlan",
+    "BankLine",
+    "BankLineDecision",
+    "BankNotificationKey",
+    "BankStatement",
 ]
