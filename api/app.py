@@ -17,6 +17,8 @@ from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
+from api.money import endpoints as money_api
+from api.money import pages as money_pages
 from api.errors import declare_error_shape, install_error_handlers
 from api.guard import InputGuard
 from api.observability import install_observability
@@ -90,6 +92,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Citizen messages' delivery status for staff (docs/notifications.md).
     app.include_router(messages.router, responses=ERROR_RESPONSES)
     app.include_router(messages.page_router)
+    # Money: bank statements and notifications, the queue, reconciliation (docs/money.md).
+    app.include_router(money_api.router, responses=ERROR_RESPONSES)
+    app.include_router(money_api.bank_router, responses=ERROR_RESPONSES)
+    app.include_router(money_pages.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -42,6 +42,7 @@ from core.errors import Forbidden
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.money.bank.models import BankLine
 from core.places.models import Office, PostOffice
 
 Area = Literal[
@@ -55,6 +56,7 @@ Area = Literal[
     "admin",  # operating the service: dead webhooks, replays
     "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
+    "money",  # bank statements, the bank-line queue, reconciliation (/money, /api/v1/money)
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -71,6 +73,9 @@ AREAS: dict[Area, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
+    # Money is matched and reconciled by those who answer for a post office's or a province's
+    # takings; couriers, clerks and desks record payments but never decide about bank lines.
+    "money": frozenset({"dispatcher", "province_supervisor", "admin"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -85,6 +90,7 @@ _REFUSALS: dict[Area, str] = {
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
+    "money": "bank lines and reconciliation are for dispatchers, province supervisors and admins",
 }
 
 
@@ -255,3 +261,25 @@ def require_side(acting_party: str, from_party: str, to_party: str) -> None:
     """Only the two sides act on a hand-over (scan, mark, complete) or follow it on a phone."""
     if acting_party not in (from_party, to_party):
         raise Forbidden("you are not a side of this hand-over", field="handover_id")
+
+
+# -- money: bank lines and reconciliation ---------------------------------------------------
+
+
+def may_see_bank_line(user: User, line: BankLine) -> bool:
+    """A bank line is its post office's (the case it names, or the importer's) and always its
+    province's: a dispatcher sees their post office's lines, a province supervisor every line of
+    their province (those of no post office too), an admin all."""
+    if not may_enter(user, "money"):
+        return False
+    reach = reach_of(user)
+    if reach.everything:
+        return True
+    if reach.post_office_id is not None:
+        return line.post_office_id == reach.post_office_id
+    return reach.province_code is not None and reach.province_code == line.province_code
+
+
+def require_bank_line(user: User, line: BankLine) -> None:
+    if not may_see_bank_line(user, line):
+        raise Forbidden("this bank line belongs to another post office", field="line_id")
