@@ -17,9 +17,20 @@ from core.db import DatabaseUrls, role_of
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-# Tables the app may only read and append to: the custody ledger and the admin audit log. Every
+# Tables the app may only read and append to: the custody ledger, the admin audit log and the
+# money ledger. Every
 # other table of the schema the app reads and writes (projections, outbox, sessions, ...).
-APPEND_ONLY_TABLES = ("custody_events", "admin_audit_log", "bank_lines", "bank_line_decisions")
+APPEND_ONLY_TABLES = (
+    "custody_events",
+    "admin_audit_log",
+    "money_accounts",
+    "money_transactions",
+    "money_postings",
+    "money_receipts",
+    "money_cash_ups",
+    "bank_lines",
+    "bank_line_decisions",
+)
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)
 

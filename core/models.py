@@ -32,6 +32,15 @@ from core.money.bank.models import (
     BankNotificationKey,
     BankStatement,
 )
+from core.money.models import (
+    CashUp,
+    MoneyAccount,
+    MoneyException,
+    MoneyPosting,
+    MoneyTransaction,
+    Receipt,
+    ReceiptSeries,
+)
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
@@ -80,4 +89,11 @@ __all__ = [
     "BankLineDecision",
     "BankNotificationKey",
     "BankStatement",
+    "CashUp",
+    "MoneyAccount",
+    "MoneyException",
+    "MoneyPosting",
+    "MoneyTransaction",
+    "Receipt",
+    "ReceiptSeries",
 ]

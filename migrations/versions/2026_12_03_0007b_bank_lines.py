@@ -6,7 +6,7 @@ DELETE and TRUNCATE, so the trail from a citizen's transfer to its receipt or re
 be rewritten.
 
 Revision ID: 0007b
-Revises: 0006a
+Revises: 0007m
 Create Date: 2026-12-03 08:30:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007b"
-down_revision: str | Sequence[str] | None = "0006a"
+down_revision: str | Sequence[str] | None = "0007m"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -128,6 +128,10 @@ def upgrade() -> None:
                                 name=op.f("fk_bank_line_decisions_case_id_cases")),
         sa.ForeignKeyConstraint(["decided_by_user_id"], ["users.id"],
                                 name=op.f("fk_bank_line_decisions_decided_by_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["money_transaction_id"], ["money_transactions.id"],
+            name=op.f("fk_bank_line_decisions_money_transaction_id_money_transactions"),
+        ),
         sa.ForeignKeyConstraint(["line_id"], ["bank_lines.id"],
                                 name=op.f("fk_bank_line_decisions_line_id_bank_lines")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_line_decisions")),

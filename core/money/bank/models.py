@@ -106,7 +106,9 @@ class BankLineDecision(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The payment (or refund) this decision posted in the money ledger, when it posted one.
-    money_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    money_transaction_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("money_transactions.id")
+    )
     expected_vnd: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str]
     decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,149 @@
+"""The charge: the quote the citizen accepted, posted as what they owe, line by line.
+
+Each quote line keeps its own line in the ledger: postage is the post office's revenue, the
+state fees (phí, lệ phí) are owed to the destination office (agency payable), the
+fee-transfer charge is the post office's revenue for carrying them. An exemption line of the
+quote (negative) reduces the line it names; it never moves money between lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.booking.models import BookingTerms
+from core.cases.models import Booking, Case
+from core.errors import NotFound
+from core.money import accounts
+from core.money.ledger import Leg, post, reverse
+from core.money.models import MoneyTransaction
+
+# The ledger line each quote line code belongs to (see core.booking.pricing.QuoteLine).
+QUOTE_LINES = {
+    "postage_dossier": "postage",
+    "postage_result": "postage",
+    "admin_fee": "state_fee",
+    "fee_transfer": "fee_transfer",
+}
+# Whose money each line is: its credit side when charged.
+LINE_LABELS: dict[str, tuple[str, str]] = {
+    "postage": ("Cước dịch vụ bưu chính", "Postage"),
+    "state_fee": ("Phí, lệ phí thủ tục hành chính (thu hộ)", "State fees (collected on behalf)"),
+    "fee_transfer": ("Cước chuyển tiền phí, lệ phí", "Fee transfer charge"),
+    "overpaid": ("Tiền nộp thừa (sẽ được hoàn lại)", "Overpaid (to be refunded)"),
+}
+# The order a payment settles the lines: money held for the office first, since it is not
+# the post office's; then what carrying it costs; the post office's own postage last.
+SETTLE_ORDER = ("state_fee", "fee_transfer", "postage")
+
+
+def line_of(code: str) -> str | None:
+    """The ledger line of a quote line code; an exemption line names the code it reduces."""
+    if code.startswith("exemption:"):
+        code = code.removeprefix("exemption:")
+    return QUOTE_LINES.get(code)
+
+
+def quote_lines(quote: dict[str, Any]) -> dict[str, int]:
+    """What the quote charges on each ledger line, exemptions applied (never below zero)."""
+    due: dict[str, int] = defaultdict(int)
+    for entry in quote.get("lines", []):
+        line = line_of(str(entry.get("code", "")))
+        if line is not None:
+            due[line] += int(entry.get("amount_vnd", 0))
+    return {line: max(amount, 0) for line, amount in due.items() if amount}
+
+
+@dataclass(frozen=True)
+class CaseMoneyFacts:
+    case_id: int
+    office_id: int
+    post_office_id: int
+    payment_method: str | None
+    contact_name: str
+    due_by_line: dict[str, int]
+    cancelled: bool
+    exemption: dict[str, Any] | None
+
+
+def case_facts(session: Session, case_id: int) -> CaseMoneyFacts:
+    row = session.execute(
+        select(Case, Booking, BookingTerms)
+        .join(Booking, Booking.id == Case.booking_id)
+        .outerjoin(BookingTerms, BookingTerms.case_id == Case.id)
+        .where(Case.id == case_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}", field="case_id")
+    case, booking, terms = row
+    quote = terms.quote if terms is not None else {}
+    return CaseMoneyFacts(
+        case_id=case.id,
+        office_id=booking.office_id,
+        post_office_id=booking.post_office_id,
+        payment_method=terms.payment_method if terms is not None else None,
+        contact_name=booking.contact_name,
+        due_by_line=quote_lines(quote),
+        cancelled=terms is not None and terms.cancelled_at is not None,
+        exemption=quote.get("exemption") if isinstance(quote.get("exemption"), dict) else None,
+    )
+
+
+def _charge_legs(facts: CaseMoneyFacts) -> list[Leg]:
+    credit = {
+        "postage": accounts.POSTAGE_REVENUE,
+        "state_fee": accounts.agency_payable(facts.office_id),
+        "fee_transfer": accounts.FEE_TRANSFER_REVENUE,
+    }
+    legs = []
+    for line, amount in sorted(facts.due_by_line.items()):
+        legs.append(Leg(accounts.citizen(facts.case_id), amount, line, facts.case_id))
+        legs.append(Leg(credit[line], -amount, line, facts.case_id))
+    return legs
+
+
+def charge_key(case_id: int) -> str:
+    return f"charge:case:{case_id}"
+
+
+def charge_case(
+    session: Session, case_id: int, *, at: datetime, actor_user_id: int | None = None
+) -> MoneyTransaction | None:
+    """Post what the booking's quote charges, once. None when the quote charges nothing
+    (a fully exempt booking, a receive-only booking without postage)."""
+    facts = case_facts(session, case_id)
+    legs = _charge_legs(facts)
+    if not legs:
+        return None
+    transaction, _ = post(
+        session,
+        kind="charge",
+        idempotency_key=charge_key(case_id),
+        legs=legs,
+        occurred_at=at,
+        case_id=case_id,
+        actor_user_id=actor_user_id,
+        post_office_id=facts.post_office_id,
+        details={"exemption": facts.exemption} if facts.exemption else {},
+    )
+    return transaction
+
+
+def cancel_charge(
+    session: Session, case_id: int, *, at: datetime, actor_user_id: int | None, reason: str
+) -> MoneyTransaction | None:
+    """A cancelled booking owes nothing: its charge is reversed. Money already paid then shows
+    as owed back to the citizen (state ``refund_due``) until ``record_refund``."""
+    charge = session.scalar(
+        select(MoneyTransaction).where(MoneyTransaction.idempotency_key == charge_key(case_id))
+    )
+    if charge is None:
+        return None
+    reversal, _ = reverse(session, charge, reason=reason, occurred_at=at,
+                          actor_user_id=actor_user_id)  # fmt: skip
+    return reversal

@@ -1,0 +1,306 @@
+"""Money taken from and given back to citizens: payments with their receipts, refunds,
+corrections. Services flush; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict, InvalidInput
+from core.identity.models import User
+from core.money import accounts
+from core.money.charges import SETTLE_ORDER, case_facts, charge_case
+from core.money.ledger import (
+    Leg,
+    checked_amount,
+    checked_text,
+    existing,
+    lock_case_money,
+    post,
+    reverse,
+)
+from core.money.models import METHODS, MoneyAccount, MoneyPosting, MoneyTransaction, Receipt
+from core.money.receipts import issue_cancellation, issue_receipt, receipt_by_id
+
+Method = Literal["cash", "vietqr"]
+
+
+def citizen_lines(session: Session, case_id: int) -> dict[str, int]:
+    """The citizen's account by line: positive where they still owe, negative where owed."""
+    rows = session.execute(
+        select(MoneyPosting.line, func.sum(MoneyPosting.amount_vnd))
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .where(MoneyAccount.key == accounts.citizen(case_id))
+        .group_by(MoneyPosting.line)
+    ).all()
+    return {line: int(total) for line, total in rows if total}
+
+
+def allocate(outstanding: dict[str, int], amount: int) -> dict[str, int]:
+    """Split a payment over the lines still owed, in SETTLE_ORDER; the rest is ``overpaid``."""
+    split: dict[str, int] = {}
+    left = amount
+    for line in SETTLE_ORDER:
+        take = min(left, max(outstanding.get(line, 0), 0))
+        if take:
+            split[line] = take
+            left -= take
+    if left:
+        split["overpaid"] = left
+    return split
+
+
+def _cash_account(session: Session, actor_user_id: int | None, post_office_id: int) -> str:
+    """Cash a courier takes is in the courier's hands until cash-up; cash taken by anyone
+    else (a counter clerk) goes into the post office's till."""
+    if actor_user_id is not None:
+        role = session.scalar(select(User.role).where(User.id == actor_user_id))
+        if role is None:
+            raise InvalidInput(f"no user {actor_user_id}", field="actor_user_id")
+        if role == "courier":
+            return accounts.courier_cash(actor_user_id)
+    return accounts.till(post_office_id)
+
+
+def _checked_method(method: object) -> Method:
+    if method not in METHODS:
+        raise InvalidInput("must be cash or vietqr", field="method")
+    return "cash" if method == "cash" else "vietqr"
+
+
+def record_payment(
+    session: Session,
+    *,
+    case_id: int,
+    method: Method,
+    amount_vnd: int,
+    at: datetime,
+    actor_user_id: int | None,
+    payer: str,
+    reference: str,
+    idempotency_key: str,
+    from_suspense: bool = False,
+) -> Receipt:
+    """Post money received for a case and issue its receipt, in the caller's transaction.
+
+    Cash goes to the collecting courier's cash (or the till, for a clerk); a VietQR transfer
+    to the postal bank account (or out of bank suspense, when the bank line was parked there
+    before it was matched). The payment settles the case's lines in SETTLE_ORDER; anything
+    above what is owed is kept on the ``overpaid`` line, owed back to the citizen. A retry with
+    the same key returns the first receipt; with other figures it is refused.
+    """
+    checked = _checked_method(method)
+    amount = checked_amount(amount_vnd)
+    who = checked_text(payer, "payer")
+    ref = checked_text(reference, "reference", max_length=200, required=False)
+    key = checked_text(idempotency_key, "idempotency_key")
+    if at.tzinfo is None:
+        raise InvalidInput("needs a UTC offset", field="at")
+    facts = case_facts(session, case_id)
+    lock_case_money(session, case_id)
+    before = existing(session, key)
+    if before is not None:
+        return _replayed(session, before, case_id=case_id, amount=amount, method=checked)
+    if not facts.cancelled:
+        charge_case(session, case_id, at=at, actor_user_id=actor_user_id)
+    split = allocate(citizen_lines(session, case_id), amount)
+    if checked == "vietqr":
+        money = accounts.BANK_SUSPENSE if from_suspense else accounts.BANK
+    else:
+        money = _cash_account(session, actor_user_id, facts.post_office_id)
+    legs = []
+    for line, part in split.items():
+        legs.append(Leg(money, part, line, case_id))
+        legs.append(Leg(accounts.citizen(case_id), -part, line, case_id))
+    transaction, _ = post(
+        session,
+        kind="payment",
+        idempotency_key=key,
+        legs=legs,
+        occurred_at=at,
+        case_id=case_id,
+        method=checked,
+        reference=ref or None,
+        actor_user_id=actor_user_id,
+        post_office_id=facts.post_office_id,
+    )
+    note = None
+    if facts.exemption:
+        label, basis = facts.exemption.get("label_vi", ""), facts.exemption.get("legal_basis", "")
+        note = f"Miễn giảm: {label} — căn cứ {basis}"
+    return issue_receipt(
+        session,
+        transaction=transaction,
+        post_office_id=facts.post_office_id,
+        amounts=split,
+        payer=who,
+        method=checked,
+        at=at,
+        actor_user_id=actor_user_id,
+        reference=ref or None,
+        note=note,
+    )
+
+
+def _replayed(
+    session: Session, before: MoneyTransaction, *, case_id: int, amount: int, method: str
+) -> Receipt:
+    receipt = session.scalar(select(Receipt).where(Receipt.transaction_id == before.id))
+    if (
+        receipt is None
+        or before.kind != "payment"
+        or before.case_id != case_id
+        or before.method != method
+        or receipt.total_vnd != amount
+    ):
+        raise Conflict(
+            "this key was already used for a different movement of money",
+            field="idempotency_key",
+        )
+    return receipt
+
+
+def record_refund(
+    session: Session,
+    *,
+    case_id: int,
+    amount_vnd: int,
+    at: datetime,
+    actor_user_id: int | None,
+    reason: str,
+    idempotency_key: str,
+) -> MoneyTransaction:
+    """Decide a refund of money the citizen is owed back (an overpayment, a cancelled booking
+    paid by VietQR): the citizen's account is debited and ``refunds_payable`` credited until
+    the refund is paid out (``record_refund_payout``). More than is owed back is refused."""
+    amount = checked_amount(amount_vnd)
+    why = checked_text(reason, "reason", max_length=500)
+    key = checked_text(idempotency_key, "idempotency_key")
+    facts = case_facts(session, case_id)
+    lock_case_money(session, case_id)
+    before = existing(session, key)
+    if before is not None:
+        if (
+            before.kind != "refund"
+            or before.case_id != case_id
+            or -sum(_refund_split(session, before).values()) != amount
+        ):
+            raise Conflict("this key was already used for a different movement of money",
+                           field="idempotency_key")  # fmt: skip
+        return before
+    owed_back = {
+        line: -total for line, total in citizen_lines(session, case_id).items() if total < 0
+    }
+    if amount > sum(owed_back.values()):
+        raise InvalidInput(
+            f"only {sum(owed_back.values())} đồng is owed back to this citizen",
+            field="amount_vnd",
+        )
+    split: dict[str, int] = {}
+    left = amount
+    for line in ("overpaid", *reversed(SETTLE_ORDER)):
+        take = min(left, owed_back.get(line, 0))
+        if take:
+            split[line] = take
+            left -= take
+    transaction, _ = post(
+        session,
+        kind="refund",
+        idempotency_key=key,
+        legs=_refund_legs(split, case_id),
+        occurred_at=at,
+        case_id=case_id,
+        reason=why,
+        actor_user_id=actor_user_id,
+        post_office_id=facts.post_office_id,
+    )
+    return transaction
+
+
+def _refund_legs(split: dict[str, int], case_id: int) -> list[Leg]:
+    legs = []
+    for line, part in split.items():
+        legs.append(Leg(accounts.citizen(case_id), part, line, case_id))
+        legs.append(Leg(accounts.REFUNDS_PAYABLE, -part, line, case_id))
+    return legs
+
+
+def _refund_split(session: Session, transaction: MoneyTransaction) -> dict[str, int]:
+    rows = session.execute(
+        select(MoneyPosting.line, MoneyPosting.amount_vnd)
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .where(
+            MoneyPosting.transaction_id == transaction.id,
+            MoneyAccount.key == accounts.REFUNDS_PAYABLE,
+        )
+    ).all()
+    split: dict[str, int] = defaultdict(int)
+    for line, amount in rows:
+        split[line] += int(amount)
+    return split
+
+
+def record_refund_payout(
+    session: Session,
+    *,
+    case_id: int,
+    method: Method,
+    amount_vnd: int,
+    at: datetime,
+    actor_user_id: int | None,
+    reference: str,
+    idempotency_key: str,
+) -> MoneyTransaction:
+    """A decided refund paid out: by bank transfer (the statement's debit line) or in cash
+    from the post office's till."""
+    checked = _checked_method(method)
+    amount = checked_amount(amount_vnd)
+    facts = case_facts(session, case_id)
+    source = accounts.BANK if checked == "vietqr" else accounts.till(facts.post_office_id)
+    transaction, _ = post(
+        session,
+        kind="refund_payout",
+        idempotency_key=checked_text(idempotency_key, "idempotency_key"),
+        legs=[
+            Leg(accounts.REFUNDS_PAYABLE, amount, "overpaid", case_id),
+            Leg(source, -amount, "overpaid", case_id),
+        ],
+        occurred_at=at,
+        case_id=case_id,
+        method=checked,
+        reference=checked_text(reference, "reference", required=False) or None,
+        actor_user_id=actor_user_id,
+        post_office_id=facts.post_office_id,
+    )
+    return transaction
+
+
+def cancel_payment(
+    session: Session,
+    *,
+    receipt_id: int,
+    reason: str,
+    at: datetime,
+    actor_user_id: int | None,
+) -> Receipt:
+    """A payment recorded in error: reverse it and issue the cancelling receipt. The original
+    receipt stays, reprintable, with the cancellation pointing at it."""
+    original = receipt_by_id(session, receipt_id)
+    transaction = session.get(MoneyTransaction, original.transaction_id)
+    assert transaction is not None
+    lock_case_money(session, original.case_id)
+    reversal, created = reverse(session, transaction, reason=reason, occurred_at=at,
+                                actor_user_id=actor_user_id)  # fmt: skip
+    if not created:
+        cancelling = session.scalar(
+            select(Receipt).where(Receipt.cancels_receipt_id == original.id)
+        )
+        assert cancelling is not None
+        return cancelling
+    return issue_cancellation(session, original, transaction=reversal, reason=reason, at=at,
+                              actor_user_id=actor_user_id)  # fmt: skip

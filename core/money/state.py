@@ -1,0 +1,162 @@
+"""A case's payment state, derived from the ledger alone (never stored, so never stale).
+
+quoted → paid (cash / VietQR) → handed to the agency; part-paid and over-paid on the way;
+cancelled, refund due and refunded after a cancellation. The figures come from the case's
+citizen account and from the agency hand-overs that name the case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from core.money import accounts
+from core.money.charges import case_facts, charge_key
+from core.money.models import MoneyAccount, MoneyPosting, MoneyTransaction
+
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "nothing_due": ("Không phải thanh toán", "Nothing to pay"),
+    "quoted": ("Chưa thanh toán", "Not paid yet"),
+    "part_paid": ("Đã thanh toán một phần", "Part paid"),
+    "paid": ("Đã thanh toán", "Paid"),
+    "over_paid": ("Đã nộp thừa, chờ hoàn lại", "Overpaid, refund pending"),
+    "handed_to_agency": (
+        "Đã thanh toán, phí đã nộp cho cơ quan",
+        "Paid; fees handed to the office",
+    ),
+    "cancelled": ("Đã hủy, không phải thanh toán", "Cancelled, nothing to pay"),
+    "refund_due": ("Đã hủy, chờ hoàn tiền", "Cancelled, refund pending"),
+    "refunded": ("Đã hoàn tiền", "Refunded"),
+}
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    case_id: int
+    state: str
+    charged_vnd: int  # what the case owes in all (after exemptions and cancellations)
+    paid_vnd: int  # taken from the citizen, net of cancelled payments
+    refunded_vnd: int  # decided refunds
+    due_vnd: int  # still to collect (never negative)
+    owed_back_vnd: int  # to give back (never negative)
+    handed_vnd: int  # state fees handed to the office for this case
+    payment_method: str | None  # as chosen at booking
+    methods: tuple[str, ...]  # the methods actually used
+    lines: dict[str, int] = field(default_factory=dict)  # charged per line
+
+    @property
+    def label_vi(self) -> str:
+        return STATE_LABELS[self.state][0]
+
+    @property
+    def label_en(self) -> str:
+        return STATE_LABELS[self.state][1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "state": self.state,
+            "label_vi": self.label_vi,
+            "label_en": self.label_en,
+            "charged_vnd": self.charged_vnd,
+            "paid_vnd": self.paid_vnd,
+            "refunded_vnd": self.refunded_vnd,
+            "due_vnd": self.due_vnd,
+            "owed_back_vnd": self.owed_back_vnd,
+            "handed_vnd": self.handed_vnd,
+            "payment_method": self.payment_method,
+            "methods": list(self.methods),
+            "lines": self.lines,
+        }
+
+
+def payment_state(session: Session, case_id: int) -> PaymentState:
+    facts = case_facts(session, case_id)
+    original = aliased(MoneyTransaction)
+    # A reversal counts as the kind it cancels: a reversed payment is money not taken.
+    kind = func.coalesce(original.kind, MoneyTransaction.kind)
+    rows = session.execute(
+        select(kind, MoneyPosting.line, MoneyTransaction.method, func.sum(MoneyPosting.amount_vnd))
+        .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .outerjoin(original, original.id == MoneyTransaction.reverses_transaction_id)
+        .where(MoneyAccount.key == accounts.citizen(case_id))
+        .group_by(kind, MoneyPosting.line, MoneyTransaction.method)
+    ).all()
+    charged_lines: dict[str, int] = {}
+    paid = refunded = 0
+    methods: set[str] = set()
+    for tx_kind, line, method, total in rows:
+        amount = int(total)
+        if tx_kind == "charge":
+            charged_lines[line] = charged_lines.get(line, 0) + amount
+        elif tx_kind in ("payment", "suspense_match"):
+            paid -= amount
+            if amount and method:
+                methods.add(method)
+        elif tx_kind == "refund":
+            refunded += amount
+    charge_posted = session.scalar(
+        select(MoneyTransaction.id).where(MoneyTransaction.idempotency_key == charge_key(case_id))
+    )
+    if charge_posted is None and not facts.cancelled:
+        charged_lines = dict(facts.due_by_line)  # not posted yet: the quote is what is owed
+    charged = sum(charged_lines.values())
+    handed = int(
+        session.scalar(
+            select(func.coalesce(func.sum(MoneyPosting.amount_vnd), 0))
+            .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
+            .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+            .where(
+                MoneyPosting.case_id == case_id,
+                MoneyAccount.kind == "agency_payable",
+                MoneyTransaction.kind.in_(("agency_handover", "reversal")),
+            )
+        )
+        or 0
+    )
+    balance = charged - paid + refunded
+    return PaymentState(
+        case_id=case_id,
+        state=_state_name(
+            facts.cancelled,
+            charged,
+            paid,
+            refunded,
+            balance,
+            handed,
+            charged_lines.get("state_fee", 0),
+        ),  # fmt: skip
+        charged_vnd=charged,
+        paid_vnd=paid,
+        refunded_vnd=refunded,
+        due_vnd=max(balance, 0),
+        owed_back_vnd=max(-balance, 0),
+        handed_vnd=handed,
+        payment_method=facts.payment_method,
+        methods=tuple(sorted(methods)),
+        lines={line: amount for line, amount in charged_lines.items() if amount},
+    )
+
+
+def _state_name(
+    cancelled: bool, charged: int, paid: int, refunded: int, balance: int, handed: int, fee: int
+) -> str:
+    if cancelled or (charged == 0 and (paid or refunded)):
+        if balance < 0:
+            return "refund_due"
+        return "refunded" if refunded else "cancelled"
+    if charged == 0:
+        return "nothing_due"
+    if balance < 0:
+        return "over_paid"
+    if paid == 0:
+        return "quoted"
+    if balance > 0:
+        return "part_paid"
+    if fee > 0 and handed >= fee:
+        return "handed_to_agency"
+    return "paid"
