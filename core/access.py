@@ -31,7 +31,7 @@ checks on what a ledger event may do; this module answers what an *edge* may sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -42,7 +42,6 @@ from core.errors import Forbidden
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
-from core.money.bank.models import BankLine
 from core.places.models import Office, PostOffice
 
 Area = Literal[
@@ -266,7 +265,18 @@ def require_side(acting_party: str, from_party: str, to_party: str) -> None:
 # -- money: bank lines and reconciliation ---------------------------------------------------
 
 
-def may_see_bank_line(user: User, line: BankLine) -> bool:
+class BankLineLike(Protocol):
+    """What access reads of a bank line (``core.money.bank.models.BankLine``); a protocol so
+    that this module, which the money package asks, does not import it back."""
+
+    @property
+    def post_office_id(self) -> int | None: ...
+
+    @property
+    def province_code(self) -> str: ...
+
+
+def may_see_bank_line(user: User, line: BankLineLike) -> bool:
     """A bank line is its post office's (the case it names, or the importer's) and always its
     province's: a dispatcher sees their post office's lines, a province supervisor every line of
     their province (those of no post office too), an admin all."""
@@ -280,6 +290,6 @@ def may_see_bank_line(user: User, line: BankLine) -> bool:
     return reach.province_code is not None and reach.province_code == line.province_code
 
 
-def require_bank_line(user: User, line: BankLine) -> None:
+def require_bank_line(user: User, line: BankLineLike) -> None:
     if not may_see_bank_line(user, line):
         raise Forbidden("this bank line belongs to another post office", field="line_id")

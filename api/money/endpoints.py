@@ -44,9 +44,9 @@ from core.money.bank.queue import OUTCOME_LABELS, open_lines, refunds_due
 from core.money.bank.service import MAX_FILE_BYTES, import_statement, notified_line
 from core.money.reconcile import Reconciliation, reconcile
 from core.money.reconcile_files import pdf_file, table_file
+from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
-from edge.deps import NowDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/money", tags=["money"])
 bank_router = APIRouter(prefix="/api/bank/v1", tags=["bank"])
@@ -102,7 +102,8 @@ async def post_bank_statement(
         bank=result.statement.bank, account_no=result.statement.account_no,
         lines_new=len(result.new), lines_known=result.known,
         debits_skipped=result.statement.debits_skipped, outcomes=result.counts(),
-        errors=[LineErrorRead(**e.to_json()) for e in result.errors],  # type: ignore[arg-type]
+        errors=[LineErrorRead(line=e.line, column=e.column, reason_vi=e.reason_vi,
+                              reason_en=e.reason_en) for e in result.errors],
         lines=[line_read(session, o.line, o.decision) for o in result.new],
     )  # fmt: skip
 
@@ -272,6 +273,5 @@ def post_bank_notification(
         amount_vnd=payload.amount_vnd, description=payload.description,
         booked_at=payload.booked_at, counterparty=payload.counterparty, at=now,
     )  # fmt: skip
-    return BankNotificationRead(created=outcome.created,
-                                line=line_read(session, outcome.line, outcome.decision))  # fmt: skip
-
+    line = line_read(session, outcome.line, outcome.decision)
+    return BankNotificationRead(created=outcome.created, line=line)

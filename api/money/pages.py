@@ -81,7 +81,8 @@ async def upload_statement(
     except DomainError as exc:
         return _queue_page(request, session, user, exc)
     result = attempt(session, lambda: import_statement(
-        session, data=data, filename=file.filename, user=user, at=now, post_office_id=chosen))  # fmt: skip
+        session, data=data, filename=file.filename, user=user, at=now, post_office_id=chosen,
+    ))  # fmt: skip
     if isinstance(result, DomainError):
         return _queue_page(request, session, user, result)
     if result.already_imported:

@@ -83,8 +83,9 @@ class BankNotification(BaseModel):
     """One credit on the account, as the bank's notification service sends it."""
 
     account_no: Text = Field(max_length=32)
-    reference: Text = Field(min_length=1, max_length=128,
-                            description="The bank's transaction id: the line's identity.")  # fmt: skip
+    reference: Text = Field(
+        min_length=1, max_length=128, description="The bank's transaction id: its identity."
+    )
     amount_vnd: int = Field(ge=1, le=10_000_000_000)
     description: Text = Field(max_length=1000, description="The transfer text (nội dung).")
     booked_at: Moment

@@ -252,7 +252,7 @@ def reconcile(session: Session, *, day: date, post_office_id: int) -> Reconcilia
         destination = session.get(Office, office_id)
         report.offices.append(
             OfficeRow(
-                office_id, destination.name if destination else str(office_id),
+                office_id, destination.name_vi if destination else str(office_id),
                 fees_by_office.get(office_id, 0), handed_by_office.get(office_id, 0),
                 -_balance(session, f"agency_payable:{office_id}", end),
             )

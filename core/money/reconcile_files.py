@@ -44,7 +44,7 @@ def rows(report: Reconciliation) -> list[list[str]]:
     add("Nộp cơ quan / Handed to the agency", "Tổng / Total", report.handed_to_agency_vnd)
     for office in report.offices:
         add("Nộp cơ quan / Handed to the agency", office.name, office.handed_vnd,
-            f"thu hộ {office.state_fees_collected_vnd}, còn phải nộp {office.payable_vnd}")  # fmt: skip
+            f"thu hộ {office.state_fees_collected_vnd}, còn nợ {office.payable_vnd}")  # fmt: skip
     add("Tồn quỹ / In the till", "Cuối ngày / End of day", report.in_till_vnd)
     add("Bưu tá giữ / With couriers", "Cuối ngày / End of day", report.with_couriers_vnd)
     for courier in report.couriers:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.agency.models import AgencyRequestNonce
+from core.agency.service import SignedRequest
 from core.agency.signing import (
     KEY_HEADER,
     NONCE_HEADER,
@@ -29,7 +30,6 @@ from core.agency.signing import (
     sha256_hex,
     signature,
 )
-from core.agency.service import SignedRequest
 from core.db import transaction
 from core.errors import InvalidInput, NotFound, Unauthorized
 from core.identity.service import keyed_hash
@@ -139,8 +139,12 @@ def spend_nonce(
     with transaction(factory) as session:
         stored = session.execute(
             insert(AgencyRequestNonce)
-            .values(key_id=verified.key.key_id, nonce=verified.nonce,
-                    signature=verified.signature, seen_at=now)  # fmt: skip
+            .values(
+                key_id=verified.key.key_id,
+                nonce=verified.nonce,
+                signature=verified.signature,
+                seen_at=now,
+            )  # fmt: skip
             .on_conflict_do_nothing()
             .returning(AgencyRequestNonce.id)
         ).first()

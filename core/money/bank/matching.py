@@ -109,7 +109,8 @@ def lock_line(session: Session, line_id: int) -> None:
     """One decision about a line at a time (two supervisors clicking at once). The line's
     table is append-only, so the app role may not take a row lock on it: an advisory lock."""
     session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 11))"), {"k": f"bank-line:{line_id}"}
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 11))"),
+        {"k": f"bank-line:{line_id}"},
     )
 
 

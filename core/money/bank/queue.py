@@ -47,7 +47,7 @@ class RefundDue:
     state: str
 
 
-def latest_decisions(*, on: date | None = None) -> Select[tuple[BankLine, BankLineDecision]]:
+def latest_decisions(*, on: date | None = None) -> Select[BankLine, BankLineDecision]:
     """(line, its latest decision) rows, optionally of lines booked on one day."""
     latest = (
         select(BankLineDecision.line_id, func.max(BankLineDecision.id).label("id"))

@@ -415,10 +415,10 @@ def parse_statement(data: bytes, filename: str | None = None) -> ParsedStatement
     if unknown:
         names = ", ".join(f"«{name}»" for name in unknown)
         raise StatementRefused([_file_error("unknown_columns", columns=names)])
-    for role, names in by_role.items():
-        if role != "skip" and len(names) > 1:
+    for role, same in by_role.items():
+        if role != "skip" and len(same) > 1:
             raise StatementRefused(
-                [_file_error("duplicate_role", role=role, columns=", ".join(names))]
+                [_file_error("duplicate_role", role=role, columns=", ".join(same))]
             )
     if "description" not in by_role:
         raise StatementRefused([_file_error("no_description")])
