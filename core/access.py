@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, object_session
 
 from core.cases.models import Booking, Case
 from core.custody.parties import party_kind
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -55,7 +55,10 @@ Area = Literal[
     "admin",  # operating the service: dead webhooks, replays
     "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
-    "money",  # bank statements, the bank-line queue, reconciliation (/money, /api/v1/money)
+    "bank",  # bank statements, the bank-line queue, reconciliation (/money, /api/v1/money)
+    "money",  # a post office's money: couriers' cash, cash-ups, money exceptions (read)
+    "cash_up",  # counting a courier's cash into the till at the end of the day
+    "money_review",  # resolving money exceptions (a cash amount taken other than was due)
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -72,9 +75,12 @@ AREAS: dict[Area, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
-    # Money is matched and reconciled by those who answer for a post office's or a province's
-    # takings; couriers, clerks and desks record payments but never decide about bank lines.
-    "money": frozenset({"dispatcher", "province_supervisor", "admin"}),
+    # Bank lines are matched and days reconciled by those who answer for a post office's or a
+    # province's takings; couriers, clerks and desks record payments, never decide bank lines.
+    "bank": frozenset({"dispatcher", "province_supervisor", "admin"}),
+    "money": frozenset({"dispatcher", "counter_clerk", "province_supervisor", "admin"}),
+    "cash_up": frozenset({"dispatcher", "counter_clerk", "admin"}),
+    "money_review": frozenset({"province_supervisor", "admin"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -89,7 +95,10 @@ _REFUSALS: dict[Area, str] = {
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
-    "money": "bank lines and reconciliation are for dispatchers, province supervisors and admins",
+    "bank": "bank lines and reconciliation are for dispatchers, province supervisors and admins",
+    "money": "a post office's money is for its dispatchers, counter clerks and supervisors",
+    "cash_up": "a cash-up is recorded by the post office's dispatcher or counter clerk",
+    "money_review": "money exceptions are resolved by a province supervisor or an admin",
 }
 
 
@@ -256,6 +265,17 @@ def require_post_office(user: User, post_office_id: int | None, what: str, field
         raise Forbidden(f"this {what} belongs to another post office", field=field)
 
 
+def money_post_office(user: User, requested: int | None) -> int:
+    """The post office whose money ``user`` asks about: their own (a dispatcher, a clerk), or
+    the one they name and reach (a supervisor their province's, an admin any)."""
+    post_office_id = requested if requested is not None else user.post_office_id
+    if post_office_id is None:
+        raise InvalidInput("name the post office", field="post_office_id")
+    if not may_see_post_office(user, post_office_id):
+        raise Forbidden("this post office is not yours", field="post_office_id")
+    return post_office_id
+
+
 def require_side(acting_party: str, from_party: str, to_party: str) -> None:
     """Only the two sides act on a hand-over (scan, mark, complete) or follow it on a phone."""
     if acting_party not in (from_party, to_party):
@@ -280,7 +300,7 @@ def may_see_bank_line(user: User, line: BankLineLike) -> bool:
     """A bank line is its post office's (the case it names, or the importer's) and always its
     province's: a dispatcher sees their post office's lines, a province supervisor every line of
     their province (those of no post office too), an admin all."""
-    if not may_enter(user, "money"):
+    if not may_enter(user, "bank"):
         return False
     reach = reach_of(user)
     if reach.everything:

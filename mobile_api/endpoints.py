@@ -406,6 +406,8 @@ def pickup(
     }
     if body.payment_method:
         details["payment_method"] = body.payment_method
+    if body.cash_difference_reason:
+        details["cash_difference_reason"] = body.cash_difference_reason
     if body.note:
         details["note"] = body.note
     evidence = {
@@ -480,7 +482,8 @@ def attempt_failed(
 
 @router.get("/reasons", response_model=ReasonsOut)
 def reasons() -> ReasonsOut:
-    """Reason codes for a refused pickup and a failed delivery attempt, labelled vi/en."""
+    """Reason codes for a refused pickup, a failed delivery attempt and a cash amount other
+    than what was due, labelled vi/en."""
 
     def listed(table: dict[str, tuple[str, str]]) -> list[Reason]:
         return [Reason(code=c, label_vi=vi, label_en=en) for c, (vi, en) in table.items()]
@@ -488,6 +491,7 @@ def reasons() -> ReasonsOut:
     return ReasonsOut(
         pickup_refused=listed(doorstep.PICKUP_REFUSAL_REASONS),
         attempt_failed=listed(doorstep.ATTEMPT_FAILURE_REASONS),
+        cash_difference=listed(doorstep.CASH_REASONS),
     )
 
 

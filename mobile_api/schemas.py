@@ -256,6 +256,12 @@ class PickupIn(_DoorEvent):
     seal_number: str = Field(min_length=1, max_length=40)
     fees_collected_vnd: Count
     payment_method: Literal["cash", "bank_transfer", "card", "e_wallet"] | None = None
+    cash_difference_reason: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Required when the cash taken differs from the stop's collect.due_vnd: "
+        "a code from GET /mobile/v1/reasons (cash_difference)",
+    )
     citizen_signature_sha256: str = Field(pattern=SHA256)
     courier_signature_sha256: str = Field(pattern=SHA256)
 
@@ -303,6 +309,7 @@ class Reason(BaseModel):
 class ReasonsOut(BaseModel):
     pickup_refused: list[Reason]
     attempt_failed: list[Reason]
+    cash_difference: list[Reason]
 
 
 class MediaOut(BaseModel):
@@ -327,6 +334,15 @@ class StopDocumentOut(BaseModel):
     form: Literal["original", "certified_copy", "copy"]
 
 
+class StopCollectOut(BaseModel):
+    due_vnd: int = Field(description="Still to collect, from the money ledger")
+    paid_vnd: int
+    how: Literal["cash", "paid", "transfer_pending"]
+    state: str
+    state_label_vi: str
+    state_label_en: str
+
+
 class StopOut(BaseModel):
     id: int
     sequence: int | None
@@ -348,6 +364,9 @@ class StopOut(BaseModel):
     documents: list[StopDocumentOut] = Field(
         default_factory=list,
         description="Pickups: the documents the procedure requires, for the door-step checklist",
+    )
+    collect: StopCollectOut | None = Field(
+        default=None, description="Home stops of a booked case: the money still to collect"
     )
 
 

@@ -50,7 +50,7 @@ from labels.s10 import validate_item_id
 
 router = APIRouter(prefix="/api/v1/money", tags=["money"])
 bank_router = APIRouter(prefix="/api/bank/v1", tags=["bank"])
-MoneyUser = Annotated[User, Depends(staff_user("money"))]
+MoneyUser = Annotated[User, Depends(staff_user("bank"))]
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

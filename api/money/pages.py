@@ -29,7 +29,7 @@ from edge.errors import status_for
 from vntime import VN
 
 page_router = APIRouter(prefix="/money", include_in_schema=False)
-MoneyPage = Annotated[User, Depends(page_user("money"))]
+MoneyPage = Annotated[User, Depends(page_user("bank"))]
 
 
 def _post_offices(session: Session, user: User) -> list[PostOffice]:

@@ -28,6 +28,7 @@ from core.custody.commands import ScanCommand
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.identity.service import keyed_hash
 from core.media.service import is_sha256
+from core.money.doorstep import CASH_DIFFERENCE_REASONS, check_cash
 from core.otp.service import verify_code
 from core.settings import Settings
 from labels.cccd import parse_cccd_qr
@@ -66,6 +67,8 @@ ATTEMPT_FAILURE_REASONS: dict[str, tuple[str, str]] = {
 }
 
 DELIVERY_PROOFS = ("otp", "cccd_qr", "authorisation")
+# Re-exported for the reasons list the courier app reads (mobile_api ``/reasons``).
+CASH_REASONS = CASH_DIFFERENCE_REASONS
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "e_wallet")
 CHECKED_KINDS = frozenset(
     {"picked_up", "pickup_refused", "out_for_delivery", "delivered", "attempt_failed"}
@@ -187,7 +190,7 @@ def prepare(
     if facts is None:
         return _without_raw_proof(command)  # unknown item or a bag: the ledger answers
     if command.kind == "picked_up":
-        return _check_pickup(command, facts)
+        return _check_pickup(session, command, facts)
     if command.kind == "pickup_refused":
         return _check_refusal(command, facts)
     if command.kind == "attempt_failed":
@@ -287,7 +290,7 @@ def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]])
     return gaps
 
 
-def _check_pickup(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
+def _check_pickup(session: Session, command: ScanCommand, facts: ItemFacts) -> ScanCommand:
     details = command.details
     gaps = _checklist_gaps(details, facts.documents)
     if gaps:
@@ -315,7 +318,28 @@ def _check_pickup(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
         raise _invalid("details.payment_method", f"must be one of {', '.join(PAYMENT_METHODS)}")
     _sha(command.evidence, "citizen_signature_sha256", "evidence")
     _sha(command.evidence, "courier_signature_sha256", "evidence")
-    return command
+    return _check_cash(session, command, facts, fees, method)
+
+
+def _check_cash(
+    session: Session, command: ScanCommand, facts: ItemFacts, fees: int, method: object
+) -> ScanCommand:
+    """Cash taken must be what the ledger says is still due, or come with a reason (which
+    opens an exception once the pickup is recorded: ``core.courier.sync``). A payment by
+    another method is not taken on the courier's word: the bank statement shows it."""
+    if facts.case_id is None or (fees > 0 and method != "cash"):
+        return command
+    reason = command.details.get("cash_difference_reason")
+    try:
+        check = check_cash(session, facts.case_id, collected_vnd=fees, reason_code=reason)
+    except InvalidInput as exc:
+        raise Refused("cash_amount_differs", exc) from exc
+    if check is None:
+        return command
+    details = {**command.details, "cash_due_vnd": check.due_vnd}
+    if not check.differs:
+        details.pop("cash_difference_reason", None)
+    return replace(command, details=details)
 
 
 def _check_refusal(command: ScanCommand, facts: ItemFacts) -> ScanCommand:

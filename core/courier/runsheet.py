@@ -18,6 +18,8 @@ from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
+from core.money.doorstep import has_quote
+from core.money.state import payment_state
 from core.places.models import Office, PostOffice, Procedure
 from labels.text import mask_phone
 
@@ -68,6 +70,36 @@ class Stop:
     items: list[StopItem] = field(default_factory=list)
     # The pickup checklist: the booked procedure's documents (empty for other stops).
     documents: list[StopDocument] = field(default_factory=list)
+    # Door-step money: what is still to collect (from the ledger) and how.
+    collect: StopCollect | None = None
+
+
+@dataclass(frozen=True)
+class StopCollect:
+    """``how``: ``cash`` (collect ``due_vnd`` in cash), ``paid`` (nothing to collect: paid
+    already, e.g. by VietQR), ``transfer_pending`` (booked for VietQR, no transfer seen yet:
+    the citizen may transfer now or pay cash)."""
+
+    due_vnd: int
+    paid_vnd: int
+    how: str
+    state: str
+    state_label_vi: str
+    state_label_en: str
+
+
+def stop_collect(session: Session, case_id: int) -> StopCollect | None:
+    if not has_quote(session, case_id):
+        return None
+    state = payment_state(session, case_id)
+    if state.due_vnd == 0:
+        how = "paid"
+    elif state.payment_method == "vietqr" and state.paid_vnd == 0:
+        how = "transfer_pending"
+    else:
+        how = "cash"
+    return StopCollect(state.due_vnd, state.paid_vnd, how, state.state, state.label_vi,
+                       state.label_en)  # fmt: skip
 
 
 def run_sheet(
@@ -145,6 +177,8 @@ def run_sheet(
             items=[i for i in items.get(row.case_id or -1, []) if i.kind in _ITEM_KINDS[row.kind]],
         )
         if row.kind in HOME_STOPS and booking is not None:
+            assert row.case_id is not None
+            stop.collect = stop_collect(session, row.case_id)
             stop.place = booking.address_text
             stop.contact_name = booking.contact_name
             stop.contact_phone = booking.contact_phone if own else mask_phone(booking.contact_phone)

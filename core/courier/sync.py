@@ -29,6 +29,7 @@ from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import Actor, item_provinces, receiver_problem, receiver_provinces
 from core.custody.service import record
 from core.errors import InvalidInput
+from core.money.doorstep import CashCheck, record_doorstep_cash
 from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 from labels.errors import InvalidCode
@@ -90,6 +91,16 @@ def sync(
         results[index] = result
         if command.kind == "attempt_failed" and result.outcome == "accepted":
             _warn_when_attempts_run_out(session, settings, facts_for(checks.facts, command.code))
+        if command.kind == "picked_up" and result.outcome == "accepted" and not result.replayed:
+            facts = facts_for(checks.facts, command.code)
+            _post_doorstep_cash(
+                session,
+                actor,
+                checks.prepared.get(_key(command)),
+                facts.case_id if facts is not None else None,
+                result,
+                now,
+            )
     return [r for r in results if r is not None]
 
 
@@ -140,6 +151,8 @@ class DoorstepChecks:
         )  # fmt: skip
         self.facts: dict[str, ItemFacts] = {}
         self.receivers: Receivers | None = None
+        # The pickups as checked (with the cash due), by client key and item code.
+        self.prepared: dict[tuple[str | None, str], ScanCommand] = {}
 
     def load(self, rows: Sequence[Any]) -> None:
         self.facts = facts_from_rows(rows)
@@ -150,7 +163,7 @@ class DoorstepChecks:
         if command.kind not in CHECKED_KINDS:
             return command
         try:
-            return prepare(
+            prepared = prepare(
                 self.session,
                 self.settings,
                 command,
@@ -160,6 +173,46 @@ class DoorstepChecks:
             )
         except Refused as refusal:
             return ScanResult.refusal(command, refusal.reason_code, refusal.error)
+        if prepared.kind == "picked_up":
+            self.prepared[(prepared.client_key, prepared.code)] = prepared
+        return prepared
+
+
+def _key(command: ScanCommand) -> tuple[str | None, str]:
+    try:
+        return command.client_key, validate_item_id(command.code)
+    except InvalidCode:
+        return command.client_key, command.code
+
+
+def _post_doorstep_cash(
+    session: Session,
+    actor: Actor,
+    command: ScanCommand | None,
+    case_id: int | None,
+    result: ScanResult,
+    now: datetime,
+) -> None:
+    """The pickup is in the ledger: post the cash taken, with its receipt, and open the
+    exception when it differed from what was due (the check ran before: ``_check_cash``)."""
+    if command is None or case_id is None or "cash_due_vnd" not in command.details:
+        return  # no quote to compare with, or paid by another method: nothing to post
+    event_id = next((str(e["event_id"]) for e in result.events if "event_id" in e), None)
+    ref = f"pickup:{event_id or command.client_key or command.code}"
+    raw_reason = command.details.get("cash_difference_reason")
+    record_doorstep_cash(
+        session,
+        CashCheck(
+            case_id=case_id,
+            due_vnd=int(command.details["cash_due_vnd"]),
+            collected_vnd=int(command.details.get("fees_collected_vnd", 0)),
+            reason_code=str(raw_reason) if raw_reason is not None else None,
+        ),
+        courier_user_id=actor.user_id,
+        event_ref=ref,
+        at=command.occurred_at or now,
+        note=command.details.get("note"),
+    )
 
 
 def _warn_when_attempts_run_out(

@@ -40,6 +40,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import User
 from core.media.service import missing_media, validate_sha256
+from core.money.handover import post_agency_handover, split_confirmed
 from core.places.models import Office, PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -401,7 +402,38 @@ def complete_handover(
     handover.completed_at = now
     handover.completed_by_user_id = actor.user_id
     session.flush()
+    _post_fees_handed(session, handover, actor, now)
     return handover_view(session, handover.id)
+
+
+def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: datetime) -> None:
+    """A courier's fees confirmed by an office leave the courier's cash and the office's
+    payable (core.money.handover), in the same transaction as the signed record."""
+    giver, receiver = party_kind(handover.from_party), party_kind(handover.to_party)
+    courier_id, office_id = party_row_id(handover.from_party), party_row_id(handover.to_party)
+    if giver != "courier" or receiver != "office" or courier_id is None or office_id is None:
+        return
+    received = session.scalars(
+        select(Item.case_id)
+        .join(HandoverLine, HandoverLine.item_id == Item.id)
+        .where(
+            HandoverLine.handover_id == handover.id,
+            HandoverLine.accepted.is_(True),
+            Item.kind == "dossier",
+            Item.case_id.is_not(None),
+        )
+    ).all()
+    post_agency_handover(
+        session,
+        handover_id=handover.id,
+        office_id=office_id,
+        courier_user_id=courier_id,
+        fees=split_confirmed(
+            session, [c for c in received if c is not None], handover.fees_confirmed_vnd or 0
+        ),  # fmt: skip
+        at=now,
+        actor_user_id=actor.user_id,
+    )
 
 
 def list_handovers(

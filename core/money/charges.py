@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case
 from core.errors import NotFound
 from core.money import accounts
@@ -71,26 +70,47 @@ class CaseMoneyFacts:
     exemption: dict[str, Any] | None
 
 
+# The booking's accepted quote, read by its table: core.booking sits above the courier's
+# door-step checks, which ask the ledger what is due, so core.money may not import it.
+_TERMS_SQL = text(
+    "SELECT payment_method, quote, cancelled_at IS NOT NULL FROM booking_terms WHERE case_id = :c"
+)
+
+
+@dataclass(frozen=True)
+class Terms:
+    payment_method: str
+    quote: dict[str, Any]
+    cancelled: bool
+
+
+def booking_terms(session: Session, case_id: int) -> Terms | None:
+    row = session.execute(_TERMS_SQL, {"c": case_id}).first()
+    if row is None:
+        return None
+    return Terms(str(row[0]), dict(row[1] or {}), bool(row[2]))
+
+
 def case_facts(session: Session, case_id: int) -> CaseMoneyFacts:
     row = session.execute(
-        select(Case, Booking, BookingTerms)
+        select(Case.id, Booking.office_id, Booking.post_office_id, Booking.contact_name)
         .join(Booking, Booking.id == Case.booking_id)
-        .outerjoin(BookingTerms, BookingTerms.case_id == Case.id)
         .where(Case.id == case_id)
     ).first()
     if row is None:
         raise NotFound(f"no case {case_id}", field="case_id")
-    case, booking, terms = row
+    terms = booking_terms(session, case_id)
     quote = terms.quote if terms is not None else {}
+    exemption = quote.get("exemption")
     return CaseMoneyFacts(
-        case_id=case.id,
-        office_id=booking.office_id,
-        post_office_id=booking.post_office_id,
+        case_id=row[0],
+        office_id=row[1],
+        post_office_id=row[2],
         payment_method=terms.payment_method if terms is not None else None,
-        contact_name=booking.contact_name,
+        contact_name=row[3],
         due_by_line=quote_lines(quote),
-        cancelled=terms is not None and terms.cancelled_at is not None,
-        exemption=quote.get("exemption") if isinstance(quote.get("exemption"), dict) else None,
+        cancelled=terms is not None and terms.cancelled,
+        exemption=exemption if isinstance(exemption, dict) else None,
     )
 
 

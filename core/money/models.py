@@ -191,7 +191,8 @@ class CashUp(Base):
     difference_vnd: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None]
     confirmed_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    transaction_id: Mapped[int] = mapped_column(
+    # None when nothing was expected and nothing counted: no money moved.
+    transaction_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("money_transactions.id"), unique=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

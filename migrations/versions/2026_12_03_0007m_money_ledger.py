@@ -279,7 +279,7 @@ def upgrade() -> None:
         sa.Column("difference_vnd", sa.BigInteger(), nullable=False),
         sa.Column("reason", sa.String(), nullable=True),
         sa.Column("confirmed_by_user_id", sa.Integer(), nullable=False),
-        sa.Column("transaction_id", sa.BigInteger(), nullable=False),
+        sa.Column("transaction_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("counted_vnd >= 0", name=op.f("ck_money_cash_ups_counted")),
         sa.CheckConstraint(

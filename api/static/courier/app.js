@@ -296,6 +296,7 @@ async function stopScreen(id) {
       stop.contact_phone ? h("a", { class: "button secondary", href: `tel:${stop.contact_phone}` }, `${t("call")} ${stop.contact_phone}`) : null,
       h("a", { class: "button secondary", href: maps, target: "_blank", rel: "noopener" }, t("navigate")),
       h("p", {}, `${t("items")}: `, (stop.items || []).map((i) => format(i.code)).join(", ") || "—"),
+      collectLine(stop),
       ...actions,
     ),
     "#/home",
@@ -460,6 +461,35 @@ function itemSelect(stop, id) {
   return h("input", { id, name: id, value: codes[0] || "", placeholder: "DH 000 000 012 VN", required: true });
 }
 
+// -- money at the door ------------------------------------------------------------------------
+function vnd(amount) {
+  return `${Number(amount).toLocaleString("vi-VN")} ₫`;
+}
+
+// What the ledger says is still to collect at this stop, and how (shown before the pickup).
+function collectLine(stop) {
+  const c = stop.collect;
+  if (!c) return null;
+  const how = c.how === "paid" ? t("collect_paid") : c.how === "transfer_pending" ? t("collect_transfer_pending") : t("collect_cash");
+  return h(
+    "p",
+    { class: `collect collect-${c.how}`, id: "collect", "data-due": String(c.due_vnd) },
+    h("strong", {}, `${t("to_collect")}: ${vnd(c.due_vnd)}`),
+    h("br"),
+    h("small", {}, `${how} · ${currentLang() === "en" ? c.state_label_en : c.state_label_vi}`),
+  );
+}
+
+async function cashReasonSelect() {
+  const list = (await reasons()).cash_difference || [];
+  return h(
+    "select",
+    { id: "cash-reason", name: "cash_reason" },
+    h("option", { value: "" }, t("choose_reason")),
+    list.map((r) => h("option", { value: r.code }, currentLang() === "en" ? r.label_en : r.label_vi)),
+  );
+}
+
 // -- pickup at the door ------------------------------------------------------------------------
 async function pickupScreen(id) {
   const stop = await findStop(id);
@@ -475,32 +505,47 @@ async function pickupScreen(id) {
   );
   const citizen = signaturePad("citizen-signature", "citizen_signature");
   const courier = signaturePad("courier-signature", "courier_signature");
+  const due = stop.collect ? stop.collect.due_vnd : null;
+  const reasonSelect = await cashReasonSelect();
+  const reasonBox = h("div", { id: "cash-reason-box", hidden: true }, h("label", { for: "cash-reason" }, t("cash_difference_reason")), reasonSelect, h("small", { class: "muted" }, t("amount_differs")));
   const form = h(
     "form",
     { class: "card", id: "pickup-form", novalidate: true },
+    collectLine(stop),
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("fieldset", {}, h("legend", {}, t("checklist")), h("ul", { class: "checklist" }, rows)),
     h("label", { for: "seal" }, t("seal_number")),
     h("input", { id: "seal", name: "seal", required: true, autocomplete: "off" }),
     h("label", { for: "fees" }, t("fees_collected")),
-    h("input", { id: "fees", name: "fees", type: "number", min: "0", step: "1000", value: "0", inputmode: "numeric" }),
+    h("input", { id: "fees", name: "fees", type: "number", min: "0", step: "1000", value: String(due && stop.collect.how === "cash" ? due : 0), inputmode: "numeric" }),
     h("label", { for: "payment" }, t("payment_method")),
     h("select", { id: "payment", name: "payment" }, h("option", { value: "cash" }, t("pay_cash")), h("option", { value: "bank_transfer" }, t("pay_transfer"))),
+    reasonBox,
     citizen.element,
     courier.element,
     h("button", { type: "submit" }, t("save")),
   );
+  // Cash other than what is due needs a reason, asked for as soon as the amount differs.
+  const cashDiffers = () => {
+    const fees = Number(form.fees.value || 0);
+    return due !== null && (form.payment.value === "cash" || fees === 0) && fees !== due;
+  };
+  const showReason = () => (reasonBox.hidden = !cashDiffers());
+  form.fees.addEventListener("input", showReason);
+  form.payment.addEventListener("change", showReason);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const code = normalise(form.item.value);
     if (!code.ok) return fieldError(form, `${t("item_code")}: ${t(code.reason)}`);
     if (!form.seal.value.trim()) return fieldError(form, `${t("seal_number")}: ${t("required")}`);
+    if (cashDiffers() && !reasonSelect.value) return fieldError(form, `${t("fees_collected")}: ${t("amount_differs")}`);
     if (!citizen.isDrawn() || !courier.isDrawn()) return fieldError(form, `${t("citizen_signature")} / ${t("courier_signature")}: ${t("required")}`);
     const checklist = documents.map((doc, i) => ({ name: doc.name, form: doc.form, present: form[`doc-${i}`].checked }));
     const fees = Number(form.fees.value || 0);
     const details = { seal_number: form.seal.value.trim(), checklist, fees_collected_vnd: fees };
     if (fees > 0) details.payment_method = form.payment.value;
+    if (cashDiffers()) details.cash_difference_reason = reasonSelect.value;
     const evidence = {
       citizen_signature_sha256: await storeMedia(await citizen.blob()),
       courier_signature_sha256: await storeMedia(await courier.blob()),
@@ -517,7 +562,7 @@ async function reasons() {
     await kv.set("reasons", list);
     return list;
   } catch {
-    return (await kv.get("reasons")) || { pickup_refused: [], attempt_failed: [] };
+    return (await kv.get("reasons")) || { pickup_refused: [], attempt_failed: [], cash_difference: [] };
   }
 }
 
