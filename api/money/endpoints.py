@@ -84,7 +84,7 @@ async def read_upload(file: UploadFile) -> bytes:
     return data
 
 
-@router.post("/bank-statements", status_code=201)
+@router.post("/bank/statements", status_code=201)
 async def post_bank_statement(
     user: MoneyUser,
     session: SessionDep,
@@ -108,7 +108,7 @@ async def post_bank_statement(
     )  # fmt: skip
 
 
-@router.get("/queue")
+@router.get("/bank/queue")
 def get_queue(user: MoneyUser, session: SessionDep) -> QueueRead:
     """Bank lines waiting for a decision, and cases owed money back, within the caller's
     reach (their post office, or their province)."""
@@ -149,7 +149,7 @@ def case_named(session: Session, user: User, item_code: str | None, case_id: int
     return case_id
 
 
-@router.post("/bank-lines/{line_id}/match")
+@router.post("/bank/lines/{line_id}/match")
 def post_match_line(
     line_id: int, payload: MatchCreate, user: MoneyUser, session: SessionDep, now: NowDep
 ) -> BankLineRead:
@@ -161,7 +161,7 @@ def post_match_line(
     return line_read(session, session.get_one(BankLine, line_id), decision)
 
 
-@router.post("/bank-lines/{line_id}/refund")
+@router.post("/bank/lines/{line_id}/refund")
 def post_refund_line(
     line_id: int, payload: RefundCreate, user: MoneyUser, session: SessionDep, now: NowDep
 ) -> BankLineRead:
@@ -171,7 +171,7 @@ def post_refund_line(
     return line_read(session, line, decision)
 
 
-@router.post("/cases/{case_id}/refund")
+@router.post("/bank/cases/{case_id}/refund")
 def post_refund_case(
     case_id: int, payload: RefundCreate, user: MoneyUser, session: SessionDep, now: NowDep
 ) -> CaseRefundRead:

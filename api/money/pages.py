@@ -1,5 +1,5 @@
 """The money pages: the queue of bank lines and refunds with a statement upload
-(``/money``), and the day's reconciliation with its exports (``/money/reconciliation``).
+(``/money/bank``), and the day's reconciliation with its exports (``/money/reconciliation``).
 Each form calls the same services as the JSON API, in a savepoint (``api.web.attempt``)."""
 
 from __future__ import annotations
@@ -57,16 +57,16 @@ def _queue_page(
                   status_code=status_for(refusal) if refusal else 200)  # fmt: skip
 
 
-@page_router.get("", response_class=HTMLResponse)
+@page_router.get("/bank", response_class=HTMLResponse)
 def queue_page(request: Request, user: MoneyPage, session: SessionDep) -> HTMLResponse:
     return _queue_page(request, session, user)
 
 
 def _done(message: str) -> RedirectResponse:
-    return RedirectResponse("/money?" + urlencode({"done": message}), status_code=303)
+    return RedirectResponse("/money/bank?" + urlencode({"done": message}), status_code=303)
 
 
-@page_router.post("/statements", response_model=None)
+@page_router.post("/bank/statements", response_model=None)
 async def upload_statement(
     request: Request,
     user: MoneyPage,
@@ -102,7 +102,7 @@ def _line(session: Session, user: User, line_id: int) -> BankLine:
     return line
 
 
-@page_router.post("/lines/{line_id}/match", response_model=None)
+@page_router.post("/bank/lines/{line_id}/match", response_model=None)
 def match_line_page(
     line_id: int,
     request: Request,
@@ -124,7 +124,7 @@ def match_line_page(
     return _done(f"Đã khớp dòng #{line_id} với hồ sơ {result} và lập biên lai.")
 
 
-@page_router.post("/lines/{line_id}/refund", response_model=None)
+@page_router.post("/bank/lines/{line_id}/refund", response_model=None)
 def refund_line_page(
     line_id: int,
     request: Request,
@@ -143,7 +143,7 @@ def refund_line_page(
     return _done(f"Đã lập lệnh hoàn tiền cho dòng #{line_id}.")
 
 
-@page_router.post("/cases/{case_id}/refund", response_model=None)
+@page_router.post("/bank/cases/{case_id}/refund", response_model=None)
 def refund_case_page(
     case_id: int,
     request: Request,

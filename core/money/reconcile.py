@@ -16,11 +16,11 @@ cash over/short, on the case as still due, in bank suspense).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Booking, Case
@@ -119,7 +119,30 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _postings(session: Session, post_office_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def of_post_office(post_office_id: int) -> ColumnElement[bool]:
+    """A transaction belongs to a post office when it says so, or, when it names none (a
+    hand-over posts from a courier's cash to an office), when it moves the cash of one of its
+    couriers or its till."""
+    courier_ids = select(User.id).where(User.post_office_id == post_office_id)
+    touching = (
+        select(MoneyPosting.transaction_id)
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .where(
+            or_(
+                and_(MoneyAccount.kind == "courier_cash", MoneyAccount.ref_id.in_(courier_ids)),
+                MoneyAccount.key == f"till:{post_office_id}",
+            )
+        )
+    )
+    return or_(
+        MoneyTransaction.post_office_id == post_office_id,
+        and_(MoneyTransaction.post_office_id.is_(None), MoneyTransaction.id.in_(touching)),
+    )
+
+
+def _postings(
+    session: Session, post_office_id: int, start: datetime, end: datetime
+) -> Sequence[Row[str, str, str | None, str, int | None, str, int]]:
     """(transaction kind, the kind it reverses, method, account kind, account ref, line, sum)
     over the post office's transactions of the day."""
     original = aliased(MoneyTransaction)
@@ -132,7 +155,7 @@ def _postings(session: Session, post_office_id: int, start: datetime, end: datet
         .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
         .outerjoin(original, original.id == MoneyTransaction.reverses_transaction_id)
         .where(
-            MoneyTransaction.post_office_id == post_office_id,
+            of_post_office(post_office_id),
             MoneyTransaction.occurred_at >= start,
             MoneyTransaction.occurred_at < end,
         )
@@ -172,7 +195,8 @@ def reconcile(session: Session, *, day: date, post_office_id: int) -> Reconcilia
         unbalanced += amount
         effective = reverses or kind
         if effective == "payment" and account_kind in HOLDING:
-            report.collected_by_method[method] = report.collected_by_method.get(method, 0) + amount
+            paid_by = method or "unknown"
+            report.collected_by_method[paid_by] = report.collected_by_method.get(paid_by, 0) + amount
             report.collected_by_line[line] = report.collected_by_line.get(line, 0) + amount
             payments_net += amount
             if account_kind == "courier_cash" and ref is not None:
@@ -267,12 +291,41 @@ def reconcile(session: Session, *, day: date, post_office_id: int) -> Reconcilia
         Check("bank_lines_in_ledger", "Sao kê ngân hàng khớp sổ",
               "Bank lines match the ledger", report.bank_lines_vnd, first_posted,
               f"{report.bank_lines_count} dòng sao kê / bank lines"),
+        Check("vietqr_in_bank", "Mọi khoản VietQR đều có trong sao kê",
+              "Every VietQR payment is on a bank line", 0,
+              _vietqr_without_line(session, office.id, start, end),
+              "khoản ghi nhận tay không có dòng sao kê / payments typed in with no bank line"),
         Check("couriers_cashed_up", "Bưu tá đã nộp hết tiền mặt",
               "Couriers handed in all cash", 0, sum(c.holding_vnd for c in report.couriers),
               ", ".join(f"{c.name}: {c.holding_vnd}" for c in report.couriers if c.holding_vnd)),
     ]  # fmt: skip
     report.exceptions = _exceptions(session, office.id, day, start, end, cash_ups.values())
     return report
+
+
+def _vietqr_without_line(
+    session: Session, post_office_id: int, start: datetime, end: datetime
+) -> int:
+    """VietQR money the ledger put straight into the bank account with no bank line behind
+    it: a transfer recorded by hand that the bank never reported."""
+    from_lines = select(BankLineDecision.money_transaction_id).where(
+        BankLineDecision.money_transaction_id.is_not(None)
+    )
+    total = session.scalar(
+        select(func.coalesce(func.sum(MoneyPosting.amount_vnd), 0))
+        .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .where(
+            MoneyTransaction.post_office_id == post_office_id,
+            MoneyTransaction.kind == "payment",
+            MoneyTransaction.method == "vietqr",
+            MoneyTransaction.occurred_at >= start,
+            MoneyTransaction.occurred_at < end,
+            MoneyAccount.kind == "bank",
+            MoneyTransaction.id.not_in(from_lines),
+        )
+    )
+    return int(total or 0)
 
 
 def _first_postings_of_lines(session: Session, line_ids: list[int]) -> int:
