@@ -195,8 +195,8 @@ def reconcile(session: Session, *, day: date, post_office_id: int) -> Reconcilia
         unbalanced += amount
         effective = reverses or kind
         if effective == "payment" and account_kind in HOLDING:
-            paid_by = method or "unknown"
-            report.collected_by_method[paid_by] = report.collected_by_method.get(paid_by, 0) + amount
+            by = method or "unknown"
+            report.collected_by_method[by] = report.collected_by_method.get(by, 0) + amount
             report.collected_by_line[line] = report.collected_by_line.get(line, 0) + amount
             payments_net += amount
             if account_kind == "courier_cash" and ref is not None:
