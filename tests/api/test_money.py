@@ -38,9 +38,10 @@ def _notify(
     headers = sign_request(
         key.key_id, secret or key.secret, "POST", NOTIFY, data, timestamp=int(time.time())
     )
-    return client.post(
+    response: Response = client.post(
         NOTIFY, content=data, headers={**headers.as_dict(), "Content-Type": "application/json"}
     )
+    return response
 
 
 def test_a_signed_notification_pays_the_case_once(
