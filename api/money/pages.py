@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.money.endpoints import case_named, read_upload, reconciliation_for
 from api.web import attempt, page_user, render
-from core.access import may_see_bank_line, require_bank_line
+from core.access import require_bank_line
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity.models import User
 from core.money.bank.matching import match_line, refund_case, refund_line
@@ -96,7 +96,7 @@ async def upload_statement(
 
 def _line(session: Session, user: User, line_id: int) -> BankLine:
     line = session.get(BankLine, line_id)
-    if line is None or not may_see_bank_line(user, line):
+    if line is None:
         raise NotFound(f"no bank line {line_id}", field="line_id")
     require_bank_line(user, line)
     return line
