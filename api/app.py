@@ -11,14 +11,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, messages, pages, printing, tracking
+from api import agency, courier, desk, dispatch, messages, money, pages, printing, tracking
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
+from api.bank import endpoints as bank_api
+from api.bank import pages as bank_pages
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
-from api.money import endpoints as money_api
-from api.money import pages as money_pages
 from api.errors import declare_error_shape, install_error_handlers
 from api.guard import InputGuard
 from api.observability import install_observability
@@ -93,9 +93,11 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(messages.router, responses=ERROR_RESPONSES)
     app.include_router(messages.page_router)
     # Money: bank statements and notifications, the queue, reconciliation (docs/money.md).
-    app.include_router(money_api.router, responses=ERROR_RESPONSES)
-    app.include_router(money_api.bank_router, responses=ERROR_RESPONSES)
-    app.include_router(money_pages.page_router)
+    app.include_router(bank_api.router, responses=ERROR_RESPONSES)
+    app.include_router(bank_api.bank_router, responses=ERROR_RESPONSES)
+    app.include_router(bank_pages.page_router)
+    app.include_router(money.router, responses=ERROR_RESPONSES)
+    app.include_router(money.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Print files for the desk and couriers: item labels (PDF roll or A4, ZPL, HTML), the dossier
-slip, the fee receipt and the handover record. Staff only, each within their own office or
-post office (``core.desk.access``)."""
+slip, the receipts of money taken and the handover record. Staff only, each within their own
+office or post office (``core.desk.access``)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,22 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api.staff import PrintingUser
-from core.access import require_handover
+from core.access import may_see_case, require_handover
 from core.cases.labels import label_data_for
+from core.cases.service import case_context
 from core.desk.access import scoped_item
-from core.desk.printing import dossier_slip_for, fee_receipt_for, handover_record_for
+from core.desk.printing import dossier_slip_for, handover_record_for, latest_receipt
 from core.errors import InvalidInput, NotFound
 from core.handovers.models import Handover
 from core.identity.models import User
+from core.money.models import Receipt
+from core.money.printing import receipt_doc
 from core.settings import Settings
 from edge.deps import SessionDep, SettingsDep
-from labels.documents import render_dossier_slip, render_fee_receipt, render_handover_record
+from labels.documents import render_dossier_slip, render_handover_record
 from labels.errors import InvalidLabelData
 from labels.label import LabelData, render_label_html, render_label_pdf, render_label_zpl
+from labels.money import render_receipt
 
 router = APIRouter(prefix="/print", tags=["print"])
 StaffUser = PrintingUser
@@ -139,9 +143,19 @@ def fee_receipt_pdf(item_id: str, user: StaffUser, session: SessionDep) -> Respo
     if item.kind != "dossier":
         raise InvalidInput(f"fees are collected with the dossier, not with {item.code}",
                            field="item_id")  # fmt: skip
-    return _file(
-        render_fee_receipt(fee_receipt_for(session, item)), PDF, f"bien-lai-{item.code}.pdf"
-    )
+    doc = latest_receipt(session, item)
+    return _file(render_receipt(doc), PDF, f"{doc.number}.pdf")
+
+
+@router.get("/money-receipts/{receipt_id}.pdf", response_class=Response)
+def money_receipt_pdf(receipt_id: int, user: StaffUser, session: SessionDep) -> Response:
+    """Reprint a receipt (or a cancelling receipt) exactly as it was issued."""
+    receipt = session.get(Receipt, receipt_id) if 0 < receipt_id < 2**63 else None
+    context = case_context(session, receipt.case_id) if receipt is not None else None
+    if receipt is None or context is None or not may_see_case(user, context.booking,
+                                                              context.case):  # fmt: skip
+        raise NotFound(f"no receipt {receipt_id}", field="receipt_id")
+    return _file(render_receipt(receipt_doc(session, receipt)), PDF, f"{receipt.number}.pdf")
 
 
 @router.get("/handovers/{handover_id}.pdf", response_class=Response)

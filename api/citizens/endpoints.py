@@ -36,7 +36,7 @@ from api.citizens.schemas import (
     WindowRead,
 )
 from api.web import WEB_SESSION_TTL, end_web_session, start_web_session
-from core.booking.documents import booking_receipt_pdf
+from core.booking.documents import booking_quote_pdf
 from core.booking.places import commune_or_error, offices_for
 from core.booking.pricing import Quote
 from core.booking.service import (
@@ -55,14 +55,16 @@ from core.booking.service import (
     windows_for_address,
 )
 from core.booking.validation import phone_or_error
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.identity.service import issue_token
+from core.money.printing import receipt_doc
 from core.otp.service import issue_code
 from core.outbox.citizen import choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.codes import qr_png
+from labels.money import render_receipt
 from labels.text import strip_diacritics
 
 router = APIRouter(prefix="/api/v1", tags=["citizens"])
@@ -341,16 +343,34 @@ def rate(
                       created_at=rating.created_at)  # fmt: skip
 
 
-@router.get("/my/cases/{case_id}/receipt.pdf", response_class=Response,
+@router.get("/my/cases/{case_id}/quote.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
-def receipt(
+def quote_pdf(
     case_id: int, citizen: CurrentCitizen, session: SessionDep, settings: SettingsDep
 ) -> Response:
+    """The booking's quote (báo giá), line by line: not a receipt, nothing is paid by it."""
     view = citizen_case(session, citizen, case_id)
     return Response(
-        booking_receipt_pdf(settings, view),
+        booking_quote_pdf(session, settings, view),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="hoso-{case_id}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="bao-gia-{case_id}.pdf"'},
+    )
+
+
+@router.get("/my/cases/{case_id}/receipts/{receipt_id}.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+def receipt_pdf(
+    case_id: int, receipt_id: int, citizen: CurrentCitizen, session: SessionDep
+) -> Response:
+    """A receipt of money this case's citizen paid (or its cancellation), reprinted as issued."""
+    view = citizen_case(session, citizen, case_id)
+    found = next((r for r in view.receipts if r.id == receipt_id), None)
+    if found is None:
+        raise NotFound(f"case {case_id} has no receipt {receipt_id}", field="receipt_id")
+    return Response(
+        render_receipt(receipt_doc(session, found)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{found.number}.pdf"'},
     )
 
 

@@ -1,32 +1,21 @@
-"""The booking receipt PDF: what was booked, the itemised amounts, and the transfer QR."""
+"""The booking's quote PDF: what was booked and what it will cost, line by line, with the
+transfer QR. Not a receipt: receipts are issued when money is received (core.money)."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from core.booking.service import CitizenCase, booking_vietqr
+from core.money.printing import quote_doc
 from core.settings import Settings
-from labels.documents import FeeLine, FeeReceipt, PaymentMethod, render_fee_receipt
+from labels.money import render_quote
 
 
-def booking_receipt_pdf(settings: Settings, view: CitizenCase) -> bytes:
-    booking = view.context.booking
-    lines = view.terms.quote["lines"] if view.terms is not None else []
-    items = [FeeLine(f"{line['label_vi']} / {line['label_en']}", int(line["amount_vnd"]))
-             for line in lines]  # fmt: skip
-    if not items:
-        items = [FeeLine("Đặt lịch / Booking", 0)]
-    method: PaymentMethod = (
-        "bank_transfer" if view.terms and view.terms.payment_method == "vietqr" else "cash"
+def booking_quote_pdf(session: Session, settings: Settings, view: CitizenCase) -> bytes:
+    doc = quote_doc(
+        session,
+        view.context.case.id,
+        issued_at=view.context.booking.created_at,
+        qr_payload=booking_vietqr(settings, view),
     )
-    receipt = FeeReceipt(
-        receipt_no=f"HS-{view.context.case.id:06d}",
-        issued_at=booking.created_at,
-        post_office=view.context.post_office.name,
-        payer_name=booking.contact_name,
-        payer_address=booking.address_text,
-        item_id=view.dossier_code,
-        items=items,
-        payment_method=method,
-        collector_name=view.context.post_office.name,
-        payment_qr_payload=booking_vietqr(settings, view),
-    )
-    return render_fee_receipt(receipt)
+    return render_quote(doc)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import InvalidInput
+from core.money.exemptions import Exemption, reduction
 
 Zone = Literal["same_commune", "same_province", "other_province"]
 ZONES: tuple[Zone, ...] = ("same_commune", "same_province", "other_province")
@@ -116,13 +117,46 @@ class Quote:
     total_vnd: int
     # The procedure's fee when the citizen pays it at the office themselves (not in total).
     admin_fee_at_office_vnd: int
+    # The exemption the booking carries: code, labels, legal basis, the citizen's proof.
+    exemption: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "lines": [line.__dict__ for line in self.lines],
             "total_vnd": self.total_vnd,
             "admin_fee_at_office_vnd": self.admin_fee_at_office_vnd,
         }
+        if self.exemption is not None:
+            body["exemption"] = self.exemption
+        return body
+
+
+# The ledger line each quote line belongs to, for exemptions (core.money.charges maps them).
+_EXEMPT_LINE = {"postage_dossier": "postage", "postage_result": "postage",
+                "fee_transfer": "fee_transfer"}  # fmt: skip
+
+
+def _with_exemption(
+    lines: list[QuoteLine], exemption: Exemption, proof: str
+) -> tuple[list[QuoteLine], dict[str, str]]:
+    """Each reduced line gets its own negative line right after it, naming the exemption: the
+    quote and the receipts show what was taken off and why; lines never merge."""
+    out: list[QuoteLine] = []
+    for line in lines:
+        out.append(line)
+        ledger_line = _EXEMPT_LINE.get(line.code)
+        off = reduction(exemption, ledger_line, line.amount_vnd) if ledger_line else 0
+        if off:
+            out.append(QuoteLine(
+                f"exemption:{line.code}",
+                f"Miễn giảm {exemption.percent_off[ledger_line or '']}% ({exemption.label_vi})",
+                f"{exemption.percent_off[ledger_line or '']}% off ({exemption.label_en})",
+                -off,
+            ))  # fmt: skip
+    carried = {"code": exemption.code, "label_vi": exemption.label_vi,
+               "label_en": exemption.label_en, "legal_basis": exemption.legal_basis,
+               "proof_reference": proof}  # fmt: skip
+    return out, carried
 
 
 def make_quote(
@@ -134,6 +168,8 @@ def make_quote(
     admin_fee_vnd: int,
     pay_fee_on_behalf: bool,
     fee_transfer_vnd: int,
+    exemption: Exemption | None = None,
+    exemption_proof: str = "",
 ) -> Quote:
     """Itemise what the citizen pays: one postage line per leg travelled, then the fees."""
     legs: list[LegKind] = []
@@ -170,4 +206,7 @@ def make_quote(
                       fee_transfer_vnd)
         )  # fmt: skip
         at_office = 0
-    return Quote(tuple(lines), sum(line.amount_vnd for line in lines), at_office)
+    carried = None
+    if exemption is not None:
+        lines, carried = _with_exemption(lines, exemption, exemption_proof)
+    return Quote(tuple(lines), sum(line.amount_vnd for line in lines), at_office, carried)

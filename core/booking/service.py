@@ -27,6 +27,11 @@ from core.custody.service import ScanCommand, record_one
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
+from core.money.charges import cancel_charge, charge_case
+from core.money.exemptions import exemption_for
+from core.money.models import Receipt
+from core.money.receipts import receipts_of_case
+from core.money.state import PaymentState, payment_state
 from core.otp.service import CodeCheck, verify_code
 from core.outbox.citizen import ChannelChoice, check_channel, choose_channel, send_to_citizen
 from core.places.models import Commune, Office, Procedure, Province
@@ -120,6 +125,10 @@ class BookingInput:
     # the choice they have.
     notify_channel: str | None = None
     email: str = ""
+    # An exemption or reduction of the postal charges (core.money.exemptions) and the
+    # document the citizen will show for it (its number), printed on the quote and receipts.
+    exemption_code: str = ""
+    exemption_proof: str = ""
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,18 @@ def plan_booking(
         errors.add("payment_method", "Chọn cách thanh toán: tiền mặt hoặc chuyển khoản VietQR.",
                    "Choose cash or VietQR bank transfer.")  # fmt: skip
 
+    exemption = None
+    if data.exemption_code:
+        try:
+            exemption = exemption_for(data.exemption_code)
+        except InvalidInput:
+            errors.add("exemption_code", "Chọn đối tượng miễn, giảm trong danh sách.",
+                       "Choose an exemption from the list.")  # fmt: skip
+        if not data.exemption_proof.strip() or len(data.exemption_proof) > 100:
+            errors.add("exemption_proof",
+                       "Ghi số giấy tờ chứng minh được miễn, giảm (tối đa 100 ký tự).",
+                       "Give the number of the document that proves the exemption "
+                       "(at most 100 characters).")  # fmt: skip
     quote: Quote | None = None
     zone = ""
     if (
@@ -281,6 +302,8 @@ def plan_booking(
                 admin_fee_vnd=procedure.fee_vnd,
                 pay_fee_on_behalf=data.pay_fee_on_behalf,
                 fee_transfer_vnd=settings.booking_fee_transfer_vnd,
+                exemption=exemption,
+                exemption_proof=" ".join(data.exemption_proof.split()),
             )
         except InvalidInput as exc:
             assert exc.field is not None
@@ -369,6 +392,9 @@ def create_booking(
             total_vnd=plan.quote.total_vnd,
         )
     )
+    session.flush()
+    # The citizen now owes the quote, line by line: the ledger's charge (core.money.charges).
+    charge_case(session, case.id, at=now, actor_user_id=citizen.id)
     if citizen.full_name == citizen.phone:
         # Created at first sign-in with only a phone: the booking gives the name to greet.
         citizen.full_name = " ".join(data.contact_name.split())
@@ -417,6 +443,9 @@ class CitizenCase:
     result_code: str | None
     result_status: str | None
     rating: CaseRating | None
+    # The money as the ledger has it: state, amounts, and the receipts of money taken.
+    money: PaymentState | None = None
+    receipts: tuple[Receipt, ...] = ()
 
     @property
     def cancelled(self) -> bool:
@@ -463,14 +492,17 @@ def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
     context = case_context(session, case_id)
     dossier_code, dossier_status = _status(session, context.case.dossier_item_id)
     result_code, result_status = _status(session, context.case.result_item_id)
+    terms = session.get(BookingTerms, case_id)
     return CitizenCase(
         context=context,
-        terms=session.get(BookingTerms, case_id),
+        terms=terms,
         dossier_code=dossier_code,
         dossier_status=dossier_status,
         result_code=result_code,
         result_status=result_status,
         rating=session.get(CaseRating, case_id),
+        money=payment_state(session, case_id) if terms is not None else None,
+        receipts=tuple(receipts_of_case(session, case_id)),
     )
 
 
@@ -495,6 +527,9 @@ def cancel_booking(session: Session, citizen: User, case_id: int, *, now: dateti
         record_one(session, actor_for(citizen), command)
     if view.terms is not None:
         view.terms.cancelled_at = now
+        # Nothing is owed any more; money already paid shows as owed back until refunded.
+        cancel_charge(session, case_id, at=now, actor_user_id=citizen.id,
+                      reason="người dân hủy lịch / cancelled by the citizen")  # fmt: skip
     send_to_citizen(session, phone=view.context.booking.contact_phone, user_id=citizen.id,
                     kind="cancelled", params={"case_id": case_id},
                     text=f"Đã hủy lịch hồ sơ #{case_id}. Cảm ơn bạn đã dùng dịch vụ.")  # fmt: skip
@@ -625,6 +660,8 @@ def quote_for(
     office_id: int,
     weight_g: int = 100,
     pay_fee_on_behalf: bool = False,
+    exemption_code: str = "",
+    exemption_proof: str = "",
 ) -> tuple[Quote, str]:
     """The quote shown before confirming, and its zone; the same rule ``create_booking`` uses."""
     procedure = session.get(Procedure, procedure_id)
@@ -646,6 +683,8 @@ def quote_for(
         admin_fee_vnd=procedure.fee_vnd,
         pay_fee_on_behalf=pay_fee_on_behalf,
         fee_transfer_vnd=settings.booking_fee_transfer_vnd,
+        exemption=exemption_for(exemption_code),
+        exemption_proof=exemption_proof,
     )
     return quote, zone
 

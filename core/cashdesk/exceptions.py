@@ -82,7 +82,8 @@ def list_exceptions(
             return []
     rows = session.scalars(query).all()
     ids = {r.courier_user_id for r in rows if r.courier_user_id}
-    names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).tuples())
+    found = session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all()
+    names = {int(ident): str(name) for ident, name in found}
     return [_view(r, names) for r in rows]
 
 

@@ -1,4 +1,4 @@
-"""The data printed on a case's papers, read from the records: dossier slip, fee receipt,
+"""The data printed on a case's papers, read from the records: dossier slip, receipt,
 handover record. ``labels.documents`` renders them; this module only gathers."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from core.handovers.models import Handover
 from core.handovers.service import handover_view, party_name
 from core.identity.models import User
 from core.media.models import MediaObject
+from core.money.printing import receipt_doc
+from core.money.receipts import receipts_of_case
 from core.places.models import PostOffice
 from core.settings import Settings
 from labels.documents import (
@@ -24,10 +26,10 @@ from labels.documents import (
     DocumentLine,
     DossierSlip,
     FeeLine,
-    FeeReceipt,
     HandoverItem,
     HandoverRecord,
 )
+from labels.money import ReceiptDoc
 from vntime import VN
 
 # A handover line's outcome as the paper names it.
@@ -62,17 +64,16 @@ def _user_name(session: Session, user_id: int | None) -> str:
     return name or "—"
 
 
-def _fees(procedure_fee: int, pickup: CustodyEvent | None) -> list[FeeLine]:
-    """What was collected at the door: the procedure fee first, the rest as postal charge."""
-    details: dict[str, Any] = dict(pickup.details) if pickup else {}
-    collected = details.get("fees_collected_vnd")
-    if collected is None:
-        return [FeeLine("Lệ phí thủ tục / Procedure fee", procedure_fee)]
-    collected = int(collected)
-    lines = [FeeLine("Lệ phí thủ tục / Procedure fee", min(collected, procedure_fee))]
-    if collected > procedure_fee:
-        lines.append(FeeLine("Cước dịch vụ bưu chính / Postal charge", collected - procedure_fee))
-    return lines
+def _fees(session: Session, case_id: int) -> list[FeeLine]:
+    """What the citizen has paid, line by line as the receipts say (cancelled ones netted
+    out): postage, state fees and the fee-transfer charge never merge."""
+    paid: dict[str, tuple[str, int]] = {}
+    for receipt in receipts_of_case(session, case_id):
+        for line in receipt.lines:
+            label = f"{line['label_vi']} / {line['label_en']}"
+            before = paid.get(line["line"], (label, 0))[1]
+            paid[line["line"]] = (label, before + int(line["amount_vnd"]))
+    return [FeeLine(label, amount) for label, amount in paid.values() if amount]
 
 
 def dossier_slip_for(session: Session, item: Item) -> DossierSlip:
@@ -109,34 +110,20 @@ def dossier_slip_for(session: Session, item: Item) -> DossierSlip:
         courier_name=_user_name(session, pickup.actor_user_id if pickup else None),
         documents=documents,
         seal_number=details.get("seal_number"),
-        fees=_fees(ctx.procedure.fee_vnd, pickup),
+        fees=_fees(session, item.case_id),
         citizen_signature_png=_png(session, evidence.get("citizen_signature_sha256")),
         courier_signature_png=_png(session, evidence.get("courier_signature_sha256")),
     )
 
 
-def fee_receipt_for(session: Session, item: Item) -> FeeReceipt:
+def latest_receipt(session: Session, item: Item) -> ReceiptDoc:
+    """The last receipt of the item's case, as issued (a cancelling one included)."""
     assert item.case_id is not None
-    ctx = case_context(session, item.case_id)
-    pickup = _pickup(session, item)
-    if pickup is None:
-        raise InvalidInput(f"{item.code} has not been picked up: nothing was collected yet",
+    receipts = receipts_of_case(session, item.case_id)
+    if not receipts:
+        raise InvalidInput(f"no money has been received for {item.code} yet: nothing to receipt",
                            field="item_id")  # fmt: skip
-    details: dict[str, Any] = dict(pickup.details)
-    method = details.get("payment_method")
-    return FeeReceipt(
-        receipt_no=f"BL-{item.code}",
-        issued_at=pickup.occurred_at.astimezone(VN),
-        post_office=ctx.post_office.name,
-        payer_name=ctx.booking.contact_name,
-        payer_address=ctx.booking.address_text,
-        item_id=item.code,
-        items=_fees(ctx.procedure.fee_vnd, pickup),
-        payment_method=method
-        if method in ("cash", "bank_transfer", "card", "e_wallet")
-        else "cash",
-        collector_name=_user_name(session, pickup.actor_user_id),
-    )
+    return receipt_doc(session, receipts[-1])
 
 
 def handover_record_for(session: Session, settings: Settings, handover_id: int) -> HandoverRecord:

@@ -132,7 +132,7 @@ def test_another_citizens_case_page_is_not_found(client: TestClient, db: Session
     moved = {"pickup_window_start": FIRST_WINDOW.isoformat()}
     for action, form in (("cancel", {}), ("rating", {"stars": "5"}), ("reschedule", moved)):
         assert client.post(f"/my/cases/{case_id}/{action}", data=form).status_code == 404
-    assert client.get(f"/api/v1/my/cases/{case_id}/receipt.pdf").status_code == 404
+    assert client.get(f"/api/v1/my/cases/{case_id}/quote.pdf").status_code == 404
     assert f"#{case_id}" not in client.get("/my").text
 
 

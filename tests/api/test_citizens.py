@@ -173,7 +173,7 @@ def test_book_then_read_receipt_and_payment_qr(client: TestClient, db: Session) 
     qr = parse_vietqr(case["payment"]["vietqr_payload"])
     assert qr.amount == case["payment"]["amount_vnd"] == 260_000
     assert qr.purpose == f"HOSO {item}"
-    pdf = client.get(f"/api/v1/my/cases/{case['case_id']}/receipt.pdf")
+    pdf = client.get(f"/api/v1/my/cases/{case['case_id']}/quote.pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
     png = client.get(f"/api/v1/my/cases/{case['case_id']}/payment-qr.png")
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -256,7 +256,8 @@ OWN_CASE_ENDPOINTS = [
     ("post", "/api/v1/my/cases/{id}/cancel", None),
     ("post", "/api/v1/my/cases/{id}/reschedule", {"pickup_window_start": TEN_O_CLOCK}),
     ("post", "/api/v1/my/cases/{id}/rating", {"stars": 5, "comment": "x"}),
-    ("get", "/api/v1/my/cases/{id}/receipt.pdf", None),
+    ("get", "/api/v1/my/cases/{id}/quote.pdf", None),
+    ("get", "/api/v1/my/cases/{id}/receipts/1.pdf", None),
     ("get", "/api/v1/my/cases/{id}/payment-qr.png", None),
 ]
 

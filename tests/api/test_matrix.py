@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from core.admin.users import Binding
+from core.booking.models import BookingTerms
+from core.booking.pricing import DEFAULT_TABLE, make_quote
 from core.courier.bags import open_bag
 from core.courier.devices import sign_in
 from core.courier.pings import Fix, record_pings
@@ -41,6 +43,7 @@ from core.dispatch.service import plan_day
 from core.handovers.service import open_handover
 from core.identity.models import SignInFailure
 from core.identity.service import MAX_FAILURES_PER_ACCOUNT, actor_for, issue_token
+from core.money import record_payment
 from core.money.bank.service import import_statement
 from core.settings import Settings
 from tests.core.admin.helpers import staff
@@ -121,6 +124,7 @@ class Objects:
     post_office_1: str = ""
     post_office_1_id: int = 0
     line_1: int = 0  # an unmatched bank line of post office 1
+    receipt_a: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -149,6 +153,10 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
     bankers = ("dispatcher_1", "dispatcher_2", "admin", "supervisor_1")
     bankers_1 = ("dispatcher_1", "admin", "supervisor_1")
     reconcile_day = {"date": "2026-12-03", "post_office_id": o.post_office_1_id}
+    money_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "supervisor_1", "admin")
+    cash_up_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "admin")
+    # Post office 1's money: its own staff, its province's supervisor, admins.
+    money_po1 = {**each(money_roles, 200), "dispatcher_2": 403}
     window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rows = [
         # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
@@ -194,7 +202,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              json={"pickup_window_start": window}),
         Call("POST", "/api/v1/my/cases/{case_id}/rating",
              api_for({"citizen_a": 409, "citizen_b": 404}), json={"stars": 5}),
-        Call("GET", "/api/v1/my/cases/{case_id}/receipt.pdf",
+        Call("GET", "/api/v1/my/cases/{case_id}/quote.pdf",
+             api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("GET", "/api/v1/my/cases/{case_id}/receipts/{receipt_id}.pdf",
              api_for({"citizen_a": 200, "citizen_b": 404})),
         Call("GET", "/api/v1/my/cases/{case_id}/payment-qr.png",
              api_for({"citizen_a": 422, "citizen_b": 404})),
@@ -266,6 +276,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/print/labels/{item_id}.html", api_for(printing)),
         Call("GET", "/print/dossier-slips/{item_id}.pdf", api_for(printing)),
         Call("GET", "/print/receipts/{item_id}.pdf", api_for(printing)),
+        # Another side's receipt is not found rather than forbidden: its number says nothing.
+        Call("GET", "/print/money-receipts/{receipt_id}.pdf",
+             api_for({**printing, **each(("courier_2", "dispatcher_2", "desk_2"), 404)})),
         # Courier 1 to office 1: a clerk reads the post office's own hand-overs, not these.
         Call("GET", "/print/handovers/{handover_id}.pdf", api_for({**printing, "clerk_1": 403})),
         # -- the desk: desk officers; another office's objects are refused -----------------
@@ -380,6 +393,20 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/money/bank/cases/{case_id}/refund",
              page_for({**each(bankers_1, 409), "dispatcher_2": 404}), data={"note": "huỷ"}),
         Call("GET", "/money/reconciliation", page_for(each(bankers, 200))),
+        # -- money: a post office's cash and cash-ups, money exceptions, a case's payments -----
+        Call("GET", "/api/v1/money/cash-ups", api_for(money_po1),
+             params={"post_office_id": o.post_office_1_id}),
+        Call("POST", "/api/v1/money/cash-ups", api_for(each(cash_up_roles, 422)), json={}),
+        Call("GET", "/api/v1/money/exceptions", api_for(each(money_roles, 200))),
+        Call("POST", "/api/v1/money/exceptions/{exception_id}/resolve",
+             api_for(each(("supervisor_1", "admin"), 404)), json={"resolution": "đã kiểm tra"}),
+        Call("GET", "/api/v1/money/cases/{case_id}", api_for({**money_po1, "dispatcher_2": 404})),
+        Call("GET", "/money/cash-up", page_for(money_po1),
+             params={"post_office_id": o.post_office_1_id}),
+        Call("POST", "/money/cash-up", page_for(each(cash_up_roles, 422)), data={}),
+        Call("GET", "/money/exceptions", page_for(each(money_roles, 200))),
+        Call("POST", "/money/exceptions/{exception_id}/resolve",
+             page_for(each(("supervisor_1", "admin"), 404)), data={"resolution": "x"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -397,6 +424,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "kind": "offices",
         "line_id": o.line_1,
         "fmt": "csv",
+        "exception_id": 999_999,
+        "receipt_id": o.receipt_a,
     }
     table = {}
     for row in rows:
@@ -466,6 +495,7 @@ def _build(db: Session, settings: Settings) -> Objects:
     courier_1 = users["courier_1"]
     item_a = dossier_of(db, case_a).code
     record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
+    receipt_a = _quoted_and_paid(db, case_a.id, courier_1.id)
     opened = open_handover(db, actor_for(courier_1), giver=party("courier", courier_1.id),
                            receiver=party("office", office1.id), item_codes=[item_a],
                            now=now)  # fmt: skip
@@ -499,8 +529,23 @@ def _build(db: Session, settings: Settings) -> Objects:
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
-                   post_office_1=po1.code, post_office_1_id=po1.id,
+                   post_office_1=po1.code, post_office_1_id=po1.id, receipt_a=receipt_a,
                    line_1=statement.new[0].line.id, tokens=tokens)  # fmt: skip
+
+
+def _quoted_and_paid(db: Session, case_id: int, courier_id: int) -> int:
+    """Case A as a booking leaves it: a quote the citizen owes, then cash taken at the door."""
+    quote = make_quote(DEFAULT_TABLE, service_option="both", zone="same_commune",
+                       weight_g=100, admin_fee_vnd=200_000, pay_fee_on_behalf=True,
+                       fee_transfer_vnd=8_000)  # fmt: skip
+    db.add(BookingTerms(case_id=case_id, payment_method="cash", pay_fee_on_behalf=True,
+                        weight_g=100, zone="same_commune", quote=quote.to_json(),
+                        total_vnd=quote.total_vnd, reschedule_count=0))  # fmt: skip
+    db.flush()
+    receipt = record_payment(db, case_id=case_id, method="cash", amount_vnd=quote.total_vnd,
+                             at=datetime.now(UTC), actor_user_id=courier_id, payer="Nguyễn Văn A",
+                             reference="", idempotency_key=f"matrix-{case_id}")  # fmt: skip
+    return receipt.id
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,7 @@ def test_statement_upload_queue_and_one_click_match(
     wrong = client.post(
         f"/api/v1/money/bank/lines/{line_id}/match",
         headers=auth,
-        json={"item_code": code[:-3] + "0VN"},
+        json={"item_code": code[:-3] + str((int(code[-3]) + 1) % 10) + "VN"},  # a wrong check digit
     )
     assert wrong.status_code == 422 and wrong.json()["field"] == "item_code"
     matched = client.post(

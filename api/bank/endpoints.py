@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.agency import raw_body
-from api.money.schemas import (
+from api.bank.schemas import (
     BankLineRead,
     BankNotification,
     BankNotificationRead,

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.money.endpoints import case_named, read_upload, reconciliation_for
+from api.bank.endpoints import case_named, read_upload, reconciliation_for
 from api.web import attempt, page_user, render
 from core.access import require_bank_line
 from core.errors import DomainError, InvalidInput, NotFound

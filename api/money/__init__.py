@@ -1,2 +1,0 @@
-"""Money at the edge: bank statements, the bank's signed notifications, the queue of bank
-lines and refunds, and the reconciliation report (JSON, pages, exports)."""
