@@ -15,6 +15,8 @@ from api import agency, courier, desk, dispatch, messages, money, pages, printin
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
+from api.bank import endpoints as bank_api
+from api.bank import pages as bank_pages
 from api.citizens import endpoints as citizen_api
 from api.citizens import pages as citizen_pages
 from api.errors import declare_error_shape, install_error_handlers
@@ -90,6 +92,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Citizen messages' delivery status for staff (docs/notifications.md).
     app.include_router(messages.router, responses=ERROR_RESPONSES)
     app.include_router(messages.page_router)
+    # Money: bank statements and notifications, the queue, reconciliation (docs/money.md).
+    app.include_router(bank_api.router, responses=ERROR_RESPONSES)
+    app.include_router(bank_api.bank_router, responses=ERROR_RESPONSES)
+    app.include_router(bank_pages.page_router)
     app.include_router(money.router, responses=ERROR_RESPONSES)
     app.include_router(money.page_router)
 

@@ -31,7 +31,7 @@ checks on what a ledger event may do; this module answers what an *edge* may sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -55,6 +55,7 @@ Area = Literal[
     "admin",  # operating the service: dead webhooks, replays
     "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
+    "bank",  # bank statements, the bank-line queue, reconciliation (/money, /api/v1/money)
     "money",  # a post office's money: couriers' cash, cash-ups, money exceptions (read)
     "cash_up",  # counting a courier's cash into the till at the end of the day
     "money_review",  # resolving money exceptions (a cash amount taken other than was due)
@@ -74,6 +75,9 @@ AREAS: dict[Area, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
+    # Bank lines are matched and days reconciled by those who answer for a post office's or a
+    # province's takings; couriers, clerks and desks record payments, never decide bank lines.
+    "bank": frozenset({"dispatcher", "province_supervisor", "admin"}),
     "money": frozenset({"dispatcher", "counter_clerk", "province_supervisor", "admin"}),
     "cash_up": frozenset({"dispatcher", "counter_clerk", "admin"}),
     "money_review": frozenset({"province_supervisor", "admin"}),
@@ -91,6 +95,7 @@ _REFUSALS: dict[Area, str] = {
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
+    "bank": "bank lines and reconciliation are for dispatchers, province supervisors and admins",
     "money": "a post office's money is for its dispatchers, counter clerks and supervisors",
     "cash_up": "a cash-up is recorded by the post office's dispatcher or counter clerk",
     "money_review": "money exceptions are resolved by a province supervisor or an admin",
@@ -275,3 +280,36 @@ def require_side(acting_party: str, from_party: str, to_party: str) -> None:
     """Only the two sides act on a hand-over (scan, mark, complete) or follow it on a phone."""
     if acting_party not in (from_party, to_party):
         raise Forbidden("you are not a side of this hand-over", field="handover_id")
+
+
+# -- money: bank lines and reconciliation ---------------------------------------------------
+
+
+class BankLineLike(Protocol):
+    """What access reads of a bank line (``core.money.bank.models.BankLine``); a protocol so
+    that this module, which the money package asks, does not import it back."""
+
+    @property
+    def post_office_id(self) -> int | None: ...
+
+    @property
+    def province_code(self) -> str: ...
+
+
+def may_see_bank_line(user: User, line: BankLineLike) -> bool:
+    """A bank line is its post office's (the case it names, or the importer's) and always its
+    province's: a dispatcher sees their post office's lines, a province supervisor every line of
+    their province (those of no post office too), an admin all."""
+    if not may_enter(user, "bank"):
+        return False
+    reach = reach_of(user)
+    if reach.everything:
+        return True
+    if reach.post_office_id is not None:
+        return line.post_office_id == reach.post_office_id
+    return reach.province_code is not None and reach.province_code == line.province_code
+
+
+def require_bank_line(user: User, line: BankLineLike) -> None:
+    if not may_see_bank_line(user, line):
+        raise Forbidden("this bank line belongs to another post office", field="line_id")

@@ -23,6 +23,7 @@ from core.cli_support import database_for as _database
 from core.cli_support import settings_for as _settings
 from core.db import database_urls, transaction
 from core.migrate import migrate_schema
+from core.money.cli import money_app
 from core.settings import Settings, get_settings
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
@@ -34,6 +35,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(money_app, name="money")
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]

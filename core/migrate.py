@@ -28,6 +28,8 @@ APPEND_ONLY_TABLES = (
     "money_postings",
     "money_receipts",
     "money_cash_ups",
+    "bank_lines",
+    "bank_line_decisions",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

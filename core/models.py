@@ -26,6 +26,12 @@ from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
+from core.money.bank.models import (
+    BankLine,
+    BankLineDecision,
+    BankNotificationKey,
+    BankStatement,
+)
 from core.money.models import (
     CashUp,
     MoneyAccount,
@@ -79,6 +85,10 @@ __all__ = [
     "DispatchPlan",
     "LocationPing",
     "DispatchPlan",
+    "BankLine",
+    "BankLineDecision",
+    "BankNotificationKey",
+    "BankStatement",
     "CashUp",
     "MoneyAccount",
     "MoneyException",

@@ -26,6 +26,8 @@ from core.agency.signing import KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME
 
 SESSION_COOKIE = "hoso_session"
 AGENCY_PREFIX = "/api/agency/v1"
+# Banks sign their payment notifications the same way (core.money.bank.keys).
+BANK_PREFIX = "/api/bank/v1"
 
 bearer_token = HTTPBearer(
     scheme_name="bearerToken",
@@ -72,7 +74,7 @@ def declare_agency_security(app: FastAPI) -> Callable[[], dict[str, Any]]:
             }
         together: dict[str, list[str]] = {name: [] for name in _AGENCY_SCHEMES}
         for path, item in schema.get("paths", {}).items():
-            if path.startswith(AGENCY_PREFIX + "/"):
+            if path.startswith((AGENCY_PREFIX + "/", BANK_PREFIX + "/")):
                 for operation in item.values():
                     operation["security"] = [together]
         return schema

@@ -44,9 +44,11 @@ from core.handovers.service import open_handover
 from core.identity.models import SignInFailure
 from core.identity.service import MAX_FAILURES_PER_ACCOUNT, actor_for, issue_token
 from core.money import record_payment
+from core.money.bank.service import import_statement
 from core.settings import Settings
 from tests.core.admin.helpers import staff
 from tests.core.custody.helpers import scan
+from tests.core.money.bank_helpers import statement_csv
 from tests.factories import (
     KINH_BAC,
     dossier_of,
@@ -121,6 +123,7 @@ class Objects:
     courier_2: int = 0
     post_office_1: str = ""
     post_office_1_id: int = 0
+    line_1: int = 0  # an unmatched bank line of post office 1
     receipt_a: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -147,6 +150,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
     admins = each(("admin", "supervisor_1"), 200)
     admins_422 = each(("admin", "supervisor_1"), 422)
     admins_303 = each(("admin", "supervisor_1"), 303)
+    bankers = ("dispatcher_1", "dispatcher_2", "admin", "supervisor_1")
+    bankers_1 = ("dispatcher_1", "admin", "supervisor_1")
+    reconcile_day = {"date": "2026-12-03", "post_office_id": o.post_office_1_id}
     money_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "supervisor_1", "admin")
     cash_up_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "admin")
     # Post office 1's money: its own staff, its province's supervisor, admins.
@@ -361,6 +367,32 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/admin/catalogue/{kind}/upload", page_for(admins_422)),
         Call("POST", "/admin/catalogue/{kind}/import", page_for(admins_422), data={}),
         Call("POST", "/api/v1/admin/catalogue/{kind}/import", api_for(admins_422)),
+        # -- bank lines and reconciliation: post office 1's dispatcher, the supervisor of its
+        # province, admins; post office 2's dispatcher is a stranger to line 1 ---------------
+        Call("POST", "/api/v1/money/bank/statements", api_for(each(bankers, 422))),
+        Call("GET", "/api/v1/money/bank/queue", api_for(each(bankers, 200))),
+        Call("POST", "/api/v1/money/bank/lines/{line_id}/match",
+             api_for({**each(bankers_1, 200), "dispatcher_2": 403}), json={"item_code": o.item_a}),
+        Call("POST", "/api/v1/money/bank/lines/{line_id}/refund",
+             api_for({**each(bankers_1, 200), "dispatcher_2": 403}), json={"note": "nhầm"}),
+        Call("POST", "/api/v1/money/bank/cases/{case_id}/refund",  # nothing is owed back
+             api_for({**each(bankers_1, 409), "dispatcher_2": 404}), json={"note": "huỷ"}),
+        Call("GET", "/api/v1/money/reconciliation",
+             api_for({**each(bankers_1, 200), "dispatcher_2": 403}), params=reconcile_day),
+        Call("GET", "/api/v1/money/reconciliation.{fmt}",
+             api_for({**each(bankers_1, 200), "dispatcher_2": 403}), params=reconcile_day),
+        Call("POST", "/api/bank/v1/notifications", public(401), json={}),
+        Call("GET", "/money/bank", page_for(each(bankers, 200))),
+        Call("POST", "/money/bank/statements", page_for(each(bankers, 422))),
+        Call("POST", "/money/bank/lines/{line_id}/match",
+             page_for({**each(bankers_1, (303, "ok")), "dispatcher_2": 403}),
+             data={"item_code": o.item_a}),
+        Call("POST", "/money/bank/lines/{line_id}/refund",
+             page_for({**each(bankers_1, (303, "ok")), "dispatcher_2": 403}),
+             data={"note": "nhầm"}),
+        Call("POST", "/money/bank/cases/{case_id}/refund",
+             page_for({**each(bankers_1, 409), "dispatcher_2": 404}), data={"note": "huỷ"}),
+        Call("GET", "/money/reconciliation", page_for(each(bankers, 200))),
         # -- money: a post office's cash and cash-ups, money exceptions, a case's payments -----
         Call("GET", "/api/v1/money/cash-ups", api_for(money_po1),
              params={"post_office_id": o.post_office_1_id}),
@@ -390,6 +422,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "action": "cancel",
         "user_id": o.courier_1,
         "kind": "offices",
+        "line_id": o.line_1,
+        "fmt": "csv",
         "exception_id": 999_999,
         "receipt_id": o.receipt_a,
     }
@@ -488,12 +522,15 @@ def _build(db: Session, settings: Settings) -> Objects:
     )
     tokens = {name: issue_token(db, settings, user, now=now).token for name, user in users.items()}
     tokens["courier_1"] = phone.token.token
+    unknown_transfer = statement_csv([("MATRIX-1", 52_000, "chuyen tien")])
+    statement = import_statement(db, data=unknown_transfer, filename="matrix.csv",
+                                 user=users["dispatcher_1"], at=now)  # fmt: skip
     db.commit()
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
                    post_office_1=po1.code, post_office_1_id=po1.id, receipt_a=receipt_a,
-                   tokens=tokens)  # fmt: skip
+                   line_1=statement.new[0].line.id, tokens=tokens)  # fmt: skip
 
 
 def _quoted_and_paid(db: Session, case_id: int, courier_id: int) -> int:

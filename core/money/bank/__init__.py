@@ -1,0 +1,1 @@
+"""The bank side of the money: statements, signed notifications, matching, the queue."""
