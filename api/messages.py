@@ -28,7 +28,6 @@ from core.outbox.status import (
 )
 from edge.deps import NowDep, SessionDep
 from edge.errors import status_for
-from vntime import VN
 
 router = APIRouter(prefix="/api/v1/admin/messages", tags=["admin"])
 page_router = APIRouter(include_in_schema=False)
@@ -78,7 +77,7 @@ def _page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "channel": channel, "status": status, "channels": CHANNELS, "statuses": STAFF_STATUSES,
-        "channel_labels": CHANNEL_LABELS, "status_labels": STATUS_LABELS, "VN": VN,
+        "channel_labels": CHANNEL_LABELS, "status_labels": STATUS_LABELS,
         "kind_labels": SUBJECTS, "error": refusal.detail if refusal else None,
         "retried": request.query_params.get("retried"),
         "messages": [],

@@ -19,7 +19,7 @@ from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag
-from core.errors import InvalidInput
+from core.errors import InvalidInput, code_refusal
 from core.handovers import service as handovers
 from core.handovers.models import Handover
 from core.inputs import Count
@@ -223,7 +223,7 @@ def validated_code(raw: str) -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="code") from exc
+        raise code_refusal(exc, "code") from exc
 
 
 # -- bags --------------------------------------------------------------------------------

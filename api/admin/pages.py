@@ -38,7 +38,6 @@ from core.errors import DomainError
 from core.identity.models import ROLES, User
 from core.places.models import Office, PostOffice, Province
 from edge.deps import NowDep, SessionDep
-from vntime import VN
 
 AdminAreaUser = Annotated[User, Depends(page_user("administer"))]
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -69,7 +68,6 @@ def _places(session: Session, operator: Operator) -> dict[str, Any]:
         "province_names": {p.code: p.name for p in province_list},
         "roles": STAFF_ROLES if operator.role == "admin" else SUPERVISED,
         "may_read_audit": may_act(operator, Action.view_audit).allowed,
-        "VN": VN,
     }
 
 

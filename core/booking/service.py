@@ -35,7 +35,7 @@ from labels.cccd import validate_cccd
 from labels.errors import InvalidCode
 from labels.vietqr import build_vietqr
 from routing.address import AddressNotRecognised, ParsedAddress, parse_address
-from vntime import VN
+from vntime import VN, vn_date, vn_time
 
 # A pin further than this from the commune's centre is more likely a wrong tap than a home.
 MAX_PIN_DISTANCE_KM = 30.0
@@ -60,17 +60,30 @@ def check_address(session: Session, text: str) -> AddressCheck:
     """Parse a typed address into a 2025 commune; old three-level forms are converted."""
     cleaned = " ".join(text.split())
     if len(cleaned) < 5:
-        raise InvalidInput("type the address with its commune and province", field="address")
+        raise InvalidInput(
+            "type the address with its commune and province",
+            field="address",
+            reason="address.too_short",
+        )
     if len(cleaned) > MAX_ADDRESS_CHARS:
         # The parser's time grows faster than the text (0.3 s at 250 characters of repeated
         # place names): every edge, JSON or form, is held to what an address needs.
         raise InvalidInput(
-            f"an address has at most {MAX_ADDRESS_CHARS} characters", field="address"
+            f"an address has at most {MAX_ADDRESS_CHARS} characters",
+            field="address",
+            reason="address.too_long",
+            params={"max": MAX_ADDRESS_CHARS},
         )
     try:
         parsed = parse_address(cleaned)
     except AddressNotRecognised as exc:
-        raise InvalidInput(str(exc), field="address") from exc
+        raise InvalidInput(
+            str(exc),
+            field="address",
+            reason="address.not_recognised",
+            # Which part (a key of the catalogue: "address.part.province", …) and the words.
+            params={"part_text": f"address.part.{exc.part}", "fragment": exc.fragment},
+        ) from exc
     commune = commune_or_error(session, parsed.commune_code)
     province = session.get(Province, parsed.province_code)
     assert province is not None
@@ -161,8 +174,7 @@ def plan_booking(
     try:
         address = check_address(session, data.address_text)
     except InvalidInput as exc:
-        errors.add("address", f"Không nhận ra địa chỉ: {exc.detail}",
-                   f"Address not recognised: {exc.detail}")  # fmt: skip
+        errors.refuse("address", exc)
     if address is not None:
         commune = _resolve_commune(session, address, data.commune_code)
         if commune is None:
@@ -380,9 +392,9 @@ def create_booking(
     payload = None
     if data.payment_method == "vietqr":
         payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
-    start = plan.window[0].astimezone(VN)
     tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
-    window = f"{start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M}"
+    window = f"{vn_time(plan.window[0])}–{vn_time(plan.window[1])}"
+    date_text = vn_date(plan.window[0])
     send_to_citizen(
         session,
         phone=plan.phone,
@@ -390,10 +402,10 @@ def create_booking(
         kind="booked",
         text=f"Đã đặt lịch hồ sơ #{case.id}"
         + (f", mã bưu gửi {item_code}" if item_code else "")
-        + f". Bưu tá đến {window} ngày {start:%d/%m/%Y}."
+        + f". Bưu tá đến {window} ngày {date_text}."
         + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
         params={"case_id": case.id, "item_code": item_code or "", "window": window,
-                "date": f"{start:%d/%m/%Y}", "tracking_url": tracking_url or ""},
+                "date": date_text, "tracking_url": tracking_url or ""},
     )  # fmt: skip
     session.flush()
     return BookingCreated(case, item_code, plan.quote, data.payment_method, payload, tracking_url)
@@ -526,13 +538,12 @@ def reschedule_booking(
     booking.pickup_window_start, booking.pickup_window_end = window
     if view.terms is not None:
         view.terms.reschedule_count += 1
-    start = window[0].astimezone(VN)
-    span = f"{start:%H:%M}–{window[1].astimezone(VN):%H:%M}"
+    span, date_text = f"{vn_time(window[0])}–{vn_time(window[1])}", vn_date(window[0])
     send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
                     kind="rescheduled",
-                    params={"case_id": case_id, "window": span, "date": f"{start:%d/%m/%Y}"},
+                    params={"case_id": case_id, "window": span, "date": date_text},
                     text=f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {span} "
-                         f"ngày {start:%d/%m/%Y}.")  # fmt: skip
+                         f"ngày {date_text}.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 

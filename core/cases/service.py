@@ -12,7 +12,7 @@ from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, code_refusal
 from core.identity.service import keyed_hash
 from core.outbox.citizen import send_to_citizen
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
@@ -77,7 +77,7 @@ def open_case(
         try:
             number = validate_cccd(request.cccd).number
         except InvalidCode as exc:
-            raise InvalidInput(str(exc), field="cccd") from exc
+            raise code_refusal(exc, "cccd") from exc
         cccd_hash = keyed_hash(settings, number, purpose="cccd")
         cccd_last4 = number[-4:]
 
@@ -165,7 +165,7 @@ def record_agency_code(
     try:
         code = validate_dossier_code(raw_code)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+        raise code_refusal(exc, "agency_dossier_code") from exc
     normalised = code.code
     other = session.scalar(select(Case.id).where(Case.agency_dossier_code == normalised))
     if other is not None and other != case.id:

@@ -36,13 +36,14 @@ from core.custody.parties import (
     receiver_provinces,
 )
 from core.custody.service import record, record_one
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import User
 from core.media.service import missing_media, validate_sha256
 from core.places.models import Office, PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
+from vntime import in_vietnam
 
 # Namespace for the client event IDs of hand-over events (uuid5 of handover code and item).
 _EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-7a52-4f3e-9d6c-2f1b8e0a4d21")
@@ -109,7 +110,7 @@ def _item_code(raw: str, field: str = "code") -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise code_refusal(exc, field) from exc
 
 
 def open_handover(
@@ -151,7 +152,8 @@ def open_handover(
     handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
     handover = Handover(
         id=handover_id,
-        code=f"BG-{now:%Y}-{handover_id:06d}",
+        # The year on the paper is Vietnam's: at 23:30 UTC on 31 December it is already 1 January.
+        code=f"BG-{in_vietnam(now):%Y}-{handover_id:06d}",
         from_party=giver,
         to_party=receiver,
         opened_by_party=actor.party,

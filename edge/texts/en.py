@@ -1,0 +1,137 @@
+"""English texts, keyed by reason code; the same keys as ``vi.py`` (a test keeps them equal).
+
+See ``edge/texts/__init__.py`` for how to add one.
+"""
+
+from __future__ import annotations
+
+from core.custody.transitions import STATUS_LABELS, TRANSITIONS
+
+_NAMES: dict[str, str] = {
+    **{f"event.{kind}": rule.label_en for kind, rule in TRANSITIONS.items()},
+    **{f"status.{status}": en for status, (_, en) in STATUS_LABELS.items()},
+    "party.citizen": "the citizen",
+    "party.courier": "a courier",
+    "party.office": "the one-stop office",
+    "party.post_office": "the post office",
+    "party.admin": "an admin",
+    "party.agency": "the agency's system",
+    "party.": "another party",
+    "item.dossier": "dossier",
+    "item.result": "result",
+    "address.part.address": "the address",
+    "address.part.province": "the province or city",
+    "address.part.district": "the district (old address)",
+    "address.part.commune": "the commune or ward",
+}
+
+TEXTS: dict[str, str] = {
+    **_NAMES,
+    "kind.error": "This could not be done.",
+    "kind.invalid_input": "Something typed is not valid; please check it.",
+    "kind.not_found": "Not found.",
+    "kind.conflict": "Not possible in the current state.",
+    "kind.invalid_transition": "This does not fit the item's current status.",
+    "kind.forbidden": "You may not do this.",
+    "kind.unauthorized": "Please sign in.",
+    "kind.rate_limited": "Too many attempts; please wait and try again.",
+    "kind.password_change_required": "Your password was reset: choose a new one.",
+    "input.invalid_field": "The value of “{field}” is not valid.",
+    "scan.exception": "Contradicts the known state: kept for a dispatcher to review.",
+    "scan.malformed_code": "Invalid code: scan or type it again.",
+    "scan.unknown_item": "No such item.",
+    "scan.not_authorised": "You may not act on this item.",
+    "scan.conflict": "Not recorded in the item's current state.",
+    "scan.invalid_transition": "This does not fit the item's current status.",
+    "scan.invalid_input": "Something sent with it is not valid.",
+    "scan.missing_field": "Something required is missing.",
+    "scan.incomplete_dossier": (
+        "The dossier lacks a required document: do not take it; record “Could not pick up”."
+    ),
+    "scan.proof_failed": "The recipient could not be verified.",
+    "scan.attempts_exhausted": "No delivery attempts left: return the item to the office.",
+    "scan.bag_sealed": "The bag is sealed.",
+    "scan.empty_bag": "The bag holds no items.",
+    "scan.unknown_kind": "There is no action “{kind}”.",
+    "scan.service_only": "“{kind_text}” is recorded by the system, not scanned on a phone.",
+    "scan.needs_proof": "Proof of the recipient is needed (one-time code, ID card or letter).",
+    "scan.needs_detail": "“{kind_text}” needs “{name}”.",
+    "code.check_digit": "Wrong check digit in {code}: scan or type it again.",
+    "code.item_id": (
+        "An item ID has 13 characters: 2 letters, 9 digits, 2 letters (e.g. DH 000 000 012 VN)."
+    ),
+    "code.dossier_code": (
+        "A dossier code looks like V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX "
+        "(e.g. 000.00.24.H05-261203-0012)."
+    ),
+    "code.cccd": "The citizen ID number or the ID card's QR is not valid.",
+    "code.malformed": "Invalid code: scan or type it again.",
+    "code.item_id_empty": "Type an item ID (e.g. DH 000 000 012 VN).",
+    "date.format": "A date is day/month/year.",
+    "item.unknown": "No item {code}.",
+    "item.no_case": "This item belongs to no case.",
+    "item.not_assigned": "Item {code} is not assigned to you.",
+    "item.other_post_office": "Item {code} belongs to another post office.",
+    "item.other_office": "Item {code} belongs to another one-stop office.",
+    "item.held_by": "Item {code} is held by {party_text}.",
+    "item.not_yet_yours": (
+        "The ledger does not yet show you holding {code} (held by {party_text}): "
+        "kept for a dispatcher to review."
+    ),
+    "bag.empty": "Bag {code} holds no items.",
+    "bag.sealed": "Bag {code} is sealed.",
+    "bag.unknown_bag_code": "Give the code of an existing bag to pack the item into.",
+    "bag.not_this_bag": "The item is not in this bag.",
+    "bag.not_in_bag": "The item is not in a bag.",
+    "transition.wrong_item_kind": "“{kind_text}” cannot be recorded for a {item_kind_text} item.",
+    "transition.not_first": "“{kind_text}” cannot be an item's first action.",
+    "transition.needs_holder": "The first action must name who holds the item.",
+    "transition.not_allowed": "“{kind_text}” cannot be recorded while the item is “{status_text}”.",
+    "transition.needs_handoff": "“{kind_text}” needs an open hand-off; none is open.",
+    "transition.handoff_open": (
+        "The item is waiting for {party_text} to confirm a hand-off: confirm or decline it first."
+    ),
+    "transition.needs_receiver": "Choose who receives the hand-off.",
+    "transition.already_held": "The item is already held by {party_text}.",
+    "transition.holder_or_receiver": "Only the holder or the receiver can open a hand-off.",
+    "transition.confirm_by": "This hand-off must be confirmed by {party_text}.",
+    "handover.bad_receiver": "Items can be handed only to a courier, a post office or an office.",
+    "handover.unknown": "No such hand-over record.",
+    "handover.other_office": "Hand-over {code} belongs to another office.",
+    "signature.unreadable": "The drawn signature could not be read; please sign again.",
+    "signature.not_png": "A signature must be a PNG image.",
+    "money.whole_dong": "An amount is a whole number of đồng (e.g. 200.000).",
+    "desk.no_office": "The desk is for officers bound to a one-stop office.",
+    "desk.scan_something": "Scan an item ID or a dossier code.",
+    "desk.dossier_code_empty": "Scan or type the dossier code.",
+    "desk.not_arrived": "The dossier has not reached this office yet (status: {status_text}).",
+    "case.unknown_dossier_code": "No case has dossier code {code}.",
+    "case.other_office": "This case belongs to {office}, not to your office.",
+    "case.no_dossier_item": "This case has no dossier item.",
+    "booking.not_yours": "This booking is not yours.",
+    "booking.choose_window": "Choose a window.",
+    "address.too_short": "Type the address with its commune and province.",
+    "address.too_long": "An address has at most {max} characters.",
+    "address.not_recognised": (
+        "{part_text} was not recognised: “{fragment}”. Give the house number, commune and province."
+    ),
+    "auth.wrong_credentials": "Wrong username or password.",
+    "auth.throttled_account": (
+        "Too many failed sign-ins for this account: wait 15 minutes or ask a dispatcher."
+    ),
+    "auth.throttled_address": "Too many failed sign-ins from this device: wait 15 minutes.",
+    "auth.signed_out": "Your session is no longer valid: please sign in again.",
+    "auth.expired": "Your session has expired: please sign in again.",
+    "auth.device_revoked": "This device was revoked: ask a dispatcher.",
+    "auth.account_disabled": "This account is disabled: ask an admin.",
+    "access.citizen": "This is for citizens' own bookings.",
+    "access.desk": "The desk is for desk officers.",
+    "access.printing": "Printing is for staff.",
+    "access.field": "This is for couriers, dispatchers and counter clerks.",
+    "access.courier_only": "Only a courier can do this.",
+    "access.supervise": "Only a dispatcher, a province supervisor or an admin can do this.",
+    "access.dispatch": "Only a dispatcher or an admin can plan routes.",
+    "access.admin": "This is for admins.",
+    "access.messages": "Citizen messages are for admins and dispatchers.",
+    "access.administer": "The admin area is for admins and province supervisors.",
+}
