@@ -102,6 +102,9 @@ def open_case(
         cccd_last4=cccd_last4,
         citizen_birth_year=request.citizen_birth_year,
         citizen_sex=request.citizen_sex,
+        # The service's clock, not the database's: the receipt states this time, and a test
+        # (or a replayed import) that sets the clock must see it printed.
+        created_at=now,
     )
     session.add(booking)
     session.flush()

@@ -321,7 +321,16 @@ def codes_recorded_today(session: Session, user: User, day_start: datetime) -> l
         .order_by(DeskAction.id.desc())
         .limit(200)
     )
-    return [{"item": code, "at": at, **details} for details, at, code in rows]
+    # The audit row keeps the date as ISO text (JSON); the page shows a date, dd/mm/yyyy.
+    return [
+        {"item": code, "at": at, **details,
+         "appointment_date": _iso_date(details.get("appointment_date"))}
+        for details, at, code in rows
+    ]  # fmt: skip
+
+
+def _iso_date(value: object) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def register_result_at_desk(
