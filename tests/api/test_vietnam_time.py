@@ -39,8 +39,10 @@ EARLY = datetime(2026, 11, 23, 6, 30, tzinfo=VN)
 assert EARLY.astimezone(UTC).strftime("%d/%m %H:%M") == "22/11 23:30"
 STAMP = "06:30, ngày 23/11/2026"  # the papers' form
 UTC_STAMP = "23:30, ngày 22/11/2026"  # what a paper printing UTC would say
-DOOR_DETAILS = {"seal_number": "NP-0630",
-                "checklist": [{"name": "Tờ khai", "form": "original", "present": True}]}  # fmt: skip
+DOOR_DETAILS = {
+    "seal_number": "NP-0630",
+    "checklist": [{"name": "Tờ khai", "form": "original", "present": True}],
+}
 
 
 def _text(pdf: bytes) -> str:
@@ -58,13 +60,22 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
     client.app.dependency_overrides[get_now] = lambda: EARLY  # type: ignore[attr-defined]
     area = make_area(db)
     sign_in(client, db)
-    booked = client.post("/api/v1/bookings", json={
-        "service_option": "both", "procedure_id": area.procedure.id, "address": ADDRESS,
-        "office_id": area.office.id, "pickup_window_start": FIRST_WINDOW.isoformat(),
-        "contact_name": "Trần Thị Hoa", "contact_phone": "0912345678",
-        "cccd": CCCD_FEMALE_1990, "citizen_sex": "female", "citizen_birth_year": 1990,
-        "payment_method": "cash",
-    })  # fmt: skip
+    booked = client.post(
+        "/api/v1/bookings",
+        json={
+            "service_option": "both",
+            "procedure_id": area.procedure.id,
+            "address": ADDRESS,
+            "office_id": area.office.id,
+            "pickup_window_start": FIRST_WINDOW.isoformat(),
+            "contact_name": "Trần Thị Hoa",
+            "contact_phone": "0912345678",
+            "cccd": CCCD_FEMALE_1990,
+            "citizen_sex": "female",
+            "citizen_birth_year": 1990,
+            "payment_method": "cash",
+        },
+    )
     assert booked.status_code == 201, booked.text
     case_id = booked.json()["case_id"]
     code = booked.json()["legs"][0]["item_id"]
@@ -75,24 +86,35 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
 
     # The courier picks it up at 06:30 (device time, +07:00) and prints the slip.
     courier = area.couriers[0]
-    record_one(db, actor_for(courier), scan("picked_up", code, occurred_at=EARLY,
-                                            details=DOOR_DETAILS))  # fmt: skip
-    courier_auth = {"Authorization": "Bearer " + issue_token(db, settings, courier,
-                                                            now=datetime.now(UTC)).token}  # fmt: skip
+    record_one(
+        db, actor_for(courier), scan("picked_up", code, occurred_at=EARLY, details=DOOR_DETAILS)
+    )
+    courier_auth = {
+        "Authorization": "Bearer " + issue_token(db, settings, courier, now=datetime.now(UTC)).token
+    }
     slip = _text(client.get(f"/mobile/v1/cases/{case_id}/slip.pdf", headers=courier_auth).content)
     assert STAMP in slip and UTC_STAMP not in slip
 
     # The desk: staff slip, staff receipt, and the hand-over record completed at 06:30.
     desk = make_user(db, "desk_officer", office_id=area.office.id)
-    opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
-                           receiver=party("office", area.office.id), item_codes=[code],
-                           now=EARLY)  # fmt: skip
+    opened = open_handover(
+        db,
+        actor_for(courier),
+        giver=party("courier", courier.id),
+        receiver=party("office", area.office.id),
+        item_codes=[code],
+        now=EARLY,
+    )
     receive_item(db, actor_for(desk), opened.handover.id, code, now=EARLY)
     complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=0, now=EARLY)
-    desk_auth = {"Authorization": "Bearer " + issue_token(db, settings, desk,
-                                                         now=datetime.now(UTC)).token}  # fmt: skip
-    for path in (f"/print/dossier-slips/{code}.pdf", f"/print/receipts/{code}.pdf",
-                 f"/print/handovers/{opened.handover.id}.pdf"):  # fmt: skip
+    desk_auth = {
+        "Authorization": "Bearer " + issue_token(db, settings, desk, now=datetime.now(UTC)).token
+    }
+    for path in (
+        f"/print/dossier-slips/{code}.pdf",
+        f"/print/receipts/{code}.pdf",
+        f"/print/handovers/{opened.handover.id}.pdf",
+    ):
         paper = client.get(path, headers=desk_auth)
         assert paper.status_code == 200, (path, paper.text)
         assert STAMP in _text(paper.content) and UTC_STAMP not in _text(paper.content), path

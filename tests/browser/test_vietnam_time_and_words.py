@@ -35,26 +35,47 @@ def _sign_in_courier(page: Any, live_server: str, username: str) -> None:
 
 
 def test_the_courier_app_shows_vietnam_time_on_a_new_york_phone_and_the_fixed_forms(
-    live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
+    live_server: str,
+    browser: Any,
+    committing: sessionmaker[Session],
+    live_settings: Settings,
     screenshot: Any,
-) -> None:  # fmt: skip
+) -> None:
     username = unique("buuta")
     today = datetime.now(VN).date()
     start = datetime.combine(today, time(10, 0), VN)
     with committing.begin() as session:
         post = home_post_office(session)
-        courier = make_user(session, "courier", username=username, password=PASSWORD,
-                            post_office_id=post.id)  # fmt: skip
+        courier = make_user(
+            session, "courier", username=username, password=PASSWORD, post_office_id=post.id
+        )
         office = make_office(session, name_vi="TTPVHCC phường Kinh Bắc")
         case = make_case(session, live_settings, office=office)
-        home = RouteStop(post_office_id=post.id, service_date=today, kind="home_delivery",
-                         courier_id=courier.id, sequence=1, case_id=case.id, lat=21.18,
-                         lon=106.06, window_start=start, window_end=start + timedelta(hours=2),
-                         eta=start + timedelta(minutes=25))  # fmt: skip
-        drop = RouteStop(post_office_id=post.id, service_date=today, kind="office_drop",
-                         courier_id=courier.id, sequence=2, office_id=office.id, lat=21.19,
-                         lon=106.07, window_start=start + timedelta(hours=3),
-                         window_end=start + timedelta(hours=4))  # fmt: skip
+        home = RouteStop(
+            post_office_id=post.id,
+            service_date=today,
+            kind="home_delivery",
+            courier_id=courier.id,
+            sequence=1,
+            case_id=case.id,
+            lat=21.18,
+            lon=106.06,
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+            eta=start + timedelta(minutes=25),
+        )
+        drop = RouteStop(
+            post_office_id=post.id,
+            service_date=today,
+            kind="office_drop",
+            courier_id=courier.id,
+            sequence=2,
+            office_id=office.id,
+            lat=21.19,
+            lon=106.07,
+            window_start=start + timedelta(hours=3),
+            window_end=start + timedelta(hours=4),
+        )
         session.add_all([home, drop])
         session.flush()
         home_id, drop_id, office_id = home.id, drop.id, office.id
@@ -81,7 +102,9 @@ def test_the_courier_app_shows_vietnam_time_on_a_new_york_phone_and_the_fixed_fo
         page.check("input[name=proof][value=authorisation]")
         assert page.locator("#recipient").is_visible() and not page.locator("#otp").is_visible()
         page.check("input[name=proof][value=cccd_qr]")
-        assert page.locator("#scan-cccd").is_visible() and not page.locator("#recipient").is_visible()
+        assert (
+            page.locator("#scan-cccd").is_visible() and not page.locator("#recipient").is_visible()
+        )
         screenshot(page, "fix_courier_deliver_cccd_only")
 
         # The hand-over names the receiving office, not "office:12".
@@ -114,8 +137,9 @@ def test_the_courier_app_shows_vietnam_time_on_a_new_york_phone_and_the_fixed_fo
         context.close()
 
 
-def test_tracking_errors_read_in_vietnamese_then_english(live_server: str, phone: Any,
-                                                          screenshot: Any) -> None:  # fmt: skip
+def test_tracking_errors_read_in_vietnamese_then_english(
+    live_server: str, phone: Any, screenshot: Any
+) -> None:
     page = phone
     page.goto(f"{live_server}/t/DH000001112VN")
     detail = page.locator("#error-detail").inner_text()
@@ -130,15 +154,22 @@ def test_tracking_errors_read_in_vietnamese_then_english(live_server: str, phone
 
 
 def test_cancelling_a_booking_asks_first(
-    live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
+    live_server: str,
+    browser: Any,
+    committing: sessionmaker[Session],
+    live_settings: Settings,
     screenshot: Any,
-) -> None:  # fmt: skip
+) -> None:
     with committing.begin() as session:
         citizen = make_user(session, "citizen")
         start = datetime.now(VN).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-        case = make_case(session, live_settings, citizen_user_id=citizen.id,
-                         pickup_window_start=start.replace(hour=8),
-                         pickup_window_end=start.replace(hour=10))  # fmt: skip
+        case = make_case(
+            session,
+            live_settings,
+            citizen_user_id=citizen.id,
+            pickup_window_start=start.replace(hour=8),
+            pickup_window_end=start.replace(hour=10),
+        )
         token = issue_token(session, live_settings, citizen, now=datetime.now(UTC)).token
         case_id = case.id
     context = browser.new_context(**PHONE)
