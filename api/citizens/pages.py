@@ -53,7 +53,7 @@ from core.outbox.citizen import CHANNEL_LABELS, check_channel, choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
-from edge.texts import both, field_texts
+from edge.texts import both, field_texts, text
 from labels.codes import code128_svg, qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
@@ -122,7 +122,11 @@ def sign_in_submit(
         return render(request, "citizen/sign_in.html", context, status_code=422)
     if result.user is None:
         # Rendered, not raised: the transaction commits, so the wrong guess is counted.
-        context["errors"]["code"] = ("Mã không đúng hoặc đã hết hạn.", result.check.reason)
+        check = result.check
+        context["errors"]["code"] = (
+            text(check.text_key, check.params, "vi", fallbacks=("otp.none_valid",)),
+            check.reason,
+        )
         return render(request, "citizen/sign_in.html", context, status_code=401)
     response = RedirectResponse(safe_next(next, "/my"), status_code=303)
     start_web_session(response, session, settings, result.user, now=now)
@@ -422,7 +426,9 @@ def my_case_action(
         elif action == "reschedule":
             when = _when(pickup_window_start)
             if when is None:
-                raise InvalidInput("choose a window", field="pickup_window")
+                raise InvalidInput(
+                    "choose a window", field="pickup_window", reason="booking.choose_window"
+                )
             reschedule_booking(session, settings, citizen, case_id, when, now=now)
         else:
             rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now)

@@ -471,7 +471,12 @@ def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
         .where(Case.id == case_id)
     )
     if owner is None or owner != citizen.id:
-        raise NotFound(f"you have no case {case_id}", field="case_id")
+        raise NotFound(
+            f"you have no case {case_id}",
+            field="case_id",
+            reason="case.not_yours",
+            params={"case_id": case_id},
+        )
     context = case_context(session, case_id)
     dossier_code, dossier_status = _status(session, context.case.dossier_item_id)
     result_code, result_status = _status(session, context.case.result_item_id)
@@ -501,7 +506,11 @@ def citizen_case_ids(session: Session, citizen: User, limit: int = 100) -> list[
 def cancel_booking(session: Session, citizen: User, case_id: int, *, now: datetime) -> CitizenCase:
     view = citizen_case(session, citizen, case_id)
     if not view.before_pickup:
-        raise Conflict("only a booking not yet picked up can be cancelled", field="case_id")
+        raise Conflict(
+            "only a booking not yet picked up can be cancelled",
+            field="case_id",
+            reason="booking.too_late_to_cancel",
+        )
     if view.dossier_code is not None:
         command = ScanCommand(kind="cancelled", code=view.dossier_code, occurred_at=now)
         record_one(session, actor_for(citizen), command)
@@ -525,7 +534,11 @@ def reschedule_booking(
 ) -> CitizenCase:
     view = citizen_case(session, citizen, case_id)
     if not view.before_pickup:
-        raise Conflict("only a booking not yet picked up can be moved", field="case_id")
+        raise Conflict(
+            "only a booking not yet picked up can be moved",
+            field="case_id",
+            reason="booking.too_late_to_move",
+        )
     booking = view.context.booking
     day = window_start.astimezone(VN).date()
     lock_post_office_day(session, booking.post_office_id, day)
@@ -534,7 +547,9 @@ def reschedule_booking(
                                 exclude_case_id=case_id)  # fmt: skip
     window = next((w for w in offered if w[0] == window_start), None)
     if window is None:
-        raise InvalidInput("this window is full or not served", field="pickup_window")
+        raise InvalidInput(
+            "this window is full or not served", field="pickup_window", reason="booking.window_full"
+        )
     booking.pickup_window_start, booking.pickup_window_end = window
     if view.terms is not None:
         view.terms.reschedule_count += 1
@@ -559,18 +574,28 @@ def rate_case(
 ) -> CaseRating:
     view = citizen_case(session, citizen, case_id)
     if not 1 <= stars <= 5:
-        raise InvalidInput("stars must be a whole number from 1 to 5", field="stars")
+        raise InvalidInput(
+            "stars must be a whole number from 1 to 5", field="stars", reason="rating.stars"
+        )
     text = (comment or "").strip()
     if len(text) > 1000:
-        raise InvalidInput("the comment is limited to 1,000 characters", field="comment")
+        raise InvalidInput(
+            "the comment is limited to 1,000 characters",
+            field="comment",
+            reason="rating.comment_too_long",
+        )
     if not view.delivered:
-        raise Conflict("a case can be rated once it is delivered", field="case_id")
+        raise Conflict(
+            "a case can be rated once it is delivered",
+            field="case_id",
+            reason="rating.not_delivered",
+        )
     if view.rating is not None:
-        raise Conflict("this case is already rated", field="case_id")
+        raise Conflict("this case is already rated", field="case_id", reason="rating.already")
     # Lock the case row: two tabs rating at once get one rating and one Conflict.
     session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
     if session.get(CaseRating, case_id, populate_existing=True) is not None:
-        raise Conflict("this case is already rated", field="case_id")
+        raise Conflict("this case is already rated", field="case_id", reason="rating.already")
     rating = CaseRating(case_id=case_id, citizen_user_id=citizen.id, stars=stars,
                         comment=text or None, created_at=now)  # fmt: skip
     session.add(rating)
