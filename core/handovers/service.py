@@ -214,12 +214,24 @@ def _check_sides(session: Session, giver: str, receiver: str, codes: list[str]) 
 def _open_for_confirmer(session: Session, actor: Actor, handover_id: int) -> Handover:
     handover = session.get(Handover, handover_id, with_for_update=True)
     if handover is None:
-        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+        raise NotFound(
+            f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
+        )
     if handover.status != "open":
-        raise Conflict(f"hand-over {handover.code} is {handover.status}", field="handover_id")
+        raise Conflict(
+            f"hand-over {handover.code} is {handover.status}",
+            field="handover_id",
+            reason="handover.closed",
+            params={"code": handover.code},
+        )
     confirmer = confirming_party(handover)
     if actor.party != confirmer:
-        raise Forbidden(f"hand-over {handover.code} is confirmed by {confirmer}", field="actor")
+        raise Forbidden(
+            f"hand-over {handover.code} is confirmed by {confirmer}",
+            field="actor",
+            reason="transition.confirm_by",
+            params={"party_text": f"party.{party_kind(confirmer)}"},
+        )
     return handover
 
 
@@ -321,18 +333,32 @@ def mark_line(
         raise InvalidInput(f"outcome must be one of {', '.join(DISCREPANCIES)}", field="outcome")
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("say what is wrong", field="reason")
+        raise InvalidInput("say what is wrong", field="reason", reason="handover.say_what")
     if outcome == "declined" and accept:
-        raise InvalidInput("a declined item cannot be accepted", field="accept")
+        raise InvalidInput(
+            "a declined item cannot be accepted",
+            field="accept",
+            reason="handover.declined_not_accepted",
+        )
     handover = _open_for_confirmer(session, actor, handover_id)
     code = _item_code(raw_code)
     line = _line(session, handover, code)
     if line is None:
-        raise NotFound(f"{code} is not on hand-over {handover.code}", field="code")
+        raise NotFound(
+            f"{code} is not on hand-over {handover.code}",
+            field="code",
+            reason="handover.not_listed",
+            params={"code": code, "record": handover.code},
+        )
     movable = line.outcome == "expected"
     noting_after_receipt = line.outcome == "confirmed" and outcome != "declined"
     if not (movable or noting_after_receipt):
-        raise Conflict(f"{code} is already {line.outcome}", field="code")
+        raise Conflict(
+            f"{code} is already {line.outcome}",
+            field="code",
+            reason="handover.line_done",
+            params={"code": code},
+        )
     if outcome != "declined":
         record_one(
             session,
@@ -373,7 +399,9 @@ def complete_handover(
 ) -> HandoverView:
     """Close the sitting: unseen items are declined as missing, fees and signatures recorded."""
     if fees_confirmed_vnd < 0:
-        raise InvalidInput("fees cannot be negative", field="fees_confirmed_vnd")
+        raise InvalidInput(
+            "fees cannot be negative", field="fees_confirmed_vnd", reason="money.negative"
+        )
     signatures = {
         "giver_signature_sha256": giver_signature_sha256,
         "receiver_signature_sha256": receiver_signature_sha256,
@@ -382,7 +410,9 @@ def complete_handover(
         if value is not None:
             signatures[name] = checked = validate_sha256(value, name)
             if missing_media(session, [checked]):
-                raise InvalidInput("upload the signature image first", field=name)
+                raise InvalidInput(
+                    "upload the signature image first", field=name, reason="signature.not_uploaded"
+                )
     handover = _open_for_confirmer(session, actor, handover_id)
     pending = session.scalars(
         select(HandoverLine)
@@ -434,7 +464,9 @@ def party_name(session: Session, party: str) -> str:
 def handover_view(session: Session, handover_id: int) -> HandoverView:
     handover = session.get(Handover, handover_id)
     if handover is None:
-        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+        raise NotFound(
+            f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
+        )
     lines = [
         LineView(line.item_code, line.outcome, line.accepted, line.reason)
         for line in session.scalars(
