@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.custody.models import Item
 from core.dispatch.models import RouteStop
 from core.identity.service import issue_token
 from core.settings import Settings
@@ -185,5 +186,36 @@ def test_cancelling_a_booking_asks_first(
         page.click("#cancel-confirm")
         page.wait_for_selector("#cancelled-note")
         screenshot(page, "fix_citizen_cancelled")
+    finally:
+        context.close()
+
+
+def test_the_desk_reads_a_refusal_in_vietnamese(
+    live_server: str,
+    browser: Any,
+    committing: sessionmaker[Session],
+    live_settings: Settings,
+    screenshot: Any,
+) -> None:
+    with committing.begin() as session:
+        owner = make_office(session, name_vi="TTPVHCC phường Kinh Bắc")
+        code = make_case(session, live_settings, office=owner).dossier_item_id
+        item = session.get(Item, code)
+        assert item is not None
+        code_text = item.code
+        stranger = make_user(session, "desk_officer")
+        token = issue_token(session, live_settings, stranger, now=datetime.now(UTC)).token
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+    context.add_cookies([{"name": "hoso_session", "value": token, "url": live_server}])
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/desk")
+        page.fill("#find-code", format_item_id(code_text))
+        page.press("#find-code", "Enter")
+        page.wait_for_selector("p.error")
+        shown = page.locator("p.error").inner_text()
+        assert "Hồ sơ này thuộc TTPVHCC phường Kinh Bắc" in shown, shown
+        assert "another office" not in page.content()
+        screenshot(page, "words_desk_other_office_vi")
     finally:
         context.close()
