@@ -132,11 +132,18 @@ def register_result(
 ) -> Item:
     """The office has the result: issue the result item, held by that office."""
     if case.result_item_id is not None:
-        raise Conflict(f"case {case.id} already has a result item", field="case_id")
+        raise Conflict(
+            f"case {case.id} already has a result item",
+            field="case_id",
+            reason="case.has_result",
+            params={"case_id": case.id},
+        )
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
     if booking.service_option == "send":
-        raise Conflict("this case asked to send the dossier only", field="case_id")
+        raise Conflict(
+            "this case asked to send the dossier only", field="case_id", reason="case.send_only"
+        )
     item = create_item(
         session,
         kind="result",
@@ -173,10 +180,12 @@ def record_agency_code(
     other = session.scalar(select(Case.id).where(Case.agency_dossier_code == normalised))
     if other is not None and other != case.id:
         raise Conflict(f"{normalised} is already recorded on case {other}",
-                       field="agency_dossier_code")  # fmt: skip
+                       field="agency_dossier_code", reason="case.dossier_code_taken",
+                       params={"code": normalised, "case_id": other})  # fmt: skip
     if appointment is not None and appointment < code.received_on:
         raise InvalidInput("the appointment cannot be before the dossier was received",
-                           field="appointment_date")  # fmt: skip
+                           field="appointment_date",
+                           reason="case.appointment_before_receipt")  # fmt: skip
     case.agency_dossier_code = normalised
     case.appointment_date = appointment
     session.flush()

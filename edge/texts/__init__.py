@@ -28,7 +28,9 @@ from __future__ import annotations
 import logging
 import string
 from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 from core.errors import DomainError
 from edge.texts.en import TEXTS as EN_TEXTS
@@ -134,6 +136,22 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def scope_lang(scope: Mapping[str, Any]) -> Lang:
+    """``negotiate`` for ASGI middleware that answers before the app (size and rate limits)."""
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+    }
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except CookieError:
+        pass
+    cookie = cookies.get(LANG_COOKIE)
+    return negotiate((query.get("lang") or [None])[0], headers.get("accept-language"),
+                     cookie.value if cookie else None)  # fmt: skip
+
+
 def negotiate(query_lang: str | None, accept_language: str | None, cookie: str | None) -> Lang:
     """The language a JSON caller asked for: ``?lang=``, then ``Accept-Language`` (the
     courier app sends its own setting there), then the pages' cookie; Vietnamese otherwise."""
@@ -166,5 +184,6 @@ __all__ = [
     "negotiate",
     "placeholders",
     "scan_message",
+    "scope_lang",
     "text",
 ]

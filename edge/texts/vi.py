@@ -39,6 +39,8 @@ TEXTS: dict[str, str] = {
     "kind.unauthorized": "Vui lòng đăng nhập.",
     "kind.rate_limited": "Bạn thao tác quá nhiều lần; vui lòng chờ rồi thử lại.",
     "kind.password_change_required": "Mật khẩu của bạn vừa được đặt lại: hãy đặt mật khẩu mới.",
+    "request.too_large": "Dữ liệu gửi lên quá lớn.",
+    "request.throttled": "Quá nhiều yêu cầu từ máy này: thử lại sau {seconds} giây.",
     "input.invalid_field": "Giá trị của trường “{field}” chưa hợp lệ.",
     # -- a courier's scan, by its reason_code, when the refusal has no text of its own -------
     "scan.exception": "Mâu thuẫn với trạng thái đã biết: đã lưu để điều phối viên xem xét.",
@@ -123,6 +125,10 @@ TEXTS: dict[str, str] = {
     "desk.not_arrived": "Hồ sơ chưa đến bộ phận này (trạng thái: {status_text}).",
     "case.unknown_dossier_code": "Không có hồ sơ nào mang mã {code}.",
     "case.other_office": "Hồ sơ này thuộc {office}, không thuộc bộ phận của bạn.",
+    "case.has_result": "Hồ sơ #{case_id} đã có bưu gửi kết quả.",
+    "case.send_only": "Hồ sơ này chỉ đăng ký gửi hồ sơ, không nhận kết quả qua bưu điện.",
+    "case.dossier_code_taken": "Mã hồ sơ {code} đã được ghi cho hồ sơ #{case_id}.",
+    "case.appointment_before_receipt": "Ngày hẹn trả không thể trước ngày tiếp nhận hồ sơ.",
     "case.no_dossier_item": "Hồ sơ này không có bưu gửi hồ sơ.",
     # -- citizens' bookings -------------------------------------------------------------------
     "booking.not_yours": "Lịch hẹn này không phải của bạn.",
