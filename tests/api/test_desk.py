@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import unquote_plus
 from datetime import UTC, datetime
+from urllib.parse import unquote_plus
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
