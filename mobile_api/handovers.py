@@ -25,6 +25,7 @@ from core.handovers.models import Handover
 from core.inputs import Count
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep
+from edge.errors import CallerLang
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from mobile_api.deps import Caller, FieldCaller, SessionDep
@@ -112,7 +113,7 @@ def _taking_part(session: Session, caller: Caller, handover_id: int) -> None:
 
 @router.post("/handovers", response_model=HandoverOut, status_code=201)
 def open_handover(
-    body: HandoverOpenIn, caller: FieldCaller, session: SessionDep, now: NowDep
+    body: HandoverOpenIn, caller: FieldCaller, session: SessionDep, now: NowDep, lang: CallerLang
 ) -> HandoverOut:
     """Open a hand-over: every listed item (and every item in the listed bags) is offered to
     the receiver in the ledger; custody moves only as the other side confirms each."""
@@ -133,7 +134,7 @@ def open_handover(
         fees_declared_vnd=body.fees_declared_vnd,
         note=body.note,
     )
-    return _view(session, opened.handover.id, [result_out(r) for r in opened.refused])
+    return _view(session, opened.handover.id, [result_out(r, lang) for r in opened.refused])
 
 
 @router.get("/handovers", response_model=list[HandoverOut])
