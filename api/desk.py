@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.web import attempt, page_user, render
+from api.web import attempt, page_user, refusal_text, render
 from core.access import may_see_case
 from core.cases.models import Booking, Case
 from core.cases.service import case_context
@@ -113,11 +113,13 @@ def dashboard(request: Request, user: DeskUser, session: SessionDep) -> HTMLResp
 
 
 @router.post("/find")
-def find(user: DeskUser, session: SessionDep, code: Annotated[str, Form()] = "") -> Response:
+def find(
+    request: Request, user: DeskUser, session: SessionDep, code: Annotated[str, Form()] = ""
+) -> Response:
     try:
         case = case_by_scan(session, user, code)
     except DomainError as exc:
-        return _back("/desk", error=exc.detail)
+        return _back("/desk", error=refusal_text(request, exc))
     return _back(f"/desk/cases/{case.id}")
 
 
@@ -154,7 +156,9 @@ def handover_page(
         context = _handover_context(session, user, handover_id)
     except (Forbidden, NotFound) as exc:
         status = 403 if isinstance(exc, Forbidden) else 404
-        return render(request, "desk/refused.html", {"detail": exc.detail}, status_code=status)
+        return render(
+            request, "desk/refused.html", {"detail": refusal_text(request, exc)}, status_code=status
+        )
     q = request.query_params
     context["flash"] = {
         "outcome": q.get("outcome"),
@@ -201,9 +205,12 @@ def handover_scan(
         exc = scanned
         if _wants_json(request):
             return JSONResponse(
-                {"ok": False, "error": exc.detail, "field": exc.field}, status_code=422
+                {"ok": False, "error": refusal_text(request, exc), "field": exc.field},
+                status_code=422,
             )
-        return _back(f"/desk/handovers/{handover_id}", error=exc.detail, field=exc.field)
+        return _back(
+            f"/desk/handovers/{handover_id}", error=refusal_text(request, exc), field=exc.field
+        )
     before, line = scanned
     outcome = line.outcome
     if before.get(line.item_code) not in (None, "expected"):
@@ -219,6 +226,7 @@ def handover_scan(
 
 @router.post("/handovers/{handover_id}/lines")
 def handover_mark(
+    request: Request,
     handover_id: int,
     user: DeskUser,
     session: SessionDep,
@@ -236,7 +244,11 @@ def handover_mark(
 
     refused = attempt(session, mark)
     if isinstance(refused, DomainError):
-        return _back(f"/desk/handovers/{handover_id}", error=refused.detail, field=refused.field)
+        return _back(
+            f"/desk/handovers/{handover_id}",
+            error=refusal_text(request, refused),
+            field=refused.field,
+        )
     return _back(f"/desk/handovers/{handover_id}", outcome="marked", code=code)
 
 
@@ -246,9 +258,13 @@ def _signature_bytes(data_url: str, upload: UploadFile | None, field: str) -> by
         try:
             return base64.b64decode(data_url.split(",", 1)[1], validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise InvalidInput("the drawn signature could not be read", field=field) from exc
+            raise InvalidInput(
+                "the drawn signature could not be read", field=field, reason="signature.unreadable"
+            ) from exc
     if data_url:
-        raise InvalidInput("a signature must be a PNG image", field=field)
+        raise InvalidInput(
+            "a signature must be a PNG image", field=field, reason="signature.not_png"
+        )
     if upload is not None and upload.filename:
         return upload.file.read()
     return None
@@ -256,6 +272,7 @@ def _signature_bytes(data_url: str, upload: UploadFile | None, field: str) -> by
 
 @router.post("/handovers/{handover_id}/complete")
 def handover_complete(
+    request: Request,
     handover_id: int,
     user: DeskUser,
     session: SessionDep,
@@ -274,7 +291,11 @@ def handover_complete(
         handover = handover_for_desk(session, user, handover_id)
         digits = fees_confirmed_vnd.replace(".", "").replace(",", "").replace(" ", "")
         if not digits.isdigit():
-            raise InvalidInput("fees must be a whole number of đồng", field="fees_confirmed_vnd")
+            raise InvalidInput(
+                "fees must be a whole number of đồng",
+                field="fees_confirmed_vnd",
+                reason="money.whole_dong",
+            )
         hashes: dict[str, str | None] = {}
         for name, drawn, upload in (
             ("courier_signature", courier_signature, courier_signature_file),
@@ -300,7 +321,7 @@ def handover_complete(
 
     refused = attempt(session, complete)
     if isinstance(refused, DomainError):
-        return _back(path, error=refused.detail, field=refused.field)
+        return _back(path, error=refusal_text(request, refused), field=refused.field)
     return _back(path, outcome="completed")
 
 
@@ -343,7 +364,9 @@ def _appointment(raw: str) -> date | None:
         return date.fromisoformat(raw.strip())
     except ValueError as exc:
         raise InvalidInput(
-            "the appointment date must be YYYY-MM-DD", field="appointment_date"
+            "the appointment date must be YYYY-MM-DD",
+            field="appointment_date",
+            reason="date.format",
         ) from exc
 
 
@@ -365,6 +388,7 @@ def codes_page(request: Request, user: DeskUser, session: SessionDep, now: NowDe
 
 @router.post("/codes")
 def codes_submit(
+    request: Request,
     user: DeskUser,
     session: SessionDep,
     now: NowDep,
@@ -379,7 +403,7 @@ def codes_submit(
         session, user, item_id, agency_dossier_code, _appointment(appointment_date), now=now
     ))  # fmt: skip
     if isinstance(case, DomainError):
-        return _back(target, error=case.detail, field=case.field, item_id=item_id,
+        return _back(target, error=refusal_text(request, case), field=case.field, item_id=item_id,
                      code=agency_dossier_code, appointment_date=appointment_date)  # fmt: skip
     return _back(target, done=case.agency_dossier_code)
 
@@ -401,6 +425,7 @@ def results_page(request: Request, user: DeskUser, session: SessionDep) -> HTMLR
 
 @router.post("/results")
 def results_register(
+    request: Request,
     user: DeskUser,
     session: SessionDep,
     settings: SettingsDep,
@@ -410,5 +435,5 @@ def results_register(
     """Scan a dossier code or item ID: the result item is issued here and its label printed."""
     item = attempt(session, lambda: register_result_at_desk(session, settings, user, code, now=now))
     if isinstance(item, DomainError):
-        return _back("/desk/results", error=item.detail, field=item.field)
+        return _back("/desk/results", error=refusal_text(request, item), field=item.field)
     return _back("/desk/results", registered=item.code)

@@ -27,7 +27,6 @@ from core.identity.models import User
 from core.places.models import Office, PostOffice
 from edge.deps import NowDep, SessionDep, SettingsDep
 from edge.security import session_cookie
-from vntime import VN
 
 page_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
@@ -360,6 +359,5 @@ def dispatch_page(
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
             "admin_post_office": post.code if reach_of(user).everything else None,
-            "vn": VN,
         },
     )

@@ -13,13 +13,15 @@ from sqlalchemy.exc import DataError
 from api.web import LoginRequired, WrongRole, login_redirect, render
 from core.errors import DomainError
 from core.inputs import INT4_MAX
-from edge.errors import error_response
+from edge.errors import caller_lang, error_response
+from edge.texts import Lang
+from edge.texts import text as catalogue_text
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc, caller_lang(request))
 
     @app.exception_handler(LoginRequired)
     async def _login(_: Request, exc: LoginRequired) -> RedirectResponse:
@@ -36,17 +38,19 @@ def install_error_handlers(app: FastAPI) -> None:
         # back by then, so nothing changed; the caller hears which input it was.
         field = _oversized_param(request)
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        detail = f"{field or 'a value'} cannot be stored: {reason}"
         return JSONResponse(
             status_code=422,
             content={
                 "error": "invalid_input",
-                "detail": f"{field or 'a value'} cannot be stored: {reason}",
+                "detail": detail,
                 "field": field,
+                "message": _field_message(caller_lang(request), field, detail),
             },
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the first offending field plainly; keep the full list for API clients.
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
@@ -57,18 +61,29 @@ def install_error_handlers(app: FastAPI) -> None:
             # Malformed JSON's location is a character offset, and a body of the wrong
             # type has none: either way the body is at fault.
             field = "body"
+        detail = f"{field}: {first['msg']}" if field else str(first["msg"])
         return JSONResponse(
             status_code=422,
             content={
                 "error": "invalid_input",
-                "detail": f"{field}: {first['msg']}" if field else str(first["msg"]),
+                "detail": detail,
                 "field": field or None,
+                "message": _field_message(caller_lang(request), field, detail),
                 "errors": [
                     {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
                     for e in errors
                 ],
             },
         )
+
+
+def _field_message(lang: Lang, field: str | None, detail: str) -> str:
+    """A schema's refusal for a person: pydantic's sentence is English, so a Vietnamese
+    reader gets the catalogue's text naming the field instead."""
+    if lang == "en":
+        return detail
+    reason = "input.invalid_field" if field else None
+    return catalogue_text(reason, {"field": field}, lang, fallbacks=("kind.invalid_input",))
 
 
 def _oversized_param(request: Request) -> str | None:
@@ -93,6 +108,11 @@ ERROR_SCHEMA: dict[str, Any] = {
         "field": {
             "anyOf": [{"type": "string"}, {"type": "null"}],
             "description": "The input at fault, when there is one",
+        },
+        "message": {
+            "type": "string",
+            "description": "What is wrong, for a person to read, in the language asked for "
+            "(?lang=vi|en, else Accept-Language; Vietnamese by default)",
         },
         "errors": {
             "type": "array",

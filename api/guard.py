@@ -25,6 +25,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.inputs import first_bad_value, text_problem
+from edge.texts import Lang, scope_lang
+from edge.texts import text as catalogue_text
 
 KB = 1024
 DEFAULT_LIMIT = 256 * KB
@@ -109,8 +111,14 @@ def check_body(content_type: str, body: bytes) -> None:
         raise _invalid(*bad)
 
 
-async def _answer(send: Send, refusal: Refusal) -> None:
-    body = orjson.dumps({"error": refusal.error, "detail": refusal.detail, "field": refusal.field})
+async def _answer(send: Send, refusal: Refusal, lang: Lang) -> None:
+    reason = "request.too_large" if refusal.status == 413 else "input.invalid_field"
+    message = catalogue_text(reason, {"field": refusal.field}, lang, detail=refusal.detail,
+                   fallbacks=(f"kind.{refusal.error}",))  # fmt: skip
+    if lang == "en":
+        message = refusal.detail  # the precise English the limit was written in
+    body = orjson.dumps({"error": refusal.error, "detail": refusal.detail, "field": refusal.field,
+                         "message": message})  # fmt: skip
     await send(
         {
             "type": "http.response.start",
@@ -147,7 +155,7 @@ class InputGuard:
             body = await _read(receive, headers.get("content-length"), limit)
             check_body(headers.get("content-type", ""), body)
         except Refusal as refusal:
-            await _answer(send, refusal)
+            await _answer(send, refusal, scope_lang(scope))
             return
 
         delivered = False

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from api.staff import staff_user
-from api.web import page_user, render
+from api.web import page_user, refusal_text, render
 from core.errors import DomainError
 from core.identity.models import User
 from core.outbox.citizen import CHANNEL_LABELS, SUBJECTS
@@ -28,7 +28,6 @@ from core.outbox.status import (
 )
 from edge.deps import NowDep, SessionDep
 from edge.errors import status_for
-from vntime import VN
 
 router = APIRouter(prefix="/api/v1/admin/messages", tags=["admin"])
 page_router = APIRouter(include_in_schema=False)
@@ -78,8 +77,8 @@ def _page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "channel": channel, "status": status, "channels": CHANNELS, "statuses": STAFF_STATUSES,
-        "channel_labels": CHANNEL_LABELS, "status_labels": STATUS_LABELS, "VN": VN,
-        "kind_labels": SUBJECTS, "error": refusal.detail if refusal else None,
+        "channel_labels": CHANNEL_LABELS, "status_labels": STATUS_LABELS,
+        "kind_labels": SUBJECTS, "error": refusal_text(request, refusal) if refusal else None,
         "retried": request.query_params.get("retried"),
         "messages": [],
     }  # fmt: skip
@@ -88,7 +87,7 @@ def _page(
                                             status=status or None)  # fmt: skip
     except DomainError as exc:
         refusal = exc
-        context["error"] = exc.detail
+        context["error"] = refusal_text(request, exc)
     # The page carries the refusal, with the status its kind has everywhere (unknown message 404).
     return render(request, "staff/messages.html", context,
                   status_code=status_for(refusal) if refusal else 200)  # fmt: skip

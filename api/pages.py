@@ -15,11 +15,11 @@ from api.web import (
     safe_next,
     start_web_session,
 )
-from core.admin.errors import Bilingual
 from core.admin.passwords import change_password
 from core.errors import InvalidInput, RateLimited, Unauthorized
 from core.identity.service import authenticate
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.texts import both
 
 # Every page here shows who is signed in, so each loads the session user if there is one.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(optional_web_user)])
@@ -127,9 +127,9 @@ def password_change(
         return _password_form(request, username=username, next=next, error=error,
                               status_code=429)  # fmt: skip
     except InvalidInput as refused:
-        vi = refused.detail_vi if isinstance(refused, Bilingual) else refused.detail
+        vi, en = both(refused)
         return _password_form(request, username=username, next=next,
-                              error=(refused.field, vi, refused.detail),
+                              error=(refused.field, vi, en),
                               status_code=422)  # fmt: skip
     response = RedirectResponse(safe_next(next, ROLE_HOME.get(user.role, "/")), status_code=303)
     start_web_session(response, session, settings, user, now=now)

@@ -16,7 +16,7 @@ from core.cases.labels import label_data_for
 from core.cases.service import case_context
 from core.desk.access import scoped_item
 from core.desk.printing import dossier_slip_for, handover_record_for, latest_receipt
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.money.models import Receipt
@@ -87,7 +87,7 @@ def _pdf_labels(data: list[LabelData], layout: Literal["roll", "a4"]) -> bytes:
     try:
         return render_label_pdf(data, layout=layout)
     except InvalidLabelData as exc:
-        raise InvalidInput(str(exc), field="items") from exc
+        raise code_refusal(exc, "items") from exc
 
 
 def _check_dpi(dpi: int) -> None:
@@ -169,5 +169,5 @@ def handover_record_pdf(
     try:
         body = render_handover_record(handover_record_for(session, settings, handover_id))
     except InvalidLabelData as exc:
-        raise InvalidInput(str(exc), field="handover_id") from exc
+        raise code_refusal(exc, "handover_id") from exc
     return _file(body, PDF, f"{handover.code}.pdf")

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from edge.texts import scope_lang
+from edge.texts import text as catalogue_text
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -121,6 +124,9 @@ class RateLimit:
                 "error": "rate_limited",
                 "detail": f"too many requests from this address; try again in {retry_after} s",
                 "field": None,
+                "message": catalogue_text(
+                    "request.throttled", {"seconds": retry_after}, scope_lang(scope)
+                ),  # fmt: skip
             }
         )
         await send(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from core.cases.tracking import tracking_view
-from core.errors import InvalidInput
+from core.errors import code_refusal
 from edge.deps import SessionDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -51,7 +51,7 @@ class TrackingRead(BaseModel):
     pickup_window_start: datetime | None
     pickup_window_end: datetime | None
     agency_dossier_code: str | None
-    appointment_date: str | None
+    appointment_date: date | None
     legs: list[LegRead]
     timeline: list[TimelineEntryRead]
 
@@ -60,7 +60,7 @@ def parse_item_id(raw: str) -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="item_id") from exc
+        raise code_refusal(exc, "item_id") from exc
 
 
 @router.get("/{item_id}", response_model=TrackingRead)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,9 +26,9 @@ from core.identity.service import issue_token, revoke_token, user_for_token
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
 from edge.security import SESSION_COOKIE
+from edge.texts import LANG_COOKIE, Lang, message
+from vntime import in_vietnam, vn_date, vn_datetime, vn_stamp, vn_time
 
-Lang = Literal["vi", "en"]
-LANG_COOKIE = "hoso_lang"
 WEB_SESSION_TTL = timedelta(hours=12)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -56,6 +56,21 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[_page_context])
+# Every time a page shows goes through these (``{{ moment|vn_datetime }}``): Vietnam's clock,
+# dd/mm/yyyy. A template never calls ``strftime`` on a stored time itself.
+templates.env.filters.update(
+    vn_time=vn_time,
+    vn_date=vn_date,
+    vn_datetime=vn_datetime,
+    vn_stamp=vn_stamp,
+    in_vietnam=in_vietnam,
+)
+
+
+def refusal_text(request: Request, error: DomainError) -> str:
+    """What the page's reader sees for a refusal: the catalogue's text in the page's language
+    (``edge.texts``), never the English ``detail`` on a Vietnamese page."""
+    return message(error, request_lang(request))
 
 
 def render(

@@ -114,7 +114,8 @@ def may_enter(user: User, area: Area) -> bool:
 def require_area(user: User, area: Area, field: str = "authorization") -> None:
     """Refuse (``Forbidden``) a user whose role may not use ``area``."""
     if not may_enter(user, area):
-        raise Forbidden(_REFUSALS[area], field=field)
+        # One text per area in the catalogues (edge/texts): "access.<area>".
+        raise Forbidden(_REFUSALS[area], field=field, reason=f"access.{area}")
 
 
 @dataclass(frozen=True)

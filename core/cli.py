@@ -325,7 +325,7 @@ def plan_command(
     from core.dispatch.day import post_office_by_code
     from core.dispatch.service import plan_day
     from core.errors import DomainError
-    from vntime import VN
+    from vntime import vn_time
 
     try:
         service_date = date.fromisoformat(day)
@@ -344,7 +344,7 @@ def plan_command(
         raise typer.Exit(2) from exc
 
     def hm(moment: datetime | None) -> str:
-        return moment.astimezone(VN).strftime("%H:%M") if moment else "--:--"
+        return vn_time(moment, "--:--")
 
     typer.echo(f"{post.code} {post.name} · {service_date.isoformat()} · engine {summary.engine} "
                f"· {summary.wall_time_s:.2f} s · travel {summary.matrix_source}")  # fmt: skip

@@ -20,6 +20,7 @@ from labels.errors import InvalidCode, InvalidLabelData
 from labels.fonts import BOLD, FAMILY, REGULAR
 from labels.s10 import format_item_id, validate_item_id
 from labels.text import format_vnd, mask_phone
+from vntime import vn_stamp
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _PAGE_W = 210.0
@@ -293,8 +294,12 @@ def _draw_qr(pdf: FPDF, data: str, x: float, y: float, size: float) -> None:
                 c += 1
 
 
-def _stamp(dt_value: dt.datetime) -> str:
-    return dt_value.strftime("%H:%M, ngày %d/%m/%Y")
+def _stamp(moment: dt.datetime, field: str) -> str:
+    """The time a paper states, always on Vietnam's clock: the database hands back UTC, and a
+    UTC time printed as it is put 00:58 on a receipt made at 07:58."""
+    if moment.tzinfo is None:
+        raise InvalidLabelData(f"{field} has no time zone: pass an aware datetime")
+    return vn_stamp(moment)
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,7 +320,7 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
     pdf = _new_pdf(f"Phiếu hồ sơ {slip.slip_no}")
     _header(pdf, slip.post_office, "PHIẾU HỒ SƠ / DOSSIER SLIP", slip.slip_no)
     _field(pdf, "Mã bưu gửi / Item ID", format_item_id(slip.item_id))
-    _field(pdf, "Thời gian nhận / Received at", _stamp(slip.created_at))
+    _field(pdf, "Thời gian nhận / Received at", _stamp(slip.created_at, "created_at"))
     _field(pdf, "Thủ tục / Procedure", slip.procedure_name)
     _field(pdf, "Nơi nộp / Destination office", slip.destination_office)
     _field(pdf, "Người nộp / Citizen", slip.citizen_name)
@@ -409,7 +414,7 @@ def render_handover_record(record: HandoverRecord) -> bytes:
         else "Cơ quan giao kết quả cho bưu điện / Office hands results to the post office"
     )
     _field(pdf, "Nội dung / Purpose", direction)
-    _field(pdf, "Thời gian / Time", _stamp(record.handed_at))
+    _field(pdf, "Thời gian / Time", _stamp(record.handed_at, "handed_at"))
     _field(pdf, "Cơ quan / Office", record.office_name)
     _field(pdf, "Cán bộ tiếp nhận / Desk officer", record.desk_officer_name)
     _field(pdf, "Bưu tá / Courier", record.courier_name)
@@ -535,7 +540,7 @@ def render_fee_receipt(receipt: FeeReceipt) -> bytes:
 
     pdf = _new_pdf(f"Biên lai {receipt.receipt_no}")
     _header(pdf, receipt.post_office, "BIÊN LAI THU TIỀN / FEE RECEIPT", receipt.receipt_no)
-    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at))
+    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at, "issued_at"))
     _field(pdf, "Người nộp / Payer", receipt.payer_name)
     _field(pdf, "Địa chỉ / Address", receipt.payer_address)
     if receipt.item_id is not None:

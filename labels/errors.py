@@ -13,6 +13,14 @@ class InvalidItemId(InvalidCode):
     """A UPU S10 item identifier is malformed or has a wrong check digit."""
 
 
+class CheckDigitMismatch(InvalidItemId):
+    """A well-formed item ID whose check digit is wrong: a misread or mistyped digit."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class InvalidDossierCode(InvalidCode):
     """An agency dossier code (mã hồ sơ) is malformed."""
 

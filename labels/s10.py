@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labels.errors import InvalidItemId
+from labels.errors import CheckDigitMismatch, InvalidItemId
 
 _WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 # UPU reserves these first letters; BWIPP refuses them too, so a label printed with one
@@ -69,7 +69,7 @@ def validate_item_id(raw: str) -> str:
     expected = check_digit(digits[:8])
     got = int(digits[8])
     if got != expected:
-        raise InvalidItemId(f"check digit should be {expected}, got {got} in {code}")
+        raise CheckDigitMismatch(f"check digit should be {expected}, got {got} in {code}", code)
     return code
 
 

@@ -25,8 +25,9 @@ from core.inputs import first_bad_value
 from core.media.service import missing_media
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep, UnitOfWork, UnitOfWorkDep
-from edge.errors import error_response
+from edge.errors import CallerLang, caller_lang, error_response
 from edge.security import BEARER_ONLY
+from edge.texts import Lang, scan_message
 from mobile_api.deps import (
     AnyCaller,
     Caller,
@@ -92,7 +93,7 @@ def login(
         )
     except Unauthorized as failure:
         # Answered, not raised: the transaction commits, so the failed attempt counts.
-        return error_response(failure)
+        return error_response(failure, caller_lang(request))
     return LoginOut(
         token=signed.token.token,
         expires_at=signed.token.expires_at,
@@ -122,7 +123,7 @@ def set_new_password(
         )
     except Unauthorized as failure:
         # Answered, not raised: the failed attempt commits and counts like a failed sign-in.
-        return error_response(failure)
+        return error_response(failure, caller_lang(request))
     return Response(status_code=204)
 
 
@@ -251,8 +252,18 @@ def _parse_event(index: int, raw: Any, now: datetime) -> ScanCommand | Malformed
     )
 
 
-def result_out(result: ScanResult) -> ScanResultOut:
-    return ScanResultOut.model_validate({**result.to_json(), "replayed": result.replayed})
+def result_json(result: ScanResult, lang: Lang) -> dict[str, Any]:
+    """One answered event as the phone reads it: the ledger's answer, less the text's params,
+    plus ``message``, the courier's words for a refusal (``edge.texts``)."""
+    answer = result.to_json()
+    answer["message"] = scan_message(answer, lang)
+    del answer["params"]
+    answer["replayed"] = result.replayed
+    return answer
+
+
+def result_out(result: ScanResult, lang: Lang = "vi") -> ScanResultOut:
+    return ScanResultOut.model_validate(result_json(result, lang))
 
 
 def _media_refs(results: list[ScanResult], commands: list[ScanCommand | Malformed]) -> list[str]:
@@ -284,7 +295,10 @@ async def post_scans(
     send the same batch again as often as needed (see docs/mobile-api.md)."""
     body = await read_body(request, MAX_BATCH_BYTES, field="body", what="the batch")
     authorization = request.headers.get("authorization", "")
-    answer = await run_in_threadpool(_sync_batch, unit_of_work, settings, authorization, body, now)
+    lang = caller_lang(request)
+    answer = await run_in_threadpool(
+        _sync_batch, unit_of_work, settings, authorization, body, now, lang
+    )
     return Response(answer, media_type="application/json")
 
 
@@ -294,6 +308,7 @@ def _sync_batch(
     authorization: str,
     body: bytes,
     now: datetime,
+    lang: Lang = "vi",
 ) -> bytes:
     """The whole batch in one worker-thread call: the caller, the events, the answer, and the
     commit before anything is answered.
@@ -307,10 +322,12 @@ def _sync_batch(
         entries = [_parse_event(i, raw, now) for i, raw in enumerate(_batch_events(body))]
         results = sync(session, settings, caller.actor, entries, now=now)
         missing = missing_media(session, _media_refs(results, entries))
-        return batch_answer(results, missing, now)
+        return batch_answer(results, missing, now, lang)
 
 
-def batch_answer(results: list[ScanResult], missing: list[str], now: datetime) -> bytes:
+def batch_answer(
+    results: list[ScanResult], missing: list[str], now: datetime, lang: Lang = "vi"
+) -> bytes:
     """``ScanBatchOut`` as JSON, written straight from the ledger's answers.
 
     They are the server's own values, already in the documented shape; building and
@@ -318,7 +335,7 @@ def batch_answer(results: list[ScanResult], missing: list[str], now: datetime) -
     A test holds this to ``ScanBatchOut``.
     """
     answer = {
-        "results": [{**r.to_json(), "replayed": r.replayed} for r in results],
+        "results": [result_json(r, lang) for r in results],
         "accepted": sum(r.outcome == "accepted" for r in results),
         "exceptions": sum(r.outcome == "exception" for r in results),
         "rejected": sum(r.outcome == "rejected" for r in results),
@@ -346,12 +363,17 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(
-    caller: Caller, session: Session, settings: Settings, now: datetime, command: ScanCommand
+    caller: Caller,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    command: ScanCommand,
+    lang: Lang = "vi",
 ) -> ScanResultOut | JSONResponse:
     """Record one event. Refusals are answered, not raised: the transaction still commits,
     so a one-time code guess counts and an exception stays on record for the dispatcher."""
     (result,) = sync(session, settings, caller.actor, [command], now=now)
-    out = result_out(result)
+    out = result_out(result, lang)
     if result.outcome == "accepted":
         return out
     status = (
@@ -365,6 +387,7 @@ def _answer(
             "error": result.reason_code,
             "detail": result.detail,
             "field": result.field,
+            "message": out.message,
             "result": out.model_dump(mode="json"),
         },
     )
@@ -396,6 +419,7 @@ def pickup(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    lang: CallerLang,
 ) -> ScanResultOut | JSONResponse:
     """Take a dossier at the door: every document of the procedure present in the required
     form, sealed, fees collected, dossier slip signed by both (TT 17/2017 art. 5)."""
@@ -415,7 +439,7 @@ def pickup(
         "courier_signature_sha256": body.courier_signature_sha256,
     }
     command = _door_command("picked_up", body, details=details, evidence=evidence)
-    return _answer(caller, session, settings, now, command)
+    return _answer(caller, session, settings, now, command, lang)
 
 
 @router.post("/pickups/refusals", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
@@ -425,6 +449,7 @@ def pickup_refused(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    lang: CallerLang,
 ) -> ScanResultOut | JSONResponse:
     """The dossier stays with the citizen: why, and what they must add before the next visit."""
     details: dict[str, Any] = {"reason_code": body.reason_code}
@@ -436,7 +461,7 @@ def pickup_refused(
         details["note"] = body.note
     evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
     command = _door_command("pickup_refused", body, details=details, evidence=evidence)
-    return _answer(caller, session, settings, now, command)
+    return _answer(caller, session, settings, now, command, lang)
 
 
 @router.post("/deliveries", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
@@ -446,6 +471,7 @@ def deliver(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    lang: CallerLang,
 ) -> ScanResultOut | JSONResponse:
     """Hand a result over on proof the server checks: the citizen's one-time code, their chip
     ID card QR, or an authorisation (with its photo); plus signature and photo."""
@@ -459,7 +485,7 @@ def deliver(
             evidence[name] = getattr(body, name)
     details = {"note": body.note} if body.note else {}
     command = _door_command("delivered", body, details=details, evidence=evidence)
-    return _answer(caller, session, settings, now, command)
+    return _answer(caller, session, settings, now, command, lang)
 
 
 @router.post("/deliveries/attempts", response_model=ScanResultOut, responses=_ERROR_RESPONSES)
@@ -469,6 +495,7 @@ def attempt_failed(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    lang: CallerLang,
 ) -> ScanResultOut | JSONResponse:
     """A failed delivery attempt with its reason. After the configured number of attempts the
     item is due back at the office (see GET /mobile/v1/returns)."""
@@ -477,7 +504,7 @@ def attempt_failed(
         details["note"] = body.note
     evidence = {"photo_sha256": body.photo_sha256} if body.photo_sha256 else {}
     command = _door_command("attempt_failed", body, details=details, evidence=evidence)
-    return _answer(caller, session, settings, now, command)
+    return _answer(caller, session, settings, now, command, lang)
 
 
 @router.get("/reasons", response_model=ReasonsOut)

@@ -19,12 +19,13 @@ from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag
-from core.errors import InvalidInput
+from core.errors import InvalidInput, code_refusal
 from core.handovers import service as handovers
 from core.handovers.models import Handover
 from core.inputs import Count
 from core.settings import Settings
 from edge.deps import NowDep, SettingsDep
+from edge.errors import CallerLang
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from mobile_api.deps import Caller, FieldCaller, SessionDep
@@ -112,7 +113,7 @@ def _taking_part(session: Session, caller: Caller, handover_id: int) -> None:
 
 @router.post("/handovers", response_model=HandoverOut, status_code=201)
 def open_handover(
-    body: HandoverOpenIn, caller: FieldCaller, session: SessionDep, now: NowDep
+    body: HandoverOpenIn, caller: FieldCaller, session: SessionDep, now: NowDep, lang: CallerLang
 ) -> HandoverOut:
     """Open a hand-over: every listed item (and every item in the listed bags) is offered to
     the receiver in the ledger; custody moves only as the other side confirms each."""
@@ -133,7 +134,7 @@ def open_handover(
         fees_declared_vnd=body.fees_declared_vnd,
         note=body.note,
     )
-    return _view(session, opened.handover.id, [result_out(r) for r in opened.refused])
+    return _view(session, opened.handover.id, [result_out(r, lang) for r in opened.refused])
 
 
 @router.get("/handovers", response_model=list[HandoverOut])
@@ -223,7 +224,7 @@ def validated_code(raw: str) -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="code") from exc
+        raise code_refusal(exc, "code") from exc
 
 
 # -- bags --------------------------------------------------------------------------------

@@ -220,8 +220,16 @@ class ScanResultOut(BaseModel):
         "missing_field, incomplete_dossier, proof_failed, attempts_exhausted, bag_sealed, "
         "empty_bag",
     )
-    detail: str | None = None
+    detail: str | None = Field(default=None, description="Why, in English, for logs and tools")
     field: str | None = None
+    reason: str | None = Field(
+        default=None, description="Stable key of the refusal's text (edge/texts catalogues)"
+    )
+    message: str | None = Field(
+        default=None,
+        description="Why, for the courier to read, in the language asked for "
+        "(Accept-Language or ?lang=vi|en; Vietnamese by default)",
+    )
 
 
 class ScanBatchOut(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.web import page_user, render
 from core.admin.audit import AuditFilter, read_log
-from core.admin.errors import AdminInvalidInput, Bilingual
+from core.admin.errors import AdminInvalidInput
 from core.admin.passwords import temporary_password
 from core.admin.permissions import Action, Operator, may_act
 from core.admin.users import (
@@ -38,7 +38,7 @@ from core.errors import DomainError
 from core.identity.models import ROLES, User
 from core.places.models import Office, PostOffice, Province
 from edge.deps import NowDep, SessionDep
-from vntime import VN
+from edge.texts import both
 
 AdminAreaUser = Annotated[User, Depends(page_user("administer"))]
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -48,8 +48,10 @@ FORM_FIELDS = ("username", "full_name", "role", "phone", "office_id", "post_offi
 
 
 def _error(exc: DomainError) -> dict[str, Any]:
-    vi = exc.detail_vi if isinstance(exc, Bilingual) else exc.detail
-    return {"field": exc.field, "vi": vi, "en": exc.detail}
+    # Bilingual admin refusals keep their own Vietnamese (``detail_vi``); any other refusal
+    # reads from the catalogue (edge/texts), so no English sentence reaches a Vietnamese page.
+    vi, en = both(exc)
+    return {"field": exc.field, "vi": vi, "en": en}
 
 
 def _places(session: Session, operator: Operator) -> dict[str, Any]:
@@ -69,7 +71,6 @@ def _places(session: Session, operator: Operator) -> dict[str, Any]:
         "province_names": {p.code: p.name for p in province_list},
         "roles": STAFF_ROLES if operator.role == "admin" else SUPERVISED,
         "may_read_audit": may_act(operator, Action.view_audit).allowed,
-        "VN": VN,
     }
 
 

@@ -63,6 +63,8 @@ from core.outbox.citizen import choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.errors import CallerLang
+from edge.texts import text
 from labels.codes import qr_png
 from labels.money import render_receipt
 from labels.text import strip_diacritics
@@ -90,7 +92,7 @@ _WRONG_CODE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/citizen/sign-in", response_model=SignedIn, responses=_WRONG_CODE)
 def sign_in(
-    body: SignInRequest, session: SessionDep, settings: SettingsDep, now: NowDep
+    body: SignInRequest, session: SessionDep, settings: SettingsDep, now: NowDep, lang: CallerLang
 ) -> Response:
     """Exchange the code for a session (cookie, and a bearer token for API clients).
 
@@ -101,7 +103,18 @@ def sign_in(
     if result.user is None:
         return JSONResponse(
             status_code=401,
-            content={"error": "unauthorized", "detail": result.check.reason, "field": "code"},
+            content={
+                "error": "unauthorized",
+                "detail": result.check.reason,
+                "field": "code",
+                "message": text(
+                    result.check.text_key,
+                    result.check.params,
+                    lang,
+                    detail=result.check.reason,
+                    fallbacks=("otp.none_valid",),
+                ),
+            },
         )
     issued = issue_token(session, settings, result.user, now=now, ttl=WEB_SESSION_TTL)
     body_out = SignedIn(user_id=result.user.id, token=issued.token, expires_at=issued.expires_at)

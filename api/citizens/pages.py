@@ -55,6 +55,7 @@ from core.outbox.citizen import CHANNEL_LABELS, check_channel, choose_channel
 from core.places.models import Commune, Procedure
 from core.settings import Settings
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.texts import both, field_texts, text
 from labels.codes import code128_svg, qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
@@ -75,7 +76,7 @@ DAYS_SHOWN = 7
 
 
 def _common() -> dict[str, Any]:
-    return {"format_vnd": format_vnd, "VN": VN, "channel_labels": CHANNEL_LABELS,
+    return {"format_vnd": format_vnd, "channel_labels": CHANNEL_LABELS,
             "exemptions": EXEMPTIONS}  # fmt: skip
 
 
@@ -124,7 +125,11 @@ def sign_in_submit(
         return render(request, "citizen/sign_in.html", context, status_code=422)
     if result.user is None:
         # Rendered, not raised: the transaction commits, so the wrong guess is counted.
-        context["errors"]["code"] = ("Mã không đúng hoặc đã hết hạn.", result.check.reason)
+        check = result.check
+        context["errors"]["code"] = (
+            text(check.text_key, check.params, "vi", fallbacks=("otp.none_valid",)),
+            check.reason,
+        )
         return render(request, "citizen/sign_in.html", context, status_code=401)
     response = RedirectResponse(safe_next(next, "/my"), status_code=303)
     start_web_session(response, session, settings, result.user, now=now)
@@ -284,7 +289,7 @@ async def book_submit(
         try:
             plan_booking(session, settings, _input(form), now=now)
         except BookingInvalid as exc:
-            errors = {k: v for k, v in exc.messages.items() if k in _FIRST_STAGE}
+            errors = {k: v for k, v in field_texts(exc.messages).items() if k in _FIRST_STAGE}
         if errors:
             return _book_page(request, session, settings, now, form, "address", errors)
         return _book_page(request, session, settings, now, form, "details")
@@ -299,7 +304,7 @@ async def book_submit(
         plan = plan_booking(session, settings, _input(form), now=now)
     except BookingInvalid as exc:
         back = "address" if _FIRST_STAGE & set(exc.messages) else "details"
-        return _book_page(request, session, settings, now, form, back, exc.messages)
+        return _book_page(request, session, settings, now, form, back, field_texts(exc.messages))
     form["commune_code"] = plan.commune.code
     form["office_id"] = str(plan.office.id)
     # The page's signed-in user is only a name and a role: the saved channel comes from here.
@@ -426,7 +431,9 @@ def my_case_action(
         elif action == "reschedule":
             when = _when(pickup_window_start)
             if when is None:
-                raise InvalidInput("choose a window", field="pickup_window")
+                raise InvalidInput(
+                    "choose a window", field="pickup_window", reason="booking.choose_window"
+                )
             reschedule_booking(session, settings, citizen, case_id, when, now=now)
         else:
             rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now)
@@ -441,7 +448,8 @@ def my_case_action(
             "comment": ("Nhận xét tối đa 1.000 ký tự.", exc.detail),
         }
         field = exc.field or "case_id"
-        pair = messages.get(field, ("Không thực hiện được: " + exc.detail, exc.detail))
+        # The refusal's own text when it has one; else the field's general Vietnamese text.
+        pair = both(exc) if exc.reason or field not in messages else messages[field]
         view = citizen_case(session, citizen, case_id)
         return _case_page(request, session, settings, view, now, {field: pair}, 422)
     del view
@@ -457,7 +465,7 @@ def track_form(request: Request, id: str) -> HTMLResponse | RedirectResponse:
     try:
         code = parse_item_id(id)
     except InvalidInput as exc:
-        return render(request, "citizen/track.html", {"error": exc.detail, "view": None},
+        return render(request, "citizen/track.html", {"error": both(exc), "view": None},
                       status_code=422)  # fmt: skip
     return RedirectResponse(f"/t/{code}", status_code=303)
 
@@ -469,7 +477,7 @@ def track_page(request: Request, item_id: str, session: SessionDep) -> HTMLRespo
         view = tracking_view(session, parse_item_id(item_id))
     except DomainError as exc:
         code = 422 if isinstance(exc, InvalidInput) else 404
-        return render(request, "citizen/track.html", {"error": exc.detail, "view": None},
+        return render(request, "citizen/track.html", {"error": both(exc), "view": None},
                       status_code=code)  # fmt: skip
     return render(request, "citizen/track.html",
                   {**_common(), "view": view, "error": None, "format_item_id": format_item_id,

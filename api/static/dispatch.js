@@ -72,7 +72,9 @@
       const response = await fetch("/api/v1/dispatch" + path + query, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        // The refusal's message in the page's language (the page, not the browser, decides).
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "Accept-Language": document.documentElement.lang || "vi" },
         body: JSON.stringify(body),
       });
       if (response.ok) {
@@ -80,7 +82,10 @@
         return;
       }
       let detail = response.statusText;
-      try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
+      try {
+        const answer = await response.json();
+        detail = answer.message || answer.detail || detail;
+      } catch (e) { /* not JSON */ }
       say(texts.failed + ": " + detail, true);
     } catch (e) {
       say(texts.failed + ": " + e, true);

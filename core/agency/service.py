@@ -42,7 +42,14 @@ from core.cases.service import record_agency_code, register_result
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
-from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Unauthorized
+from core.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    Unauthorized,
+    code_refusal,
+)
 from core.outbox.citizen import send_to_citizen
 from core.places.models import Province
 from core.settings import Settings
@@ -247,7 +254,7 @@ def find_case(
         try:
             code = validate_item_id(item_id)
         except InvalidCode as exc:
-            raise InvalidInput(str(exc), field="item_id") from exc
+            raise code_refusal(exc, "item_id") from exc
         case = session.scalar(
             select(Case).join(Item, Item.case_id == Case.id).where(Item.code == code)
         )
@@ -272,7 +279,7 @@ def _dossier_code(raw: str) -> str:
     try:
         return validate_dossier_code(raw).code
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+        raise code_refusal(exc, "agency_dossier_code") from exc
 
 
 def _log(

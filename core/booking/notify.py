@@ -31,7 +31,7 @@ from core.db import transaction
 from core.identity.models import User
 from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
-from vntime import VN
+from vntime import vn_date, vn_time
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +167,12 @@ def _notify_assignments(session: Session, now: datetime) -> int:
     for case, booking, courier_name in rows:
         if not _claim(session, case.id, "courier_assigned", str(case.pickup_courier_id)):
             continue
-        start = booking.pickup_window_start.astimezone(VN)
-        end = booking.pickup_window_end.astimezone(VN)
+        window = f"{vn_time(booking.pickup_window_start)}–{vn_time(booking.pickup_window_end)}"
+        day = vn_date(booking.pickup_window_start)
         _send(session, booking, "courier_assigned",
               f"Bưu tá {courier_name} sẽ đến nhận hồ sơ #{case.id} trong khung giờ "
-              f"{start:%H:%M}–{end:%H:%M} ngày {start:%d/%m/%Y}.", case_id=case.id,
-              courier_name=courier_name, window=f"{start:%H:%M}–{end:%H:%M}",
-              date=f"{start:%d/%m/%Y}")  # fmt: skip
+              f"{window} ngày {day}.", case_id=case.id,
+              courier_name=courier_name, window=window, date=day)  # fmt: skip
         sent += 1
     return sent
 
@@ -200,7 +199,7 @@ def _notify_agency_codes(session: Session, now: datetime) -> int:
         if not _claim(session, case.id, "agency_code", case.agency_dossier_code):
             continue
         due = (
-            f", hẹn trả kết quả ngày {case.appointment_date:%d/%m/%Y}"
+            f", hẹn trả kết quả ngày {vn_date(case.appointment_date)}"
             if case.appointment_date
             else ""
         )
@@ -208,8 +207,7 @@ def _notify_agency_codes(session: Session, now: datetime) -> int:
               f"Bộ phận một cửa đã tiếp nhận hồ sơ #{case.id}, mã hồ sơ "
               f"{case.agency_dossier_code}{due}.", case_id=case.id,
               dossier_code=case.agency_dossier_code,
-              appointment_date=f"{case.appointment_date:%d/%m/%Y}" if case.appointment_date
-              else "")  # fmt: skip
+              appointment_date=vn_date(case.appointment_date))  # fmt: skip
         sent += 1
     return sent
 

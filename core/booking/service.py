@@ -40,7 +40,7 @@ from labels.cccd import validate_cccd
 from labels.errors import InvalidCode
 from labels.vietqr import build_vietqr
 from routing.address import AddressNotRecognised, ParsedAddress, parse_address
-from vntime import VN
+from vntime import VN, vn_date, vn_time
 
 # A pin further than this from the commune's centre is more likely a wrong tap than a home.
 MAX_PIN_DISTANCE_KM = 30.0
@@ -65,17 +65,30 @@ def check_address(session: Session, text: str) -> AddressCheck:
     """Parse a typed address into a 2025 commune; old three-level forms are converted."""
     cleaned = " ".join(text.split())
     if len(cleaned) < 5:
-        raise InvalidInput("type the address with its commune and province", field="address")
+        raise InvalidInput(
+            "type the address with its commune and province",
+            field="address",
+            reason="address.too_short",
+        )
     if len(cleaned) > MAX_ADDRESS_CHARS:
         # The parser's time grows faster than the text (0.3 s at 250 characters of repeated
         # place names): every edge, JSON or form, is held to what an address needs.
         raise InvalidInput(
-            f"an address has at most {MAX_ADDRESS_CHARS} characters", field="address"
+            f"an address has at most {MAX_ADDRESS_CHARS} characters",
+            field="address",
+            reason="address.too_long",
+            params={"max": MAX_ADDRESS_CHARS},
         )
     try:
         parsed = parse_address(cleaned)
     except AddressNotRecognised as exc:
-        raise InvalidInput(str(exc), field="address") from exc
+        raise InvalidInput(
+            str(exc),
+            field="address",
+            reason="address.not_recognised",
+            # Which part (a key of the catalogue: "address.part.province", …) and the words.
+            params={"part_text": f"address.part.{exc.part}", "fragment": exc.fragment},
+        ) from exc
     commune = commune_or_error(session, parsed.commune_code)
     province = session.get(Province, parsed.province_code)
     assert province is not None
@@ -170,8 +183,7 @@ def plan_booking(
     try:
         address = check_address(session, data.address_text)
     except InvalidInput as exc:
-        errors.add("address", f"Không nhận ra địa chỉ: {exc.detail}",
-                   f"Address not recognised: {exc.detail}")  # fmt: skip
+        errors.refuse("address", exc)
     if address is not None:
         commune = _resolve_commune(session, address, data.commune_code)
         if commune is None:
@@ -406,9 +418,9 @@ def create_booking(
     payload = None
     if data.payment_method == "vietqr":
         payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
-    start = plan.window[0].astimezone(VN)
     tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
-    window = f"{start:%H:%M}–{plan.window[1].astimezone(VN):%H:%M}"
+    window = f"{vn_time(plan.window[0])}–{vn_time(plan.window[1])}"
+    date_text = vn_date(plan.window[0])
     send_to_citizen(
         session,
         phone=plan.phone,
@@ -416,10 +428,10 @@ def create_booking(
         kind="booked",
         text=f"Đã đặt lịch hồ sơ #{case.id}"
         + (f", mã bưu gửi {item_code}" if item_code else "")
-        + f". Bưu tá đến {window} ngày {start:%d/%m/%Y}."
+        + f". Bưu tá đến {window} ngày {date_text}."
         + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
         params={"case_id": case.id, "item_code": item_code or "", "window": window,
-                "date": f"{start:%d/%m/%Y}", "tracking_url": tracking_url or ""},
+                "date": date_text, "tracking_url": tracking_url or ""},
     )  # fmt: skip
     session.flush()
     return BookingCreated(case, item_code, plan.quote, data.payment_method, payload, tracking_url)
@@ -488,7 +500,12 @@ def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
         .where(Case.id == case_id)
     )
     if owner is None or owner != citizen.id:
-        raise NotFound(f"you have no case {case_id}", field="case_id")
+        raise NotFound(
+            f"you have no case {case_id}",
+            field="case_id",
+            reason="case.not_yours",
+            params={"case_id": case_id},
+        )
     context = case_context(session, case_id)
     dossier_code, dossier_status = _status(session, context.case.dossier_item_id)
     result_code, result_status = _status(session, context.case.result_item_id)
@@ -521,7 +538,11 @@ def citizen_case_ids(session: Session, citizen: User, limit: int = 100) -> list[
 def cancel_booking(session: Session, citizen: User, case_id: int, *, now: datetime) -> CitizenCase:
     view = citizen_case(session, citizen, case_id)
     if not view.before_pickup:
-        raise Conflict("only a booking not yet picked up can be cancelled", field="case_id")
+        raise Conflict(
+            "only a booking not yet picked up can be cancelled",
+            field="case_id",
+            reason="booking.too_late_to_cancel",
+        )
     if view.dossier_code is not None:
         command = ScanCommand(kind="cancelled", code=view.dossier_code, occurred_at=now)
         record_one(session, actor_for(citizen), command)
@@ -548,7 +569,11 @@ def reschedule_booking(
 ) -> CitizenCase:
     view = citizen_case(session, citizen, case_id)
     if not view.before_pickup:
-        raise Conflict("only a booking not yet picked up can be moved", field="case_id")
+        raise Conflict(
+            "only a booking not yet picked up can be moved",
+            field="case_id",
+            reason="booking.too_late_to_move",
+        )
     booking = view.context.booking
     day = window_start.astimezone(VN).date()
     lock_post_office_day(session, booking.post_office_id, day)
@@ -557,17 +582,18 @@ def reschedule_booking(
                                 exclude_case_id=case_id)  # fmt: skip
     window = next((w for w in offered if w[0] == window_start), None)
     if window is None:
-        raise InvalidInput("this window is full or not served", field="pickup_window")
+        raise InvalidInput(
+            "this window is full or not served", field="pickup_window", reason="booking.window_full"
+        )
     booking.pickup_window_start, booking.pickup_window_end = window
     if view.terms is not None:
         view.terms.reschedule_count += 1
-    start = window[0].astimezone(VN)
-    span = f"{start:%H:%M}–{window[1].astimezone(VN):%H:%M}"
+    span, date_text = f"{vn_time(window[0])}–{vn_time(window[1])}", vn_date(window[0])
     send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
                     kind="rescheduled",
-                    params={"case_id": case_id, "window": span, "date": f"{start:%d/%m/%Y}"},
+                    params={"case_id": case_id, "window": span, "date": date_text},
                     text=f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {span} "
-                         f"ngày {start:%d/%m/%Y}.")  # fmt: skip
+                         f"ngày {date_text}.")  # fmt: skip
     session.flush()
     return citizen_case(session, citizen, case_id)
 
@@ -583,18 +609,28 @@ def rate_case(
 ) -> CaseRating:
     view = citizen_case(session, citizen, case_id)
     if not 1 <= stars <= 5:
-        raise InvalidInput("stars must be a whole number from 1 to 5", field="stars")
+        raise InvalidInput(
+            "stars must be a whole number from 1 to 5", field="stars", reason="rating.stars"
+        )
     text = (comment or "").strip()
     if len(text) > 1000:
-        raise InvalidInput("the comment is limited to 1,000 characters", field="comment")
+        raise InvalidInput(
+            "the comment is limited to 1,000 characters",
+            field="comment",
+            reason="rating.comment_too_long",
+        )
     if not view.delivered:
-        raise Conflict("a case can be rated once it is delivered", field="case_id")
+        raise Conflict(
+            "a case can be rated once it is delivered",
+            field="case_id",
+            reason="rating.not_delivered",
+        )
     if view.rating is not None:
-        raise Conflict("this case is already rated", field="case_id")
+        raise Conflict("this case is already rated", field="case_id", reason="rating.already")
     # Lock the case row: two tabs rating at once get one rating and one Conflict.
     session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
     if session.get(CaseRating, case_id, populate_existing=True) is not None:
-        raise Conflict("this case is already rated", field="case_id")
+        raise Conflict("this case is already rated", field="case_id", reason="rating.already")
     rating = CaseRating(case_id=case_id, citizen_user_id=citizen.id, stars=stars,
                         comment=text or None, created_at=now)  # fmt: skip
     session.add(rating)

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 
 
 @dataclass
 class FieldErrors:
-    """Errors gathered over a whole form, so the page can show each beside its field."""
+    """Errors gathered over a whole form, so the page can show each beside its field.
 
-    messages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    A field's error is either a (Vietnamese, English) pair written here, or a refusal raised
+    by a shared check (``refuse``), whose words the edge takes from its catalogue
+    (``edge/texts``) by the refusal's reason.
+    """
+
+    messages: dict[str, tuple[str, str] | DomainError] = field(default_factory=dict)
 
     def add(self, name: str, vi: str, en: str) -> None:
         self.messages.setdefault(name, (vi, en))
+
+    def refuse(self, name: str, error: DomainError) -> None:
+        self.messages.setdefault(name, error)
 
     def __bool__(self) -> bool:
         return bool(self.messages)
@@ -25,13 +33,26 @@ class FieldErrors:
 
 
 class BookingInvalid(InvalidInput):
-    """Every invalid field of a booking; ``field`` is the first, for the JSON error body."""
+    """Every invalid field of a booking; ``field`` is the first, for the JSON error body, and
+    the first's reason is the error's (``messages`` holds them all)."""
 
-    def __init__(self, messages: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, messages: dict[str, tuple[str, str] | DomainError]) -> None:
         first = next(iter(messages))
-        detail = "; ".join(f"{name}: {en}" for name, (_, en) in messages.items())
-        super().__init__(detail, field=first)
+        detail = "; ".join(f"{name}: {_english(text)}" for name, text in messages.items())
+        head = messages[first]
+        super().__init__(
+            detail,
+            field=first,
+            reason=head.reason if isinstance(head, DomainError) else None,
+            params=head.params if isinstance(head, DomainError) else None,
+        )
         self.messages = dict(messages)
+        if not isinstance(head, DomainError):
+            self.detail_vi = head[0]
+
+
+def _english(text: tuple[str, str] | DomainError) -> str:
+    return text.detail if isinstance(text, DomainError) else text[1]
 
 
 def normalise_phone(raw: str) -> str | None:

@@ -12,7 +12,7 @@ from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, code_refusal
 from core.identity.service import keyed_hash
 from core.outbox.citizen import send_to_citizen
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
@@ -77,7 +77,7 @@ def open_case(
         try:
             number = validate_cccd(request.cccd).number
         except InvalidCode as exc:
-            raise InvalidInput(str(exc), field="cccd") from exc
+            raise code_refusal(exc, "cccd") from exc
         cccd_hash = keyed_hash(settings, number, purpose="cccd")
         cccd_last4 = number[-4:]
 
@@ -102,6 +102,9 @@ def open_case(
         cccd_last4=cccd_last4,
         citizen_birth_year=request.citizen_birth_year,
         citizen_sex=request.citizen_sex,
+        # The service's clock, not the database's: the receipt states this time, and a test
+        # (or a replayed import) that sets the clock must see it printed.
+        created_at=now,
     )
     session.add(booking)
     session.flush()
@@ -129,11 +132,18 @@ def register_result(
 ) -> Item:
     """The office has the result: issue the result item, held by that office."""
     if case.result_item_id is not None:
-        raise Conflict(f"case {case.id} already has a result item", field="case_id")
+        raise Conflict(
+            f"case {case.id} already has a result item",
+            field="case_id",
+            reason="case.has_result",
+            params={"case_id": case.id},
+        )
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
     if booking.service_option == "send":
-        raise Conflict("this case asked to send the dossier only", field="case_id")
+        raise Conflict(
+            "this case asked to send the dossier only", field="case_id", reason="case.send_only"
+        )
     item = create_item(
         session,
         kind="result",
@@ -165,15 +175,17 @@ def record_agency_code(
     try:
         code = validate_dossier_code(raw_code)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+        raise code_refusal(exc, "agency_dossier_code") from exc
     normalised = code.code
     other = session.scalar(select(Case.id).where(Case.agency_dossier_code == normalised))
     if other is not None and other != case.id:
         raise Conflict(f"{normalised} is already recorded on case {other}",
-                       field="agency_dossier_code")  # fmt: skip
+                       field="agency_dossier_code", reason="case.dossier_code_taken",
+                       params={"code": normalised, "case_id": other})  # fmt: skip
     if appointment is not None and appointment < code.received_on:
         raise InvalidInput("the appointment cannot be before the dossier was received",
-                           field="appointment_date")  # fmt: skip
+                           field="appointment_date",
+                           reason="case.appointment_before_receipt")  # fmt: skip
     case.agency_dossier_code = normalised
     case.appointment_date = appointment
     session.flush()

@@ -8,7 +8,7 @@ Offices and post offices are public places and are named.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ class TrackingView:
     pickup_window_start: datetime | None = None
     pickup_window_end: datetime | None = None
     agency_dossier_code: str | None = None
-    appointment_date: str | None = None
+    appointment_date: date | None = None
     legs: list[LegSummary] = field(default_factory=list)
 
 
@@ -97,7 +97,12 @@ class _Names:
 def tracking_view(session: Session, item_code: str) -> TrackingView:
     item = session.scalar(select(Item).where(Item.code == item_code))
     if item is None:
-        raise NotFound(f"no item {item_code}", field="item_id")
+        raise NotFound(
+            f"no item {item_code}",
+            field="item_id",
+            reason="item.unknown",
+            params={"code": item_code},
+        )
     state = session.get(ItemState, item.id)
     assert state is not None
     events = list(
@@ -168,9 +173,7 @@ def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingVi
             "pickup_window_start": booking.pickup_window_start,
             "pickup_window_end": booking.pickup_window_end,
             "agency_dossier_code": case.agency_dossier_code,
-            "appointment_date": case.appointment_date.isoformat()
-            if case.appointment_date
-            else None,
+            "appointment_date": case.appointment_date,
             "legs": legs,
         }
     )

@@ -20,7 +20,7 @@ from core.custody.commands import ScanCommand
 from core.custody.models import Bag, Item, ItemState, item_serial_seq
 from core.custody.parties import Actor
 from core.custody.service import record
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
 
@@ -50,7 +50,7 @@ def get_bag(session: Session, actor: Actor, raw_code: str, *, lock: bool = False
     try:
         code = validate_item_id(raw_code)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="bag_code") from exc
+        raise code_refusal(exc, "bag_code") from exc
     query = select(Bag).where(Bag.code == code)
     bag = session.scalar(query.with_for_update() if lock else query)
     if bag is None:

@@ -416,7 +416,10 @@ def _check_otp(
     )
     if not check.ok or check.challenge is None:
         # Not an exception for the caller: the wrong guess is counted and must be committed.
-        raise Refused("proof_failed", InvalidInput(check.reason, field="evidence.otp_code"))
+        wrong = InvalidInput(
+            check.reason, field="evidence.otp_code", reason=check.text_key, params=check.params
+        )
+        raise Refused("proof_failed", wrong)
     return {"recipient": "citizen", "otp_challenge_id": check.challenge.id}
 
 

@@ -14,7 +14,7 @@ from core.courier.doorstep import load_facts
 from core.custody.attempts import attempts_used_up
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.identity.models import User
 from core.media.models import MediaObject
 from core.otp.service import IssuedCode, issue_code
@@ -48,7 +48,7 @@ def send_delivery_code(
     try:
         code = validate_item_id(raw_code)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="code") from exc
+        raise code_refusal(exc, "code") from exc
     facts = load_facts(session, [code]).get(code)
     if facts is None:
         raise NotFound(f"no item {code}", field="code")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ class ScanResult:
     detail: str | None = None
     field: str | None = None
     replayed: bool = False
+    # The key of the text a courier reads (edge/texts) and its params: ``reason_code`` is what
+    # the phone acts on, ``reason`` what it says. Absent on receipts stored before they were.
+    reason: str | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +61,8 @@ class ScanResult:
             "reason_code": self.reason_code,
             "detail": self.detail,
             "field": self.field,
+            "reason": self.reason,
+            "params": self.params,
         }
 
     @classmethod
@@ -68,6 +75,8 @@ class ScanResult:
             reason_code=reason_code,
             detail=error.detail,
             field=error.field,
+            reason=error.reason,
+            params=error.params,
         )
 
     @classmethod
@@ -81,4 +90,6 @@ class ScanResult:
             detail=data["detail"],
             field=data["field"],
             replayed=True,
+            reason=data.get("reason"),
+            params=dict(data.get("params") or {}),
         )

@@ -43,7 +43,14 @@ from core.custody.transitions import (
     apply,
     counterparty,
 )
-from core.errors import DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    code_refusal,
+)
 from core.ops.metrics import count_scans
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
@@ -204,19 +211,19 @@ def record_one(session: Session, actor: Actor, command: ScanCommand) -> ScanResu
         return result
     detail = result.detail or result.outcome
     if result.reason_code in ("malformed_code", "missing_field", "invalid_input"):
-        raise InvalidInput(detail, field=result.field)
+        raise InvalidInput(detail, field=result.field, reason=result.reason, params=result.params)
     if result.reason_code == "unknown_item":
-        raise NotFound(detail, field=result.field)
+        raise NotFound(detail, field=result.field, reason=result.reason, params=result.params)
     if result.reason_code == "not_authorised":
-        raise Forbidden(detail, field=result.field)
-    raise InvalidTransition(detail, field=result.field)
+        raise Forbidden(detail, field=result.field, reason=result.reason, params=result.params)
+    raise InvalidTransition(detail, field=result.field, reason=result.reason, params=result.params)
 
 
 def _valid_code(raw: object, field: str) -> str:
     try:
         return validate_item_id(str(raw))
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise code_refusal(exc, field) from exc
 
 
 def _normalised(command: ScanCommand) -> tuple[ScanCommand, str]:
@@ -346,7 +353,12 @@ def _answers_query(client_ids: list[uuid.UUID], sender_id: int | None) -> tuple[
 
 def _service_only(kind: str) -> InvalidInput:
     where = {"bag_sealed": "POST /mobile/v1/bags/{code}/seal"}.get(kind, "its own service")
-    return InvalidInput(f"{kind} is recorded by {where}, not sent as a scan", field="kind")
+    return InvalidInput(
+        f"{kind} is recorded by {where}, not sent as a scan",
+        field="kind",
+        reason="scan.service_only",
+        params={"kind_text": f"event.{kind}"},
+    )
 
 
 def _lock_and_look_up(
@@ -473,12 +485,16 @@ def _decide(
     if bag is not None:
         item_codes = list(bag_members.get(bag.id, []))
         if not item_codes:
-            empty = InvalidInput(f"bag {code} is empty", field="code")
+            empty = InvalidInput(
+                f"bag {code} is empty", field="code", reason="bag.empty", params={"code": code}
+            )
             return ScanResult.refusal(command, "empty_bag", empty)
     elif code in targets:
         item_codes = [code]
     else:
-        unknown = NotFound(f"no item {code}", field="code")
+        unknown = NotFound(
+            f"no item {code}", field="code", reason="item.unknown", params={"code": code}
+        )
         return ScanResult.refusal(command, "unknown_item", unknown)
 
     planned = []
@@ -539,6 +555,8 @@ def _refuse(
         reason_code=rejection.reason_code,
         detail=rejection.error.detail,
         field=rejection.error.field,
+        reason=rejection.error.reason,
+        params=rejection.error.params,
     )
 
 
@@ -573,7 +591,13 @@ def _plan_event(
     rule = TRANSITIONS.get(command.kind)
     if rule is None:
         raise _Rejected(
-            "invalid_input", InvalidInput(f"unknown event kind {command.kind!r}", field="kind")
+            "invalid_input",
+            InvalidInput(
+                f"unknown event kind {command.kind!r}",
+                field="kind",
+                reason="scan.unknown_kind",
+                params={"kind": command.kind},
+            ),
         )
     event_bag = bag  # the bag scanned, or for "bagged" the bag packed into
     details = dict(command.details)
@@ -582,7 +606,11 @@ def _plan_event(
             if not command.evidence.get("proof"):
                 raise _Rejected(
                     "missing_field",
-                    InvalidInput(f"{command.kind} needs proof in evidence", field="evidence.proof"),
+                    InvalidInput(
+                        f"{command.kind} needs proof in evidence",
+                        field="evidence.proof",
+                        reason="scan.needs_proof",
+                    ),
                 )
         elif name == "bag_id":
             bag_code = details.get("bag_code")
@@ -591,19 +619,31 @@ def _plan_event(
                 raise _Rejected(
                     "missing_field",
                     InvalidInput(
-                        "bagged needs details.bag_code of a known bag", field="details.bag_code"
+                        "bagged needs details.bag_code of a known bag",
+                        field="details.bag_code",
+                        reason="bag.unknown_bag_code",
                     ),  # fmt: skip
                 )
             if packing.status != "open":
                 raise _Rejected(
                     "bag_sealed",
-                    InvalidTransition(f"bag {packing.code} is sealed", field="details.bag_code"),
+                    InvalidTransition(
+                        f"bag {packing.code} is sealed",
+                        field="details.bag_code",
+                        reason="bag.sealed",
+                        params={"code": packing.code},
+                    ),
                 )
             event_bag = packing
         elif not details.get(name):
             raise _Rejected(
                 "missing_field",
-                InvalidInput(f"{command.kind} needs details.{name}", field=f"details.{name}"),
+                InvalidInput(
+                    f"{command.kind} needs details.{name}",
+                    field=f"details.{name}",
+                    reason="scan.needs_detail",
+                    params={"kind_text": f"event.{command.kind}", "name": name},
+                ),
             )
     if actor.role not in rule.roles:
         raise _Rejected(
@@ -657,7 +697,10 @@ def _resolve_to_party(
 ) -> str | None:
     if rule.custody is Custody.GIVE:
         if target.case_id is None:
-            raise _Rejected("invalid_input", InvalidInput("item has no case", field="code"))
+            raise _Rejected(
+                "invalid_input",
+                InvalidInput("item has no case", field="code", reason="item.no_case"),
+            )
         return citizen_party(target.case_id)
     if rule.custody is Custody.ARRIVE:
         return actor.party
@@ -665,12 +708,20 @@ def _resolve_to_party(
         if not command.to_party:
             raise _Rejected(
                 "missing_field",
-                InvalidInput("a hand-off must name the receiver", field="to_party"),
+                InvalidInput(
+                    "a hand-off must name the receiver",
+                    field="to_party",
+                    reason="transition.needs_receiver",
+                ),
             )
         if party_kind(command.to_party) not in ("courier", "office", "post_office"):
             raise _Rejected(
                 "invalid_input",
-                InvalidInput(f"cannot hand over to {command.to_party}", field="to_party"),
+                InvalidInput(
+                    f"cannot hand over to {command.to_party}",
+                    field="to_party",
+                    reason="handover.bad_receiver",
+                ),
             )
         return command.to_party
     return None
@@ -684,13 +735,25 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
     if rule.custody is Custody.TAKE or rule.kind == "pickup_refused":
         assigned = target.pickup_courier_id
         if assigned is not None and assigned != actor.user_id:
-            raise Forbidden(f"item {target.code} is not assigned to this courier", field="code")
+            raise Forbidden(
+                f"item {target.code} is not assigned to this courier",
+                field="code",
+                reason="item.not_assigned",
+                params={"code": target.code},
+            )
         if assigned is None and actor.post_office_id != target.booking_post_office_id:
-            raise Forbidden(f"item {target.code} is booked with another post office", field="code")
+            raise Forbidden(
+                f"item {target.code} is booked with another post office",
+                field="code",
+                reason="item.other_post_office",
+                params={"code": target.code},
+            )
         return
     if rule.kind == "cancelled":
         if actor.role == "citizen" and actor.user_id != target.booking_citizen_id:
-            raise Forbidden("this booking belongs to someone else", field="code")
+            raise Forbidden(
+                "this booking belongs to someone else", field="code", reason="booking.not_yours"
+            )
         return
     if rule.custody is Custody.ARRIVE or rule.kind == "lost":
         return
@@ -702,26 +765,35 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
             raise InvalidTransition(
                 f"item {target.code} is held by {state.custodian}, not yet by {actor.party}",
                 field="code",
+                reason="item.not_yet_yours",
+                params={"code": target.code, "party_text": f"party.{party_kind(state.custodian)}"},
             )
         if actor.party not in (state.custodian, to_party):
             raise Forbidden(
                 f"item {target.code} is held by {state.custodian}; only the holder or the "
                 "receiver can open a hand-off",
                 field="code",
+                reason="transition.holder_or_receiver",
             )
         return
     if rule.custody in (Custody.CONFIRM, Custody.DECLINE):
         confirmer = counterparty(state)
         if confirmer is not None and actor.party != confirmer:
             raise Forbidden(
-                f"this hand-off of {target.code} must be confirmed by {confirmer}", field="code"
+                f"this hand-off of {target.code} must be confirmed by {confirmer}",
+                field="code",
+                reason="transition.confirm_by",
+                params={"party_text": f"party.{party_kind(confirmer)}"},
             )
         # With no hand-off open, the state machine gives the clearer answer.
         return
     if rule.kind == "damage_noted" and actor.party in (state.pending_to, state.pending_from):
         return
     if actor.party != state.custodian:
-        raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code")
+        raise Forbidden(f"item {target.code} is held by {state.custodian}", field="code",
+                        reason="item.held_by",
+                        params={"code": target.code,
+                                "party_text": f"party.{party_kind(state.custodian)}"})  # fmt: skip
 
 
 def _check_seal_on_opening(

@@ -243,29 +243,59 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
     """Fold one event into an item's state, or raise ``InvalidTransition``."""
     rule = TRANSITIONS.get(event.kind)
     if rule is None:
-        raise InvalidTransition(f"unknown event kind {event.kind!r}", field="kind")
+        raise InvalidTransition(
+            f"unknown event kind {event.kind!r}",
+            field="kind",
+            reason="scan.unknown_kind",
+            params={"kind": event.kind},
+        )
     if event.item_kind not in rule.item_kinds:
         raise InvalidTransition(
-            f"{event.kind} does not apply to a {event.item_kind} item", field="kind"
+            f"{event.kind} does not apply to a {event.item_kind} item",
+            field="kind",
+            reason="transition.wrong_item_kind",
+            params={
+                "kind_text": f"event.{event.kind}",
+                "item_kind_text": f"item.{event.item_kind}",
+            },
         )
     if state is None:
         if rule.custody is not Custody.CREATE:
-            raise InvalidTransition(f"{event.kind} cannot be an item's first event", field="kind")
+            raise InvalidTransition(
+                f"{event.kind} cannot be an item's first event",
+                field="kind",
+                reason="transition.not_first",
+                params={"kind_text": f"event.{event.kind}"},
+            )
         if event.to_party is None:
-            raise InvalidTransition("the first event must name the holder", field="to_party")
+            raise InvalidTransition(
+                "the first event must name the holder",
+                field="to_party",
+                reason="transition.needs_holder",
+            )
         assert rule.to_status is not None
         return ItemStateValue(status=rule.to_status, custodian=event.to_party)
     if not rule.from_statuses or state.status not in rule.from_statuses:
         raise InvalidTransition(
-            f"{event.kind} is not allowed when the item is {state.status}", field="kind"
+            f"{event.kind} is not allowed when the item is {state.status}",
+            field="kind",
+            reason="transition.not_allowed",
+            params={"kind_text": f"event.{event.kind}", "status_text": f"status.{state.status}"},
         )
     if rule.needs_pending and state.pending_to is None:
-        raise InvalidTransition(f"{event.kind} needs an open hand-off; none is open", field="kind")
+        raise InvalidTransition(
+            f"{event.kind} needs an open hand-off; none is open",
+            field="kind",
+            reason="transition.needs_handoff",
+            params={"kind_text": f"event.{event.kind}"},
+        )
     if state.pending_to is not None and rule.custody not in (Custody.CONFIRM, Custody.DECLINE):
         if event.kind not in ("damage_noted", "lost"):
             raise InvalidTransition(
                 f"a hand-off to {state.pending_to} is open; confirm or decline it first",
                 field="kind",
+                reason="transition.handoff_open",
+                params={"party_text": f"party.{party_kind(state.pending_to)}"},
             )
 
     # The new state is built once, field by field: ``dataclasses.replace`` per change cost
@@ -281,18 +311,31 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
             custodian = event.actor_party
         case Custody.GIVE | Custody.ARRIVE:
             if event.to_party is None:
-                raise InvalidTransition(f"{event.kind} must name who receives", field="to_party")
+                raise InvalidTransition(
+                    f"{event.kind} must name who receives",
+                    field="to_party",
+                    reason="transition.needs_receiver",
+                )
             custodian = event.to_party
         case Custody.OFFER:
             if event.to_party is None:
-                raise InvalidTransition("a hand-off must name the receiver", field="to_party")
+                raise InvalidTransition(
+                    "a hand-off must name the receiver",
+                    field="to_party",
+                    reason="transition.needs_receiver",
+                )
             if event.to_party == state.custodian:
                 raise InvalidTransition(
-                    f"the item is already held by {event.to_party}", field="to_party"
+                    f"the item is already held by {event.to_party}",
+                    field="to_party",
+                    reason="transition.already_held",
+                    params={"party_text": f"party.{party_kind(event.to_party)}"},
                 )
             if event.actor_party not in (state.custodian, event.to_party):
                 raise InvalidTransition(
-                    "only the holder or the receiver can open a hand-off", field="actor"
+                    "only the holder or the receiver can open a hand-off",
+                    field="actor",
+                    reason="transition.holder_or_receiver",
                 )
             pending_from, pending_to = state.custodian, event.to_party
             pending_initiator = event.actor_party
@@ -303,6 +346,8 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
                 raise InvalidTransition(
                     f"this hand-off must be confirmed by {confirmer}, not {event.actor_party}",
                     field="actor",
+                    reason="transition.confirm_by",
+                    params={"party_text": f"party.{party_kind(confirmer or '')}"},
                 )
             if rule.custody is Custody.CONFIRM:
                 status = confirmed_status(event.item_kind, state.pending_to, state.status)
@@ -315,10 +360,14 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
         bag_id = event.bag_id
     elif event.kind == "bag_sealed":
         if state.bag_id is None or state.bag_id != event.bag_id:
-            raise InvalidTransition("the item is not in this bag", field="code")
+            raise InvalidTransition(
+                "the item is not in this bag", field="code", reason="bag.not_this_bag"
+            )
     elif event.kind == "unbagged":
         if state.bag_id is None:
-            raise InvalidTransition("the item is not in a bag", field="kind")
+            raise InvalidTransition(
+                "the item is not in a bag", field="kind", reason="bag.not_in_bag"
+            )
         bag_id = None
     elif event.kind == "attempt_failed":
         delivery_attempts = state.delivery_attempts + 1

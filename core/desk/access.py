@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from core.access import may_see_case
 from core.cases.models import Booking, Case
 from core.custody.models import Item
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, NotFound, code_refusal
 from core.identity.models import User
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -18,7 +18,7 @@ def item_code(raw: str, field: str = "item_id") -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise code_refusal(exc, field) from exc
 
 
 def scoped_item(session: Session, user: User, raw_code: str, field: str = "item_id") -> Item:
@@ -31,9 +31,14 @@ def scoped_item(session: Session, user: User, raw_code: str, field: str = "item_
         .where(Item.code == code)
     ).first()
     if row is None:
-        raise NotFound(f"no item {code}", field=field)
+        raise NotFound(f"no item {code}", field=field, reason="item.unknown", params={"code": code})
     item, case, booking = row
     if not may_see_case(user, booking, case):
         place = "office" if user.role == "desk_officer" else "post office"
-        raise Forbidden(f"item {code} belongs to another {place}", field=field)
+        raise Forbidden(
+            f"item {code} belongs to another {place}",
+            field=field,
+            reason="item.other_office" if user.role == "desk_officer" else "item.other_post_office",
+            params={"code": code},
+        )
     return item

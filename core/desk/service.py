@@ -23,7 +23,7 @@ from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party, party_kind
 from core.desk.access import item_code
 from core.desk.models import DeskAction
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover, HandoverLine
 from core.handovers.service import confirming_party, party_name
 from core.identity.models import User
@@ -40,7 +40,11 @@ _ON_THE_WAY = ("picked_up", "in_transit", "at_post_office", "arrived")
 
 def desk_office(session: Session, user: User) -> Office:
     if user.role != "desk_officer" or user.office_id is None:
-        raise Forbidden("the desk is for desk officers bound to an office", field="role")
+        raise Forbidden(
+            "the desk is for desk officers bound to an office",
+            field="role",
+            reason="desk.no_office",
+        )
     office = session.get(Office, user.office_id)
     assert office is not None
     return office
@@ -178,9 +182,16 @@ def handover_for_desk(session: Session, user: User, handover_id: int) -> Handove
     office = desk_office(session, user)
     handover = session.get(Handover, handover_id)
     if handover is None:
-        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+        raise NotFound(
+            f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
+        )
     if party("office", office.id) not in (handover.from_party, handover.to_party):
-        raise Forbidden(f"hand-over {handover.code} is another office's", field="handover_id")
+        raise Forbidden(
+            f"hand-over {handover.code} is another office's",
+            field="handover_id",
+            reason="handover.other_office",
+            params={"code": handover.code},
+        )
     return handover
 
 
@@ -213,26 +224,45 @@ def case_by_scan(session: Session, user: User, raw: str) -> Case:
     office = desk_office(session, user)
     text = "".join(raw.split()).upper()
     if not text:
-        raise InvalidInput("scan an item ID or a dossier code", field="code")
+        raise InvalidInput(
+            "scan an item ID or a dossier code", field="code", reason="desk.scan_something"
+        )
     if "-" in text or "." in text:
         try:
             normalised = validate_dossier_code(text).code
         except InvalidCode as exc:
-            raise InvalidInput(str(exc), field="code") from exc
+            raise code_refusal(exc, "code") from exc
         case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
         if case is None:
-            raise NotFound(f"no case has dossier code {normalised}", field="code")
+            raise NotFound(
+                f"no case has dossier code {normalised}",
+                field="code",
+                reason="case.unknown_dossier_code",
+                params={"code": normalised},
+            )
     else:
         code = item_code(text, "code")
         case = session.scalar(
             select(Case).join(Item, Item.case_id == Case.id).where(Item.code == code)
         )
         if case is None:
-            raise NotFound(f"no case carries item {code}", field="code")
+            raise NotFound(
+                f"no case carries item {code}",
+                field="code",
+                reason="item.unknown",
+                params={"code": code},
+            )
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
     if booking.office_id != office.id:
-        raise Forbidden("this case belongs to another office", field="code")
+        # Name the office it belongs to: the desk can send the courier or citizen there.
+        owner = session.get(Office, booking.office_id)
+        raise Forbidden(
+            "this case belongs to another office",
+            field="code",
+            reason="case.other_office",
+            params={"office": owner.name_vi if owner else "—"},
+        )
     return case
 
 
@@ -247,16 +277,25 @@ def record_code_at_desk(
 ) -> Case:
     """Record the agency dossier code and appointment date of a dossier the office holds."""
     if not raw_code.strip():
-        raise InvalidInput("scan or type the dossier code", field="agency_dossier_code")
+        raise InvalidInput(
+            "scan or type the dossier code",
+            field="agency_dossier_code",
+            reason="desk.dossier_code_empty",
+        )
     case = case_by_scan(session, user, raw_item)
     if case.dossier_item_id is None:
-        raise InvalidInput("this case has no dossier item", field="item_id")
+        raise InvalidInput(
+            "this case has no dossier item", field="item_id", reason="case.no_dossier_item"
+        )
     state = session.get(ItemState, case.dossier_item_id)
     here = party("office", desk_office(session, user).id)
     if state is None or here not in (state.custodian, state.pending_to):
         status = state.status if state else "—"
         raise InvalidInput(
-            f"the dossier has not reached this office yet ({status})", field="item_id"
+            f"the dossier has not reached this office yet ({status})",
+            field="item_id",
+            reason="desk.not_arrived",
+            params={"status_text": f"status.{status}"},
         )
     record_agency_code(session, case, raw_code, appointment)
     assert user.office_id is not None
@@ -282,7 +321,16 @@ def codes_recorded_today(session: Session, user: User, day_start: datetime) -> l
         .order_by(DeskAction.id.desc())
         .limit(200)
     )
-    return [{"item": code, "at": at, **details} for details, at, code in rows]
+    # The audit row keeps the date as ISO text (JSON); the page shows a date, dd/mm/yyyy.
+    return [
+        {"item": code, "at": at, **details,
+         "appointment_date": _iso_date(details.get("appointment_date"))}
+        for details, at, code in rows
+    ]  # fmt: skip
+
+
+def _iso_date(value: object) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def register_result_at_desk(

@@ -36,7 +36,7 @@ from core.custody.parties import (
     receiver_provinces,
 )
 from core.custody.service import record, record_one
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import User
 from core.media.service import missing_media, validate_sha256
@@ -44,6 +44,7 @@ from core.money.handover import post_agency_handover, split_confirmed
 from core.places.models import Office, PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
+from vntime import in_vietnam
 
 # Namespace for the client event IDs of hand-over events (uuid5 of handover code and item).
 _EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-7a52-4f3e-9d6c-2f1b8e0a4d21")
@@ -110,7 +111,7 @@ def _item_code(raw: str, field: str = "code") -> str:
     try:
         return validate_item_id(raw)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field=field) from exc
+        raise code_refusal(exc, field) from exc
 
 
 def open_handover(
@@ -152,7 +153,8 @@ def open_handover(
     handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
     handover = Handover(
         id=handover_id,
-        code=f"BG-{now:%Y}-{handover_id:06d}",
+        # The year on the paper is Vietnam's: at 23:30 UTC on 31 December it is already 1 January.
+        code=f"BG-{in_vietnam(now):%Y}-{handover_id:06d}",
         from_party=giver,
         to_party=receiver,
         opened_by_party=actor.party,
@@ -213,12 +215,24 @@ def _check_sides(session: Session, giver: str, receiver: str, codes: list[str]) 
 def _open_for_confirmer(session: Session, actor: Actor, handover_id: int) -> Handover:
     handover = session.get(Handover, handover_id, with_for_update=True)
     if handover is None:
-        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+        raise NotFound(
+            f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
+        )
     if handover.status != "open":
-        raise Conflict(f"hand-over {handover.code} is {handover.status}", field="handover_id")
+        raise Conflict(
+            f"hand-over {handover.code} is {handover.status}",
+            field="handover_id",
+            reason="handover.closed",
+            params={"code": handover.code},
+        )
     confirmer = confirming_party(handover)
     if actor.party != confirmer:
-        raise Forbidden(f"hand-over {handover.code} is confirmed by {confirmer}", field="actor")
+        raise Forbidden(
+            f"hand-over {handover.code} is confirmed by {confirmer}",
+            field="actor",
+            reason="transition.confirm_by",
+            params={"party_text": f"party.{party_kind(confirmer)}"},
+        )
     return handover
 
 
@@ -320,18 +334,32 @@ def mark_line(
         raise InvalidInput(f"outcome must be one of {', '.join(DISCREPANCIES)}", field="outcome")
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("say what is wrong", field="reason")
+        raise InvalidInput("say what is wrong", field="reason", reason="handover.say_what")
     if outcome == "declined" and accept:
-        raise InvalidInput("a declined item cannot be accepted", field="accept")
+        raise InvalidInput(
+            "a declined item cannot be accepted",
+            field="accept",
+            reason="handover.declined_not_accepted",
+        )
     handover = _open_for_confirmer(session, actor, handover_id)
     code = _item_code(raw_code)
     line = _line(session, handover, code)
     if line is None:
-        raise NotFound(f"{code} is not on hand-over {handover.code}", field="code")
+        raise NotFound(
+            f"{code} is not on hand-over {handover.code}",
+            field="code",
+            reason="handover.not_listed",
+            params={"code": code, "record": handover.code},
+        )
     movable = line.outcome == "expected"
     noting_after_receipt = line.outcome == "confirmed" and outcome != "declined"
     if not (movable or noting_after_receipt):
-        raise Conflict(f"{code} is already {line.outcome}", field="code")
+        raise Conflict(
+            f"{code} is already {line.outcome}",
+            field="code",
+            reason="handover.line_done",
+            params={"code": code},
+        )
     if outcome != "declined":
         record_one(
             session,
@@ -372,7 +400,9 @@ def complete_handover(
 ) -> HandoverView:
     """Close the sitting: unseen items are declined as missing, fees and signatures recorded."""
     if fees_confirmed_vnd < 0:
-        raise InvalidInput("fees cannot be negative", field="fees_confirmed_vnd")
+        raise InvalidInput(
+            "fees cannot be negative", field="fees_confirmed_vnd", reason="money.negative"
+        )
     signatures = {
         "giver_signature_sha256": giver_signature_sha256,
         "receiver_signature_sha256": receiver_signature_sha256,
@@ -381,7 +411,9 @@ def complete_handover(
         if value is not None:
             signatures[name] = checked = validate_sha256(value, name)
             if missing_media(session, [checked]):
-                raise InvalidInput("upload the signature image first", field=name)
+                raise InvalidInput(
+                    "upload the signature image first", field=name, reason="signature.not_uploaded"
+                )
     handover = _open_for_confirmer(session, actor, handover_id)
     pending = session.scalars(
         select(HandoverLine)
@@ -464,7 +496,9 @@ def party_name(session: Session, party: str) -> str:
 def handover_view(session: Session, handover_id: int) -> HandoverView:
     handover = session.get(Handover, handover_id)
     if handover is None:
-        raise NotFound(f"no hand-over {handover_id}", field="handover_id")
+        raise NotFound(
+            f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
+        )
     lines = [
         LineView(line.item_code, line.outcome, line.accepted, line.reason)
         for line in session.scalars(

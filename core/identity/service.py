@@ -104,7 +104,9 @@ def authenticate(
         session.execute(delete(SignInFailure).where(expired))
         session.add(SignInFailure(username=username[:150], client_ip=client_ip, failed_at=now))
         session.flush()
-        raise Unauthorized("wrong username or password", field="password")
+        raise Unauthorized(
+            "wrong username or password", field="password", reason="auth.wrong_credentials"
+        )
     return user
 
 
@@ -123,6 +125,7 @@ def _refuse_when_throttled(
         raise RateLimited(
             "too many failed sign-ins for this account; wait 15 minutes or ask a dispatcher",
             field="username",
+            reason="auth.throttled_account",
         )
     if client_ip is not None:
         by_address = session.scalar(
@@ -130,7 +133,9 @@ def _refuse_when_throttled(
         )
         if (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
             raise RateLimited(
-                "too many failed sign-ins from this address; wait 15 minutes", field="username"
+                "too many failed sign-ins from this address; wait 15 minutes",
+                field="username",
+                reason="auth.throttled_address",
             )
 
 
@@ -193,16 +198,18 @@ def holder_of_token(
         .where(ApiToken.token_hash == keyed_hash(settings, token, purpose="api-token"))
     ).first()
     if row is None:
-        raise Unauthorized("unknown token", field="authorization")
+        raise Unauthorized("unknown token", field="authorization", reason="auth.signed_out")
     api_token, user, device_revoked_at = row
     if api_token.revoked_at is not None:
-        raise Unauthorized("token revoked", field="authorization")
+        raise Unauthorized("token revoked", field="authorization", reason="auth.signed_out")
     if api_token.expires_at <= now:
-        raise Unauthorized("token expired", field="authorization")
+        raise Unauthorized("token expired", field="authorization", reason="auth.expired")
     if api_token.device_id is not None and device_revoked_at is not None:
-        raise Unauthorized("device revoked", field="authorization")
+        raise Unauthorized("device revoked", field="authorization", reason="auth.device_revoked")
     if not user.active:
-        raise Unauthorized("account disabled", field="authorization")
+        raise Unauthorized(
+            "account disabled", field="authorization", reason="auth.account_disabled"
+        )
     return TokenHolder(user=user, device_id=api_token.device_id)
 
 

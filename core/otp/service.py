@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -105,6 +105,9 @@ class CodeCheck:
     ok: bool
     reason: str = ""
     challenge: OtpChallenge | None = None
+    # The key of the text a person reads for ``reason`` (edge/texts), and its params.
+    text_key: str | None = None
+    params: dict[str, int] = field(default_factory=dict)
 
 
 def verify_code(
@@ -127,7 +130,12 @@ def verify_code(
     """
     code = code.strip()
     if len(code) != CODE_DIGITS or not code.isdigit():
-        raise InvalidInput(f"the code must be {CODE_DIGITS} digits", field="code")
+        raise InvalidInput(
+            f"the code must be {CODE_DIGITS} digits",
+            field="code",
+            reason="otp.digits",
+            params={"digits": CODE_DIGITS},
+        )
     query = (
         select(OtpChallenge)
         .where(
@@ -144,12 +152,21 @@ def verify_code(
         query = query.where(OtpChallenge.case_id == case_id)
     challenge = session.scalar(query)
     if challenge is None or challenge.attempts >= MAX_GUESSES:
-        return CodeCheck(ok=False, reason="no valid code for this phone; request a new one")
+        return CodeCheck(
+            ok=False,
+            reason="no valid code for this phone; request a new one",
+            text_key="otp.none_valid",
+        )
     if not hmac.compare_digest(challenge.code_hash, _hash(settings, phone, code)):
         challenge.attempts += 1
         session.flush()
         left = MAX_GUESSES - challenge.attempts
-        return CodeCheck(ok=False, reason=f"the code is not correct ({left} tries left)")
+        return CodeCheck(
+            ok=False,
+            reason=f"the code is not correct ({left} tries left)",
+            text_key="otp.wrong",
+            params={"left": left},
+        )
     challenge.consumed_at = now
     session.flush()
     return CodeCheck(ok=True, challenge=challenge)

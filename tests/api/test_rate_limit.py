@@ -27,7 +27,8 @@ def test_the_address_parser_answers_429_with_retry_after_past_its_burst(
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["error"] == "rate_limited"
     # The error shape, and the request ID every error answer carries.
-    assert set(refused.json()) == {"error", "detail", "field", "request_id"}
+    assert set(refused.json()) == {"error", "detail", "field", "message", "request_id"}
+    assert refused.json()["message"].startswith("Quá nhiều yêu cầu từ máy này")
     # Another group is counted apart: tracking still answers.
     assert client.get("/api/v1/tracking/DR000000266VN").status_code != 429
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from labels.label import Address, LabelData, Party
 from labels.s10 import make_item_id
+from vntime import VN
 
 
 def make_label(**overrides: Any) -> LabelData:
@@ -68,7 +69,7 @@ def make_slip(**overrides: Any) -> Any:
     slip = DossierSlip(
         slip_no="PHS-2025-000123",
         item_id=make_item_id("EB", 12345678),
-        created_at=dt.datetime(2025, 7, 14, 9, 30),
+        created_at=dt.datetime(2025, 7, 14, 9, 30, tzinfo=VN),
         post_office="Bưu cục Kinh Bắc - Bắc Ninh",
         procedure_name="Cấp đổi giấy phép lái xe do ngành Giao thông vận tải cấp",
         destination_office="Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh",
@@ -99,7 +100,7 @@ def make_handover(**overrides: Any) -> Any:
 
     rec = HandoverRecord(
         record_no="BBBG-2025-07-000045",
-        handed_at=dt.datetime(2025, 7, 14, 14, 5),
+        handed_at=dt.datetime(2025, 7, 14, 14, 5, tzinfo=VN),
         direction="dossiers_to_office",
         office_name="Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh",
         post_office="Bưu cục Kinh Bắc - Bắc Ninh",
@@ -136,7 +137,7 @@ def make_receipt(**overrides: Any) -> Any:
 
     rec = FeeReceipt(
         receipt_no="BL-2025-000987",
-        issued_at=dt.datetime(2025, 7, 14, 9, 35),
+        issued_at=dt.datetime(2025, 7, 14, 9, 35, tzinfo=VN),
         post_office="Bưu cục Kinh Bắc - Bắc Ninh",
         payer_name="Nguyễn Thị Hương",
         payer_address="Số 12 ngõ 34 đường Nguyễn Đăng Đạo, Phường Kinh Bắc, Bắc Ninh",

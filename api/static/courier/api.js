@@ -1,9 +1,12 @@
-// The courier mobile API (/mobile/v1). Errors keep the server's {error, detail, field}.
+// The courier mobile API (/mobile/v1). Errors keep the server's {error, detail, field, message}:
+// `message` is the server's text in the app's language (asked for with Accept-Language, so a
+// phone set to English still reads Vietnamese when the courier chose it), `detail` English.
 import { kv } from "./store.js";
+import { currentLang } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.detail) || `HTTP ${status}`);
+    super((body && (body.message || body.detail)) || `HTTP ${status}`);
     this.status = status;
     this.body = body || {};
   }
@@ -13,7 +16,7 @@ export class Offline extends Error {}
 
 export async function call(method, path, body, { raw = false, contentType } = {}) {
   const session = await kv.get("session");
-  const headers = {};
+  const headers = { "Accept-Language": currentLang() };
   if (session) headers.Authorization = `Bearer ${session.token}`;
   let payload;
   if (raw) {

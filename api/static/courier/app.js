@@ -5,6 +5,7 @@ import { feedback, startCamera, stopCamera } from "./scanner.js";
 import { events, kv } from "./store.js";
 import { onChange, pendingCount, queueEvent, storeMedia, syncNow, uuid, watchPosition } from "./sync.js";
 import { currentLang, t, toggleLang } from "./i18n.js";
+import { vnDateTime, vnTime } from "./vntime.js";
 
 const root = document.getElementById("app");
 
@@ -25,11 +26,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function time(iso) {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "vi-VN", {
-    hour: "2-digit",
-    minute: "2-digit",
-  });
+  return vnTime(iso, currentLang());
 }
 
 function go(hash) {
@@ -384,7 +381,10 @@ async function recentList() {
         { class: `state-${r.state}`, "data-state": r.state, "data-code": r.payload.code },
         h("span", {}, `${format(r.payload.code)} · ${t(`kind_${r.payload.kind}`) || r.payload.kind}`),
         h("span", { class: "state" }, t(`state_${r.state}`)),
-        r.result && r.result.detail ? h("small", {}, r.result.detail) : null,
+        h("time", { class: "queued-at", datetime: new Date(r.queued_at).toISOString() }, vnDateTime(r.queued_at, currentLang())),
+        r.result && (r.result.message || r.result.detail)
+          ? h("small", { class: "reason" }, r.result.message || r.result.detail)
+          : null,
       ),
     ),
   );
@@ -659,13 +659,20 @@ async function deliverScreen(id) {
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
     h("fieldset", {}, h("legend", {}, t("proof")), proofChoice),
-    h("div", { class: "proof-otp" }, sendCode, otpStatus, h("label", { for: "otp" }, t("otp_code")), h("input", { id: "otp", name: "otp", inputmode: "numeric", maxlength: "6", autocomplete: "one-time-code" })),
-    h("div", { class: "proof-cccd" }, scanCccd, cccdVideo, cccdStatus),
-    h("div", { class: "proof-auth" }, h("label", { for: "recipient" }, t("recipient_name")), h("input", { id: "recipient", name: "recipient" }), authPhoto.element),
+    h("div", { class: "proof-otp", "data-proof": "otp" }, sendCode, otpStatus, h("label", { for: "otp" }, t("otp_code")), h("input", { id: "otp", name: "otp", inputmode: "numeric", maxlength: "6", autocomplete: "one-time-code" })),
+    h("div", { class: "proof-cccd", "data-proof": "cccd_qr", hidden: true }, scanCccd, cccdVideo, cccdStatus),
+    h("div", { class: "proof-auth", "data-proof": "authorisation", hidden: true }, h("label", { for: "recipient" }, t("recipient_name")), h("input", { id: "recipient", name: "recipient" }), authPhoto.element),
     signature.element,
     photo.element,
     h("button", { type: "submit" }, t("save")),
   );
+  // Only the chosen proof's inputs show: a courier asked for a code should not see a photo
+  // of an authorisation letter as if it were also needed.
+  const showProof = () => {
+    for (const section of form.querySelectorAll("[data-proof]")) section.hidden = section.dataset.proof !== form.proof.value;
+  };
+  proofChoice.addEventListener("change", showProof);
+  showProof();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const code = normalise(form.item.value);
@@ -701,13 +708,25 @@ async function handoverScreen(params) {
   const stop = params.get("stop") ? await findStop(params.get("stop")) : null;
   const codes = [];
   const listed = h("ul", { class: "events", id: "handover-items" });
-  const counterparty = h("input", {
-    id: "counterparty",
-    name: "counterparty",
-    value: stop && stop.office_id ? `office:${stop.office_id}` : "",
-    placeholder: "office:12",
-    autocomplete: "off",
-  });
+  // The receiver is chosen by name among the offices of today's run (the stop's own office
+  // first), never typed as an internal "office:12"; the party string stays the option value.
+  const sheet = (await kv.get("runsheet")) || { stops: [] };
+  const session = await kv.get("session");
+  const offices = new Map();
+  for (const s of [stop, ...(sheet.stops || [])]) {
+    if (s && s.office_id && !offices.has(s.office_id)) offices.set(s.office_id, s.place.split(",")[0]);
+  }
+  const counterparty = h(
+    "select",
+    { id: "counterparty", name: "counterparty" },
+    h("option", { value: "" }, `— ${t("choose_receiver")} —`),
+    [...offices].map(([officeId, name]) =>
+      h("option", { value: `office:${officeId}`, selected: stop && stop.office_id === officeId }, name),
+    ),
+    session && session.user && session.user.post_office_id
+      ? h("option", { value: `post_office:${session.user.post_office_id}` }, t("own_post_office"))
+      : null,
+  );
   const collect = stop && stop.kind === "office_pickup";
   const direction = h(
     "div",
@@ -735,7 +754,7 @@ async function handoverScreen(params) {
         item_codes: codes,
         fees_declared_vnd: Number(fees.value || 0),
       });
-      const refused = (opened.refused || []).map((r) => `${format(r.code)}: ${r.detail}`);
+      const refused = (opened.refused || []).map((r) => `${format(r.code)}: ${r.message || r.detail}`);
       status.replaceChildren(
         message("good", `${t("handover_opened")}: ${opened.code} · ${opened.lines.length} ${t("items")}`),
         ...refused.map((text) => message("bad", text)),

@@ -94,6 +94,8 @@ const TEXT = {
   save: ["Lưu", "Save"],
   required: ["Bắt buộc", "Required"],
   receiver: ["Bên nhận", "Receiver"],
+  choose_receiver: ["chọn bên nhận", "choose the receiver"],
+  own_post_office: ["Bưu cục của tôi", "My post office"],
   open_handover: ["Mở biên bản bàn giao", "Open hand-over"],
   needs_network: ["Cần kết nối mạng cho thao tác này.", "This needs a connection."],
   handover_opened: ["Đã mở biên bản", "Hand-over opened"],

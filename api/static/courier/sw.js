@@ -1,6 +1,6 @@
 // Service worker for the courier app: keeps the app's own files on the phone so it opens
 // with no signal. API calls are never cached here — the app's IndexedDB queue owns them.
-const VERSION = "hoso-courier-2026-11-22.5";
+const VERSION = "hoso-courier-2026-12-03.1";
 const SHELL = [
   "/courier/",
   "/courier/manifest.webmanifest",
@@ -11,6 +11,7 @@ const SHELL = [
   "/static/courier/scanner.js",
   "/static/courier/s10.js",
   "/static/courier/i18n.js",
+  "/static/courier/vntime.js",
   "/static/courier/app.css",
   "/static/courier/icon-192.png",
   "/static/vendor/zxing/zxing-library-0.23.0.min.js",

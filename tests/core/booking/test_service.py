@@ -30,6 +30,7 @@ from core.identity.service import actor_for, keyed_hash
 from core.otp.service import issue_code
 from core.outbox.models import OutboxMessage
 from core.settings import Settings
+from edge.texts import field_texts
 from labels.vietqr import parse_vietqr
 from tests.core.booking.helpers import (
     CCCD_MALE_1985,
@@ -129,8 +130,8 @@ def test_one_bad_field_is_named(
     with pytest.raises(BookingInvalid) as caught:
         plan_booking(db, settings, booking_input(area, **overrides), now=NOW)
     assert list(caught.value.messages) == [field]
-    vi, en = caught.value.messages[field]
-    assert vi and en
+    vi, en = field_texts(caught.value.messages)[field]
+    assert vi and en and vi != en
 
 
 def test_office_elsewhere_in_the_province_is_allowed_other_province_is_not(

@@ -1,0 +1,175 @@
+"""Vietnamese texts, keyed by reason code (see ``edge/texts/__init__.py`` for how to add one).
+
+Sentences as a counter clerk would say them: short, polite, with what to do next. Keep the
+same keys as ``en.py``; ``{name}`` placeholders come from the refusal's ``params``.
+"""
+
+from __future__ import annotations
+
+from core.custody.transitions import STATUS_LABELS, TRANSITIONS
+
+# Names of things a sentence may mention (params ending in ``_text`` point at these keys).
+_NAMES: dict[str, str] = {
+    **{f"event.{kind}": rule.label_vi for kind, rule in TRANSITIONS.items()},
+    **{f"status.{status}": vi for status, (vi, _) in STATUS_LABELS.items()},
+    "party.citizen": "người dân",
+    "party.courier": "bưu tá",
+    "party.office": "bộ phận một cửa",
+    "party.post_office": "bưu cục",
+    "party.admin": "quản trị viên",
+    "party.agency": "hệ thống cơ quan",
+    "party.": "bên khác",
+    "item.dossier": "hồ sơ",
+    "item.result": "kết quả",
+    "address.part.address": "địa chỉ",
+    "address.part.province": "tỉnh/thành phố",
+    "address.part.district": "quận/huyện (địa chỉ cũ)",
+    "address.part.commune": "xã/phường/đặc khu",
+}
+
+TEXTS: dict[str, str] = {
+    **_NAMES,
+    # -- the general text of each kind: what a refusal without its own text says ----------
+    "kind.error": "Không thực hiện được yêu cầu.",
+    "kind.invalid_input": "Thông tin nhập chưa hợp lệ; vui lòng kiểm tra lại.",
+    "kind.not_found": "Không tìm thấy.",
+    "kind.conflict": "Không thực hiện được ở trạng thái hiện tại.",
+    "kind.invalid_transition": "Thao tác không phù hợp với trạng thái hiện tại của bưu gửi.",
+    "kind.forbidden": "Bạn không có quyền thực hiện việc này.",
+    "kind.unauthorized": "Vui lòng đăng nhập.",
+    "kind.rate_limited": "Bạn thao tác quá nhiều lần; vui lòng chờ rồi thử lại.",
+    "kind.password_change_required": "Mật khẩu của bạn vừa được đặt lại: hãy đặt mật khẩu mới.",
+    "request.too_large": "Dữ liệu gửi lên quá lớn.",
+    "request.throttled": "Quá nhiều yêu cầu từ máy này: thử lại sau {seconds} giây.",
+    "input.invalid_field": "Giá trị của trường “{field}” chưa hợp lệ.",
+    # -- a courier's scan, by its reason_code, when the refusal has no text of its own -------
+    "scan.exception": "Mâu thuẫn với trạng thái đã biết: đã lưu để điều phối viên xem xét.",
+    "scan.malformed_code": "Mã không hợp lệ: quét hoặc nhập lại.",
+    "scan.unknown_item": "Không tìm thấy bưu gửi này.",
+    "scan.not_authorised": "Bạn không được thao tác với bưu gửi này.",
+    "scan.conflict": "Không ghi nhận được ở trạng thái hiện tại của bưu gửi.",
+    "scan.invalid_transition": "Thao tác không phù hợp với trạng thái hiện tại của bưu gửi.",
+    "scan.invalid_input": "Thông tin gửi kèm chưa hợp lệ.",
+    "scan.missing_field": "Còn thiếu thông tin bắt buộc.",
+    "scan.incomplete_dossier": (
+        "Hồ sơ chưa đủ giấy tờ bắt buộc: không nhận; hãy ghi “Không nhận được hồ sơ”."
+    ),
+    "scan.proof_failed": "Không xác minh được người nhận.",
+    "scan.attempts_exhausted": "Đã hết số lần phát: hãy trả bưu gửi về bộ phận một cửa.",
+    "scan.bag_sealed": "Túi đã niêm phong.",
+    "scan.empty_bag": "Túi không có bưu gửi nào.",
+    "scan.unknown_kind": "Thao tác “{kind}” không tồn tại.",
+    "scan.service_only": "“{kind_text}” do hệ thống ghi nhận, không quét từ điện thoại.",
+    "scan.needs_proof": "Cần bằng chứng người nhận (mã OTP, CCCD hoặc giấy ủy quyền).",
+    "scan.needs_detail": "“{kind_text}” còn thiếu thông tin “{name}”.",
+    # -- codes typed or scanned ------------------------------------------------------------
+    "code.check_digit": "Sai số kiểm tra trong mã {code}: quét hoặc nhập lại.",
+    "code.item_id": (
+        "Mã bưu gửi gồm 13 ký tự: 2 chữ cái, 9 chữ số, 2 chữ cái (ví dụ DH 000 000 012 VN)."
+    ),
+    "code.dossier_code": (
+        "Mã hồ sơ không đúng dạng V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX "
+        "(ví dụ 000.00.24.H05-261203-0012)."
+    ),
+    "code.cccd": "Số CCCD hoặc mã QR trên căn cước không hợp lệ.",
+    "code.malformed": "Mã không hợp lệ: quét hoặc nhập lại.",
+    "code.item_id_empty": "Nhập mã bưu gửi (ví dụ DH 000 000 012 VN).",
+    "date.format": "Ngày phải có dạng ngày/tháng/năm.",
+    # -- items, bags, hand-offs ---------------------------------------------------------------
+    "item.unknown": "Không tìm thấy bưu gửi {code}.",
+    "item.no_case": "Bưu gửi này không thuộc hồ sơ nào.",
+    "item.not_assigned": "Bưu gửi {code} không được phân công cho bạn.",
+    "item.other_post_office": "Bưu gửi {code} thuộc bưu cục khác.",
+    "item.other_office": "Bưu gửi {code} thuộc bộ phận một cửa khác.",
+    "item.held_by": "Bưu gửi {code} đang do {party_text} giữ.",
+    "item.not_yet_yours": (
+        "Hệ thống chưa ghi nhận bạn giữ bưu gửi {code} (đang do {party_text} giữ): "
+        "đã lưu để điều phối viên xem xét."
+    ),
+    "bag.empty": "Túi {code} không có bưu gửi nào.",
+    "bag.sealed": "Túi {code} đã niêm phong.",
+    "bag.unknown_bag_code": "Cần mã của một túi đã có để đóng bưu gửi vào.",
+    "bag.not_this_bag": "Bưu gửi không nằm trong túi này.",
+    "bag.not_in_bag": "Bưu gửi không nằm trong túi nào.",
+    "transition.wrong_item_kind": "Không thể ghi “{kind_text}” cho bưu gửi {item_kind_text}.",
+    "transition.not_first": "“{kind_text}” không thể là thao tác đầu tiên của bưu gửi.",
+    "transition.needs_holder": "Thao tác đầu tiên phải ghi rõ bên đang giữ bưu gửi.",
+    "transition.not_allowed": (
+        "Không thể ghi “{kind_text}” khi bưu gửi đang ở trạng thái “{status_text}”."
+    ),
+    "transition.needs_handoff": "“{kind_text}” cần một lượt bàn giao đang mở; hiện không có.",
+    "transition.handoff_open": (
+        "Bưu gửi đang chờ {party_text} xác nhận bàn giao: xác nhận hoặc từ chối trước."
+    ),
+    "transition.needs_receiver": "Hãy chọn bên nhận bàn giao.",
+    "transition.already_held": "Bưu gửi đã do {party_text} giữ.",
+    "transition.holder_or_receiver": "Chỉ bên đang giữ hoặc bên nhận mới mở được lượt bàn giao.",
+    "transition.confirm_by": "Lượt bàn giao này phải do {party_text} xác nhận.",
+    "handover.bad_receiver": "Chỉ bàn giao được cho bưu tá, bưu cục hoặc bộ phận một cửa.",
+    "handover.unknown": "Không tìm thấy biên bản bàn giao này.",
+    "handover.other_office": "Biên bản {code} thuộc bộ phận một cửa khác.",
+    "handover.closed": "Biên bản {code} đã đóng.",
+    "handover.say_what": "Ghi rõ bưu gửi có vấn đề gì.",
+    "handover.declined_not_accepted": "Bưu gửi đã từ chối thì không thể nhận.",
+    "handover.not_listed": "{code} không có trong biên bản {record}.",
+    "handover.line_done": "{code} đã được ghi nhận trước đó.",
+    "money.negative": "Số tiền không được âm.",
+    "signature.not_uploaded": "Chữ ký chưa được tải lên: vui lòng ký lại.",
+    "signature.unreadable": "Không đọc được chữ ký đã vẽ; vui lòng ký lại.",
+    "signature.not_png": "Chữ ký phải là ảnh PNG.",
+    "money.whole_dong": "Số tiền phải là số đồng nguyên (ví dụ 200.000).",
+    # -- the desk ------------------------------------------------------------------------------
+    "desk.no_office": "Màn hình một cửa dành cho cán bộ thuộc một bộ phận một cửa.",
+    "desk.scan_something": "Quét mã bưu gửi hoặc mã hồ sơ.",
+    "desk.dossier_code_empty": "Quét hoặc nhập mã hồ sơ.",
+    "desk.not_arrived": "Hồ sơ chưa đến bộ phận này (trạng thái: {status_text}).",
+    "case.unknown_dossier_code": "Không có hồ sơ nào mang mã {code}.",
+    "case.other_office": "Hồ sơ này thuộc {office}, không thuộc bộ phận của bạn.",
+    "case.has_result": "Hồ sơ #{case_id} đã có bưu gửi kết quả.",
+    "case.send_only": "Hồ sơ này chỉ đăng ký gửi hồ sơ, không nhận kết quả qua bưu điện.",
+    "case.dossier_code_taken": "Mã hồ sơ {code} đã được ghi cho hồ sơ #{case_id}.",
+    "case.appointment_before_receipt": "Ngày hẹn trả không thể trước ngày tiếp nhận hồ sơ.",
+    "case.no_dossier_item": "Hồ sơ này không có bưu gửi hồ sơ.",
+    # -- citizens' bookings -------------------------------------------------------------------
+    "booking.not_yours": "Lịch hẹn này không phải của bạn.",
+    "case.not_yours": "Bạn không có hồ sơ số {case_id}.",
+    "booking.too_late_to_cancel": "Chỉ hủy được lịch hẹn khi bưu tá chưa nhận hồ sơ.",
+    "booking.too_late_to_move": "Chỉ đổi được lịch hẹn khi bưu tá chưa nhận hồ sơ.",
+    "booking.window_full": "Khung giờ này không còn chỗ; vui lòng chọn khung giờ khác.",
+    "rating.stars": "Chọn từ 1 đến 5 sao.",
+    "rating.comment_too_long": "Nhận xét tối đa 1.000 ký tự.",
+    "rating.not_delivered": "Chỉ đánh giá được khi đã nhận kết quả.",
+    "rating.already": "Bạn đã đánh giá hồ sơ này.",
+    "otp.none_valid": "Không còn mã hợp lệ cho số điện thoại này: hãy gửi mã mới.",
+    "otp.wrong": "Mã không đúng (còn {left} lần thử).",
+    "otp.digits": "Mã gồm {digits} chữ số.",
+    "booking.choose_window": "Chọn khung giờ.",
+    "address.too_short": "Nhập địa chỉ có xã/phường và tỉnh/thành phố.",
+    "address.too_long": "Địa chỉ dài tối đa {max} ký tự.",
+    "address.not_recognised": (
+        "Không nhận ra {part_text}: “{fragment}”. Hãy ghi rõ số nhà, xã/phường và tỉnh/thành phố."
+    ),
+    # -- signing in ----------------------------------------------------------------------------
+    "auth.wrong_credentials": "Sai tên đăng nhập hoặc mật khẩu.",
+    "auth.throttled_account": (
+        "Tài khoản đăng nhập sai quá nhiều lần: chờ 15 phút hoặc nhờ điều phối viên."
+    ),
+    "auth.throttled_address": "Đăng nhập sai quá nhiều lần từ máy này: chờ 15 phút.",
+    "auth.signed_out": "Phiên đăng nhập không còn hiệu lực: vui lòng đăng nhập lại.",
+    "auth.expired": "Phiên đăng nhập đã hết hạn: vui lòng đăng nhập lại.",
+    "auth.device_revoked": "Thiết bị này đã bị thu hồi: liên hệ điều phối viên.",
+    "auth.account_disabled": "Tài khoản đã bị khóa: liên hệ quản trị viên.",
+    # -- who may enter where (core.access AREAS) ----------------------------------------------
+    "access.citizen": "Trang này dành cho người dân xem lịch hẹn của mình.",
+    "access.desk": "Trang này dành cho cán bộ một cửa.",
+    "access.printing": "In ấn dành cho nhân viên.",
+    "access.field": "Chức năng này dành cho bưu tá, điều phối viên và giao dịch viên.",
+    "access.courier_only": "Chỉ bưu tá mới làm được việc này.",
+    "access.supervise": (
+        "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới làm được việc này."
+    ),
+    "access.dispatch": "Chỉ điều phối viên hoặc quản trị viên mới lập được lộ trình.",
+    "access.admin": "Chức năng này dành cho quản trị viên.",
+    "access.messages": "Tin nhắn gửi người dân dành cho quản trị viên và điều phối viên.",
+    "access.administer": "Khu quản trị dành cho quản trị viên và giám sát cấp tỉnh.",
+}
