@@ -147,6 +147,7 @@ def _worker_loop(
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
+    from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
     handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook}
@@ -156,6 +157,8 @@ def _worker_loop(
         dispatch_due(factory, settings, now=datetime.now(UTC))
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
+        # Service-quality roll-ups: a new event is in today's figures after one poll.
+        sla_pass(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
         total += attempted
         if heartbeat is not None:
