@@ -24,6 +24,7 @@ from core.cli_support import settings_for as _settings
 from core.db import database_urls, transaction
 from core.migrate import migrate_schema
 from core.settings import Settings, get_settings
+from core.sla.cli import report, sla_app
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -34,6 +35,8 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(sla_app, name="sla")
+app.command("report")(report)
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
