@@ -117,6 +117,7 @@ class Objects:
     courier_1: int = 0
     courier_2: int = 0
     post_office_1: str = ""
+    post_office_1_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -347,6 +348,17 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/admin/catalogue/{kind}/upload", page_for(admins_422)),
         Call("POST", "/admin/catalogue/{kind}/import", page_for(admins_422), data={}),
         Call("POST", "/api/v1/admin/catalogue/{kind}/import", api_for(admins_422)),
+        # -- service quality: every staff role its own figures; other levels refused ----------
+        Call("GET", "/sla", page_for(each(STAFF, 200))),
+        Call("GET", "/sla/export/{table}.{fmt}", page_for(each(STAFF, 200))),
+        Call("GET", "/sla/report.pdf", page_for({**each(STAFF, 403), "admin": 200,
+                                                 "supervisor_1": 200}),
+             params={"province": "24", "month": "2026-11"}),
+        Call("GET", "/api/v1/sla/figures",
+             api_for({**each(STAFF, 403), **each(("dispatcher_1", "clerk_1", "admin",
+                                                   "supervisor_1"), 200)}),
+             params={"level": "post_office", "id": o.post_office_1_id}),
+        Call("GET", "/api/v1/sla/trend", api_for(each(STAFF, 200))),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -362,6 +374,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "action": "cancel",
         "user_id": o.courier_1,
         "kind": "offices",
+        "table": "figures",
+        "fmt": "csv",
     }
     table = {}
     for row in rows:
@@ -461,7 +475,8 @@ def _build(db: Session, settings: Settings) -> Objects:
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
-                   post_office_1=po1.code, tokens=tokens)  # fmt: skip
+                   post_office_1=po1.code, post_office_1_id=po1.id,
+                   tokens=tokens)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
