@@ -270,6 +270,8 @@ def breakdown(
     ).all()  # fmt: skip
     per: dict[int, dict[str, tuple[int, int, int]]] = defaultdict(dict)
     for ident, measure, total, hits, value in rows:
+        if by == "procedure" and ident == 0:
+            continue  # a desk hand-over carries many procedures: it has no row of its own
         per[int(ident)][measure] = (int(total), int(hits), int(value))
     names = _names(session, by, set(per), lang)
     out = [
