@@ -127,15 +127,15 @@ def _handover_inputs(session: Session, handover_ids: Iterable[int]) -> list[Hand
         _party_id(side, "courier") for h in handovers for side in (h.from_party, h.to_party)
     } - {0}
     provinces: dict[int, str] = {}
-    for row in session.execute(
+    for office_id, province in session.execute(
         select(Office.id, Office.province_code).where(Office.id.in_(office_ids))
     ):
-        provinces[row[0]] = row[1]
+        provinces[office_id] = province
     home: dict[int, int | None] = {}
-    for row in session.execute(
+    for user_id, post_office_id in session.execute(
         select(User.id, User.post_office_id).where(User.id.in_(courier_ids))
     ):
-        home[row[0]] = row[1]
+        home[user_id] = post_office_id
     out = []
     for h in handovers:
         office = _party_id(h.from_party, "office") or _party_id(h.to_party, "office")
