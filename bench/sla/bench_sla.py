@@ -34,10 +34,12 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -220,7 +222,7 @@ def _parts(factory: object, today: date, rounds: int) -> None:
     assert isinstance(factory, sessionmaker)
     reach = SlaReach("province", province_code=PROVINCE)
     year = Period(today - timedelta(days=364), today)
-    parts = {
+    parts: dict[str, Callable[[Session], object]] = {
         "figures": lambda s: figures(s, reach, year),
         "trends": lambda s: trends(s, reach, year),
         "by post office": lambda s: breakdown(s, reach, year, "post_office"),
