@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(desk.router)
     app.include_router(sla.page_router)
     app.include_router(sla.router, responses=ERROR_RESPONSES)
+    app.include_router(sla.citizen_router, responses=ERROR_RESPONSES)
     # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
     app.include_router(citizen_api.router, responses=ERROR_RESPONSES)
     app.include_router(citizen_pages.router)

@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from api.citizens.auth import CurrentCitizen
 from api.staff import staff_user
 from api.web import page_user, render, request_lang
 from core.access import SlaReach, default_sla_reach, sla_reach
 from core.errors import DomainError, InvalidInput
 from core.identity.models import User
 from core.settings import Settings
+from core.sla.complaints import answer_complaint, complaints_of_province, file_complaint
 from core.sla.measures import MEASURES, NOT_YET_MEASURED
 from core.sla.monthly import monthly_report_pdf
 from core.sla.report import (
@@ -57,6 +59,7 @@ from vntime import VN
 
 page_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+citizen_router = APIRouter(prefix="/api/v1/my", tags=["citizen"])
 QualityPage = Annotated[User, Depends(page_user("quality"))]
 QualityStaff = Annotated[User, Depends(staff_user("quality"))]
 
@@ -190,7 +193,31 @@ def dashboard_page(
         "may_drill": lambda by: _may_drill(user, board.reach.level, by),
         "any_figures": any(f.total for f in board.figures), "VN": VN, "now": now,
         "bucket": bucket_of(board.period),
+        "complaints": complaints_of_province(session, board.reach.province_code or "")
+        if board.reach.level == "province" and user.role in ("admin", "province_supervisor")
+        else None,
+        "answered": request.query_params.get("answered"),
     })  # fmt: skip
+
+
+@page_router.post("/sla/complaints/{complaint_id}/answer")
+def answer_page(
+    request: Request,
+    complaint_id: int,
+    user: QualityPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    answer: Annotated[str, Form()] = "",
+) -> Response:
+    """The supervisor's answer to a complaint, from the province dashboard."""
+    try:
+        with session.begin_nested():
+            complaint = answer_complaint(session, settings, user, complaint_id, answer, now=now)
+    except DomainError as refusal:
+        return render(request, "sla/refused.html", {"error": refusal},
+                      status_code=status_for(refusal))  # fmt: skip
+    return RedirectResponse(f"/sla?answered={complaint.id}#sla-complaints", status_code=303)
 
 
 def _tables(board: Dashboard, lang: str) -> dict[str, Table]:
@@ -343,3 +370,30 @@ def trend_api(
     period = _period(settings, asked, now)
     return [PointRead(start=p.start, total=p.total, hits=p.hits)
             for p in trends(session, reach, period)[measure]]  # fmt: skip
+
+
+class ComplaintCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ComplaintRead(BaseModel):
+    id: int
+    case_id: int
+    created_at: datetime
+    due_at: datetime
+
+
+@citizen_router.post("/cases/{case_id}/complaints", status_code=201)
+def complain(
+    case_id: int,
+    body: ComplaintCreate,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ComplaintRead:
+    """A complaint about one of the citizen's cases; the province supervisor answers it
+    within the province's complaint target (days)."""
+    complaint = file_complaint(session, settings, citizen, case_id, body.text, now=now)
+    return ComplaintRead(id=complaint.id, case_id=complaint.case_id,
+                         created_at=complaint.created_at, due_at=complaint.due_at)  # fmt: skip

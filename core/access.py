@@ -343,3 +343,18 @@ def sla_reach(session: Session, user: User, level: str, ident: str) -> SlaReach:
                                        and reach.province_code == province):  # fmt: skip
         return SlaReach(level, province_code=province or None, ident=number)
     raise Forbidden("these are another level's figures", field="id")
+
+
+def may_answer_complaint(session: Session, user: User, case_id: int) -> bool:
+    """An admin, or the supervisor of the province of the case's post office."""
+    if user.role == "admin":
+        return True
+    if user.role != "province_supervisor" or user.province_code is None:
+        return False
+    province = session.scalar(
+        select(PostOffice.province_code)
+        .join(Booking, Booking.post_office_id == PostOffice.id)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == case_id)
+    )
+    return province == user.province_code

@@ -359,6 +359,11 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
                                                    "supervisor_1"), 200)}),
              params={"level": "post_office", "id": o.post_office_1_id}),
         Call("GET", "/api/v1/sla/trend", api_for(each(STAFF, 200))),
+        Call("POST", "/sla/complaints/{complaint_id}/answer",
+             page_for({**each(STAFF, 403), "admin": 404, "supervisor_1": 404}),
+             data={"answer": "Đã xử lý"}),
+        Call("POST", "/api/v1/my/cases/{case_id}/complaints",
+             api_for({"citizen_a": 201, "citizen_b": 404}), json={"text": "Bưu tá đến muộn"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -375,6 +380,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "user_id": o.courier_1,
         "kind": "offices",
         "table": "figures",
+        "complaint_id": 999_999,
         "fmt": "csv",
     }
     table = {}

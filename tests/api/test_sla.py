@@ -122,3 +122,49 @@ def test_a_courier_sees_only_their_own_figures(
     refused = client.get("/api/v1/sla/figures", params={"level": "courier", "id": other.id},
                          headers=headers)  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_a_complaint_is_answered_by_the_supervisor_and_measured(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    world = build_day(db, settings)
+    citizen_headers = _as(client, db, settings, world.citizen)
+    case_id = world.cases[0].id
+    # A first answered request settles the token before a refused one rolls its savepoint back.
+    probe = client.get("/api/v1/my/cases", headers=citizen_headers)
+    assert probe.status_code == 200, probe.text
+    empty = client.post(f"/api/v1/my/cases/{case_id}/complaints", json={"text": ""},
+                        headers=citizen_headers)  # fmt: skip
+    assert empty.status_code == 422
+    stranger = make_user(db, "citizen")
+    refused = client.post(f"/api/v1/my/cases/{case_id}/complaints", json={"text": "Chậm"},
+                          headers=_as(client, db, settings, stranger))  # fmt: skip
+    assert refused.status_code == 404
+    filed = client.post(f"/api/v1/my/cases/{case_id}/complaints",
+                        json={"text": "Bưu tá đến muộn hai tiếng"},
+                        headers=citizen_headers)  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    complaint_id = filed.json()["id"]
+    due = datetime.fromisoformat(filed.json()["due_at"])
+    assert timedelta(days=9, hours=23) < due - datetime.now(VN) <= timedelta(days=10)
+    dispatcher = make_user(db, "dispatcher", post_office_id=world.post_office.id)
+    _as(client, db, settings, dispatcher)
+    assert client.post(f"/sla/complaints/{complaint_id}/answer",
+                       data={"answer": "x"}).status_code == 403  # fmt: skip
+    boss = staff(db, "province_supervisor", Binding(province_code="24"))
+    _as(client, db, settings, boss)
+    page = client.get("/sla", params={"level": "province", "id": "24"})
+    assert "Bưu tá đến muộn hai tiếng" in page.text
+    assert client.post(f"/sla/complaints/{complaint_id}/answer",
+                       data={"answer": " "}).status_code == 422  # fmt: skip
+    answer = {"answer": "Đã nhắc nhở bưu tá."}
+    answered = client.post(f"/sla/complaints/{complaint_id}/answer", data=answer,
+                           follow_redirects=False)  # fmt: skip
+    assert answered.status_code == 303
+    again = client.post(f"/sla/complaints/{complaint_id}/answer", data={"answer": "Lần hai"})
+    assert again.status_code == 409
+    today = datetime.now(VN).date().isoformat()
+    body = client.get("/api/v1/sla/figures", params={"level": "post_office",
+                      "id": world.post_office.id, "range": "today"}).json()  # fmt: skip
+    got = {f["measure"]: (f["hits"], f["total"]) for f in body["figures"]}
+    assert got["complaint_on_time"] == (1, 1), today
