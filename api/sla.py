@@ -20,6 +20,7 @@ from api.citizens.auth import CurrentCitizen
 from api.staff import staff_user
 from api.web import page_user, render, request_lang
 from core.access import SlaReach, default_sla_reach, sla_reach
+from core.booking.service import RATING_REASONS
 from core.errors import DomainError, InvalidInput
 from core.identity.models import User
 from core.settings import Settings
@@ -41,6 +42,7 @@ from core.sla.report import (
     late_now,
     period_of,
     place_name,
+    reason_counts,
     trends,
 )
 from core.sla.tables import (
@@ -97,6 +99,7 @@ class Dashboard:
     trends: dict[str, list[Point]]
     breakdowns: dict[str, list[BreakdownRow]]
     late: list[LateItem]
+    reasons: dict[str, int]
 
 
 def _reach(session: Session, user: User, asked: Asked) -> SlaReach:
@@ -125,6 +128,7 @@ def build(
         trends=trends(session, reach, period),
         breakdowns={by: breakdown(session, reach, period, by, lang) for by in breakdowns_of(reach)},
         late=late_now(session, reach, now=now),
+        reasons=reason_counts(session, reach, period),
     )
 
 
@@ -188,7 +192,8 @@ def dashboard_page(
                       status_code=status_for(refusal))  # fmt: skip
     return render(request, "sla/dashboard.html", {
         "board": board, "measures": MEASURES, "charts": _charts(board, lang),
-        "not_yet": NOT_YET_MEASURED, "stages": STAGES, "by_titles": BY_TITLES,
+        "not_yet": NOT_YET_MEASURED, "stages": STAGES, "rating_reasons": RATING_REASONS,
+        "by_titles": BY_TITLES,
         "query": _query(board), "user_role": user.role,
         "may_drill": lambda by: _may_drill(user, board.reach.level, by),
         "any_figures": any(f.total for f in board.figures), "VN": VN, "now": now,

@@ -56,6 +56,9 @@ MEASURES: dict[str, Measure] = {
     )
 }  # fmt: skip
 
+# Reason chips of ratings are rolled up as counts under "reason:<key>" (not in MEASURES).
+REASON_PREFIX = "reason:"
+
 # Measures the issue names whose data hoso does not hold yet: listed, never given a figure.
 NOT_YET_MEASURED: dict[str, tuple[str, str]] = {
     "money_handed_late": (
@@ -194,6 +197,7 @@ class CaseInput:
     dossier_events: Sequence[EventRow] = ()
     result_events: Sequence[EventRow] = ()
     rating_stars: int | None = None
+    rating_reasons: Sequence[str] = ()
     cancelled: bool = False
 
 
@@ -313,6 +317,9 @@ def _result_facts(case: CaseInput, targets: Targets, facts: Facts) -> None:
         if case.rating_stars is not None:
             add(Contribution("satisfaction", day, place, 1, int(case.rating_stars >= 4),
                              case.rating_stars))  # fmt: skip
+            # Each ticked reason chip is counted beside the stars (not a rate: a count).
+            for reason in case.rating_reasons:
+                add(Contribution(REASON_PREFIX + reason, day, place, 1, 1, 0))
         return
     if returns:
         day = vn_day(returns[-1].occurred_at)

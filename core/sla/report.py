@@ -33,7 +33,7 @@ from core.errors import InvalidInput
 from core.identity.models import User
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
-from core.sla.measures import MEASURES, Measure
+from core.sla.measures import MEASURES, REASON_PREFIX, Measure
 from core.sla.models import SlaDaily, SlaFact
 from vntime import VN
 
@@ -193,6 +193,20 @@ def figures(session: Session, reach: SlaReach, period: Period) -> list[Figure]:
     ).all()  # fmt: skip
     found = {m: (int(t), int(h), int(v)) for m, t, h, v in rows}
     return [Figure(m, *found.get(k, (0, 0, 0))) for k, m in MEASURES.items()]
+
+
+def reason_counts(session: Session, reach: SlaReach, period: Period) -> dict[str, int]:
+    """How often each rating reason chip was ticked (ratings of results delivered in the
+    period), most frequent first."""
+    rows = session.execute(
+        select(SlaDaily.measure, func.sum(SlaDaily.total))
+        .where(_scope(reach, _TOTALS[reach.level]),
+               SlaDaily.day.between(period.start, period.end),
+               SlaDaily.measure.startswith(REASON_PREFIX))
+        .group_by(SlaDaily.measure)
+        .order_by(func.sum(SlaDaily.total).desc())
+    ).all()  # fmt: skip
+    return {m.removeprefix(REASON_PREFIX): int(n) for m, n in rows if n}
 
 
 @dataclass(frozen=True)

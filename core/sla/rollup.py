@@ -67,7 +67,8 @@ def _case_inputs(session: Session, case_ids: Iterable[int]) -> list[CaseInput]:
         select(Case.id, Case.appointment_date, Case.dossier_item_id, Case.result_item_id,
                Booking.post_office_id, Booking.office_id, Booking.procedure_id,
                Booking.pickup_window_start, Booking.pickup_window_end,
-               PostOffice.province_code, CaseRating.stars, BookingTerms.cancelled_at)
+               PostOffice.province_code, CaseRating.stars, CaseRating.reasons,
+               BookingTerms.cancelled_at)
         .join(Booking, Booking.id == Case.booking_id)
         .join(PostOffice, PostOffice.id == Booking.post_office_id)
         .outerjoin(CaseRating, CaseRating.case_id == Case.id)
@@ -103,6 +104,7 @@ def _case_inputs(session: Session, case_ids: Iterable[int]) -> list[CaseInput]:
             dossier_events=events.get(r.dossier_item_id or 0, []),
             result_events=events.get(r.result_item_id or 0, []),
             rating_stars=r.stars,
+            rating_reasons=tuple(r.reasons or ()),
             cancelled=r.cancelled_at is not None,
         )  # fmt: skip
         for r in rows

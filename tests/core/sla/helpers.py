@@ -62,7 +62,8 @@ def build_day(db: Session, settings: Settings, *, province: str = "24") -> World
     - results (appointment DAY+3) for cases 0–3: 0 and 1 delivered DAY+3 at the first
       attempt; 2 fails DAY+3 and is delivered DAY+4 (late, not first); 3 fails and is
       returned to the office DAY+4. → on time 2 of 3, first attempt 2 of 4, returns 1 of 4;
-    - ratings: case 0 five stars, case 1 three → satisfied 1 of 2, response 2 of 3;
+    - ratings: case 0 five stars (on time, courteous), case 1 three (late) → satisfied 1 of
+      2, response 2 of 3;
     - the desk's hand-overs: one sitting of 20 minutes (cases 0–4), one of 45 (cases 5–7)
       → within 30 minutes: 1 of 2.
     """
@@ -114,8 +115,9 @@ def build_day(db: Session, settings: Settings, *, province: str = "24") -> World
                 ),
             )
             record_one(db, d, scan("handover_confirmed", result, occurred_at=at(4, 15)))
-    for case, stars in ((world.cases[0], 5), (world.cases[1], 3)):
-        rate_case(db, world.citizen, case.id, stars, None, now=at(3, 12))
+    for case, stars, reasons in ((world.cases[0], 5, ["on_time", "courteous"]),
+                                 (world.cases[1], 3, ["late"])):  # fmt: skip
+        rate_case(db, world.citizen, case.id, stars, None, now=at(3, 12), reasons=reasons)
     catch_up(db, settings, now=datetime.now(VN))
     return world
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from core.sla.report import Period, breakdown, figures, late_now, trends
+from core.sla.report import Period, breakdown, figures, late_now, reason_counts, trends
 from tests.core.sla.helpers import DAY, at, build_day
 
 
@@ -29,6 +29,7 @@ def test_each_measure_on_a_known_day(db: Session, settings: Settings) -> None:
     assert got["satisfaction"] == (1, 2)
     assert got["rating_response"] == (2, 3)
     assert got["complaint_on_time"] == (0, 0)
+    assert reason_counts(db, world.province, week) == {"on_time": 1, "courteous": 1, "late": 1}
     # The same figures at the post office's level, and each counted on its own day.
     assert _by_key(db, world.at_post_office, week) == got
     first_day = _by_key(db, world.province, Period(DAY, DAY))
