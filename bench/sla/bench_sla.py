@@ -56,7 +56,7 @@ from core.identity.service import actor_for, issue_token  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.seed import seed_reference  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.sla.measures import GRAINS  # noqa: E402
+from core.sla.measures import GRAINS, MONTHLY  # noqa: E402
 from core.sla.report import Period, figures  # noqa: E402
 from core.sla.rollup import sla_pass  # noqa: E402
 from edge.security import SESSION_COOKIE  # noqa: E402
@@ -129,12 +129,14 @@ def build(engine_url: str, cases: int, today: date) -> float:
                 for d in ("post_office_id", "office_id", "courier_id", "procedure_id")
             )
             group = ", ".join(["measure", "day", *(cols[d] for d in dims)])
-            cursor.execute(
-                "INSERT INTO sla_daily (grain, province_code, day, measure, post_office_id,"
-                " office_id, courier_id, procedure_id, total, hits, value_sum)"
-                f" SELECT '{grain}', '{PROVINCE}', day, measure, {pick}, sum(total), sum(hits),"
-                f" sum(value) FROM sla_bench_base GROUP BY {group}"
-            )
+            for suffix, day in (("", "day"), (MONTHLY, "date_trunc('month', day)::date")):
+                cursor.execute(
+                    "INSERT INTO sla_daily (grain, province_code, day, measure, post_office_id,"
+                    " office_id, courier_id, procedure_id, total, hits, value_sum)"
+                    f" SELECT '{grain}{suffix}', '{PROVINCE}', {day}, measure, {pick},"
+                    f" sum(total), sum(hits), sum(value) FROM sla_bench_base"
+                    f" GROUP BY {group.replace('day', day, 1)}"
+                )
         cursor.execute(
             "INSERT INTO sla_facts (subject, subject_id, province_code, post_office_id,"
             " office_id, courier_id, procedure_id, open_stage, due_at, contributions,"

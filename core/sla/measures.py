@@ -92,6 +92,11 @@ GRAINS: dict[str, tuple[Dim, ...]] = {
 }
 
 
+# Each grain is also kept per month (``"po@m"``, dated the 1st): a year's breakdown sums 12
+# rows per counter, not 365.
+MONTHLY = "@m"
+
+
 @dataclass(frozen=True)
 class Place:
     province_code: str
@@ -135,10 +140,12 @@ def expand(rows: Iterable[Sequence[object]]) -> dict[RollKey, list[int]]:
                             values["office_id"] if "office_id" in dims else 0,
                             values["courier_id"] if "courier_id" in dims else 0,
                             values["procedure_id"] if "procedure_id" in dims else 0)  # fmt: skip
-            acc = out.setdefault(key, [0, 0, 0])
-            acc[0] += int(str(total))
-            acc[1] += int(str(hits))
-            acc[2] += int(str(value))
+            month: RollKey = (grain + MONTHLY, key[1], on.replace(day=1), *key[3:])
+            for k in (key, month):
+                acc = out.setdefault(k, [0, 0, 0])
+                acc[0] += int(str(total))
+                acc[1] += int(str(hits))
+                acc[2] += int(str(value))
     return out
 
 

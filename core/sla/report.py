@@ -33,7 +33,7 @@ from core.errors import InvalidInput
 from core.identity.models import User
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
-from core.sla.measures import MEASURES, REASON_PREFIX, Measure
+from core.sla.measures import MEASURES, MONTHLY, REASON_PREFIX, Measure
 from core.sla.models import SlaDaily, SlaFact
 from vntime import VN
 
@@ -162,8 +162,45 @@ class Figure:
         return self.rate >= self.measure.goal
 
 
-def _scope(reach: SlaReach, grain: str) -> ColumnElement[bool]:
-    where = [SlaDaily.grain == grain]
+def _spans(period: Period) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """The period as daily spans and one run of whole months: (days, (first, last month))."""
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    last = _next_month(period.end) - timedelta(days=1)
+    last_whole = period.end.replace(day=1) if period.end == last else None
+    if last_whole is None:
+        last_whole = _previous_month(period.end.replace(day=1))
+    if first > last_whole:
+        return [(period.start, period.end)], None
+    days = []
+    if period.start < first:
+        days.append((period.start, first - timedelta(days=1)))
+    after = _next_month(last_whole)
+    if after <= period.end:
+        days.append((after, period.end))
+    return days, (first, last_whole)
+
+
+def _next_month(on: date) -> date:
+    return (on.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _previous_month(first_of_month: date) -> date:
+    return (first_of_month - timedelta(days=1)).replace(day=1)
+
+
+def _over(grain: str, period: Period) -> ColumnElement[bool]:
+    """The rows of ``grain`` covering the period: whole months from the monthly rows
+    (``grain@m``, dated the 1st), the days around them from the daily rows. A province-year
+    is then 12 monthly rows per counter instead of 365."""
+    days, months = _spans(period)
+    parts = [and_(SlaDaily.grain == grain, SlaDaily.day.between(a, b)) for a, b in days]
+    if months is not None:
+        parts.append(and_(SlaDaily.grain == grain + MONTHLY, SlaDaily.day.between(*months)))
+    return or_(*parts)
+
+
+def _scope(reach: SlaReach, grain: str, period: Period | None = None) -> ColumnElement[bool]:
+    where = [SlaDaily.grain == grain] if period is None else [_over(grain, period)]
     if reach.level == "province":
         where.append(SlaDaily.province_code == reach.province_code)
     elif reach.level == "post_office":
@@ -187,8 +224,7 @@ def figures(session: Session, reach: SlaReach, period: Period) -> list[Figure]:
     """Every measure for the period, in the order of ``MEASURES`` (zeros where none)."""
     rows = session.execute(
         select(SlaDaily.measure, *_sums())
-        .where(_scope(reach, _TOTALS[reach.level]),
-               SlaDaily.day.between(period.start, period.end))
+        .where(_scope(reach, _TOTALS[reach.level], period))
         .group_by(SlaDaily.measure)
     ).all()  # fmt: skip
     found = {m: (int(t), int(h), int(v)) for m, t, h, v in rows}
@@ -200,8 +236,7 @@ def reason_counts(session: Session, reach: SlaReach, period: Period) -> dict[str
     period), most frequent first."""
     rows = session.execute(
         select(SlaDaily.measure, func.sum(SlaDaily.total))
-        .where(_scope(reach, _TOTALS[reach.level]),
-               SlaDaily.day.between(period.start, period.end),
+        .where(_scope(reach, _TOTALS[reach.level], period),
                SlaDaily.measure.startswith(REASON_PREFIX))
         .group_by(SlaDaily.measure)
         .order_by(func.sum(SlaDaily.total).desc())
@@ -278,8 +313,7 @@ def breakdown(
     column = _DIM_COLUMN[by]
     rows = session.execute(
         select(column, SlaDaily.measure, *_sums())
-        .where(_scope(reach, grains[by]),
-               SlaDaily.day.between(period.start, period.end))
+        .where(_scope(reach, grains[by], period))
         .group_by(column, SlaDaily.measure)
     ).all()  # fmt: skip
     per: dict[int, dict[str, tuple[int, int, int]]] = defaultdict(dict)

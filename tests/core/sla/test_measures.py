@@ -3,7 +3,7 @@ reads them: the ledger → the roll-up pass → ``core.sla.report``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,13 @@ def test_each_measure_on_a_known_day(db: Session, settings: Settings) -> None:
     assert got["rating_response"] == (2, 3)
     assert got["complaint_on_time"] == (0, 0)
     assert reason_counts(db, world.province, week) == {"on_time": 1, "courteous": 1, "late": 1}
-    # The same figures at the post office's level, and each counted on its own day.
+    # The same figures at the post office's level, and each counted on its own day; whole
+    # months are read from the monthly rows, the days around them from the daily rows.
     assert _by_key(db, world.at_post_office, week) == got
+    for start, end in ((date(2026, 11, 1), date(2026, 12, 31)),
+                       (date(2026, 11, 20), date(2026, 12, 31)),
+                       (date(2026, 10, 15), date(2026, 12, 10))):  # fmt: skip
+        assert _by_key(db, world.at_post_office, Period(start, end)) == got, (start, end)
     first_day = _by_key(db, world.province, Period(DAY, DAY))
     assert first_day["pickup_on_time"] == (7, 10)
     assert first_day["door_to_desk"] == (5, 5)
