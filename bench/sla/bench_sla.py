@@ -119,6 +119,9 @@ def build(engine_url: str, cases: int, today: date) -> float:
             "CREATE UNLOGGED TABLE sla_bench_base (measure text, day date, po int, office int,"
             " courier int, procedure int, total int, hits int, value bigint)"
         )
+        # A bulk load: the secondary indexes are built once at the end, not row by row.
+        for name in ("ix_sla_daily_post_office", "ix_sla_daily_office", "ix_sla_daily_courier"):
+            cursor.execute(f"DROP INDEX {name}")
         with cursor.copy("COPY sla_bench_base FROM STDIN") as copy:
             for line in _base_rows(cases, today - timedelta(days=364)):
                 copy.write(line)
@@ -145,6 +148,9 @@ def build(engine_url: str, cases: int, today: date) -> float:
             " now() FROM generate_series(1, %s) AS g",
             (PROVINCE, cases // 50),
         )
+        for name, column in (("post_office", "post_office_id"), ("office", "office_id"),
+                             ("courier", "courier_id")):  # fmt: skip
+            cursor.execute(f"CREATE INDEX ix_sla_daily_{name} ON sla_daily (grain, {column}, day)")
         cursor.execute("DROP TABLE sla_bench_base")
         cursor.execute("ANALYZE sla_daily")
         cursor.execute("ANALYZE sla_facts")
@@ -243,17 +249,23 @@ def _parts(factory: object, today: date, rounds: int) -> None:
             print(f"{name:<22}{statistics.median(taken):>10.3f}")
 
 
-def _latency(factory: object, settings: Settings, today: date) -> None:
-    """Pick a case up while a worker thread runs the pass every second (hoso worker's poll)."""
+def _latency(factory: object, settings: Settings, today: date, samples: int = 5) -> None:
+    """Pick cases up while a worker thread runs the pass every second (hoso worker's poll):
+    the time from each pickup's commit until today's figure counts it."""
     from sqlalchemy.orm import sessionmaker
+
+    from core.identity.models import User
 
     assert isinstance(factory, sessionmaker)
     with transaction(factory) as session:
         post_office = make_post_office(session, code="PO-LAT")
         office = make_office(session)
         courier = make_user(session, "courier", post_office_id=post_office.id)
-        case = make_case(session, settings, post_office=post_office, office=office)
-        code = dossier_of(session, case).code
+        codes = [
+            dossier_of(session, make_case(session, settings, post_office=post_office,
+                                          office=office)).code
+            for _ in range(samples)
+        ]  # fmt: skip
         courier_id = courier.id
     reach = SlaReach("post_office", province_code=PROVINCE, ident=post_office.id)
     stop = threading.Event()
@@ -265,29 +277,34 @@ def _latency(factory: object, settings: Settings, today: date) -> None:
 
     thread = threading.Thread(target=worker, daemon=True)
     thread.start()
+    taken = []
     try:
-        time.sleep(1.5)  # the worker has caught up with the booking
-        with transaction(factory) as session:
-            from core.identity.models import User
-
-            user = session.get(User, courier_id)
-            assert user is not None
-            record_one(session, actor_for(user), scan("picked_up", code, details=PICKUP_DETAILS))
-        committed = time.perf_counter()
-        while True:
+        time.sleep(1.5)  # the worker has caught up with the bookings
+        for n, code in enumerate(codes, start=1):
             with transaction(factory) as session:
-                got = {f.measure.key: f.total for f in figures(session, reach,
-                                                              Period(today, today))}  # fmt: skip
-            if got["pickup_on_time"] >= 1:
-                break
-            if time.perf_counter() - committed > 120:
-                raise SystemExit("the pickup did not show within 2 minutes")
-            time.sleep(0.05)
-        print(f"\nnew event → today's figure: {time.perf_counter() - committed:.2f} s "
-              "(worker polling every 1 s)")  # fmt: skip
+                user = session.get(User, courier_id)
+                assert user is not None
+                record_one(session, actor_for(user),
+                           scan("picked_up", code, details=PICKUP_DETAILS))  # fmt: skip
+            committed = time.perf_counter()
+            while True:
+                with transaction(factory) as session:
+                    got = {f.measure.key: f.total
+                           for f in figures(session, reach, Period(today, today))}  # fmt: skip
+                if got["pickup_on_time"] >= n:
+                    break
+                if time.perf_counter() - committed > 120:
+                    raise SystemExit("a pickup did not show within 2 minutes")
+                time.sleep(0.05)
+            taken.append(time.perf_counter() - committed)
+            time.sleep(0.37 * n % 1)  # commit at different points of the poll cycle
     finally:
         stop.set()
         thread.join()
+    print(
+        f"\nnew event → today's figure over {samples} pickups: median "
+        f"{statistics.median(taken):.2f} s, max {max(taken):.2f} s (worker polling every 1 s)"
+    )
 
 
 if __name__ == "__main__":
