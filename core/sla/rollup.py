@@ -260,12 +260,17 @@ def refresh(
             session.delete(fact)
         else:
             place = facts.place
-            fact.province_code = place.province_code
-            fact.post_office_id, fact.office_id = place.post_office_id, place.office_id
-            fact.courier_id, fact.procedure_id = place.courier_id, place.procedure_id
-            fact.open_stage, fact.due_at, fact.item_id = (facts.open_stage, facts.due_at,
-                                                          facts.item_id)  # fmt: skip
-            fact.updated_at = now
+            values = (place.province_code, place.post_office_id, place.office_id,
+                      place.courier_id, place.procedure_id, facts.open_stage, facts.due_at,
+                      facts.item_id)  # fmt: skip
+            current = (fact.province_code, fact.post_office_id, fact.office_id, fact.courier_id,
+                       fact.procedure_id, fact.open_stage, fact.due_at, fact.item_id)  # fmt: skip
+            # A subject read again unchanged (the re-read of young events) writes nothing.
+            if values != current or rows != fact.contributions:
+                (fact.province_code, fact.post_office_id, fact.office_id,
+                 fact.courier_id, fact.procedure_id, fact.open_stage, fact.due_at,
+                 fact.item_id) = values  # fmt: skip
+                fact.updated_at = now
         if rows != fact.contributions:
             old_rows.extend(fact.contributions)
             new_rows.extend(rows)
