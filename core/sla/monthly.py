@@ -111,6 +111,8 @@ def monthly_report_pdf(
             charts.append((m.vi, chart))
     made = now.astimezone(VN)
     short = province.name.removeprefix("Tỉnh ").removeprefix("Thành phố ")
+    # "Tỉnh Bắc Ninh" heads a line; inside a sentence it is "tỉnh Bắc Ninh".
+    in_text = province.name[:1].lower() + province.name[1:]
     report = MonthlyReport(
         issuer=f"BƯU ĐIỆN {province.name.upper()}",
         number=f"BC-CLDV-{province_code}-{period.start:%Y-%m}",
@@ -118,10 +120,10 @@ def monthly_report_pdf(
         title="BÁO CÁO CHẤT LƯỢNG DỊCH VỤ BƯU CHÍNH CÔNG ÍCH TIẾP NHẬN HỒ SƠ, "
         "TRẢ KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
         subtitle=f"Tháng {period.start:%m} năm {period.start:%Y}",
-        addressee=f"Ủy ban nhân dân {province.name}; Sở Khoa học và Công nghệ",
+        addressee=f"Ủy ban nhân dân {in_text}; Sở Khoa học và Công nghệ",
         intro=(
             "Thực hiện Quyết định số 45/2016/QĐ-TTg và Thông tư số 17/2017/TT-BTTTT, "
-            f"{'Bưu điện ' + province.name} báo cáo kết quả cung ứng dịch vụ tiếp nhận hồ sơ, "
+            f"Bưu điện {in_text} báo cáo kết quả cung ứng dịch vụ tiếp nhận hồ sơ, "
             f"trả kết quả giải quyết thủ tục hành chính qua dịch vụ bưu chính công ích từ "
             f"ngày {period.start:%d/%m/%Y} đến ngày {period.end:%d/%m/%Y} như sau. Số liệu "
             "được tính từ sổ theo dõi bàn giao (custody ledger) của hệ thống hoso; cách tính "

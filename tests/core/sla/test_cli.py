@@ -37,6 +37,11 @@ def test_hoso_report_writes_the_months_pdf(
     assert "BÁO CÁO CHẤT LƯỢNG DỊCH VỤ" in text and "Tháng 11 năm 2026" in text
     assert "Lấy hồ sơ đúng khung giờ hẹn" in text and post_office in text
     assert "Chưa đo" in text
+    # For a person to look at, beside the browser tests' screenshots.
+    screens = Path(__file__).resolve().parents[3] / "test-artifacts" / "screens"
+    screens.mkdir(parents=True, exist_ok=True)
+    for i in range(min(2, len(pdf))):
+        pdf[i].render(scale=1.5).to_pil().save(screens / f"sla_monthly_report_p{i + 1}.png")
     pdf.close()
     bad = runner.invoke(app, ["report", "--month", "11-2026", "--province", "24",
                               "--out", str(tmp_path / "x.pdf")])  # fmt: skip
