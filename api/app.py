@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, messages, money, pages, printing, tracking
+from api import agency, courier, desk, dispatch, messages, money, pages, printing, sla, tracking
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(agency.admin_router, responses=ERROR_RESPONSES)
     app.include_router(printing.router, responses=ERROR_RESPONSES)
     app.include_router(desk.router)
+    app.include_router(sla.page_router)
+    app.include_router(sla.router, responses=ERROR_RESPONSES)
+    app.include_router(sla.citizen_router, responses=ERROR_RESPONSES)
     # Citizens: booking API and pages, and the public tracking page /t/{item_id}.
     app.include_router(citizen_api.router, responses=ERROR_RESPONSES)
     app.include_router(citizen_pages.router)

@@ -38,11 +38,11 @@ from sqlalchemy.orm import Session, object_session
 
 from core.cases.models import Booking, Case
 from core.custody.parties import party_kind
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.identity.service import actor_for
-from core.places.models import Office, PostOffice
+from core.places.models import Office, PostOffice, Province
 
 Area = Literal[
     "citizen",  # a citizen's own bookings and cases (pages and API)
@@ -59,6 +59,7 @@ Area = Literal[
     "money",  # a post office's money: couriers' cash, cash-ups, money exceptions (read)
     "cash_up",  # counting a courier's cash into the till at the end of the day
     "money_review",  # resolving money exceptions (a cash amount taken other than was due)
+    "quality",  # service-quality figures (/sla): each level its own, see ``sla_reach``
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -81,6 +82,9 @@ AREAS: dict[Area, frozenset[str]] = {
     "money": frozenset({"dispatcher", "counter_clerk", "province_supervisor", "admin"}),
     "cash_up": frozenset({"dispatcher", "counter_clerk", "admin"}),
     "money_review": frozenset({"province_supervisor", "admin"}),
+    "quality": frozenset(
+        {"admin", "province_supervisor", "dispatcher", "counter_clerk", "desk_officer", "courier"}
+    ),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -99,6 +103,7 @@ _REFUSALS: dict[Area, str] = {
     "money": "a post office's money is for its dispatchers, counter clerks and supervisors",
     "cash_up": "a cash-up is recorded by the post office's dispatcher or counter clerk",
     "money_review": "money exceptions are resolved by a province supervisor or an admin",
+    "quality": "service-quality figures are for staff",
 }
 
 
@@ -314,3 +319,99 @@ def may_see_bank_line(user: User, line: BankLineLike) -> bool:
 def require_bank_line(user: User, line: BankLineLike) -> None:
     if not may_see_bank_line(user, line):
         raise Forbidden("this bank line belongs to another post office", field="line_id")
+# -- service-quality figures (/sla) ---------------------------------------------------------
+
+SlaLevel = Literal["province", "post_office", "office", "courier"]
+SLA_LEVELS: tuple[SlaLevel, ...] = ("province", "post_office", "office", "courier")
+
+
+@dataclass(frozen=True)
+class SlaReach:
+    """One level's figures: a province (its code), a post office, an office or a courier."""
+
+    level: SlaLevel
+    province_code: str | None = None
+    ident: int | None = None
+
+
+def default_sla_reach(session: Session, user: User) -> SlaReach:
+    """Where a person's dashboard opens: their own level and place."""
+    reach = reach_of(user)
+    if user.role == "courier":
+        return SlaReach("courier", ident=user.id)
+    if reach.office_id is not None:
+        return SlaReach("office", ident=reach.office_id)
+    if reach.post_office_id is not None:
+        return SlaReach("post_office", ident=reach.post_office_id)
+    if reach.province_code is not None:
+        return SlaReach("province", province_code=reach.province_code)
+    first: str | None = session.scalar(
+        select(PostOffice.province_code).order_by(PostOffice.province_code).limit(1)
+    )
+    return SlaReach("province", province_code=first or "01")
+
+
+def sla_reach(session: Session, user: User, level: str, ident: str) -> SlaReach:
+    """The figures ``user`` asks for, if they may see them; else ``Forbidden`` (or
+    ``InvalidInput`` for a level that does not exist, ``NotFound`` for an unknown place).
+
+    An admin sees every level; a province supervisor their province and everything in it; a
+    dispatcher or counter clerk their post office and its couriers; a desk officer their
+    office; a courier their own figures only.
+    """
+    require_area(user, "quality", field="role")
+    if level not in SLA_LEVELS:
+        raise InvalidInput(f"level must be one of {', '.join(SLA_LEVELS)}", field="level")
+    reach = reach_of(user)
+    if level == "province":
+        if session.get(Province, ident) is None:
+            raise NotFound(f"no province {ident!r}", field="id")
+        if reach.everything or reach.province_code == ident:
+            return SlaReach("province", province_code=ident)
+        raise Forbidden("these are another level's figures", field="level")
+    if not ident.isdigit():
+        raise InvalidInput("the id of a post office, office or courier is a number", field="id")
+    number = int(ident)
+    province: str | None
+    if level == "post_office":
+        province = session.scalar(select(PostOffice.province_code).where(PostOffice.id == number))
+        allowed = reach.post_office_id == number and user.role != "courier"
+    elif level == "office":
+        province = session.scalar(select(Office.province_code).where(Office.id == number))
+        allowed = reach.office_id == number
+    else:
+        courier = session.get(User, number)
+        province = None
+        if courier is not None and courier.role == "courier":
+            province = (
+                session.scalar(
+                    select(PostOffice.province_code).where(PostOffice.id == courier.post_office_id)
+                )
+                or ""
+            )
+        allowed = user.id == number or (
+            user.role in ("dispatcher", "counter_clerk")
+            and courier is not None
+            and courier.post_office_id == reach.post_office_id
+        )
+    if province is None:
+        raise NotFound(f"no {level.replace('_', ' ')} {number}", field="id")
+    if reach.everything or allowed or (reach.province_code is not None
+                                       and reach.province_code == province):  # fmt: skip
+        return SlaReach(level, province_code=province or None, ident=number)
+    raise Forbidden("these are another level's figures", field="id")
+
+
+def may_answer_complaint(session: Session, user: User, case_id: int) -> bool:
+    """An admin, or the supervisor of the province of the case's post office."""
+    if user.role == "admin":
+        return True
+    if user.role != "province_supervisor" or user.province_code is None:
+        return False
+    province = session.scalar(
+        select(PostOffice.province_code)
+        .join(Booking, Booking.post_office_id == PostOffice.id)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == case_id)
+    )
+    return province == user.province_code

@@ -25,6 +25,7 @@ from core.db import database_urls, transaction
 from core.migrate import migrate_schema
 from core.money.cli import money_app
 from core.settings import Settings, get_settings
+from core.sla.cli import report, sla_app
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -36,6 +37,8 @@ app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(money_app, name="money")
+app.add_typer(sla_app, name="sla")
+app.command("report")(report)
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
@@ -149,6 +152,7 @@ def _worker_loop(
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
+    from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
     handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook}
@@ -158,6 +162,8 @@ def _worker_loop(
         dispatch_due(factory, settings, now=datetime.now(UTC))
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
+        # Service-quality roll-ups: a new event is in today's figures after one poll.
+        sla_pass(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
         total += attempted
         if heartbeat is not None:

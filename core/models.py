@@ -44,8 +44,14 @@ from core.money.models import (
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
+from core.sla.models import Complaint, SlaDaily, SlaFact, SlaTarget, SlaWatermark
 
 __all__ = [
+    "Complaint",
+    "SlaDaily",
+    "SlaFact",
+    "SlaTarget",
+    "SlaWatermark",
     "AdminAuditEntry",
     "RouteStop",
     "OtpChallenge",

@@ -187,6 +187,21 @@ class Settings(BaseSettings):
     map_tile_url: str | None = None
     map_tile_attribution: str = "© OpenStreetMap contributors"
 
+    # -- service quality (core/sla, docs/sla.md) ---------------------------------------------
+    # Defaults of the targets; ``hoso sla target`` sets a province's or an office's own.
+    # A pickup counts as on time up to this many minutes outside the booked window.
+    sla_pickup_grace_minutes: int = Field(default=0, ge=0, le=240)
+    # Hours from the pickup at the door to the desk's confirmation of the hand-over.
+    sla_door_to_desk_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Days after the appointment date by which the result must be delivered.
+    sla_result_days: int = Field(default=0, ge=0, le=30)
+    # Minutes a desk hand-over may stay open (opened → completed): the desk's "waiting".
+    sla_desk_handover_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Days a supervisor has to answer a citizen's complaint.
+    sla_complaint_days: int = Field(default=10, ge=1, le=90)
+    # The longest range a dashboard, export or report covers.
+    sla_max_range_days: int = Field(default=3 * 366, ge=31)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # Every process refuses it, not only ``hoso serve``: a worker or a seed run keyed with

@@ -359,9 +359,10 @@ def rate(
     case_id: int, body: RatingCreate, citizen: CurrentCitizen, session: SessionDep, now: NowDep
 ) -> RatingRead:
     """Rate 1–5 with a comment, once, after delivery."""
-    rating = rate_case(session, citizen, case_id, body.stars, body.comment, now=now)
+    rating = rate_case(session, citizen, case_id, body.stars, body.comment, now=now,
+                       reasons=body.reasons)  # fmt: skip
     return RatingRead(case_id=rating.case_id, stars=rating.stars, comment=rating.comment,
-                      created_at=rating.created_at)  # fmt: skip
+                      reasons=rating.reasons, created_at=rating.created_at)  # fmt: skip
 
 
 @router.get("/my/cases/{case_id}/quote.pdf", response_class=Response,

@@ -28,6 +28,7 @@ from api.web import (
 )
 from core.booking.places import offices_for
 from core.booking.service import (
+    RATING_REASONS,
     BookingInput,
     CitizenCase,
     booking_vietqr,
@@ -341,6 +342,7 @@ def _case_page(
         **_common(), "view": view, "vietqr": booking_vietqr(settings, view), "days": days,
         "errors": errors or {}, "format_item_id": format_item_id,
         "is_new": request.query_params.get("new") == "1", "settings": settings,
+        "rating_reasons": RATING_REASONS,
     }  # fmt: skip
     return render(request, "citizen/case.html", context, status_code=status_code)
 
@@ -417,6 +419,7 @@ def my_case_action(
     pickup_window_start: Annotated[str, Form()] = "",
     stars: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
+    reasons: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse | RedirectResponse:
     try:
         view = citizen_case(session, citizen, case_id)
@@ -436,7 +439,8 @@ def my_case_action(
                 )
             reschedule_booking(session, settings, citizen, case_id, when, now=now)
         else:
-            rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now)
+            rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now,
+                      reasons=reasons or [])  # fmt: skip
 
     refused = attempt(session, act)
     if isinstance(refused, DomainError):
@@ -446,6 +450,7 @@ def my_case_action(
             "pickup_window": ("Khung giờ này không còn chỗ.", exc.detail),
             "stars": ("Chọn từ 1 đến 5 sao.", exc.detail),
             "comment": ("Nhận xét tối đa 1.000 ký tự.", exc.detail),
+            "reasons": ("Lý do không hợp lệ.", exc.detail),
         }
         field = exc.field or "case_id"
         # The refusal's own text when it has one; else the field's general Vietnamese text.

@@ -218,10 +218,13 @@ class RescheduleRequest(BaseModel):
 class RatingCreate(BaseModel):
     stars: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=1000)
+    # Reason chips (core.booking.service.RATING_REASONS keys), optional.
+    reasons: list[str] = Field(default_factory=list, max_length=10)
 
 
 class RatingRead(BaseModel):
     case_id: int
     stars: int
     comment: str | None
+    reasons: list[str] = Field(default_factory=list)
     created_at: datetime

@@ -54,7 +54,10 @@ class CaseRating(Base):
     citizen_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     stars: Mapped[int]
     comment: Mapped[str | None]
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Reason chips the citizen ticked (keys of ``core.booking.service.RATING_REASONS``).
+    reasons: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    # Read by the service-quality roll-up (core.sla.rollup), which picks up new ratings by time.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class CitizenNotice(Base):

@@ -8,6 +8,7 @@ cancellation is a ``cancelled`` ledger event through ``core.custody.service``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -598,6 +599,19 @@ def reschedule_booking(
     return citizen_case(session, citizen, case_id)
 
 
+# Reason chips a citizen may tick beside the stars: (Vietnamese, English). The service-quality
+# pages count them (core.sla); the keys are stored, so a label can change without a migration.
+RATING_REASONS: dict[str, tuple[str, str]] = {
+    "on_time": ("Đến đúng hẹn", "On time"),
+    "courteous": ("Bưu tá lịch sự, tận tình", "Courteous courier"),
+    "clear_info": ("Hướng dẫn, thông tin rõ ràng", "Clear information"),
+    "late": ("Đến muộn", "Late"),
+    "unfriendly": ("Thái độ chưa tốt", "Unfriendly"),
+    "damaged": ("Hồ sơ, kết quả bị hư hỏng", "Papers damaged"),
+    "fees": ("Phí chưa rõ ràng", "Unclear fees"),
+}
+
+
 def rate_case(
     session: Session,
     citizen: User,
@@ -606,12 +620,19 @@ def rate_case(
     comment: str | None,
     *,
     now: datetime,
+    reasons: Sequence[str] = (),
 ) -> CaseRating:
     view = citizen_case(session, citizen, case_id)
     if not 1 <= stars <= 5:
         raise InvalidInput(
             "stars must be a whole number from 1 to 5", field="stars", reason="rating.stars"
         )
+    unknown = [r for r in reasons if r not in RATING_REASONS]
+    if unknown:
+        raise InvalidInput(f"unknown reason {unknown[0]!r}; one of {', '.join(RATING_REASONS)}",
+                           field="reasons", reason="rating.unknown_reason",
+                           params={"reason": unknown[0]})  # fmt: skip
+    chosen = list(dict.fromkeys(reasons))
     text = (comment or "").strip()
     if len(text) > 1000:
         raise InvalidInput(
@@ -632,7 +653,7 @@ def rate_case(
     if session.get(CaseRating, case_id, populate_existing=True) is not None:
         raise Conflict("this case is already rated", field="case_id", reason="rating.already")
     rating = CaseRating(case_id=case_id, citizen_user_id=citizen.id, stars=stars,
-                        comment=text or None, created_at=now)  # fmt: skip
+                        comment=text or None, reasons=chosen, created_at=now)  # fmt: skip
     session.add(rating)
     session.flush()
     return rating

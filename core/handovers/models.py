@@ -51,7 +51,8 @@ class Handover(Base):
     receiver_signature_sha256: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None]
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed: the service-quality roll-up (core.sla.rollup) picks up completions by time.
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class HandoverLine(Base):

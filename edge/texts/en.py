@@ -130,6 +130,7 @@ TEXTS: dict[str, str] = {
     "rating.comment_too_long": "A comment is limited to 1,000 characters.",
     "rating.not_delivered": "A case can be rated once the result is delivered.",
     "rating.already": "You have already rated this case.",
+    "rating.unknown_reason": "Unknown reason: {reason}.",
     "otp.none_valid": "No valid code for this phone: request a new one.",
     "otp.wrong": "The code is not correct ({left} tries left).",
     "otp.digits": "The code has {digits} digits.",

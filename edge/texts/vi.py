@@ -140,6 +140,7 @@ TEXTS: dict[str, str] = {
     "rating.comment_too_long": "Nhận xét tối đa 1.000 ký tự.",
     "rating.not_delivered": "Chỉ đánh giá được khi đã nhận kết quả.",
     "rating.already": "Bạn đã đánh giá hồ sơ này.",
+    "rating.unknown_reason": "Lý do không có trong danh sách: {reason}.",
     "otp.none_valid": "Không còn mã hợp lệ cho số điện thoại này: hãy gửi mã mới.",
     "otp.wrong": "Mã không đúng (còn {left} lần thử).",
     "otp.digits": "Mã gồm {digits} chữ số.",

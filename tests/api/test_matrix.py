@@ -407,6 +407,22 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/money/exceptions", page_for(each(money_roles, 200))),
         Call("POST", "/money/exceptions/{exception_id}/resolve",
              page_for(each(("supervisor_1", "admin"), 404)), data={"resolution": "x"}),
+        # -- service quality: every staff role its own figures; other levels refused ----------
+        Call("GET", "/sla", page_for(each(STAFF, 200))),
+        Call("GET", "/sla/export/{table}.{fmt}", page_for(each(STAFF, 200))),
+        Call("GET", "/sla/report.pdf", page_for({**each(STAFF, 403), "admin": 200,
+                                                 "supervisor_1": 200}),
+             params={"province": "24", "month": "2026-11"}),
+        Call("GET", "/api/v1/sla/figures",
+             api_for({**each(STAFF, 403), **each(("dispatcher_1", "clerk_1", "admin",
+                                                   "supervisor_1"), 200)}),
+             params={"level": "post_office", "id": o.post_office_1_id}),
+        Call("GET", "/api/v1/sla/trend", api_for(each(STAFF, 200))),
+        Call("POST", "/sla/complaints/{complaint_id}/answer",
+             page_for({**each(STAFF, 403), "admin": 404, "supervisor_1": 404}),
+             data={"answer": "Đã xử lý"}),
+        Call("POST", "/api/v1/my/cases/{case_id}/complaints",
+             api_for({"citizen_a": 201, "citizen_b": 404}), json={"text": "Bưu tá đến muộn"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -426,6 +442,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "fmt": "csv",
         "exception_id": 999_999,
         "receipt_id": o.receipt_a,
+        "table": "figures",
+        "complaint_id": 999_999,
     }
     table = {}
     for row in rows:

@@ -81,3 +81,13 @@ def test_the_replay_bench_reports_a_ratio(database_url: str) -> None:
                "--rounds", "1")  # fmt: skip
     assert "replay / original" in out, out
     assert _bench_databases(database_url) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_sla_bench_reports_pages_and_latency(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/sla/bench_sla.py", "--cases", "500", "--rounds", "1")
+    assert "x reference" in out and "year" in out, out
+    assert "new event → today's figure" in out, out
+    assert _bench_databases(database_url) == before

@@ -1,0 +1,170 @@
+"""The dashboard, its exports, the monthly report and the JSON API, over the hand-built day."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from core.admin.users import Binding
+from core.identity.models import User
+from core.identity.service import issue_token
+from core.settings import Settings
+from edge.security import SESSION_COOKIE
+from tests.core.admin.helpers import staff
+from tests.core.sla.helpers import DAY, build_day
+from tests.factories import make_user
+from vntime import VN
+
+WEEK = {"range": "custom", "start": DAY.isoformat(), "end": (DAY + timedelta(days=6)).isoformat()}
+
+
+def _as(client: TestClient, db: Session, settings: Settings, user: User) -> dict[str, str]:
+    token = issue_token(db, settings, user, now=datetime.now(VN)).token
+    client.cookies.set(SESSION_COOKIE, token)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_supervisor_reads_the_province_and_drills_down(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    world = build_day(db, settings)
+    boss = staff(db, "province_supervisor", Binding(province_code="24"))
+    headers = _as(client, db, settings, boss)
+    body = client.get("/api/v1/sla/figures", params={"level": "province", "id": "24", **WEEK},
+                      headers=headers).json()  # fmt: skip
+    got = {f["measure"]: (f["hits"], f["total"]) for f in body["figures"]}
+    # The province holds other tests' days too: this day's own figures are its post office's.
+    at_post_office = {"level": "post_office", "id": world.post_office.id, **WEEK}
+    mine = client.get("/api/v1/sla/figures", headers=headers, params=at_post_office).json()
+    own = {f["measure"]: (f["hits"], f["total"]) for f in mine["figures"]}
+    assert own["pickup_on_time"] == (7, 10) and own["door_to_desk"] == (5, 8)
+    assert got["pickup_on_time"][1] >= 10
+    page = client.get("/sla", params={"level": "post_office", "id": world.post_office.id, **WEEK})
+    assert page.status_code == 200
+    assert "Lê Văn Bưu" in page.text and "70.0%" in page.text
+    assert page.text.count("<svg") == 9
+    en = client.get("/sla", params={"level": "province", "id": "24", **WEEK, "lang": "en"})
+    assert "Service quality" in en.text and "Pickups within the booked window" in en.text
+
+
+def test_refusals_name_the_field(client: TestClient, db: Session, settings: Settings) -> None:
+    world = build_day(db, settings)
+    desk = make_user(db, "desk_officer", office_id=world.office.id)
+    headers = _as(client, db, settings, desk)
+    own = client.get("/api/v1/sla/figures", params={"level": "office", "id": world.office.id},
+                     headers=headers)  # fmt: skip
+    assert own.status_code == 200
+    other = client.get("/api/v1/sla/figures", params={"level": "province", "id": "24"},
+                       headers=headers)  # fmt: skip
+    assert other.status_code == 403 and other.json()["field"] == "level"
+    too_long = client.get("/api/v1/sla/figures", headers=headers,
+                          params={"range": "custom", "start": "2020-01-01", "end": "2026-11-30",
+                                  "level": "office", "id": world.office.id})  # fmt: skip
+    assert too_long.status_code == 422 and too_long.json()["field"] == "end"
+    assert "2526" in too_long.json()["detail"]
+    unknown = client.get("/api/v1/sla/trend", headers=headers, params={"measure": "speed"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "measure"
+    bad_level = client.get("/api/v1/sla/figures", params={"level": "planet", "id": "1"},
+                           headers=headers)  # fmt: skip
+    assert bad_level.status_code == 422 and bad_level.json()["field"] == "level"
+    page = client.get("/sla", params={"level": "province", "id": "24"})
+    assert page.status_code == 403 and "level" in page.text
+
+
+def test_exports_are_safe_and_the_monthly_report_is_a_pdf(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    world = build_day(db, settings)
+    world.courier.full_name = '=HYPERLINK("http://evil")'
+    db.flush()
+    dispatcher = make_user(db, "dispatcher", post_office_id=world.post_office.id)
+    _as(client, db, settings, dispatcher)
+    params = {"level": "post_office", "id": world.post_office.id, **WEEK}
+    csv_file = client.get("/sla/export/by_courier.csv", params=params)
+    assert csv_file.status_code == 200
+    text = csv_file.content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+    xlsx = client.get("/sla/export/figures.xlsx", params=params)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert any(row[0] == "Lấy hồ sơ đúng khung giờ hẹn" and row[1:4] == [7, 10, 70.0]
+               for row in values)  # fmt: skip
+    courier_xlsx = client.get("/sla/export/by_courier.xlsx", params=params)
+    sheet = load_workbook(io.BytesIO(courier_xlsx.content)).active
+    assert sheet is not None
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert client.get("/sla/export/nothing.csv", params=params).status_code == 422
+    boss = staff(db, "province_supervisor", Binding(province_code="24"))
+    _as(client, db, settings, boss)
+    pdf = client.get("/sla/report.pdf", params={"province": "24", "month": "2026-11"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get("/sla/report.pdf", params={"province": "01", "month": "2026-11"}
+                      ).status_code == 403  # fmt: skip
+    assert client.get("/sla/report.pdf", params={"province": "24", "month": "11/2026"}
+                      ).status_code == 422  # fmt: skip
+
+
+def test_a_courier_sees_only_their_own_figures(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    world = build_day(db, settings)
+    headers = _as(client, db, settings, world.courier)
+    own = client.get("/api/v1/sla/figures", params=WEEK, headers=headers).json()
+    assert own["level"] == "courier"
+    figures = {f["measure"]: (f["hits"], f["total"]) for f in own["figures"]}
+    assert figures["pickup_on_time"] == (7, 10)
+    other = make_user(db, "courier", post_office_id=world.post_office.id)
+    refused = client.get("/api/v1/sla/figures", params={"level": "courier", "id": other.id},
+                         headers=headers)  # fmt: skip
+    assert refused.status_code == 403
+
+
+def test_a_complaint_is_answered_by_the_supervisor_and_measured(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    world = build_day(db, settings)
+    citizen_headers = _as(client, db, settings, world.citizen)
+    case_id = world.cases[0].id
+    # A first answered request settles the token before a refused one rolls its savepoint back.
+    probe = client.get("/api/v1/my/cases", headers=citizen_headers)
+    assert probe.status_code == 200, probe.text
+    empty = client.post(f"/api/v1/my/cases/{case_id}/complaints", json={"text": ""},
+                        headers=citizen_headers)  # fmt: skip
+    assert empty.status_code == 422
+    stranger = make_user(db, "citizen")
+    refused = client.post(f"/api/v1/my/cases/{case_id}/complaints", json={"text": "Chậm"},
+                          headers=_as(client, db, settings, stranger))  # fmt: skip
+    assert refused.status_code == 404
+    filed = client.post(f"/api/v1/my/cases/{case_id}/complaints",
+                        json={"text": "Bưu tá đến muộn hai tiếng"},
+                        headers=citizen_headers)  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    complaint_id = filed.json()["id"]
+    due = datetime.fromisoformat(filed.json()["due_at"])
+    assert timedelta(days=9, hours=23) < due - datetime.now(VN) <= timedelta(days=10)
+    dispatcher = make_user(db, "dispatcher", post_office_id=world.post_office.id)
+    _as(client, db, settings, dispatcher)
+    assert client.post(f"/sla/complaints/{complaint_id}/answer",
+                       data={"answer": "x"}).status_code == 403  # fmt: skip
+    boss = staff(db, "province_supervisor", Binding(province_code="24"))
+    _as(client, db, settings, boss)
+    page = client.get("/sla", params={"level": "province", "id": "24"})
+    assert "Bưu tá đến muộn hai tiếng" in page.text
+    assert client.post(f"/sla/complaints/{complaint_id}/answer",
+                       data={"answer": " "}).status_code == 422  # fmt: skip
+    answer = {"answer": "Đã nhắc nhở bưu tá."}
+    answered = client.post(f"/sla/complaints/{complaint_id}/answer", data=answer,
+                           follow_redirects=False)  # fmt: skip
+    assert answered.status_code == 303
+    again = client.post(f"/sla/complaints/{complaint_id}/answer", data={"answer": "Lần hai"})
+    assert again.status_code == 409
+    today = datetime.now(VN).date().isoformat()
+    body = client.get("/api/v1/sla/figures", params={"level": "post_office",
+                      "id": world.post_office.id, "range": "today"}).json()  # fmt: skip
+    got = {f["measure"]: (f["hits"], f["total"]) for f in body["figures"]}
+    assert got["complaint_on_time"] == (1, 1), today

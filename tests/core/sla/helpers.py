@@ -1,0 +1,137 @@
+"""A hand-built day of service in its own post office and office, with known answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from core.access import SlaReach
+from core.booking.service import rate_case
+from core.cases.models import Case
+from core.cases.service import register_result
+from core.custody.parties import party
+from core.custody.service import record_one
+from core.handovers.service import complete_handover, open_handover, receive_item
+from core.identity.models import User
+from core.identity.service import actor_for
+from core.places.models import Office, PostOffice
+from core.settings import Settings
+from core.sla.rollup import catch_up
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
+from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
+from vntime import VN
+
+# Monday 23 November 2026 in Vietnam: every pickup window is 08:00–10:00 that day.
+DAY = date(2026, 11, 23)
+
+
+def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=VN) + timedelta(
+        days=day_offset
+    )
+
+
+@dataclass
+class World:
+    post_office: PostOffice
+    office: Office
+    courier: User
+    desk: User
+    citizen: User
+    cases: list[Case] = field(default_factory=list)
+    late_pickups: list[str] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)
+
+    @property
+    def province(self) -> SlaReach:
+        return SlaReach("province", province_code=self.post_office.province_code)
+
+    @property
+    def at_post_office(self) -> SlaReach:
+        return SlaReach("post_office", province_code="24", ident=self.post_office.id)
+
+
+def build_day(db: Session, settings: Settings, *, province: str = "24") -> World:
+    """Ten bookings, 08:00–10:00 on ``DAY``:
+
+    - pickups: 7 at 09:00 (on time), 3 at 11:00 (late) → 7 of 10 on time;
+    - desk: cases 0–4 confirmed at 15:00 the same day (6 h, within 24 h), cases 5–7 at 10:00
+      two days later (> 24 h), cases 8–9 never (late now, at the courier);
+    - results (appointment DAY+3) for cases 0–3: 0 and 1 delivered DAY+3 at the first
+      attempt; 2 fails DAY+3 and is delivered DAY+4 (late, not first); 3 fails and is
+      returned to the office DAY+4. → on time 2 of 3, first attempt 2 of 4, returns 1 of 4;
+    - ratings: case 0 five stars (on time, courteous), case 1 three (late) → satisfied 1 of
+      2, response 2 of 3;
+    - the desk's hand-overs: one sitting of 20 minutes (cases 0–4), one of 45 (cases 5–7)
+      → within 30 minutes: 1 of 2.
+    """
+    post_office = make_post_office(db, name="Bưu cục Ngày Mẫu", province_code=province)
+    office = make_office(db, name_vi="Bộ phận một cửa Ngày Mẫu", province_code=province)
+    courier = make_user(db, "courier", post_office_id=post_office.id, full_name="Lê Văn Bưu")
+    desk = make_user(db, "desk_officer", office_id=office.id)
+    citizen = make_user(db, "citizen")
+    world = World(post_office, office, courier, desk, citizen)
+    c, d = actor_for(courier), actor_for(desk)
+    for i in range(10):
+        case = make_case(db, settings, post_office=post_office, office=office,
+                         pickup_window_start=at(0, 8), pickup_window_end=at(0, 10),
+                         citizen_user_id=citizen.id,
+                         now=at(-1, 12))  # fmt: skip
+        world.cases.append(case)
+        code = dossier_of(db, case).code
+        picked = at(0, 9) if i < 7 else at(0, 11)
+        record_one(db, c, scan("picked_up", code, details=PICKUP_DETAILS, occurred_at=picked))
+    codes = [dossier_of(db, case).code for case in world.cases]
+    _sitting(db, courier, office, codes[0:5], at(0, 15), minutes=20)
+    _sitting(db, courier, office, codes[5:8], at(2, 10), minutes=45)
+    world.undelivered = codes[8:10]
+    for i, case in enumerate(world.cases[:4]):
+        case.appointment_date = DAY + timedelta(days=3)
+        result = register_result(db, settings, d, case, now=at(3, 7)).code
+        record_one(db, c, scan("handover_offered", result, to_party=c.party,
+                               occurred_at=at(3, 7, 30)))  # fmt: skip
+        record_one(db, d, scan("handover_confirmed", result, occurred_at=at(3, 7, 31)))
+        record_one(db, c, scan("out_for_delivery", result, occurred_at=at(3, 8)))
+        proof = {"proof": "otp", "otp_verified": True}
+        if i < 2:
+            record_one(db, c, scan("delivered", result, evidence=proof, occurred_at=at(3, 9)))
+            continue
+        record_one(db, c, scan("attempt_failed", result, details={"reason_code": "not_home"},
+                               occurred_at=at(3, 9)))  # fmt: skip
+        if i == 2:
+            record_one(db, c, scan("out_for_delivery", result, occurred_at=at(4, 8)))
+            record_one(db, c, scan("delivered", result, evidence=proof, occurred_at=at(4, 9)))
+        else:
+            record_one(
+                db,
+                c,
+                scan(
+                    "handover_offered",
+                    result,
+                    to_party=party("office", office.id),
+                    occurred_at=at(4, 14),
+                ),
+            )
+            record_one(db, d, scan("handover_confirmed", result, occurred_at=at(4, 15)))
+    for case, stars, reasons in ((world.cases[0], 5, ["on_time", "courteous"]),
+                                 (world.cases[1], 3, ["late"])):  # fmt: skip
+        rate_case(db, world.citizen, case.id, stars, None, now=at(3, 12), reasons=reasons)
+    catch_up(db, settings, now=datetime.now(VN))
+    return world
+
+
+def _sitting(
+    db: Session, courier: User, office: Office, codes: list[str], start: datetime, *, minutes: int
+) -> None:
+    """One hand-over at the desk: opened at ``start``, every item received, completed."""
+    desk_user = make_user(db, "desk_officer", office_id=office.id)
+    opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
+                           receiver=party("office", office.id), item_codes=codes,
+                           now=start)  # fmt: skip
+    for code in codes:
+        receive_item(db, actor_for(desk_user), opened.handover.id, code,
+                     now=start + timedelta(minutes=minutes - 1))  # fmt: skip
+    complete_handover(db, actor_for(desk_user), opened.handover.id, fees_confirmed_vnd=0,
+                      now=start + timedelta(minutes=minutes))  # fmt: skip
