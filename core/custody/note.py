@@ -54,7 +54,8 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        # The base64 key may itself hold "+": only the first two separate fields.
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("a verifier key is <name>+<key id>+<base64 key>")
         name, hex_id, encoded = parts
@@ -89,7 +90,7 @@ class Signer:
 
     @classmethod
     def parse(cls, skey: str) -> Signer:
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signing key is PRIVATE+KEY+<name>+<key id>+<base64 key>")
         name, hex_id, encoded = parts[2:]

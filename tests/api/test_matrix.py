@@ -33,6 +33,7 @@ from core.admin.users import Binding
 from core.courier.bags import open_bag
 from core.courier.devices import sign_in
 from core.courier.pings import Fix, record_pings
+from core.custody.checkpoints import make_checkpoint
 from core.custody.parties import party
 from core.custody.service import record_one
 from core.dispatch.day import today_in_vietnam
@@ -117,6 +118,8 @@ class Objects:
     courier_1: int = 0
     courier_2: int = 0
     post_office_1: str = ""
+    receipt_1: str = ""  # the pickup's event id: a citizen's receipt
+    head_size: int = 0  # a signed head of the ledger
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -161,6 +164,14 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/t/{item_id}/barcode.svg", public()),
         Call("GET", "/t/{item_id}/qr.svg", public()),
         Call("GET", "/mobile/v1/reasons", public()),
+        # -- the ledger's signed heads, proofs and citizens' receipts: public ---------------
+        Call("GET", "/api/v1/ledger/checkpoints", public()),
+        Call("GET", "/api/v1/ledger/checkpoints/{size}", public()),
+        Call("GET", "/api/v1/ledger/consistency", public(),
+             params={"first": 1, "second": o.head_size}),
+        Call("GET", "/api/v1/ledger/public-keys", public()),
+        Call("GET", "/api/v1/receipts/{event_id}", public()),
+        Call("GET", "/r/{event_id}", public()),
         # -- agency systems: HMAC-signed, so every user without the key is refused ----------
         Call("POST", "/api/agency/v1/dossiers/received", public(401), json={}),
         Call("POST", "/api/agency/v1/results", public(401), json={}),
@@ -362,6 +373,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "action": "cancel",
         "user_id": o.courier_1,
         "kind": "offices",
+        "size": o.head_size,
+        "event_id": o.receipt_1,
     }
     table = {}
     for row in rows:
@@ -430,7 +443,7 @@ def _build(db: Session, settings: Settings) -> Objects:
               address_text="1 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội", **HOAN_KIEM_AT)  # fmt: skip
     courier_1 = users["courier_1"]
     item_a = dossier_of(db, case_a).code
-    record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
+    pickup = record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
     opened = open_handover(db, actor_for(courier_1), giver=party("courier", courier_1.id),
                            receiver=party("office", office1.id), item_codes=[item_a],
                            now=now)  # fmt: skip
@@ -457,11 +470,14 @@ def _build(db: Session, settings: Settings) -> Objects:
     )
     tokens = {name: issue_token(db, settings, user, now=now).token for name, user in users.items()}
     tokens["courier_1"] = phone.token.token
+    head = make_checkpoint(db, settings, now=now, force=True)
+    assert head is not None
     db.commit()
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
-                   post_office_1=po1.code, tokens=tokens)  # fmt: skip
+                   post_office_1=po1.code, receipt_1=str(pickup.events[0]["event_id"]),
+                   head_size=head.tree_size, tokens=tokens)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
