@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.agency.models import AgencySystem
 from core.agency.service import current_key_id
 from core.agency.webhooks import WEBHOOK_TOPIC
-from core.custody.checkpoints import make_checkpoint, sync_heads_file
+from core.custody.checkpoints import heads_file, make_checkpoint, sync_heads_file
 from core.custody.tree_models import LedgerCheckpoint
 from core.db import transaction
 from core.outbox.models import OutboxMessage
@@ -78,6 +78,11 @@ def checkpoint_pass(
         if row is not None:
             push_checkpoint(session, row)
             session.expunge(row)
-    with transaction(factory) as session:
-        sync_heads_file(session, settings)
+    try:
+        with transaction(factory) as session:
+            sync_heads_file(session, settings)
+    except OSError:
+        # The head is safe in the database; the next pass appends what this one could not.
+        # A full disk must not stop the worker from delivering SMS and webhooks.
+        log.exception("ledger.heads_file_failed", extra={"path": str(heads_file(settings))})
     return row
