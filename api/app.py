@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, messages, money, pages, printing, sla, tracking
+from api import agency, courier, desk, dispatch, ledger, messages, money, pages, printing, sla, tracking
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
@@ -74,6 +74,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(pages.router)
     app.include_router(courier.router)
     app.include_router(tracking.router, responses=ERROR_RESPONSES)
+    # The ledger's signed heads, proofs and citizens' receipts (public; docs/ledger.md).
+    app.include_router(ledger.router, responses=ERROR_RESPONSES)
+    app.include_router(ledger.receipt_router, responses=ERROR_RESPONSES)
+    app.include_router(ledger.page_router)
     app.include_router(agency.router, responses=ERROR_RESPONSES)
     app.include_router(agency.admin_router, responses=ERROR_RESPONSES)
     app.include_router(printing.router, responses=ERROR_RESPONSES)

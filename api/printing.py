@@ -4,6 +4,7 @@ office or post office (``core.desk.access``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from api.staff import PrintingUser
 from core.access import may_see_case, require_handover
 from core.cases.labels import label_data_for
 from core.cases.service import case_context
+from core.custody.receipts import pickup_receipt_url
 from core.desk.access import scoped_item
 from core.desk.printing import dossier_slip_for, handover_record_for, latest_receipt
 from core.errors import InvalidInput, NotFound, code_refusal
@@ -127,14 +129,16 @@ def label_html(
 
 
 @router.get("/dossier-slips/{item_id}.pdf", response_class=Response)
-def dossier_slip_pdf(item_id: str, user: StaffUser, session: SessionDep) -> Response:
+def dossier_slip_pdf(
+    item_id: str, user: StaffUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     item = scoped_item(session, user, item_id)
     if item.kind != "dossier":
         raise InvalidInput(f"{item.code} is a result item; a dossier slip is for dossiers",
                            field="item_id")  # fmt: skip
-    return _file(
-        render_dossier_slip(dossier_slip_for(session, item)), PDF, f"phieu-{item.code}.pdf"
-    )
+    slip = dossier_slip_for(session, item)
+    slip = replace(slip, receipt_url=pickup_receipt_url(session, settings, item.id))
+    return _file(render_dossier_slip(slip), PDF, f"phieu-{item.code}.pdf")
 
 
 @router.get("/receipts/{item_id}.pdf", response_class=Response)

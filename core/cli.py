@@ -149,6 +149,7 @@ def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
     from core.agency.webhooks import WEBHOOK_TOPIC, dispatch_due, send_webhook
+    from core.agency.witness import checkpoint_pass
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
@@ -160,6 +161,9 @@ def _worker_loop(
     while True:
         # Status webhooks are found in the ledger first, so this poll already delivers them.
         dispatch_due(factory, settings, now=datetime.now(UTC))
+        # The ledger's tree catches up and a signed head is made when one is due; its push to
+        # the agencies is queued with it, so the delivery below already sends it.
+        checkpoint_pass(factory, settings, now=datetime.now(UTC))
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
         # Service-quality roll-ups: a new event is in today's figures after one poll.
@@ -190,15 +194,39 @@ def worker(
 
 
 @ledger_app.command("verify")
-def ledger_verify(data_dir: DataDir = None) -> None:
-    """Re-walk every hash chain and projection. Exit 0: all sound; 1: a broken chain or
-    projection (each named by item and event); 2: the check could not run."""
+def ledger_verify(
+    data_dir: DataDir = None,
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            help="Signed heads to check against: a file (one note, or the heads file's JSON "
+            "lines) or a URL (/api/v1/ledger/checkpoints). Repeatable. Default: the heads file.",
+        ),
+    ] = None,
+) -> None:
+    """Re-walk every hash chain and projection, then check the events against the signed
+    heads (signatures, RFC 9162 consistency, every leaf). Exit 0: all sound; 1: a broken
+    chain, projection or head (each named by item and event); 2: the check could not run."""
+    from core.custody.audit import AuditReport, audit_ledger
+    from core.custody.checkpoints import trusted_verifiers
     from core.custody.verify import VerifyReport, verify_ledger
 
     try:
-        _, factory = _database(_settings(data_dir))
+        settings = _settings(data_dir)
+        notes, source = _head_notes(settings, checkpoint or [])
+        if checkpoint and not notes:
+            raise ValueError(f"no signed head in {source}")
+        _, factory = _database(settings)
         with transaction(factory) as session, _verify_progress(session) as progress:
             report: VerifyReport = verify_ledger(session, progress)
+        with transaction(factory) as session:
+            if not notes and not checkpoint:
+                notes, source = _database_heads(session), "the database (no heads file)"
+            audit: AuditReport = audit_ledger(
+                session, notes, trusted_verifiers(settings), origin=settings.ledger_origin,
+                grace_seconds=settings.agency_webhook_gap_grace_seconds,
+            )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any failure is "could not run", never "broken"
         # One line for a cron log: exit 1 must only ever mean tampering or a broken chain.
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -207,11 +235,91 @@ def ledger_verify(data_dir: DataDir = None) -> None:
     for problem in report.problems:
         where = f" event {problem.seq}" if problem.seq is not None else ""
         typer.echo(f"BROKEN {problem.item_code}{where}: {problem.problem}")
+    for finding in audit.findings:
+        typer.echo(finding.line())
+    latest = audit.latest_head
+    if latest is None and audit.ok:
+        typer.echo("no signed head yet: run `hoso ledger checkpoint` or the worker")
+    else:
+        newer = f", {audit.unsigned_events} events newer" if audit.unsigned_events else ""
+        typer.echo(
+            f"checked {audit.heads_checked} signed heads from {source}"
+            + (f" (latest: {latest.size} events)" if latest else "")
+            + f", {audit.leaves_checked} leaves{newer}: "
+            + ("ok" if audit.ok else f"{len(audit.findings)} broken")
+        )
+    # The chains' verdict last: a cron log's last line says whether any chain broke.
     typer.echo(
         f"checked {report.items_checked} items, {report.events_checked} events: "
         + ("ok" if report.ok else f"{len(report.problems)} broken")
     )
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.ok and audit.ok else 1)
+
+
+def _head_notes(settings: Settings, sources: list[str]) -> tuple[list[str], str]:
+    """Signed notes from files or URLs; none given: the heads file, when it exists."""
+    import httpx
+
+    from core.custody.checkpoints import heads_file, read_heads
+
+    if not sources:
+        path = heads_file(settings)
+        if not path.exists():
+            return [], ""
+        sources = [str(path)]
+    notes: list[str] = []
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            response = httpx.get(source, timeout=30.0)
+            response.raise_for_status()
+            notes.extend(read_heads(response.text))
+        else:
+            notes.extend(read_heads(Path(source).read_text(encoding="utf-8")))
+    return notes, ", ".join(sources)
+
+
+def _database_heads(session: Session) -> list[str]:
+    from sqlalchemy import select
+
+    from core.custody.tree_models import LedgerCheckpoint
+
+    return list(session.scalars(select(LedgerCheckpoint.note).order_by(LedgerCheckpoint.id)))
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(data_dir: DataDir = None) -> None:
+    """Bring the ledger's Merkle tree up to date and sign a head now (the worker does this
+    every minute while events arrive); print the signed note."""
+    from core.agency.witness import checkpoint_pass
+
+    settings = _settings(data_dir)
+    _, factory = _database(settings)
+    row = checkpoint_pass(factory, settings, now=datetime.now(UTC), force=True)
+    assert row is not None
+    typer.echo(row.note, nl=False)
+
+
+@ledger_app.command("keygen")
+def ledger_keygen(
+    name: Annotated[str, typer.Option(help="Key name; by default the ledger's origin.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Make a new Ed25519 signing key: the private key on the first line (for
+    HOSO_LEDGER_SIGNING_KEY or its file), the public key on the second (publish it)."""
+    from core.custody.note import Signer
+
+    signer = Signer.generate(name or _settings(data_dir).ledger_origin)
+    typer.echo(signer.skey())
+    typer.echo(signer.verifier.vkey())
+
+
+@ledger_app.command("public-key")
+def ledger_public_key(data_dir: DataDir = None) -> None:
+    """Print the public keys heads are checked with (the current one first)."""
+    from core.custody.checkpoints import trusted_verifiers
+
+    for verifier in trusted_verifiers(_settings(data_dir)):
+        typer.echo(verifier.vkey())
 
 
 @contextmanager

@@ -30,6 +30,9 @@ APPEND_ONLY_TABLES = (
     "money_cash_ups",
     "bank_lines",
     "bank_line_decisions",
+    "ledger_leaves",
+    "ledger_tree_nodes",
+    "ledger_checkpoints",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

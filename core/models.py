@@ -20,6 +20,12 @@ from core.custody.models import (
     ScanReceipt,
     item_serial_seq,
 )
+from core.custody.tree_models import (
+    LedgerCheckpoint,
+    LedgerLeaf,
+    LedgerTreeCursor,
+    LedgerTreeNode,
+)
 from core.db import Base
 from core.desk.models import DeskAction
 from core.dispatch.models import DispatchPlan, RouteStop
@@ -78,6 +84,10 @@ __all__ = [
     "ScanReceipt",
     "User",
     "item_serial_seq",
+    "LedgerCheckpoint",
+    "LedgerLeaf",
+    "LedgerTreeCursor",
+    "LedgerTreeNode",
     "AgencyApiKey",
     "AgencyMessage",
     "AgencyRequestNonce",

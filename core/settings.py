@@ -201,6 +201,22 @@ class Settings(BaseSettings):
     sla_complaint_days: int = Field(default=10, ge=1, le=90)
     # The longest range a dashboard, export or report covers.
     sla_max_range_days: int = Field(default=3 * 366, ge=31)
+    # -- signed checkpoints of the custody ledger (core/custody/checkpoints.py, docs/ledger.md)
+    # The log's name, the first line of every signed head; also the signing key's name.
+    ledger_origin: str = "hoso.local/custody-ledger"
+    # The Ed25519 signing key, as "PRIVATE+KEY+<name>+<id>+<base64>" (``hoso ledger keygen``),
+    # in the environment or in a file; never in the database. Neither set: a key derived from
+    # secret_key (a fresh install signs from its first minute; configure a real key).
+    ledger_signing_key: str | None = Field(default=None, repr=False)
+    ledger_signing_key_file: Path | None = None
+    # Keys heads may also be signed with ("<name>+<id>+<base64>", comma-separated): the old
+    # keys after a rotation, so heads signed before it still verify.
+    ledger_trusted_keys: str = ""
+    # A head is signed at most this often while events arrive (and once each day after
+    # midnight, Vietnam time, whatever arrived).
+    ledger_checkpoint_interval_seconds: float = Field(default=60.0, ge=0)
+    # Every head is appended here, one JSON line each, outside the database. Unset: in data_dir.
+    ledger_heads_file: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

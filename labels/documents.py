@@ -64,6 +64,9 @@ class DossierSlip:
     citizen_signature_png: bytes | None = None
     courier_signature_png: bytes | None = None
     notes: str | None = None
+    # The citizen's verifiable receipt of the pickup (core/custody/receipts.py): printed as a
+    # link and a QR.
+    receipt_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +305,25 @@ def _stamp(moment: dt.datetime, field: str) -> str:
     return vn_stamp(moment)
 
 
+def _receipt_link(pdf: FPDF, url: str) -> None:
+    pdf.ln(3)
+    size = 24.0
+    if pdf.get_y() + size > pdf.h - _MARGIN:
+        pdf.add_page()
+    y = pdf.get_y()
+    _draw_qr(pdf, url, _MARGIN, y, size)
+    pdf.set_xy(_MARGIN + size + 4, y + 4)
+    pdf.set_font(FAMILY, "", 9)
+    pdf.multi_cell(
+        _CONTENT_W - size - 4,
+        5,
+        "Biên nhận kiểm chứng được (sổ cái đã ký) / Verifiable receipt (signed ledger):\n" + url,
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_y(y + size)
+
+
 # ---------------------------------------------------------------------------------------
 # Dossier slip
 # ---------------------------------------------------------------------------------------
@@ -370,6 +392,8 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
         _section(pdf, "Ghi chú / Notes")
         pdf.set_font(FAMILY, "", 10)
         pdf.multi_cell(_CONTENT_W, 6, slip.notes, new_x="LMARGIN", new_y="NEXT")
+    if slip.receipt_url:
+        _receipt_link(pdf, slip.receipt_url)
 
     _signatures(
         pdf,

@@ -77,9 +77,11 @@ def returns(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def dossier_slip(case_id: int, caller: FieldCaller, session: SessionDep) -> Response:
+def dossier_slip(
+    case_id: int, caller: FieldCaller, session: SessionDep, settings: SettingsDep
+) -> Response:
     """The dossier slip (phiếu hồ sơ) of a picked-up dossier, with the signatures uploaded."""
-    filename, pdf = dossier_slip_pdf(session, caller.user, case_id)
+    filename, pdf = dossier_slip_pdf(session, caller.user, case_id, settings.public_base_url)
     return Response(
         pdf,
         media_type="application/pdf",

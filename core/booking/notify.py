@@ -27,6 +27,7 @@ from core.booking.models import CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.receipts import receipt_url
 from core.db import transaction
 from core.identity.models import User
 from core.outbox.citizen import send_to_citizen
@@ -67,7 +68,7 @@ def _event_text(
     if event.kind == "picked_up" and item.kind == "dossier":
         return "picked_up", (
             f"Bưu tá đã nhận hồ sơ #{case.id} (mã bưu gửi {item.code}) và niêm phong. "
-            f"Theo dõi: {url}"
+            f"Theo dõi: {url} Biên nhận: {receipt_url(settings, event.event_id)}"
         )
     if (
         event.kind == "handover_confirmed"
@@ -85,7 +86,8 @@ def _event_text(
     if event.kind == "delivered" and item.kind == "result":
         return "delivered", (
             f"Kết quả hồ sơ #{case.id} đã được phát thành công. Mời bạn đánh giá dịch vụ: "
-            f"{settings.public_base_url.rstrip('/')}/my/cases/{case.id}"
+            f"{settings.public_base_url.rstrip('/')}/my/cases/{case.id} "
+            f"Biên nhận: {receipt_url(settings, event.event_id)}"
         )
     if event.kind == "attempt_failed" and item.kind == "result":
         # The couriers' reason table (what the phone offers) is the one vocabulary.

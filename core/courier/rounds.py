@@ -104,7 +104,9 @@ def due_returns(session: Session, settings: Settings, actor: Actor) -> list[DueR
     return [DueReturn(*row) for row in rows]
 
 
-def dossier_slip_pdf(session: Session, viewer: User, case_id: int) -> tuple[str, bytes]:
+def dossier_slip_pdf(
+    session: Session, viewer: User, case_id: int, receipt_base: str | None = None
+) -> tuple[str, bytes]:
     """The dossier slip (phiếu hồ sơ) as filled at the door, with both signatures."""
     context = case_context(session, case_id)
     if viewer.role != "admin" and viewer.post_office_id != context.booking.post_office_id:
@@ -144,6 +146,7 @@ def dossier_slip_pdf(session: Session, viewer: User, case_id: int) -> tuple[str,
         citizen_signature_png=_png(session, evidence.get("citizen_signature_sha256")),
         courier_signature_png=_png(session, evidence.get("courier_signature_sha256")),
         notes=details.get("note"),
+        receipt_url=f"{receipt_base.rstrip('/')}/r/{pickup.event_id}" if receipt_base else None,
     )
     return f"phieu-ho-so-{item.code}.pdf", render_dossier_slip(slip)
 

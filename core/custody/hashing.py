@@ -65,6 +65,11 @@ def _utc(value: datetime) -> str:
     return (value.replace(tzinfo=None) - offset).isoformat(timespec="microseconds") + "Z"
 
 
+def utc_text(value: datetime) -> str:
+    """A ledger timestamp as the canonical form writes it (the Merkle leaves reuse it)."""
+    return _utc(value)
+
+
 # The last ``recorded_at`` formatted: every event of a batch shares one. Compared by
 # identity: the memo holds the object, so its id cannot be reused meanwhile, and the tuple
 # is replaced whole, so threads sharing it can at worst miss it.

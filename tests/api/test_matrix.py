@@ -35,6 +35,7 @@ from core.booking.pricing import DEFAULT_TABLE, make_quote
 from core.courier.bags import open_bag
 from core.courier.devices import sign_in
 from core.courier.pings import Fix, record_pings
+from core.custody.checkpoints import make_checkpoint
 from core.custody.parties import party
 from core.custody.service import record_one
 from core.dispatch.day import today_in_vietnam
@@ -125,6 +126,8 @@ class Objects:
     post_office_1_id: int = 0
     line_1: int = 0  # an unmatched bank line of post office 1
     receipt_a: int = 0
+    receipt_1: str = ""  # the pickup's event id: a citizen's receipt
+    head_size: int = 0  # a signed head of the ledger
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -176,6 +179,14 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/t/{item_id}/barcode.svg", public()),
         Call("GET", "/t/{item_id}/qr.svg", public()),
         Call("GET", "/mobile/v1/reasons", public()),
+        # -- the ledger's signed heads, proofs and citizens' receipts: public ---------------
+        Call("GET", "/api/v1/ledger/checkpoints", public()),
+        Call("GET", "/api/v1/ledger/checkpoints/{size}", public()),
+        Call("GET", "/api/v1/ledger/consistency", public(),
+             params={"first": 1, "second": o.head_size}),
+        Call("GET", "/api/v1/ledger/public-keys", public()),
+        Call("GET", "/api/v1/receipts/{event_id}", public()),
+        Call("GET", "/r/{event_id}", public()),
         # -- agency systems: HMAC-signed, so every user without the key is refused ----------
         Call("POST", "/api/agency/v1/dossiers/received", public(401), json={}),
         Call("POST", "/api/agency/v1/results", public(401), json={}),
@@ -444,6 +455,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "receipt_id": o.receipt_a,
         "table": "figures",
         "complaint_id": 999_999,
+        "size": o.head_size,
+        "event_id": o.receipt_1,
     }
     table = {}
     for row in rows:
@@ -512,7 +525,7 @@ def _build(db: Session, settings: Settings) -> Objects:
               address_text="1 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội", **HOAN_KIEM_AT)  # fmt: skip
     courier_1 = users["courier_1"]
     item_a = dossier_of(db, case_a).code
-    record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
+    pickup = record_one(db, actor_for(courier_1), scan("picked_up", item_a, details=PICKED_UP))
     receipt_a = _quoted_and_paid(db, case_a.id, courier_1.id)
     opened = open_handover(db, actor_for(courier_1), giver=party("courier", courier_1.id),
                            receiver=party("office", office1.id), item_codes=[item_a],
@@ -543,12 +556,15 @@ def _build(db: Session, settings: Settings) -> Objects:
     unknown_transfer = statement_csv([("MATRIX-1", 52_000, "chuyen tien")])
     statement = import_statement(db, data=unknown_transfer, filename="matrix.csv",
                                  user=users["dispatcher_1"], at=now)  # fmt: skip
+    head = make_checkpoint(db, settings, now=now, force=True)
+    assert head is not None
     db.commit()
     return Objects(case_a=case_a.id, item_a=item_a, handover_1=opened.handover.id,
                    bag_1=bag.code, device_1=phone.device.id, stop_1=stop.id,
                    courier_1=courier_1.id, courier_2=users["courier_2"].id,
                    post_office_1=po1.code, post_office_1_id=po1.id, receipt_a=receipt_a,
-                   line_1=statement.new[0].line.id, tokens=tokens)  # fmt: skip
+                   line_1=statement.new[0].line.id, receipt_1=str(pickup.events[0]["event_id"]),
+                   head_size=head.tree_size, tokens=tokens)  # fmt: skip
 
 
 def _quoted_and_paid(db: Session, case_id: int, courier_id: int) -> int:

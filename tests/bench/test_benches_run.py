@@ -91,3 +91,16 @@ def test_the_sla_bench_reports_pages_and_latency(database_url: str) -> None:
     assert "x reference" in out and "year" in out, out
     assert "new event → today's figure" in out, out
     assert _bench_databases(database_url) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_checkpoint_bench_reports_both_parts(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/ledger/bench_checkpoints.py", "scans", "--rounds", "2",
+               "--items", "40", "--batch", "20", "--poll", "0.05", "--interval", "0")  # fmt: skip
+    assert "on / off" in out and "leaves for" in out, out
+    out = _run(database_url, "bench/ledger/bench_checkpoints.py", "proofs", "--leaves", "70000",
+               "--samples", "5")  # fmt: skip
+    assert "inclusion proofs at 70,000 leaves" in out and "consistency proof" in out, out
+    assert _bench_databases(database_url) == before

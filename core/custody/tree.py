@@ -1,0 +1,173 @@
+"""The sequencer: every recorded event becomes the next leaf of the ledger's Merkle tree.
+
+Scans never wait for it. The worker (``core.agency.witness``) and ``hoso ledger checkpoint``
+call ``extend_tree``, which reads the events after a watermark in id order and appends them
+as leaves, with any complete node at a stored height (8, 16, ...) they finish, in the same
+transaction as the watermark: a crash loses or doubles nothing.
+
+Ids are handed out in insert order but committed in any order, so the watermark could pass
+an id whose transaction is still open and miss it for good. Like the status webhooks
+(``core.agency.webhooks``) the sequencer stops at a gap in the ids, and steps over it only
+when no other transaction in the database is writing (the id was rolled back) or the event
+after the gap was recorded more than ``agency_webhook_gap_grace_seconds`` ago (ledger
+transactions last milliseconds). One lock on the cursor row makes it a single writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from core.custody.hashing import utc_text
+from core.custody.merkle import TILE_HEIGHT, TILE_WIDTH, Tree, fold_level, leaf_data, leaf_hash
+from core.custody.models import CustodyEvent, Item
+from core.custody.tree_models import LedgerLeaf, LedgerTreeCursor, LedgerTreeNode
+from core.settings import Settings
+
+BATCH = 2_000
+
+
+class DbSource:
+    """Tiles read from ``ledger_leaves`` (height 0) and ``ledger_tree_nodes``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def tile(self, height: int, index: int) -> Sequence[bytes]:
+        first, end = index * TILE_WIDTH, (index + 1) * TILE_WIDTH
+        if height == 0:
+            query = (
+                select(LedgerLeaf.hash)
+                .where(LedgerLeaf.leaf_index >= first, LedgerLeaf.leaf_index < end)
+                .order_by(LedgerLeaf.leaf_index)
+            )
+        else:
+            query = (
+                select(LedgerTreeNode.hash)
+                .where(
+                    LedgerTreeNode.height == height,
+                    LedgerTreeNode.idx >= first,
+                    LedgerTreeNode.idx < end,
+                )
+                .order_by(LedgerTreeNode.idx)
+            )
+        return list(self.session.scalars(query))
+
+
+def tree_at(session: Session, size: int) -> Tree:
+    return Tree(DbSource(session), size)
+
+
+def _cursor(session: Session, now: datetime) -> LedgerTreeCursor:
+    session.execute(
+        pg_insert(LedgerTreeCursor)
+        .values(id=1, size=0, last_event_id=0, updated_at=now)
+        .on_conflict_do_nothing()
+    )
+    return session.execute(
+        select(LedgerTreeCursor).where(LedgerTreeCursor.id == 1).with_for_update()
+    ).scalar_one()
+
+
+def tree_size(session: Session) -> int:
+    """The number of leaves sequenced so far (committed)."""
+    return session.scalar(select(func.coalesce(func.max(LedgerTreeCursor.size), 0))) or 0
+
+
+def _no_other_writer(session: Session) -> bool:
+    busy = session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        )
+    )
+    return not busy
+
+
+def event_leaf(
+    item_code: str, seq: int, kind: str, recorded_at: datetime, event_hash: str
+) -> bytes:
+    return leaf_hash(leaf_data(item_code, seq, kind, utc_text(recorded_at), event_hash))
+
+
+def extend_tree(session: Session, settings: Settings, *, now: datetime, limit: int = BATCH) -> int:
+    """Append the next events as leaves; returns how many were added (0: caught up)."""
+    cursor = _cursor(session, now)
+    rows = session.execute(
+        select(
+            CustodyEvent.id,
+            Item.code,
+            CustodyEvent.seq,
+            CustodyEvent.kind,
+            CustodyEvent.recorded_at,
+            CustodyEvent.hash,
+        )
+        .join(Item, Item.id == CustodyEvent.item_id)
+        .where(CustodyEvent.id > cursor.last_event_id)
+        .order_by(CustodyEvent.id)
+        .limit(limit)
+    ).all()
+    grace = timedelta(seconds=settings.agency_webhook_gap_grace_seconds)
+    expected = cursor.last_event_id + 1
+    quiet: bool | None = None
+    taken: list[tuple[int, str, int, bytes]] = []  # row id, item code, seq, leaf hash
+    for row_id, code, seq, kind, recorded_at, event_hash in rows:
+        if row_id != expected and recorded_at > now - grace:
+            if quiet is None:
+                quiet = _no_other_writer(session)
+            if not quiet:
+                break  # an earlier id may still commit; wait for it
+        taken.append((row_id, code, seq, event_leaf(code, seq, kind, recorded_at, event_hash)))
+        expected = row_id + 1
+    if not taken:
+        return 0
+    old_size = cursor.size
+    session.execute(
+        insert(LedgerLeaf),
+        [
+            {
+                "leaf_index": old_size + i,
+                "event_row_id": row_id,
+                "item_code": code,
+                "seq": seq,
+                "hash": leaf,
+            }
+            for i, (row_id, code, seq, leaf) in enumerate(taken)
+        ],  # fmt: skip
+    )
+    new_size = old_size + len(taken)
+    fresh = {old_size + i: leaf for i, (_, _, _, leaf) in enumerate(taken)}
+    _add_complete_nodes(session, old_size, new_size, fresh)
+    cursor.size = new_size
+    cursor.last_event_id = taken[-1][0]
+    cursor.updated_at = now
+    session.flush()
+    return len(taken)
+
+
+def _add_complete_nodes(
+    session: Session, old_size: int, new_size: int, fresh: dict[int, bytes]
+) -> None:
+    """Store every node at a stored height that the new leaves complete."""
+    source = DbSource(session)
+    height = TILE_HEIGHT
+    below: dict[int, bytes] = fresh  # nodes just made one stored height down, by index
+    while (new_size >> height) > (old_size >> height):
+        made: dict[int, bytes] = {}
+        for idx in range(old_size >> height, new_size >> height):
+            first = idx * TILE_WIDTH
+            children = [below.get(first + i) for i in range(TILE_WIDTH)]
+            if any(child is None for child in children):
+                stored = source.tile(height - TILE_HEIGHT, idx)
+                children = [below.get(first + i, stored[i]) for i in range(TILE_WIDTH)]
+            made[idx] = fold_level([child for child in children if child is not None])
+        session.execute(
+            insert(LedgerTreeNode),
+            [{"height": height, "idx": idx, "hash": node} for idx, node in made.items()],
+        )
+        below = made
+        height += TILE_HEIGHT

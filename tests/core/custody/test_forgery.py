@@ -1,0 +1,285 @@
+"""One test per kind of forgery by someone who owns the database: each is caught by
+``hoso ledger verify``'s checks (the hash chains and the audit against the signed heads).
+
+The forger acts as the tables' owner with the append-only triggers switched off, the way
+reliability report D6 did it, and knows the project's own hashing code (``chain_hash``,
+``event_leaf``): only the signing key is out of reach. The witness's copy of the heads is
+the list of notes taken before the forgery.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core.custody.audit import audit_ledger
+from core.custody.checkpoints import make_checkpoint, trusted_verifiers
+from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
+from core.custody.merkle import TILE_HEIGHT, MemorySource, Tree
+from core.custody.models import CustodyEvent, Item
+from core.custody.service import record_one
+from core.custody.tree import event_leaf
+from core.custody.verify import verify_ledger
+from core.identity.service import actor_for
+from core.settings import Settings
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
+from tests.factories import dossier_of, make_case, make_user
+
+TABLES = ("custody_events", "ledger_leaves", "ledger_tree_nodes")
+
+
+@pytest.fixture
+def ledger_settings(tmp_path: Any) -> Settings:
+    return Settings(environment="test", secret_key="test-secret", database_url=None,
+                    ledger_heads_file=tmp_path / "heads.jsonl",
+                    ledger_checkpoint_interval_seconds=0)  # fmt: skip
+
+
+def _history(db: Session, settings: Settings) -> str:
+    """An item with four events: booked, picked up, handover offered, handover accepted."""
+    item = dossier_of(db, make_case(db, settings))
+    courier = actor_for(make_user(db, "courier"))
+    record_one(db, courier, scan("picked_up", item.code, details=PICKUP_DETAILS))
+    record_one(db, courier, scan("handover_offered", item.code, to_party="office:1"))
+    return item.code
+
+
+def _signed(db: Session, settings: Settings) -> list[str]:
+    """Sign a head now: the witness keeps its note."""
+    row = make_checkpoint(db, settings, now=datetime.now(UTC), force=True)
+    assert row is not None
+    return [row.note]
+
+
+def _findings(db: Session, settings: Settings, notes: list[str]) -> list[tuple[Any, ...]]:
+    """Everything verify reports, as (item, seq, text): chains, projections and heads."""
+    db.expire_all()
+    found: list[tuple[Any, ...]] = [
+        (p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems
+    ]
+    audit = audit_ledger(db, notes, trusted_verifiers(settings), origin=settings.ledger_origin,
+                         grace_seconds=settings.agency_webhook_gap_grace_seconds)  # fmt: skip
+    found += [(f.item_code, f.seq, f.line()) for f in audit.findings]
+    return found
+
+
+def _untrusted(db: Session) -> None:
+    for table in TABLES:
+        db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+
+
+def _item_id(db: Session, code: str) -> int:
+    item_id = db.scalar(select(Item.id).where(Item.code == code))
+    assert item_id is not None
+    return item_id
+
+
+def _rehash_chain(db: Session, code: str) -> None:
+    """Recompute an item's whole chain and its projection's last hash, as D6's forger did."""
+    item_id = _item_id(db, code)
+    db.flush()
+    db.expire_all()
+    prev = GENESIS_HASH
+    events = db.scalars(
+        select(CustodyEvent).where(CustodyEvent.item_id == item_id).order_by(CustodyEvent.seq)
+    ).all()
+    for event in events:
+        fields = {name: getattr(event, name, None) for name in HASHED_FIELDS}
+        fields["item_code"], fields["bag_code"] = code, None
+        new = chain_hash(prev, fields)
+        db.execute(text("UPDATE custody_events SET prev_hash = :p, hash = :h WHERE id = :id"),
+                   {"p": prev, "h": new, "id": event.id})  # fmt: skip
+        prev = new
+    db.execute(text("UPDATE item_states SET last_hash = :h, last_seq = :s WHERE item_id = :i"),
+               {"h": prev, "s": len(events), "i": item_id})  # fmt: skip
+
+
+def _rewrite_tree(db: Session) -> None:
+    """The strongest forger: every stored leaf and node recomputed from the forged events."""
+    rows = db.execute(text(
+        "SELECT l.leaf_index, i.code, e.seq, e.kind, e.recorded_at, e.hash FROM ledger_leaves l "
+        "JOIN custody_events e ON e.id = l.event_row_id JOIN items i ON i.id = e.item_id "
+        "ORDER BY l.leaf_index"
+    )).all()  # fmt: skip
+    leaves = []
+    for index, code, seq, kind, recorded_at, event_hash in rows:
+        leaf = event_leaf(code, seq, kind, recorded_at, event_hash)
+        db.execute(text("UPDATE ledger_leaves SET hash = :h, item_code = :c, seq = :s "
+                        "WHERE leaf_index = :i"),
+                   {"h": leaf, "c": code, "s": seq, "i": index})  # fmt: skip
+        leaves.append(leaf)
+    tree = Tree(MemorySource(leaves), len(leaves))
+    for height, idx in db.execute(text("SELECT height, idx FROM ledger_tree_nodes")).all():
+        db.execute(text("UPDATE ledger_tree_nodes SET hash = :h WHERE height = :a AND idx = :b"),
+                   {"h": tree.complete(height, idx), "a": height, "b": idx})  # fmt: skip
+    assert TILE_HEIGHT == 8
+
+
+def _named(found: list[tuple[Any, ...]], code: str, seq: int | None = None) -> list[str]:
+    return [text_ for c, s, text_ in found if c == code and (seq is None or s == seq)]
+
+
+def test_an_honest_ledger_verifies_against_its_heads(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    db, settings = owner_db, ledger_settings
+    _history(db, settings)
+    notes = _signed(db, settings)
+    code = _history(db, settings)
+    notes += _signed(db, settings)
+    assert [f for f in _findings(db, settings, notes) if f[0] in (code, None)] == []
+
+
+def test_payload_edit(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    db.execute(text("UPDATE custody_events SET details = '{\"seal_number\": \"FORGED\"}' "
+                    "WHERE item_id = :i AND seq = 2"), {"i": _item_id(db, code)})  # fmt: skip
+    assert any("hash does not match" in t for t in _named(_findings(db, settings, notes), code, 2))
+
+
+def test_middle_delete(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    db.execute(text("DELETE FROM custody_events WHERE item_id = :i AND seq = 2"),
+               {"i": _item_id(db, code)})  # fmt: skip
+    found = _named(_findings(db, settings, notes), code, 2)
+    assert any("event deleted" in t for t in found), found
+
+
+def test_tail_delete(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    item_id = _item_id(db, code)
+    # D6 T3: the last event goes, and the projection is rolled back to the one before.
+    db.execute(text("DELETE FROM custody_events WHERE item_id = :i AND seq = 3"), {"i": item_id})
+    _rehash_chain(db, code)
+    db.execute(text("UPDATE item_states SET status = 'picked_up', pending_from = NULL, "
+                    "pending_to = NULL, pending_initiator = NULL WHERE item_id = :i"),
+               {"i": item_id})  # fmt: skip
+    found = _findings(db, settings, notes)
+    assert not [t for t in _named(found, code) if "hash" in t or "projection" in t]
+    assert any("event deleted" in t for t in _named(found, code, 3)), found
+
+
+def test_tail_delete_with_its_leaf(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    item_id = _item_id(db, code)
+    event_id = db.scalar(text("SELECT id FROM custody_events WHERE item_id = :i AND seq = 3"),
+                         {"i": item_id})  # fmt: skip
+    db.execute(text("DELETE FROM ledger_leaves WHERE event_row_id = :e"), {"e": event_id})
+    db.execute(text("DELETE FROM custody_events WHERE id = :e"), {"e": event_id})
+    db.execute(text("UPDATE item_states SET status = 'picked_up', pending_from = NULL, "
+                    "pending_to = NULL, pending_initiator = NULL WHERE item_id = :i"),
+               {"i": item_id})  # fmt: skip
+    lines = [t for _, _, t in _findings(db, settings, notes)]
+    # The leaf is gone with the event: the head still says it was there, and where.
+    assert any("missing from the tree" in t or "were deleted" in t for t in lines), lines
+    assert any("do not match head" in t or "were deleted" in t for t in lines), lines
+
+
+def test_rehash_after_edit(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    db.execute(text("UPDATE custody_events SET actor_party = 'courier:12' "
+                    "WHERE item_id = :i AND seq = 2"), {"i": _item_id(db, code)})  # fmt: skip
+    _rehash_chain(db, code)
+    found = _findings(db, settings, notes)
+    assert not [t for t in _named(found, code) if "hash does not match" in t]  # chains pass
+    assert any("changed after it was signed" in t for t in _named(found, code, 2)), found
+
+
+def test_forged_append(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    item_id = _item_id(db, code)
+    # D6 T5: a plain INSERT (the trigger allows appends) of a backdated event whose hash is
+    # correct, followed by the projection.
+    last = db.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item_id)
+                      .order_by(CustodyEvent.seq.desc()).limit(1)).one()  # fmt: skip
+    forged = {name: getattr(last, name, None) for name in HASHED_FIELDS}
+    forged.update(item_code=code, bag_code=None, seq=last.seq + 1, kind="handover_accepted",
+                  recorded_at=last.recorded_at - timedelta(hours=20),
+                  occurred_at=last.occurred_at - timedelta(hours=20),
+                  event_id=__import__("uuid").uuid4(), client_event_id=None)  # fmt: skip
+    event_hash = chain_hash(last.hash, forged)
+    row = {k: v for k, v in forged.items() if k not in ("item_code", "bag_code")}
+    db.execute(text(
+        "INSERT INTO custody_events (event_id, client_event_id, item_id, seq, kind, biz_step, "
+        "disposition, upu_code, from_party, to_party, actor_user_id, actor_role, actor_party, "
+        "device_id, occurred_at, occurred_offset, recorded_at, place, lat, lon, gps_accuracy_m,"
+        " evidence, details, raw_code, corrects_event_id, prev_hash, hash) VALUES (:event_id, "
+        ":client_event_id, :item_id, :seq, :kind, :biz_step, :disposition, :upu_code, "
+        ":from_party, :to_party, :actor_user_id, :actor_role, :actor_party, :device_id, "
+        ":occurred_at, :occurred_offset, :recorded_at, :place, :lat, :lon, :gps_accuracy_m, "
+        "CAST(:evidence AS jsonb), CAST(:details AS jsonb), :raw_code, :corrects_event_id, "
+        ":prev_hash, :hash)"
+    ), {**row, "item_id": item_id, "prev_hash": last.hash, "hash": event_hash,
+        "evidence": __import__("json").dumps(row["evidence"]),
+        "details": __import__("json").dumps(row["details"])})  # fmt: skip
+    # Before the next head: in no head, yet recorded before the last one was signed.
+    found = _named(_findings(db, settings, notes), code, last.seq + 1)
+    assert any("added afterwards" in t for t in found), found
+    # After the next head signs it in, the earlier head still shows it was not there.
+    notes += _signed(db, settings)
+    found = _named(_findings(db, settings, notes), code, last.seq + 1)
+    assert any("missing from head" in t and "added afterwards" in t for t in found), found
+
+
+def test_reorder(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    item_id = _item_id(db, code)
+    # Events 2 and 3 swap places in the item's history, and the chain is remade to suit.
+    db.execute(text("UPDATE custody_events SET seq = seq + 100 "
+                    "WHERE item_id = :i AND seq IN (2, 3)"), {"i": item_id})  # fmt: skip
+    db.execute(text("UPDATE custody_events SET seq = CASE seq WHEN 102 THEN 3 ELSE 2 END "
+                    "WHERE item_id = :i AND seq > 100"), {"i": item_id})  # fmt: skip
+    _rehash_chain(db, code)
+    found = _findings(db, settings, notes)
+    assert any("reordered" in t for t in _named(found, code, 2)), found
+    assert any("reordered" in t for t in _named(found, code, 3)), found
+
+
+def test_trigger_disabled_then_edited_everywhere(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """The strongest forger: with every trigger off, the event is edited, its chain, its leaf
+    and every stored node of the tree are recomputed. Only the signed head disagrees."""
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    _untrusted(db)
+    db.execute(text("UPDATE custody_events SET kind = 'refused' WHERE item_id = :i AND seq = 2"),
+               {"i": _item_id(db, code)})  # fmt: skip
+    _rehash_chain(db, code)
+    _rewrite_tree(db)
+    lines = [t for _, _, t in _findings(db, settings, notes)]
+    assert any("do not match head" in t for t in lines), lines
+    assert any("cannot prove" in t or "do not match head" in t for t in lines)
+    # A head the forger signs with a key of their own is not trusted.
+    from core.custody.note import Checkpoint, Signer
+
+    forger = Signer.generate(settings.ledger_origin)
+    fake = forger.sign(Checkpoint(settings.ledger_origin, 1, b"\0" * 32).text())
+    audit = audit_ledger(db, [fake], trusted_verifiers(settings), origin=settings.ledger_origin,
+                         grace_seconds=30)  # fmt: skip
+    assert any("no signature by a trusted key" in f.problem for f in audit.findings)
