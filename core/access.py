@@ -33,10 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
+from core.agency.models import AgencySystem
 from core.cases.models import Booking, Case
+from core.custody.models import Item
 from core.custody.parties import party_kind
 from core.errors import Forbidden
 from core.handovers.models import Handover
@@ -55,6 +57,8 @@ Area = Literal[
     "admin",  # operating the service: dead webhooks, replays
     "messages",  # the delivery status of citizens' messages (/staff/messages)
     "administer",  # the admin area: staff users, the catalogue (supervisors for their province)
+    "ledger",  # reading the custody ledger as EPCIS events (/api/v1/epcis), by reach
+    "corrections",  # declaring a ledger event wrong, and the scans kept as exceptions
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -71,6 +75,13 @@ AREAS: dict[Area, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "messages": frozenset({"dispatcher", "admin"}),
     "administer": frozenset({"admin", "province_supervisor"}),
+    # Inspectors of the chain of custody: the staff who answer for items, each within reach.
+    "ledger": frozenset(
+        {"desk_officer", "dispatcher", "counter_clerk", "province_supervisor", "admin"}
+    ),
+    # Those who resolve what the field got wrong: a post office's dispatcher, the province's
+    # supervisor, an admin. Never the courier or desk whose event is in question.
+    "corrections": frozenset({"dispatcher", "province_supervisor", "admin"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -85,6 +96,8 @@ _REFUSALS: dict[Area, str] = {
     "admin": "this is for admins",
     "messages": "citizen messages are for admins and dispatchers",
     "administer": "the admin area is for admins and province supervisors",
+    "ledger": "the custody ledger export is for staff of offices and post offices",
+    "corrections": "only a dispatcher, a province supervisor or an admin can correct the ledger",
 }
 
 
@@ -255,3 +268,74 @@ def require_side(acting_party: str, from_party: str, to_party: str) -> None:
     """Only the two sides act on a hand-over (scan, mark, complete) or follow it on a phone."""
     if acting_party not in (from_party, to_party):
         raise Forbidden("you are not a side of this hand-over", field="handover_id")
+
+
+# -- the ledger (EPCIS export, corrections, exceptions) -------------------------------------
+
+
+def case_scope(user: User) -> ColumnElement[bool]:
+    """``may_see_case`` as a SQL condition on ``Booking`` and ``Case``, for queries that read
+    many cases' events at once (the EPCIS export, the exceptions list)."""
+    reach = reach_of(user)
+    if reach.everything:
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    if reach.booked_by is not None:
+        conditions.append(Booking.citizen_user_id == reach.booked_by)
+    if reach.office_id is not None:
+        conditions.append(Booking.office_id == reach.office_id)
+    if reach.post_office_id is not None:
+        conditions.append(Booking.post_office_id == reach.post_office_id)
+    if reach.assigned_to is not None:
+        conditions.append(
+            or_(Case.pickup_courier_id == reach.assigned_to,
+                Case.delivery_courier_id == reach.assigned_to)
+        )  # fmt: skip
+    if reach.province_code is not None:
+        conditions.append(
+            or_(
+                Booking.office_id.in_(
+                    select(Office.id).where(Office.province_code == reach.province_code)
+                ),
+                Booking.post_office_id.in_(
+                    select(PostOffice.id).where(PostOffice.province_code == reach.province_code)
+                ),
+            )
+        )
+    return or_(*conditions) if conditions else false()
+
+
+def agency_case_scope(system: AgencySystem) -> ColumnElement[bool]:
+    """What an agency system reads of the ledger: a provincial system its province's cases
+    (as everywhere in the agency API), the national portal every case."""
+    if system.province_code is None:
+        return true()
+    return Booking.province_code == system.province_code
+
+
+def may_correct_item(session: Session, user: User, item: Item) -> bool:
+    """A dispatcher corrects the items of their post office's cases, a supervisor those of
+    their province, an admin any; an item without a case (none today) only an admin."""
+    if not may_enter(user, "corrections"):
+        return False
+    if reach_of(user).everything:
+        return True
+    if item.case_id is None:
+        return False
+    found = session.execute(
+        select(Booking, Case)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == item.case_id)
+    ).first()
+    if found is None:
+        return False
+    booking, case = found
+    reach = reach_of(user)
+    if reach.post_office_id is not None:
+        return booking.post_office_id == reach.post_office_id
+    return may_see_case(user, booking, case)
+
+
+def require_correct_item(session: Session, user: User, item: Item) -> None:
+    if not may_correct_item(session, user, item):
+        raise Forbidden("this item belongs to another post office or province", field="code")

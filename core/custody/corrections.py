@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.models import Bag, CustodyEvent, Item, ItemState
 from core.custody.parties import Actor
 from core.custody.rows import Target, event_row, now_utc, offset_of, store_state
 from core.custody.transitions import (
@@ -22,6 +22,10 @@ from core.custody.transitions import (
 )
 from core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 
+# Who may declare a ledger event wrong (core.access's "corrections" area lets the same roles
+# reach the pages and API that do it).
+CORRECTING_ROLES = frozenset({"dispatcher", "province_supervisor", "admin"})
+
 
 def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanResult:
     """Record that an earlier event was wrong (EPCIS errorDeclaration) and re-derive state.
@@ -30,8 +34,11 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
     later event only made sense because of it, the declaration is refused: declare the later
     one first, so the record never holds a state that no sequence of events explains.
     """
-    if actor.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can declare an event wrong", field="kind")
+    if actor.role not in CORRECTING_ROLES:
+        raise Forbidden(
+            "only a dispatcher, a province supervisor or an admin can declare an event wrong",
+            field="kind",
+        )
     if command.corrects_event_id is None:
         raise InvalidInput("say which event is wrong", field="corrects_event_id")
     reason = command.details.get("reason")
@@ -81,7 +88,7 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
     row = event_row(
         target=target, rule=None, actor=actor, command=command,
         occurred_offset=offset_of(command.occurred_at), from_party=wrong.from_party,
-        to_party=wrong.to_party, bag_code=None, bag_id=wrong.bag_id,
+        to_party=wrong.to_party, bag_code=_bag_code(session, wrong.bag_id), bag_id=wrong.bag_id,
         details={**command.details, "corrected_kind": wrong.kind}, recorded_at=recorded_at,
         kind=ERROR_DECLARED, biz_step=wrong.biz_step, disposition=wrong.disposition,
         upu_code=None,
@@ -95,6 +102,14 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
         events=[{"item": item.code, "event_id": str(row["event_id"]), "seq": row["seq"],
                  "status": state.status, "custodian": state.custodian, "pending_to": None}],
     )  # fmt: skip
+
+
+def _bag_code(session: Session, bag_id: int | None) -> str | None:
+    """The declaration repeats the wrong event's bag, and the chain hashes a bag by its code
+    (as ``hoso ledger verify`` recomputes it from the bag row)."""
+    if bag_id is None:
+        return None
+    return session.scalar(select(Bag.code).where(Bag.id == bag_id))
 
 
 class FoldedEvent(Protocol):
