@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, messages, pages, printing, tracking
+from api import agency, courier, desk, dispatch, ledger, messages, pages, printing, tracking
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # Citizen messages' delivery status for staff (docs/notifications.md).
     app.include_router(messages.router, responses=ERROR_RESPONSES)
     app.include_router(messages.page_router)
+    # The ledger as EPCIS events, corrections and scan exceptions (docs/epcis.md).
+    app.include_router(ledger.router, responses=ERROR_RESPONSES)
+    app.include_router(ledger.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

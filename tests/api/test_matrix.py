@@ -142,6 +142,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
     admins = each(("admin", "supervisor_1"), 200)
     admins_422 = each(("admin", "supervisor_1"), 422)
     admins_303 = each(("admin", "supervisor_1"), 303)
+    correctors = ("dispatcher_1", "dispatcher_2", "admin", "supervisor_1")
     window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rows = [
         # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
@@ -347,6 +348,24 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/admin/catalogue/{kind}/upload", page_for(admins_422)),
         Call("POST", "/admin/catalogue/{kind}/import", page_for(admins_422), data={}),
         Call("POST", "/api/v1/admin/catalogue/{kind}/import", api_for(admins_422)),
+        # -- the ledger: EPCIS export by reach, corrections and exceptions --------------------
+        Call("GET", "/api/v1/epcis/events",
+             api_for(each(("dispatcher_1", "dispatcher_2", "desk_1", "desk_2", "admin",
+                           "supervisor_1", "clerk_1"), 200))),
+        Call("GET", "/api/agency/v1/epcis/events", public(401)),
+        Call("POST", "/api/v1/ledger/corrections", api_for(each(correctors, 422)), json={}),
+        Call("GET", "/api/v1/ledger/exceptions", api_for(each(correctors, 200))),
+        Call("POST", "/api/v1/ledger/exceptions/{exception_id}/resolve",
+             api_for(each(correctors, 404)), json={"resolution": "đã kiểm tra"}),
+        Call("GET", "/ledger/items/{code}",
+             page_for({"dispatcher_1": 200, "dispatcher_2": 403, "admin": 200,
+                       "supervisor_1": 200})),
+        Call("POST", "/ledger/items/{code}/corrections",
+             page_for({"dispatcher_1": 422, "dispatcher_2": 403, "admin": 422,
+                       "supervisor_1": 422}), data={}),
+        Call("GET", "/ledger/exceptions", page_for(each(correctors, 200))),
+        Call("POST", "/ledger/exceptions/{exception_id}/resolve",
+             page_for(each(correctors, 404)), data={"resolution": "đã kiểm tra"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -358,6 +377,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "courier_id": o.courier_1,
         "stop_id": o.stop_1,
         "message_id": 999_999,
+        "exception_id": 999_999,
         "sha256": "0" * 64,
         "action": "cancel",
         "user_id": o.courier_1,
