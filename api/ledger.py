@@ -28,13 +28,6 @@ from api.staff import staff_user
 from api.web import page_user, render
 from core.access import agency_case_scope, case_scope, require_correct_item
 from core.custody.commands import ScanCommand
-from core.custody.correcting import (
-    correct_event,
-    exception_item,
-    list_exceptions,
-    resolve_exception,
-    wrong_event,
-)
 from core.custody.corrections import declared_event_ids
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.transitions import ERROR_DECLARED, ERROR_REASONS, STATUS_LABELS, TRANSITIONS
@@ -43,6 +36,13 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.inputs import INT4_MAX, Moment, Text
+from core.ledger.corrections import (
+    correct_event,
+    exception_item,
+    list_exceptions,
+    resolve_exception,
+    wrong_event,
+)
 from edge.deps import NowDep, SessionDep
 from edge.errors import status_for
 from labels.errors import InvalidCode

@@ -23,6 +23,7 @@ from core.cli_support import database_for as _database
 from core.cli_support import settings_for as _settings
 from core.db import database_urls, transaction
 from core.migrate import migrate_schema
+from core.portal.cli import portal_app
 from core.settings import Settings, get_settings
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
@@ -34,6 +35,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(portal_app, name="portal")
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
@@ -147,13 +149,17 @@ def _worker_loop(
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
+    from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
 
     _, factory = _database(settings)
-    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook}
+    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook,
+                PORTAL_TOPIC: send_portal_status}  # fmt: skip
     total = 0
     while True:
         # Status webhooks are found in the ledger first, so this poll already delivers them.
         dispatch_due(factory, settings, now=datetime.now(UTC))
+        # Portal status changes too (nothing when HOSO_PORTAL_SYNC_URL is unset).
+        sync_due(factory, settings, now=datetime.now(UTC))
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
         attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))

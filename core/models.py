@@ -29,6 +29,7 @@ from core.media.models import MediaObject
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
+from core.portal.models import PortalStatusChange, PortalSyncCursor
 
 __all__ = [
     "AdminAuditEntry",
@@ -70,4 +71,6 @@ __all__ = [
     "DispatchPlan",
     "LocationPing",
     "DispatchPlan",
+    "PortalStatusChange",
+    "PortalSyncCursor",
 ]

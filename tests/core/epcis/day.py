@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Case
 from core.courier.bags import open_bag, seal_bag
-from core.custody.correcting import correct_event
 from core.custody.models import Item, ItemState
 from core.custody.service import record, record_one
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.ledger.corrections import correct_event
 from core.places.models import PostOffice
 from core.seed import seed_demo
 from core.settings import Settings
