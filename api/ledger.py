@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.agency import CallingSystem
 from api.staff import staff_user
-from api.web import page_user, render
+from api.web import attempt, page_user, render
 from core.access import agency_case_scope, case_scope, require_correct_item
 from core.custody.commands import ScanCommand
 from core.custody.corrections import declared_event_ids
@@ -296,8 +296,9 @@ def item_correction_form(
     corrective_reason_code: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     """The history page's form: declare one event wrong; with a corrected reason code, the
-    corrective event restates it (same kind, now, the new reason)."""
-    try:
+    corrective event restates it (same kind and time, the new reason)."""
+
+    def correct() -> CorrectionRead:
         try:
             wrong_id = uuid.UUID(corrects_event_id)
         except ValueError:
@@ -309,13 +310,13 @@ def item_correction_form(
             wrong, _ = wrong_event(session, wrong_id)
             details = {**wrong.details, "reason_code": corrective_reason_code.strip()[:60]}
             corrective = ScanCommand(kind=wrong.kind, code="", occurred_at=wrong.occurred_at,
-                                     client_event_id=uuid.uuid4(), to_party=None,
-                                     details=details)  # fmt: skip
-        _correct(session, user, wrong_id=wrong_id, reason=reason, note=note or None,
-                 corrective=corrective, now=now)  # fmt: skip
-    except DomainError as exc:
-        session.rollback()
-        return _history_page(request, session, user, code, exc)
+                                     client_event_id=uuid.uuid4(), details=details)  # fmt: skip
+        return _correct(session, user, wrong_id=wrong_id, reason=reason, note=note or None,
+                        corrective=corrective, now=now)  # fmt: skip
+
+    done = attempt(session, correct)
+    if isinstance(done, DomainError):
+        return _history_page(request, session, user, code, done)
     return RedirectResponse(f"/ledger/items/{code}?corrected=1", status_code=303)
 
 
@@ -338,10 +339,9 @@ def exceptions_page_resolve(
     now: NowDep,
     resolution: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
-    try:
-        _resolve(session, user, exception_id, resolution, now)
-    except DomainError as exc:
-        session.rollback()
+    refused = attempt(session, lambda: _resolve(session, user, exception_id, resolution, now))
+    if isinstance(refused, DomainError):
+        exc = refused
         views = list_exceptions(session, case_scope(user))
         return render(request, "ledger/exceptions.html",
                       {"exceptions": views, "VN": VN, "resolved": False, "error": exc.detail,
