@@ -19,7 +19,7 @@ from core.outbox.service import deliver_due
 from core.portal.models import PortalStatusChange
 from core.portal.reconcile import reconcile_day
 from core.portal.sync import PORTAL_TOPIC, note_agency_code, send_portal_status, sync_due
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from tests.core.custody.helpers import scan
 from tests.factories import make_case, make_user
 from tests.journey import hand_to_office
@@ -137,3 +137,29 @@ def test_reconcile_names_a_change_never_sent(
         report = reconcile_day(session, datetime.now(VN).date(), only_cases=[case_id])
     assert [g.split(" ", 2)[:2] for g in report.gaps] == [["NOT", "SENT"]]
     assert "1 Mới đăng ký" in report.gaps[0]
+
+
+def test_the_reconcile_command_exits_1_on_gaps_0_without(
+    committing: sessionmaker[Session], settings: Settings, database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from typer.testing import CliRunner
+
+    from core.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("HOSO_PORTAL_SYNC_URL", raising=False)
+    get_settings.cache_clear()
+    with transaction(committing) as session:
+        make_case(session, settings)  # booked today, with the sync off: never sent
+    runner = CliRunner()
+    today = runner.invoke(
+        app, ["portal", "reconcile", "--date", datetime.now(VN).date().isoformat()]
+    )
+    assert today.exit_code == 1, today.output
+    assert "NOT SENT" in today.output and "gaps" in today.output
+    quiet = runner.invoke(app, ["portal", "reconcile", "--date", "2021-01-01"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "0 status changes" in quiet.output and "0 gaps" in quiet.output
+    bad = runner.invoke(app, ["portal", "reconcile", "--date", "01/12/2026"])
+    assert bad.exit_code == 2
