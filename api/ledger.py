@@ -276,6 +276,18 @@ def _history_page(
                   status_code=status_for(error) if error else 200)  # fmt: skip
 
 
+@page_router.get("/ledger/items", response_model=None)
+def find_item_page(
+    request: Request, user: CorrectorPage, session: SessionDep, code: str = ""
+) -> HTMLResponse | RedirectResponse:
+    """The search box on the exceptions page: to the item's history, or the error there."""
+    try:
+        found = _item(session, user, code)
+    except DomainError as exc:
+        return _history_page(request, session, user, code[:40], exc)
+    return RedirectResponse(f"/ledger/items/{found.code}", status_code=303)
+
+
 @page_router.get("/ledger/items/{code}", response_class=HTMLResponse)
 def item_history_page(
     code: str, request: Request, user: CorrectorPage, session: SessionDep

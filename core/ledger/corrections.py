@@ -2,11 +2,11 @@
 reason, and (for wrong data) the corrective event that says what really happened, recorded
 together; and the scans the ledger kept as exceptions, for the people who resolve them.
 
-The corrective event goes through the same rules as any scan by the person correcting (their
-role, the state machine on the state re-derived without the wrong event), and points at the
-wrong event (``corrects_event_id``), which is how the EPCIS export names it among the
-declaration's ``correctiveEventIDs``. Both are written in the caller's transaction: if the
-corrective event is refused, the declaration is not kept either.
+The corrective event restates the wrong one (same kind and business parties, corrected time,
+details or receiver; ``core.custody.corrections.restate``), must fit the state re-derived
+without the wrong event, and points at it (``corrects_event_id``), which is how the EPCIS
+export names it among the declaration's ``correctiveEventIDs``. Both are written in the
+caller's transaction: if the corrective event is refused, the declaration is not kept either.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.corrections import declare_error
+from core.custody.corrections import check_corrective, declare_error, restate
 from core.custody.models import CustodyEvent, CustodyException, Item
 from core.custody.parties import Actor
-from core.custody.service import record_one
 from core.custody.transitions import ERROR_DECLARED, ERROR_REASONS, TRANSITIONS
 from core.errors import Conflict, InvalidInput, NotFound
 
@@ -83,6 +82,7 @@ def correct_event(
                 f"the corrective event must be a {wrong.kind} like the event it corrects",
                 field="corrective.kind",
             )
+        check_corrective(session, wrong, corrective)
     details: dict[str, Any] = {"reason": reason}
     if note:
         details["note"] = note
@@ -94,9 +94,9 @@ def correct_event(
     )  # fmt: skip
     if corrective is None:
         return Correction(declared, None)
-    command = replace(corrective, code=item.code, corrects_event_id=wrong.event_id,
+    command = replace(corrective, code=item.code,
                       client_event_id=corrective.client_event_id or uuid.uuid4())  # fmt: skip
-    return Correction(declared, record_one(session, actor, command))
+    return Correction(declared, restate(session, actor, wrong, command))
 
 
 # -- exceptions ----------------------------------------------------------------------------
