@@ -1,4 +1,5 @@
-"""Status sync to the national public service portal: the changes sent, and the cursor.
+"""Status sync to the national public service portal: the changes sent, and the cursor; and
+an index for the EPCIS export to find corrective events by the event they correct.
 
 Revision ID: 0007e
 Revises: 0006a
@@ -66,8 +67,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_sync_cursor")),
     )
 
+    op.create_index("ix_custody_events_corrects_event_id", "custody_events",
+                    ["corrects_event_id"], unique=False,
+                    postgresql_where="corrects_event_id IS NOT NULL")  # fmt: skip
+
 
 def downgrade() -> None:
+    op.drop_index("ix_custody_events_corrects_event_id", table_name="custody_events")
     op.drop_table("portal_sync_cursor")
     op.drop_index("uq_portal_status_changes_cause_event_id", table_name="portal_status_changes")
     op.drop_index(op.f("ix_portal_status_changes_occurred_at"), table_name="portal_status_changes")
