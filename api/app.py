@@ -11,7 +11,20 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import mobile_api
-from api import agency, courier, desk, dispatch, ledger, messages, money, pages, printing, sla, tracking
+from api import (
+    agency,
+    courier,
+    custody,
+    desk,
+    dispatch,
+    ledger,
+    messages,
+    money,
+    pages,
+    printing,
+    sla,
+    tracking,
+)
 from api.admin import catalogue as admin_catalogue
 from api.admin import endpoints as admin_api
 from api.admin import pages as admin_pages
@@ -105,6 +118,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(bank_pages.page_router)
     app.include_router(money.router, responses=ERROR_RESPONSES)
     app.include_router(money.page_router)
+    # The ledger as EPCIS events, corrections and scan exceptions (docs/epcis.md).
+    app.include_router(custody.router, responses=ERROR_RESPONSES)
+    app.include_router(custody.page_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

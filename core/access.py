@@ -33,10 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
+from core.agency.models import AgencySystem
 from core.cases.models import Booking, Case
+from core.custody.models import Item
 from core.custody.parties import party_kind
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.handovers.models import Handover
@@ -60,6 +62,8 @@ Area = Literal[
     "cash_up",  # counting a courier's cash into the till at the end of the day
     "money_review",  # resolving money exceptions (a cash amount taken other than was due)
     "quality",  # service-quality figures (/sla): each level its own, see ``sla_reach``
+    "ledger",  # reading the custody ledger as EPCIS events (/api/v1/epcis), by reach
+    "corrections",  # declaring a ledger event wrong, and the scans kept as exceptions
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -85,6 +89,13 @@ AREAS: dict[Area, frozenset[str]] = {
     "quality": frozenset(
         {"admin", "province_supervisor", "dispatcher", "counter_clerk", "desk_officer", "courier"}
     ),
+    # Inspectors of the chain of custody: the staff who answer for items, each within reach.
+    "ledger": frozenset(
+        {"desk_officer", "dispatcher", "counter_clerk", "province_supervisor", "admin"}
+    ),
+    # Those who resolve what the field got wrong: a post office's dispatcher, the province's
+    # supervisor, an admin. Never the courier or desk whose event is in question.
+    "corrections": frozenset({"dispatcher", "province_supervisor", "admin"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -104,6 +115,8 @@ _REFUSALS: dict[Area, str] = {
     "cash_up": "a cash-up is recorded by the post office's dispatcher or counter clerk",
     "money_review": "money exceptions are resolved by a province supervisor or an admin",
     "quality": "service-quality figures are for staff",
+    "ledger": "the custody ledger export is for staff of offices and post offices",
+    "corrections": "only a dispatcher, a province supervisor or an admin can correct the ledger",
 }
 
 
@@ -319,6 +332,8 @@ def may_see_bank_line(user: User, line: BankLineLike) -> bool:
 def require_bank_line(user: User, line: BankLineLike) -> None:
     if not may_see_bank_line(user, line):
         raise Forbidden("this bank line belongs to another post office", field="line_id")
+
+
 # -- service-quality figures (/sla) ---------------------------------------------------------
 
 SlaLevel = Literal["province", "post_office", "office", "courier"]
@@ -415,3 +430,72 @@ def may_answer_complaint(session: Session, user: User, case_id: int) -> bool:
         .where(Case.id == case_id)
     )
     return province == user.province_code
+# -- the ledger (EPCIS export, corrections, exceptions) -------------------------------------
+
+
+def case_scope(user: User) -> ColumnElement[bool]:
+    """``may_see_case`` as a SQL condition on ``Booking`` and ``Case``, for queries that read
+    many cases' events at once (the EPCIS export, the exceptions list)."""
+    reach = reach_of(user)
+    if reach.everything:
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    if reach.booked_by is not None:
+        conditions.append(Booking.citizen_user_id == reach.booked_by)
+    if reach.office_id is not None:
+        conditions.append(Booking.office_id == reach.office_id)
+    if reach.post_office_id is not None:
+        conditions.append(Booking.post_office_id == reach.post_office_id)
+    if reach.assigned_to is not None:
+        conditions.append(
+            or_(Case.pickup_courier_id == reach.assigned_to,
+                Case.delivery_courier_id == reach.assigned_to)
+        )  # fmt: skip
+    if reach.province_code is not None:
+        conditions.append(
+            or_(
+                Booking.office_id.in_(
+                    select(Office.id).where(Office.province_code == reach.province_code)
+                ),
+                Booking.post_office_id.in_(
+                    select(PostOffice.id).where(PostOffice.province_code == reach.province_code)
+                ),
+            )
+        )
+    return or_(*conditions) if conditions else false()
+
+
+def agency_case_scope(system: AgencySystem) -> ColumnElement[bool]:
+    """What an agency system reads of the ledger: a provincial system its province's cases
+    (as everywhere in the agency API), the national portal every case."""
+    if system.province_code is None:
+        return true()
+    return Booking.province_code == system.province_code
+
+
+def may_correct_item(session: Session, user: User, item: Item) -> bool:
+    """A dispatcher corrects the items of their post office's cases, a supervisor those of
+    their province, an admin any; an item without a case (none today) only an admin."""
+    if not may_enter(user, "corrections"):
+        return False
+    if reach_of(user).everything:
+        return True
+    if item.case_id is None:
+        return False
+    found = session.execute(
+        select(Booking, Case)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == item.case_id)
+    ).first()
+    if found is None:
+        return False
+    booking, case = found
+    reach = reach_of(user)
+    if reach.post_office_id is not None:
+        return booking.post_office_id == reach.post_office_id
+    return may_see_case(user, booking, case)
+
+
+def require_correct_item(session: Session, user: User, item: Item) -> None:
+    if not may_correct_item(session, user, item):
+        raise Forbidden("this item belongs to another post office or province", field="code")

@@ -24,6 +24,7 @@ from core.cli_support import settings_for as _settings
 from core.db import database_urls, transaction
 from core.migrate import migrate_schema
 from core.money.cli import money_app
+from core.portal.cli import portal_app
 from core.settings import Settings, get_settings
 from core.sla.cli import report, sla_app
 
@@ -39,6 +40,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(money_app, name="money")
 app.add_typer(sla_app, name="sla")
 app.command("report")(report)
+app.add_typer(portal_app, name="portal")
 
 Host = Annotated[str, typer.Option("--host")]
 Port = Annotated[int, typer.Option("--port")]
@@ -154,9 +156,11 @@ def _worker_loop(
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
     from core.sla.rollup import sla_pass
+    from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
 
     _, factory = _database(settings)
-    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook}
+    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook,
+                PORTAL_TOPIC: send_portal_status}  # fmt: skip
     total = 0
     while True:
         # Status webhooks are found in the ledger first, so this poll already delivers them.
@@ -164,6 +168,8 @@ def _worker_loop(
         # The ledger's tree catches up and a signed head is made when one is due; its push to
         # the agencies is queued with it, so the delivery below already sends it.
         checkpoint_pass(factory, settings, now=datetime.now(UTC))
+        # Portal status changes too (nothing when HOSO_PORTAL_SYNC_URL is unset).
+        sync_due(factory, settings, now=datetime.now(UTC))
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
         # Service-quality roll-ups: a new event is in today's figures after one poll.

@@ -51,6 +51,7 @@ from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
 from core.sla.models import Complaint, SlaDaily, SlaFact, SlaTarget, SlaWatermark
+from core.portal.models import PortalStatusChange, PortalSyncCursor
 
 __all__ = [
     "Complaint",
@@ -112,4 +113,6 @@ __all__ = [
     "MoneyTransaction",
     "Receipt",
     "ReceiptSeries",
+    "PortalStatusChange",
+    "PortalSyncCursor",
 ]

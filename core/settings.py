@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     # may still commit) before deciding the id was rolled back; see core.agency.webhooks.
     agency_webhook_gap_grace_seconds: float = 30.0
     agency_webhook_timeout_seconds: float = 10.0
+    # Status sync to the national public service portal (core.portal, docs/agency-api.md):
+    # every change of a case's portal status is POSTed here through the outbox. Unset = off
+    # (nothing is queued; ``hoso portal reconcile`` then reports every change as a gap).
+    portal_sync_url: str | None = None
+    # Sent as "Authorization: Bearer <token>" when set (the portal's integration credential).
+    portal_sync_token: str | None = None
+    portal_sync_timeout_seconds: float = Field(default=10.0, gt=0)
     # Citizens' booking (core/booking): price table (JSON, see docs/booking.md; built-in
     # defaults when unset), the fee-transfer charge, the VietQR receiving account, capacity.
     booking_price_table: Path | None = None

@@ -52,7 +52,8 @@ from core.errors import (
 )
 from core.outbox.citizen import send_to_citizen
 from core.places.models import Province
-from core.settings import Settings
+from core.portal.sync import note_agency_code
+from core.settings import Settings, get_settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -331,6 +332,8 @@ def dossier_received(
             f"the dossier has not reached the office in hoso yet ({status})", field="item_id"
         )
     record_agency_code(session, case, normalised, appointment_date)
+    # The agency's act of acceptance: the one portal status change that is not a ledger event.
+    note_agency_code(session, get_settings(), case, now=now)
     _log(session, system, "dossier_received", case, payload, now)
     return case
 

@@ -43,32 +43,14 @@ from core.db import transaction
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.outbox.models import OutboxMessage
 from core.outbox.service import PermanentFailure, replay
+from core.portal.status import PORTAL_STATUS
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_TOPIC = "agency.webhook"
 
-# hoso status -> the national public service portal's dossier status (code, Vietnamese name).
-# docs/agency-api.md prints this table; a test keeps the two the same. None: the portal has
-# no status for it (the event is still sent, for the agency to act on).
-PORTAL_STATUS: dict[str, tuple[int, str] | None] = {
-    "booked": (1, "Mới đăng ký"),
-    "picked_up": (1, "Mới đăng ký"),
-    "at_post_office": (1, "Mới đăng ký"),
-    "in_transit": (1, "Mới đăng ký"),
-    "arrived": (1, "Mới đăng ký"),
-    "refused": (3, "Không được tiếp nhận"),
-    "cancelled": (7, "Công dân yêu cầu rút hồ sơ"),
-    "handed_over": (2, "Được tiếp nhận"),
-    "result_registered": (9, "Đã xử lý xong"),
-    "collected": (9, "Đã xử lý xong"),
-    "out_for_delivery": (9, "Đã xử lý xong"),
-    "attempt_failed": (9, "Đã xử lý xong"),
-    "returned_to_office": (9, "Đã xử lý xong"),
-    "delivered": (10, "Đã trả kết quả"),
-    "lost": None,
-}
+# hoso status -> the portal's dossier status: core.portal.status, where docs/agency-api.md says why.
 
 
 def _cursor(session: Session, now: datetime) -> WebhookCursor:

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand, ScanResult
-from core.custody.models import CustodyEvent, Item, ItemState
-from core.custody.parties import Actor
+from core.custody.models import Bag, CustodyEvent, Item, ItemState
+from core.custody.parties import Actor, parse_receiver, receiver_problem, receiver_provinces
 from core.custody.rows import Target, event_row, now_utc, offset_of, store_state
 from core.custody.transitions import (
     ERROR_DECLARED,
     ERROR_REASONS,
+    TRANSITIONS,
+    Custody,
     EventFacts,
     ItemStateValue,
+    Transition,
     apply,
 )
 from core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+
+# Who may declare a ledger event wrong (core.access's "corrections" area lets the same roles
+# reach the pages and API that do it).
+CORRECTING_ROLES = frozenset({"dispatcher", "province_supervisor", "admin"})
 
 
 def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanResult:
@@ -30,8 +38,11 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
     later event only made sense because of it, the declaration is refused: declare the later
     one first, so the record never holds a state that no sequence of events explains.
     """
-    if actor.role not in ("dispatcher", "admin"):
-        raise Forbidden("only a dispatcher or an admin can declare an event wrong", field="kind")
+    if actor.role not in CORRECTING_ROLES:
+        raise Forbidden(
+            "only a dispatcher, a province supervisor or an admin can declare an event wrong",
+            field="kind",
+        )
     if command.corrects_event_id is None:
         raise InvalidInput("say which event is wrong", field="corrects_event_id")
     reason = command.details.get("reason")
@@ -81,7 +92,7 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
     row = event_row(
         target=target, rule=None, actor=actor, command=command,
         occurred_offset=offset_of(command.occurred_at), from_party=wrong.from_party,
-        to_party=wrong.to_party, bag_code=None, bag_id=wrong.bag_id,
+        to_party=wrong.to_party, bag_code=_bag_code(session, wrong.bag_id), bag_id=wrong.bag_id,
         details={**command.details, "corrected_kind": wrong.kind}, recorded_at=recorded_at,
         kind=ERROR_DECLARED, biz_step=wrong.biz_step, disposition=wrong.disposition,
         upu_code=None,
@@ -95,6 +106,99 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
         events=[{"item": item.code, "event_id": str(row["event_id"]), "seq": row["seq"],
                  "status": state.status, "custodian": state.custodian, "pending_to": None}],
     )  # fmt: skip
+
+
+def check_corrective(
+    session: Session, wrong: CustodyEvent, command: ScanCommand
+) -> tuple[Transition, dict[str, Any], dict[str, Any]]:
+    """What can be said of a corrective event before anything is written: its rule, and the
+    details and evidence it will carry (the wrong event's evidence unless new is given)."""
+    rule = TRANSITIONS[wrong.kind]
+    if rule.service_only:
+        raise InvalidInput(f"a {wrong.kind} is recorded only by its own service",
+                           field="corrective.kind")  # fmt: skip
+    details = dict(command.details)
+    evidence = dict(command.evidence) or dict(wrong.evidence)
+    for name in sorted(rule.required_details):
+        present = evidence.get("proof") if name == "proof" else details.get(name)
+        if name != "bag_id" and not present:
+            raise InvalidInput(f"the corrective {wrong.kind} needs details.{name}",
+                               field=f"corrective.details.{name}")  # fmt: skip
+    return rule, details, evidence
+
+
+def restate(
+    session: Session, corrector: Actor, wrong: CustodyEvent, command: ScanCommand
+) -> ScanResult:
+    """Record the corrective event of ``wrong`` (already declared wrong): the same kind and
+    the same business parties as the wrong event (the courier who noted the damage still
+    noted it), with the corrected time, details and receiver, recorded by the corrector
+    (``actor_user_id`` and ``actor_role`` are theirs, so the ledger shows who restated it).
+
+    The role table is not asked whether the corrector could have done the event themselves
+    (a dispatcher never records a courier's delivery attempt); the state machine is: the
+    restated event must fit the state re-derived without the wrong one.
+    """
+    rule, details, evidence = check_corrective(session, wrong, command)
+    state_row = session.execute(
+        select(ItemState).where(ItemState.item_id == wrong.item_id).with_for_update()
+    ).scalar_one()
+    item = session.get(Item, wrong.item_id)
+    assert item is not None
+    events = list(session.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item.id)
+                                  .order_by(CustodyEvent.seq)))  # fmt: skip
+    state = fold(item.kind, events)
+    if command.to_party:
+        parse_receiver(command.to_party, field="corrective.to_party")
+        if receiver_problem(command.to_party, receiver_provinces(session, [command.to_party]),
+                            None):  # fmt: skip
+            raise InvalidInput(f"{command.to_party[:40]} cannot receive items",
+                               field="corrective.to_party")  # fmt: skip
+    to_party = command.to_party or wrong.to_party
+    if rule.custody not in (Custody.OFFER, Custody.GIVE, Custody.ARRIVE):
+        to_party = None
+    restated = Actor(user_id=corrector.user_id, role=corrector.role, party=wrong.actor_party)
+    try:
+        new_state = apply(state, EventFacts(kind=wrong.kind, item_kind=item.kind,
+                                            actor_party=wrong.actor_party,
+                                            from_party=state.custodian, to_party=to_party,
+                                            bag_id=wrong.bag_id))  # fmt: skip
+    except InvalidTransition as exc:
+        raise Conflict(f"the corrective event does not fit: {exc.detail}",
+                       field="corrective") from exc  # fmt: skip
+    recorded_at = now_utc()
+    target = Target(
+        item_id=item.id, code=item.code, kind=item.kind, case_id=item.case_id,
+        pickup_courier_id=None, delivery_courier_id=None, booking_post_office_id=None,
+        booking_citizen_id=None, state=new_state, last_seq=state_row.last_seq,
+        last_hash=state_row.last_hash, last_event_at=state_row.last_event_at,
+    )  # fmt: skip
+    row = event_row(
+        target=target, rule=rule, actor=restated,
+        command=replace(command, code=item.code, evidence=evidence,
+                        corrects_event_id=wrong.event_id),
+        occurred_offset=offset_of(command.occurred_at), from_party=state.custodian,
+        to_party=to_party if to_party is not None else new_state.custodian,
+        bag_code=_bag_code(session, wrong.bag_id), bag_id=wrong.bag_id, details=details,
+        recorded_at=recorded_at,
+    )  # fmt: skip
+    session.execute(insert(CustodyEvent), [row])
+    store_state(state_row, new_state, row["seq"], row["hash"], command.occurred_at, recorded_at)
+    session.flush()
+    return ScanResult(
+        outcome="accepted", code=item.code, client_event_id=command.client_key,
+        events=[{"item": item.code, "event_id": str(row["event_id"]), "seq": row["seq"],
+                 "status": new_state.status, "custodian": new_state.custodian,
+                 "pending_to": new_state.pending_to}],
+    )  # fmt: skip
+
+
+def _bag_code(session: Session, bag_id: int | None) -> str | None:
+    """The declaration repeats the wrong event's bag, and the chain hashes a bag by its code
+    (as ``hoso ledger verify`` recomputes it from the bag row)."""
+    if bag_id is None:
+        return None
+    return session.scalar(select(Bag.code).where(Bag.id == bag_id))
 
 
 class FoldedEvent(Protocol):

@@ -54,6 +54,13 @@ class CustodyEvent(Base):
         CheckConstraint(
             "occurred_offset ~ '^[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)$'", name="offset_format"
         ),
+        # Declarations and corrective events name the event they correct: the EPCIS export
+        # finds a declaration's corrective events by it. Few rows have one; only they are kept.
+        Index(
+            "ix_custody_events_corrects_event_id",
+            "corrects_event_id",
+            postgresql_where="corrects_event_id IS NOT NULL",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

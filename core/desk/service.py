@@ -29,7 +29,8 @@ from core.handovers.service import confirming_party, party_name
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.places.models import Office, Procedure
-from core.settings import Settings
+from core.portal.sync import note_agency_code
+from core.settings import Settings, get_settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 from labels.text import mask_phone
@@ -298,6 +299,8 @@ def record_code_at_desk(
             params={"status_text": f"status.{status}"},
         )
     record_agency_code(session, case, raw_code, appointment)
+    # The agency's act of acceptance: the one portal status change that is not a ledger event.
+    note_agency_code(session, get_settings(), case, now=now)
     assert user.office_id is not None
     session.add(
         DeskAction(

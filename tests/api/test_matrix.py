@@ -160,6 +160,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
     cash_up_roles = ("dispatcher_1", "dispatcher_2", "clerk_1", "admin")
     # Post office 1's money: its own staff, its province's supervisor, admins.
     money_po1 = {**each(money_roles, 200), "dispatcher_2": 403}
+    correctors = ("dispatcher_1", "dispatcher_2", "admin", "supervisor_1")
     window = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     rows = [
         # -- public: home, sign-in, tracking, the courier app's shell, health ---------------
@@ -434,6 +435,27 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              data={"answer": "Đã xử lý"}),
         Call("POST", "/api/v1/my/cases/{case_id}/complaints",
              api_for({"citizen_a": 201, "citizen_b": 404}), json={"text": "Bưu tá đến muộn"}),
+        # -- the ledger: EPCIS export by reach, corrections and exceptions --------------------
+        Call("GET", "/api/v1/epcis/events",
+             api_for(each(("dispatcher_1", "dispatcher_2", "desk_1", "desk_2", "admin",
+                           "supervisor_1", "clerk_1"), 200))),
+        Call("GET", "/api/agency/v1/epcis/events", public(401)),
+        Call("POST", "/api/v1/ledger/corrections", api_for(each(correctors, 422)), json={}),
+        Call("GET", "/api/v1/ledger/exceptions", api_for(each(correctors, 200))),
+        Call("POST", "/api/v1/ledger/exceptions/{exception_id}/resolve",
+             api_for(each(correctors, 404)), json={"resolution": "đã kiểm tra"}),
+        Call("GET", "/ledger/items",
+             page_for({"dispatcher_1": 303, "dispatcher_2": 403, "admin": 303,
+                       "supervisor_1": 303}), params={"code": o.item_a}),
+        Call("GET", "/ledger/items/{code}",
+             page_for({"dispatcher_1": 200, "dispatcher_2": 403, "admin": 200,
+                       "supervisor_1": 200})),
+        Call("POST", "/ledger/items/{code}/corrections",
+             page_for({"dispatcher_1": 422, "dispatcher_2": 403, "admin": 422,
+                       "supervisor_1": 422}), data={}),
+        Call("GET", "/ledger/exceptions", page_for(each(correctors, 200))),
+        Call("POST", "/ledger/exceptions/{exception_id}/resolve",
+             page_for(each(correctors, 404)), data={"resolution": "đã kiểm tra"}),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -445,13 +467,13 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "courier_id": o.courier_1,
         "stop_id": o.stop_1,
         "message_id": 999_999,
+        "exception_id": 999_999,
         "sha256": "0" * 64,
         "action": "cancel",
         "user_id": o.courier_1,
         "kind": "offices",
         "line_id": o.line_1,
         "fmt": "csv",
-        "exception_id": 999_999,
         "receipt_id": o.receipt_a,
         "table": "figures",
         "complaint_id": 999_999,

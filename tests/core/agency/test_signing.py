@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from core.agency.signing import sha256_hex, signature
-from core.agency.webhooks import PORTAL_STATUS
 from core.custody.transitions import STATUS_LABELS
+from core.portal.status import PORTAL_STATUS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "agency-api.md"
 
