@@ -66,7 +66,7 @@ BOOKING_FIELDS = (
     "service_option", "procedure_id", "address", "commune_code", "office_id", "lat", "lon",
     "gps_accuracy_m", "pickup_window_start", "contact_name", "contact_phone", "cccd",
     "citizen_sex", "citizen_birth_year", "payment_method", "pay_fee_on_behalf", "weight_g",
-    "notify_channel", "email",
+    "notify_channel", "email", "receive_reference",
 )  # fmt: skip
 WEIGHTS = (100, 250, 500, 1000, 2000)
 DAYS_SHOWN = 7
@@ -189,6 +189,7 @@ def _input(form: dict[str, str]) -> BookingInput:
         weight_g=_int(form["weight_g"]) or 100,
         notify_channel=form["notify_channel"] or None,
         email=form["email"],
+        receive_reference=form["receive_reference"],
     )
 
 
@@ -259,7 +260,7 @@ def book_form(
                       "address")  # fmt: skip
 
 
-_FIRST_STAGE = {"service_option", "procedure_id", "address"}
+_FIRST_STAGE = {"service_option", "procedure_id", "address", "receive_reference"}
 
 
 @router.post("/book", response_model=None)

@@ -145,6 +145,13 @@ class BookingCreate(BaseModel):
     email: Text = Field(
         default="", max_length=254, description="Required when notify_channel is email."
     )
+    receive_reference: Text | None = Field(
+        default=None,
+        max_length=60,
+        examples=["000.00.24.H05-261203-0012"],
+        description="Receive only (required then): the agency dossier code, or the number of "
+        "the appointment slip, of the dossier filed in person.",
+    )
 
 
 class ChannelUpdate(BaseModel):
@@ -181,6 +188,9 @@ class CaseRead(BaseModel):
     legs: list[LegRead]
     agency_dossier_code: str | None
     appointment_date: date | None
+    receive_reference: str | None = Field(
+        description="Receive only: the dossier code or slip number the booking waits for."
+    )
     quote: QuoteRead | None
     payment: PaymentRead | None
     tracking_url: str | None
