@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms
@@ -124,6 +124,16 @@ def check_reference_free(session: Session, reference: Reference, office_id: int)
                 "Hồ sơ này gửi qua bưu điện và đã đặt trả kết quả tại nhà.",
                 "this dossier was sent by post with its return booked",
             )
+
+
+def lock_reference(session: Session, reference: Reference) -> None:
+    """Serialise bookings of one reference, so two cannot both book the same result's return
+    (the check runs again under the lock; cancellation lives in another table, so no unique
+    index can say it)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:reference))"),
+        {"space": 0x0B00D, "reference": reference.text},
+    )
 
 
 def open_receive_request(

@@ -23,6 +23,7 @@ from core.booking.receive import (
     Reference,
     ReferenceRefused,
     check_reference_free,
+    lock_reference,
     open_receive_request,
     parse_reference,
     receive_request_of,
@@ -354,6 +355,12 @@ def create_booking(
             "Khung giờ này vừa hết chỗ; vui lòng chọn khung khác.",
             "This window has just filled up; choose another.",
         )})  # fmt: skip
+    if plan.receive_reference is not None:
+        lock_reference(session, plan.receive_reference)
+        try:
+            check_reference_free(session, plan.receive_reference, plan.office.id)
+        except ReferenceRefused as exc:
+            raise BookingInvalid({FIELD: (exc.vi, exc.detail)}) from exc
     case = open_case(
         session,
         settings,
