@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.web import attempt, page_user, refusal_text, render
 from core.access import may_see_case
+from core.booking.receive import receive_request_of, requests_waiting
 from core.cases.models import Booking, Case
 from core.cases.service import case_context
 from core.custody.models import Item, ItemState
@@ -342,6 +343,7 @@ def _case_context(session: Session, user: User, case: Case) -> dict[str, Any]:
         "case": case,
         "ctx": ctx,
         "items": items,
+        "receive_request": receive_request_of(session, case.id),
         "phone": mask_phone(ctx.booking.contact_phone),
     }
 
@@ -416,6 +418,8 @@ def results_page(request: Request, user: DeskUser, session: SessionDep) -> HTMLR
         **_common(session, user),
         "waiting": results_waiting(session, office.id),
         "returns": returns_expected(session, office.id),
+        "receive_waiting": requests_waiting(session, office.id),
+        "VN": VN,
         "registered": q.get("registered"),
         "error": q.get("error"),
         "field": q.get("field"),

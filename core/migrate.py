@@ -33,6 +33,7 @@ APPEND_ONLY_TABLES = (
     "ledger_leaves",
     "ledger_tree_nodes",
     "ledger_checkpoints",
+    "receive_requests",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

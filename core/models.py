@@ -9,7 +9,7 @@ from core.agency.models import (
     WebhookCursor,
 )
 from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
-from core.cases.models import Booking, Case
+from core.cases.models import Booking, Case, ReceiveRequest
 from core.courier.models import LocationPing
 from core.custody.models import (
     Bag,
@@ -70,6 +70,7 @@ __all__ = [
     "Base",
     "Booking",
     "Case",
+    "ReceiveRequest",
     "Commune",
     "CustodyEvent",
     "CustodyException",

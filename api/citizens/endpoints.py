@@ -247,7 +247,15 @@ def case_read(settings: Settings, view: CitizenCase) -> CaseRead:
         )
         if code and st
     ]
-    state = "cancelled" if view.cancelled else (legs[-1].status if legs else "booked")
+    state = (
+        "cancelled"
+        if view.cancelled
+        else legs[-1].status
+        if legs
+        else "awaiting_result"
+        if view.awaiting_result
+        else "booked"
+    )
     terms = view.terms
     quote = None
     payment = None
@@ -268,7 +276,8 @@ def case_read(settings: Settings, view: CitizenCase) -> CaseRead:
         address=ctx.booking.address_text, pickup_window_start=ctx.booking.pickup_window_start,
         pickup_window_end=ctx.booking.pickup_window_end, status=state, legs=legs,
         agency_dossier_code=ctx.case.agency_dossier_code,
-        appointment_date=ctx.case.appointment_date, quote=quote, payment=payment,
+        appointment_date=ctx.case.appointment_date, receive_reference=view.receive_reference,
+        quote=quote, payment=payment,
         tracking_url=f"{settings.public_base_url.rstrip('/')}/t/{track}" if track else None,
         can_cancel=view.before_pickup, can_rate=view.delivered and view.rating is None,
         rating_stars=view.rating.stars if view.rating else None,
@@ -286,6 +295,7 @@ def booking_input(body: BookingCreate) -> BookingInput:
         pay_fee_on_behalf=body.pay_fee_on_behalf, weight_g=body.weight_g,
         notify_channel=body.notify_channel, email=body.email,
         exemption_code=body.exemption_code, exemption_proof=body.exemption_proof,
+        receive_reference=body.receive_reference or "",
     )  # fmt: skip
 
 

@@ -70,7 +70,7 @@ BOOKING_FIELDS = (
     "service_option", "procedure_id", "address", "commune_code", "office_id", "lat", "lon",
     "gps_accuracy_m", "pickup_window_start", "contact_name", "contact_phone", "cccd",
     "citizen_sex", "citizen_birth_year", "payment_method", "pay_fee_on_behalf", "weight_g",
-    "notify_channel", "email", "exemption_code", "exemption_proof",
+    "notify_channel", "email", "exemption_code", "exemption_proof", "receive_reference",
 )  # fmt: skip
 WEIGHTS = (100, 250, 500, 1000, 2000)
 DAYS_SHOWN = 7
@@ -200,6 +200,7 @@ def _input(form: dict[str, str]) -> BookingInput:
         email=form["email"],
         exemption_code=form["exemption_code"],
         exemption_proof=form["exemption_proof"],
+        receive_reference=form["receive_reference"],
     )
 
 
@@ -270,7 +271,7 @@ def book_form(
                       "address")  # fmt: skip
 
 
-_FIRST_STAGE = {"service_option", "procedure_id", "address"}
+_FIRST_STAGE = {"service_option", "procedure_id", "address", "receive_reference"}
 
 
 @router.post("/book", response_model=None)

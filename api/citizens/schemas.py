@@ -160,6 +160,13 @@ class BookingCreate(BaseModel):
         max_length=100,
         description="The proving document's number; required with an exemption_code",
     )
+    receive_reference: Text | None = Field(
+        default=None,
+        max_length=60,
+        examples=["000.00.24.H05-261203-0012"],
+        description="Receive only (required then): the agency dossier code, or the number of "
+        "the appointment slip, of the dossier filed in person.",
+    )
 
 
 class ChannelUpdate(BaseModel):
@@ -203,6 +210,9 @@ class CaseRead(BaseModel):
     legs: list[LegRead]
     agency_dossier_code: str | None
     appointment_date: date | None
+    receive_reference: str | None = Field(
+        description="Receive only: the dossier code or slip number the booking waits for."
+    )
     quote: QuoteRead | None
     payment: PaymentRead | None
     tracking_url: str | None

@@ -37,8 +37,9 @@ from core.agency.signing import (
     sha256_hex,
     signature,
 )
+from core.booking.receive import Reference, register_result_for_case, waiting_case
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import record_agency_code
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
@@ -263,7 +264,11 @@ def find_case(
             raise NotFound(f"no case carries item {code}", field="item_id")
     elif agency_dossier_code:
         normalised = _dossier_code(agency_dossier_code)
-        case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
+        # A citizen who filed in person and booked the return under this code waits for it.
+        case = waiting_case(session, Reference(normalised, "dossier_code"),
+                            province_code=system.province_code)  # fmt: skip
+        if case is None:
+            case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
         if case is None:
             raise NotFound(f"no case has dossier code {normalised}", field="agency_dossier_code")
     else:
@@ -359,7 +364,7 @@ def result_ready(
     case = find_case(session, system, item_id=item_id, agency_dossier_code=agency_dossier_code)
     created = case.result_item_id is None
     if created:
-        item = register_result(session, settings, system_actor(system), case, now=now)
+        item = register_result_for_case(session, settings, system_actor(system), case, now=now)
     else:
         existing = session.get(Item, case.result_item_id)
         assert existing is not None

@@ -19,6 +19,16 @@ from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
 from core.booking.places import commune_or_error, offices_for, post_office_for
 from core.booking.prices import province_price_table
 from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
+from core.booking.receive import (
+    FIELD,
+    Reference,
+    ReferenceRefused,
+    check_reference_free,
+    lock_reference,
+    open_receive_request,
+    parse_reference,
+    receive_request_of,
+)
 from core.booking.slots import lock_post_office_day, offerable_windows
 from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
 from core.cases.models import Booking, Case
@@ -143,6 +153,9 @@ class BookingInput:
     # document the citizen will show for it (its number), printed on the quote and receipts.
     exemption_code: str = ""
     exemption_proof: str = ""
+    # Receive only (QĐ 45 option 2): the dossier code or appointment slip number the citizen
+    # holds for the dossier they filed in person (core/booking/receive.py).
+    receive_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,7 @@ class BookingPlan:
     quote: Quote
     zone: str
     channel: ChannelChoice | None
+    receive_reference: Reference | None = None
 
 
 def plan_booking(
@@ -294,6 +308,16 @@ def plan_booking(
                        "Ghi số giấy tờ chứng minh được miễn, giảm (tối đa 100 ký tự).",
                        "Give the number of the document that proves the exemption "
                        "(at most 100 characters).")  # fmt: skip
+
+    reference: Reference | None = None
+    if data.service_option == "receive":
+        try:
+            reference = parse_reference(data.receive_reference)
+            if office is not None:
+                check_reference_free(session, reference, office.id)
+        except ReferenceRefused as exc:
+            errors.add(FIELD, exc.vi, exc.detail)
+
     quote: Quote | None = None
     zone = ""
     if (
@@ -328,7 +352,7 @@ def plan_booking(
         input=data, address=address, commune=commune, procedure=procedure, office=office,
         post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
         position_accuracy_m=accuracy, window=window, phone=phone, cccd=cccd, quote=quote,
-        zone=zone, channel=channel,
+        zone=zone, channel=channel, receive_reference=reference,
     )  # fmt: skip
 
 
@@ -368,6 +392,12 @@ def create_booking(
             "Khung giờ này vừa hết chỗ; vui lòng chọn khung khác.",
             "This window has just filled up; choose another.",
         )})  # fmt: skip
+    if plan.receive_reference is not None:
+        lock_reference(session, plan.receive_reference)
+        try:
+            check_reference_free(session, plan.receive_reference, plan.office.id)
+        except ReferenceRefused as exc:
+            raise BookingInvalid({FIELD: (exc.vi, exc.detail)}) from exc
     case = open_case(
         session,
         settings,
@@ -394,6 +424,8 @@ def create_booking(
         ),
         now=now,
     )
+    if plan.receive_reference is not None:
+        open_receive_request(session, case, plan.receive_reference, now=now)
     session.add(
         BookingTerms(
             case_id=case.id,
@@ -427,10 +459,16 @@ def create_booking(
         phone=plan.phone,
         user_id=citizen.id,
         kind="booked",
-        text=f"Đã đặt lịch hồ sơ #{case.id}"
-        + (f", mã bưu gửi {item_code}" if item_code else "")
-        + f". Bưu tá đến {window} ngày {date_text}."
-        + (f" Theo dõi: {tracking_url}" if tracking_url else ""),
+        text=(
+            f"Đã đặt lịch hồ sơ #{case.id}"
+            + (f", mã bưu gửi {item_code}" if item_code else "")
+            + f". Bưu tá đến {window} ngày {date_text}."
+            + (f" Theo dõi: {tracking_url}" if tracking_url else "")
+            if plan.receive_reference is None
+            # Receive only: nothing moves until the office has the result; say so.
+            else f"Đã đặt lịch nhận kết quả hồ sơ {plan.receive_reference.text} (#{case.id}). "
+            f"Khi bộ phận một cửa có kết quả, bưu tá mang đến khung giờ {window}."
+        ),
         params={"case_id": case.id, "item_code": item_code or "", "window": window,
                 "date": date_text, "tracking_url": tracking_url or ""},
     )  # fmt: skip
@@ -459,6 +497,17 @@ class CitizenCase:
     # The money as the ledger has it: state, amounts, and the receipts of money taken.
     money: PaymentState | None = None
     receipts: tuple[Receipt, ...] = ()
+    # Receive only: the dossier code or slip number the case waits for.
+    receive_reference: str | None = None
+
+    @property
+    def awaiting_result(self) -> bool:
+        """A receive-only booking the office has not registered a result for yet."""
+        return (
+            self.context.booking.service_option == "receive"
+            and self.result_code is None
+            and not self.cancelled
+        )
 
     @property
     def cancelled(self) -> bool:
@@ -511,6 +560,7 @@ def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
     dossier_code, dossier_status = _status(session, context.case.dossier_item_id)
     result_code, result_status = _status(session, context.case.result_item_id)
     terms = session.get(BookingTerms, case_id)
+    request = receive_request_of(session, case_id)
     return CitizenCase(
         context=context,
         terms=terms,
@@ -521,6 +571,7 @@ def citizen_case(session: Session, citizen: User, case_id: int) -> CitizenCase:
         rating=session.get(CaseRating, case_id),
         money=payment_state(session, case_id) if terms is not None else None,
         receipts=tuple(receipts_of_case(session, case_id)),
+        receive_reference=request.reference if request is not None else None,
     )
 
 

@@ -61,3 +61,25 @@ class Case(Base):
     pickup_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     delivery_courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReceiveRequest(Base):
+    """A receive-only booking's claim (QĐ 45/2016 option 2): the citizen filed in person and
+    asks the post to bring the result home. They hold the agency's dossier code, or the
+    number on the appointment slip; the result registered under that reference, by the desk
+    or by the agency system, is attached to this case.
+
+    Kept as the citizen gave it and never changed (append-only): a wrong reference is a
+    cancelled booking and a new one, so what was asked for stays on record.
+    """
+
+    __tablename__ = "receive_requests"
+    __table_args__ = (
+        CheckConstraint("reference_kind IN ('dossier_code', 'slip_number')", name="reference_kind"),
+    )
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40), index=True)
+    reference_kind: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

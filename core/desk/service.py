@@ -8,6 +8,7 @@ with the officer as actor. Services flush; the page owns the transaction.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -16,8 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.booking.receive import Reference, register_result_for_case, waiting_case
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import record_agency_code
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party, party_kind
@@ -35,6 +37,8 @@ from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 from labels.text import mask_phone
 
+# Two letters then digits: an item ID (checked in full by ``item_code``), not a slip number.
+_ITEM_SHAPE = re.compile(r"^[A-Z]{2}[0-9]")
 # A courier holds a dossier on its way to the office in these statuses.
 _ON_THE_WAY = ("picked_up", "in_transit", "at_post_office", "arrived")
 
@@ -221,27 +225,32 @@ def attempts_of(
 
 
 def case_by_scan(session: Session, user: User, raw: str) -> Case:
-    """The case named by a scanned item ID (dossier or result) or agency dossier code."""
+    """The case named by a scanned item ID (dossier or result), agency dossier code, or the
+    appointment slip number a receive-only booking gave."""
     office = desk_office(session, user)
     text = "".join(raw.split()).upper()
     if not text:
         raise InvalidInput(
             "scan an item ID or a dossier code", field="code", reason="desk.scan_something"
         )
-    if "-" in text or "." in text:
+    if "." in text:
         try:
             normalised = validate_dossier_code(text).code
         except InvalidCode as exc:
             raise code_refusal(exc, "code") from exc
-        case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
+        # A receive-only booking waiting here under this code is the result's case, even
+        # when the dossier itself was sent by post alone (option "send") on another case.
+        case = waiting_case(session, Reference(normalised, "dossier_code"), office_id=office.id)
+        if case is None:
+            case = session.scalar(select(Case).where(Case.agency_dossier_code == normalised))
         if case is None:
             raise NotFound(
-                f"no case has dossier code {normalised}",
+                f"no case and no receive-only booking has dossier code {normalised}",
                 field="code",
                 reason="case.unknown_dossier_code",
                 params={"code": normalised},
             )
-    else:
+    elif _ITEM_SHAPE.match(text):
         code = item_code(text, "code")
         case = session.scalar(
             select(Case).join(Item, Item.case_id == Case.id).where(Item.code == code)
@@ -252,6 +261,15 @@ def case_by_scan(session: Session, user: User, raw: str) -> Case:
                 field="code",
                 reason="item.unknown",
                 params={"code": code},
+            )
+    else:
+        case = waiting_case(session, Reference(text, "slip_number"), office_id=office.id)
+        if case is None:
+            raise NotFound(
+                f"{text} is no item ID, dossier code or appointment slip number booked here",
+                field="code",
+                reason="desk.unknown_reference",
+                params={"code": text},
             )
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
@@ -341,7 +359,7 @@ def register_result_at_desk(
 ) -> Item:
     """Scan a dossier code or item ID: the result item is issued, held by this office."""
     case = case_by_scan(session, user, raw)
-    return register_result(session, settings, actor_for(user), case, now=now)
+    return register_result_for_case(session, settings, actor_for(user), case, now=now)
 
 
 def is_courier(party_value: str) -> bool:

@@ -201,7 +201,7 @@ def test_book_then_read_receipt_and_payment_qr(client: TestClient, db: Session) 
         ({"citizen_birth_year": 1850}, "citizen_birth_year"),
         ({"payment_method": "cheque"}, "payment_method"),
         ({"weight_g": 9000}, "weight_g"),
-        ({"service_option": "receive"}, "pay_fee_on_behalf"),
+        ({"service_option": "receive", "receive_reference": "12/TNHS"}, "pay_fee_on_behalf"),
         ({"notify_channel": "fax"}, "notify_channel"),
         ({"notify_channel": "email"}, "email"),
         ({"notify_channel": "email", "email": "hoa at example.vn"}, "email"),

@@ -41,7 +41,7 @@ from tests.core.booking.helpers import (
     next_window,
 )
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
-from tests.factories import make_user, sent_code
+from tests.factories import make_user, sent_code, unique
 
 
 def _count(db: Session, model: type) -> int:
@@ -120,7 +120,14 @@ def test_every_invalid_field_is_named_and_nothing_is_created(
         ({"weight_g": 5000}, "weight_g"),
         ({"window_start": FIRST_WINDOW + timedelta(minutes=30)}, "pickup_window"),
         ({"window_start": FIRST_WINDOW + timedelta(days=6)}, "pickup_window"),  # a Sunday
-        ({"service_option": "receive", "pay_fee_on_behalf": True}, "pay_fee_on_behalf"),
+        (
+            {
+                "service_option": "receive",
+                "receive_reference": "12/TNHS",
+                "pay_fee_on_behalf": True,
+            },
+            "pay_fee_on_behalf",
+        ),
     ],
 )
 def test_one_bad_field_is_named(
@@ -237,7 +244,8 @@ def test_cancel_is_a_ledger_event_and_only_before_pickup(db: Session, settings: 
 def test_receive_only_booking_cancels_without_an_item(db: Session, settings: Settings) -> None:
     area = make_area(db)
     citizen = make_user(db, "citizen")
-    created = create_booking(db, settings, citizen, booking_input(area, service_option="receive"),
+    created = create_booking(db, settings, citizen, booking_input(area, service_option="receive",
+                                                  receive_reference=unique("") + "/TN"),
                              now=NOW)  # fmt: skip
     assert created.item_code is None
     view = cancel_booking(db, citizen, created.case.id, now=NOW)
@@ -289,7 +297,8 @@ def _deliver(db: Session, settings: Settings, area_office_id: int, case: Case) -
 def test_rating_only_after_delivery_and_once(db: Session, settings: Settings) -> None:
     area = make_area(db)
     citizen = make_user(db, "citizen")
-    created = create_booking(db, settings, citizen, booking_input(area, service_option="receive"),
+    created = create_booking(db, settings, citizen, booking_input(area, service_option="receive",
+                                                  receive_reference=unique("") + "/TN"),
                              now=NOW)  # fmt: skip
     with pytest.raises(Conflict, match="delivered"):
         rate_case(db, citizen, created.case.id, 5, "Nhanh", now=NOW)
