@@ -430,6 +430,8 @@ def may_answer_complaint(session: Session, user: User, case_id: int) -> bool:
         .where(Case.id == case_id)
     )
     return province == user.province_code
+
+
 # -- the ledger (EPCIS export, corrections, exceptions) -------------------------------------
 
 

@@ -155,8 +155,8 @@ def _worker_loop(
     from core.booking.notify import notify_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
-    from core.sla.rollup import sla_pass
     from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
+    from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
     handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook,

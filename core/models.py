@@ -50,8 +50,8 @@ from core.money.models import (
 from core.otp.models import OtpChallenge
 from core.outbox.models import OutboxMessage
 from core.places.models import Commune, Office, PostOffice, PriceTier, Procedure, Province
-from core.sla.models import Complaint, SlaDaily, SlaFact, SlaTarget, SlaWatermark
 from core.portal.models import PortalStatusChange, PortalSyncCursor
+from core.sla.models import Complaint, SlaDaily, SlaFact, SlaTarget, SlaWatermark
 
 __all__ = [
     "Complaint",

@@ -77,7 +77,7 @@ def render_quote(quote: QuoteDoc) -> bytes:
         new_y="NEXT",
     )
     pdf.ln(2)
-    _field(pdf, "Thời gian đặt / Booked at", _stamp(quote.issued_at))
+    _field(pdf, "Thời gian đặt / Booked at", _stamp(quote.issued_at, "issued_at"))
     _field(pdf, "Người đặt / Booked by", quote.citizen_name)
     if quote.item_id is not None:
         _field(pdf, "Mã bưu gửi / Item ID", format_item_id(quote.item_id))
@@ -116,7 +116,7 @@ def render_receipt(receipt: ReceiptDoc) -> bytes:
     if receipt.cancelling and receipt.cancels_number:
         _field(pdf, "Hủy biên lai / Cancels receipt", receipt.cancels_number)
         _field(pdf, "Lý do / Reason", receipt.reason or "")
-    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at))
+    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at, "issued_at"))
     _field(pdf, "Người nộp / Payer", receipt.payer_name)
     if receipt.item_id is not None:
         _field(pdf, "Mã bưu gửi / Item ID", format_item_id(receipt.item_id))

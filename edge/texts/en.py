@@ -115,7 +115,9 @@ TEXTS: dict[str, str] = {
     "desk.dossier_code_empty": "Scan or type the dossier code.",
     "desk.not_arrived": "The dossier has not reached this office yet (status: {status_text}).",
     "case.unknown_dossier_code": "No case has dossier code {code}.",
-    "desk.unknown_reference": "{code} is no item ID, dossier code or appointment slip number booked here.",
+    "desk.unknown_reference": (
+        "{code} is no item ID, dossier code or appointment slip number booked here."
+    ),
     "case.other_office": "This case belongs to {office}, not to your office.",
     "case.has_result": "Case #{case_id} already has a result item.",
     "case.send_only": "This case asked to send the dossier only, not to get the result by post.",

@@ -124,7 +124,9 @@ TEXTS: dict[str, str] = {
     "desk.dossier_code_empty": "Quét hoặc nhập mã hồ sơ.",
     "desk.not_arrived": "Hồ sơ chưa đến bộ phận này (trạng thái: {status_text}).",
     "case.unknown_dossier_code": "Không có hồ sơ nào mang mã {code}.",
-    "desk.unknown_reference": "{code} không phải mã bưu gửi, mã hồ sơ hay số giấy hẹn đã đặt lịch tại đây.",
+    "desk.unknown_reference": (
+        "{code} không phải mã bưu gửi, mã hồ sơ hay số giấy hẹn đã đặt lịch tại đây."
+    ),
     "case.other_office": "Hồ sơ này thuộc {office}, không thuộc bộ phận của bạn.",
     "case.has_result": "Hồ sơ #{case_id} đã có bưu gửi kết quả.",
     "case.send_only": "Hồ sơ này chỉ đăng ký gửi hồ sơ, không nhận kết quả qua bưu điện.",

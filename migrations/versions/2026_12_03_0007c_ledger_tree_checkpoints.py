@@ -6,7 +6,7 @@ SELECT and INSERT only (core.migrate.APPEND_ONLY_TABLES). The sequencer's cursor
 row that moves.
 
 Revision ID: 0007c
-Revises: 0006a
+Revises: 0007s
 Create Date: 2026-12-03 08:20:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007c"
-down_revision: str | Sequence[str] | None = "0006a"
+down_revision: str | Sequence[str] | None = "0007s"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

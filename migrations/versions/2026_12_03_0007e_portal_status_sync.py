@@ -2,7 +2,7 @@
 an index for the EPCIS export to find corrective events by the event they correct.
 
 Revision ID: 0007e
-Revises: 0006a
+Revises: 0007c
 Create Date: 2026-12-03 09:40:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007e"
-down_revision: str | Sequence[str] | None = "0006a"
+down_revision: str | Sequence[str] | None = "0007c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ dossier code or the appointment slip number; the result registered under that re
 attached to the case. The claim is kept as given: append-only for the app role.
 
 Revision ID: 0007r
-Revises: 0006a
+Revises: 0007e
 Create Date: 2026-12-03 08:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007r"
-down_revision: str | Sequence[str] | None = "0006a"
+down_revision: str | Sequence[str] | None = "0007e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 rating reason chips; indexes the roll-up reads new ratings and hand-overs by.
 
 Revision ID: 0007s
-Revises: 0006a
+Revises: 0007b
 Create Date: 2026-12-03 08:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007s"
-down_revision: str | Sequence[str] | None = "0006a"
+down_revision: str | Sequence[str] | None = "0007b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
