@@ -9,7 +9,6 @@ checklist and both signatures, every hand-over its signed record, and the ledger
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.booking.places import distance_km
 from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
-from core.demo.journeys import DemoCase, DemoWeek
+from core.demo.journeys import DemoWeek
 from core.demo.people import DEMO_LOGINS, DemoLogin, create_citizens, create_staff
 from core.identity.models import User
 from core.places.models import Office, PostOffice
@@ -53,13 +52,6 @@ def seed_province(
     return seeded
 
 
-@dataclass(frozen=True)
-class DemoSeeded:
-    """What the demo built, for the parts seeded from it (money)."""
-
-    cases: list[DemoCase]
-
-
 def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int = 60) -> bool:
     """Create demo users and cases. Returns False when the demo was already there."""
     seed_reference(session, load_price_table(settings.booking_price_table))
@@ -70,8 +62,8 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
         select(PostOffice).where(PostOffice.province_code == DEMO_PROVINCE).order_by(PostOffice.id)
     ))  # fmt: skip
     hub = next(p for p in posts if p.code == HUB_CODE)
-    # The desk login works at the office nearest the hub: the office the booking page
-    # suggests for the hub's own addresses, so a booking made in the demo reaches this desk.
+    # The desk login works at the office nearest the hub, the one the booking page usually
+    # suggests for addresses around it: a booking made in the demo mostly reaches this desk.
     offices = session.scalars(select(Office).where(Office.province_code == DEMO_PROVINCE))
     desk_office = min(offices, key=lambda o: (distance_km(hub.lat, hub.lon, o.lat, o.lon), o.id))
     staff = create_staff(session, rng, hub_id=hub.id, desk_office_id=desk_office.id,
@@ -80,11 +72,10 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
     week = DemoWeek(session, settings, staff, citizens, hub=hub, office=desk_office, now=now)
     week.plan(cases)
     week.run()
-    seeded = DemoSeeded(week.cases)
-    # Money (payments received, receipts, the couriers' cash-up, a bank statement to match):
-    # money-b's ``core.money.demo`` builds it from these cases; its call belongs here:
-    #     seed_money_demo(session, settings, seeded, now=now)
-    del seeded
+    # Money (payments received, receipts, the couriers' cash-up, a bank statement to match)
+    # is money-b's ``core.money.demo``, built from ``week.cases`` (each DemoCase holds its
+    # case, booking terms, courier and dates); its call belongs here, once merged:
+    #     seed_money_demo(session, settings, week.cases, now=now)
     session.flush()
     return True
 

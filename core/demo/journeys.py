@@ -17,7 +17,7 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -126,7 +126,6 @@ class DemoCase:
     dossier_code: str | None = None
     result_code: str | None = None
     reference: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def reaches(self, stage: str) -> bool:
         return _reaches(self.scenario, stage)
