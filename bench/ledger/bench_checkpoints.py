@@ -71,38 +71,47 @@ def _ledger_bench() -> Any:
 # -- part 1: scans with the checkpointer off and on -------------------------------------------
 
 
-def _checkpointer_main(url: str, heads: str, poll: float, interval: float, stop: Any) -> None:
-    """The worker's checkpoint pass, every ``poll`` seconds until ``stop`` is set: in a
-    process of its own, as ``hoso worker`` runs beside the app's processes."""
+def _checkpointer_main(
+    url: str, heads: str, poll: float, interval: float, enabled: Any, done: Any
+) -> None:
+    """The worker's checkpoint pass, every ``poll`` seconds while ``enabled`` is set, until
+    ``done``: in a process of its own, as ``hoso worker`` runs beside the app's processes.
+    It is started once, so its start-up is never inside a measured half-round."""
     engine = create_engine(url, pool_size=2)
     factory = make_sessionmaker(engine)
     settings = Settings(environment="test", secret_key="bench", database_url=url,
                         ledger_checkpoint_interval_seconds=interval,
                         ledger_heads_file=Path(heads))  # fmt: skip
-    while not stop.is_set():
-        checkpoint_pass(factory, settings, now=datetime.now(UTC))
-        stop.wait(poll)
+    while not done.is_set():
+        if enabled.is_set():
+            checkpoint_pass(factory, settings, now=datetime.now(UTC))
+            done.wait(poll)
+        else:
+            enabled.wait(0.05)
     engine.dispose()
 
 
 class Checkpointer:
-    """Starts and stops the checkpointer process around the "on" half of a round."""
+    """Switches the checkpointer process on for the "on" half of a round, off for the other."""
 
     def __init__(self, url: str, heads: Path, poll: float, interval: float) -> None:
-        self.context = multiprocessing.get_context("spawn")
-        self.args = (url, str(heads), poll, interval)
-        self.stop_event = self.context.Event()
-        self.process: Any = None
-
-    def start(self) -> None:
-        self.stop_event.clear()
-        self.process = self.context.Process(
-            target=_checkpointer_main, args=(*self.args, self.stop_event), daemon=True
+        context = multiprocessing.get_context("spawn")
+        self.enabled, self.done = context.Event(), context.Event()
+        self.process = context.Process(
+            target=_checkpointer_main,
+            args=(url, str(heads), poll, interval, self.enabled, self.done),
+            daemon=True,
         )
         self.process.start()
 
+    def start(self) -> None:
+        self.enabled.set()
+
     def stop(self) -> None:
-        self.stop_event.set()
+        self.enabled.clear()
+
+    def close(self) -> None:
+        self.done.set()
         self.process.join()
         assert self.process.exitcode == 0, "the checkpointer failed"
 
@@ -120,6 +129,7 @@ def scans(url: str, args: argparse.Namespace) -> None:
         load_admin_units(session)
         actor = actor_for(make_user(session, "courier"))
     checkpointer = Checkpointer(url, heads, args.poll, args.interval)
+    time.sleep(3.0)  # its interpreter starts before anything is measured
     # The tree catches up with the set-up events before anything is timed.
     checkpoint_pass(factory, settings, now=datetime.now(UTC), force=True)
     rates: dict[str, list[float]] = {"off": [], "on": []}
@@ -132,7 +142,6 @@ def scans(url: str, args: argparse.Namespace) -> None:
             codes = ledger._make_items(factory, settings, args.items)
             if side == "on":
                 checkpointer.start()
-                time.sleep(1.0)  # the process is up and has made its first pass
             seconds = 0.0
             for start in range(0, len(codes), args.batch):
                 spent, _ = ledger.service_batch(factory, actor, codes[start : start + args.batch])
@@ -144,6 +153,7 @@ def scans(url: str, args: argparse.Namespace) -> None:
         ratios.append(got["on"] / got["off"])
         print(f"round {round_number}: off {got['off']:7.0f} scans/s   on {got['on']:7.0f} "
               f"scans/s   on/off {got['on'] / got['off']:.3f}", flush=True)  # fmt: skip
+    checkpointer.close()
     # Whatever the checkpointer left, one more pass sequences; the last head covers it all.
     checkpoint_pass(factory, settings, now=datetime.now(UTC), force=True)
     with factory() as session:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,16 @@ from core.custody.tree_models import LedgerLeaf, LedgerTreeCursor, LedgerTreeNod
 from core.settings import Settings
 
 BATCH = 2_000
+
+_INSERT_LEAVES = text(
+    "INSERT INTO ledger_leaves (leaf_index, event_row_id, item_code, seq, hash) "
+    "SELECT * FROM unnest(CAST(:indexes AS bigint[]), CAST(:rows AS bigint[]), "
+    "CAST(:codes AS varchar[]), CAST(:seqs AS integer[]), CAST(:hashes AS bytea[]))"
+)
+_INSERT_NODES = text(
+    "INSERT INTO ledger_tree_nodes (height, idx, hash) "
+    "SELECT :height, * FROM unnest(CAST(:idxs AS bigint[]), CAST(:hashes AS bytea[]))"
+)
 
 
 class DbSource:
@@ -126,18 +136,17 @@ def extend_tree(session: Session, settings: Settings, *, now: datetime, limit: i
     if not taken:
         return 0
     old_size = cursor.size
+    # One statement over arrays: a row-by-row executemany cost a third of what recording
+    # the same events did (the sequencer must stay far cheaper than the scans).
     session.execute(
-        insert(LedgerLeaf),
-        [
-            {
-                "leaf_index": old_size + i,
-                "event_row_id": row_id,
-                "item_code": code,
-                "seq": seq,
-                "hash": leaf,
-            }
-            for i, (row_id, code, seq, leaf) in enumerate(taken)
-        ],  # fmt: skip
+        _INSERT_LEAVES,
+        {
+            "indexes": list(range(old_size, old_size + len(taken))),
+            "rows": [row_id for row_id, _, _, _ in taken],
+            "codes": [code for _, code, _, _ in taken],
+            "seqs": [seq for _, _, seq, _ in taken],
+            "hashes": [leaf for _, _, _, leaf in taken],
+        },
     )
     new_size = old_size + len(taken)
     fresh = {old_size + i: leaf for i, (_, _, _, leaf) in enumerate(taken)}
@@ -166,8 +175,8 @@ def _add_complete_nodes(
                 children = [below.get(first + i, stored[i]) for i in range(TILE_WIDTH)]
             made[idx] = fold_level([child for child in children if child is not None])
         session.execute(
-            insert(LedgerTreeNode),
-            [{"height": height, "idx": idx, "hash": node} for idx, node in made.items()],
+            _INSERT_NODES,
+            {"height": height, "idxs": list(made), "hashes": list(made.values())},
         )
         below = made
         height += TILE_HEIGHT

@@ -24,8 +24,10 @@ from tests.factories import dossier_of, make_case
 @pytest.fixture
 def runner(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("DATABASE_URL", database_url)
-    # The heads file belongs with its database: this run's, not the working tree's.
+    # The heads file belongs with its database: this run's, not the working tree's; and the
+    # heads other tests signed (with the tests' secret) must verify with this key too.
     monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "ledger-heads.jsonl"))
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     get_settings.cache_clear()
     return CliRunner()
 

@@ -166,3 +166,12 @@ def test_bad_documents_are_refused_with_the_field_named(
     assert callable(render) and callable(sample)
     with pytest.raises(InvalidLabelData, match=message):
         render(sample(**overrides))
+
+
+def test_dossier_slip_prints_the_receipt_link_and_its_qr() -> None:
+    url = "https://hoso.example.vn/r/6f1c2a2e-0d6b-4b8e-9a51-0c6d4f1e2b3a"
+    pdf = render_dossier_slip(replace(make_slip(), receipt_url=url))
+    assert url in _one_text(pdf).replace("\n", "")
+    assert url in [qr for page in pdf_pages(pdf, dpi=200) for qr in decoded(page)["qr"]]
+    # Without a link, no receipt block.
+    assert "Verifiable receipt" not in _one_text(render_dossier_slip(make_slip()))

@@ -24,6 +24,8 @@ def runner(
 ) -> Iterator[CliRunner]:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "heads.jsonl"))
+    # The key every test signs heads with (the heads of the shared database must verify).
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
