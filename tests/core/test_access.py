@@ -14,18 +14,20 @@ from core.access import (
     AREAS,
     Area,
     Reach,
+    SlaReach,
     may_act_for_post_office,
     may_enter,
     may_see_case,
     may_see_post_office,
     reach_of,
+    sla_reach,
 )
 from core.admin.users import Binding
 from core.cases.models import Booking, Case
 from core.courier.devices import devices_visible_to, sign_in
 from core.courier.runsheet import run_sheet
 from core.dispatch.day import today_in_vietnam
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import ROLES, User
 from core.places.models import PostOffice
 from core.settings import Settings
@@ -111,7 +113,14 @@ def test_a_province_supervisor_sees_their_provinces_objects_and_not_anothers(
     assert not may_act_for_post_office(supervisor, provinces.post_office_01.id)
     # Read-only: printing and watching, never the desk, the field app or dispatch planning.
     assert {a for a in AREAS if may_enter(supervisor, a)} == {
-        "printing", "supervise", "administer"}  # fmt: skip
+        "printing", "supervise", "administer", "quality"}  # fmt: skip
+    # Service-quality figures: the province and everything in it, not another province.
+    assert sla_reach(db, supervisor, "province", "24") == SlaReach("province", "24")
+    assert sla_reach(db, supervisor, "post_office", str(provinces.post_office_24.id)).ident
+    with pytest.raises(Forbidden):
+        sla_reach(db, supervisor, "province", "01")
+    with pytest.raises(Forbidden):
+        sla_reach(db, supervisor, "post_office", str(provinces.post_office_01.id))
 
 
 def test_a_counter_clerk_sees_their_post_office_only(db: Session, provinces: TwoProvinces) -> None:
@@ -122,7 +131,16 @@ def test_a_counter_clerk_sees_their_post_office_only(db: Session, provinces: Two
     assert not may_see_case(clerk, *provinces.case_01)
     assert may_see_post_office(clerk, provinces.post_office_24.id)
     assert not may_see_post_office(clerk, other.id)
-    assert {a for a in AREAS if may_enter(clerk, a)} == {"printing", "field"}
+    assert {a for a in AREAS if may_enter(clerk, a)} == {"printing", "field", "quality"}
+    # Service-quality figures: their post office only.
+    assert sla_reach(db, clerk, "post_office", str(provinces.post_office_24.id)).ident
+    for level, ident in (("post_office", str(other.id)), ("province", "24")):
+        with pytest.raises(Forbidden):
+            sla_reach(db, clerk, level, ident)
+    with pytest.raises(InvalidInput):
+        sla_reach(db, clerk, "planet", "1")
+    with pytest.raises(NotFound):
+        sla_reach(db, clerk, "post_office", "999999")
     # Not a supervisor of couriers: a clerk plans, moves and watches nothing.
     assert not may_act_for_post_office(clerk, provinces.post_office_24.id)
 
