@@ -137,6 +137,7 @@ def test_a_dispatcher_cashes_up_a_courier_short_by_ten_thousand(
         row = page.locator(f"#courier-{courier_id}")
         assert "-10.000" in row.locator(".difference").inner_text()
         assert page.locator(f"#cash-form-{courier_id}").count() == 0  # no second cash-up
+        assert "Nguyễn Văn dispatcher" in row.locator(".confirmed").inner_text()
         screenshot(page, "cash_up_done")
     finally:
         context.close()
