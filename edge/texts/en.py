@@ -16,7 +16,7 @@ _NAMES: dict[str, str] = {
     "party.post_office": "the post office",
     "party.admin": "an admin",
     "party.agency": "the agency's system",
-    "party.": "another party",
+    "party.unknown": "another party",
     "item.dossier": "dossier",
     "item.result": "result",
     "address.part.address": "the address",

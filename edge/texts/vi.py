@@ -18,7 +18,7 @@ _NAMES: dict[str, str] = {
     "party.post_office": "bưu cục",
     "party.admin": "quản trị viên",
     "party.agency": "hệ thống cơ quan",
-    "party.": "bên khác",
+    "party.unknown": "bên khác",
     "item.dossier": "hồ sơ",
     "item.result": "kết quả",
     "address.part.address": "địa chỉ",
