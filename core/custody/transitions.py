@@ -347,7 +347,7 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
                     f"this hand-off must be confirmed by {confirmer}, not {event.actor_party}",
                     field="actor",
                     reason="transition.confirm_by",
-                    params={"party_text": f"party.{party_kind(confirmer or '')}"},
+                    params={"party_text": f"party.{party_kind(confirmer or 'unknown')}"},
                 )
             if rule.custody is Custody.CONFIRM:
                 status = confirmed_status(event.item_kind, state.pending_to, state.status)

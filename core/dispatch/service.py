@@ -220,7 +220,7 @@ def plan_day(
     )  # fmt: skip
     if not day_problem.couriers:
         raise Conflict("this post office has no active courier to plan for",
-                       field="post_office_id")  # fmt: skip
+                       field="post_office_id", reason="dispatch.no_courier")  # fmt: skip
     started = time.perf_counter()
     result = solve(day_problem.problem, time_limit_s=limit)
     if result.unassigned:
@@ -234,12 +234,13 @@ def plan_day(
 def _stop_for_dispatcher(session: Session, stop_id: int, user: User | None) -> RouteStop:
     row = session.get(RouteStop, stop_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"no stop {stop_id}", field="stop_id")
+        raise NotFound(f"no stop {stop_id}", field="stop_id", reason="dispatch.no_stop")
     if user is not None and user.role != "admin" and user.post_office_id != row.post_office_id:
-        raise Forbidden("this stop belongs to another post office", field="stop_id")
+        raise Forbidden("this stop belongs to another post office", field="stop_id",
+                        reason="dispatch.other_post_office")  # fmt: skip
     if row.status != "planned":
         raise Conflict(f"stop {stop_id} is already {row.status}; only a planned stop can change",
-                       field="stop_id")  # fmt: skip
+                       field="stop_id", reason="dispatch.stop_under_way")  # fmt: skip
     return row
 
 
@@ -256,7 +257,7 @@ def set_lock(
     row = _stop_for_dispatcher(session, stop_id, user)
     if locked and row.courier_id is None:
         raise Conflict("an unassigned stop cannot be locked; move it to a courier first",
-                       field="stop_id")  # fmt: skip
+                       field="stop_id", reason="dispatch.lock_unassigned")  # fmt: skip
     pair = _pair_of(session, row)
     for r in (row, pair):
         if r is not None and r.status == "planned":
@@ -285,11 +286,12 @@ def move_stop(
     if courier is None or courier.role != "courier" or not courier.active:
         raise InvalidInput(f"no active courier {courier_id}", field="courier_id")
     if courier.post_office_id != row.post_office_id:
-        raise InvalidInput("that courier works at another post office", field="courier_id")
+        raise InvalidInput("that courier works at another post office", field="courier_id",
+                           reason="dispatch.courier_elsewhere")  # fmt: skip
     pair = _pair_of(session, row)
     if pair is not None and pair.status != "planned" and pair.courier_id != courier_id:
         raise Conflict("the other end of this stop is already under way with another courier",
-                       field="stop_id")  # fmt: skip
+                       field="stop_id", reason="dispatch.pair_under_way")  # fmt: skip
     for r in (row, pair):
         if r is not None and r.status == "planned":
             r.courier_id = courier_id

@@ -18,7 +18,7 @@ _NAMES: dict[str, str] = {
     "party.post_office": "bưu cục",
     "party.admin": "quản trị viên",
     "party.agency": "hệ thống cơ quan",
-    "party.": "bên khác",
+    "party.unknown": "bên khác",
     "item.dossier": "hồ sơ",
     "item.result": "kết quả",
     "address.part.address": "địa chỉ",
@@ -133,6 +133,14 @@ TEXTS: dict[str, str] = {
     "case.dossier_code_taken": "Mã hồ sơ {code} đã được ghi cho hồ sơ #{case_id}.",
     "case.appointment_before_receipt": "Ngày hẹn trả không thể trước ngày tiếp nhận hồ sơ.",
     "case.no_dossier_item": "Hồ sơ này không có bưu gửi hồ sơ.",
+    # -- dispatch ------------------------------------------------------------------------------
+    "dispatch.no_courier": "Bưu cục chưa có bưu tá nào đang làm việc để lập lộ trình.",
+    "dispatch.no_stop": "Không tìm thấy điểm dừng này.",
+    "dispatch.other_post_office": "Điểm dừng này thuộc bưu cục khác.",
+    "dispatch.stop_under_way": "Điểm dừng đã được thực hiện; chỉ đổi được điểm còn kế hoạch.",
+    "dispatch.lock_unassigned": "Điểm chưa phân công thì không khóa được: hãy giao bưu tá trước.",
+    "dispatch.courier_elsewhere": "Bưu tá này làm việc ở bưu cục khác.",
+    "dispatch.pair_under_way": "Đầu kia của điểm dừng này đã do bưu tá khác thực hiện.",
     # -- citizens' bookings -------------------------------------------------------------------
     "booking.not_yours": "Lịch hẹn này không phải của bạn.",
     "case.not_yours": "Bạn không có hồ sơ số {case_id}.",
