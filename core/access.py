@@ -17,10 +17,11 @@ case in ``reach_of`` for what it reaches; a role missing from both is refused ev
   bag and hand items over for it; the custody rules still decide which events they record.
 - ``province_supervisor`` (watches one province): ``Reach(province_code=...)``, matched
   against the post office's and office's ``province_code`` where reach is compared, and the
-  read-only rows ("supervise", "printing"), plus "administer". Never the desk, the field app
-  (scans, hand-overs, bags) or dispatch planning; a supervisor *reads* a post office's
-  couriers (positions) but moves or locks nothing: ``may_act_for_post_office`` is only asked
-  behind the "dispatch" or "supervise" rows, and dispatch has no supervisor.
+  read-only rows ("supervise", "printing", "ledger"), plus "administer" and "corrections"
+  (declaring a wrong ledger event of their province, resolving scan exceptions). Never the
+  desk, the field app (scans, hand-overs, bags) or dispatch planning; a supervisor *reads* a
+  post office's couriers (positions) but moves or locks nothing: ``may_act_for_post_office``
+  is only asked behind the "dispatch" or "supervise" rows, and dispatch has no supervisor.
 
 The edges need no change for either: they ask by area and object, never by role name.
 

@@ -16,7 +16,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -337,18 +337,20 @@ def _party_names(session: Session, events: Iterable[CustodyEvent]) -> PartyNames
     return PartyNames(office_codes, post_codes)
 
 
-def _offset(value: str) -> timezone:
+def _offset(value: str) -> timedelta:
     sign = -1 if value.startswith("-") else 1
     hours, _, minutes = value[1:].partition(":")
-    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    return sign * timedelta(hours=int(hours), minutes=int(minutes))
 
 
 def _local_millis(moment: datetime, offset: str) -> str:
-    """The time as the device saw it (its own offset), to the millisecond."""
-    local = moment.astimezone(_offset(offset))
-    return local.replace(microsecond=local.microsecond // 1000 * 1000).isoformat(
-        timespec="milliseconds"
-    )
+    """The time as the device saw it, in its own offset (``occurred_offset``, e.g.
+    ``+07:00``), to the millisecond. Written from the UTC instant plus the offset: the offset
+    is data here (a phone's), not a zone this module makes."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    local = utc + _offset(offset)
+    local = local.replace(microsecond=local.microsecond // 1000 * 1000)
+    return local.isoformat(timespec="milliseconds") + offset
 
 
 def epcis_event(

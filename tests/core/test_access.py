@@ -111,10 +111,12 @@ def test_a_province_supervisor_sees_their_provinces_objects_and_not_anothers(
     # Watching a post office's couriers: Bắc Ninh's, never Hà Nội's.
     assert may_act_for_post_office(supervisor, provinces.post_office_24.id)
     assert not may_act_for_post_office(supervisor, provinces.post_office_01.id)
-    # Read-only: printing and watching, never the desk, the field app or dispatch planning;
-    # reads a post office's money and resolves its money exceptions, never cashes up.
+    # Printing and watching, never the desk, the field app or dispatch planning; reads a post
+    # office's money and bank lines and resolves its money exceptions, never cashes up; the
+    # ledger read, and its corrections (a dispatcher or supervisor corrects a wrong event).
     assert {a for a in AREAS if may_enter(supervisor, a)} == {
-        "printing", "supervise", "administer", "quality", "money", "money_review"}  # fmt: skip
+        "printing", "supervise", "administer", "quality", "money", "money_review", "bank",
+        "ledger", "corrections"}  # fmt: skip
     # Service-quality figures: the province and everything in it, not another province.
     assert sla_reach(db, supervisor, "province", "24") == SlaReach("province", "24")
     assert sla_reach(db, supervisor, "post_office", str(provinces.post_office_24.id)).ident
@@ -132,7 +134,14 @@ def test_a_counter_clerk_sees_their_post_office_only(db: Session, provinces: Two
     assert not may_see_case(clerk, *provinces.case_01)
     assert may_see_post_office(clerk, provinces.post_office_24.id)
     assert not may_see_post_office(clerk, other.id)
-    assert {a for a in AREAS if may_enter(clerk, a)} == {"printing", "field", "quality", "money", "cash_up"}
+    assert {a for a in AREAS if may_enter(clerk, a)} == {
+        "printing",
+        "field",
+        "quality",
+        "money",
+        "cash_up",
+        "ledger",
+    }
     # Service-quality figures: their post office only.
     assert sla_reach(db, clerk, "post_office", str(provinces.post_office_24.id)).ident
     for level, ident in (("post_office", str(other.id)), ("province", "24")):
