@@ -186,11 +186,13 @@ def ledger_verify(data_dir: DataDir = None) -> None:
     """Re-walk every hash chain and projection. Exit 0: all sound; 1: a broken chain or
     projection (each named by item and event); 2: the check could not run."""
     from core.custody.verify import VerifyReport, verify_ledger
+    from core.papers.verify import SealProblem, verify_sealed
 
     try:
         _, factory = _database(_settings(data_dir))
         with transaction(factory) as session, _verify_progress(session) as progress:
             report: VerifyReport = verify_ledger(session, progress)
+            papers, paper_problems = verify_sealed(session)
     except Exception as exc:  # noqa: BLE001 - any failure is "could not run", never "broken"
         # One line for a cron log: exit 1 must only ever mean tampering or a broken chain.
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -199,11 +201,19 @@ def ledger_verify(data_dir: DataDir = None) -> None:
     for problem in report.problems:
         where = f" event {problem.seq}" if problem.seq is not None else ""
         typer.echo(f"BROKEN {problem.item_code}{where}: {problem.problem}")
+    # A signed paper whose rows no longer hash to what the ledger sealed.
+    sealed: SealProblem
+    for sealed in paper_problems:
+        typer.echo(
+            f"BROKEN {sealed.record} (sealed on {sealed.item_code} event {sealed.seq}): "
+            f"{sealed.problem}"
+        )
+    broken = len(report.problems) + len(paper_problems)
     typer.echo(
-        f"checked {report.items_checked} items, {report.events_checked} events: "
-        + ("ok" if report.ok else f"{len(report.problems)} broken")
+        f"checked {report.items_checked} items, {report.events_checked} events, "
+        f"{papers} signed papers: " + ("ok" if not broken else f"{broken} broken")
     )
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if not broken else 1)
 
 
 @contextmanager

@@ -17,9 +17,10 @@ from core.db import DatabaseUrls, role_of
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-# Tables the app may only read and append to: the custody ledger and the admin audit log. Every
-# other table of the schema the app reads and writes (projections, outbox, sessions, ...).
-APPEND_ONLY_TABLES = ("custody_events", "admin_audit_log")
+# Tables the app may only read and append to: the custody ledger, the admin audit log and the
+# recorded dossier codes. Every other table of the schema the app reads and writes
+# (projections, outbox, sessions, ...).
+APPEND_ONLY_TABLES = ("custody_events", "admin_audit_log", "dossier_code_records")
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)
 

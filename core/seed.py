@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
 from core.cases.models import Case
-from core.cases.service import BookingRequest, open_case, record_agency_code, register_result
+from core.cases.service import BookingRequest, open_case, register_result
 from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
+from core.papers.codes import record_dossier_code
 from core.places.models import Office, PostOffice, Procedure
 from core.places.provinces import ProvinceSeeded, derive_offices
 from core.places.service import load_admin_units, load_catalogue, load_reference
@@ -185,7 +186,7 @@ def _open_demo_handover(session: Session, office_id: int, now: datetime) -> None
     assert courier is not None
     open_handover(session, actor_for(courier), giver=courier_party,
                   receiver=party("office", office_id), item_codes=codes, now=now,
-                  fees_declared_vnd=226000 * len(codes))  # fmt: skip
+                  item_fees=dict.fromkeys(codes, 226000))  # fmt: skip
 
 
 def _drive(
@@ -222,9 +223,10 @@ def _drive(
         act(courier, "handover_offered", dossier.code, to_party=desk.party)
         act(desk, "handover_confirmed", dossier.code)
         received = clock[0].astimezone(VN)
-        record_agency_code(
-            session, case, f"000.00.24.H05-{received:%y%m%d}-{case.id % 10000:04d}",
-            (received + timedelta(days=10)).date(),
+        record_dossier_code(
+            session, settings, case, f"000.00.24.H05-{received:%y%m%d}-{case.id % 10000:04d}",
+            (received + timedelta(days=10)).date(), actor=desk, recorded_by="Cán bộ một cửa",
+            source="seed", now=clock[0],
         )  # fmt: skip
     if order >= STAGES.index("result_registered"):
         result = register_result(session, settings, desk, case, now=clock[0])

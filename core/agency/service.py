@@ -38,12 +38,13 @@ from core.agency.signing import (
     signature,
 )
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import register_result
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Unauthorized
 from core.outbox.citizen import send_to_citizen
+from core.papers.codes import record_dossier_code
 from core.places.models import Province
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
@@ -298,6 +299,7 @@ def _log(
 
 def dossier_received(
     session: Session,
+    settings: Settings,
     system: AgencySystem,
     *,
     item_id: str,
@@ -323,7 +325,10 @@ def dossier_received(
         raise InvalidTransition(
             f"the dossier has not reached the office in hoso yet ({status})", field="item_id"
         )
-    record_agency_code(session, case, normalised, appointment_date)
+    record_dossier_code(
+        session, settings, case, normalised, appointment_date, actor=Actor.system(),
+        recorded_by=system.name, source="agency", now=now,
+    )  # fmt: skip
     _log(session, system, "dossier_received", case, payload, now)
     return case
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import register_result
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party, party_kind
@@ -28,6 +28,7 @@ from core.handovers.models import Handover, HandoverLine
 from core.handovers.service import confirming_party, party_name
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.papers.codes import record_dossier_code
 from core.places.models import Office, Procedure
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
@@ -243,9 +244,13 @@ def record_code_at_desk(
     raw_code: str,
     appointment: date | None,
     *,
+    settings: Settings,
     now: datetime,
+    reason: str | None = None,
 ) -> Case:
-    """Record the agency dossier code and appointment date of a dossier the office holds."""
+    """Record the agency dossier code and appointment date of a dossier the office holds.
+
+    Changing a recorded code or date is a correction and needs ``reason``."""
     if not raw_code.strip():
         raise InvalidInput("scan or type the dossier code", field="agency_dossier_code")
     case = case_by_scan(session, user, raw_item)
@@ -258,7 +263,10 @@ def record_code_at_desk(
         raise InvalidInput(
             f"the dossier has not reached this office yet ({status})", field="item_id"
         )
-    record_agency_code(session, case, raw_code, appointment)
+    record_dossier_code(
+        session, settings, case, raw_code, appointment, actor=actor_for(user),
+        recorded_by=user.full_name, source="desk", now=now, reason=reason,
+    )  # fmt: skip
     assert user.office_id is not None
     session.add(
         DeskAction(

@@ -47,7 +47,9 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
     stray = pick_up(db, make_case(db, settings, office=office), courier)
     opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
                            receiver=party("office", office.id), item_codes=codes,
-                           now=datetime.now(UTC), fees_declared_vnd=450000)  # fmt: skip
+                           now=datetime.now(UTC),
+                           item_fees=dict(zip(codes, (200000, 150000, 50000, 50000),
+                                              strict=True)))  # fmt: skip
     hid = opened.handover.id
     _sign_in(client, db, settings, desk)
 
@@ -82,9 +84,16 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
 
     png = signature_png("Bưu")
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
-    done = client.post(f"/desk/handovers/{hid}/complete", data={
-        "fees_confirmed_vnd": "400.000", "courier_signature": data_url,
+    # Without the courier's drawn signature the record cannot be completed.
+    unsigned = client.post(f"/desk/handovers/{hid}/complete", data={
+        "fee_item": codes, "fee_amount": ["200.000", "150.000", "50.000", "0"],
         "desk_signature": data_url,
+    }, follow_redirects=False)  # fmt: skip
+    assert "field=courier_signature" in unsigned.headers["location"]
+    assert db.get(Handover, hid).status == "open"  # type: ignore[union-attr]
+    done = client.post(f"/desk/handovers/{hid}/complete", data={
+        "fee_item": codes, "fee_amount": ["200.000", "150.000", "50.000", "0"],
+        "courier_signature": data_url, "desk_signature": data_url,
     }, follow_redirects=False)  # fmt: skip
     assert done.status_code == 303 and "outcome=completed" in done.headers["location"]
     record = client.get(f"/desk/handovers/{hid}").text
