@@ -287,11 +287,8 @@ def handover_complete(
         items, amounts = fee_item or [], fee_amount or []
         if len(items) != len(amounts):
             raise InvalidInput("one amount per dossier", field="fee_amount")
-        per_item = (
-            {code: _dong(amount or "0", "fee_amount") for code, amount in zip(items, amounts, strict=True)}
-            if items
-            else None
-        )
+        pairs = zip(items, amounts, strict=True)
+        per_item = {code: _dong(amount or "0", "fee_amount") for code, amount in pairs} or None
         hashes: dict[str, str] = {}
         for name, drawn, upload in (
             ("courier_signature", courier_signature, courier_signature_file),

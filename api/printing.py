@@ -14,10 +14,11 @@ from api.staff import PrintingUser
 from core.access import require_handover
 from core.cases.labels import label_data_for
 from core.desk.access import scoped_item
-from core.desk.printing import dossier_slip_for, fee_receipt_for, handover_record_for
+from core.desk.printing import fee_receipt_for, handover_record_for
 from core.errors import InvalidInput, NotFound
 from core.handovers.models import Handover
 from core.identity.models import User
+from core.papers.slip import dossier_slip_for
 from core.settings import Settings
 from edge.deps import SessionDep, SettingsDep
 from labels.documents import render_dossier_slip, render_fee_receipt, render_handover_record

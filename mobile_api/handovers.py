@@ -107,8 +107,11 @@ def _view(
         fees_confirmed_vnd=view.fees_confirmed_vnd,
         lines=[
             LineOut(
-                item_code=ln.item_code, outcome=ln.outcome, accepted=ln.accepted,
-                reason=ln.reason, fees_declared_vnd=ln.fees_declared_vnd,
+                item_code=ln.item_code,
+                outcome=ln.outcome,
+                accepted=ln.accepted,
+                reason=ln.reason,
+                fees_declared_vnd=ln.fees_declared_vnd,
                 fees_confirmed_vnd=ln.fees_confirmed_vnd,
             )  # fmt: skip
             for ln in view.lines
