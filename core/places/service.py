@@ -41,6 +41,14 @@ def _documents(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def reference_documents(key: str) -> list[dict[str, Any]]:
+    """The catalogue documents of the reference procedure ``key``, as seeded."""
+    for p in _reference_json("procedures.json", "procedures"):
+        if p["key"] == key:
+            return _documents(p["required_documents"])
+    raise KeyError(key)
+
+
 def _document_kind(name_vi: str) -> str:
     """The reference file writes the catalogue's kind into the name: "(xuất trình)" for a
     document only shown, "(nếu …)" / "(khi …)" for one needed only in some cases."""
