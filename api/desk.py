@@ -52,6 +52,7 @@ from core.handovers.service import (
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
+from core.papers.codes import records_of
 from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
@@ -336,6 +337,7 @@ def _case_context(session: Session, user: User, case: Case) -> dict[str, Any]:
         "ctx": ctx,
         "items": items,
         "phone": mask_phone(ctx.booking.contact_phone),
+        "code_records": records_of(session, case.id),
     }
 
 

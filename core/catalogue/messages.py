@@ -109,6 +109,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "lat": ("Vĩ độ", "Latitude"),
     "lon": ("Kinh độ", "Longitude"),
     "position_source": ("Nguồn toạ độ", "Position source"),
+    "agency_codes": ("Mã cơ quan cấp 1 (mã hồ sơ)", "Agency codes (dossier codes)"),
     "national_code": ("Mã TTHC quốc gia", "National procedure code"),
     "field": ("Lĩnh vực", "Field"),
     "level": ("Cấp thực hiện", "Level"),

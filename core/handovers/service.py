@@ -433,6 +433,8 @@ def complete_handover(
     a total equal to what the courier declared (or no total) confirms every line as
     declared, and a total of zero confirms none; any other total must be split per dossier.
     """
+    # Only the confirming side completes: asked first, so nobody else learns more.
+    handover = _open_for_confirmer(session, actor, handover_id)
     signatures = {
         "giver_signature_sha256": giver_signature_sha256,
         "receiver_signature_sha256": receiver_signature_sha256,
@@ -447,7 +449,6 @@ def complete_handover(
         checked[name] = validate_sha256(value, name)
         if missing_media(session, [checked[name]]):
             raise InvalidInput("upload the signature image first", field=name)
-    handover = _open_for_confirmer(session, actor, handover_id)
     lines = session.scalars(
         select(HandoverLine)
         .where(HandoverLine.handover_id == handover.id, HandoverLine.outcome != "extra")

@@ -187,6 +187,12 @@ def record_dossier_code(
         code = validate_dossier_code(raw_code)
     except InvalidCode as exc:
         raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > 500:
+        raise InvalidInput("lý do tối đa 500 ký tự / at most 500 characters", field="reason")
+    # Two desks (or the desk and the agency's system) recording at once take turns: each
+    # correction must name the record it supersedes.
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
     office = session.get(Office, booking.office_id)
@@ -203,7 +209,6 @@ def record_dossier_code(
     )
     if current == (code.code, appointment):
         return case
-    reason = (reason or "").strip() or None
     if current[0] is not None:
         adding_date = current[0] == code.code and current[1] is None
         if adding_date:

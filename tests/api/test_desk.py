@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -22,10 +22,21 @@ from core.settings import Settings
 from tests.factories import make_case, make_office, make_user
 from tests.journey import hand_to_office, pick_up
 from tests.labels.samples import signature_png
+from vntime import VN
+
+# A dossier code carries the day the agency received the dossier: today, in Vietnam.
+DAY = f"{datetime.now(VN):%y%m%d}"
+DUE = f"{datetime.now(VN) + timedelta(days=10):%Y-%m-%d}"
 
 
 def _sign_in(client: TestClient, db: Session, settings: Settings, user: User) -> None:
     client.cookies.set("hoso_session", issue_token(db, settings, user, now=datetime.now(UTC)).token)
+
+
+def _signed() -> dict[str, str]:
+    """Both drawn signatures, as the page's pads post them."""
+    url = "data:image/png;base64," + base64.b64encode(signature_png("Ký")).decode()
+    return {"courier_signature": url, "desk_signature": url}
 
 
 def _state(db: Session, code: str) -> ItemState:
@@ -137,19 +148,19 @@ def test_dossier_codes_in_bulk_and_results_registered_at_the_desk(
     assert shown.status_code == 422 and "Không ghi nhận được" in shown.text
     for n, code in enumerate(codes, start=1):
         ok = client.post("/desk/codes", data={"item_id": code,
-                         "agency_dossier_code": f"000.00.24.H05-261122-000{n}",
-                         "appointment_date": "2026-12-02"}, follow_redirects=False)  # fmt: skip
+                         "agency_dossier_code": f"000.00.24.H05-{DAY}-000{n}",
+                         "appointment_date": DUE}, follow_redirects=False)  # fmt: skip
         assert "done=" in ok.headers["location"], ok.headers["location"]
     listing = client.get("/desk/codes").text
-    assert "000.00.24.H05-261122-0001" in listing and "000.00.24.H05-261122-0002" in listing
+    assert f"000.00.24.H05-{DAY}-0001" in listing and f"000.00.24.H05-{DAY}-0002" in listing
     db.expire_all()
     first = db.get(Case, cases[0].id)
-    assert first is not None and first.agency_dossier_code == "000.00.24.H05-261122-0001"
+    assert first is not None and first.agency_dossier_code == f"000.00.24.H05-{DAY}-0001"
     audit = db.scalars(select(DeskAction).where(DeskAction.case_id == cases[0].id)).one()
     assert (audit.actor_user_id, audit.kind) == (desk.id, "agency_code_recorded")
 
     # A result, by scanning the dossier code.
-    registered = client.post("/desk/results", data={"code": "000.00.24.H05-261122-0001"},
+    registered = client.post("/desk/results", data={"code": f"000.00.24.H05-{DAY}-0001"},
                              follow_redirects=False)  # fmt: skip
     assert "registered=" in registered.headers["location"]
     result_code = registered.headers["location"].split("registered=")[1]
@@ -189,7 +200,7 @@ def test_a_desk_officer_cannot_see_or_act_on_another_offices_items(
     found = client.post("/desk/find", data={"code": code}, follow_redirects=False)
     assert "another+office" in found.headers["location"]
     coded = client.post("/desk/codes", data={"item_id": code,
-                        "agency_dossier_code": "000.00.24.H05-261122-0009"},
+                        "agency_dossier_code": f"000.00.24.H05-{DAY}-0009"},
                         follow_redirects=False)  # fmt: skip
     assert "another+office" in coded.headers["location"]
     assert _state(db, code).pending_to == party("office", office.id)  # nothing moved
@@ -233,7 +244,10 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     page = client.get("/desk").text
     assert collect.handover.code in page and "Một cửa giao cho bưu tá" in page
     client.post(f"/desk/handovers/{collect.handover.id}/scan", data={"code": result})
-    client.post(f"/desk/handovers/{collect.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    done = client.post(f"/desk/handovers/{collect.handover.id}/complete",
+                       data={"fees_confirmed_vnd": "0", **_signed()},
+                       follow_redirects=False)  # fmt: skip
+    assert "outcome=completed" in done.headers["location"]
     state = _state(db, result)
     assert (state.status, state.custodian) == ("collected", courier_party)
 
@@ -250,6 +264,9 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     handover_page = client.get(f"/desk/handovers/{back.handover.id}").text
     assert handover_page.count("Người nhận vắng nhà") == 3  # the attempts' record travels with it
     client.post(f"/desk/handovers/{back.handover.id}/scan", data={"code": result})
-    client.post(f"/desk/handovers/{back.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    done = client.post(f"/desk/handovers/{back.handover.id}/complete",
+                       data={"fees_confirmed_vnd": "0", **_signed()},
+                       follow_redirects=False)  # fmt: skip
+    assert "outcome=completed" in done.headers["location"]
     state = _state(db, result)
     assert (state.status, state.custodian) == ("returned_to_office", office_party)

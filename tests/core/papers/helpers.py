@@ -70,7 +70,7 @@ def signed_handover(session: Session, settings: Settings) -> Signed:
 
 def code_for(case: Case, sequence: int | None = None) -> str:
     """A Bắc Ninh dossier code dated today, unique per case (committed tests share a database)."""
-    return f"000.00.24.H05-{NOW:%y%m%d}-{(sequence or case.id) % 10000:04d}"
+    return f"000.P1.24.H05-{NOW:%y%m%d}-{(sequence or case.id) % 10000:04d}"
 
 
 def appointment(days: int) -> date:

@@ -42,7 +42,7 @@ def _record(
                         recorded_by="Cán bộ", source="desk", now=now)  # fmt: skip
 
 
-def _code(case: Case, agency: str = "000.00.24.H05", day: date | None = None) -> str:
+def _code(case: Case, agency: str = "000.P2.24.H05", day: date | None = None) -> str:
     """A code unique to the case: committed tests share the database's codes."""
     return f"{agency}-{(day or NOW.date()):%y%m%d}-{case.id % 10000:04d}"
 
