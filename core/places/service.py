@@ -31,8 +31,8 @@ def _documents(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "name_vi": d["name_vi"],
             "name_en": d["name_en"],
-            "kind": _document_kind(d["name_vi"]),
-            "condition": _condition(d["name_vi"]),
+            "kind": d.get("document_kind") or _document_kind(d["name_vi"]),
+            "condition": d.get("condition") or _condition(d["name_vi"]),
             "form": d["kind"],
             "quantity": d.get("quantity", 1),
             "note": d.get("note"),

@@ -131,3 +131,17 @@ def test_a_refusal_names_the_missing_documents_in_vietnamese_and_records_nothing
     assert db.scalars(select(CustodyEvent.kind).where(CustodyEvent.item_id == item.id)).all() == [
         "booked"
     ]
+
+
+def test_the_seeded_catalogue_marks_conditions_the_names_do_not_say() -> None:
+    kinds = {d["name_vi"]: (d["kind"], d["condition"])
+             for d in reference_documents("driving_licence_exchange")}  # fmt: skip
+    assert kinds["Giấy khám sức khỏe của người lái xe"] == (
+        "conditional",
+        "đối với hạng giấy phép lái xe có thời hạn",
+    )
+    assert kinds["Đơn đề nghị đổi giấy phép lái xe"] == ("mandatory", None)
+    shown = [d for d in reference_documents("birth_registration") if d["kind"] == "shown"]
+    assert [d["name_vi"] for d in shown] == [
+        "Căn cước / Căn cước công dân của người yêu cầu (xuất trình)"
+    ]
