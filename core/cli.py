@@ -210,8 +210,8 @@ def ledger_verify(data_dir: DataDir = None) -> None:
         )
     broken = len(report.problems) + len(paper_problems)
     typer.echo(
-        f"checked {report.items_checked} items, {report.events_checked} events, "
-        f"{papers} signed papers: " + ("ok" if not broken else f"{broken} broken")
+        f"checked {report.items_checked} items, {papers} signed papers, "
+        f"{report.events_checked} events: " + ("ok" if not broken else f"{broken} broken")
     )
     raise typer.Exit(0 if not broken else 1)
 
