@@ -96,10 +96,14 @@ def _case_read(session: Session, case: Case) -> CaseRead:
 
 @router.post("/dossiers/received")
 def post_dossier_received(
-    payload: DossierReceived, system: CallingSystem, session: SessionDep, now: NowDep
+    payload: DossierReceived,
+    system: CallingSystem,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> CaseRead:
     case = dossier_received(
-        session, system, item_id=payload.item_id,
+        session, settings, system, item_id=payload.item_id,
         agency_dossier_code=payload.agency_dossier_code,
         appointment_date=payload.appointment_date, payload=payload.model_dump(mode="json"),
         now=now,

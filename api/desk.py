@@ -53,6 +53,7 @@ from core.handovers.service import (
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
+from core.papers.codes import records_of
 from edge.deps import NowDep, SessionDep, SettingsDep
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
@@ -271,6 +272,16 @@ def _signature_bytes(data_url: str, upload: UploadFile | None, field: str) -> by
     return None
 
 
+def _dong(text: str, field: str) -> int:
+    """An amount typed as the desk writes it ("400.000", "400,000", "400 000")."""
+    digits = text.replace(".", "").replace(",", "").replace(" ", "")
+    if not digits.isdigit():
+        raise InvalidInput(
+            "fees must be a whole number of đồng", field=field, reason="money.whole_dong"
+        )
+    return int(digits)
+
+
 @router.post("/handovers/{handover_id}/complete")
 def handover_complete(
     request: Request,
@@ -278,36 +289,38 @@ def handover_complete(
     user: DeskUser,
     session: SessionDep,
     now: NowDep,
-    fees_confirmed_vnd: Annotated[str, Form()] = "0",
+    fees_confirmed_vnd: Annotated[str, Form()] = "",
+    fee_item: Annotated[list[str] | None, Form()] = None,
+    fee_amount: Annotated[list[str] | None, Form()] = None,
     note: Annotated[str, Form()] = "",
     courier_signature: Annotated[str, Form()] = "",
     desk_signature: Annotated[str, Form()] = "",
     courier_signature_file: Annotated[UploadFile | None, File()] = None,
     desk_signature_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Close the sitting: unscanned items become missing; fees and both signatures recorded."""
+    """Close the sitting: unscanned items become missing; each dossier's fees (``fee_item``
+    and ``fee_amount``, in pairs) and both drawn signatures recorded; the record is sealed."""
     path = f"/desk/handovers/{handover_id}"
 
     def complete() -> None:
         handover = handover_for_desk(session, user, handover_id)
-        digits = fees_confirmed_vnd.replace(".", "").replace(",", "").replace(" ", "")
-        if not digits.isdigit():
-            raise InvalidInput(
-                "fees must be a whole number of đồng",
-                field="fees_confirmed_vnd",
-                reason="money.whole_dong",
-            )
-        hashes: dict[str, str | None] = {}
+        total = _dong(fees_confirmed_vnd, "fees_confirmed_vnd") if fees_confirmed_vnd else None
+        items, amounts = fee_item or [], fee_amount or []
+        if len(items) != len(amounts):
+            raise InvalidInput("one amount per dossier", field="fee_amount")
+        pairs = zip(items, amounts, strict=True)
+        per_item = {code: _dong(amount or "0", "fee_amount") for code, amount in pairs} or None
+        hashes: dict[str, str] = {}
         for name, drawn, upload in (
             ("courier_signature", courier_signature, courier_signature_file),
             ("desk_signature", desk_signature, desk_signature_file),
         ):
             data = _signature_bytes(drawn, upload, name)
-            hashes[name] = (
-                store_media(session, data, "image/png", uploaded_by_user_id=user.id)
-                if data
-                else None
-            )
+            if not data:
+                raise InvalidInput(
+                    "biên bản cần chữ ký của cả hai bên / both sides must sign", field=name
+                )
+            hashes[name] = store_media(session, data, "image/png", uploaded_by_user_id=user.id)
         incoming = handover.to_party == party("office", user.office_id or 0)
         giver, receiver = (
             (hashes["courier_signature"], hashes["desk_signature"])
@@ -315,8 +328,8 @@ def handover_complete(
             else (hashes["desk_signature"], hashes["courier_signature"])
         )
         complete_handover(
-            session, actor_for(user), handover_id, fees_confirmed_vnd=int(digits), now=now,
-            giver_signature_sha256=giver, receiver_signature_sha256=receiver,
+            session, actor_for(user), handover_id, fees_confirmed_vnd=total, item_fees=per_item,
+            now=now, giver_signature_sha256=giver, receiver_signature_sha256=receiver,
             note=note.strip() or None,
         )  # fmt: skip
 
@@ -345,6 +358,7 @@ def _case_context(session: Session, user: User, case: Case) -> dict[str, Any]:
         "items": items,
         "receive_request": receive_request_of(session, case.id),
         "phone": mask_phone(ctx.booking.contact_phone),
+        "code_records": records_of(session, case.id),
     }
 
 
@@ -383,6 +397,7 @@ def codes_page(request: Request, user: DeskUser, session: SessionDep, now: NowDe
         "item_id": q.get("item_id", ""),
         "code": q.get("code", ""),
         "appointment_date": q.get("appointment_date", ""),
+        "reason": q.get("reason", ""),
         "done": q.get("done"),
     }
     return render(request, "desk/codes.html", context, status_code=422 if q.get("error") else 200)
@@ -393,20 +408,25 @@ def codes_submit(
     request: Request,
     user: DeskUser,
     session: SessionDep,
+    settings: SettingsDep,
     now: NowDep,
     item_id: Annotated[str, Form()] = "",
     agency_dossier_code: Annotated[str, Form()] = "",
     appointment_date: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "/desk/codes",
 ) -> Response:
-    """Bulk entry by scanning: item, then its dossier code (and appointment), next."""
+    """Bulk entry by scanning: item, then its dossier code (and appointment), next. Changing
+    a recorded code or date is a correction: it needs a reason, and both records are kept."""
     target = back if back.startswith("/desk/") else "/desk/codes"
     case = attempt(session, lambda: record_code_at_desk(
-        session, user, item_id, agency_dossier_code, _appointment(appointment_date), now=now
+        session, user, item_id, agency_dossier_code, _appointment(appointment_date),
+        settings=settings, now=now, reason=reason or None,
     ))  # fmt: skip
     if isinstance(case, DomainError):
         return _back(target, error=refusal_text(request, case), field=case.field, item_id=item_id,
-                     code=agency_dossier_code, appointment_date=appointment_date)  # fmt: skip
+                     code=agency_dossier_code, appointment_date=appointment_date,
+                     reason=reason)  # fmt: skip
     return _back(target, done=case.agency_dossier_code)
 
 

@@ -17,12 +17,13 @@ from core.cases.labels import label_data_for
 from core.cases.service import case_context
 from core.custody.receipts import pickup_receipt_url
 from core.desk.access import scoped_item
-from core.desk.printing import dossier_slip_for, handover_record_for, latest_receipt
+from core.desk.printing import handover_record_for, latest_receipt
 from core.errors import InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover
 from core.identity.models import User
 from core.money.models import Receipt
 from core.money.printing import receipt_doc
+from core.papers.slip import dossier_slip_for
 from core.settings import Settings
 from edge.deps import SessionDep, SettingsDep
 from labels.documents import render_dossier_slip, render_handover_record

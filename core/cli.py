@@ -217,6 +217,7 @@ def ledger_verify(
     from core.custody.audit import AuditReport, audit_ledger
     from core.custody.checkpoints import trusted_verifiers
     from core.custody.verify import VerifyReport, verify_ledger
+    from core.papers.verify import SealProblem, verify_sealed
 
     try:
         settings = _settings(data_dir)
@@ -226,6 +227,7 @@ def ledger_verify(
         _, factory = _database(settings)
         with transaction(factory) as session, _verify_progress(session) as progress:
             report: VerifyReport = verify_ledger(session, progress)
+            papers, paper_problems = verify_sealed(session)
         with transaction(factory) as session:
             if not notes and not checkpoint:
                 notes, source = _database_heads(session), "the database (no heads file)"
@@ -241,6 +243,14 @@ def ledger_verify(
     for problem in report.problems:
         where = f" event {problem.seq}" if problem.seq is not None else ""
         typer.echo(f"BROKEN {problem.item_code}{where}: {problem.problem}")
+    # A signed paper whose rows no longer hash to what the ledger sealed.
+    sealed: SealProblem
+    for sealed in paper_problems:
+        typer.echo(
+            f"BROKEN {sealed.record} (sealed on {sealed.item_code} event {sealed.seq}): "
+            f"{sealed.problem}"
+        )
+    broken = len(report.problems) + len(paper_problems)
     for finding in audit.findings:
         typer.echo(finding.line())
     latest = audit.latest_head
@@ -256,10 +266,10 @@ def ledger_verify(
         )
     # The chains' verdict last: a cron log's last line says whether any chain broke.
     typer.echo(
-        f"checked {report.items_checked} items, {report.events_checked} events: "
-        + ("ok" if report.ok else f"{len(report.problems)} broken")
+        f"checked {report.items_checked} items, {papers} signed papers, "
+        f"{report.events_checked} events: " + ("ok" if not broken else f"{broken} broken")
     )
-    raise typer.Exit(0 if report.ok and audit.ok else 1)
+    raise typer.Exit(0 if not broken and audit.ok else 1)
 
 
 def _head_notes(settings: Settings, sources: list[str]) -> tuple[list[str], str]:

@@ -18,8 +18,9 @@ from core.db import DatabaseUrls, role_of
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 # Tables the app may only read and append to: the custody ledger, the admin audit log and the
-# money ledger. Every
-# other table of the schema the app reads and writes (projections, outbox, sessions, ...).
+# money ledger, the ledger's Merkle tree and signed heads, receive-only claims and recorded
+# dossier codes. Every other table of the schema the app reads and writes (projections,
+# outbox, sessions, ...).
 APPEND_ONLY_TABLES = (
     "custody_events",
     "admin_audit_log",
@@ -34,6 +35,7 @@ APPEND_ONLY_TABLES = (
     "ledger_tree_nodes",
     "ledger_checkpoints",
     "receive_requests",
+    "dossier_code_records",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

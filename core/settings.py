@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     api_token_ttl_hours: int = 12
     delivery_max_attempts: int = 3
+    # An agency dossier code dated more than this many days before the dossier reached the
+    # office is refused as implausible (a mistyped year or another dossier's code).
+    dossier_code_max_age_days: int = Field(default=30, ge=1, le=3650)
 
     outbox_max_attempts: int = 8
     outbox_backoff_base_seconds: float = 5.0

@@ -28,14 +28,38 @@ _MARGIN = 15.0
 _CONTENT_W = _PAGE_W - 2 * _MARGIN
 
 
+DocumentForm = Literal["original", "certified_copy", "copy"]
+DocumentStatus = Literal["received", "shown", "not_applicable", "missing"]
+
+FORM_TITLES: dict[str, str] = {
+    "original": "Bản chính / Original",
+    "certified_copy": "Bản sao chứng thực / Certified copy",
+    "copy": "Bản sao / Copy",
+}
+FORM_SHORT: dict[str, str] = {
+    "original": "bản chính",
+    "certified_copy": "bản sao chứng thực",
+    "copy": "bản sao",
+}
+STATUS_TITLES: dict[str, str] = {
+    "received": "Đã nhận / Received",
+    "shown": "Xuất trình, không thu / Shown, not taken",
+    "not_applicable": "Không áp dụng / Not applicable",
+    "missing": "Thiếu / Missing",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentLine:
-    """One paper in a dossier, as the procedure's checklist names it."""
+    """One paper in a dossier as checked at the door: its form, the pages received, and
+    whether it was received, only shown (an ID card), not applicable (a conditional paper,
+    with its condition) or missing."""
 
     name: str
-    kind: Literal["original", "copy"]
-    count: int = 1
-    present: bool = True
+    form: DocumentForm
+    pages: int = 1
+    status: DocumentStatus = "received"
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +95,32 @@ class DossierSlip:
 
 @dataclass(frozen=True, slots=True)
 class HandoverItem:
+    """One dossier (or result) on a hand-over record, with what it holds and its fees."""
+
     item_id: str
     description: str
-    document_count: int
+    document_count: int  # pages handed over
     seal_number: str | None = None
+    # What the envelope holds, e.g. "Tờ khai (bản chính, 2 tờ); Văn bản ủy quyền (không áp
+    # dụng: nếu ủy quyền)"; empty for a result.
+    documents: str = ""
+    fees_declared_vnd: int = 0
+    fees_confirmed_vnd: int | None = None
+    agency_dossier_code: str | None = None
+    appointment_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRecordLine:
+    """A dossier code recorded after the sitting (its own sealed record), or a correction."""
+
+    item_id: str
+    agency_dossier_code: str
+    appointment_date: dt.date | None
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None = None
+    superseded: bool = False
 
 
 DiscrepancyKind = Literal["missing", "extra", "broken_seal", "damaged", "declined"]
@@ -112,6 +158,12 @@ class HandoverRecord:
     record_url: str
     courier_signature_png: bytes | None = None
     desk_signature_png: bytes | None = None
+    signed: bool = True
+    content_sha256: str | None = None
+    # A correcting record names the one it replaces and why.
+    supersedes: str | None = None
+    correction_reason: str | None = None
+    code_records: Sequence[CodeRecordLine] = ()
 
 
 PaymentMethod = Literal["cash", "bank_transfer", "card", "e_wallet"]
@@ -208,9 +260,9 @@ def _header(pdf: FPDF, post_office: str, title: str, number: str) -> None:
 def _field(pdf: FPDF, caption: str, value: str) -> None:
     pdf.set_font(FAMILY, "B", 10)
     w = pdf.get_string_width(caption + ": ") + 1
-    pdf.cell(w, 6, caption + ":")
+    pdf.cell(w, 5.5, caption + ":")
     pdf.set_font(FAMILY, "", 10)
-    pdf.multi_cell(_CONTENT_W - w, 6, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(_CONTENT_W - w, 5.5, value, new_x="LMARGIN", new_y="NEXT")
 
 
 def _section(pdf: FPDF, title: str) -> None:
@@ -336,8 +388,16 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
     if not slip.documents:
         raise InvalidLabelData("documents is empty: a dossier slip lists at least one paper")
     for i, doc in enumerate(slip.documents):
-        if doc.count < 1:
-            raise InvalidLabelData(f"documents[{i}] ({doc.name!r}) must have count >= 1")
+        if doc.form not in FORM_TITLES:
+            raise InvalidLabelData(f"documents[{i}].form must be one of {', '.join(FORM_TITLES)}")
+        if doc.status not in STATUS_TITLES:
+            raise InvalidLabelData(
+                f"documents[{i}].status must be one of {', '.join(STATUS_TITLES)}"
+            )
+        if doc.status == "received" and doc.pages < 1:
+            raise InvalidLabelData(f"documents[{i}] ({doc.name!r}) must have pages >= 1")
+        if doc.pages < 0:
+            raise InvalidLabelData(f"documents[{i}] ({doc.name!r}) has negative pages")
 
     pdf = _new_pdf(f"Phiếu hồ sơ {slip.slip_no}")
     _header(pdf, slip.post_office, "PHIẾU HỒ SƠ / DOSSIER SLIP", slip.slip_no)
@@ -351,31 +411,41 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
     _field(pdf, "Bưu tá / Courier", slip.courier_name)
     _field(pdf, "Số niêm phong / Seal no.", slip.seal_number or "Chưa niêm phong / Not sealed")
 
-    _section(pdf, "Danh mục giấy tờ / Documents")
-    pdf.set_font(FAMILY, "", 10)
+    _section(pdf, "Danh mục giấy tờ đã nhận / Documents received")
+    pdf.set_font(FAMILY, "", 9)
     with pdf.table(
-        col_widths=(16, 82, 42, 16, 24),
-        text_align=("CENTER", "LEFT", "CENTER", "CENTER", "CENTER"),
+        col_widths=(10, 66, 40, 14, 50),
+        text_align=("CENTER", "LEFT", "CENTER", "CENTER", "LEFT"),
         headings_style=_HEAD,
-        line_height=6,
+        line_height=4.8,
     ) as table:
         head = table.row()
         for text in (
-            "STT / No.",
+            "STT",
             "Tên giấy tờ / Document",
-            "Loại / Kind",
-            "SL / Qty",
-            "Có / Present",
+            "Hình thức / Form",
+            "Số tờ / Pages",
+            "Tình trạng / Status",
         ):
             head.cell(text)
         for i, doc in enumerate(slip.documents, 1):
             row = table.row()
             row.cell(str(i))
             row.cell(doc.name)
-            row.cell("Bản chính / Original" if doc.kind == "original" else "Bản sao / Copy")
-            row.cell(str(doc.count))
-            row.cell("Có / Yes" if doc.present else "Thiếu / Missing")
-    missing = [d.name for d in slip.documents if not d.present]
+            row.cell(FORM_TITLES[doc.form])
+            row.cell(str(doc.pages) if doc.status == "received" else "—")
+            status = STATUS_TITLES[doc.status]
+            if doc.status == "not_applicable" and doc.condition:
+                status = f"{status} ({doc.condition})"
+            row.cell(status)
+        received = [d for d in slip.documents if d.status == "received"]
+        row = table.row(style=FontFace(emphasis="BOLD"))
+        row.cell("")
+        row.cell(f"Cộng giấy tờ nhận / Documents received: {len(received)}")
+        row.cell("")
+        row.cell(str(sum(d.pages for d in received)))
+        row.cell("")
+    missing = [d.name for d in slip.documents if d.status == "missing"]
     if missing:
         pdf.set_font(FAMILY, "B", 10)
         pdf.multi_cell(
@@ -417,6 +487,8 @@ def render_handover_record(record: HandoverRecord) -> bytes:
         raise InvalidLabelData("a handover record needs at least one item or discrepancy")
     for i, item in enumerate(record.items):
         _check_item(item.item_id, f"items[{i}].item_id")
+        if item.fees_declared_vnd < 0 or (item.fees_confirmed_vnd or 0) < 0:
+            raise InvalidLabelData(f"items[{i}] ({item.item_id}) has a negative fee")
     for i, disc in enumerate(record.discrepancies):
         _check_item(disc.item_id, f"discrepancies[{i}].item_id")
         if disc.kind not in DISCREPANCY_TITLES:
@@ -443,37 +515,61 @@ def render_handover_record(record: HandoverRecord) -> bytes:
     _field(pdf, "Cán bộ tiếp nhận / Desk officer", record.desk_officer_name)
     _field(pdf, "Bưu tá / Courier", record.courier_name)
 
-    _section(pdf, f"Bưu gửi bàn giao / Items handed over ({len(record.items)})")
+    if record.supersedes:
+        _field(
+            pdf,
+            "Thay thế biên bản / Supersedes",
+            f"{record.supersedes} — {record.correction_reason or '—'}",
+        )
+
+    _section(pdf, f"Hồ sơ, kết quả bàn giao / Items handed over ({len(record.items)})")
     total_docs = sum(i.document_count for i in record.items)
-    pdf.set_font(FAMILY, "", 9.5)
+    pdf.set_font(FAMILY, "", 8.5)
     with pdf.table(
-        col_widths=(11, 42, 85, 17, 25),
-        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "CENTER"),
+        col_widths=(9, 31, 76, 22, 21, 21),
+        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "RIGHT", "RIGHT"),
         headings_style=_HEAD,
-        line_height=5.5,
+        line_height=4.8,
     ) as table:
         head = table.row()
         for text in (
             "STT",
             "Mã bưu gửi / Item ID",
-            "Nội dung / Description",
-            "Số tờ / Docs",
+            "Hồ sơ, giấy tờ / Contents",
             "Niêm phong / Seal",
+            "Phí khai / Declared",
+            "Phí nhận / Confirmed",
         ):
             head.cell(text)
         for i, item in enumerate(record.items, 1):
             row = table.row()
             row.cell(str(i))
             row.cell(format_item_id(item.item_id))
-            row.cell(item.description)
-            row.cell(str(item.document_count))
+            row.cell(_contents(item))
             row.cell(item.seal_number or "—")
+            row.cell(format_vnd(item.fees_declared_vnd))
+            row.cell(
+                format_vnd(item.fees_confirmed_vnd) if item.fees_confirmed_vnd is not None else "—"
+            )
+        declared, confirmed = _fee_totals(record)
         row = table.row(style=FontFace(emphasis="BOLD"))
         row.cell("")
         row.cell(f"Cộng / Total: {len(record.items)}")
+        row.cell(f"Số tờ / Pages: {total_docs}")
         row.cell("")
-        row.cell(str(total_docs))
-        row.cell("")
+        row.cell(format_vnd(declared))
+        row.cell(format_vnd(confirmed) if confirmed is not None else "—")
+    if confirmed is not None and confirmed != declared:
+        # The gap is part of the signed record: it cannot be left off or netted away.
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.multi_cell(
+            _CONTENT_W,
+            6,
+            f"Chênh lệch phí, lệ phí / Fee difference: {format_vnd(confirmed - declared)} "
+            f"(khai / declared {format_vnd(declared)}, nhận / confirmed {format_vnd(confirmed)})",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
     _section(pdf, "Sai lệch / Discrepancies")
     if record.discrepancies:
@@ -497,12 +593,53 @@ def render_handover_record(record: HandoverRecord) -> bytes:
         pdf.set_font(FAMILY, "", 10)
         pdf.cell(_CONTENT_W, 6, "Không có / None", new_x="LMARGIN", new_y="NEXT")
 
-    _section(pdf, "Phí, lệ phí bàn giao / Fees handed over")
     if record.fees_handed_over:
+        _section(pdf, "Phí, lệ phí bàn giao / Fees handed over")
         _fee_table(pdf, record.fees_handed_over, "Tổng cộng / Total")
-    else:
-        pdf.set_font(FAMILY, "", 10)
-        pdf.cell(_CONTENT_W, 6, "Không có / None", new_x="LMARGIN", new_y="NEXT")
+
+    if record.code_records:
+        _section(pdf, "Mã hồ sơ, ngày hẹn (ghi sau khi ký) / Dossier codes recorded later")
+        pdf.set_font(FAMILY, "", 8.5)
+        with pdf.table(
+            col_widths=(31, 50, 22, 35, 42),
+            text_align=("LEFT", "LEFT", "CENTER", "LEFT", "LEFT"),
+            headings_style=_HEAD,
+            line_height=4.8,
+        ) as table:
+            head = table.row()
+            for text in (
+                "Mã bưu gửi / Item ID",
+                "Mã hồ sơ / Dossier code",
+                "Ngày hẹn / Due",
+                "Ghi bởi, lúc / Recorded",
+                "Ghi chú / Note",
+            ):
+                head.cell(text)
+            for line in record.code_records:
+                row = table.row()
+                row.cell(format_item_id(line.item_id))
+                row.cell(line.agency_dossier_code)
+                row.cell(f"{line.appointment_date:%d/%m/%Y}" if line.appointment_date else "—")
+                row.cell(f"{line.recorded_by}, {_stamp(line.recorded_at, 'recorded_at')}")
+                note = "Đã được thay thế / Superseded" if line.superseded else ""
+                if line.reason:
+                    note = f"{note} {line.reason}".strip()
+                row.cell(note or "—")
+
+    pdf.set_font(FAMILY, "", 8)
+    if not record.signed:
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.cell(_CONTENT_W, 6, "CHƯA KÝ — BẢN NHÁP / NOT SIGNED — DRAFT",
+                 new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    elif record.content_sha256:
+        pdf.multi_cell(
+            _CONTENT_W,
+            4,
+            "Nội dung đã ký được niêm phong trong sổ giao nhận / Signed content sealed in the "
+            f"custody ledger: SHA-256 {record.content_sha256}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
     pdf.ln(3)
     qr_size = 24.0
@@ -528,6 +665,25 @@ def render_handover_record(record: HandoverRecord) -> bytes:
         ),
     )
     return bytes(pdf.output())
+
+
+def _contents(item: HandoverItem) -> str:
+    lines = [item.description]
+    if item.documents:
+        lines.append(item.documents)
+    if item.agency_dossier_code:
+        lines.append(f"Mã hồ sơ / Code: {item.agency_dossier_code}")
+    if item.appointment_date:
+        lines.append(f"Hẹn trả / Due: {item.appointment_date:%d/%m/%Y}")
+    return "\n".join(lines)
+
+
+def _fee_totals(record: HandoverRecord) -> tuple[int, int | None]:
+    declared = sum(i.fees_declared_vnd for i in record.items)
+    confirmed = [i.fees_confirmed_vnd for i in record.items]
+    if all(c is None for c in confirmed):
+        return declared, None
+    return declared, sum(c or 0 for c in confirmed)
 
 
 def _giver(r: HandoverRecord) -> str:

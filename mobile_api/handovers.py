@@ -47,7 +47,16 @@ class HandoverOpenIn(BaseModel):
     bag_codes: list[str] = Field(
         default_factory=list, max_length=50, description="Bags whose items join the list"
     )
-    fees_declared_vnd: Count = 0
+    fees_declared_vnd: Count = Field(
+        default=0,
+        description="The total of state fees handed over; alone only when 0 or one item, "
+        "else give item_fees (the total must then be their sum)",
+    )
+    item_fees: dict[str, Count] | None = Field(
+        default=None,
+        max_length=500,
+        description="State fees (phí, lệ phí) handed over with each dossier, by item code",
+    )
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -56,6 +65,8 @@ class LineOut(BaseModel):
     outcome: str
     accepted: bool | None
     reason: str | None
+    fees_declared_vnd: int
+    fees_confirmed_vnd: int | None
 
 
 class HandoverOut(BaseModel):
@@ -97,8 +108,13 @@ def _view(
         fees_confirmed_vnd=view.fees_confirmed_vnd,
         lines=[
             LineOut(
-                item_code=ln.item_code, outcome=ln.outcome, accepted=ln.accepted, reason=ln.reason
-            )
+                item_code=ln.item_code,
+                outcome=ln.outcome,
+                accepted=ln.accepted,
+                reason=ln.reason,
+                fees_declared_vnd=ln.fees_declared_vnd,
+                fees_confirmed_vnd=ln.fees_confirmed_vnd,
+            )  # fmt: skip
             for ln in view.lines
         ],
         counts=view.counts,
@@ -132,6 +148,7 @@ def open_handover(
         item_codes=codes,
         now=now,
         fees_declared_vnd=body.fees_declared_vnd,
+        item_fees=body.item_fees,
         note=body.note,
     )
     return _view(session, opened.handover.id, [result_out(r, lang) for r in opened.refused])
@@ -196,9 +213,17 @@ def mark(
 
 
 class CompleteIn(BaseModel):
-    fees_confirmed_vnd: int = Field(ge=0)
-    giver_signature_sha256: str | None = Field(default=None, pattern=SHA256)
-    receiver_signature_sha256: str | None = Field(default=None, pattern=SHA256)
+    fees_confirmed_vnd: int | None = Field(
+        default=None,
+        ge=0,
+        description="Total received; omitted or equal to the declared total confirms every "
+        "dossier as declared, 0 confirms none; anything else needs item_fees",
+    )
+    item_fees: dict[str, Count] | None = Field(
+        default=None, max_length=500, description="Fees received with each dossier, by item code"
+    )
+    giver_signature_sha256: str = Field(pattern=SHA256, description="Both sides sign")
+    receiver_signature_sha256: str = Field(pattern=SHA256, description="Both sides sign")
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -212,6 +237,7 @@ def complete(
         caller.actor,
         handover_id,
         fees_confirmed_vnd=body.fees_confirmed_vnd,
+        item_fees=body.item_fees,
         now=now,
         giver_signature_sha256=body.giver_signature_sha256,
         receiver_signature_sha256=body.receiver_signature_sha256,

@@ -81,7 +81,7 @@ def dossier_slip(
     case_id: int, caller: FieldCaller, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The dossier slip (phiếu hồ sơ) of a picked-up dossier, with the signatures uploaded."""
-    filename, pdf = dossier_slip_pdf(session, caller.user, case_id, settings.public_base_url)
+    filename, pdf = dossier_slip_pdf(session, caller.user, case_id, settings)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -246,7 +246,14 @@ class ScanBatchOut(BaseModel):
 class ChecklistEntry(_In):
     name: str = Field(min_length=1, max_length=200, description="As the procedure names it")
     form: Literal["original", "certified_copy", "copy"]
-    present: bool
+    present: bool = Field(description="Received (a shown-only document: shown)")
+    not_applicable: bool = Field(
+        default=False,
+        description="A conditional document whose condition does not hold (không áp dụng)",
+    )
+    pages: int | None = Field(
+        default=None, ge=1, le=999, description="Pages received; default the catalogue's count"
+    )
 
 
 class _DoorEvent(Gps):
@@ -340,6 +347,13 @@ class StopDocumentOut(BaseModel):
     name: str = Field(description="Vietnamese name; the pickup checklist must use it")
     name_en: str
     form: Literal["original", "certified_copy", "copy"]
+    kind: Literal["mandatory", "conditional", "shown"] = Field(
+        default="mandatory",
+        description="mandatory; conditional (see condition: may be not_applicable); shown "
+        "(shown for a check at the door, not taken)",
+    )
+    condition: str | None = None
+    quantity: int = 1
 
 
 class StopCollectOut(BaseModel):

@@ -39,7 +39,6 @@ from core.agency.signing import (
 )
 from core.booking.receive import Reference, register_result_for_case, waiting_case
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
 from core.db import transaction
@@ -52,9 +51,10 @@ from core.errors import (
     code_refusal,
 )
 from core.outbox.citizen import send_to_citizen
+from core.papers.codes import record_dossier_code
 from core.places.models import Province
 from core.portal.sync import note_agency_code
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -311,6 +311,7 @@ def _log(
 
 def dossier_received(
     session: Session,
+    settings: Settings,
     system: AgencySystem,
     *,
     item_id: str,
@@ -336,9 +337,12 @@ def dossier_received(
         raise InvalidTransition(
             f"the dossier has not reached the office in hoso yet ({status})", field="item_id"
         )
-    record_agency_code(session, case, normalised, appointment_date)
+    record_dossier_code(
+        session, settings, case, normalised, appointment_date, actor=Actor.system(),
+        recorded_by=system.name, source="agency", now=now,
+    )  # fmt: skip
     # The agency's act of acceptance: the one portal status change that is not a ledger event.
-    note_agency_code(session, get_settings(), case, now=now)
+    note_agency_code(session, settings, case, now=now)
     _log(session, system, "dossier_received", case, payload, now)
     return case
 

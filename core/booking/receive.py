@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case, ReceiveRequest
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import register_result
 from core.custody.models import Item
 from core.custody.parties import Actor
 from core.errors import Conflict, InvalidInput
+from core.identity.models import User
+from core.papers.codes import record_dossier_code
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
@@ -187,8 +189,21 @@ def register_result_for_case(
         and session.scalar(select(Case.id).where(Case.agency_dossier_code == request.reference))
         is None
     ):
-        record_agency_code(session, case, request.reference, None)
+        # Recorded and sealed like any dossier code, by whoever registered the result.
+        by_desk = actor.user_id is not None
+        record_dossier_code(
+            session, settings, case, request.reference, None, actor=actor,
+            recorded_by=_recorder_name(session, actor), source="desk" if by_desk else "agency",
+            now=now,
+        )  # fmt: skip
     return register_result(session, settings, actor, case, now=now)
+
+
+def _recorder_name(session: Session, actor: Actor) -> str:
+    if actor.user_id is None:
+        return actor.party
+    name = session.scalar(select(User.full_name).where(User.id == actor.user_id))
+    return name or actor.party
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,36 @@ class ReceiveRequest(Base):
     reference: Mapped[str] = mapped_column(String(40), index=True)
     reference_kind: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DossierCodeRecord(Base):
+    """An agency dossier code (mã hồ sơ) and appointment date as recorded, never edited.
+
+    Append-only in the database. ``cases.agency_dossier_code`` and ``appointment_date`` are
+    the projection of a case's latest record: a trigger refuses any other value there. A
+    correction is a new record naming the one it supersedes and why; both stay printable.
+    The record's canonical content hash is in the ledger's ``record_sealed`` event on the
+    dossier item, so ``hoso ledger verify`` finds a record changed behind the trigger's back.
+    """
+
+    __tablename__ = "dossier_code_records"
+    __table_args__ = (
+        CheckConstraint("source IN ('desk', 'agency', 'seed')", name="source"),
+        CheckConstraint(
+            "supersedes_id IS NULL OR (reason IS NOT NULL AND length(reason) > 0)",
+            name="correction_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    agency_dossier_code: Mapped[str] = mapped_column(String(40))
+    appointment_date: Mapped[date | None] = mapped_column(Date)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_code_records.id"))
+    reason: Mapped[str | None]
+    source: Mapped[str] = mapped_column(String(8))
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by_label: Mapped[str]
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_sha256: Mapped[str] = mapped_column(String(64))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -18,7 +18,6 @@ from core.outbox.citizen import send_to_citizen
 from core.places.models import Commune, Office, PostOffice, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
-from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 
 SERVICE_OPTIONS = ("send", "receive", "both")
@@ -167,29 +166,6 @@ def register_result(
     )  # fmt: skip
     session.flush()
     return item
-
-
-def record_agency_code(
-    session: Session, case: Case, raw_code: str, appointment: date | None
-) -> Case:
-    try:
-        code = validate_dossier_code(raw_code)
-    except InvalidCode as exc:
-        raise code_refusal(exc, "agency_dossier_code") from exc
-    normalised = code.code
-    other = session.scalar(select(Case.id).where(Case.agency_dossier_code == normalised))
-    if other is not None and other != case.id:
-        raise Conflict(f"{normalised} is already recorded on case {other}",
-                       field="agency_dossier_code", reason="case.dossier_code_taken",
-                       params={"code": normalised, "case_id": other})  # fmt: skip
-    if appointment is not None and appointment < code.received_on:
-        raise InvalidInput("the appointment cannot be before the dossier was received",
-                           field="appointment_date",
-                           reason="case.appointment_before_receipt")  # fmt: skip
-    case.agency_dossier_code = normalised
-    case.appointment_date = appointment
-    session.flush()
-    return case
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ rows) sets; ``key`` is its natural key, the one an import upserts by.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,8 +88,19 @@ OFFICE_KINDS = {
 }
 OFFICE_COLUMNS = (
     "code", "province_code", "commune_code", "kind", "name_vi", "name_en", "address",
-    "lat", "lon", "position_source",
+    "lat", "lon", "position_source", "agency_codes",
 )  # fmt: skip
+# The QCVN 102:2016 level-1 agency code (MX1X2, e.g. H26) whose dossier codes an office takes.
+AGENCY_CODE = re.compile(r"[A-Z][0-9]{2}")
+
+
+def _agency_codes(reader: RowReader) -> list[str]:
+    """Space-, comma- or semicolon-separated level-1 codes; empty: the province's apply."""
+    codes = [c for c in re.split(r"[\s,;]+", reader.raw("agency_codes").upper()) if c]
+    for code in codes:
+        if not AGENCY_CODE.fullmatch(code):
+            reader.fail("agency_codes", "bad_agency_code", code)
+    return list(dict.fromkeys(codes))
 
 
 def _parse_places(
@@ -126,6 +138,7 @@ def _office_fields(reader: RowReader) -> Record:
         "kind": reader.choice("kind", OFFICE_KINDS),
         "name_vi": name_vi,
         "name_en": name_en or name_vi,
+        "agency_codes": _agency_codes(reader),
     }
 
 
@@ -139,7 +152,8 @@ def export_offices(session: Session, provinces: frozenset[str] | None) -> list[l
         query = query.where(Office.province_code.in_(provinces))
     return [
         [o.code, o.province_code, o.commune_code, o.kind, o.name_vi, o.name_en, o.address,
-         _number_text(o.lat), _number_text(o.lon), o.position_source]
+         _number_text(o.lat), _number_text(o.lon), o.position_source,
+         " ".join(o.agency_codes or ())]
         for o in session.scalars(query)
     ]  # fmt: skip
 

@@ -32,6 +32,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mã chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới (tối đa 40 ký tự).",
         "A code is letters without accents, digits, '.', '-' or '_' (at most 40 characters).",
     ),
+    "bad_agency_code": (
+        "Mã cơ quan «{value}» phải là một chữ hoa và hai chữ số (mã cấp 1 theo QCVN 102:2016, "
+        "ví dụ H26); nhiều mã cách nhau bằng dấu cách.",
+        "Agency code '{value}' must be a capital letter and two digits (QCVN 102:2016 level 1, "
+        "e.g. H26); separate several with spaces.",
+    ),
     "unknown_province": (
         "Không có tỉnh/thành phố mã «{value}» (34 đơn vị từ 01/7/2025).",
         "No province with code '{value}' (the 34 units since 1 July 2025).",
@@ -103,6 +109,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "lat": ("Vĩ độ", "Latitude"),
     "lon": ("Kinh độ", "Longitude"),
     "position_source": ("Nguồn toạ độ", "Position source"),
+    "agency_codes": ("Mã cơ quan cấp 1 (mã hồ sơ)", "Agency codes (dossier codes)"),
     "national_code": ("Mã TTHC quốc gia", "National procedure code"),
     "field": ("Lĩnh vực", "Field"),
     "level": ("Cấp thực hiện", "Level"),

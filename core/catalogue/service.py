@@ -59,7 +59,9 @@ KINDS: dict[str, Kind] = {
         Kind(
             name="offices", sheet="offices", model=Office, key=("code",), key_columns=("code",),
             columns=OFFICE_COLUMNS,
-            optional_columns=frozenset({"name_en", "lat", "lon", "position_source"}),
+            optional_columns=frozenset(
+                {"name_en", "lat", "lon", "position_source", "agency_codes"}
+            ),
             by_province=True, parse=parse_offices, export_rows=export_offices,
             label_vi="Bộ phận một cửa", label_en="Offices",
         ),

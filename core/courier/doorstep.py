@@ -252,24 +252,30 @@ _FORM_LABELS = {
     "certified_copy": "bản sao chứng thực / certified copy",
     "original": "bản chính / original",
 }
+MAX_PAGES = 999
 
 
-def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]]) -> list[str]:
-    """The procedure's documents the checklist does not show present in the required form.
+@dataclass(frozen=True)
+class Checked:
+    """The checklist as the door-step event keeps it, and what is missing."""
 
-    Each procedure document must appear in ``details.checklist`` by name (accents and case
-    ignored) with ``present`` and ``form``. A stronger form stands in for a weaker one (an
-    original for a certified copy or a copy; a certified copy for a copy), not the reverse.
-    """
+    # Each: name, form, kind (mandatory | conditional | shown | other), condition, status
+    # (received | shown | not_applicable), pages (0 unless received), present (kept for
+    # readers of older events: True when received or shown).
+    entries: list[dict[str, Any]]
+    gaps: list[str]
+
+
+def _entries(details: Mapping[str, Any]) -> dict[str, tuple[int, dict[str, Any]]]:
     checklist = details.get("checklist")
     if not isinstance(checklist, list) or not checklist:
         raise _invalid(
             "details.checklist",
-            "list each document of the procedure with name, form (original, certified_copy or "
-            "copy) and present",
+            "liệt kê từng giấy tờ của thủ tục / list each document of the procedure with name, "
+            "form (original, certified_copy or copy) and present",
             "missing_field",
         )
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, tuple[int, dict[str, Any]]] = {}
     for index, entry in enumerate(checklist):
         where = f"details.checklist[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -278,26 +284,78 @@ def _checklist_gaps(details: Mapping[str, Any], documents: list[dict[str, Any]])
             raise _invalid(f"{where}.form", "must be original, certified_copy or copy")
         if not isinstance(entry.get("present"), bool):
             raise _invalid(f"{where}.present", "must be true or false")
-        seen[_fold(entry["name"])] = entry
-    gaps = []
+        if not isinstance(entry.get("not_applicable", False), bool):
+            raise _invalid(f"{where}.not_applicable", "must be true or false")
+        if entry.get("not_applicable") and entry["present"]:
+            raise _invalid(
+                f"{where}.not_applicable", "a document present cannot also be not applicable"
+            )
+        pages = entry.get("pages")
+        if pages is not None and (
+            isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= MAX_PAGES
+        ):
+            raise _invalid(f"{where}.pages", f"số tờ từ 1 đến {MAX_PAGES} / pages 1-{MAX_PAGES}")
+        seen[_fold(entry["name"])] = (index, entry)
+    return seen
+
+
+def check_checklist(details: Mapping[str, Any], documents: list[dict[str, Any]]) -> Checked:
+    """The procedure's documents against the door-step checklist, as the law asks them.
+
+    Each procedure document is found in ``details.checklist`` by name (accents and case
+    ignored). A mandatory one must be present in its form or a stronger one (an original for
+    a certified copy or a copy; a certified copy for a copy); a conditional one ("nếu có",
+    "nếu ủy quyền", ...) is present, or ticked ``not_applicable`` and kept so, with its
+    condition; a shown-only one (the ID card) must be shown and is not taken. Pages are the
+    courier's count, else the catalogue's quantity.
+    """
+    seen = _entries(details)
+    entries: list[dict[str, Any]] = []
+    gaps: list[str] = []
+    matched: set[str] = set()
     for document in documents:
         name = str(document.get("name_vi", ""))
-        entry = seen.get(_fold(name))
-        if entry is None or not entry["present"]:
+        kind = str(document.get("kind") or "mandatory")
+        condition = document.get("condition") or None
+        required_form = str(document.get("form") or "copy")
+        key = _fold(name)
+        matched.add(key)
+        found = seen.get(key)
+        entry = found[1] if found else None
+        form = str(entry["form"]) if entry else required_form
+        base = {"name": name, "form": form, "kind": kind, "condition": condition}
+        if entry is not None and entry["present"]:
+            if kind == "shown":
+                entries.append({**base, "status": "shown", "pages": 0, "present": True})
+            elif _FORM_STRENGTH[form] < _FORM_STRENGTH.get(required_form, 0):
+                gaps.append(f"{name} ({_FORM_LABELS[required_form]})")
+            else:
+                pages = entry.get("pages") or max(int(document.get("quantity") or 1), 1)
+                entries.append({**base, "status": "received", "pages": pages, "present": True})
+        elif kind == "conditional" and entry is not None and entry.get("not_applicable"):
+            entries.append({**base, "status": "not_applicable", "pages": 0, "present": False})
+        else:
             gaps.append(name)
-        elif _FORM_STRENGTH[entry["form"]] < _FORM_STRENGTH.get(str(document.get("form")), 0):
-            gaps.append(f"{name} ({_FORM_LABELS[str(document['form'])]})")
-    return gaps
+    for key, (_, entry) in seen.items():
+        if key not in matched and entry["present"]:
+            # Papers the citizen added beyond the procedure's list are on the slip too.
+            pages = entry.get("pages") or 1
+            entries.append({"name": entry["name"], "form": entry["form"], "kind": "other",
+                            "condition": None, "status": "received", "pages": pages,
+                            "present": True})  # fmt: skip
+    return Checked(entries=entries, gaps=gaps)
 
 
 def _check_pickup(session: Session, command: ScanCommand, facts: ItemFacts) -> ScanCommand:
     details = command.details
-    gaps = _checklist_gaps(details, facts.documents)
-    if gaps:
+    checked = check_checklist(details, facts.documents)
+    if checked.gaps:
+        missing = "; ".join(checked.gaps)
         raise Refused(
             "incomplete_dossier",
             InvalidInput(
-                "the dossier lacks: " + "; ".join(gaps) + ". Record pickup_refused instead",
+                f"Hồ sơ còn thiếu: {missing}. Ghi nhận “từ chối nhận hồ sơ” thay vì nhận. / "
+                f"The dossier lacks: {missing}. Record pickup_refused instead",
                 field="details.checklist",
             ),
         )
@@ -318,6 +376,8 @@ def _check_pickup(session: Session, command: ScanCommand, facts: ItemFacts) -> S
         raise _invalid("details.payment_method", f"must be one of {', '.join(PAYMENT_METHODS)}")
     _sha(command.evidence, "citizen_signature_sha256", "evidence")
     _sha(command.evidence, "courier_signature_sha256", "evidence")
+    if facts.documents:  # no procedure list: the checklist is kept as the courier sent it
+        command = replace(command, details={**details, "checklist": checked.entries})
     return _check_cash(session, command, facts, fees, method)
 
 
@@ -348,7 +408,7 @@ def _check_refusal(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
         return command
     missing = command.details.get("missing_documents")
     if missing is None and command.details.get("checklist") is not None:
-        missing = _checklist_gaps(command.details, facts.documents)
+        missing = check_checklist(command.details, facts.documents).gaps
     if not isinstance(missing, list) or not missing or not all(isinstance(m, str) for m in missing):
         raise _invalid(
             "details.missing_documents", "name what the citizen must add", "missing_field"

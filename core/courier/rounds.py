@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,14 +12,15 @@ from core.cases.models import Booking, Case
 from core.cases.service import case_context
 from core.courier.doorstep import load_facts
 from core.custody.attempts import attempts_used_up
-from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.models import Item, ItemState
 from core.custody.parties import Actor
+from core.custody.receipts import pickup_receipt_url
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.identity.models import User
-from core.media.models import MediaObject
 from core.otp.service import IssuedCode, issue_code
+from core.papers.slip import dossier_slip_for
 from core.settings import Settings
-from labels.documents import DocumentLine, DossierSlip, FeeLine, render_dossier_slip
+from labels.documents import render_dossier_slip
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 from labels.text import mask_phone
@@ -105,55 +106,18 @@ def due_returns(session: Session, settings: Settings, actor: Actor) -> list[DueR
 
 
 def dossier_slip_pdf(
-    session: Session, viewer: User, case_id: int, receipt_base: str | None = None
+    session: Session, viewer: User, case_id: int, settings: Settings
 ) -> tuple[str, bytes]:
-    """The dossier slip (phiếu hồ sơ) as filled at the door, with both signatures."""
+    """The dossier slip (phiếu hồ sơ) as filled at the door, with both signatures: the same
+    paper, under the same number, as the desk prints (core.papers.slip), with the citizen's
+    receipt link."""
     context = case_context(session, case_id)
     if viewer.role != "admin" and viewer.post_office_id != context.booking.post_office_id:
         raise Forbidden("this case is booked with another post office", field="case_id")
-    item_id = context.case.dossier_item_id
-    pickup = session.scalar(
-        select(CustodyEvent)
-        .where(CustodyEvent.item_id == item_id, CustodyEvent.kind == "picked_up")
-        .order_by(CustodyEvent.seq.desc())
-        .limit(1)
-    )
-    if item_id is None or pickup is None:
+    item = session.get(Item, context.case.dossier_item_id) if context.case.dossier_item_id else None
+    if item is None:
         raise Conflict("no pickup has been recorded for this case yet", field="case_id")
-    item = session.get(Item, item_id)
-    courier = session.get(User, pickup.actor_user_id) if pickup.actor_user_id else None
-    assert item is not None
-    details, evidence = pickup.details, pickup.evidence
-    documents = [
-        DocumentLine(name=str(entry["name"]), kind=entry["form"], present=bool(entry["present"]))
-        for entry in details.get("checklist", [])
-    ]
-    fees = int(details.get("fees_collected_vnd", 0))
-    slip = DossierSlip(
-        slip_no=f"PHS-{item.code}",
-        item_id=item.code,
-        created_at=pickup.occurred_at,
-        post_office=context.post_office.name,
-        procedure_name=context.procedure.name_vi,
-        destination_office=context.office.name_vi,
-        citizen_name=context.booking.contact_name,
-        citizen_phone=context.booking.contact_phone,
-        citizen_address=context.booking.address_text,
-        courier_name=courier.full_name if courier else "",
-        documents=documents,
-        seal_number=details.get("seal_number"),
-        fees=[FeeLine("Phí, lệ phí và cước / Fees and postage", fees)] if fees else [],
-        citizen_signature_png=_png(session, evidence.get("citizen_signature_sha256")),
-        courier_signature_png=_png(session, evidence.get("courier_signature_sha256")),
-        notes=details.get("note"),
-        receipt_url=f"{receipt_base.rstrip('/')}/r/{pickup.event_id}" if receipt_base else None,
+    slip = replace(
+        dossier_slip_for(session, item), receipt_url=pickup_receipt_url(session, settings, item.id)
     )
     return f"phieu-ho-so-{item.code}.pdf", render_dossier_slip(slip)
-
-
-def _png(session: Session, sha256: object) -> bytes | None:
-    """A signature to print, if it has arrived and is a PNG (an SVG one stays in the evidence)."""
-    if not isinstance(sha256, str):
-        return None
-    media = session.get(MediaObject, sha256)
-    return media.data if media is not None and media.content_type == "image/png" else None

@@ -49,6 +49,9 @@ class StopDocument:
     name: str  # Vietnamese, as the checklist must name it
     name_en: str
     form: str  # "original", "certified_copy" or "copy"
+    kind: str = "mandatory"  # "mandatory", "conditional" or "shown" (shown, not taken)
+    condition: str | None = None  # when it applies, for a conditional one ("nếu có", ...)
+    quantity: int = 1  # the catalogue's count, the courier's default page count
 
 
 @dataclass
@@ -188,6 +191,9 @@ def run_sheet(
                         str(d.get("name_vi", "")),
                         str(d.get("name_en") or d.get("name_vi", "")),
                         str(d.get("form", "copy")),
+                        str(d.get("kind") or "mandatory"),
+                        d.get("condition") or None,
+                        max(int(d.get("quantity") or 1), 1),
                     )
                     for d in procedures[booking.procedure_id].documents
                 ]

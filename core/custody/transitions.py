@@ -182,6 +182,17 @@ TRANSITIONS: dict[str, Transition] = {
         _t("lost", "dossier result", _NOT_TERMINAL, "lost", "dispatcher admin", Custody.NONE,
            "inspecting", "unknown", required="reason_code",
            vi="Xác nhận thất lạc", en="Declared lost"),
+        # -- papers ---------------------------------------------------------------------
+        # A signed paper about the item (a hand-over record, a recorded dossier code) is
+        # sealed: the event carries the paper's canonical content hash, so the hash chain
+        # vouches for the paper and ``hoso ledger verify`` finds it changed. Moves nothing,
+        # and may follow any status: a hand-over record is signed after the items moved.
+        # Only core.papers.sealing records it, after checking the actor signed the paper.
+        _t("record_sealed", "dossier result", " ".join(sorted(STATUS_LABELS)), None,
+           "courier desk_officer dispatcher admin system", Custody.NONE,
+           f"{_HOSO}:bizstep:record_sealed", f"{_HOSO}:disp:unchanged",
+           required="record content_sha256", service_only=True,
+           vi="Niêm phong giấy tờ đã ký", en="Signed paper sealed"),
     )
 }  # fmt: skip
 
@@ -290,7 +301,7 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
             params={"kind_text": f"event.{event.kind}"},
         )
     if state.pending_to is not None and rule.custody not in (Custody.CONFIRM, Custody.DECLINE):
-        if event.kind not in ("damage_noted", "lost"):
+        if event.kind not in ("damage_noted", "lost", "record_sealed"):
             raise InvalidTransition(
                 f"a hand-off to {state.pending_to} is open; confirm or decline it first",
                 field="kind",

@@ -336,12 +336,12 @@ class DemoWeek:
         receiver: str,
         codes: list[str],
         when: datetime,
-        fees_vnd: int = 0,
+        item_fees: dict[str, int] | None = None,
     ) -> None:
         """One hand-over as the counter does it: opened, each item scanned by the confirming
         side, fees confirmed, signed by both, completed (the record is then printable)."""
         opened = open_handover(self.session, actor_for(opener), giver=giver, receiver=receiver,
-                               item_codes=codes, now=when, fees_declared_vnd=fees_vnd)  # fmt: skip
+                               item_codes=codes, now=when, item_fees=item_fees)  # fmt: skip
         if opened.refused:
             first = opened.refused[0]
             raise DemoRefused(f"hand-over of {first.code}: {first.detail}")
@@ -353,7 +353,7 @@ class DemoWeek:
             else (confirmer, opener)
         )  # fmt: skip
         complete_handover(
-            self.session, actor_for(confirmer), opened.handover.id, fees_confirmed_vnd=fees_vnd,
+            self.session, actor_for(confirmer), opened.handover.id, item_fees=item_fees,
             now=when + timedelta(minutes=len(codes) + 2),
             giver_signature_sha256=self.staff.signatures[giver_user.id],
             receiver_signature_sha256=self.staff.signatures[receiver_user.id],
@@ -388,18 +388,22 @@ class DemoWeek:
             self._sitting(opener=courier, confirmer=self.staff.dispatcher, giver=post,
                           receiver=party("courier", courier.id), codes=codes,
                           when=at(day, 7, 40))  # fmt: skip
-            on_behalf = sum(
-                d.procedure.fee_vnd for d in group if d.terms and d.terms.pay_fee_on_behalf
-            )
+            # Each dossier's state fees, paid on the citizen's behalf, handed over with it.
+            on_behalf = {
+                d.dossier_code or "": (
+                    d.procedure.fee_vnd if d.terms and d.terms.pay_fee_on_behalf else 0
+                )
+                for d in group
+            }
             self._sitting(opener=courier, confirmer=self.staff.desk,
                           giver=party("courier", courier.id), receiver=office, codes=codes,
-                          when=at(day, 8, 30), fees_vnd=on_behalf)  # fmt: skip
+                          when=at(day, 8, 30), item_fees=on_behalf)  # fmt: skip
             for minute, demo in enumerate(group):
                 assert demo.case is not None and demo.dossier_code is not None
                 record_code_at_desk(
                     self.session, self.staff.desk, demo.dossier_code,
                     f"{AGENCY_IDENTIFIER}-{day:%y%m%d}-{demo.case.id % 10000:04d}",
-                    self._appointment(demo), now=at(day, 9, 10 + minute),
+                    self._appointment(demo), settings=self.settings, now=at(day, 9, 10 + minute),
                 )  # fmt: skip
 
     def _appointment(self, demo: DemoCase) -> date:

@@ -1,9 +1,9 @@
 """Desk actions that are not custody events, kept as an audit trail with the officer as actor.
 
 Custody moves (receiving, discrepancies, results, collection) are ledger events recorded
-through ``core.custody.service`` and ``core.handovers.service``. Recording an agency dossier
-code and appointment date moves nothing, and the ledger's transition table has no kind for
-it, so it is recorded here: who, when, which case, what was entered.
+through ``core.custody.service`` and ``core.handovers.service``. A recorded agency dossier
+code and appointment date is its own sealed record (``core.papers.codes``); the desk's entry
+is also kept here, the officer's day list: who, when, which case, what was entered.
 """
 
 from __future__ import annotations

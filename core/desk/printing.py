@@ -3,29 +3,35 @@ handover record. ``labels.documents`` renders them; this module only gathers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.service import case_context
-from core.custody.models import CustodyEvent, Item
-from core.custody.parties import party_kind
+from core.custody.models import Item
+from core.custody.parties import party_kind, party_row_id
 from core.errors import InvalidInput
 from core.handovers.models import Handover
-from core.handovers.service import handover_view, party_name
+from core.handovers.service import LineView, handover_view, party_name
 from core.identity.models import User
-from core.media.models import MediaObject
 from core.money.printing import receipt_doc
 from core.money.receipts import receipts_of_case
+from core.papers.codes import records_of
+from core.papers.slip import (
+    pickup_event,
+    signature_png,
+    slip_documents,
+    user_name,
+)
 from core.places.models import PostOffice
 from core.settings import Settings
 from labels.documents import (
+    FORM_SHORT,
+    CodeRecordLine,
     Discrepancy,
     DiscrepancyKind,
-    DocumentLine,
-    DossierSlip,
-    FeeLine,
     HandoverItem,
     HandoverRecord,
 )
@@ -42,80 +48,6 @@ _DISCREPANCY: dict[str, DiscrepancyKind] = {
 }
 
 
-def _pickup(session: Session, item: Item) -> CustodyEvent | None:
-    return session.scalar(
-        select(CustodyEvent)
-        .where(CustodyEvent.item_id == item.id, CustodyEvent.kind == "picked_up")
-        .order_by(CustodyEvent.seq.desc())
-        .limit(1)
-    )
-
-
-def _png(session: Session, sha256: object) -> bytes | None:
-    """A stored signature's bytes, when it is a PNG (the renderers take PNG only)."""
-    if not isinstance(sha256, str):
-        return None
-    media = session.get(MediaObject, sha256)
-    return bytes(media.data) if media and media.content_type == "image/png" else None
-
-
-def _user_name(session: Session, user_id: int | None) -> str:
-    name = session.scalar(select(User.full_name).where(User.id == user_id)) if user_id else None
-    return name or "—"
-
-
-def _fees(session: Session, case_id: int) -> list[FeeLine]:
-    """What the citizen has paid, line by line as the receipts say (cancelled ones netted
-    out): postage, state fees and the fee-transfer charge never merge."""
-    paid: dict[str, tuple[str, int]] = {}
-    for receipt in receipts_of_case(session, case_id):
-        for line in receipt.lines:
-            label = f"{line['label_vi']} / {line['label_en']}"
-            before = paid.get(line["line"], (label, 0))[1]
-            paid[line["line"]] = (label, before + int(line["amount_vnd"]))
-    return [FeeLine(label, amount) for label, amount in paid.values() if amount]
-
-
-def dossier_slip_for(session: Session, item: Item) -> DossierSlip:
-    assert item.case_id is not None
-    ctx = case_context(session, item.case_id)
-    pickup = _pickup(session, item)
-    details: dict[str, Any] = dict(pickup.details) if pickup else {}
-    evidence: dict[str, Any] = dict(pickup.evidence) if pickup else {}
-    # A checklist from the door, if the courier app sent one: names of papers found missing.
-    absent = {
-        str(entry.get("doc"))
-        for entry in details.get("checklist") or []
-        if isinstance(entry, dict) and entry.get("present") is False
-    }
-    documents = [
-        DocumentLine(
-            name=str(doc.get("name_vi")),
-            kind="original" if doc.get("form") == "original" else "copy",
-            count=max(int(doc.get("quantity") or 1), 1),
-            present=str(doc.get("name_vi")) not in absent,
-        )
-        for doc in ctx.procedure.documents
-    ] or [DocumentLine(name="Hồ sơ theo thủ tục / Dossier as the procedure lists", kind="original")]
-    return DossierSlip(
-        slip_no=f"PHS-{item.code}",
-        item_id=item.code,
-        created_at=(pickup.occurred_at if pickup else item.created_at).astimezone(VN),
-        post_office=ctx.post_office.name,
-        procedure_name=ctx.procedure.name_vi,
-        destination_office=ctx.office.name_vi,
-        citizen_name=ctx.booking.contact_name,
-        citizen_phone=ctx.booking.contact_phone,
-        citizen_address=ctx.booking.address_text,
-        courier_name=_user_name(session, pickup.actor_user_id if pickup else None),
-        documents=documents,
-        seal_number=details.get("seal_number"),
-        fees=_fees(session, item.case_id),
-        citizen_signature_png=_png(session, evidence.get("citizen_signature_sha256")),
-        courier_signature_png=_png(session, evidence.get("courier_signature_sha256")),
-    )
-
-
 def latest_receipt(session: Session, item: Item) -> ReceiptDoc:
     """The last receipt of the item's case, as issued (a cancelling one included)."""
     assert item.case_id is not None
@@ -127,6 +59,9 @@ def latest_receipt(session: Session, item: Item) -> ReceiptDoc:
 
 
 def handover_record_for(session: Session, settings: Settings, handover_id: int) -> HandoverRecord:
+    """The hand-over record (biên bản bàn giao): each listed dossier with its documents, seal,
+    fees declared and confirmed, and its code and appointment once known; both sides named
+    as they signed (the courier, and the desk officer who opened or completed it)."""
     view = handover_view(session, handover_id)
     handover = session.get(Handover, handover_id)
     assert handover is not None
@@ -134,36 +69,36 @@ def handover_record_for(session: Session, settings: Settings, handover_id: int) 
     office_party, courier_party = (
         (view.to_party, view.from_party) if to_office else (view.from_party, view.to_party)
     )
-    courier_id = (
-        int(courier_party.split(":", 1)[1]) if party_kind(courier_party) == "courier" else None
-    )
+    courier_id = party_row_id(courier_party) if party_kind(courier_party) == "courier" else None
     courier = session.get(User, courier_id) if courier_id else None
     post_office = (
         session.get(PostOffice, courier.post_office_id)
         if courier and courier.post_office_id
         else None
     )
+    # The office's signer: whoever acted for the office, opening or completing; while the
+    # office has not acted yet, nobody (never the courier).
     desk_user_id = (
-        handover.completed_by_user_id
-        if handover.completed_by_user_id is not None
-        else handover.opened_by_user_id
+        view.opened_by_user_id
+        if view.opened_by_party == office_party
+        else view.completed_by_user_id
     )
     codes = [line.item_code for line in view.lines]
     items = {i.code: i for i in session.scalars(select(Item).where(Item.code.in_(codes)))}
-    handed: list[HandoverItem] = []
+    listed: list[HandoverItem] = []
+    code_lines: list[CodeRecordLine] = []
     for line in view.lines:
         item = items.get(line.item_code)
-        if line.accepted is False or line.outcome == "extra" or item is None:
+        if line.outcome == "extra" or item is None:
             continue
-        handed.append(_handover_item(session, item))
+        listed.append(_handover_item(session, item, line))
+        code_lines += _code_lines(session, item, handover)
     discrepancies = [
         Discrepancy(line.item_code, _DISCREPANCY[line.outcome], line.reason or "—")
         for line in view.lines
         if line.outcome in _DISCREPANCY
     ]
-    fees = (
-        view.fees_confirmed_vnd if view.fees_confirmed_vnd is not None else view.fees_declared_vnd
-    )
+    supersedes = session.get(Handover, handover.supersedes_id) if handover.supersedes_id else None
     return HandoverRecord(
         record_no=view.code,
         handed_at=(view.completed_at or view.opened_at).astimezone(VN),
@@ -171,32 +106,92 @@ def handover_record_for(session: Session, settings: Settings, handover_id: int) 
         office_name=party_name(session, office_party),
         post_office=post_office.name if post_office else "Bưu điện / Post office",
         courier_name=courier.full_name if courier else party_name(session, courier_party),
-        desk_officer_name=_user_name(session, desk_user_id),
-        items=handed,
+        desk_officer_name=user_name(session, desk_user_id),
+        items=listed,
         discrepancies=discrepancies,
-        fees_handed_over=[FeeLine("Phí, lệ phí thu hộ / Fees collected on behalf", fees)]
-        if fees
-        else [],
+        fees_handed_over=[],
         record_url=f"{settings.public_base_url.rstrip('/')}/desk/handovers/{view.id}",
-        courier_signature_png=_png(
+        courier_signature_png=signature_png(
             session, view.giver_signature_sha256 if to_office else view.receiver_signature_sha256
         ),
-        desk_signature_png=_png(
+        desk_signature_png=signature_png(
             session, view.receiver_signature_sha256 if to_office else view.giver_signature_sha256
         ),
+        signed=view.status == "completed",
+        content_sha256=view.content_sha256,
+        supersedes=supersedes.code if supersedes else None,
+        correction_reason=handover.correction_reason,
+        code_records=code_lines,
     )
 
 
-def _handover_item(session: Session, item: Item) -> HandoverItem:
-    if item.case_id is None:
-        return HandoverItem(item.code, "—", 1)
-    ctx = case_context(session, item.case_id)
-    pickup = _pickup(session, item) if item.kind == "dossier" else None
-    docs = sum(max(int(d.get("quantity") or 1), 1) for d in ctx.procedure.documents) or 1
-    kind = "Hồ sơ" if item.kind == "dossier" else "Kết quả"
-    return HandoverItem(
+def _documents_text(details: dict[str, Any]) -> tuple[str, int]:
+    """What a dossier's envelope holds, as one line per paper, and its pages."""
+    parts = []
+    pages = 0
+    for doc in slip_documents(details):
+        if doc.status == "received":
+            pages += doc.pages
+            parts.append(f"{doc.name} ({FORM_SHORT[doc.form]}, {doc.pages} tờ)")
+        elif doc.status == "shown":
+            parts.append(f"{doc.name} (xuất trình, không thu)")
+        elif doc.status == "not_applicable":
+            parts.append(f"{doc.name} (không áp dụng: {doc.condition or '—'})")
+        else:
+            parts.append(f"{doc.name} (thiếu)")
+    return "; ".join(parts), pages
+
+
+def _handover_item(session: Session, item: Item, line: LineView) -> HandoverItem:
+    state = "" if line.accepted else f" [{_NOT_TAKEN.get(line.outcome, line.outcome)}]"
+    base = HandoverItem(
         item_id=item.code,
-        description=f"{kind}: {ctx.procedure.name_vi} — {ctx.booking.contact_name}",
-        document_count=docs if item.kind == "dossier" else 1,
-        seal_number=(dict(pickup.details).get("seal_number") if pickup else None),
+        description="—" + state,
+        document_count=1 if line.accepted else 0,
+        fees_declared_vnd=line.fees_declared_vnd,
+        fees_confirmed_vnd=line.fees_confirmed_vnd,
     )
+    if item.case_id is None:
+        return base
+    ctx = case_context(session, item.case_id)
+    kind = "Hồ sơ" if item.kind == "dossier" else "Kết quả"
+    description = f"{kind}: {ctx.procedure.name_vi} — {ctx.booking.contact_name}{state}"
+    if item.kind != "dossier":
+        return replace(base, description=description)
+    pickup = pickup_event(session, item)
+    details: dict[str, Any] = dict(pickup.details) if pickup else {}
+    documents, pages = _documents_text(details)
+    return replace(
+        base,
+        description=description,
+        document_count=pages if line.accepted else 0,
+        seal_number=details.get("seal_number"),
+        documents=documents,
+        agency_dossier_code=ctx.case.agency_dossier_code,
+        appointment_date=ctx.case.appointment_date,
+    )
+
+
+# A listed line the receiver did not take, as the record says it.
+_NOT_TAKEN = {
+    "missing": "thiếu, không nhận",
+    "declined": "từ chối nhận",
+    "damaged": "hư hỏng, không nhận",
+    "seal_broken": "niêm phong hỏng, không nhận",
+}
+
+
+def _code_lines(session: Session, item: Item, handover: Handover) -> list[CodeRecordLine]:
+    """Each code recorded for this dossier (its own sealed record), corrections included."""
+    if item.case_id is None or item.kind != "dossier":
+        return []
+    records = records_of(session, item.case_id)
+    latest = records[-1].id if records else None
+    return [
+        CodeRecordLine(
+            item_id=item.code, agency_dossier_code=r.agency_dossier_code,
+            appointment_date=r.appointment_date, recorded_at=r.recorded_at.astimezone(VN),
+            recorded_by=r.recorded_by_label, reason=r.reason, superseded=r.id != latest,
+        )
+        for r in records
+    ]  # fmt: skip

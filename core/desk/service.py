@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from core.booking.receive import Reference, register_result_for_case, waiting_case
 from core.cases.models import Booking, Case
-from core.cases.service import record_agency_code
 from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import party, party_kind
@@ -30,9 +29,10 @@ from core.handovers.models import Handover, HandoverLine
 from core.handovers.service import confirming_party, party_name
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.papers.codes import record_dossier_code
 from core.places.models import Office, Procedure
 from core.portal.sync import note_agency_code
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
 from labels.text import mask_phone
@@ -292,9 +292,13 @@ def record_code_at_desk(
     raw_code: str,
     appointment: date | None,
     *,
+    settings: Settings,
     now: datetime,
+    reason: str | None = None,
 ) -> Case:
-    """Record the agency dossier code and appointment date of a dossier the office holds."""
+    """Record the agency dossier code and appointment date of a dossier the office holds.
+
+    Changing a recorded code or date is a correction and needs ``reason``."""
     if not raw_code.strip():
         raise InvalidInput(
             "scan or type the dossier code",
@@ -316,9 +320,12 @@ def record_code_at_desk(
             reason="desk.not_arrived",
             params={"status_text": f"status.{status}"},
         )
-    record_agency_code(session, case, raw_code, appointment)
+    record_dossier_code(
+        session, settings, case, raw_code, appointment, actor=actor_for(user),
+        recorded_by=user.full_name, source="desk", now=now, reason=reason,
+    )  # fmt: skip
     # The agency's act of acceptance: the one portal status change that is not a ledger event.
-    note_agency_code(session, get_settings(), case, now=now)
+    note_agency_code(session, settings, case, now=now)
     assert user.office_id is not None
     session.add(
         DeskAction(

@@ -44,7 +44,8 @@ class Handover(Base):
     opened_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     completed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(12), default="open")
-    # Fees collected from citizens on the office's behalf and handed over with the items.
+    # Fees collected from citizens on the office's behalf and handed over with the items: the
+    # sums of the lines' own amounts (each dossier's fee is declared and confirmed on its line).
     fees_declared_vnd: Mapped[int] = mapped_column(default=0)
     fees_confirmed_vnd: Mapped[int | None]
     giver_signature_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -53,6 +54,13 @@ class Handover(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Indexed: the service-quality roll-up (core.sla.rollup) picks up completions by time.
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # SHA-256 of the record's canonical content when both sides signed (core.papers.sealing);
+    # the same hash is in the ledger's record_sealed events, and the database refuses any
+    # change to a completed row.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A correction is a new record naming the one it replaces and why; both stay printable.
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("handovers.id"))
+    correction_reason: Mapped[str | None]
 
 
 class HandoverLine(Base):
@@ -60,6 +68,10 @@ class HandoverLine(Base):
     __table_args__ = (
         CheckConstraint(f"outcome IN {LINE_OUTCOMES!r}", name="outcome"),
         UniqueConstraint("handover_id", "item_code"),
+        CheckConstraint(
+            "fees_declared_vnd >= 0 AND (fees_confirmed_vnd IS NULL OR fees_confirmed_vnd >= 0)",
+            name="fees",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +84,10 @@ class HandoverLine(Base):
     # receiver chose to accept; False for missing, declined, refused and extra lines.
     accepted: Mapped[bool | None]
     reason: Mapped[str | None]
+    # The state fees (phí, lệ phí) collected for this dossier on the office's behalf: declared
+    # by the courier when opening, confirmed by the desk when completing.
+    fees_declared_vnd: Mapped[int] = mapped_column(server_default="0", default=0)
+    fees_confirmed_vnd: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -35,12 +35,14 @@ from core.custody.parties import (
     receiver_problem,
     receiver_provinces,
 )
+from core.custody.sealing import RECORD_HANDOVER, content_hash, seal
 from core.custody.service import record, record_one
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.handovers.models import Handover, HandoverLine
+from core.handovers.paper import handover_content
 from core.identity.models import User
 from core.media.service import missing_media, validate_sha256
-from core.money.handover import post_agency_handover, split_confirmed
+from core.money.handover import HandedFee, post_agency_handover
 from core.places.models import Office, PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -66,6 +68,14 @@ class LineView:
     outcome: str
     accepted: bool | None
     reason: str | None
+    fees_declared_vnd: int = 0
+    fees_confirmed_vnd: int | None = None
+
+    @property
+    def fees_mismatch(self) -> bool:
+        return self.fees_confirmed_vnd is not None and (
+            self.fees_confirmed_vnd != self.fees_declared_vnd
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class HandoverView:
     note: str | None
     lines: list[LineView]
     counts: dict[str, int] = field(default_factory=dict)
+    opened_by_user_id: int | None = None
+    completed_by_user_id: int | None = None
+    content_sha256: str | None = None
 
     @property
     def fees_mismatch(self) -> bool:
@@ -123,12 +136,16 @@ def open_handover(
     item_codes: Sequence[str],
     now: datetime,
     fees_declared_vnd: int = 0,
+    item_fees: Mapping[str, int] | None = None,
     note: str | None = None,
 ) -> OpenedHandover:
     """Open a hand-over of ``item_codes`` from ``giver`` to ``receiver``.
 
     The acting party must be one of the two. Items the ledger refuses to offer are returned in
     ``refused`` and left off the list; if none can be offered, nothing is created.
+    ``item_fees``: the state fees handed over with each dossier, by item code; the record's
+    total is their sum. A total alone (``fees_declared_vnd``) is taken only when it cannot be
+    ambiguous: zero, or a single item.
     """
     if actor.user_id is None:
         raise Forbidden("a hand-over is opened by a person", field="actor")
@@ -147,6 +164,7 @@ def open_handover(
         raise InvalidInput("list at least one item", field="item_codes")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} items per hand-over", field="item_codes")
+    declared = _fees_by_item(codes, item_fees, fees_declared_vnd, "fees_declared_vnd")
     _check_sides(session, giver, receiver, codes)
 
     # The code is printed on the record, so it is made from the row's own ID up front.
@@ -160,7 +178,7 @@ def open_handover(
         opened_by_party=actor.party,
         opened_by_user_id=actor.user_id,
         status="open",
-        fees_declared_vnd=fees_declared_vnd,
+        fees_declared_vnd=0,
         note=note,
         opened_at=now,
     )
@@ -192,12 +210,49 @@ def open_handover(
     item_ids = {code: item_id for code, item_id in rows}  # noqa: C416
     session.add_all(
         HandoverLine(
-            handover_id=handover.id, item_code=r.code, item_id=item_ids[r.code], outcome="expected"
+            handover_id=handover.id, item_code=r.code, item_id=item_ids[r.code],
+            outcome="expected", fees_declared_vnd=declared.get(r.code, 0),
         )
         for r in offered
-    )
+    )  # fmt: skip
+    # The total is the sum of the lines: a fee declared for an item that could not be
+    # offered is not on this record.
+    handover.fees_declared_vnd = sum(declared.get(r.code, 0) for r in offered)
     session.flush()
     return OpenedHandover(handover=handover, refused=refused)
+
+
+def _fees_by_item(
+    codes: Sequence[str], item_fees: Mapping[str, int] | None, total: int | None, total_field: str
+) -> dict[str, int]:
+    """Each item's fee from ``item_fees`` (by code, however typed), or from an unambiguous
+    total; a total given beside per-item fees must be their sum."""
+    if item_fees is None:
+        if total is None or total == 0:
+            return {}
+        if total < 0:
+            raise InvalidInput("fees cannot be negative", field=total_field)
+        if len(codes) == 1:
+            return {codes[0]: total}
+        raise InvalidInput(
+            "khai phí, lệ phí cho từng hồ sơ / give the fees of each dossier (item_fees)",
+            field="item_fees",
+        )
+    fees: dict[str, int] = {}
+    for raw, amount in item_fees.items():
+        code = _item_code(raw, "item_fees")
+        if code not in codes:
+            raise InvalidInput(f"{code} is not on this hand-over", field="item_fees")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise InvalidInput(f"{code}: fees are whole đồng, not negative", field="item_fees")
+        fees[code] = amount
+    if total and total != sum(fees.values()):
+        raise InvalidInput(
+            f"tổng {total} khác cộng từng hồ sơ {sum(fees.values())} / the total differs "
+            "from the sum per dossier",
+            field=total_field,
+        )
+    return fees
 
 
 def _check_sides(session: Session, giver: str, receiver: str, codes: list[str]) -> None:
@@ -392,61 +447,86 @@ def complete_handover(
     actor: Actor,
     handover_id: int,
     *,
-    fees_confirmed_vnd: int,
     now: datetime,
+    fees_confirmed_vnd: int | None = None,
+    item_fees: Mapping[str, int] | None = None,
     giver_signature_sha256: str | None = None,
     receiver_signature_sha256: str | None = None,
     note: str | None = None,
 ) -> HandoverView:
-    """Close the sitting: unseen items are declined as missing, fees and signatures recorded."""
-    if fees_confirmed_vnd < 0:
-        raise InvalidInput(
-            "fees cannot be negative", field="fees_confirmed_vnd", reason="money.negative"
-        )
+    """Close the sitting and sign the record: unseen items are declined as missing, each
+    dossier's fees confirmed, both drawn signatures required. The signed record is sealed
+    (its content hash in the ledger on every listed item) and can no longer change.
+
+    ``item_fees``: the fees the desk received with each dossier, by item code. Without them,
+    a total equal to what the courier declared (or no total) confirms every line as
+    declared, and a total of zero confirms none; any other total must be split per dossier.
+    """
+    # Only the confirming side completes: asked first, so nobody else learns more.
+    handover = _open_for_confirmer(session, actor, handover_id)
     signatures = {
         "giver_signature_sha256": giver_signature_sha256,
         "receiver_signature_sha256": receiver_signature_sha256,
     }
+    checked: dict[str, str] = {}
     for name, value in signatures.items():
-        if value is not None:
-            signatures[name] = checked = validate_sha256(value, name)
-            if missing_media(session, [checked]):
-                raise InvalidInput(
-                    "upload the signature image first", field=name, reason="signature.not_uploaded"
-                )
-    handover = _open_for_confirmer(session, actor, handover_id)
-    pending = session.scalars(
+        if value is None:
+            raise InvalidInput(
+                "both sides must sign the record", field=name, reason="handover.both_signatures"
+            )
+        checked[name] = validate_sha256(value, name)
+        if missing_media(session, [checked[name]]):
+            raise InvalidInput(
+                "upload the signature image first", field=name, reason="signature.not_uploaded"
+            )
+    lines = session.scalars(
         select(HandoverLine)
-        .where(HandoverLine.handover_id == handover.id, HandoverLine.outcome == "expected")
+        .where(HandoverLine.handover_id == handover.id, HandoverLine.outcome != "extra")
         .order_by(HandoverLine.id)
         .with_for_update()
     ).all()
-    for line in pending:
-        _decline(session, actor, handover, line.item_code, "missing", now)
-        line.outcome, line.accepted = "missing", False
-        line.reason = "không có khi bàn giao / not presented at the hand-over"
-    handover.fees_confirmed_vnd = fees_confirmed_vnd
-    handover.giver_signature_sha256 = signatures["giver_signature_sha256"]
-    handover.receiver_signature_sha256 = signatures["receiver_signature_sha256"]
+    confirmed = _confirmed_fees(lines, item_fees, fees_confirmed_vnd)
+    for line in lines:
+        if line.outcome == "expected":
+            _decline(session, actor, handover, line.item_code, "missing", now)
+            line.outcome, line.accepted = "missing", False
+            line.reason = "không có khi bàn giao / not presented at the hand-over"
+        line.fees_confirmed_vnd = confirmed.get(line.item_code, 0)
+    # The lines first: once the hand-over row says completed, the database refuses them.
+    session.flush()
+    handover.fees_declared_vnd = sum(line.fees_declared_vnd for line in lines)
+    handover.fees_confirmed_vnd = sum(confirmed.values())
+    handover.giver_signature_sha256 = checked["giver_signature_sha256"]
+    handover.receiver_signature_sha256 = checked["receiver_signature_sha256"]
     if note:
         handover.note = f"{handover.note}\n{note}" if handover.note else note
     handover.status = "completed"
     handover.completed_at = now
     handover.completed_by_user_id = actor.user_id
+    handover.content_sha256 = content_hash(handover_content(session, handover))
     session.flush()
+    seal(
+        session,
+        actor,
+        record_kind=RECORD_HANDOVER,
+        ref=handover.code,
+        content_sha256=handover.content_sha256,
+        item_codes=[line.item_code for line in lines if line.item_id is not None],
+        now=now,
+    )
     _post_fees_handed(session, handover, actor, now)
     return handover_view(session, handover.id)
 
 
 def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: datetime) -> None:
-    """A courier's fees confirmed by an office leave the courier's cash and the office's
+    """The state fees the desk confirmed per dossier leave the courier's cash and the office's
     payable (core.money.handover), in the same transaction as the signed record."""
     giver, receiver = party_kind(handover.from_party), party_kind(handover.to_party)
     courier_id, office_id = party_row_id(handover.from_party), party_row_id(handover.to_party)
     if giver != "courier" or receiver != "office" or courier_id is None or office_id is None:
         return
-    received = session.scalars(
-        select(Item.case_id)
+    received = session.execute(
+        select(Item.case_id, HandoverLine.fees_confirmed_vnd)
         .join(HandoverLine, HandoverLine.item_id == Item.id)
         .where(
             HandoverLine.handover_id == handover.id,
@@ -460,12 +540,23 @@ def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: d
         handover_id=handover.id,
         office_id=office_id,
         courier_user_id=courier_id,
-        fees=split_confirmed(
-            session, [c for c in received if c is not None], handover.fees_confirmed_vnd or 0
-        ),  # fmt: skip
+        fees=[HandedFee(case_id, amount) for case_id, amount in received if amount],
         at=now,
         actor_user_id=actor.user_id,
     )
+
+
+def _confirmed_fees(
+    lines: Sequence[HandoverLine], item_fees: Mapping[str, int] | None, total: int | None
+) -> dict[str, int]:
+    if total is not None and total < 0:
+        raise InvalidInput(
+            "fees cannot be negative", field="fees_confirmed_vnd", reason="money.negative"
+        )
+    declared = {line.item_code: line.fees_declared_vnd for line in lines}
+    if item_fees is None and (total is None or total == sum(declared.values())):
+        return declared
+    return _fees_by_item(list(declared), item_fees, total, "fees_confirmed_vnd")
 
 
 def list_handovers(
@@ -500,7 +591,14 @@ def handover_view(session: Session, handover_id: int) -> HandoverView:
             f"no hand-over {handover_id}", field="handover_id", reason="handover.unknown"
         )
     lines = [
-        LineView(line.item_code, line.outcome, line.accepted, line.reason)
+        LineView(
+            line.item_code,
+            line.outcome,
+            line.accepted,
+            line.reason,
+            line.fees_declared_vnd,
+            line.fees_confirmed_vnd,
+        )
         for line in session.scalars(
             select(HandoverLine)
             .where(HandoverLine.handover_id == handover.id)
@@ -525,4 +623,7 @@ def handover_view(session: Session, handover_id: int) -> HandoverView:
         note=handover.note,
         lines=lines,
         counts=dict(Counter(line.outcome for line in lines)),
+        opened_by_user_id=handover.opened_by_user_id,
+        completed_by_user_id=handover.completed_by_user_id,
+        content_sha256=handover.content_sha256,
     )

@@ -56,6 +56,10 @@ class Office(Base):
     lat: Mapped[float]
     lon: Mapped[float]
     position_source: Mapped[str]
+    # The level-1 agency codes (MX1X2 of QCVN 102:2016, e.g. "H26") whose dossier codes this
+    # office may record: a code of another province's agencies is refused at the desk.
+    # Empty: the province's known codes apply (core.cases.codes).
+    agency_codes: Mapped[list[str]] = mapped_column(JSONB, server_default="[]", default=list)
 
 
 class PostOffice(Base):

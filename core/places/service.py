@@ -31,14 +31,22 @@ def _documents(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "name_vi": d["name_vi"],
             "name_en": d["name_en"],
-            "kind": _document_kind(d["name_vi"]),
-            "condition": _condition(d["name_vi"]),
+            "kind": d.get("document_kind") or _document_kind(d["name_vi"]),
+            "condition": d.get("condition") or _condition(d["name_vi"]),
             "form": d["kind"],
             "quantity": d.get("quantity", 1),
             "note": d.get("note"),
         }
         for d in raw
     ]
+
+
+def reference_documents(key: str) -> list[dict[str, Any]]:
+    """The catalogue documents of the reference procedure ``key``, as seeded."""
+    for p in _reference_json("procedures.json", "procedures"):
+        if p["key"] == key:
+            return _documents(p["required_documents"])
+    raise KeyError(key)
 
 
 def _document_kind(name_vi: str) -> str:

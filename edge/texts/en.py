@@ -99,6 +99,7 @@ TEXTS: dict[str, str] = {
     "transition.confirm_by": "This hand-off must be confirmed by {party_text}.",
     "handover.bad_receiver": "Items can be handed only to a courier, a post office or an office.",
     "handover.unknown": "No such hand-over record.",
+    "handover.both_signatures": "Both sides must sign the record.",
     "handover.other_office": "Hand-over {code} belongs to another office.",
     "handover.closed": "Hand-over {code} is closed.",
     "handover.say_what": "Say what is wrong with the item.",
@@ -169,11 +170,15 @@ TEXTS: dict[str, str] = {
     "access.admin": "This is for admins.",
     "access.messages": "Citizen messages are for admins and dispatchers.",
     "access.administer": "The admin area is for admins and province supervisors.",
-    "access.bank": "Bank lines and reconciliation are for dispatchers, province supervisors and admins.",
+    "access.bank": (
+        "Bank lines and reconciliation are for dispatchers, province supervisors and admins."
+    ),
     "access.money": "A post office's money is for its dispatchers, counter clerks and supervisors.",
     "access.cash_up": "A cash-up is recorded by the post office's dispatcher or counter clerk.",
     "access.money_review": "Money exceptions are resolved by a province supervisor or an admin.",
     "access.quality": "Service-quality figures are for staff.",
     "access.ledger": "The custody ledger export is for staff of offices and post offices.",
-    "access.corrections": "Only a dispatcher, a province supervisor or an admin can correct the ledger.",
+    "access.corrections": (
+        "Only a dispatcher, a province supervisor or an admin can correct the ledger."
+    ),
 }

@@ -107,6 +107,7 @@ TEXTS: dict[str, str] = {
     "transition.confirm_by": "Lượt bàn giao này phải do {party_text} xác nhận.",
     "handover.bad_receiver": "Chỉ bàn giao được cho bưu tá, bưu cục hoặc bộ phận một cửa.",
     "handover.unknown": "Không tìm thấy biên bản bàn giao này.",
+    "handover.both_signatures": "Biên bản cần chữ ký của cả hai bên.",
     "handover.other_office": "Biên bản {code} thuộc bộ phận một cửa khác.",
     "handover.closed": "Biên bản {code} đã đóng.",
     "handover.say_what": "Ghi rõ bưu gửi có vấn đề gì.",
@@ -184,11 +185,17 @@ TEXTS: dict[str, str] = {
     "access.admin": "Chức năng này dành cho quản trị viên.",
     "access.messages": "Tin nhắn gửi người dân dành cho quản trị viên và điều phối viên.",
     "access.administer": "Khu quản trị dành cho quản trị viên và giám sát cấp tỉnh.",
-    "access.bank": "Sao kê ngân hàng và đối soát dành cho điều phối viên, giám sát cấp tỉnh và quản trị viên.",
-    "access.money": "Tiền của bưu cục dành cho điều phối viên, giao dịch viên và giám sát của bưu cục đó.",
+    "access.bank": (
+        "Sao kê ngân hàng và đối soát dành cho điều phối viên, giám sát cấp tỉnh và quản trị viên."
+    ),
+    "access.money": (
+        "Tiền của bưu cục dành cho điều phối viên, giao dịch viên và giám sát của bưu cục đó."
+    ),
     "access.cash_up": "Kiểm quỹ do điều phối viên hoặc giao dịch viên của bưu cục ghi nhận.",
     "access.money_review": "Ngoại lệ về tiền do giám sát cấp tỉnh hoặc quản trị viên xử lý.",
     "access.quality": "Số liệu chất lượng dịch vụ dành cho nhân viên.",
     "access.ledger": "Xuất sổ giao nhận dành cho nhân viên bộ phận một cửa và bưu cục.",
-    "access.corrections": "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới được đính chính sổ giao nhận.",
+    "access.corrections": (
+        "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới được đính chính sổ giao nhận."
+    ),
 }

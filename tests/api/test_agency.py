@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -18,6 +18,11 @@ from core.settings import Settings
 from tests.agency_client import signed_post
 from tests.factories import make_case, make_office, make_user, unique
 from tests.journey import hand_to_office, pick_up
+from vntime import VN
+
+# A dossier code carries the day the agency received the dossier: today, in Vietnam.
+DAY = f"{datetime.now(VN):%y%m%d}"
+DUE = f"{datetime.now(VN) + timedelta(days=10):%Y-%m-%d}"
 
 RECEIVED = "/api/agency/v1/dossiers/received"
 RESULTS = "/api/agency/v1/results"
@@ -49,7 +54,7 @@ def test_unsigned_tampered_stale_and_replayed_requests_are_refused(
 ) -> None:
     _, key = _system(db, settings)
     case, code = _at_office(db, settings)
-    body = {"item_id": code, "agency_dossier_code": "000.00.24.H05-261120-0001"}
+    body = {"item_id": code, "agency_dossier_code": f"000.00.24.H05-{DAY}-0001"}
 
     unsigned = client.post(RECEIVED, json=body)
     assert unsigned.status_code == 401 and unsigned.json()["field"] == "X-Hoso-Key"
@@ -82,13 +87,13 @@ def test_dossier_received_records_code_and_appointment(
     assert bad.status_code == 422 and bad.json()["field"] == "agency_dossier_code"
 
     ok = signed_post(client, key, RECEIVED, {"item_id": code,
-                     "agency_dossier_code": "000.00.24.h05-261120-0042",
-                     "appointment_date": "2026-12-04"})  # fmt: skip
+                     "agency_dossier_code": f"000.00.24.h05-{DAY}-0042",
+                     "appointment_date": DUE})  # fmt: skip
     assert ok.status_code == 200, ok.json()
-    assert ok.json()["agency_dossier_code"] == "000.00.24.H05-261120-0042"
+    assert ok.json()["agency_dossier_code"] == f"000.00.24.H05-{DAY}-0042"
     db.refresh(case)
     assert (case.agency_dossier_code, str(case.appointment_date)) == (
-        "000.00.24.H05-261120-0042", "2026-12-04",
+        f"000.00.24.H05-{DAY}-0042", DUE,
     )  # fmt: skip
     logged = db.scalars(select(AgencyMessage).where(AgencyMessage.system_id == system.id)).all()
     assert [m.kind for m in logged] == ["dossier_received"]
@@ -98,7 +103,7 @@ def test_dossier_received_records_code_and_appointment(
     early_code = pick_up(db, early, make_user(db, "courier"))
     db.commit()
     refused = signed_post(client, key, RECEIVED, {"item_id": early_code,
-                          "agency_dossier_code": "000.00.24.H05-261120-0043"})  # fmt: skip
+                          "agency_dossier_code": f"000.00.24.H05-{DAY}-0043"})  # fmt: skip
     assert refused.status_code == 409 and "picked_up" in refused.json()["detail"]
 
 
@@ -108,9 +113,9 @@ def test_result_ready_issues_the_result_item_once(
     system, key = _system(db, settings)
     case, code = _at_office(db, settings)
     signed_post(client, key, RECEIVED, {"item_id": code,
-                "agency_dossier_code": "000.00.24.H05-261120-0077"})  # fmt: skip
+                "agency_dossier_code": f"000.00.24.H05-{DAY}-0077"})  # fmt: skip
 
-    ready = signed_post(client, key, RESULTS, {"agency_dossier_code": "000.00.24.H05-261120-0077"})
+    ready = signed_post(client, key, RESULTS, {"agency_dossier_code": f"000.00.24.H05-{DAY}-0077"})
     assert ready.status_code == 200, ready.json()
     assert ready.json()["created"] is True
     result_code = ready.json()["result_item_id"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote_plus
 
 from fastapi.testclient import TestClient
@@ -23,10 +23,21 @@ from core.settings import Settings
 from tests.factories import make_case, make_office, make_user
 from tests.journey import hand_to_office, pick_up
 from tests.labels.samples import signature_png
+from vntime import VN
+
+# A dossier code carries the day the agency received the dossier: today, in Vietnam.
+DAY = f"{datetime.now(VN):%y%m%d}"
+DUE = f"{datetime.now(VN) + timedelta(days=10):%Y-%m-%d}"
 
 
 def _sign_in(client: TestClient, db: Session, settings: Settings, user: User) -> None:
     client.cookies.set("hoso_session", issue_token(db, settings, user, now=datetime.now(UTC)).token)
+
+
+def _signed() -> dict[str, str]:
+    """Both drawn signatures, as the page's pads post them."""
+    url = "data:image/png;base64," + base64.b64encode(signature_png("Ký")).decode()
+    return {"courier_signature": url, "desk_signature": url}
 
 
 def _state(db: Session, code: str) -> ItemState:
@@ -48,7 +59,9 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
     stray = pick_up(db, make_case(db, settings, office=office), courier)
     opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
                            receiver=party("office", office.id), item_codes=codes,
-                           now=datetime.now(UTC), fees_declared_vnd=450000)  # fmt: skip
+                           now=datetime.now(UTC),
+                           item_fees=dict(zip(codes, (200000, 150000, 50000, 50000),
+                                              strict=True)))  # fmt: skip
     hid = opened.handover.id
     _sign_in(client, db, settings, desk)
 
@@ -83,9 +96,16 @@ def test_receive_a_handover_by_form_with_extra_missing_damage_fees_and_signature
 
     png = signature_png("Bưu")
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
-    done = client.post(f"/desk/handovers/{hid}/complete", data={
-        "fees_confirmed_vnd": "400.000", "courier_signature": data_url,
+    # Without the courier's drawn signature the record cannot be completed.
+    unsigned = client.post(f"/desk/handovers/{hid}/complete", data={
+        "fee_item": codes, "fee_amount": ["200.000", "150.000", "50.000", "0"],
         "desk_signature": data_url,
+    }, follow_redirects=False)  # fmt: skip
+    assert "field=courier_signature" in unsigned.headers["location"]
+    assert db.get(Handover, hid).status == "open"  # type: ignore[union-attr]
+    done = client.post(f"/desk/handovers/{hid}/complete", data={
+        "fee_item": codes, "fee_amount": ["200.000", "150.000", "50.000", "0"],
+        "courier_signature": data_url, "desk_signature": data_url,
     }, follow_redirects=False)  # fmt: skip
     assert done.status_code == 303 and "outcome=completed" in done.headers["location"]
     record = client.get(f"/desk/handovers/{hid}").text
@@ -129,19 +149,19 @@ def test_dossier_codes_in_bulk_and_results_registered_at_the_desk(
     assert shown.status_code == 422 and "Không ghi nhận được" in shown.text
     for n, code in enumerate(codes, start=1):
         ok = client.post("/desk/codes", data={"item_id": code,
-                         "agency_dossier_code": f"000.00.24.H05-261122-000{n}",
-                         "appointment_date": "2026-12-02"}, follow_redirects=False)  # fmt: skip
+                         "agency_dossier_code": f"000.00.24.H05-{DAY}-000{n}",
+                         "appointment_date": DUE}, follow_redirects=False)  # fmt: skip
         assert "done=" in ok.headers["location"], ok.headers["location"]
     listing = client.get("/desk/codes").text
-    assert "000.00.24.H05-261122-0001" in listing and "000.00.24.H05-261122-0002" in listing
+    assert f"000.00.24.H05-{DAY}-0001" in listing and f"000.00.24.H05-{DAY}-0002" in listing
     db.expire_all()
     first = db.get(Case, cases[0].id)
-    assert first is not None and first.agency_dossier_code == "000.00.24.H05-261122-0001"
+    assert first is not None and first.agency_dossier_code == f"000.00.24.H05-{DAY}-0001"
     audit = db.scalars(select(DeskAction).where(DeskAction.case_id == cases[0].id)).one()
     assert (audit.actor_user_id, audit.kind) == (desk.id, "agency_code_recorded")
 
     # A result, by scanning the dossier code.
-    registered = client.post("/desk/results", data={"code": "000.00.24.H05-261122-0001"},
+    registered = client.post("/desk/results", data={"code": f"000.00.24.H05-{DAY}-0001"},
                              follow_redirects=False)  # fmt: skip
     assert "registered=" in registered.headers["location"]
     result_code = registered.headers["location"].split("registered=")[1]
@@ -182,7 +202,7 @@ def test_a_desk_officer_cannot_see_or_act_on_another_offices_items(
     found = client.post("/desk/find", data={"code": code}, follow_redirects=False)
     assert "không thuộc bộ phận của bạn" in unquote_plus(found.headers["location"])
     coded = client.post("/desk/codes", data={"item_id": code,
-                        "agency_dossier_code": "000.00.24.H05-261122-0009"},
+                        "agency_dossier_code": f"000.00.24.H05-{DAY}-0009"},
                         follow_redirects=False)  # fmt: skip
     assert "không thuộc bộ phận của bạn" in unquote_plus(coded.headers["location"])
     assert _state(db, code).pending_to == party("office", office.id)  # nothing moved
@@ -226,7 +246,10 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     page = client.get("/desk").text
     assert collect.handover.code in page and "Một cửa giao cho bưu tá" in page
     client.post(f"/desk/handovers/{collect.handover.id}/scan", data={"code": result})
-    client.post(f"/desk/handovers/{collect.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    done = client.post(f"/desk/handovers/{collect.handover.id}/complete",
+                       data={"fees_confirmed_vnd": "0", **_signed()},
+                       follow_redirects=False)  # fmt: skip
+    assert "outcome=completed" in done.headers["location"]
     state = _state(db, result)
     assert (state.status, state.custodian) == ("collected", courier_party)
 
@@ -243,6 +266,9 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     handover_page = client.get(f"/desk/handovers/{back.handover.id}").text
     assert handover_page.count("Người nhận vắng nhà") == 3  # the attempts' record travels with it
     client.post(f"/desk/handovers/{back.handover.id}/scan", data={"code": result})
-    client.post(f"/desk/handovers/{back.handover.id}/complete", data={"fees_confirmed_vnd": "0"})
+    done = client.post(f"/desk/handovers/{back.handover.id}/complete",
+                       data={"fees_confirmed_vnd": "0", **_signed()},
+                       follow_redirects=False)  # fmt: skip
+    assert "outcome=completed" in done.headers["location"]
     state = _state(db, result)
     assert (state.status, state.custodian) == ("returned_to_office", office_party)

@@ -7,6 +7,7 @@ APIs are built elsewhere (the courier app); every desk and agency step here is a
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,13 @@ from tests.agency_client import signed_post
 from tests.core.custody.helpers import scan
 from tests.factories import make_case, make_office, make_user, unique
 from tests.journey import pick_up
+from tests.labels.samples import signature_png
 from tests.receiver import receiver
+from vntime import VN
+
+# A dossier code carries the day the agency received the dossier: today, in Vietnam.
+DAY = f"{datetime.now(VN):%y%m%d}"
+SIGNATURE = "data:image/png;base64," + base64.b64encode(signature_png("Ký")).decode()
 
 
 @pytest.fixture
@@ -80,12 +87,16 @@ def test_booking_to_delivery_with_desk_and_agency_over_http(
         scanned = client.post(f"/desk/handovers/{to_desk}/scan", data={"code": dossier},
                               headers={"Accept": "application/json"})  # fmt: skip
         assert scanned.json()["outcome"] == "confirmed"
-        client.post(f"/desk/handovers/{to_desk}/complete", data={"fees_confirmed_vnd": "200000"})
+        signed = {"courier_signature": SIGNATURE, "desk_signature": SIGNATURE}
+        done = client.post(f"/desk/handovers/{to_desk}/complete",
+                           data={"fees_confirmed_vnd": "200000", **signed},
+                           follow_redirects=False)  # fmt: skip
+        assert "outcome=completed" in done.headers["location"]
 
-        code = "000.00.24.H05-261122-0321"
+        code = f"000.00.24.H05-{DAY}-0321"
         received = signed_post(client, key, "/api/agency/v1/dossiers/received",
                                {"item_id": dossier, "agency_dossier_code": code,
-                                "appointment_date": "2026-12-03"})  # fmt: skip
+                                "appointment_date": f"{datetime.now(VN):%Y-%m-%d}"})  # fmt: skip
         assert received.status_code == 200, received.json()
         ready = signed_post(client, key, "/api/agency/v1/results", {"agency_dossier_code": code})
         result = ready.json()["result_item_id"]
@@ -95,7 +106,10 @@ def test_booking_to_delivery_with_desk_and_agency_over_http(
                                     receiver=courier_party, item_codes=[result],
                                     now=datetime.now(UTC)).handover.id  # fmt: skip
         client.post(f"/desk/handovers/{collect}/scan", data={"code": result})
-        client.post(f"/desk/handovers/{collect}/complete", data={"fees_confirmed_vnd": "0"})
+        done = client.post(f"/desk/handovers/{collect}/complete",
+                           data={"fees_confirmed_vnd": "0", **signed},
+                           follow_redirects=False)  # fmt: skip
+        assert "outcome=completed" in done.headers["location"]
         label = client.get(f"/print/labels/{result}.pdf")
         assert label.headers["content-type"] == "application/pdf"
 

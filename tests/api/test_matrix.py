@@ -15,6 +15,7 @@ The app keeps its own request transactions (commit, roll back, close), as in pro
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from tests.factories import (
     make_post_office,
     make_user,
 )
+from tests.labels.samples import signature_png
 from vntime import VN
 
 PRINCIPALS = (
@@ -74,6 +76,8 @@ PRINCIPALS = (
     "supervisor_1",
     "clerk_1",
 )
+# A drawn signature as the desk's pads post it (a hand-over record needs both).
+SIGNED = "data:image/png;base64," + base64.b64encode(signature_png("Ký")).decode()
 CITIZENS = ("citizen_a", "citizen_b")
 STAFF = tuple(p for p in PRINCIPALS if p not in ("anon", *CITIZENS))
 SIGNED_IN = PRINCIPALS[1:]
@@ -262,7 +266,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              api_for({"courier_1": 403}),
              json={"code": o.item_a, "outcome": "damaged", "reason": "torn", "accept": True}),
         Call("POST", "/mobile/v1/handovers/{handover_id}/complete",
-             api_for({"courier_1": 403}), json={"fees_confirmed_vnd": 0}),
+             api_for({"courier_1": 403}),
+             json={"fees_confirmed_vnd": 0, "giver_signature_sha256": "a" * 64,
+                   "receiver_signature_sha256": "b" * 64}),
         Call("POST", "/mobile/v1/bags",
              api_for(each(("courier_1", "dispatcher_1", "courier_2", "dispatcher_2", "clerk_1"),
                           201))),
@@ -306,11 +312,13 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
              data={"code": o.item_a, "outcome": "damaged", "reason": "torn", "accept": "true"}),
         Call("POST", "/desk/handovers/{handover_id}/complete",
              page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
-             data={"fees_confirmed_vnd": "0"}),
+             data={"fees_confirmed_vnd": "0", "courier_signature": SIGNED,
+                   "desk_signature": SIGNED}),
         Call("GET", "/desk/cases/{case_id}", page_for({"desk_1": 200, "desk_2": 404})),
         Call("GET", "/desk/codes", page_for(desks)),
         Call("POST", "/desk/codes", page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),
-             data={"item_id": o.item_a, "agency_dossier_code": "000.00.00.H00-261201-0001"}),
+             data={"item_id": o.item_a,
+                   "agency_dossier_code": f"000.00.24.H05-{datetime.now(VN):%y%m%d}-0001"}),
         Call("GET", "/desk/results", page_for(desks)),
         Call("POST", "/desk/results",
              page_for({"desk_1": (303, "ok"), "desk_2": (303, "error")}),

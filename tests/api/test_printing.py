@@ -14,11 +14,13 @@ from core.custody.parties import party
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for, issue_token
+from core.media.service import store_media
 from core.money import record_payment
 from core.settings import Settings
 from tests.factories import dossier_of, make_case, make_office, make_user
 from tests.journey import pick_up
 from tests.labels.decode import decoded, pdf_pages, pdf_text
+from tests.labels.samples import signature_png
 
 
 def _bearer(db: Session, settings: Settings, user: User) -> dict[str, str]:
@@ -74,9 +76,12 @@ def test_dossier_slip_receipt_and_handover_record(
     now = datetime.now(UTC)
     opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
                            receiver=party("office", office.id), item_codes=codes, now=now,
-                           fees_declared_vnd=400000)  # fmt: skip
+                           item_fees={codes[0]: 200000, codes[1]: 200000})  # fmt: skip
     receive_item(db, actor_for(desk), opened.handover.id, codes[0], now=now)
-    complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=400000, now=now)
+    signature = store_media(db, signature_png("Bưu"), "image/png", uploaded_by_user_id=desk.id)
+    complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=400000, now=now,
+                      giver_signature_sha256=signature,
+                      receiver_signature_sha256=signature)  # fmt: skip
     auth = _bearer(db, settings, desk)
 
     slip = client.get(f"/print/dossier-slips/{codes[0]}.pdf", headers=auth)

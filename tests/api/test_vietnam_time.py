@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case
-from core.cases.service import record_agency_code
-from core.custody.parties import party
+from core.custody.parties import Actor, party
 from core.custody.service import record_one
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.service import actor_for, issue_token
+from core.papers.codes import record_dossier_code
 from core.settings import Settings
 from edge.deps import get_now
 from tests.api.citizen_helpers import sign_in
@@ -124,7 +124,9 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
     # The agency's appointment date is a Vietnamese calendar day: dd/mm/yyyy on every page.
     case = db.get(Case, case_id)
     assert case is not None
-    record_agency_code(db, case, "000.00.24.H05-261123-0001", date(2026, 12, 7))
+    record_dossier_code(db, settings, case, "000.00.24.H05-261123-0001", date(2026, 12, 7),
+                        actor=Actor.system(), recorded_by="test", source="agency",
+                        now=EARLY)  # fmt: skip
     db.commit()
 
     tracking = _visible(client.get(f"/t/{code}").text)

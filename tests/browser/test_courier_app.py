@@ -29,12 +29,20 @@ from core.handovers.service import open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import missing_media
+from core.places.service import reference_documents
 from core.settings import Settings
 from labels.label import render_label_pdf
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.browser.conftest import PHONE
 from tests.conftest import launch_chromium
-from tests.factories import home_post_office, make_case, make_office, make_user, unique
+from tests.factories import (
+    home_post_office,
+    make_case,
+    make_office,
+    make_procedure,
+    make_user,
+    unique,
+)
 from tests.labels.decode import pdf_pages
 from vntime import VN
 
@@ -322,7 +330,12 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
     with committing.begin() as session:
         courier = make_user(session, "courier", username=username, password=PASSWORD,
                             post_office_id=home_post_office(session).id)  # fmt: skip
-        case = make_case(session, live_settings)
+        # A judicial-record application as the catalogue seeds it: a form to hand over, the
+        # ID card only shown, and an authorisation letter only "nếu ủy quyền".
+        procedure = make_procedure(
+            session, documents=reference_documents("judicial_record_certificate")
+        )
+        case = make_case(session, live_settings, procedure_id=procedure.id)
         case.pickup_courier_id = courier.id
         dossier = session.get(Item, case.dossier_item_id)
         assert dossier is not None
@@ -347,11 +360,16 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
         page.wait_for_selector("#pickup-form")
         assert page.locator("#item").input_value() == code
         boxes = page.locator(".checklist input[type=checkbox]")
-        assert boxes.count() >= 1
+        assert boxes.count() == 2  # the form (taken) and the ID card (shown)
+        assert "nếu ủy quyền" in page.locator(".checklist li[data-kind=conditional]").inner_text()
+        assert "không thu" in page.locator(".checklist li[data-kind=shown]").inner_text()
         page.click("#pickup-form button[type=submit]")  # nothing signed: refused on the phone
         assert "Bắt buộc" in page.locator(".form-error").inner_text()
         for index in range(boxes.count()):
             boxes.nth(index).check()
+        page.fill(".checklist li[data-kind=mandatory] input.pages", "2")
+        # The citizen applies in person: the authorisation letter does not apply.
+        page.check(".checklist li[data-kind=conditional] input[value=not_applicable]")
         page.fill("#seal", "NP-2026-0042")
         _sign(page, "#citizen-signature")
         _sign(page, "#courier-signature")
@@ -370,7 +388,14 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
             )
         ).one()
         assert event.details["seal_number"] == "NP-2026-0042"
-        assert all(entry["present"] for entry in event.details["checklist"])
+        statuses = {e["name"]: (e["kind"], e["status"], e["pages"])
+                    for e in event.details["checklist"]}  # fmt: skip
+        assert statuses == {
+            "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp": ("mandatory", "received", 2),
+            "Căn cước / Căn cước công dân của người yêu cầu (xuất trình)": ("shown", "shown", 0),
+            "Văn bản ủy quyền (nếu ủy quyền nhận thay, chỉ với Phiếu số 1)": (
+                "conditional", "not_applicable", 0),
+        }  # fmt: skip
         hashes = [event.evidence["citizen_signature_sha256"],
                   event.evidence["courier_signature_sha256"]]  # fmt: skip
         assert missing_media(session, hashes) == []

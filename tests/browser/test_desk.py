@@ -18,6 +18,10 @@ from core.handovers.service import open_handover
 from core.identity.service import actor_for
 from tests.factories import make_case, make_office, make_user, unique
 from tests.journey import pick_up
+from vntime import VN
+
+# A dossier code carries the day the agency received the dossier: today, in Vietnam.
+DAY = f"{datetime.now(VN):%y%m%d}"
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +78,8 @@ def test_desk_receives_five_with_one_missing_and_one_extra_by_typed_scans(
         stray = pick_up(session, make_case(session, settings, office=office), courier)
         opened = open_handover(session, actor_for(courier), giver=party("courier", courier.id),
                                receiver=party("office", office.id), item_codes=listed,
-                               now=datetime.now(UTC), fees_declared_vnd=1_130_000)  # fmt: skip
+                               now=datetime.now(UTC),
+                               item_fees=dict.fromkeys(listed, 226_000))  # fmt: skip
         handover_id, handover_code = opened.handover.id, opened.handover.code
         office_party, courier_party = party("office", office.id), party("courier", courier.id)
     page = desk_page
@@ -109,7 +114,9 @@ def test_desk_receives_five_with_one_missing_and_one_extra_by_typed_scans(
     assert page.locator("[data-count=expected]").inner_text() == "1"
     screenshot(page, "desk_handover_scanned")
 
-    page.fill("#fees-confirmed", "1130000")
+    # Each dossier's fee as declared, but the missing dossier's fee never reached the desk.
+    assert page.locator(f"#fee-{listed[0]}").input_value() == "226000"
+    page.fill(f"#fee-{missing}", "0")
     _sign(page, "[data-signature=courier_signature] canvas")
     _sign(page, "[data-signature=desk_signature] canvas")
     screenshot(page, "desk_handover_signing")
@@ -125,7 +132,9 @@ def test_desk_receives_five_with_one_missing_and_one_extra_by_typed_scans(
     )
     assert page.locator(f"#discrepancies li[data-outcome=extra][data-code='{stray}']").count() == 1
     assert page.locator("#discrepancies li").count() == 2
-    assert page.locator("#fees-mismatch").count() == 0
+    # The difference is on the record, per dossier and in total.
+    assert "-226.000" in page.locator("#fees-mismatch").inner_text()
+    assert "-226.000" in page.locator(f"#fee-lines tr[data-code='{missing}']").inner_text()
     assert page.locator("#record [data-signed]").count() == 2
     screenshot(page, "desk_handover_record")
 
@@ -142,14 +151,14 @@ def test_desk_receives_five_with_one_missing_and_one_extra_by_typed_scans(
         page.locator("#code-item").press_sequentially(code, delay=5)
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "code-code"
-        page.locator("#code-code").press_sequentially(f"000.00.24.H05-261122-{n:04d}", delay=5)
+        page.locator("#code-code").press_sequentially(f"000.00.24.H05-{DAY}-{n:04d}", delay=5)
         page.keyboard.press("Enter")
-        page.wait_for_url(f"**/desk/codes?done=000.00.24.H05-261122-{n:04d}")
+        page.wait_for_url(f"**/desk/codes?done=000.00.24.H05-{DAY}-{n:04d}")
     assert page.locator("#recorded tbody tr").count() == 2
     screenshot(page, "desk_codes")
 
     page.goto(f"{live_server}/desk/results")
-    page.locator("#result-code").press_sequentially("000.00.24.H05-261122-0001", delay=5)
+    page.locator("#result-code").press_sequentially(f"000.00.24.H05-{DAY}-0001", delay=5)
     page.keyboard.press("Enter")
     page.wait_for_url("**/desk/results?registered=*")
     assert page.locator("#print-label").count() == 1

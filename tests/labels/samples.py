@@ -78,10 +78,14 @@ def make_slip(**overrides: Any) -> Any:
         citizen_address="Số 12 ngõ 34 đường Nguyễn Đăng Đạo, Phường Kinh Bắc, Bắc Ninh",
         courier_name="Trần Văn Đức",
         documents=(
-            DocumentLine("Tờ khai đề nghị đổi giấy phép lái xe", "original", 1, True),
-            DocumentLine("Giấy chứng nhận sức khỏe", "original", 1, True),
-            DocumentLine("Bản sao giấy phép lái xe", "copy", 1, True),
-            DocumentLine("Ảnh 3x4", "original", 2, False),
+            DocumentLine("Tờ khai đề nghị đổi giấy phép lái xe", "original", 2),
+            DocumentLine("Giấy chứng nhận sức khỏe", "certified_copy", 1),
+            DocumentLine("Bản sao giấy phép lái xe", "copy", 1),
+            DocumentLine("Căn cước công dân", "original", 0, "shown"),
+            DocumentLine(
+                "Văn bản ủy quyền", "certified_copy", 0, "not_applicable", "nếu ủy quyền nhận thay"
+            ),  # fmt: skip
+            DocumentLine("Ảnh 3x4", "original", 0, "missing"),
         ),
         seal_number="NP-0012345",
         fees=(
@@ -107,10 +111,32 @@ def make_handover(**overrides: Any) -> Any:
         courier_name="Trần Văn Đức",
         desk_officer_name="Lê Thị Thu Hằng",
         items=(
-            HandoverItem(make_item_id("EB", 12345678), "Cấp đổi giấy phép lái xe", 5, "NP-0012345"),
-            HandoverItem(make_item_id("EB", 12345679), "Đăng ký khai sinh", 3, "NP-0012346"),
             HandoverItem(
-                make_item_id("EB", 12345680), "Cấp phiếu lý lịch tư pháp", 4, "NP-0012347"
+                make_item_id("EB", 12345678),
+                "Cấp đổi giấy phép lái xe",
+                5,
+                "NP-0012345",
+                "Đơn đề nghị (bản chính, 2 tờ); Giấy khám sức khỏe (bản chính, 3 tờ)",
+                135000,
+                135000,
+                "000.00.24.H05-250714-0001",
+                dt.date(2025, 7, 24),
+            ),  # fmt: skip
+            HandoverItem(
+                make_item_id("EB", 12345679),
+                "Đăng ký khai sinh",
+                3,
+                "NP-0012346",
+                fees_declared_vnd=0,
+                fees_confirmed_vnd=0,
+            ),  # fmt: skip
+            HandoverItem(
+                make_item_id("EB", 12345680),
+                "Cấp phiếu lý lịch tư pháp",
+                4,
+                "NP-0012347",
+                fees_declared_vnd=200000,
+                fees_confirmed_vnd=150000,
             ),
         ),
         discrepancies=(

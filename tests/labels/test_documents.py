@@ -25,17 +25,27 @@ def _one_text(pdf: bytes) -> str:
     return "\n".join(pdf_text(pdf))
 
 
+def _flat(pdf: bytes) -> str:
+    """The text with every run of whitespace as one space: table cells wrap their words."""
+    return " ".join(_one_text(pdf).split())
+
+
 def test_dossier_slip_text(artifacts: Path) -> None:
     pdf = render_dossier_slip(make_slip())
     pdf_pages(pdf, dpi=110)[0].save(artifacts / "dossier_slip.png")
-    text = _one_text(pdf)
+    text = _flat(pdf)
     for expected in (
         "PHIẾU HỒ SƠ / DOSSIER SLIP",
         "Cấp đổi giấy phép lái xe",
         "Giấy chứng nhận sức khỏe",
         "Bản chính / Original",
         "Bản sao / Copy",
+        "Bản sao chứng thực / Certified copy",
+        "Xuất trình, không thu / Shown, not taken",
+        "Không áp dụng / Not applicable (nếu ủy quyền nhận thay)",
         "Hồ sơ thiếu / Missing: Ảnh 3x4",
+        "Số tờ / Pages",
+        "Cộng giấy tờ nhận / Documents received: 3",
         "NP-0012345",
         "135.000 ₫",
         "161.000 ₫",
@@ -70,7 +80,7 @@ def test_handover_record_text_and_qr(artifacts: Path) -> None:
     page = pdf_pages(pdf, dpi=203)[0]
     page.save(artifacts / "handover_record.png")
     assert decoded(page)["qr"] == [record.record_url]
-    text = _one_text(pdf)
+    text = _flat(pdf)
     for expected in (
         "BIÊN BẢN BÀN GIAO / HANDOVER RECORD",
         "Trung tâm Phục vụ hành chính công tỉnh Bắc Ninh",
@@ -81,9 +91,17 @@ def test_handover_record_text_and_qr(artifacts: Path) -> None:
         "Niêm phong bị rách một góc khi vận chuyển",
         "Thiếu / Missing",
         "135.000 ₫",
+        "Phí khai / Declared",
+        "Phí nhận / Confirmed",
+        "Mã hồ sơ / Code: 000.00.24.H05-250714-0001",
+        "Hẹn trả / Due: 24/07/2025",
+        "Giấy khám sức khỏe (bản chính, 3 tờ)",
+        "Chênh lệch phí, lệ phí / Fee difference: -50.000 ₫",
         "Bên giao / Handed over by",
     ):
         assert expected in text, expected
+    # The pages total counts each dossier's pages: 5 + 3 + 4.
+    assert "Số tờ / Pages: 12" in text
 
 
 def test_handover_without_discrepancies_says_none() -> None:

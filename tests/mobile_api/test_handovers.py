@@ -15,11 +15,14 @@ from core.custody.parties import Actor, party
 from core.custody.service import ScanCommand, record_one
 from core.handovers import service as handovers
 from core.identity.service import actor_for
+from core.media.service import store_media
 from core.places.models import Office
 from core.settings import Settings
 from tests.factories import dossier_of, make_case, make_post_office, make_user
 from tests.mobile_api.helpers import PICKUP_DETAILS, bearer, event, login, scans, signed_in
 from vntime import VN
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"signature"
 
 
 def _picked_up(db: Session, settings: Settings, courier_actor: Actor, office_id: int) -> Item:
@@ -56,7 +59,7 @@ def test_a_courier_hands_dossiers_to_an_office_and_the_desk_confirms_each(
             "counterparty": f"office:{desk.office_id}",
             "direction": "give",
             "item_codes": [first.code, second.code, "DH000000005VN"],
-            "fees_declared_vnd": 400000,
+            "item_fees": {first.code: 200000, second.code: 200000},
         },
     )
     assert opened.status_code == 201, opened.text
@@ -75,9 +78,12 @@ def test_a_courier_hands_dossiers_to_an_office_and_the_desk_confirms_each(
 
     desk_actor = actor_for(desk)
     handovers.receive_item(db, desk_actor, body["id"], first.code, now=datetime.now(VN))
+    signature = store_media(db, PNG, "image/png", uploaded_by_user_id=desk.id)
     handovers.complete_handover(
-        db, desk_actor, body["id"], fees_confirmed_vnd=400000, now=datetime.now(VN)
-    )
+        db, desk_actor, body["id"], item_fees={first.code: 200000, second.code: 0},
+        now=datetime.now(VN), giver_signature_sha256=signature,
+        receiver_signature_sha256=signature,
+    )  # fmt: skip
     seen = client.get(f"/mobile/v1/handovers/{body['id']}", headers=headers).json()
     assert seen["status"] == "completed"
     assert seen["counts"] == {"confirmed": 1, "missing": 1}
@@ -109,7 +115,12 @@ def test_a_courier_collects_results_the_desk_lists(
     taken = client.post(f"{url}/items", headers=headers, json={"code": result.code})
     assert taken.status_code == 200, taken.text
     assert taken.json()["lines"][0]["outcome"] == "confirmed"
-    done = client.post(f"{url}/complete", headers=headers, json={"fees_confirmed_vnd": 0})
+    unsigned = client.post(f"{url}/complete", headers=headers, json={"fees_confirmed_vnd": 0})
+    assert unsigned.status_code == 422  # both sides sign the record
+    signature = store_media(db, PNG, "image/png", uploaded_by_user_id=courier.id)
+    done = client.post(f"{url}/complete", headers=headers, json={
+        "fees_confirmed_vnd": 0, "giver_signature_sha256": signature,
+        "receiver_signature_sha256": signature})  # fmt: skip
     assert done.json()["status"] == "completed"
     assert _status(db, result) == "collected"
 

@@ -495,14 +495,33 @@ async function pickupScreen(id) {
   const stop = await findStop(id);
   if (!stop) return go("#/home");
   const documents = stop.documents && stop.documents.length ? stop.documents : [];
-  const rows = documents.map((doc, i) =>
-    h(
-      "li",
-      {},
-      h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${currentLang() === "en" ? doc.name_en : doc.name}`),
-      h("small", { class: "muted" }, t(doc.form === "original" || doc.form === "certified_copy" ? doc.form : "copy")),
-    ),
-  );
+  // The law's checklist: a mandatory paper is received (with its pages); a conditional one
+  // is received or "không áp dụng" (its condition shown); a shown-only one (the ID card) is
+  // shown and handed back, never counted as taken.
+  const rows = documents.map((doc, i) => {
+    const name = currentLang() === "en" ? doc.name_en : doc.name;
+    const form = h("small", { class: "muted" }, t(doc.form === "original" || doc.form === "certified_copy" ? doc.form : "copy"));
+    const pages = h("input", { type: "number", name: `pages-${i}`, min: "1", max: "999", value: String(doc.quantity || 1), inputmode: "numeric", "aria-label": `${t("pages")}: ${name}`, class: "pages" });
+    if (doc.kind === "shown") {
+      return h("li", { "data-kind": "shown" }, h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${name}`), h("small", { class: "muted" }, t("shown_only")));
+    }
+    if (doc.kind === "conditional") {
+      return h(
+        "li",
+        { "data-kind": "conditional" },
+        h("div", {}, name, " ", form),
+        h("small", { class: "muted condition" }, doc.condition || ""),
+        h(
+          "div",
+          { class: "choices" },
+          h("label", { class: "check" }, h("input", { type: "radio", name: `doc-${i}`, value: "present", "data-doc": doc.name }), ` ${t("received")}`),
+          h("label", { class: "check" }, h("input", { type: "radio", name: `doc-${i}`, value: "not_applicable" }), ` ${t("not_applicable")}`),
+          pages,
+        ),
+      );
+    }
+    return h("li", { "data-kind": "mandatory" }, h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${name}`), " ", form, pages);
+  });
   const citizen = signaturePad("citizen-signature", "citizen_signature");
   const courier = signaturePad("courier-signature", "courier_signature");
   const due = stop.collect ? stop.collect.due_vnd : null;
@@ -541,7 +560,19 @@ async function pickupScreen(id) {
     if (!form.seal.value.trim()) return fieldError(form, `${t("seal_number")}: ${t("required")}`);
     if (cashDiffers() && !reasonSelect.value) return fieldError(form, `${t("fees_collected")}: ${t("amount_differs")}`);
     if (!citizen.isDrawn() || !courier.isDrawn()) return fieldError(form, `${t("citizen_signature")} / ${t("courier_signature")}: ${t("required")}`);
-    const checklist = documents.map((doc, i) => ({ name: doc.name, form: doc.form, present: form[`doc-${i}`].checked }));
+    const checklist = documents.map((doc, i) => {
+      const entry = { name: doc.name, form: doc.form, present: false };
+      if (doc.kind === "conditional") {
+        const choice = form.querySelector(`input[name="doc-${i}"]:checked`);
+        entry.present = Boolean(choice && choice.value === "present");
+        entry.not_applicable = Boolean(choice && choice.value === "not_applicable");
+      } else {
+        entry.present = form.querySelector(`input[name="doc-${i}"]`).checked;
+      }
+      const pages = form.querySelector(`input[name="pages-${i}"]`);
+      if (entry.present && pages && Number(pages.value) >= 1) entry.pages = Math.floor(Number(pages.value));
+      return entry;
+    });
     const fees = Number(form.fees.value || 0);
     const details = { seal_number: form.seal.value.trim(), checklist, fees_collected_vnd: fees };
     if (fees > 0) details.payment_method = form.payment.value;
@@ -734,11 +765,17 @@ async function handoverScreen(params) {
     h("label", { class: "check" }, h("input", { type: "radio", name: "direction", value: "give", checked: !collect }), ` ${t("direction_give")}`),
     h("label", { class: "check" }, h("input", { type: "radio", name: "direction", value: "collect", checked: collect }), ` ${t("direction_collect")}`),
   );
-  const fees = h("input", { id: "handover-fees", type: "number", min: "0", step: "1000", value: "0", inputmode: "numeric" });
+  // The state fees handed over with each dossier: the record lists them per dossier.
+  const fees = {};
   const status = h("div", { id: "handover-status" });
+  const feeInput = (c) => {
+    const input = h("input", { type: "number", min: "0", step: "1000", value: String(fees[c] || 0), inputmode: "numeric", class: "item-fee", "data-code": c, "aria-label": `${t("fees_handed_over")}: ${format(c)}` });
+    input.addEventListener("input", () => { fees[c] = Number(input.value || 0); });
+    return input;
+  };
   const scanner = scanInput(async (code) => {
     if (!codes.includes(code)) codes.push(code);
-    listed.replaceChildren(...codes.map((c) => h("li", {}, format(c))));
+    listed.replaceChildren(...codes.map((c) => h("li", {}, format(c), " ", feeInput(c))));
   });
   const submit = h("button", { type: "button", id: "open-handover" }, t("open_handover"));
   submit.addEventListener("click", async () => {
@@ -752,7 +789,7 @@ async function handoverScreen(params) {
         counterparty: party,
         direction: document.querySelector("input[name=direction]:checked").value,
         item_codes: codes,
-        fees_declared_vnd: Number(fees.value || 0),
+        item_fees: Object.fromEntries(codes.map((c) => [c, Math.max(0, Math.floor(fees[c] || 0))])),
       });
       const refused = (opened.refused || []).map((r) => `${format(r.code)}: ${r.message || r.detail}`);
       status.replaceChildren(
@@ -770,8 +807,7 @@ async function handoverScreen(params) {
       h("label", { for: "counterparty" }, t("receiver")),
       counterparty,
       direction,
-      h("label", { for: "handover-fees" }, t("fees_handed_over")),
-      fees,
+      h("small", { class: "muted" }, t("fees_per_item")),
       scanner.element,
       listed,
       submit,

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 from core.booking.models import NotifierWatermark
 from core.booking.notify import SETTLE, WATERMARK, notify_citizens
 from core.booking.service import create_booking
-from core.cases.service import record_agency_code, register_result
+from core.cases.service import register_result
 from core.custody.models import CustodyEvent
 from core.custody.parties import party
 from core.custody.service import record_one
 from core.identity.service import actor_for
 from core.outbox.models import OutboxMessage
+from core.papers.codes import record_dossier_code
 from core.settings import Settings
 from tests.core.booking.helpers import NOW, booking_input, make_area
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
@@ -74,10 +75,13 @@ def test_each_moment_gets_one_sms(db: Session, settings: Settings) -> None:
     assert "bàn giao cho bộ phận một cửa" in texts[2] and "mã hồ sơ" not in texts[2]
 
     # The desk records the agency's code afterwards: a follow-up SMS carries it.
-    record_agency_code(db, case, "000.A0.01.H26-261123-0001", date(2026, 12, 4))
+    record_dossier_code(
+        db, settings, case, "000.A0.01.H33-261123-0001", date(2026, 12, 4), actor=desk,
+        recorded_by="Cán bộ", source="desk", now=later,
+    )  # fmt: skip
     notify_citizens(db, settings, now=later)
     texts = _texts(db, mark)
-    assert len(texts) == 4 and "000.A0.01.H26-261123-0001" in texts[3] and "04/12/2026" in texts[3]
+    assert len(texts) == 4 and "000.A0.01.H33-261123-0001" in texts[3] and "04/12/2026" in texts[3]
 
     result = register_result(db, settings, desk, case, now=later)
     record_one(db, courier, scan("handover_offered", result.code, to_party=courier.party))

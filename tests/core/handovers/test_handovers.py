@@ -66,7 +66,7 @@ def test_five_listed_one_missing_one_extra_one_damaged(
     stray = dossier_of(db, make_case(db, settings))
     opened = open_handover(db, courier, giver=courier.party, receiver=office,
                            item_codes=[i.code for i in items], now=NOW,
-                           fees_declared_vnd=250_000)  # fmt: skip
+                           item_fees={i.code: 50_000 for i in items})  # fmt: skip
     handover = opened.handover
     assert opened.refused == [] and handover.code.startswith("BG-2026-")
     assert list_handovers(db, office) == [handover]
@@ -85,9 +85,15 @@ def test_five_listed_one_missing_one_extra_one_damaged(
     assert (damaged.outcome, damaged.accepted) == ("seal_broken", True)
 
     signature = store_media(db, PNG, "image/png", uploaded_by_user_id=desk.user_id)
-    view = complete_handover(db, desk, handover.id, fees_confirmed_vnd=200_000, now=NOW,
+    # The fee of the dossier never presented was not handed over either.
+    received = {i.code: 50_000 for i in items[:4]} | {items[4].code: 0}
+    view = complete_handover(db, desk, handover.id, item_fees=received, now=NOW,
+                             giver_signature_sha256=signature,
                              receiver_signature_sha256=signature)  # fmt: skip
     assert view.status == "completed"
+    assert (view.fees_declared_vnd, view.fees_confirmed_vnd) == (250_000, 200_000)
+    by_code = {line.item_code: line for line in view.lines}
+    assert [by_code[i.code].fees_mismatch for i in items] == [False] * 4 + [True]
     assert view.counts == {"confirmed": 3, "extra": 1, "seal_broken": 1, "missing": 1}
     assert view.items_moved == 4 and view.fees_mismatch
     assert {line.item_code for line in view.discrepancies} == {
@@ -113,7 +119,12 @@ def test_five_listed_one_missing_one_extra_one_damaged(
         "handover_offered",
         "damage_noted",
         "handover_confirmed",
+        "record_sealed",  # the signed record's content hash, on every listed item
     ]
+    sealed = db.scalars(select(CustodyEvent).where(CustodyEvent.item_id == items[4].id,
+                        CustodyEvent.kind == "record_sealed")).one()  # fmt: skip
+    assert sealed.details == {"record": "handover", "ref": handover.code,
+                              "content_sha256": view.content_sha256}  # fmt: skip
     declined = db.scalars(select(CustodyEvent).where(CustodyEvent.item_id == items[4].id,
                           CustodyEvent.kind == "handover_declined")).one()  # fmt: skip
     assert declined.details["reason_code"] == "missing"

@@ -11,11 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cases.models import Case
-from core.cases.service import record_agency_code
+from core.custody.parties import Actor
 from core.db import transaction
 from core.identity.service import actor_for
 from core.outbox.models import OutboxMessage
 from core.outbox.service import deliver_due
+from core.papers.codes import record_dossier_code
 from core.portal.models import PortalStatusChange
 from core.portal.reconcile import reconcile_day
 from core.portal.sync import PORTAL_TOPIC, note_agency_code, send_portal_status, sync_due
@@ -68,7 +69,9 @@ def test_each_change_is_sent_once_retried_and_reconciled(
             same = session.get(Case, case_id)
             assert same is not None
             received = datetime.now(VN)
-            record_agency_code(session, same, f"000.00.24.H05-{received:%y%m%d}-0042", None)
+            record_dossier_code(session, on, same, f"000.00.24.H05-{received:%y%m%d}-0042", None,
+                                actor=Actor.system(), recorded_by="test", source="agency",
+                                now=datetime.now(UTC))  # fmt: skip
             # The setting comes from the environment in production; here the test's.
             note_agency_code(session, on, same, now=datetime.now(UTC))
         sync_due(committing, on, now=datetime.now(UTC))
