@@ -81,3 +81,14 @@ def test_the_replay_bench_reports_a_ratio(database_url: str) -> None:
                "--rounds", "1")  # fmt: skip
     assert "replay / original" in out, out
     assert _bench_databases(database_url) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_payments_bench_reports_a_ratio_and_drops_its_database(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/money/bench_payments.py", "--rounds", "1", "--items", "40",
+               "--batch", "20", "--rate", "10", "--payers", "1")  # fmt: skip
+    assert "scans with payments" in out and "ratio" in out, out
+    # None of its own left behind (other engineers' benches come and go on a shared server).
+    assert _bench_databases(database_url) - before == set()
