@@ -44,6 +44,19 @@ MoneyPage = Annotated[User, Depends(page_user("money"))]
 CashUpPage = Annotated[User, Depends(page_user("cash_up"))]
 ReviewPage = Annotated[User, Depends(page_user("money_review"))]
 
+# What a refused cash-up form says, by the field core names (core's detail is the English).
+CASH_UP_ERRORS: dict[str, tuple[str, str]] = {
+    "reason": ("Số tiền đếm được khác số phải nộp: ghi lý do chênh lệch.",
+               "Counted differs from expected: give the reason for the difference."),
+    "period_date": ("Bưu tá này đã kiểm quỹ ngày này rồi; không kiểm quỹ lần hai.",
+                    "This courier has already cashed up for this day."),
+    "counted_vnd": ("Nhập số tiền đếm được bằng chữ số, đơn vị đồng.",
+                    "Type the amount counted in digits, in đồng."),
+    "courier_id": ("Bưu tá không thuộc bưu cục này.",
+                   "The courier belongs to another post office."),
+    "post_office_id": ("Bạn không quản lý bưu cục này.", "This post office is not yours."),
+}  # fmt: skip
+
 CASH_LINE_LABELS = {**LINE_LABELS, "difference": ("Chênh lệch kiểm quỹ", "Cash-up difference")}
 
 
@@ -208,8 +221,8 @@ def _cash_page(
     except DomainError as exc:
         refusal = refusal or exc
     if refusal is not None:
-        context["error"] = refusal.detail
-        context["error_field"] = refusal.field
+        context["error"] = CASH_UP_ERRORS.get(refusal.field or "", (refusal.detail, refusal.detail))
+        context["error_detail"] = refusal.detail
     return render(request, "staff/cash_up.html", context,
                   status_code=status_for(refusal) if refusal else 200)  # fmt: skip
 

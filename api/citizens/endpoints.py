@@ -208,6 +208,7 @@ def quote_read(quote: Quote, zone: str) -> QuoteRead:
         lines=[QuoteLineRead(**line.__dict__) for line in quote.lines],
         total_vnd=quote.total_vnd,
         admin_fee_at_office_vnd=quote.admin_fee_at_office_vnd,
+        exemption=quote.exemption,
     )
 
 
@@ -239,8 +240,14 @@ def case_read(settings: Settings, view: CitizenCase) -> CaseRead:
     payment = None
     if terms is not None:
         quote = QuoteRead(zone=terms.zone, **terms.quote)
+        money = view.money
         payment = PaymentRead(method=terms.payment_method, amount_vnd=terms.total_vnd,
-                              vietqr_payload=booking_vietqr(settings, view))  # fmt: skip
+                              vietqr_payload=booking_vietqr(settings, view),
+                              state=money.state if money else None,
+                              state_label_vi=money.label_vi if money else None,
+                              paid_vnd=money.paid_vnd if money else 0,
+                              due_vnd=money.due_vnd if money else 0,
+                              receipts=[r.number for r in view.receipts])  # fmt: skip
     track = view.dossier_code or view.result_code
     return CaseRead(
         case_id=ctx.case.id, service_option=ctx.booking.service_option,
@@ -265,6 +272,7 @@ def booking_input(body: BookingCreate) -> BookingInput:
         office_id=body.office_id, lat=body.lat, lon=body.lon, gps_accuracy_m=body.gps_accuracy_m,
         pay_fee_on_behalf=body.pay_fee_on_behalf, weight_g=body.weight_g,
         notify_channel=body.notify_channel, email=body.email,
+        exemption_code=body.exemption_code, exemption_proof=body.exemption_proof,
     )  # fmt: skip
 
 

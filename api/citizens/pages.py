@@ -48,6 +48,8 @@ from core.cases.tracking import tracking_view
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
+from core.money.exemptions import EXEMPTIONS
+from core.money.state import tracked_payment_state
 from core.otp.service import issue_code
 from core.outbox.citizen import CHANNEL_LABELS, check_channel, choose_channel
 from core.places.models import Commune, Procedure
@@ -66,14 +68,15 @@ BOOKING_FIELDS = (
     "service_option", "procedure_id", "address", "commune_code", "office_id", "lat", "lon",
     "gps_accuracy_m", "pickup_window_start", "contact_name", "contact_phone", "cccd",
     "citizen_sex", "citizen_birth_year", "payment_method", "pay_fee_on_behalf", "weight_g",
-    "notify_channel", "email",
+    "notify_channel", "email", "exemption_code", "exemption_proof",
 )  # fmt: skip
 WEIGHTS = (100, 250, 500, 1000, 2000)
 DAYS_SHOWN = 7
 
 
 def _common() -> dict[str, Any]:
-    return {"format_vnd": format_vnd, "VN": VN, "channel_labels": CHANNEL_LABELS}
+    return {"format_vnd": format_vnd, "VN": VN, "channel_labels": CHANNEL_LABELS,
+            "exemptions": EXEMPTIONS}  # fmt: skip
 
 
 # -- sign-in ------------------------------------------------------------------------------
@@ -189,6 +192,8 @@ def _input(form: dict[str, str]) -> BookingInput:
         weight_g=_int(form["weight_g"]) or 100,
         notify_channel=form["notify_channel"] or None,
         email=form["email"],
+        exemption_code=form["exemption_code"],
+        exemption_proof=form["exemption_proof"],
     )
 
 
@@ -468,7 +473,8 @@ def track_page(request: Request, item_id: str, session: SessionDep) -> HTMLRespo
                       status_code=code)  # fmt: skip
     return render(request, "citizen/track.html",
                   {**_common(), "view": view, "error": None, "format_item_id": format_item_id,
-                   "mask_phone": mask_phone})  # fmt: skip
+                   "mask_phone": mask_phone,
+                   "money": tracked_payment_state(session, view.item_code)})  # fmt: skip
 
 
 @router.get("/t/{item_id}/barcode.svg")

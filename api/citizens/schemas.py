@@ -89,6 +89,12 @@ class WindowRead(BaseModel):
     end: datetime
 
 
+EXEMPTION_HELP = (
+    "An exemption or reduction of the postal charges (TT 22/2017): heroic_mother or "
+    "revolutionary_contributor; empty for none"
+)
+
+
 class QuoteRequest(BaseModel):
     service_option: ServiceOption
     procedure_id: RowId
@@ -96,6 +102,8 @@ class QuoteRequest(BaseModel):
     office_id: RowId
     weight_g: Count = 100
     pay_fee_on_behalf: bool = False
+    exemption_code: Text = Field(default="", max_length=32, description=EXEMPTION_HELP)
+    exemption_proof: Text = Field(default="", max_length=100)
 
 
 class QuoteLineRead(BaseModel):
@@ -110,6 +118,7 @@ class QuoteRead(BaseModel):
     lines: list[QuoteLineRead]
     total_vnd: int
     admin_fee_at_office_vnd: int
+    exemption: dict[str, str] | None = None
 
 
 class BookingCreate(BaseModel):
@@ -145,6 +154,12 @@ class BookingCreate(BaseModel):
     email: Text = Field(
         default="", max_length=254, description="Required when notify_channel is email."
     )
+    exemption_code: Text = Field(default="", max_length=32, description=EXEMPTION_HELP)
+    exemption_proof: Text = Field(
+        default="",
+        max_length=100,
+        description="The proving document's number; required with an exemption_code",
+    )
 
 
 class ChannelUpdate(BaseModel):
@@ -161,6 +176,13 @@ class PaymentRead(BaseModel):
     method: str
     amount_vnd: int
     vietqr_payload: str | None
+    state: str | None = Field(default=None, description="From the money ledger: quoted, "
+                              "part_paid, paid, over_paid, handed_to_agency, cancelled, "
+                              "refund_due, refunded, nothing_due")  # fmt: skip
+    state_label_vi: str | None = None
+    paid_vnd: int = 0
+    due_vnd: int = 0
+    receipts: list[str] = Field(default_factory=list, description="Receipt numbers")
 
 
 class LegRead(BaseModel):

@@ -45,6 +45,7 @@ class CourierCash:
     expected_vnd: int
     lines: dict[str, int]
     done: CashUp | None
+    confirmed_by: str | None = None
 
 
 def _courier(session: Session, courier_user_id: int) -> User:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from core.custody.models import Item
 from core.money import accounts
-from core.money.charges import case_facts, charge_key
+from core.money.charges import booking_terms, case_facts, charge_key
 from core.money.models import MoneyAccount, MoneyPosting, MoneyTransaction
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
@@ -160,3 +161,12 @@ def _state_name(
     if fee > 0 and handed >= fee:
         return "handed_to_agency"
     return "paid"
+
+
+def tracked_payment_state(session: Session, item_code: str) -> PaymentState | None:
+    """The payment state the public tracking page shows for an item's case (None when the
+    case was not booked with a quote)."""
+    case_id = session.scalar(select(Item.case_id).where(Item.code == item_code))
+    if case_id is None or booking_terms(session, case_id) is None:
+        return None
+    return payment_state(session, case_id)

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.custody.models import Item
 from core.custody.parties import party
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for, issue_token
+from core.money import record_payment
 from core.settings import Settings
 from tests.factories import dossier_of, make_case, make_office, make_user
 from tests.journey import pick_up
@@ -82,9 +85,20 @@ def test_dossier_slip_receipt_and_handover_record(
     assert "PHIẾU HỒ SƠ" in slip_text and "Cấp Phiếu lý lịch tư pháp" in slip_text
     assert "SEAL-001" in slip_text and "Phạm Văn Bưu" in slip_text
 
+    # A receipt only for money taken: none before the ledger records a payment.
+    assert client.get(f"/print/receipts/{codes[0]}.pdf", headers=auth).status_code == 422
+    item = db.scalar(select(Item).where(Item.code == codes[0]))
+    assert item is not None and item.case_id is not None
+    issued = record_payment(db, case_id=item.case_id, method="cash", amount_vnd=52_000, at=now,
+                            actor_user_id=courier.id, payer="Trần Thị Hoa", reference="",
+                            idempotency_key=f"print-{item.case_id}")  # fmt: skip
     receipt = client.get(f"/print/receipts/{codes[0]}.pdf", headers=auth)
     assert receipt.status_code == 200
-    assert "BIÊN LAI THU TIỀN" in "\n".join(pdf_text(receipt.content))
+    receipt_text = "\n".join(pdf_text(receipt.content))
+    assert "BIÊN LAI THU TIỀN" in receipt_text and issued.number in receipt_text
+    assert "52.000" in receipt_text and "Phạm Văn Bưu" in receipt_text
+    again = client.get(f"/print/money-receipts/{issued.id}.pdf", headers=auth)
+    assert again.status_code == 200 and issued.number in "\n".join(pdf_text(again.content))
 
     record = client.get(f"/print/handovers/{opened.handover.id}.pdf", headers=auth)
     assert record.status_code == 200 and record.headers["content-type"] == "application/pdf"
@@ -120,7 +134,7 @@ def test_anonymous_and_other_offices_are_refused(
     booked = dossier_of(db, make_case(db, settings, office=office)).code
     db.commit()
     unpaid = client.get(f"/print/receipts/{booked}.pdf", headers=mine)
-    assert unpaid.status_code == 422 and "not been picked up" in unpaid.json()["detail"]
+    assert unpaid.status_code == 422 and "no money has been received" in unpaid.json()["detail"]
     bad = client.get("/print/labels/DH12.pdf", headers=headers)
     assert bad.status_code == 422 and bad.json()["field"] == "item_id"
 
