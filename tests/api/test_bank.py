@@ -1,5 +1,5 @@
 """The bank edge of the money API and pages: statement upload, the bank's signed notification,
-one-click decisions, the reconciliation as JSON and files."""
+the queue's one-click decisions, the reconciliation as JSON and files."""
 
 from __future__ import annotations
 
