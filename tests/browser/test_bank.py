@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.bankdesk.day import DAY_SIZE, money_day
 from core.money import payment_state
-from core.money.demo import DAY_SIZE, money_day
 from core.settings import Settings
 from tests.core.money.helpers import priced_case
 from tests.core.money.test_money_day import EXEMPTION
