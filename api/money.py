@@ -27,7 +27,8 @@ from core.identity.models import User
 from core.inputs import RowId, Text
 from core.money.cashup import CourierCash, cash_position, record_cash_up
 from core.money.charges import LINE_LABELS
-from core.money.models import CashUp
+from core.money.models import CashUp, Receipt
+from core.money.payments import cancel_payment
 from core.money.receipts import receipts_of_case
 from core.money.state import payment_state
 from edge.deps import NowDep, SessionDep
@@ -181,13 +182,35 @@ def case_money(session: Session, user: User, case_id: int) -> CaseMoneyRead:
     context = case_context(session, case_id) if case_id < 2**31 else None
     if context is None or not may_see_case(user, context.booking, context.case):
         raise NotFound(f"no case {case_id}", field="case_id")
-    receipts = [
-        ReceiptRead(id=r.id, number=r.number, kind=r.kind, method=r.method, payer=r.payer,
-                    lines=r.lines, total_vnd=r.total_vnd, issued_at=r.issued_at,
-                    cancels_receipt_id=r.cancels_receipt_id, reason=r.reason)
-        for r in receipts_of_case(session, case_id)
-    ]  # fmt: skip
+    receipts = [_receipt_read(r) for r in receipts_of_case(session, case_id)]
     return CaseMoneyRead(state=payment_state(session, case_id).to_json(), receipts=receipts)
+
+
+class CancelReceiptIn(BaseModel):
+    reason: Text = Field(min_length=1, max_length=500,
+                         description="Why the payment was recorded in error")  # fmt: skip
+
+
+@router.post("/receipts/{receipt_id}/cancel")
+def post_cancel_receipt(
+    receipt_id: int, body: CancelReceiptIn, user: CashUpStaff, session: SessionDep, now: NowDep
+) -> ReceiptRead:
+    """A payment recorded in error: reverse it in the ledger and issue the cancelling receipt
+    (same series); the original stays, reprintable. Cancelling twice returns the first
+    cancelling receipt."""
+    receipt = session.get(Receipt, receipt_id) if 0 < receipt_id < 2**63 else None
+    if receipt is None:
+        raise NotFound(f"no receipt {receipt_id}", field="receipt_id")
+    money_post_office(user, receipt.post_office_id)
+    cancelling = cancel_payment(session, receipt_id=receipt.id, reason=body.reason, at=now,
+                                actor_user_id=user.id)  # fmt: skip
+    return _receipt_read(cancelling)
+
+
+def _receipt_read(r: Receipt) -> ReceiptRead:
+    return ReceiptRead(id=r.id, number=r.number, kind=r.kind, method=r.method, payer=r.payer,
+                       lines=r.lines, total_vnd=r.total_vnd, issued_at=r.issued_at,
+                       cancels_receipt_id=r.cancels_receipt_id, reason=r.reason)  # fmt: skip
 
 
 @router.get("/cases/{case_id}")

@@ -118,6 +118,15 @@ def test_staff_read_cash_and_record_a_cash_up_once(
         assert answer.json()["field"].endswith("counted_vnd"), answer.text
     state = client.get(f"/api/v1/money/cases/{case.id}", headers=dispatcher).json()
     assert state["state"]["state"] == "paid" and state["receipts"][0]["total_vnd"] == TOTAL_BOTH
+    receipt_id = state["receipts"][0]["id"]
+    url = f"/api/v1/money/receipts/{receipt_id}/cancel"
+    cancelled = client.post(url, headers=dispatcher, json={"reason": "ghi nhầm ca"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["kind"] == "cancellation"
+    assert cancelled.json()["total_vnd"] == -TOTAL_BOTH
+    again = client.post(url, headers=dispatcher, json={"reason": "lần hai"}).json()
+    assert again["id"] == cancelled.json()["id"]  # one cancelling receipt, not two
+    assert payment_state(db, case.id).state == "quoted"
 
 
 def test_a_supervisor_resolves_a_door_step_exception(

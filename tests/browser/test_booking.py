@@ -104,11 +104,14 @@ def test_complete_booking_on_a_phone(
         )
         width = image.evaluate("img => img.naturalWidth")
         assert width > 0, selector
-    assert phone.locator("#receipt-link").get_attribute("href", timeout=1000)
+    # A booking gets a quote, not a receipt: nothing has been paid yet.
+    assert phone.locator("#quote-link").get_attribute("href", timeout=1000)
+    assert phone.locator("#payment-state").get_attribute("data-state") == "quoted"
+    assert phone.locator("#receipts").count() == 0
     screenshot(phone, "booking_4_confirmation")
 
     with phone.expect_download() as download:
-        phone.click("#receipt-link")
+        phone.click("#quote-link")
     path = download.value.path()
     assert path is not None and open(path, "rb").read(5) == b"%PDF-"
 
