@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "ledger"))  # the scan batch is the ledger bench's own
 
-from bench.ledger.bench_ledger import _make_items, scratch_database, service_batch  # noqa: E402
+from bench_ledger import _make_items, scratch_database, service_batch  # noqa: E402
+
 from core.custody.parties import Actor  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402
 from core.identity.service import actor_for  # noqa: E402
