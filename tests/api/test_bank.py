@@ -21,7 +21,7 @@ from core.money.bank.models import BankLine
 from core.settings import Settings
 from tests.core.money.bank_helpers import statement_csv
 from tests.core.money.helpers import TOTAL_BOTH, priced_case
-from tests.factories import dossier_of, home_post_office, make_user
+from tests.factories import dossier_of, home_post_office, make_post_office, make_user
 
 NOTIFY = "/api/bank/v1/notifications"
 
@@ -133,17 +133,16 @@ def test_statement_upload_queue_and_one_click_match(
 
 
 def test_reconciliation_json_and_files(client: TestClient, db: Session, settings: Settings) -> None:
-    dispatcher = make_user(db, "dispatcher")
+    # A post office of its own: other tests commit payments at the home one.
+    po = make_post_office(db).id
+    dispatcher = make_user(db, "dispatcher", post_office_id=po)
     auth = _bearer(db, settings, dispatcher)
-    po = home_post_office(db).id
     query = {"date": "2026-12-03", "post_office_id": po}
     report = client.get("/api/v1/money/reconciliation", headers=auth, params=query)
     assert report.status_code == 200 and report.json()["balanced"] is True
     for fmt, magic in (("pdf", b"%PDF"), ("xlsx", b"PK\x03\x04"), ("csv", "\ufeff".encode())):
         got = client.get(f"/api/v1/money/reconciliation.{fmt}", headers=auth, params=query)
         assert got.status_code == 200 and got.content.startswith(magic), fmt
-    from tests.factories import make_post_office
-
     elsewhere = client.get(
         "/api/v1/money/reconciliation",
         headers=auth,
