@@ -32,7 +32,7 @@ from api.bank.schemas import (
 )
 from api.staff import staff_user
 from core.access import may_see_case, require_bank_line, require_post_office
-from core.agency.service import SignedRequest
+from core.bankdesk.queue import open_lines, refunds_due
 from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -40,7 +40,7 @@ from core.identity.models import User
 from core.money.bank import keys
 from core.money.bank.matching import match_line, refund_case, refund_line
 from core.money.bank.models import BankLine, BankLineDecision
-from core.money.bank.queue import OUTCOME_LABELS, open_lines, refunds_due
+from core.money.bank.queue import OUTCOME_LABELS
 from core.money.bank.service import MAX_FILE_BYTES, import_statement, notified_line
 from core.money.reconcile import Reconciliation, reconcile
 from core.money.reconcile_files import pdf_file, table_file
@@ -250,7 +250,10 @@ def calling_bank(
 ) -> keys.VerifiedBank:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     verified = keys.verify_request(
-        session, settings, SignedRequest(request.method, path, request.headers, body), now=now
+        session,
+        settings,
+        keys.SignedRequest(request.method, path, request.headers, body),
+        now=now,
     )
     keys.spend_nonce(request.app.state.sessionmaker, settings, verified, now=now)
     return verified

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from api.bank.endpoints import case_named, read_upload, reconciliation_for
 from api.web import attempt, page_user, render
 from core.access import require_bank_line
+from core.bankdesk.queue import open_lines, refunds_due
 from core.errors import DomainError, InvalidInput, NotFound
 from core.identity.models import User
 from core.money.bank.matching import match_line, refund_case, refund_line
 from core.money.bank.models import BankLine
-from core.money.bank.queue import OUTCOME_LABELS, open_lines, refunds_due
+from core.money.bank.queue import OUTCOME_LABELS
 from core.money.bank.service import import_statement
 from core.money.reconcile_files import LINE_LABELS, METHOD_LABELS, vnd
 from core.places.models import PostOffice

@@ -28,6 +28,7 @@ from core.errors import NotFound
 from core.identity.models import User
 from core.money.bank.models import OPEN_OUTCOMES, BankLine, BankLineDecision
 from core.money.bank.queue import OUTCOME_LABELS, latest_decisions
+from core.money.doorstep import CASH_DIFFERENCE_REASONS
 from core.money.models import (
     CashUp,
     MoneyAccount,
@@ -293,8 +294,9 @@ def reconcile(session: Session, *, day: date, post_office_id: int) -> Reconcilia
               f"{report.bank_lines_count} dòng sao kê / bank lines"),
         Check("vietqr_in_bank", "Mọi khoản VietQR đều có trong sao kê",
               "Every VietQR payment is on a bank line", 0,
-              _vietqr_without_line(session, office.id, start, end),
-              "khoản ghi nhận tay không có dòng sao kê / payments typed in with no bank line"),
+              typed_in := _vietqr_without_line(session, office.id, start, end),
+              "khoản ghi nhận tay không có dòng sao kê / payments typed in with no bank line"
+              if typed_in else ""),
         Check("couriers_cashed_up", "Bưu tá đã nộp hết tiền mặt",
               "Couriers handed in all cash", 0, sum(c.holding_vnd for c in report.couriers),
               ", ".join(f"{c.name}: {c.holding_vnd}" for c in report.couriers if c.holding_vnd)),
@@ -377,8 +379,9 @@ def _exceptions(
         .order_by(MoneyException.id)
     ):  # fmt: skip
         short = (found.expected_vnd or 0) - (found.actual_vnd or 0)
-        rows.append(ExceptionRow(found.kind, f"Ngoại lệ tiền: {found.reason_code or found.kind}",
-                                 f"Money exception: {found.reason_code or found.kind}", short,
+        vi, en = CASH_DIFFERENCE_REASONS.get(found.reason_code or "", (found.kind, found.kind))
+        rows.append(ExceptionRow(found.kind, f"Thu tiền mặt khác số cần thu: {vi}",
+                                 f"Cash taken differs from what was due: {en}", short,
                                  found.ref, found.case_id))  # fmt: skip
     for cash_up in cash_ups:
         if cash_up.difference_vnd:

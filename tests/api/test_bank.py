@@ -1,5 +1,5 @@
-"""The money API and pages: statement upload, the bank's signed notification, the queue's
-one-click decisions, the reconciliation as JSON and files."""
+"""The bank edge of the money API and pages: statement upload, the bank's signed notification,
+the queue's one-click decisions, the reconciliation as JSON and files."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from core.money.bank.models import BankLine
 from core.settings import Settings
 from tests.core.money.bank_helpers import statement_csv
 from tests.core.money.helpers import TOTAL_BOTH, priced_case
-from tests.factories import dossier_of, home_post_office, make_user
+from tests.factories import dossier_of, home_post_office, make_post_office, make_user
 
 NOTIFY = "/api/bank/v1/notifications"
 
@@ -78,7 +78,8 @@ def test_a_signed_notification_pays_the_case_once(
     again = _notify(client, key, body)  # the bank retries: a new nonce, the same reference
     assert again.json()["created"] is False
     assert again.json()["line"]["id"] == answer["line"]["id"]
-    assert db.scalar(select(func.count()).select_from(BankLine)) == 1
+    stored = select(func.count()).where(BankLine.reference == "FT26337001")
+    assert db.scalar(stored) == 1
     assert payment_state(db, case.id).state == "paid"
     other_account = _notify(client, key, {**body, "account_no": "999999999", "reference": "X"})
     assert other_account.status_code == 403
@@ -132,17 +133,16 @@ def test_statement_upload_queue_and_one_click_match(
 
 
 def test_reconciliation_json_and_files(client: TestClient, db: Session, settings: Settings) -> None:
-    dispatcher = make_user(db, "dispatcher")
+    # A post office of its own: other tests commit payments at the home one.
+    po = make_post_office(db).id
+    dispatcher = make_user(db, "dispatcher", post_office_id=po)
     auth = _bearer(db, settings, dispatcher)
-    po = home_post_office(db).id
     query = {"date": "2026-12-03", "post_office_id": po}
     report = client.get("/api/v1/money/reconciliation", headers=auth, params=query)
     assert report.status_code == 200 and report.json()["balanced"] is True
     for fmt, magic in (("pdf", b"%PDF"), ("xlsx", b"PK\x03\x04"), ("csv", "\ufeff".encode())):
         got = client.get(f"/api/v1/money/reconciliation.{fmt}", headers=auth, params=query)
         assert got.status_code == 200 and got.content.startswith(magic), fmt
-    from tests.factories import make_post_office
-
     elsewhere = client.get(
         "/api/v1/money/reconciliation",
         headers=auth,

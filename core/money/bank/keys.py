@@ -10,6 +10,7 @@ and an agency's key can never notify a payment.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.agency.models import AgencyRequestNonce
-from core.agency.service import SignedRequest
 from core.agency.signing import (
     KEY_HEADER,
     NONCE_HEADER,
@@ -84,6 +84,17 @@ def revoke_key(session: Session, key_id: str, *, now: datetime) -> None:
         raise NotFound(f"no bank key {key_id}", field="key_id")
     key.revoked_at = now
     session.flush()
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a signature covers (the agency API's ``SignedRequest``, kept here so the money
+    package does not import the agency service)."""
+
+    method: str
+    path: str  # with the query string, as the bank signed it
+    headers: Mapping[str, str]
+    body: bytes
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import accounts
 from core.money.bank.models import OPEN_OUTCOMES, BankLine, BankLineDecision
 from core.money.bank.statements import fold
+from core.money.charges import booking_terms
 from core.money.ledger import Leg, lock_case_money, post
 from core.money.payments import record_payment, record_refund, record_refund_payout
 from core.money.state import payment_state
@@ -90,12 +90,12 @@ def judge(session: Session, description: str, amount_vnd: int) -> Verdict:
     if found is None:
         return Verdict("unmatched", None, None, None, f"không có hồ sơ mang mã {codes[0]}")
     case, booking = found
-    cancelled = session.scalar(
-        select(BookingTerms.cancelled_at).where(BookingTerms.case_id == case.id)
-    )
+    # Booking terms are read through core.money.charges (by table): importing the booking
+    # package here would close an import circle through the courier and access parts.
+    terms = booking_terms(session, case.id)
     outstanding = payment_state(session, case.id).due_vnd
     po = booking.post_office_id
-    if cancelled is not None:
+    if terms is not None and terms.cancelled:
         return Verdict("cancelled_paid", case.id, po, 0, f"lịch hẹn {codes[0]} đã huỷ")
     if outstanding <= 0:
         return Verdict("duplicate", case.id, po, 0, f"{codes[0]} đã được thanh toán đủ")
@@ -199,10 +199,8 @@ def match_line(
     line, decision = _open_decision(session, line_id)
     if session.get(Case, case_id) is None:
         raise NotFound(f"no case {case_id}", field="case_id")
-    cancelled = session.scalar(
-        select(BookingTerms.cancelled_at).where(BookingTerms.case_id == case_id)
-    )
-    if cancelled is not None:
+    terms = booking_terms(session, case_id)
+    if terms is not None and terms.cancelled:
         raise Conflict("this case's booking is cancelled: refund the line instead",
                        field="case_id")  # fmt: skip
     why = note.strip() or "khớp thủ công"

@@ -103,11 +103,16 @@ def money_day(
     account_no: str = "1500201234567",
     short_reason: str = "citizen_short_of_cash",
     exempt_case: int | None = None,
+    bank_by_hand: bool = False,
 ) -> MoneyDay:
     """Play the day. ``cases``: thirty booked cases of one post office, in the order of the
     module's constants, each courier's cash cases bound for that courier's desk's office;
     ``exempt_case`` (one of the cash cases) carries an exemption in its quote. Returns what
-    happened and the day's reconciliation."""
+    happened and the day's reconciliation.
+
+    ``bank_by_hand``: leave the bank to a person (the browser test does it through the pages):
+    the statement is written (``statement_csv``) but not imported, and the cancelled booking,
+    not yet paid when it cancels, is refunded from the queue once its transfer arrives."""
     if len(cases) != DAY_SIZE or len(couriers) != 2 or len(desks) != 2:
         raise ValueError(f"a money day is {DAY_SIZE} cases, 2 couriers, 2 desks")
     day = start.date()
@@ -142,10 +147,11 @@ def money_day(
     rows.append((f"FT{day:%y%m%d}9001", rows[0][1], rows[0][2] + " lan 2"))  # paid twice
     rows.append((f"FT{day:%y%m%d}9002", UNKNOWN_LINE_VND, "NGUYEN VAN B chuyen tien"))
     result.statement_csv = statement_file(rows, day, account_no)
-    result.statement = import_statement(
-        session, data=result.statement_csv, filename=f"vcb-{day:%Y%m%d}.csv", user=supervisor,
-        at=start.replace(hour=12), post_office_id=post_office_id,
-    )  # fmt: skip
+    if not bank_by_hand:
+        result.statement = import_statement(
+            session, data=result.statement_csv, filename=f"vcb-{day:%Y%m%d}.csv",
+            user=supervisor, at=start.replace(hour=12), post_office_id=post_office_id,
+        )  # fmt: skip
 
     # 13:00-: the last transfer's citizen cancels; their money goes back through the queue.
     cancelled_at = start.replace(hour=13)
@@ -153,8 +159,10 @@ def money_day(
     terms.cancelled_at = cancelled_at
     cancel_charge(session, result.cancelled_case, at=cancelled_at, actor_user_id=None,
                   reason="Công dân huỷ lịch hẹn")  # fmt: skip
-    refund_case(session, result.cancelled_case, at=cancelled_at, actor_user_id=supervisor.id,
-                note="Huỷ lịch hẹn sau khi đã chuyển khoản")  # fmt: skip
+    if not bank_by_hand:
+        refund_case(session, result.cancelled_case, at=cancelled_at,
+                    actor_user_id=supervisor.id,
+                    note="Huỷ lịch hẹn sau khi đã chuyển khoản")  # fmt: skip
 
     # Couriers at the doors: cash, exactly what is due (one short, with a reason).
     by_courier = [cash[:CASH_PER_COURIER], cash[CASH_PER_COURIER:]]
