@@ -37,7 +37,6 @@ from typing import Literal, Protocol
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
-from core.agency.models import AgencySystem
 from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.custody.parties import party_kind
@@ -468,7 +467,15 @@ def case_scope(user: User) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def agency_case_scope(system: AgencySystem) -> ColumnElement[bool]:
+class AgencySystemLike(Protocol):
+    """What access reads of an agency system (``core.agency.models.AgencySystem``); a protocol
+    so that this module, which the agency API asks, does not import it back."""
+
+    @property
+    def province_code(self) -> str | None: ...
+
+
+def agency_case_scope(system: AgencySystemLike) -> ColumnElement[bool]:
     """What an agency system reads of the ledger: a provincial system its province's cases
     (as everywhere in the agency API), the national portal every case."""
     if system.province_code is None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.admin.cli import admin_app
 from core.agency.cli import agency_app
+from core.bankdesk.cli import bank_key_command
 from core.catalogue.cli import catalogue_app
 from core.cli_support import DataDir
 from core.cli_support import database_for as _database
@@ -37,6 +38,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
+money_app.command("bank-key")(bank_key_command)
 app.add_typer(money_app, name="money")
 app.add_typer(sla_app, name="sla")
 app.command("report")(report)

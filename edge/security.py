@@ -26,7 +26,7 @@ from core.agency.signing import KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME
 
 SESSION_COOKIE = "hoso_session"
 AGENCY_PREFIX = "/api/agency/v1"
-# Banks sign their payment notifications the same way (core.money.bank.keys).
+# Banks sign their payment notifications the same way (core.bankdesk.keys).
 BANK_PREFIX = "/api/bank/v1"
 
 bearer_token = HTTPBearer(

@@ -32,12 +32,12 @@ from api.bank.schemas import (
 )
 from api.staff import staff_user
 from core.access import may_see_case, require_bank_line, require_post_office
+from core.bankdesk import keys
 from core.bankdesk.queue import open_lines, refunds_due
 from core.cases.models import Booking, Case
 from core.custody.models import Item
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import User
-from core.money.bank import keys
 from core.money.bank.matching import match_line, refund_case, refund_line
 from core.money.bank.models import BankLine, BankLineDecision
 from core.money.bank.queue import OUTCOME_LABELS

@@ -1,4 +1,5 @@
-"""``hoso money …``: the day's reconciliation, statement import, and the banks' keys."""
+"""``hoso money …``: the day's reconciliation and statement import (the banks' keys:
+``core.bankdesk.cli``, registered on the same group by ``core.cli``)."""
 
 from __future__ import annotations
 
@@ -103,25 +104,3 @@ def import_statement_command(
                f"{result.known} already known; {counts}")  # fmt: skip
     for error in errors:
         typer.echo(f"unreadable {error}", err=True)
-
-
-@money_app.command("bank-key")
-def bank_key_command(
-    bank: Annotated[str, typer.Option(help="The bank's short name, e.g. Vietcombank.")],
-    account: Annotated[str, typer.Option(help="The account number it reports on.")],
-    province: Annotated[str, typer.Option(help="2-digit province code of the account.")],
-    data_dir: DataDir = None,
-) -> None:
-    """Issue a key for a bank's signed payment notifications (the secret is shown once)."""
-    from core.money.bank.keys import issue_key
-
-    settings = settings_for(data_dir)
-    try:
-        with transaction(database_for(settings)[1]) as session:
-            key = issue_key(session, settings, bank=bank, account_no=account,
-                            province_code=province, now=datetime.now(UTC))  # fmt: skip
-    except DomainError as exc:
-        typer.echo(f"error: {exc.field}: {exc.detail}", err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(f"key id: {key.key_id}")
-    typer.echo(f"secret: {key.secret}  (shown once; only its hash is kept)")

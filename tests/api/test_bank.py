@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.agency.signing import sign_request
+from core.bankdesk.keys import IssuedBankKey, issue_key
 from core.identity.models import User
 from core.identity.service import issue_token
 from core.money import payment_state
-from core.money.bank.keys import IssuedBankKey, issue_key
 from core.money.bank.models import BankLine
 from core.settings import Settings
 from tests.core.money.bank_helpers import statement_csv
