@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.bankdesk.day import statement_file
 from core.booking.models import BookingTerms
 from core.booking.places import distance_km, post_office_for
 from core.booking.service import BookingInput, check_address, create_booking
@@ -39,6 +40,9 @@ from core.handovers.service import complete_handover, open_handover, receive_ite
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
+from core.money import payment_state
+from core.money.bank.service import import_statement
+from core.money.cashup import courier_cash_lines, record_cash_up
 from core.places.models import Commune, Office, PostOffice, Procedure
 from core.settings import Settings
 from routing.admin_units import communes_in_province
@@ -220,6 +224,7 @@ class DemoWeek:
     def run(self) -> None:
         for demo in self.cases:
             self._book(demo)
+        self._bank_transfers([d for d in self.cases if d.reaches("picked_up")])
         for demo in self.cases:
             if demo.reaches("refused"):
                 self._refuse(demo)
@@ -234,6 +239,7 @@ class DemoWeek:
         for demo in self.cases:
             if demo.reaches("out_for_delivery"):
                 self._deliver(demo)
+        self._cash_ups()
 
     def _book(self, demo: DemoCase) -> None:
         citizen, scenario = demo.citizen, demo.scenario
@@ -302,6 +308,46 @@ class DemoWeek:
             return demo.booking.pickup_window_end + timedelta(minutes=35)
         return demo.booking.pickup_window_start + timedelta(minutes=10 + demo.index % 40)
 
+    def _bank_transfers(self, cases: list[DemoCase]) -> None:
+        """The VietQR bookings paid before their pickup: each morning's bank statement is
+        imported at the hub and its lines matched to the cases (core.money.bank), so the
+        courier finds nothing left to collect. Bookings not yet picked up stay unpaid."""
+        by_day: dict[date, list[tuple[str, int, str]]] = defaultdict(list)
+        for demo in cases:
+            if demo.terms is None or demo.terms.payment_method != "vietqr":
+                continue
+            assert demo.case is not None and demo.dossier_code is not None
+            due = payment_state(self.session, demo.case.id).due_vnd
+            if due:
+                reference = f"FT{demo.pickup_day:%y%m%d}{demo.index:05d}"
+                by_day[demo.pickup_day].append((reference, due, f"HOSO {demo.dossier_code}"))
+        account = self.settings.vietqr_account or "1500201234567"
+        for day, rows in sorted(by_day.items()):
+            import_statement(self.session, data=statement_file(rows, day, account),
+                             filename=f"vcb-{day:%Y%m%d}.csv", user=self.staff.dispatcher,
+                             at=at(day, 7, 0), post_office_id=self.hub.id)  # fmt: skip
+
+    def _cash_ups(self) -> None:
+        """Every working day up to yesterday, each courier counts the cash they held at
+        17:30 into the hub's till (core.money.cashup), so each past day reconciles."""
+        first = min((d.pickup_day for d in self.cases if d.reaches("picked_up")), default=None)
+        if first is None:
+            return
+        yesterday = working_day_before(self.today, 1)
+        couriers = sorted({d.courier.id: d.courier for d in self.cases}.values(),
+                          key=lambda c: c.id)  # fmt: skip
+        day = first
+        while day <= yesterday:
+            for courier in couriers:
+                when = at(day, 17, 30)
+                held = sum(courier_cash_lines(self.session, courier.id, as_of=when).values())
+                if held > 0:
+                    record_cash_up(self.session, courier_user_id=courier.id,
+                                   post_office_id=self.hub.id, period_date=day, counted_vnd=held,
+                                   reason=None, confirmed_by_user_id=self.staff.dispatcher.id,
+                                   at=when)  # fmt: skip
+            day = working_day_after(day, 1)
+
     def _refuse(self, demo: DemoCase) -> None:
         assert demo.dossier_code is not None
         self._door(demo, "pickup_refused", demo.dossier_code, self._pickup_time(demo),
@@ -312,13 +358,16 @@ class DemoWeek:
     def _pick_up(self, demo: DemoCase) -> None:
         assert demo.dossier_code is not None and demo.terms is not None
         cash = demo.terms.payment_method == "cash"
+        assert demo.case is not None
+        due = payment_state(self.session, demo.case.id).due_vnd
         details: dict[str, Any] = {
             "checklist": checklist(demo.procedure.documents),
             "seal_number": f"NP-{demo.pickup_day:%Y}-{demo.index + 1:05d}",
-            # Cash is the quote the citizen accepted; a VietQR booking pays by transfer.
-            "fees_collected_vnd": demo.terms.total_vnd if cash else 0,
+            # Cash is what the ledger says is still due (the quote the citizen accepted, less
+            # what the door-step does not collect); a VietQR booking pays by transfer.
+            "fees_collected_vnd": due if cash else 0,
         }
-        if cash and demo.terms.total_vnd:
+        if cash and due:
             details["payment_method"] = "cash"
         evidence = {
             "citizen_signature_sha256": demo.citizen.signature_sha256,
@@ -385,16 +434,17 @@ class DemoWeek:
         for (_, day), group in sorted(self._by_courier_and_day(cases, "handover_day").items()):
             courier = group[0].courier
             codes = [d.dossier_code or "" for d in group]
-            self._sitting(opener=courier, confirmer=self.staff.dispatcher, giver=post,
-                          receiver=party("courier", courier.id), codes=codes,
-                          when=at(day, 7, 40))  # fmt: skip
-            # Each dossier's state fees, paid on the citizen's behalf, handed over with it.
+            # Each dossier's state fees, paid on the citizen's behalf, go with it: the courier
+            # takes them from the till with the dossiers and hands them to the desk.
             on_behalf = {
                 d.dossier_code or "": (
                     d.procedure.fee_vnd if d.terms and d.terms.pay_fee_on_behalf else 0
                 )
                 for d in group
             }
+            self._sitting(opener=courier, confirmer=self.staff.dispatcher, giver=post,
+                          receiver=party("courier", courier.id), codes=codes,
+                          when=at(day, 7, 40), item_fees=on_behalf)  # fmt: skip
             self._sitting(opener=courier, confirmer=self.staff.desk,
                           giver=party("courier", courier.id), receiver=office, codes=codes,
                           when=at(day, 8, 30), item_fees=on_behalf)  # fmt: skip
@@ -494,17 +544,24 @@ def fees_on_behalf(cases: Iterable[DemoCase]) -> int:
 
 
 def checklist(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the courier ticks at the door: each document of the procedure, in the form asked.
-
-    The demo's citizens bring every document, conditional ones included (a real citizen who
-    files for themselves has no authorisation letter: the checklist's "không áp dụng" for a
-    conditional document is the door-step check's, core/courier/doorstep.py).
-    """
-    return [
-        {"name": str(d.get("name_vi", "")), "form": str(d.get("form", "original")),
-         "present": True}
-        for d in documents
-    ]  # fmt: skip
+    """What the courier ticks at the door, as the law asks it (core/courier/doorstep.py):
+    each mandatory document in the form asked, with its pages; a conditional one ("nếu ủy
+    quyền", …) the demo's citizens, who file for themselves, do not have: "không áp dụng";
+    the ID card shown and handed back."""
+    ticked: list[dict[str, Any]] = []
+    for d in documents:
+        entry: dict[str, Any] = {
+            "name": str(d.get("name_vi", "")), "form": str(d.get("form", "original")),
+        }  # fmt: skip
+        kind = d.get("kind") or "mandatory"
+        if kind == "conditional":
+            entry.update(present=False, not_applicable=True)
+        else:
+            entry["present"] = True
+            if kind != "shown":
+                entry["pages"] = max(int(d.get("quantity") or 1), 1)
+        ticked.append(entry)
+    return ticked
 
 
 def _doorstep_photo() -> bytes:

@@ -42,7 +42,7 @@ from core.handovers.models import Handover, HandoverLine
 from core.handovers.paper import handover_content
 from core.identity.models import User
 from core.media.service import missing_media, validate_sha256
-from core.money.handover import HandedFee, post_agency_handover
+from core.money.handover import HandedFee, post_agency_handover, post_fees_to_courier
 from core.places.models import Office, PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -519,11 +519,15 @@ def complete_handover(
 
 
 def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: datetime) -> None:
-    """The state fees the desk confirmed per dossier leave the courier's cash and the office's
-    payable (core.money.handover), in the same transaction as the signed record."""
+    """The state fees confirmed per dossier move with the dossiers, in the same transaction as
+    the signed record (core.money.handover): from a courier to an office they leave the
+    courier's cash and the office's payable; from the post office to a courier taking the
+    dossiers on, they leave the till for the courier's cash."""
     giver, receiver = party_kind(handover.from_party), party_kind(handover.to_party)
-    courier_id, office_id = party_row_id(handover.from_party), party_row_id(handover.to_party)
-    if giver != "courier" or receiver != "office" or courier_id is None or office_id is None:
+    giver_id, receiver_id = party_row_id(handover.from_party), party_row_id(handover.to_party)
+    if giver_id is None or receiver_id is None:
+        return
+    if (giver, receiver) not in (("courier", "office"), ("post_office", "courier")):
         return
     received = session.execute(
         select(Item.case_id, HandoverLine.fees_confirmed_vnd)
@@ -535,15 +539,15 @@ def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: d
             Item.case_id.is_not(None),
         )
     ).all()
-    post_agency_handover(
-        session,
-        handover_id=handover.id,
-        office_id=office_id,
-        courier_user_id=courier_id,
-        fees=[HandedFee(case_id, amount) for case_id, amount in received if amount],
-        at=now,
-        actor_user_id=actor.user_id,
-    )
+    fees = [HandedFee(case_id, amount) for case_id, amount in received if amount]
+    if giver == "courier":
+        post_agency_handover(session, handover_id=handover.id, office_id=receiver_id,
+                             courier_user_id=giver_id, fees=fees, at=now,
+                             actor_user_id=actor.user_id)  # fmt: skip
+    else:
+        post_fees_to_courier(session, handover_id=handover.id, post_office_id=giver_id,
+                             courier_user_id=receiver_id, fees=fees, at=now,
+                             actor_user_id=actor.user_id)  # fmt: skip
 
 
 def _confirmed_fees(

@@ -20,18 +20,26 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.money import accounts
 from core.money.ledger import Leg, checked_amount, checked_text, post
-from core.money.models import CashUp, MoneyAccount, MoneyPosting
+from core.money.models import CashUp, MoneyAccount, MoneyPosting, MoneyTransaction
 from vntime import VN
 
 
-def courier_cash_lines(session: Session, courier_user_id: int) -> dict[str, int]:
-    """What the courier holds, by line (state fees, postage, ...), from the ledger."""
-    rows = session.execute(
+def courier_cash_lines(
+    session: Session, courier_user_id: int, as_of: datetime | None = None
+) -> dict[str, int]:
+    """What the courier holds, by line (state fees, postage, ...), from the ledger; with
+    ``as_of``, what they held then (money taken later is the next cash-up's)."""
+    query = (
         select(MoneyPosting.line, func.sum(MoneyPosting.amount_vnd))
         .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
         .where(MoneyAccount.key == accounts.courier_cash(courier_user_id))
         .group_by(MoneyPosting.line)
-    ).all()
+    )
+    if as_of is not None:
+        query = query.join(
+            MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id
+        ).where(MoneyTransaction.occurred_at <= as_of)
+    rows = session.execute(query).all()
     return {line: int(total) for line, total in rows if total}
 
 
@@ -110,7 +118,7 @@ def record_cash_up(
             f"{courier.full_name} has already cashed up for {period_date:%d/%m/%Y}",
             field="period_date",
         )
-    lines = courier_cash_lines(session, courier.id)
+    lines = courier_cash_lines(session, courier.id, as_of=at)
     expected = sum(lines.values())
     difference = counted - expected
     why = None

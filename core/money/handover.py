@@ -93,3 +93,39 @@ def post_agency_handover(
         details={"handover_id": handover_id, "office_id": office_id},
     )
     return transaction
+
+
+def post_fees_to_courier(
+    session: Session,
+    *,
+    handover_id: int,
+    post_office_id: int,
+    courier_user_id: int,
+    fees: Sequence[HandedFee],
+    at: datetime,
+    actor_user_id: int | None,
+) -> MoneyTransaction | None:
+    """The state fees a courier takes from the post office with the dossiers they carry to the
+    office (the hub-to-courier sitting's fees, per dossier): out of the till, into the
+    courier's cash, so the office's payable is paid from money the courier holds. The till
+    pays them whether the citizen paid in cash (counted in at a cash-up) or by VietQR (the
+    bank's, settled with the till by the post office's accounts)."""
+    legs: list[Leg] = []
+    for fee in fees:
+        amount = checked_amount(fee.amount_vnd, "fees_confirmed_vnd")
+        legs.append(Leg(accounts.courier_cash(courier_user_id), amount, "state_fee", fee.case_id))
+        legs.append(Leg(accounts.till(post_office_id), -amount, "state_fee", fee.case_id))
+    if not legs:
+        return None
+    transaction, _ = post(
+        session,
+        kind="fees_to_courier",
+        idempotency_key=f"handover:{handover_id}",
+        legs=legs,
+        occurred_at=at,
+        actor_user_id=actor_user_id,
+        post_office_id=post_office_id,
+        reference=f"handover:{handover_id}",
+        details={"handover_id": handover_id, "post_office_id": post_office_id},
+    )
+    return transaction

@@ -46,6 +46,7 @@ TRANSACTION_KINDS = (
     "payment",  # money taken from the citizen (always with a receipt)
     "refund",  # money owed back to the citizen
     "refund_payout",  # the refund paid out
+    "fees_to_courier",  # state fees the courier takes from the till to the office
     "agency_handover",  # state fees handed to the office with the dossiers
     "cash_up",  # a courier's cash counted into the till
     "bank_receipt",  # a bank line not (yet) matched: into suspense

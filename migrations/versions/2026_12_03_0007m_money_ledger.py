@@ -223,7 +223,8 @@ def upgrade() -> None:
             name=op.f("ck_money_transactions_reversal_reason"),
         ),
         sa.CheckConstraint(
-            "kind IN ('charge', 'payment', 'refund', 'refund_payout', 'agency_handover', "
+            "kind IN ('charge', 'payment', 'refund', 'refund_payout', 'fees_to_courier', "
+            "'agency_handover', "
             "'cash_up', 'bank_receipt', 'suspense_match', 'reversal')",
             name=op.f("ck_money_transactions_kind"),
         ),

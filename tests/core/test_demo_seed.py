@@ -19,6 +19,8 @@ from core.custody.models import CustodyEvent, Item
 from core.custody.verify import verify_ledger
 from core.handovers.models import Handover, HandoverLine
 from core.media.service import missing_media
+from core.money.models import MoneyTransaction
+from core.money.reconcile import reconcile
 from core.places.models import Procedure
 from core.seed import seed_demo
 from core.settings import Settings
@@ -160,3 +162,29 @@ def test_the_demo_ledger_verifies(demo: Session) -> None:
     report = verify_ledger(demo)
     assert report.ok, report.problems[:5]
     assert report.events_checked >= 400
+
+
+def test_the_demo_days_money_reconciles_to_the_dong(demo: Session, now: datetime) -> None:
+    """Seeded through the money services (quotes, door-step cash, VietQR statements matched,
+    hand-overs of fees, cash-ups each evening), every past demo day balances at the hub."""
+    hub = demo.scalar(
+        select(Booking.post_office_id).where(Booking.id > 0).order_by(Booking.id.desc()).limit(1)
+    )
+    assert hub is not None
+    days = sorted(
+        {
+            moment.astimezone(VN).date()
+            for moment in demo.scalars(
+                select(MoneyTransaction.occurred_at).where(
+                    MoneyTransaction.post_office_id == hub,
+                    MoneyTransaction.occurred_at < now,
+                )
+            )
+        }
+    )
+    assert len(days) >= 5, days  # a week of money, not an empty check
+    kinds = set(demo.scalars(select(MoneyTransaction.kind).distinct()))
+    assert {"charge", "payment", "cash_up", "agency_handover"} <= kinds, kinds
+    for day in days:
+        report = reconcile(demo, day=day, post_office_id=hub)
+        assert report.balanced, (day, [c for c in report.checks if not c.ok])
