@@ -55,8 +55,11 @@ def seal(
     content_sha256: str,
     item_codes: Iterable[str],
     now: datetime,
+    shown: Mapping[str, str | None] | None = None,
 ) -> None:
     """Record ``record_sealed`` with the paper's hash on each of its items, or raise.
+    ``shown``: what the paper says in a few words (a dossier code and its date), carried in
+    the event beside the hash so the ledger itself reads as evidence.
 
     The caller has checked that ``actor`` signed the paper. Event IDs come from the paper and
     the item, so sealing the same paper twice is answered by the ledger's replay rule.
@@ -67,7 +70,12 @@ def seal(
             code=code,
             occurred_at=now,
             client_event_id=uuid.uuid5(_NAMESPACE, f"{record_kind}:{ref}:{code}:{content_sha256}"),
-            details={"record": record_kind, "ref": ref, "content_sha256": content_sha256},
+            details={
+                "record": record_kind,
+                "ref": ref,
+                "content_sha256": content_sha256,
+                **(shown or {}),
+            },  # fmt: skip
         )
         for code in dict.fromkeys(item_codes)
     ]

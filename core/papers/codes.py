@@ -253,5 +253,9 @@ def record_dossier_code(
         content_sha256=row.content_sha256,
         item_codes=[item_code] if item_code else [],
         now=now,
+        shown={
+            "agency_dossier_code": row.agency_dossier_code,
+            "appointment_date": row.appointment_date.isoformat() if row.appointment_date else None,
+        },
     )
     return case
