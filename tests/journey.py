@@ -9,8 +9,10 @@ from core.custody.parties import party
 from core.custody.service import record_one
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.media.service import store_media
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import dossier_of
+from tests.labels.samples import signature_png
 
 
 def pick_up(session: Session, case: Case, courier: User) -> str:
@@ -32,3 +34,12 @@ def hand_to_office(session: Session, case: Case, courier: User, desk: User) -> s
     code = offer_to_office(session, case, courier, desk.office_id)
     record_one(session, actor_for(desk), scan("handover_confirmed", code))
     return code
+
+
+def both_signatures(session: Session) -> dict[str, str]:
+    """The two drawn signatures a hand-over record needs to be completed, stored as media."""
+    giver = store_media(session, signature_png("Bên giao"), "image/png", uploaded_by_user_id=None)
+    receiver = store_media(
+        session, signature_png("Bên nhận"), "image/png", uploaded_by_user_id=None
+    )
+    return {"giver_signature_sha256": giver, "receiver_signature_sha256": receiver}

@@ -22,6 +22,7 @@ from core.settings import Settings
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.core.money.helpers import FEE, TOTAL_BOTH, priced_case
 from tests.factories import dossier_of, make_user
+from tests.journey import both_signatures
 from vntime import VN
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=VN)
@@ -42,16 +43,21 @@ def _paid_pickups(
     return cases
 
 
-def _hand_over(db: Session, courier: User, desk: User, case_ids: list[int], fees: int) -> int:
+def _hand_over(
+    db: Session, courier: User, desk: User, case_ids: list[int], confirmed: list[int]
+) -> int:
+    """Each dossier declared with its state fee; the desk confirms ``confirmed`` per dossier."""
     from core.cases.models import Case
 
     codes = [dossier_of(db, db.get_one(Case, c)).code for c in case_ids]
     opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
                            receiver=party("office", desk.office_id or 0), item_codes=codes,
-                           now=NOW, fees_declared_vnd=fees)  # fmt: skip
+                           now=NOW, item_fees=dict.fromkeys(codes, FEE))  # fmt: skip
     for code in codes:
         receive_item(db, actor_for(desk), opened.handover.id, code, now=NOW)
-    complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=fees, now=NOW)
+    complete_handover(db, actor_for(desk), opened.handover.id, now=NOW,
+                      item_fees=dict(zip(codes, confirmed, strict=True)),
+                      **both_signatures(db))  # fmt: skip
     return opened.handover.id
 
 
@@ -64,7 +70,7 @@ def test_a_hand_over_moves_the_fees_from_the_courier_to_the_office(
     cases = _paid_pickups(db, settings, courier, office, 2)
     payable = accounts.agency_payable(office.id)
     assert account_balance(db, payable) == -2 * FEE
-    _hand_over(db, courier, desk, cases, 2 * FEE)
+    _hand_over(db, courier, desk, cases, [FEE, FEE])
     assert account_balance(db, payable) == 0
     assert account_balance(db, accounts.courier_cash(courier.id)) == 2 * (TOTAL_BOTH - FEE)
     assert [payment_state(db, c).state for c in cases] == ["handed_to_agency"] * 2
@@ -78,9 +84,10 @@ def test_a_short_hand_over_is_posted_as_confirmed_and_the_gap_stays_payable(
     office = db.get_one(Office, desk.office_id)
     courier = make_user(db, "courier")
     cases = _paid_pickups(db, settings, courier, office, 2)
-    _hand_over(db, courier, desk, cases, 2 * FEE - 50_000)
+    _hand_over(db, courier, desk, cases, [FEE, FEE - 50_000])
     assert account_balance(db, accounts.agency_payable(office.id)) == -50_000
-    assert [payment_state(db, c).state for c in cases] == ["paid", "paid"]
+    # The first dossier's fee is all handed over; the second's gap stays owed to the office.
+    assert [payment_state(db, c).state for c in cases] == ["handed_to_agency", "paid"]
 
 
 def test_cash_up_expected_against_counted(db: Session, settings: Settings) -> None:
@@ -89,7 +96,7 @@ def test_cash_up_expected_against_counted(db: Session, settings: Settings) -> No
     courier = make_user(db, "courier")
     dispatcher = make_user(db, "dispatcher", post_office_id=courier.post_office_id)
     cases = _paid_pickups(db, settings, courier, office, 3)
-    _hand_over(db, courier, desk, cases, 3 * FEE)
+    _hand_over(db, courier, desk, cases, [FEE] * 3)
     expected = 3 * (TOTAL_BOTH - FEE)
     [row] = [r for r in cash_position(db, courier.post_office_id or 0, NOW.date())
              if r.courier_user_id == courier.id]  # fmt: skip

@@ -16,11 +16,13 @@ from core.custody.service import record_one
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.papers.codes import record_dossier_code
 from core.places.models import Office, PostOffice
 from core.settings import Settings
 from core.sla.rollup import catch_up
 from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
+from tests.journey import both_signatures
 from vntime import VN
 
 # Monday 23 November 2026 in Vietnam: every pickup window is 08:00–10:00 that day.
@@ -88,7 +90,12 @@ def build_day(db: Session, settings: Settings, *, province: str = "24") -> World
     _sitting(db, courier, office, codes[5:8], at(2, 10), minutes=45)
     world.undelivered = codes[8:10]
     for i, case in enumerate(world.cases[:4]):
-        case.appointment_date = DAY + timedelta(days=3)
+        # The desk records the code and its appointment (DAY+3): a sealed record, as in life.
+        record_dossier_code(
+            db, settings, case, f"000.00.24.H05-{DAY:%y%m%d}-{case.id % 10000:04d}",
+            DAY + timedelta(days=3),
+            actor=d, recorded_by=desk.full_name, source="desk", now=at(2, 11),
+        )  # fmt: skip
         result = register_result(db, settings, d, case, now=at(3, 7)).code
         record_one(db, c, scan("handover_offered", result, to_party=c.party,
                                occurred_at=at(3, 7, 30)))  # fmt: skip
@@ -134,4 +141,4 @@ def _sitting(
         receive_item(db, actor_for(desk_user), opened.handover.id, code,
                      now=start + timedelta(minutes=minutes - 1))  # fmt: skip
     complete_handover(db, actor_for(desk_user), opened.handover.id, fees_confirmed_vnd=0,
-                      now=start + timedelta(minutes=minutes))  # fmt: skip
+                      now=start + timedelta(minutes=minutes), **both_signatures(db))  # fmt: skip
