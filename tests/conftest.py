@@ -94,8 +94,10 @@ def committing(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(environment="test", secret_key="test-secret", database_url=None)
+def settings(tmp_path: Path) -> Settings:
+    # Signed ledger heads go to the test's own folder, never into the checkout's data dir.
+    return Settings(environment="test", secret_key="test-secret", database_url=None,
+                    ledger_heads_file=tmp_path / "ledger-heads.jsonl")  # fmt: skip
 
 
 # -- browser (Debian's chromium via Playwright); one instance for the whole run --------------

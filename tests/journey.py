@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case
@@ -36,10 +38,15 @@ def hand_to_office(session: Session, case: Case, courier: User, desk: User) -> s
     return code
 
 
-def both_signatures(session: Session) -> dict[str, str]:
+class Signatures(TypedDict):
+    giver_signature_sha256: str
+    receiver_signature_sha256: str
+
+
+def both_signatures(session: Session) -> Signatures:
     """The two drawn signatures a hand-over record needs to be completed, stored as media."""
     giver = store_media(session, signature_png("Bên giao"), "image/png", uploaded_by_user_id=None)
     receiver = store_media(
         session, signature_png("Bên nhận"), "image/png", uploaded_by_user_id=None
     )
-    return {"giver_signature_sha256": giver, "receiver_signature_sha256": receiver}
+    return Signatures(giver_signature_sha256=giver, receiver_signature_sha256=receiver)

@@ -25,11 +25,14 @@ from core.custody.commands import ScanCommand
 from core.custody.models import Item
 from core.custody.parties import party
 from core.custody.service import record_one
+from core.demo.people import signature_png
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.media.service import store_media
 from core.money.bank.matching import refund_case
 from core.money.bank.service import ImportResult, import_statement
+from core.money.bank.statements import statement_file
 from core.money.cashup import courier_cash_lines, record_cash_up
 from core.money.charges import cancel_charge
 from core.money.doorstep import check_cash, record_doorstep_cash
@@ -69,19 +72,6 @@ def dossier_code(session: Session, case_id: int) -> str:
     case = session.get_one(Case, case_id)
     assert case.dossier_item_id is not None, "a money day needs dossier cases (send or both)"
     return session.get_one(Item, case.dossier_item_id).code
-
-
-def statement_file(rows: Sequence[tuple[str, int, str]], day: date, account: str) -> bytes:
-    """The day's credits as Vietcombank's CSV export writes them (preamble, header, rows)."""
-    lines = [
-        "NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM (VIETCOMBANK)",
-        f"Số tài khoản:,{account}",
-        f"Từ ngày {day:%d/%m/%Y} đến ngày {day:%d/%m/%Y}",
-        "STT,Ngày giao dịch,Số tham chiếu,Số tiền ghi nợ,Số tiền ghi có,Số dư,Mô tả",
-    ]
-    for number, (reference, amount, text) in enumerate(rows, start=1):
-        lines.append(f'{number},{day:%d/%m/%Y},{reference},,"{amount:,}",,{text}')
-    return ("\n".join(lines) + "\n").encode()
 
 
 def _pick_up(session: Session, courier: User, case_id: int, at: datetime) -> str:
@@ -191,14 +181,23 @@ def money_day(
                 raise ValueError(f"case {case_id} is not bound for desk {desk.username}'s office")
         # A payment settles the state fees first (core.money.charges.SETTLE_ORDER), so even the
         # citizen short of cash paid their fee in full: every fee goes to the desk.
-        fees = sum(payment_state(session, c).lines.get("state_fee", 0) for c in own)
+        item_fees = {
+            code: payment_state(session, case_id).lines.get("state_fee", 0)
+            for code, case_id in zip(codes, own, strict=True)
+        }
         opened = open_handover(session, actor_for(courier), giver=party("courier", courier.id),
                                receiver=party("office", desk.office_id or 0), item_codes=codes,
-                               now=at, fees_declared_vnd=fees)  # fmt: skip
+                               now=at, item_fees=item_fees)  # fmt: skip
         for code in codes:
             receive_item(session, actor_for(desk), opened.handover.id, code, now=at)
-        complete_handover(session, actor_for(desk), opened.handover.id, fees_confirmed_vnd=fees,
-                          now=at)  # fmt: skip
+        giver_signature, receiver_signature = (
+            store_media(session, signature_png(person.full_name, person.id), "image/png",
+                        uploaded_by_user_id=person.id)
+            for person in (courier, desk)
+        )  # fmt: skip
+        complete_handover(session, actor_for(desk), opened.handover.id, item_fees=item_fees,
+                          now=at, giver_signature_sha256=giver_signature,
+                          receiver_signature_sha256=receiver_signature)  # fmt: skip
         result.handovers.append(opened.handover.id)
 
     # 17:00-: cash-up at the post office; the second courier's cash counts 10,000 ₫ short.

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.bankdesk.day import statement_file
 from core.booking.models import BookingTerms
 from core.booking.places import distance_km, post_office_for
 from core.booking.service import BookingInput, check_address, create_booking
@@ -42,6 +41,7 @@ from core.identity.service import actor_for
 from core.media.service import store_media
 from core.money import payment_state
 from core.money.bank.service import import_statement
+from core.money.bank.statements import statement_file
 from core.money.cashup import courier_cash_lines, record_cash_up
 from core.places.models import Commune, Office, PostOffice, Procedure
 from core.settings import Settings

@@ -19,6 +19,7 @@ from core.custody.parties import Actor, party
 from core.custody.service import record_one
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.service import actor_for, issue_token
+from core.money import record_payment
 from core.papers.codes import record_dossier_code
 from core.settings import Settings
 from edge.deps import get_now
@@ -31,6 +32,7 @@ from tests.core.booking.helpers import (
 )
 from tests.core.custody.helpers import scan
 from tests.factories import make_user
+from tests.journey import both_signatures
 from tests.labels.decode import pdf_text
 from vntime import VN
 
@@ -78,11 +80,12 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
     )
     assert booked.status_code == 201, booked.text
     case_id = booked.json()["case_id"]
+    quote_total = booked.json()["quote"]["total_vnd"]
     code = booked.json()["legs"][0]["item_id"]
 
-    # The citizen's receipt: booked at 06:30 Vietnam time.
-    receipt = _text(client.get(f"/api/v1/my/cases/{case_id}/receipt.pdf").content)
-    assert STAMP in receipt and UTC_STAMP not in receipt
+    # The citizen's quote: booked at 06:30 Vietnam time.
+    quote = _text(client.get(f"/api/v1/my/cases/{case_id}/quote.pdf").content)
+    assert STAMP in quote and UTC_STAMP not in quote
 
     # The courier picks it up at 06:30 (device time, +07:00) and prints the slip.
     courier = area.couriers[0]
@@ -94,6 +97,12 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
     }
     slip = _text(client.get(f"/mobile/v1/cases/{case_id}/slip.pdf", headers=courier_auth).content)
     assert STAMP in slip and UTC_STAMP not in slip
+    # The cash taken at the door at 06:30: its receipt says so, for the citizen and the staff.
+    receipt = record_payment(db, case_id=case_id, method="cash", amount_vnd=quote_total,
+                             at=EARLY, actor_user_id=courier.id, payer="Trần Thị Hoa",
+                             reference="", idempotency_key=f"early-{case_id}")  # fmt: skip
+    mine = _text(client.get(f"/api/v1/my/cases/{case_id}/receipts/{receipt.id}.pdf").content)
+    assert STAMP in mine and UTC_STAMP not in mine
 
     # The desk: staff slip, staff receipt, and the hand-over record completed at 06:30.
     desk = make_user(db, "desk_officer", office_id=area.office.id)
@@ -106,7 +115,8 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
         now=EARLY,
     )
     receive_item(db, actor_for(desk), opened.handover.id, code, now=EARLY)
-    complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=0, now=EARLY)
+    complete_handover(db, actor_for(desk), opened.handover.id, fees_confirmed_vnd=0, now=EARLY,
+                      **both_signatures(db))  # fmt: skip
     desk_auth = {
         "Authorization": "Bearer " + issue_token(db, settings, desk, now=datetime.now(UTC)).token
     }
@@ -124,7 +134,8 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
     # The agency's appointment date is a Vietnamese calendar day: dd/mm/yyyy on every page.
     case = db.get(Case, case_id)
     assert case is not None
-    record_dossier_code(db, settings, case, "000.00.24.H05-261123-0001", date(2026, 12, 7),
+    # A code of the area's own province (Huế here), not Bắc Ninh's H05.
+    record_dossier_code(db, settings, case, "000.00.46.H57-261123-0001", date(2026, 12, 7),
                         actor=Actor.system(), recorded_by="test", source="agency",
                         now=EARLY)  # fmt: skip
     db.commit()
@@ -139,7 +150,7 @@ def test_papers_and_pages_print_vietnam_time_at_06_30(
 
     client.cookies.set("hoso_session", issue_token(db, settings, desk, now=datetime.now(UTC)).token)
     codes = _visible(client.get("/desk/codes").text)
-    if "000.00.24.H05-261123-0001" in codes:  # listed when recorded "today" at the desk
+    if "000.00.46.H57-261123-0001" in codes:  # listed when recorded "today" at the desk
         assert "07/12/2026" in codes and "2026-12-07" not in codes
     desk_case = _visible(client.get(f"/desk/cases/{case_id}").text)
     assert "07/12/2026" in desk_case

@@ -25,6 +25,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal
@@ -524,3 +525,16 @@ def _read_line(
         line_key=line_key(parsed.account_no, reference, day, credit, description, occurrence),
         raw=record,
     )  # fmt: skip
+
+
+def statement_file(rows: Sequence[tuple[str, int, str]], day: date, account: str) -> bytes:
+    """The day's credits as Vietcombank's CSV export writes them (preamble, header, rows)."""
+    lines = [
+        "NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM (VIETCOMBANK)",
+        f"Số tài khoản:,{account}",
+        f"Từ ngày {day:%d/%m/%Y} đến ngày {day:%d/%m/%Y}",
+        "STT,Ngày giao dịch,Số tham chiếu,Số tiền ghi nợ,Số tiền ghi có,Số dư,Mô tả",
+    ]
+    for number, (reference, amount, text) in enumerate(rows, start=1):
+        lines.append(f'{number},{day:%d/%m/%Y},{reference},,"{amount:,}",,{text}')
+    return ("\n".join(lines) + "\n").encode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -15,8 +17,11 @@ from tests.core.papers.helpers import signed_handover
 
 
 @pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("DATABASE_URL", database_url)
+    # Heads signed with the tests' key, kept out of the checkout (as tests/core/test_cli.py).
+    monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "ledger-heads.jsonl"))
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
     get_settings.cache_clear()
     return CliRunner()
 
