@@ -78,12 +78,24 @@ def cash_position(session: Session, post_office_id: int, day: date) -> list[Cour
             )
         )
     }
+    confirmers = {
+        user.id: user.full_name
+        for user in session.scalars(
+            select(User).where(User.id.in_({c.confirmed_by_user_id for c in done.values()}))
+        )
+    }
     rows = []
     for courier in couriers:
         lines = courier_cash_lines(session, courier.id)
+        cash_up = done.get(courier.id)
         rows.append(
             CourierCash(
-                courier.id, courier.full_name, sum(lines.values()), lines, done.get(courier.id)
+                courier.id,
+                courier.full_name,
+                sum(lines.values()),
+                lines,
+                cash_up,
+                confirmed_by=confirmers.get(cash_up.confirmed_by_user_id) if cash_up else None,
             )  # fmt: skip
         )
     return rows

@@ -292,6 +292,8 @@ def _stand_up(base: str, urls: DatabaseUrls, factory: Any, gateway: Receiver,
         citizen.check("input[name=payment_method][value=cash]")
         citizen.click("#book-form button[type=submit]")
         citizen.wait_for_selector("#quote-total")
+        # Cash at the door: the courier collects what the quote says (issue 14's door-step check).
+        due = int(re.sub(r"\D", "", citizen.locator("#quote-total").inner_text()))
         _shot(citizen, "7_citizen_quote")
         citizen.click("#confirm")
         citizen.wait_for_selector("#booked-ok")
@@ -300,7 +302,7 @@ def _stand_up(base: str, urls: DatabaseUrls, factory: Any, gateway: Receiver,
         _shot(citizen, "8_citizen_booked")
 
         # -- a courier, through the courier API ------------------------------------------------
-        handover_code = _courier_picks_up_and_offers(base, couriers, item, documents, ward_id)
+        handover_code = _courier_picks_up_and_offers(base, couriers, item, documents, ward_id, due)
 
         # -- the ward office's desk officer ----------------------------------------------------
         page.click("button.link")  # the admin signs out
@@ -326,7 +328,7 @@ def _stand_up(base: str, urls: DatabaseUrls, factory: Any, gateway: Receiver,
 
 
 def _courier_picks_up_and_offers(base: str, couriers: list[str], item: str,
-                                 documents: list[str], ward_id: int) -> str:  # fmt: skip
+                                 documents: list[str], ward_id: int, due: int) -> str:  # fmt: skip
     """The courier who may pick the dossier up does, then opens a hand-over to the ward office.
     Returns the hand-over's code."""
     checklist = [{"name": name, "form": "original", "present": True} for name in documents]
@@ -355,7 +357,7 @@ def _courier_picks_up_and_offers(base: str, couriers: list[str], item: str,
                 "evidence": {"citizen_signature_sha256": signature,
                              "courier_signature_sha256": signature},
                 "details": {"checklist": checklist, "seal_number": "NP-000001",
-                            "fees_collected_vnd": 0},
+                            "fees_collected_vnd": due, "payment_method": "cash"},
             }  # fmt: skip
             synced = client.post("/mobile/v1/scans", headers=headers, json={"events": [picked_up]})
             assert synced.status_code == 200, synced.text
