@@ -23,6 +23,7 @@ from core.money.models import MoneyTransaction
 from core.money.reconcile import reconcile
 from core.places.models import Procedure
 from core.seed import seed_demo
+from tests.demo import seed_demo_as_installed
 from core.settings import Settings
 from tests.conftest import _rolled_back_session
 from vntime import VN
@@ -41,7 +42,7 @@ def demo(engine: Engine, now: datetime) -> Iterator[Session]:
         # Other tests commit cases and hand-overs too: these checks read the demo's alone.
         session.info["cases_after"] = session.scalar(select(func.max(Case.id))) or 0
         session.info["handovers_after"] = session.scalar(select(func.max(Handover.id))) or 0
-        assert seed_demo(session, settings, now=now) is True
+        assert seed_demo_as_installed(session, settings, now=now) is True
         assert seed_demo(session, settings, now=now) is False  # idempotent
         yield session
 

@@ -14,7 +14,8 @@ from core.cli import app
 from core.db import transaction
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.places.models import PostOffice
-from core.seed import seed_demo, seed_dispatch_day
+from core.seed import seed_dispatch_day
+from tests.demo import seed_demo_as_installed
 from core.settings import Settings, get_settings
 from tests.core.dispatch.checks import saved_plan_violations
 from tests.factories import make_case, make_office, make_post_office, make_user
@@ -80,7 +81,7 @@ def test_hoso_plan_refuses_bad_input(
 
 def test_demo_seed_plans_today_at_the_hub_once(db: Session, settings: Settings) -> None:
     now = datetime.now(UTC)
-    seed_demo(db, settings, now=now)
+    seed_demo_as_installed(db, settings, now=now)
     assert seed_dispatch_day(db, settings, now=now) is True
     hub = db.scalar(select(PostOffice).where(PostOffice.code == "BN-01"))
     assert hub is not None

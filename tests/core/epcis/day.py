@@ -19,7 +19,7 @@ from core.identity.models import User
 from core.identity.service import actor_for
 from core.ledger.corrections import correct_event
 from core.places.models import PostOffice
-from core.seed import seed_demo
+from tests.demo import seed_demo_as_installed
 from core.settings import Settings
 from tests.core.custody.helpers import scan
 from tests.factories import make_user
@@ -36,7 +36,7 @@ class Day:
 
 def build_day(session: Session, settings: Settings) -> Day:
     now = datetime.now(UTC).replace(microsecond=0)
-    seed_demo(session, settings, now=now)
+    seed_demo_as_installed(session, settings, now=now)
     dispatcher = session.scalars(select(User).where(User.username == "dieuphoi")).one()
     post = actor_for(dispatcher)
     held = list(
