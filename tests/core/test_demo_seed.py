@@ -23,9 +23,9 @@ from core.money.models import MoneyTransaction
 from core.money.reconcile import reconcile
 from core.places.models import Procedure
 from core.seed import seed_demo
-from tests.demo import seed_demo_as_installed
 from core.settings import Settings
 from tests.conftest import _rolled_back_session
+from tests.demo import seed_demo_as_installed
 from vntime import VN
 
 

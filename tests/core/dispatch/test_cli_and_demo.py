@@ -15,9 +15,9 @@ from core.db import transaction
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.places.models import PostOffice
 from core.seed import seed_dispatch_day
-from tests.demo import seed_demo_as_installed
 from core.settings import Settings, get_settings
 from tests.core.dispatch.checks import saved_plan_violations
+from tests.demo import seed_demo_as_installed
 from tests.factories import make_case, make_office, make_post_office, make_user
 from vntime import VN
 

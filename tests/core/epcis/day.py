@@ -19,9 +19,9 @@ from core.identity.models import User
 from core.identity.service import actor_for
 from core.ledger.corrections import correct_event
 from core.places.models import PostOffice
-from tests.demo import seed_demo_as_installed
 from core.settings import Settings
 from tests.core.custody.helpers import scan
+from tests.demo import seed_demo_as_installed
 from tests.factories import make_user
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core.access import SlaReach
-from tests.demo import seed_demo_as_installed
 from core.settings import Settings
 from core.sla.report import Period, figures
 from core.sla.rollup import catch_up
+from tests.demo import seed_demo_as_installed
 from vntime import VN
 
 
