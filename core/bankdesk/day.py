@@ -128,14 +128,17 @@ def money_day(
     # at noon (one citizen sends the money twice; someone sends money with no code at all).
     paid_by_transfer = [*result.vietqr_paid, result.cancelled_case]
     rows = []
+    # The bank's references are unique to its account: a day played again (another test in
+    # the same database) is another day's transfers, not a re-import of this one.
+    batch = f"{day:%y%m%d}{cases[0] % 100_000:05d}"
     for number, case_id in enumerate(paid_by_transfer, start=1):
         due = payment_state(session, case_id).due_vnd
         code = dossier_code(session, case_id)
         text = (f"MBVCB.{9000 + number}.HOSO {code}.CT tu 0351000646393" if number % 2 else
                 f"hoso{code.lower()} chuyen tien")  # fmt: skip
-        rows.append((f"FT{day:%y%m%d}{number:04d}", due, text))
-    rows.append((f"FT{day:%y%m%d}9001", rows[0][1], rows[0][2] + " lan 2"))  # paid twice
-    rows.append((f"FT{day:%y%m%d}9002", UNKNOWN_LINE_VND, "NGUYEN VAN B chuyen tien"))
+        rows.append((f"FT{batch}{number:04d}", due, text))
+    rows.append((f"FT{batch}9001", rows[0][1], rows[0][2] + " lan 2"))  # paid twice
+    rows.append((f"FT{batch}9002", UNKNOWN_LINE_VND, "NGUYEN VAN B chuyen tien"))
     result.statement_csv = statement_file(rows, day, account_no)
     if not bank_by_hand:
         result.statement = import_statement(
