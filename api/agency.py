@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from api.staff import AdminUser
 from core.agency.models import AgencySystem
+from core.agency.nonces import spend_nonce
 from core.agency.service import (
-    SignedRequest,
     dossier_received,
     result_ready,
     returned_for_supplement,
-    spend_nonce,
     verify_request,
 )
+from core.agency.signing import SignedRequest
 from core.agency.webhooks import dead_webhooks, replay_webhook
 from core.cases.models import Case
 from core.custody.models import Item
@@ -46,7 +46,8 @@ def agency_system(
     verified = verify_request(
         session, settings, SignedRequest(request.method, path, request.headers, body), now=now
     )
-    spend_nonce(request.app.state.sessionmaker, settings, verified, now=now)
+    spend_nonce(request.app.state.sessionmaker, settings, key_id=verified.key_id,
+                nonce=verified.nonce, signature=verified.signature, now=now)  # fmt: skip
     return verified.system
 
 

@@ -32,6 +32,8 @@ from api.bank.schemas import (
 )
 from api.staff import staff_user
 from core.access import may_see_case, require_bank_line, require_post_office
+from core.agency.nonces import spend_nonce
+from core.agency.signing import SignedRequest
 from core.bankdesk import keys
 from core.bankdesk.queue import open_lines, refunds_due
 from core.cases.models import Booking, Case
@@ -252,10 +254,11 @@ def calling_bank(
     verified = keys.verify_request(
         session,
         settings,
-        keys.SignedRequest(request.method, path, request.headers, body),
+        SignedRequest(request.method, path, request.headers, body),
         now=now,
     )
-    keys.spend_nonce(request.app.state.sessionmaker, settings, verified, now=now)
+    spend_nonce(request.app.state.sessionmaker, settings, key_id=verified.key.key_id,
+                nonce=verified.nonce, signature=verified.signature, now=now)  # fmt: skip
     return verified
 
 

@@ -11,37 +11,30 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.agency.models import (
     SYSTEM_KINDS,
     AgencyApiKey,
     AgencyMessage,
-    AgencyRequestNonce,
     AgencySystem,
 )
 from core.agency.signing import (
     KEY_HEADER,
-    NONCE_HEADER,
-    NONCE_PATTERN,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
+    SignedRequest,
+    checked_signature,
     derived_secret,
-    header,
-    matches,
+    read_signed_headers,
     sha256_hex,
-    signature,
 )
 from core.booking.receive import Reference, register_result_for_case, waiting_case
 from core.cases.models import Booking, Case
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, party
-from core.db import transaction
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -147,14 +140,6 @@ def current_key_id(session: Session, system_id: int) -> str | None:
 
 
 @dataclass(frozen=True)
-class SignedRequest:
-    method: str
-    path: str  # with the query string, as the client signed it
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
 class VerifiedRequest:
     system: AgencySystem
     key_id: str
@@ -165,75 +150,25 @@ class VerifiedRequest:
 def verify_request(
     session: Session, settings: Settings, request: SignedRequest, *, now: datetime
 ) -> VerifiedRequest:
-    """Check key, timestamp window and signature. The nonce is spent separately."""
-    values = {}
-    for name in (KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
-        value = header(request.headers, name)
-        if not value:
-            raise Unauthorized(f"the {name} header is missing", field=name)
-        values[name] = value.strip()
-    key_id, stamp, nonce, given = (values[n] for n in (KEY_HEADER, TIMESTAMP_HEADER,
-                                                       NONCE_HEADER, SIGNATURE_HEADER))  # fmt: skip
-    if not NONCE_PATTERN.match(nonce):
-        raise Unauthorized(
-            "the nonce must be 16-128 characters A-Z a-z 0-9 _ -", field=NONCE_HEADER
-        )
-    # isdigit() alone takes "²" and other digits int() refuses; and 400 digits are no time.
-    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
-        raise Unauthorized("the timestamp must be Unix seconds", field=TIMESTAMP_HEADER)
-    skew = abs(now.timestamp() - int(stamp))
-    if skew > settings.agency_signature_window_seconds:
-        raise Unauthorized(
-            f"the timestamp is {int(skew)} s from the server clock; at most "
-            f"{settings.agency_signature_window_seconds} s is accepted",
-            field=TIMESTAMP_HEADER,
-        )
+    """Check key, timestamp window and signature. The nonce is spent separately
+    (``core.agency.nonces.spend_nonce``)."""
+    signed = read_signed_headers(
+        request, window_seconds=settings.agency_signature_window_seconds, now=now
+    )
     row = session.execute(
         select(AgencyApiKey, AgencySystem)
         .join(AgencySystem, AgencySystem.id == AgencyApiKey.system_id)
-        .where(AgencyApiKey.key_id == key_id)
+        .where(AgencyApiKey.key_id == signed.key_id)
     ).first()
     if row is None:
         raise Unauthorized("unknown key", field=KEY_HEADER)
     key, system = row
     if key.revoked_at is not None or not system.active:
         raise Unauthorized("this key is revoked or its system disabled", field=KEY_HEADER)
-    secret = derived_secret(settings, key_id)
-    if sha256_hex(secret.encode()) != key.secret_sha256:
-        # The server secret changed since the key was issued: every key must be reissued.
-        raise Unauthorized("this key no longer matches the server secret", field=KEY_HEADER)
-    expected = signature(secret, request.method, request.path, stamp, nonce, request.body)
-    if not matches(expected, given):
-        raise Unauthorized("the signature does not match the request", field=SIGNATURE_HEADER)
-    return VerifiedRequest(system=system, key_id=key_id, nonce=nonce, signature=expected)
-
-
-def spend_nonce(
-    factory: sessionmaker[Session], settings: Settings, verified: VerifiedRequest, *, now: datetime
-) -> None:
-    """Remember the nonce and signature, in a transaction of their own, or refuse a replay.
-
-    Committed before the request is handled, so even a request that then fails cannot be
-    sent again. Entries older than twice the window can no longer pass the timestamp check,
-    so they are dropped here as new ones arrive.
-    """
-    with transaction(factory) as session:
-        stored = session.execute(
-            insert(AgencyRequestNonce)
-            .values(
-                key_id=verified.key_id,
-                nonce=verified.nonce,
-                signature=verified.signature,
-                seen_at=now,
-            )  # fmt: skip
-            .on_conflict_do_nothing()
-            .returning(AgencyRequestNonce.id)
-        ).first()
-        if stored is None:
-            raise Unauthorized("this request was already received (nonce or signature reused)",
-                               field=NONCE_HEADER)  # fmt: skip
-        horizon = now - timedelta(seconds=2 * settings.agency_signature_window_seconds)
-        session.execute(delete(AgencyRequestNonce).where(AgencyRequestNonce.seen_at < horizon))
+    secret = derived_secret(settings, signed.key_id)
+    expected = checked_signature(secret, key.secret_sha256, request, signed)
+    return VerifiedRequest(system=system, key_id=signed.key_id, nonce=signed.nonce,
+                           signature=expected)  # fmt: skip
 
 
 # -- inbound messages ---------------------------------------------------------------------

@@ -24,7 +24,9 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from core.errors import Unauthorized
 from core.identity.service import keyed_hash
 from core.settings import Settings
 
@@ -100,3 +102,59 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a signature covers, as it arrived (an agency system's or a bank's call)."""
+
+    method: str
+    path: str  # with the query string, as the client signed it
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def read_signed_headers(
+    request: SignedRequest, *, window_seconds: int, now: datetime
+) -> SignedHeaders:
+    """The four headers, present and well formed, and the timestamp within the window;
+    else ``Unauthorized`` naming the header. The key and the signature are the caller's."""
+    values = {}
+    for name in (KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
+        value = header(request.headers, name)
+        if not value:
+            raise Unauthorized(f"the {name} header is missing", field=name)
+        values[name] = value.strip()
+    signed = SignedHeaders(values[KEY_HEADER], values[TIMESTAMP_HEADER], values[NONCE_HEADER],
+                           values[SIGNATURE_HEADER])  # fmt: skip
+    if not NONCE_PATTERN.match(signed.nonce):
+        raise Unauthorized(
+            "the nonce must be 16-128 characters A-Z a-z 0-9 _ -", field=NONCE_HEADER
+        )
+    # isdigit() alone takes "²" and other digits int() refuses; and 400 digits are no time.
+    stamp = signed.timestamp
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        raise Unauthorized("the timestamp must be Unix seconds", field=TIMESTAMP_HEADER)
+    skew = abs(now.timestamp() - int(stamp))
+    if skew > window_seconds:
+        raise Unauthorized(
+            f"the timestamp is {int(skew)} s from the server clock; at most "
+            f"{window_seconds} s is accepted",
+            field=TIMESTAMP_HEADER,
+        )
+    return signed
+
+
+def checked_signature(
+    secret: str, secret_sha256: str, request: SignedRequest, signed: SignedHeaders
+) -> str:
+    """The request's signature under the key's (derived) secret, if it is the one sent."""
+    if sha256_hex(secret.encode()) != secret_sha256:
+        # The server secret changed since the key was issued: every key must be reissued.
+        raise Unauthorized("this key no longer matches the server secret", field=KEY_HEADER)
+    expected = signature(
+        secret, request.method, request.path, signed.timestamp, signed.nonce, request.body
+    )
+    if not matches(expected, signed.signature):
+        raise Unauthorized("the signature does not match the request", field=SIGNATURE_HEADER)
+    return expected

@@ -10,27 +10,19 @@ and an agency's key can never notify a payment.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from core.agency.models import AgencyRequestNonce
 from core.agency.signing import (
     KEY_HEADER,
-    NONCE_HEADER,
-    NONCE_PATTERN,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    header,
-    matches,
+    SignedRequest,
+    checked_signature,
+    read_signed_headers,
     sha256_hex,
-    signature,
 )
-from core.db import transaction
 from core.errors import InvalidInput, NotFound, Unauthorized
 from core.identity.service import keyed_hash
 from core.money.bank.models import BankNotificationKey
@@ -87,17 +79,6 @@ def revoke_key(session: Session, key_id: str, *, now: datetime) -> None:
 
 
 @dataclass(frozen=True)
-class SignedRequest:
-    """What a signature covers (the agency API's ``SignedRequest``, kept here so the money
-    package does not import the agency service)."""
-
-    method: str
-    path: str  # with the query string, as the bank signed it
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
 class VerifiedBank:
     key: BankNotificationKey
     nonce: str
@@ -107,60 +88,18 @@ class VerifiedBank:
 def verify_request(
     session: Session, settings: Settings, request: SignedRequest, *, now: datetime
 ) -> VerifiedBank:
-    """Key, timestamp window and signature, as for the agency API. The nonce is spent apart."""
-    values: dict[str, str] = {}
-    for name in (KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
-        value = header(request.headers, name)
-        if not value:
-            raise Unauthorized(f"the {name} header is missing", field=name)
-        values[name] = value.strip()
-    key_id, stamp = values[KEY_HEADER], values[TIMESTAMP_HEADER]
-    nonce, given = values[NONCE_HEADER], values[SIGNATURE_HEADER]
-    if not NONCE_PATTERN.match(nonce):
-        raise Unauthorized("the nonce must be 16-128 characters A-Z a-z 0-9 _ -",
-                           field=NONCE_HEADER)  # fmt: skip
-    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
-        raise Unauthorized("the timestamp must be Unix seconds", field=TIMESTAMP_HEADER)
-    skew = abs(now.timestamp() - int(stamp))
-    if skew > settings.agency_signature_window_seconds:
-        raise Unauthorized(
-            f"the timestamp is {int(skew)} s from the server clock; at most "
-            f"{settings.agency_signature_window_seconds} s is accepted",
-            field=TIMESTAMP_HEADER,
-        )
-    key = session.scalar(select(BankNotificationKey).where(BankNotificationKey.key_id == key_id))
+    """Key, timestamp window and signature, as for the agency API. The nonce is spent apart
+    (``core.agency.nonces.spend_nonce``)."""
+    signed = read_signed_headers(
+        request, window_seconds=settings.agency_signature_window_seconds, now=now
+    )
+    key = session.scalar(
+        select(BankNotificationKey).where(BankNotificationKey.key_id == signed.key_id)
+    )
     if key is None:
         raise Unauthorized("unknown key", field=KEY_HEADER)
     if key.revoked_at is not None:
         raise Unauthorized("this key is revoked", field=KEY_HEADER)
-    secret = derived_secret(settings, key_id)
-    if sha256_hex(secret.encode()) != key.secret_sha256:
-        raise Unauthorized("this key no longer matches the server secret", field=KEY_HEADER)
-    expected = signature(secret, request.method, request.path, stamp, nonce, request.body)
-    if not matches(expected, given):
-        raise Unauthorized("the signature does not match the request", field=SIGNATURE_HEADER)
-    return VerifiedBank(key=key, nonce=nonce, signature=expected)
-
-
-def spend_nonce(
-    factory: sessionmaker[Session], settings: Settings, verified: VerifiedBank, *, now: datetime
-) -> None:
-    """Remember the nonce in a transaction of its own before the line is handled (the agency
-    API's table: key ids never collide, ``bk_`` against ``ak_``), or refuse a replay."""
-    with transaction(factory) as session:
-        stored = session.execute(
-            insert(AgencyRequestNonce)
-            .values(
-                key_id=verified.key.key_id,
-                nonce=verified.nonce,
-                signature=verified.signature,
-                seen_at=now,
-            )  # fmt: skip
-            .on_conflict_do_nothing()
-            .returning(AgencyRequestNonce.id)
-        ).first()
-        if stored is None:
-            raise Unauthorized("this request was already received (nonce or signature reused)",
-                               field=NONCE_HEADER)  # fmt: skip
-        horizon = now - timedelta(seconds=2 * settings.agency_signature_window_seconds)
-        session.execute(delete(AgencyRequestNonce).where(AgencyRequestNonce.seen_at < horizon))
+    secret = derived_secret(settings, signed.key_id)
+    expected = checked_signature(secret, key.secret_sha256, request, signed)
+    return VerifiedBank(key=key, nonce=signed.nonce, signature=expected)

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.agency.service import SignedRequest, create_system, issue_key, verify_request
+from core.agency.service import create_system, issue_key, verify_request
+from core.agency.signing import SignedRequest
 from core.errors import Unauthorized
 from core.settings import Settings
 from tests.api.citizen_helpers import at_now, sign_in
