@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from core.db import DatabaseUrls, make_sessionmaker, scratch_database_with_roles
 from core.migrate import migrate_schema
 from core.places.service import load_admin_units
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +92,21 @@ def owner_db(owner_engine: Engine) -> Iterator[Session]:
 def committing(engine: Engine) -> sessionmaker[Session]:
     """Real commits, for tests of concurrency. Data persists until the test database is dropped."""
     return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def cli_runner(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[CliRunner]:
+    """``hoso`` as a person runs it against the test database: its settings from the
+    environment, signed heads in the test's own file (never the checkout's data dir), and the
+    tests' secret, so heads other tests signed in the shared database verify with its key."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "ledger-heads.jsonl"))
+    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

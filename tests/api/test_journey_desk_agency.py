@@ -29,7 +29,7 @@ from core.db import transaction
 from core.handovers.service import open_handover
 from core.identity.service import actor_for
 from core.outbox.service import deliver_due
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from tests.agency_client import signed_post
 from tests.core.custody.helpers import scan
 from tests.factories import make_case, make_office, make_user, unique
@@ -54,8 +54,7 @@ def test_booking_to_delivery_with_desk_and_agency_over_http(
     live_client: TestClient,
     committing: sessionmaker[Session],
     settings: Settings,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    cli_runner: CliRunner,
 ) -> None:
     client = live_client
     settings = settings.model_copy(update={"agency_webhook_gap_grace_seconds": 0})
@@ -132,7 +131,5 @@ def test_booking_to_delivery_with_desk_and_agency_over_http(
         session.execute(
             update(AgencySystem).where(AgencySystem.code == system_code).values(active=False)
         )
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    verified = CliRunner().invoke(cli, ["ledger", "verify"])
+    verified = cli_runner.invoke(cli, ["ledger", "verify"])
     assert verified.exit_code == 0, verified.output

@@ -21,26 +21,15 @@ from core.settings import Settings, get_settings
 from tests.factories import dossier_of, make_case
 
 
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    # The heads file belongs with its database: this run's, not the working tree's; and the
-    # heads other tests signed (with the tests' secret) must verify with this key too.
-    monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "ledger-heads.jsonl"))
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    get_settings.cache_clear()
-    return CliRunner()
-
-
-def test_migrate_and_ledger_verify(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["migrate"]).exit_code == 0
-    result = runner.invoke(app, ["ledger", "verify"])
+def test_migrate_and_ledger_verify(cli_runner: CliRunner) -> None:
+    assert cli_runner.invoke(app, ["migrate"]).exit_code == 0
+    result = cli_runner.invoke(app, ["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(": ok")
 
 
 def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
-    runner: CliRunner,
+    cli_runner: CliRunner,
     committing: sessionmaker[Session],
     owner_engine: Engine,
     settings: Settings,
@@ -62,7 +51,7 @@ def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
         session.execute(text(forge), {"extra": '{"fee": 0}', "item": item_id})
         session.execute(text(trigger.format("ENABLE")))
     try:
-        result = runner.invoke(app, ["ledger", "verify"])
+        result = cli_runner.invoke(app, ["ledger", "verify"])
     finally:
         with transaction(as_owner) as session:  # the committed ledger is shared: restore it
             session.execute(text(trigger.format("DISABLE")))
@@ -75,16 +64,16 @@ def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
     assert result.exit_code == 1, result.output
     assert f"BROKEN {code} event 1: hash does not match the event's content" in result.output
     assert result.output.rstrip().endswith("1 broken")
-    assert runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+    assert cli_runner.invoke(app, ["ledger", "verify"]).exit_code == 0
 
 
 def test_ledger_verify_exits_2_with_one_line_when_the_database_is_unreachable(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    cli_runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Nothing listens on port 1: the check cannot run, which must not read as "broken" (1).
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/postgres")
     get_settings.cache_clear()
-    result = runner.invoke(app, ["ledger", "verify"])
+    result = cli_runner.invoke(app, ["ledger", "verify"])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hoso ledger verify: could not run: ")
@@ -92,26 +81,26 @@ def test_ledger_verify_exits_2_with_one_line_when_the_database_is_unreachable(
 
 
 def test_labels_print_pdf_zpl_and_errors(
-    runner: CliRunner, committing: sessionmaker[Session], settings: Settings, tmp_path: object
+    cli_runner: CliRunner, committing: sessionmaker[Session], settings: Settings, tmp_path: object
 ) -> None:
     with transaction(committing) as session:
         codes = [dossier_of(session, make_case(session, settings)).code for _ in range(2)]
     out = f"{tmp_path}/labels.pdf"
-    result = runner.invoke(app, ["labels", "print", *codes, "--format", "pdf", "--output", out])
+    result = cli_runner.invoke(app, ["labels", "print", *codes, "--format", "pdf", "--output", out])
     assert result.exit_code == 0, result.output
     assert len(pypdfium2.PdfDocument(out)) == 2
-    zpl = runner.invoke(app, ["labels", "print", codes[0], "--format", "zpl"])
+    zpl = cli_runner.invoke(app, ["labels", "print", codes[0], "--format", "zpl"])
     assert zpl.exit_code == 0 and zpl.stdout.count("^XA") == 1
     # The Code 128 field carries exactly the item ID.
     assert re.search(rf"\^BC[^\^]*\^FD{codes[0]}\^FS", zpl.stdout), zpl.stdout
-    bad = runner.invoke(app, ["labels", "print", "DH12"])
+    bad = cli_runner.invoke(app, ["labels", "print", "DH12"])
     assert bad.exit_code == 2 and "13 characters" in bad.output
-    html_batch = runner.invoke(app, ["labels", "print", *codes, "--format", "html"])
+    html_batch = cli_runner.invoke(app, ["labels", "print", *codes, "--format", "html"])
     assert html_batch.exit_code != 0 and "one label" in html_batch.output
 
 
 def test_worker_once_drains_a_backlog_larger_than_one_round(
-    runner: CliRunner,
+    cli_runner: CliRunner,
     committing: sessionmaker[Session],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -124,7 +113,7 @@ def test_worker_once_drains_a_backlog_larger_than_one_round(
     with transaction(committing) as session:
         for text in texts:
             enqueue(session, "sms.send", {"phone": "0912345678", "text": text})
-    result = runner.invoke(app, ["worker", "--once"])
+    result = cli_runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     sent = {json.loads(line)["text"] for line in sms_log.read_text(encoding="utf-8").splitlines()}
     assert set(texts) <= sent

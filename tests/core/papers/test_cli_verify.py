@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -12,29 +10,19 @@ from typer.testing import CliRunner
 
 from core.cli import app
 from core.db import make_sessionmaker, transaction
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from tests.core.papers.helpers import signed_handover
 
 
-@pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    # Heads signed with the tests' key, kept out of the checkout (as tests/core/test_cli.py).
-    monkeypatch.setenv("HOSO_LEDGER_HEADS_FILE", str(tmp_path / "ledger-heads.jsonl"))
-    monkeypatch.setenv("HOSO_SECRET_KEY", "test-secret")
-    get_settings.cache_clear()
-    return CliRunner()
-
-
 def test_a_confirmed_fee_changed_with_the_trigger_off_is_named(
-    runner: CliRunner,
+    cli_runner: CliRunner,
     committing: sessionmaker[Session],
     owner_engine: Engine,
     settings: Settings,
 ) -> None:
     with transaction(committing) as session:
         signed = signed_handover(session, settings)
-    before = runner.invoke(app, ["ledger", "verify"])
+    before = cli_runner.invoke(app, ["ledger", "verify"])
     assert before.exit_code == 0, before.output
     # The app's role cannot: the trigger refuses and the role may not switch it off.
     with pytest.raises(Exception, match="is signed"), transaction(committing) as session:
@@ -51,7 +39,7 @@ def test_a_confirmed_fee_changed_with_the_trigger_off_is_named(
         session.execute(text(forge), {"fee": 0, "h": signed.handover_id, "code": signed.codes[0]})
         session.execute(text(trigger.format("ENABLE")))
     try:
-        result = runner.invoke(app, ["ledger", "verify"])
+        result = cli_runner.invoke(app, ["ledger", "verify"])
     finally:
         with transaction(as_owner) as session:  # the committed database is shared: restore
             session.execute(text(trigger.format("DISABLE")))
@@ -63,4 +51,4 @@ def test_a_confirmed_fee_changed_with_the_trigger_off_is_named(
     assert f"BROKEN hand-over record {signed.handover_code} (sealed on " in result.output
     assert "content changed after signing" in result.output
     assert result.output.rstrip().endswith("1 broken")
-    assert runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+    assert cli_runner.invoke(app, ["ledger", "verify"]).exit_code == 0
