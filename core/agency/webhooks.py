@@ -8,12 +8,7 @@ one locked row), and in ONE transaction enqueues a webhook per subscribed system
 the watermark. No path can forget, and a crash between the two cannot lose or double a
 webhook: both commit or neither does.
 
-Ids are handed out in insert order but committed in any order, so a watermark could pass an
-id whose transaction has not committed yet and miss it for good. The dispatcher therefore
-stops at a gap in the ids, and only steps over it when no other transaction in this database
-is writing (then the id was rolled back), or when the event after the gap was recorded more
-than ``agency_webhook_gap_grace_seconds`` ago (ledger transactions last milliseconds; one
-still open after that long is taken to have rolled back).
+The watermark never passes an event that commits late: ``core.custody.watermark``.
 """
 
 from __future__ import annotations
@@ -23,12 +18,12 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +34,7 @@ from core.cases.models import Booking, Case
 from core.custody.corrections import fold
 from core.custody.models import CustodyEvent, Item
 from core.custody.transitions import STATUS_LABELS
+from core.custody.watermark import settled
 from core.db import transaction
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.outbox.models import OutboxMessage
@@ -66,17 +62,6 @@ def _cursor(session: Session, now: datetime) -> WebhookCursor:
     ).scalar_one()
 
 
-def _no_other_writer(session: Session) -> bool:
-    """True when no other transaction in this database holds a transaction id (is writing)."""
-    busy = session.scalar(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-        )
-    )
-    return not busy
-
-
 def dispatch_status_webhooks(
     session: Session, settings: Settings, *, now: datetime, limit: int = 500
 ) -> int:
@@ -90,18 +75,8 @@ def dispatch_status_webhooks(
             .limit(limit)
         )
     )
-    taken: list[CustodyEvent] = []
-    expected = cursor.last_event_id + 1
-    grace = timedelta(seconds=settings.agency_webhook_gap_grace_seconds)
-    quiet: bool | None = None
-    for event in events:
-        if event.id != expected and event.recorded_at > now - grace:
-            if quiet is None:
-                quiet = _no_other_writer(session)
-            if not quiet:
-                break  # an earlier id may still commit; wait for it
-        taken.append(event)
-        expected = event.id + 1
+    taken = settled(session, settings, events, after=cursor.last_event_id, now=now,
+                    id_of=lambda e: e.id, recorded_at_of=lambda e: e.recorded_at)  # fmt: skip
     if not taken:
         return 0
     systems = list(

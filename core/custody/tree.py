@@ -5,18 +5,14 @@ call ``extend_tree``, which reads the events after a watermark in id order and a
 as leaves, with any complete node at a stored height (8, 16, ...) they finish, in the same
 transaction as the watermark: a crash loses or doubles nothing.
 
-Ids are handed out in insert order but committed in any order, so the watermark could pass
-an id whose transaction is still open and miss it for good. Like the status webhooks
-(``core.agency.webhooks``) the sequencer stops at a gap in the ids, and steps over it only
-when no other transaction in the database is writing (the id was rolled back) or the event
-after the gap was recorded more than ``agency_webhook_gap_grace_seconds`` ago (ledger
-transactions last milliseconds). One lock on the cursor row makes it a single writer.
+The watermark never passes an event that commits late (``core.custody.watermark``, as for
+the status webhooks). One lock on the cursor row makes it a single writer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +22,7 @@ from core.custody.hashing import utc_text
 from core.custody.merkle import TILE_HEIGHT, TILE_WIDTH, Tree, fold_level, leaf_data, leaf_hash
 from core.custody.models import CustodyEvent, Item
 from core.custody.tree_models import LedgerLeaf, LedgerTreeCursor, LedgerTreeNode
+from core.custody.watermark import settled
 from core.settings import Settings
 
 BATCH = 2_000
@@ -88,16 +85,6 @@ def tree_size(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(LedgerTreeCursor.size), 0))) or 0
 
 
-def _no_other_writer(session: Session) -> bool:
-    busy = session.scalar(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-        )
-    )
-    return not busy
-
-
 def event_leaf(
     item_code: str, seq: int, kind: str, recorded_at: datetime, event_hash: str
 ) -> bytes:
@@ -121,18 +108,14 @@ def extend_tree(session: Session, settings: Settings, *, now: datetime, limit: i
         .order_by(CustodyEvent.id)
         .limit(limit)
     ).all()
-    grace = timedelta(seconds=settings.agency_webhook_gap_grace_seconds)
-    expected = cursor.last_event_id + 1
-    quiet: bool | None = None
-    taken: list[tuple[int, str, int, bytes]] = []  # row id, item code, seq, leaf hash
-    for row_id, code, seq, kind, recorded_at, event_hash in rows:
-        if row_id != expected and recorded_at > now - grace:
-            if quiet is None:
-                quiet = _no_other_writer(session)
-            if not quiet:
-                break  # an earlier id may still commit; wait for it
-        taken.append((row_id, code, seq, event_leaf(code, seq, kind, recorded_at, event_hash)))
-        expected = row_id + 1
+    ready = settled(session, settings, rows, after=cursor.last_event_id, now=now,
+                    id_of=lambda row: int(row.id),
+                    recorded_at_of=lambda row: row.recorded_at)  # fmt: skip
+    # row id, item code, seq, leaf hash
+    taken = [
+        (row_id, code, seq, event_leaf(code, seq, kind, recorded_at, event_hash))
+        for row_id, code, seq, kind, recorded_at, event_hash in ready
+    ]
     if not taken:
         return 0
     old_size = cursor.size

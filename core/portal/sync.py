@@ -21,17 +21,18 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cases.models import Case
 from core.custody.corrections import fold
 from core.custody.models import CustodyEvent, Item
+from core.custody.watermark import settled
 from core.db import transaction
 from core.errors import InvalidTransition
 from core.outbox.models import OutboxMessage
@@ -184,16 +185,6 @@ def _cursor(session: Session, now: datetime) -> PortalSyncCursor:
     ).scalar_one()
 
 
-def _no_other_writer(session: Session) -> bool:
-    busy = session.scalar(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-        )
-    )
-    return not busy
-
-
 def sync_portal_statuses(
     session: Session, settings: Settings, *, now: datetime, limit: int = 500
 ) -> int:
@@ -210,18 +201,8 @@ def sync_portal_statuses(
             .limit(limit)
         )
     )
-    taken: list[CustodyEvent] = []
-    expected = cursor.last_event_id + 1
-    grace = timedelta(seconds=settings.agency_webhook_gap_grace_seconds)
-    quiet: bool | None = None
-    for event in events:
-        if event.id != expected and event.recorded_at > now - grace:
-            if quiet is None:
-                quiet = _no_other_writer(session)
-            if not quiet:
-                break
-        taken.append(event)
-        expected = event.id + 1
+    taken = settled(session, settings, events, after=cursor.last_event_id, now=now,
+                    id_of=lambda e: e.id, recorded_at_of=lambda e: e.recorded_at)  # fmt: skip
     if not taken:
         return 0
     case_ids = session.scalars(
