@@ -9,6 +9,7 @@ and day: a second is refused, so a shortage cannot be counted away.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,23 +25,33 @@ from core.money.models import CashUp, MoneyAccount, MoneyPosting, MoneyTransacti
 from vntime import VN
 
 
-def courier_cash_lines(
-    session: Session, courier_user_id: int, as_of: datetime | None = None
-) -> dict[str, int]:
-    """What the courier holds, by line (state fees, postage, ...), from the ledger; with
-    ``as_of``, what they held then (money taken later is the next cash-up's)."""
+def couriers_cash_lines(
+    session: Session, courier_user_ids: Iterable[int], as_of: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """What each courier holds, by line (state fees, postage, ...), from the ledger, in one
+    query; with ``as_of``, what they held then (money taken later is the next cash-up's)."""
+    keys = {accounts.courier_cash(c): c for c in courier_user_ids}
     query = (
-        select(MoneyPosting.line, func.sum(MoneyPosting.amount_vnd))
+        select(MoneyAccount.key, MoneyPosting.line, func.sum(MoneyPosting.amount_vnd))
         .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
-        .where(MoneyAccount.key == accounts.courier_cash(courier_user_id))
-        .group_by(MoneyPosting.line)
+        .where(MoneyAccount.key.in_(list(keys)))
+        .group_by(MoneyAccount.key, MoneyPosting.line)
     )
     if as_of is not None:
         query = query.join(
             MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id
         ).where(MoneyTransaction.occurred_at <= as_of)
-    rows = session.execute(query).all()
-    return {line: int(total) for line, total in rows if total}
+    held: dict[int, dict[str, int]] = {c: {} for c in keys.values()}
+    for key, line, total in session.execute(query).all():
+        if total:
+            held[keys[key]][line] = int(total)
+    return held
+
+
+def courier_cash_lines(
+    session: Session, courier_user_id: int, as_of: datetime | None = None
+) -> dict[str, int]:
+    return couriers_cash_lines(session, [courier_user_id], as_of)[courier_user_id]
 
 
 @dataclass(frozen=True)
@@ -84,9 +95,10 @@ def cash_position(session: Session, post_office_id: int, day: date) -> list[Cour
             select(User).where(User.id.in_({c.confirmed_by_user_id for c in done.values()}))
         )
     }
+    held = couriers_cash_lines(session, [c.id for c in couriers])
     rows = []
     for courier in couriers:
-        lines = courier_cash_lines(session, courier.id)
+        lines = held[courier.id]
         cash_up = done.get(courier.id)
         rows.append(
             CourierCash(

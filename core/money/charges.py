@@ -9,6 +9,7 @@ quote (negative) reduces the line it names; it never moves money between lines.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,7 +74,8 @@ class CaseMoneyFacts:
 # The booking's accepted quote, read by its table: core.booking sits above the courier's
 # door-step checks, which ask the ledger what is due, so core.money may not import it.
 _TERMS_SQL = text(
-    "SELECT payment_method, quote, cancelled_at IS NOT NULL FROM booking_terms WHERE case_id = :c"
+    "SELECT case_id, payment_method, quote, cancelled_at IS NOT NULL FROM booking_terms "
+    "WHERE case_id = ANY(:c)"
 )
 
 
@@ -84,34 +86,48 @@ class Terms:
     cancelled: bool
 
 
+def terms_of(session: Session, case_ids: Iterable[int]) -> dict[int, Terms]:
+    """The accepted quote of each case booked with one (a case without is absent)."""
+    rows = session.execute(_TERMS_SQL, {"c": sorted(set(case_ids))})
+    return {int(r[0]): Terms(str(r[1]), dict(r[2] or {}), bool(r[3])) for r in rows}
+
+
 def booking_terms(session: Session, case_id: int) -> Terms | None:
-    row = session.execute(_TERMS_SQL, {"c": case_id}).first()
-    if row is None:
-        return None
-    return Terms(str(row[0]), dict(row[1] or {}), bool(row[2]))
+    return terms_of(session, [case_id]).get(case_id)
+
+
+def cases_facts(session: Session, case_ids: Iterable[int]) -> dict[int, CaseMoneyFacts]:
+    """What the money of each case hangs on, in two queries (an unknown case is absent)."""
+    wanted = sorted(set(case_ids))
+    rows = session.execute(
+        select(Case.id, Booking.office_id, Booking.post_office_id, Booking.contact_name)
+        .join(Booking, Booking.id == Case.booking_id)
+        .where(Case.id.in_(wanted))
+    ).all()
+    terms = terms_of(session, wanted)
+    facts = {}
+    for case_id, office_id, post_office_id, contact_name in rows:
+        found = terms.get(case_id)
+        quote = found.quote if found is not None else {}
+        exemption = quote.get("exemption")
+        facts[case_id] = CaseMoneyFacts(
+            case_id=case_id,
+            office_id=office_id,
+            post_office_id=post_office_id,
+            payment_method=found.payment_method if found is not None else None,
+            contact_name=contact_name,
+            due_by_line=quote_lines(quote),
+            cancelled=found is not None and found.cancelled,
+            exemption=exemption if isinstance(exemption, dict) else None,
+        )
+    return facts
 
 
 def case_facts(session: Session, case_id: int) -> CaseMoneyFacts:
-    row = session.execute(
-        select(Case.id, Booking.office_id, Booking.post_office_id, Booking.contact_name)
-        .join(Booking, Booking.id == Case.booking_id)
-        .where(Case.id == case_id)
-    ).first()
-    if row is None:
+    facts = cases_facts(session, [case_id]).get(case_id)
+    if facts is None:
         raise NotFound(f"no case {case_id}", field="case_id")
-    terms = booking_terms(session, case_id)
-    quote = terms.quote if terms is not None else {}
-    exemption = quote.get("exemption")
-    return CaseMoneyFacts(
-        case_id=row[0],
-        office_id=row[1],
-        post_office_id=row[2],
-        payment_method=terms.payment_method if terms is not None else None,
-        contact_name=row[3],
-        due_by_line=quote_lines(quote),
-        cancelled=terms is not None and terms.cancelled,
-        exemption=exemption if isinstance(exemption, dict) else None,
-    )
+    return facts
 
 
 def _charge_legs(facts: CaseMoneyFacts) -> list[Leg]:

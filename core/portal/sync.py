@@ -209,8 +209,13 @@ def sync_portal_statuses(
         select(Item.case_id).where(Item.id.in_({e.item_id for e in taken}),
                                    Item.case_id.is_not(None))
     ).all()  # fmt: skip
-    for case_id in sorted({c for c in case_ids if c is not None}):
-        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+    # One statement rather than one per case; in id order, so two passes lock in one order.
+    session.execute(
+        select(Case.id)
+        .where(Case.id.in_({c for c in case_ids if c is not None}))
+        .order_by(Case.id)
+        .with_for_update()
+    ).all()
     changes = changes_for_events(session, taken, _last_codes(session, [c for c in case_ids if c]))
     for change in changes:
         case = session.get(Case, change.case_id)

@@ -4,6 +4,7 @@ core.access)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -59,10 +60,11 @@ def latest_decisions(*, on: date | None = None) -> Select[BankLine, BankLineDeci
     return query
 
 
-def dossier_code(session: Session, case_id: int | None) -> str | None:
-    if case_id is None:
-        return None
-    case = session.get(Case, case_id)
-    item_id = case.dossier_item_id or case.result_item_id if case is not None else None
-    item = session.get(Item, item_id) if item_id else None
-    return item.code if item is not None else None
+def item_codes(session: Session, case_ids: Iterable[int | None]) -> dict[int, str]:
+    """The item each case is known by (its dossier, else its result), in one query."""
+    wanted = sorted({c for c in case_ids if c is not None})
+    item_id = func.coalesce(Case.dossier_item_id, Case.result_item_id)
+    rows = session.execute(
+        select(Case.id, Item.code).join(Item, Item.id == item_id).where(Case.id.in_(wanted))
+    ).tuples()
+    return dict(rows.all())
