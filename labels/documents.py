@@ -1,4 +1,5 @@
-"""A4 paper documents of the journey: dossier slip, handover record, fee receipt.
+"""A4 paper documents of the journey: dossier slip and handover record (the money's quote and
+receipts: labels.money).
 
 Each is printed or kept as PDF evidence beside the custody events, so the text is the
 legal record: Vietnamese first, full diacritics, and amounts spelled the Vietnamese way.
@@ -164,33 +165,6 @@ class HandoverRecord:
     supersedes: str | None = None
     correction_reason: str | None = None
     code_records: Sequence[CodeRecordLine] = ()
-
-
-PaymentMethod = Literal["cash", "bank_transfer", "card", "e_wallet"]
-
-PAYMENT_TITLES: dict[str, str] = {
-    "cash": "Tiền mặt / Cash",
-    "bank_transfer": "Chuyển khoản / Bank transfer",
-    "card": "Thẻ / Card",
-    "e_wallet": "Ví điện tử / E-wallet",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class FeeReceipt:
-    """Biên lai thu phí, lệ phí, cước: what the citizen paid the courier."""
-
-    receipt_no: str
-    issued_at: dt.datetime
-    post_office: str
-    payer_name: str
-    payer_address: str
-    item_id: str | None
-    items: Sequence[FeeLine]
-    payment_method: PaymentMethod
-    collector_name: str
-    payment_qr_payload: str | None = None
-    """VietQR payload to print for bank transfer, from ``labels.vietqr.build_vietqr``."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -705,49 +679,3 @@ def _taker_sig(r: HandoverRecord) -> bytes | None:
 # ---------------------------------------------------------------------------------------
 # Fee receipt
 # ---------------------------------------------------------------------------------------
-def render_fee_receipt(receipt: FeeReceipt) -> bytes:
-    """Biên lai as an A4 PDF; prints the VietQR code when one is given for transfer."""
-    if receipt.item_id is not None:
-        _check_item(receipt.item_id, "item_id")
-    if not receipt.items:
-        raise InvalidLabelData("items is empty: a receipt lists at least one amount")
-    _check_fees(receipt.items, "items")
-    if receipt.payment_method not in PAYMENT_TITLES:
-        raise InvalidLabelData(
-            f"payment_method must be one of {', '.join(PAYMENT_TITLES)}, "
-            f"got {receipt.payment_method!r}"
-        )
-
-    pdf = _new_pdf(f"Biên lai {receipt.receipt_no}")
-    _header(pdf, receipt.post_office, "BIÊN LAI THU TIỀN / FEE RECEIPT", receipt.receipt_no)
-    _field(pdf, "Thời gian / Time", _stamp(receipt.issued_at, "issued_at"))
-    _field(pdf, "Người nộp / Payer", receipt.payer_name)
-    _field(pdf, "Địa chỉ / Address", receipt.payer_address)
-    if receipt.item_id is not None:
-        _field(pdf, "Mã bưu gửi / Item ID", format_item_id(receipt.item_id))
-    _field(pdf, "Hình thức thanh toán / Payment method", PAYMENT_TITLES[receipt.payment_method])
-    _section(pdf, "Các khoản thu / Amounts")
-    _fee_table(pdf, receipt.items, "Tổng cộng / Total")
-    if receipt.payment_qr_payload:
-        pdf.ln(3)
-        y = pdf.get_y()
-        _draw_qr(pdf, receipt.payment_qr_payload, _MARGIN, y, 36)
-        pdf.set_xy(_MARGIN + 40, y + 4)
-        pdf.set_font(FAMILY, "", 9.5)
-        pdf.multi_cell(
-            _CONTENT_W - 40,
-            5,
-            "Quét mã VietQR bằng ứng dụng ngân hàng để chuyển khoản.\n"
-            "Scan the VietQR code with a banking app to pay by transfer.",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.set_y(y + 38)
-    _signatures(
-        pdf,
-        (
-            ("Người nộp tiền / Payer", receipt.payer_name, None),
-            ("Người thu tiền / Collected by", receipt.collector_name, None),
-        ),
-    )
-    return bytes(pdf.output())

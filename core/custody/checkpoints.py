@@ -64,16 +64,6 @@ def checkpoint_of_size(session: Session, size: int) -> LedgerCheckpoint | None:
     ).first()
 
 
-def first_checkpoint_covering(session: Session, leaf_index: int) -> LedgerCheckpoint | None:
-    """The oldest head whose tree holds this leaf: the first a receipt can be proved in."""
-    return session.scalars(
-        select(LedgerCheckpoint)
-        .where(LedgerCheckpoint.tree_size > leaf_index)
-        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
-        .limit(1)
-    ).first()
-
-
 def _due(last: LedgerCheckpoint | None, size: int, settings: Settings, now: datetime) -> bool:
     if last is None:
         return True

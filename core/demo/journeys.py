@@ -538,11 +538,6 @@ def home_in(
     return commune.lat, commune.lon
 
 
-def fees_on_behalf(cases: Iterable[DemoCase]) -> int:
-    """The procedure fees the citizens paid the post to pass on: what the office receives."""
-    return sum(d.procedure.fee_vnd for d in cases if d.terms and d.terms.pay_fee_on_behalf)
-
-
 def checklist(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the courier ticks at the door, as the law asks it (core/courier/doorstep.py):
     each mandatory document in the form asked, with its pages; a conditional one ("nếu ủy

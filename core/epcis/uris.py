@@ -31,12 +31,6 @@ def bag_uri(code: str) -> str:
     return f"{PREFIX}:bag:{_segment(code)}"
 
 
-def code_of_item_uri(uri: str) -> str | None:
-    """The S10 code in an item URI, or None if ``uri`` is not one."""
-    head = f"{PREFIX}:item:"
-    return uri[len(head) :] if uri.startswith(head) else None
-
-
 class PartyNames:
     """The stable codes of the offices and post offices a page of events names, so that
     ``office:3`` (a row id, different in every database) is exported by its code."""

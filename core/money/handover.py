@@ -1,24 +1,19 @@
-"""The state fees handed to the office with the dossiers: the agency payable falls by them.
-
-One function posts it, so the per-dossier figures of the hand-over record (fees declared by
-the courier and confirmed by the desk, per dossier) plug in here: until they exist, a
-hand-over's confirmed total is split per dossier when it equals the fees the ledger charged
-for the dossiers received, and is posted as one line otherwise (the record shows the gap).
+"""The state fees that travel with the dossiers, per dossier as the signed hand-over record
+confirms them (``core.handovers.service._post_fees_handed``): from the till to the courier
+who carries the dossiers on, from the courier to the office, whose payable falls by them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.money import accounts
-from core.money.charges import case_facts
 from core.money.ledger import Leg, checked_amount, post
-from core.money.models import MoneyAccount, MoneyPosting, MoneyTransaction
+from core.money.models import MoneyTransaction
 
 
 @dataclass(frozen=True)
@@ -28,39 +23,6 @@ class HandedFee:
 
     case_id: int | None
     amount_vnd: int
-
-
-def state_fees_charged(session: Session, case_ids: Iterable[int]) -> dict[int, int]:
-    """The state fees each case owes the office, as charged (or quoted, before the charge)."""
-    wanted = sorted(set(case_ids))
-    rows = session.execute(
-        select(MoneyPosting.case_id, func.sum(MoneyPosting.amount_vnd))
-        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
-        .where(
-            MoneyAccount.kind == "citizen",
-            MoneyPosting.case_id.in_(wanted),
-            MoneyPosting.line == "state_fee",
-            MoneyPosting.amount_vnd > 0,
-        )
-        .group_by(MoneyPosting.case_id)
-    ).all()
-    found = {int(case_id): int(total) for case_id, total in rows if case_id is not None}
-    for case_id in wanted:
-        if case_id not in found:
-            found[case_id] = case_facts(session, case_id).due_by_line.get("state_fee", 0)
-    return found
-
-
-def split_confirmed(
-    session: Session, case_ids: Sequence[int], confirmed_vnd: int
-) -> list[HandedFee]:
-    """The confirmed total per dossier when it adds up to what the dossiers were charged."""
-    if confirmed_vnd <= 0:
-        return []
-    charged = state_fees_charged(session, case_ids)
-    if case_ids and sum(charged.values()) == confirmed_vnd:
-        return [HandedFee(case_id, amount) for case_id, amount in charged.items() if amount]
-    return [HandedFee(None, confirmed_vnd)]
 
 
 def post_agency_handover(

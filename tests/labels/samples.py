@@ -157,25 +157,22 @@ def make_handover(**overrides: Any) -> Any:
     return replace(rec, **overrides)
 
 
-def make_receipt(**overrides: Any) -> Any:
-    from labels.documents import FeeLine, FeeReceipt
+def make_quote(**overrides: Any) -> Any:
+    from labels.documents import FeeLine
+    from labels.money import QuoteDoc
     from labels.vietqr import build_vietqr
 
-    rec = FeeReceipt(
-        receipt_no="BL-2025-000987",
+    quote = QuoteDoc(
+        number="BG-000987",
         issued_at=dt.datetime(2025, 7, 14, 9, 35, tzinfo=VN),
         post_office="Bưu cục Kinh Bắc - Bắc Ninh",
-        payer_name="Nguyễn Thị Hương",
-        payer_address="Số 12 ngõ 34 đường Nguyễn Đăng Đạo, Phường Kinh Bắc, Bắc Ninh",
+        citizen_name="Nguyễn Thị Hương",
         item_id=make_item_id("EB", 12345678),
-        items=(
+        lines=(
             FeeLine("Lệ phí cấp đổi giấy phép lái xe", 135000),
             FeeLine("Cước dịch vụ bưu chính công ích", 26000),
         ),
-        payment_method="bank_transfer",
-        collector_name="Trần Văn Đức",
-        payment_qr_payload=build_vietqr(
-            "970415", "0011001932418", 161000, "Phí hồ sơ EB123456785VN"
-        ),
+        payment_method_label="Chuyển khoản VietQR / VietQR bank transfer",
+        payment_qr_payload=build_vietqr("970415", "0011001932418", 161000, "HOSO EB123456785VN"),
     )
-    return replace(rec, **overrides)
+    return replace(quote, **overrides)

@@ -10,15 +10,15 @@ from labels.documents import (
     DocumentLine,
     FeeLine,
     render_dossier_slip,
-    render_fee_receipt,
     render_handover_record,
 )
 from labels.errors import InvalidLabelData
+from labels.money import render_quote
 from labels.s10 import make_item_id
 from labels.vietqr import parse_vietqr
 
 from .decode import decoded, pdf_pages, pdf_text
-from .samples import make_handover, make_receipt, make_slip
+from .samples import make_handover, make_quote, make_slip
 
 
 def _one_text(pdf: bytes) -> str:
@@ -122,18 +122,18 @@ def test_long_handover_flows_onto_more_pages() -> None:
     assert "Cộng / Total: 60" in "".join(pages)
 
 
-def test_fee_receipt_text_and_vietqr(artifacts: Path) -> None:
-    receipt = make_receipt()
-    pdf = render_fee_receipt(receipt)
+def test_quote_text_and_vietqr(artifacts: Path) -> None:
+    quote = make_quote()
+    pdf = render_quote(quote)
     page = pdf_pages(pdf, dpi=203)[0]
-    page.save(artifacts / "fee_receipt.png")
+    page.save(artifacts / "quote.png")
     qrs = decoded(page)["qr"]
-    assert qrs == [receipt.payment_qr_payload]
+    assert qrs == [quote.payment_qr_payload]
     assert parse_vietqr(qrs[0]).amount == 161000
     text = _one_text(pdf)
     for expected in (
-        "BIÊN LAI THU TIỀN / FEE RECEIPT",
-        "Chuyển khoản / Bank transfer",
+        "BÁO GIÁ DỊCH VỤ / QUOTE",
+        "Chuyển khoản VietQR / VietQR bank transfer",
         "26.000 ₫",
         "161.000 ₫",
         "Nguyễn Thị Hương",
@@ -141,8 +141,8 @@ def test_fee_receipt_text_and_vietqr(artifacts: Path) -> None:
         assert expected in text, expected
 
 
-def test_cash_receipt_has_no_qr() -> None:
-    pdf = render_fee_receipt(make_receipt(payment_method="cash", payment_qr_payload=None))
+def test_cash_quote_has_no_qr() -> None:
+    pdf = render_quote(make_quote(payment_method_label="Tiền mặt / Cash", payment_qr_payload=None))
     assert decoded(pdf_pages(pdf, dpi=150)[0])["qr"] == []
     assert "Tiền mặt / Cash" in _one_text(pdf)
 
@@ -174,8 +174,7 @@ def test_cash_receipt_has_no_qr() -> None:
             "kind must be one of",
         ),
         (render_handover_record, make_handover, {"record_url": "ftp://x"}, "record_url"),
-        (render_fee_receipt, make_receipt, {"items": ()}, "items is empty"),
-        (render_fee_receipt, make_receipt, {"payment_method": "cheque"}, "payment_method"),
+        (render_quote, make_quote, {"lines": ()}, "lines is empty"),
     ],
 )
 def test_bad_documents_are_refused_with_the_field_named(
