@@ -26,7 +26,7 @@ from core.cases.models import Booking, Case, DossierCodeRecord
 from core.custody.models import CustodyEvent, Item
 from core.custody.parties import Actor, party
 from core.custody.sealing import RECORD_DOSSIER_CODE, content_hash, day, moment, seal
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, code_refusal
 from core.places.models import Office
 from core.settings import Settings
 from labels.dossier_code import DossierCode, validate_dossier_code
@@ -93,37 +93,44 @@ def check_plausible(
     agency = code.province_agency
     if allowed and agency not in allowed:
         raise InvalidInput(
-            f"mã hồ sơ {code.code} thuộc cơ quan {agency}, không phải của {office.name_vi} "
-            f"(mã {', '.join(allowed)}) / the code's agency {agency} is not this office's",
+            f"the code's agency {agency} is not {office.name_vi}'s ({', '.join(allowed)})",
             field="agency_dossier_code",
-        )
+            reason="papers.agency_not_office",
+            params={"code": code.code, "agency": agency, "office": office.name_vi,
+                    "allowed": ", ".join(allowed)},
+        )  # fmt: skip
     if not allowed and agency in _codes_elsewhere(session, office.province_code):
         raise InvalidInput(
-            f"mã hồ sơ {code.code} thuộc cơ quan {agency} của tỉnh khác / the code's agency "
-            f"{agency} belongs to another province",
+            f"the code's agency {agency} belongs to another province",
             field="agency_dossier_code",
+            reason="papers.agency_other_province",
+            params={"code": code.code, "agency": agency},
         )
     today = now.astimezone(VN).date()
     if code.received_on > today:
         raise InvalidInput(
-            f"ngày tiếp nhận trong mã ({code.received_on:%d/%m/%Y}) sau hôm nay / the code's "
-            "date is in the future",
+            f"the code's date ({code.received_on:%d/%m/%Y}) is in the future",
             field="agency_dossier_code",
+            reason="papers.code_date_future",
+            params={"date": f"{code.received_on:%d/%m/%Y}"},
         )
     reached = _reached_office_on(session, case, office) or today
     oldest = reached - timedelta(days=settings.dossier_code_max_age_days)
     if code.received_on < oldest:
         raise InvalidInput(
-            f"ngày tiếp nhận trong mã ({code.received_on:%d/%m/%Y}) quá xa trước ngày bàn giao "
-            f"hồ sơ ({reached:%d/%m/%Y}) / the code's date is more than "
-            f"{settings.dossier_code_max_age_days} days before the hand-over",
+            f"the code's date ({code.received_on:%d/%m/%Y}) is more than "
+            f"{settings.dossier_code_max_age_days} days before the hand-over "
+            f"({reached:%d/%m/%Y})",
             field="agency_dossier_code",
-        )
+            reason="papers.code_date_too_old",
+            params={"date": f"{code.received_on:%d/%m/%Y}", "reached": f"{reached:%d/%m/%Y}",
+                    "days": settings.dossier_code_max_age_days},
+        )  # fmt: skip
     if appointment is not None and appointment < code.received_on:
         raise InvalidInput(
-            "ngày hẹn trả trước ngày tiếp nhận / the appointment cannot be before the dossier "
-            "was received",
+            "the appointment cannot be before the dossier was received",
             field="appointment_date",
+            reason="case.appointment_before_receipt",
         )
 
 
@@ -186,10 +193,11 @@ def record_dossier_code(
     try:
         code = validate_dossier_code(raw_code)
     except InvalidCode as exc:
-        raise InvalidInput(str(exc), field="agency_dossier_code") from exc
+        raise code_refusal(exc, "agency_dossier_code") from exc
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > 500:
-        raise InvalidInput("lý do tối đa 500 ký tự / at most 500 characters", field="reason")
+        raise InvalidInput("the reason is at most 500 characters", field="reason",
+                           reason="papers.reason_too_long")  # fmt: skip
     # Two desks (or the desk and the agency's system) recording at once take turns: each
     # correction must name the record it supersedes.
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
@@ -200,7 +208,8 @@ def record_dossier_code(
     other = session.scalar(select(Case.id).where(Case.agency_dossier_code == code.code))
     if other is not None and other != case.id:
         raise Conflict(f"{code.code} is already recorded on case {other}",
-                       field="agency_dossier_code")  # fmt: skip
+                       field="agency_dossier_code", reason="case.dossier_code_taken",
+                       params={"code": code.code, "case_id": other})  # fmt: skip
     latest = latest_record(session, case.id)
     current = (
         (latest.agency_dossier_code, latest.appointment_date)
@@ -215,11 +224,11 @@ def record_dossier_code(
             reason = reason or APPOINTMENT_ADDED
         elif reason is None:
             raise Conflict(
-                f"hồ sơ đã có mã {current[0]}"
-                + (f", hẹn trả {current[1]:%d/%m/%Y}" if current[1] else "")
-                + "; sửa cần ghi lý do / a recorded code or date is changed only by a "
-                "correction with a reason",
+                f"the case already has code {current[0]}: a recorded code or date is changed "
+                "only by a correction with a reason",
                 field="reason",
+                reason="papers.correction_needs_reason",
+                params={"code": current[0]},
             )
     check_plausible(session, settings, case, office, code, appointment, now=now)
     row = DossierCodeRecord(

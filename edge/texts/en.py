@@ -124,6 +124,21 @@ TEXTS: dict[str, str] = {
     "case.send_only": "This case asked to send the dossier only, not to get the result by post.",
     "case.dossier_code_taken": "Dossier code {code} is already recorded on case #{case_id}.",
     "case.appointment_before_receipt": "The appointment cannot be before the dossier was received.",
+    "papers.agency_not_office": (
+        "Dossier code {code} belongs to agency {agency}, not to {office} ({allowed})."
+    ),
+    "papers.agency_other_province": (
+        "Dossier code {code} belongs to agency {agency} of another province."
+    ),
+    "papers.code_date_future": "The date in the code ({date}) is after today.",
+    "papers.code_date_too_old": (
+        "The date in the code ({date}) is more than {days} days before the dossier's hand-over "
+        "({reached})."
+    ),
+    "papers.reason_too_long": "A reason is at most 500 characters.",
+    "papers.correction_needs_reason": (
+        "The case already has code {code}: changing a code or an appointment needs a reason."
+    ),
     "case.no_dossier_item": "This case has no dossier item.",
     "dispatch.no_courier": "This post office has no active courier to plan for.",
     "dispatch.no_stop": "No such stop.",

@@ -133,6 +133,16 @@ TEXTS: dict[str, str] = {
     "case.send_only": "Hồ sơ này chỉ đăng ký gửi hồ sơ, không nhận kết quả qua bưu điện.",
     "case.dossier_code_taken": "Mã hồ sơ {code} đã được ghi cho hồ sơ #{case_id}.",
     "case.appointment_before_receipt": "Ngày hẹn trả không thể trước ngày tiếp nhận hồ sơ.",
+    "papers.agency_not_office": (
+        "Mã hồ sơ {code} thuộc cơ quan {agency}, không phải của {office} (mã {allowed})."
+    ),
+    "papers.agency_other_province": "Mã hồ sơ {code} thuộc cơ quan {agency} của tỉnh khác.",
+    "papers.code_date_future": "Ngày tiếp nhận trong mã ({date}) sau hôm nay.",
+    "papers.code_date_too_old": (
+        "Ngày tiếp nhận trong mã ({date}) quá {days} ngày trước ngày bàn giao hồ sơ ({reached})."
+    ),
+    "papers.reason_too_long": "Lý do tối đa 500 ký tự.",
+    "papers.correction_needs_reason": "Hồ sơ đã có mã {code}: sửa mã hoặc ngày hẹn cần ghi lý do.",
     "case.no_dossier_item": "Hồ sơ này không có bưu gửi hồ sơ.",
     # -- dispatch ------------------------------------------------------------------------------
     "dispatch.no_courier": "Bưu cục chưa có bưu tá nào đang làm việc để lập lộ trình.",

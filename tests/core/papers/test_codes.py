@@ -92,8 +92,12 @@ def test_each_office_has_its_own_codes_and_other_provinces_known_codes_are_refus
     elsewhere = make_office(db, province_code=hue.province_code, commune_code=hue.code)
     case, desk = _at_desk(db, settings, elsewhere, commune_code=hue.code, lat=hue.lat,
                           lon=hue.lon, address_text="Phường Thủy Xuân, Huế")  # fmt: skip
-    with pytest.raises(InvalidInput, match="tỉnh khác"):
+    with pytest.raises(InvalidInput, match="another province") as other:
         _record(db, settings, case, desk, _code(case, "000.00.24.H27"))
+    # The page reads it in Vietnamese from the catalogue (edge.texts): "… của tỉnh khác."
+    assert (other.value.field, other.value.reason) == (
+        "agency_dossier_code", "papers.agency_other_province",
+    )  # fmt: skip
     _record(db, settings, case, desk, _code(case, "000.00.00.H33"))
 
 
