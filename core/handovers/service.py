@@ -235,8 +235,9 @@ def _fees_by_item(
         if len(codes) == 1:
             return {codes[0]: total}
         raise InvalidInput(
-            "khai phí, lệ phí cho từng hồ sơ / give the fees of each dossier (item_fees)",
+            "give the fees of each dossier (item_fees)",
             field="item_fees",
+            reason="handover.fees_per_dossier",
         )
     fees: dict[str, int] = {}
     for raw, amount in item_fees.items():
@@ -248,9 +249,10 @@ def _fees_by_item(
         fees[code] = amount
     if total and total != sum(fees.values()):
         raise InvalidInput(
-            f"tổng {total} khác cộng từng hồ sơ {sum(fees.values())} / the total differs "
-            "from the sum per dossier",
+            f"the total {total} differs from the sum per dossier {sum(fees.values())}",
             field=total_field,
+            reason="handover.fees_total_differs",
+            params={"total": total, "sum": sum(fees.values())},
         )
     return fees
 

@@ -100,8 +100,10 @@ def dossier_slip_for(session: Session, item: Item) -> DossierSlip:
     pickup = pickup_event(session, item)
     if pickup is None:
         raise Conflict(
-            f"{item.code}: chưa nhận hồ sơ tại nhà, chưa có phiếu / no pickup recorded yet",
+            f"{item.code}: no pickup recorded yet, so no slip",
             field="item_id",
+            reason="papers.no_pickup_yet",
+            params={"code": item.code},
         )
     details: dict[str, Any] = dict(pickup.details)
     evidence: dict[str, Any] = dict(pickup.evidence)
