@@ -14,6 +14,7 @@ from core.cases.models import Case
 from core.cases.service import BookingRequest, open_case
 from core.custody.models import Item
 from core.custody.parties import Actor
+from core.dispatch.models import RouteStop
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
 from core.outbox.models import OutboxMessage
@@ -170,3 +171,19 @@ def sent_code(session: Session, phone: str) -> str:
     found = re.search(r"\b(\d{6})\b", text)
     assert found is not None
     return found.group(1)
+
+
+def todays_stop(session: Session, courier: User, *, kind: str, sequence: int,
+                start: datetime, **overrides: Any) -> RouteStop:  # fmt: skip
+    """A stop on the courier's run sheet today (Vietnam's day of ``start``): two-hour window
+    from ``start``, near the home post office unless ``overrides`` say otherwise."""
+    values: dict[str, Any] = {
+        "post_office_id": courier.post_office_id, "service_date": start.astimezone(VN).date(),
+        "kind": kind, "courier_id": courier.id, "sequence": sequence, "lat": 21.18,
+        "lon": 106.06, "window_start": start, "window_end": start + timedelta(hours=2),
+    }  # fmt: skip
+    values.update(overrides)
+    stop = RouteStop(**values)
+    session.add(stop)
+    session.flush()
+    return stop

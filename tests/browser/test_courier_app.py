@@ -41,6 +41,7 @@ from tests.factories import (
     make_office,
     make_procedure,
     make_user,
+    todays_stop,
     unique,
 )
 from tests.labels.decode import pdf_pages
@@ -339,14 +340,9 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
         case.pickup_courier_id = courier.id
         dossier = session.get(Item, case.dossier_item_id)
         assert dossier is not None
-        today = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
-        stop = RouteStop(
-            post_office_id=courier.post_office_id, service_date=today.date(), kind="home_pickup",
-            courier_id=courier.id, sequence=1, case_id=case.id, lat=21.18, lon=106.06,
-            window_start=today, window_end=today + timedelta(hours=2),
-        )  # fmt: skip
-        session.add(stop)
-        session.flush()
+        nine = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
+        stop = todays_stop(session, courier, kind="home_pickup", sequence=1, start=nine,
+                           case_id=case.id)  # fmt: skip
         stop_id, code = stop.id, dossier.code
     context = browser.new_context(**PHONE)
     page = context.new_page()

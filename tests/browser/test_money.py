@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.custody.models import Item
-from core.dispatch.models import RouteStop
 from core.identity.service import actor_for
 from core.money import account_balance, accounts, payment_state, record_payment
 from core.money.models import CashUp, MoneyException, Receipt
@@ -18,7 +17,7 @@ from core.settings import Settings
 from tests.browser.conftest import PHONE
 from tests.browser.test_courier_app import _sign
 from tests.core.money.helpers import TOTAL_BOTH, priced_case
-from tests.factories import home_post_office, make_user, unique
+from tests.factories import home_post_office, make_user, todays_stop, unique
 from vntime import VN
 
 pytestmark = pytest.mark.browser
@@ -37,14 +36,9 @@ def test_the_courier_app_asks_why_when_the_cash_differs_from_what_is_due(
         case.pickup_courier_id = courier.id
         dossier = session.get(Item, case.dossier_item_id)
         assert dossier is not None
-        today = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
-        stop = RouteStop(
-            post_office_id=courier.post_office_id, service_date=today.date(), kind="home_pickup",
-            courier_id=courier.id, sequence=1, case_id=case.id, lat=21.18, lon=106.06,
-            window_start=today, window_end=today + timedelta(hours=2),
-        )  # fmt: skip
-        session.add(stop)
-        session.flush()
+        nine = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
+        stop = todays_stop(session, courier, kind="home_pickup", sequence=1, start=nine,
+                           case_id=case.id)  # fmt: skip
         stop_id, code, case_id, courier_id = stop.id, dossier.code, case.id, courier.id
     context = browser.new_context(**PHONE)
     page = context.new_page()
