@@ -212,6 +212,8 @@ class Plan:
     unassigned: tuple[Unassigned, ...]
     engine: str
     wall_time_s: float = 0.0
+    # What each solver of the portfolio returned (cost or why it was rejected), in order.
+    trace: tuple[str, ...] = ()
 
     @property
     def distance(self) -> float:

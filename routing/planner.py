@@ -1,23 +1,31 @@
-"""One small adapter from ``routing.model.Problem`` to PyVRP or VROOM and back.
+"""The day's planner: PyVRP and VROOM side by side, the best checked plan kept.
 
-Which engine where (figures in bench/routing/RESULTS.md, measured on this 2-core box):
+``plan`` (engine ``"auto"``, the default) runs a small portfolio within the wall-clock
+budget, on the two cores of the machine (threads: both solvers' C++ searches release the
+GIL, measured in ``routing.engine_pyvrp``):
 
-* PyVRP 0.14 (iterated local search, native paired shipments since 0.14.0) is used
-  whenever it can model the problem, whatever the budget. Mean distance gap over 29
-  Solomon C1/R1/RC1 instances: 1.00% at 2 s and 2.64% at 0.3 s, against VROOM's 1.55%
-  and 4.88%; over 29 Li & Lim LC1/LR1/LRC1: 0.36% vs 0.78% at 2 s, 1.54% vs 1.49% at
-  0.3 s. So the suggested "VROOM for short budgets" did not survive measurement.
-* PyVRP 0.14 has no per-client vehicle restriction, so skills, locks and dossiers already
-  on board are expressed with routing profiles (see ``_solve_pyvrp``).
-* VROOM (pyvroom) takes the problems with driver breaks, which PyVRP cannot express. It
-  models skills natively, and a lock is a skill only the locked courier holds. Its
-  exploration level is lowered for short budgets so the timeout does not cut it off
-  mid-search.
+* the calling thread runs PyVRP from its own start, for the whole budget;
+* a second thread runs VROOM on one core for about a third of the budget, then PyVRP
+  again (another seed), started from VROOM's plan.
+
+Each result is re-timed in float (``schedule_routes``) and checked by the independent
+checker (``routing.feasibility.check_plan``); of the plans without violations the one
+with the fewest stops left out, then the lowest cost (the problem's objective), is kept.
+So the plan is never worse than the VROOM or PyVRP plans it was chosen from, and a
+plan with a violation is never returned while a clean one exists. Figures per class and
+budget, against each raw solver given the same wall time: ``bench/routing/RESULTS.md``.
+
+Breaks: PyVRP models them as a client per courier (see ``routing.engine_pyvrp``) and,
+unlike VROOM, lets the courier wait for the break window after the last stop; VROOM
+models them natively. Both run whether or not couriers have breaks.
+
+``engine="pyvrp"`` or ``"vroom"`` runs one solver alone (the bench's per-solver rows);
+``"pyvrp"`` falls back to VROOM on an over-full day, since it needs every stop routed.
 
 Both solvers work in integers: durations are ``ceil(value * precision)`` so a route the
 solver thinks feasible is feasible in exact float time too, distances are rounded. The
-returned plan is re-timed and measured in float from ``problem.matrix`` by
-``schedule_routes``; the solver's own numbers are never reported.
+returned plan is re-timed and measured in float from ``problem.matrix``; the solver's own
+numbers are never reported.
 
 Fixed prefixes are honoured the same way for both engines: the prefix is kept verbatim,
 and only the remainder is planned, from the last prefix stop at the time the courier is
@@ -29,68 +37,49 @@ both solvers).
 from __future__ import annotations
 
 import math
+import multiprocessing
+import threading
 import time
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
+from dataclasses import replace
 from typing import Any, Literal
 
-import numpy as np
-import numpy.typing as npt
-
+from routing.engine_pyvrp import PyvrpModel
+from routing.engine_vroom import solve_vroom, vroom_level
+from routing.feasibility import check_plan
 from routing.model import (
     Plan,
     Problem,
     Route,
     Shipment,
-    Stop,
     Unassigned,
-    Vehicle,
     Visit,
     VisitKind,
 )
+from routing.tasks import BREAK as BREAK
+from routing.tasks import Reduced, Sequences, Task, Veh
 
 Engine = Literal["auto", "pyvrp", "vroom"]
-BREAK = "break"
 
-# Part of the budget kept for building the model and reading the answer back, so the
-# whole call stays within time_limit_s.
+# Part of the budget kept for building the models, reading the answers back, re-timing
+# and checking them, so the whole call stays within time_limit_s.
 _OVERHEAD_RESERVE_S = 0.03
-# Share of the budget kept back from PyVRP for the VROOM fallback on an over-full day.
-# Small, because it is lost on every feasible day (all benchmark instances).
+# With engine="pyvrp" alone: share of the budget kept back for the VROOM fallback on an
+# over-full day.
 _FALLBACK_SHARE = 0.1
+# In the portfolio: share of the budget VROOM gets before PyVRP starts from its plan.
+# VROOM's level is chosen to finish within it (vroom_level).
+_VROOM_SHARE = 0.35
+# How long after the deadline the portfolio waits for the second thread before giving up
+# on its result (both solvers stop on their own at the deadline).
+_JOIN_GRACE_S = 0.2
 
 
 class PlanningError(ValueError):
     """The problem is malformed (unknown ids, prefix inconsistent, ...)."""
-
-
-@dataclass(slots=True)
-class _Task:
-    task_id: str
-    stops: tuple[Stop, ...]  # (stop,) for a job, (pickup, drop) for a shipment
-    delivery: int = 0
-    pickup: int = 0
-    amount: int = 0
-    allowed: frozenset[int] | None = None  # vehicle indices; None = any
-
-
-@dataclass(slots=True)
-class _Veh:
-    index: int
-    vehicle: Vehicle
-    start_loc: int
-    ready: float
-    capacity: int
-    prefix: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Reduced:
-    vehicles: list[_Veh]
-    tasks: list[_Task]
-    done: set[str]
 
 
 def _allowed(problem: Problem, skills: frozenset[str], locked: str | None) -> frozenset[int] | None:
@@ -103,7 +92,7 @@ def _allowed(problem: Problem, skills: frozenset[str], locked: str | None) -> fr
     )
 
 
-def _reduce(problem: Problem) -> _Reduced:
+def _reduce(problem: Problem) -> Reduced:
     """Split off fixed prefixes; what is left is what the solver plans."""
     stops = problem.stops()
     job_of = {j.id: j for j in problem.jobs}
@@ -114,7 +103,7 @@ def _reduce(problem: Problem) -> _Reduced:
     if len(stops) != len(problem.jobs) + 2 * len(problem.shipments):
         raise PlanningError("stop ids must be unique across jobs and shipments")
 
-    vehs: list[_Veh] = []
+    vehs: list[Veh] = []
     done: set[str] = set()
     half_done: dict[str, int] = {}  # shipment id -> vehicle index that holds it
     for i, v in enumerate(problem.vehicles):
@@ -143,401 +132,37 @@ def _reduce(problem: Problem) -> _Reduced:
             ready = sched.visits[-1].departure
         if v.available_at is not None:
             ready = max(ready, float(v.available_at))
-        vehs.append(_Veh(i, v, loc, ready, cap, seq))
+        vehs.append(Veh(i, v, loc, ready, cap, seq))
 
-    tasks: list[_Task] = []
+    tasks: list[Task] = []
     for job in problem.jobs:
         if job.id not in done:
             tasks.append(
-                _Task(
+                Task(
                     job.id,
                     (job.stop,),
                     delivery=job.delivery,
                     pickup=job.pickup,
                     allowed=_allowed(problem, job.skills, job.locked_to),
+                    skills=job.skills,
                 )
             )
     for sh in problem.shipments:
         if sh.id in half_done:
             tasks.append(
-                _Task(sh.id, (sh.drop,), delivery=sh.amount, allowed=frozenset({half_done[sh.id]}))
+                Task(sh.id, (sh.drop,), delivery=sh.amount, allowed=frozenset({half_done[sh.id]}))
             )
         elif sh.pickup.id not in done:
             tasks.append(
-                _Task(
+                Task(
                     sh.id,
                     (sh.pickup, sh.drop),
                     amount=sh.amount,
                     allowed=_allowed(problem, sh.skills, sh.locked_to),
+                    skills=sh.skills,
                 )
             )
-    return _Reduced(vehs, tasks, done)
-
-
-def _int_matrices(
-    problem: Problem,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    p = problem.precision
-    dist = np.rint(problem.matrix.distance * p).astype(np.int64)
-    # ceil keeps every solver-feasible route feasible in float; the tiny epsilon stops an
-    # exact integer (e.g. 10.0 * 1000) from being pushed up by representation error.
-    dur = np.ceil(problem.matrix.duration * p - 1e-9).astype(np.int64)
-    return dist, dur
-
-
-def _tw(problem: Problem, stop: Stop, veh_lo: int, veh_hi: int) -> tuple[int, int]:
-    if stop.window is None:
-        return veh_lo, veh_hi
-    return stop.window.start * problem.precision, stop.window.end * problem.precision
-
-
-# --------------------------------------------------------------------------- PyVRP
-
-
-class _Deadline:
-    """PyVRP stopping criterion on an absolute wall-clock deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-
-    def __call__(self, best_cost: int) -> bool:
-        return time.perf_counter() >= self.deadline
-
-
-def _solve_pyvrp(
-    problem: Problem, red: _Reduced, budget_s: float, seed: int
-) -> tuple[dict[int, list[str]], list[_Task]] | None:
-    """Routes per vehicle index and tasks left out; None if no feasible plan was found."""
-    import pyvrp
-
-    p = problem.precision
-    dist, dur = _int_matrices(problem)
-    n_loc = len(problem.locations)
-    horizon_lo = min(int(v.ready * p) for v in red.vehicles)
-    horizon_hi = max(v.vehicle.shift.end for v in red.vehicles) * p
-
-    # PyVRP keeps depots first in its location list; duplicate the depot locations there
-    # and keep the problem's own locations after them.
-    depot_locs = sorted({v.start_loc for v in red.vehicles} | {v.vehicle.end for v in red.vehicles})
-    depot_idx = {loc: k for k, loc in enumerate(depot_locs)}
-    off = len(depot_locs)
-    # PyVRP 0.14 cannot restrict a client to some vehicles. Instead each restricted stop
-    # (skills, lock, or a dossier already on board) gets a private copy of its location,
-    # and each group of couriers that may not serve it gets a routing profile in which
-    # that copy is out of reach (travel time beyond the horizon, distance above any real route).
-    private: dict[str, int] = {}
-    extra: list[int] = []
-    for t in red.tasks:
-        if t.allowed is not None:
-            for st in t.stops:
-                private[st.id] = off + n_loc + len(extra)
-                extra.append(st.location)
-    loc_ids = depot_locs + list(range(n_loc)) + extra
-    sel = np.asarray(loc_ids)
-    dist_m = dist[np.ix_(sel, sel)]
-    dur_m = dur[np.ix_(sel, sel)]
-    # Distance that makes a forbidden leg cost more than any real route (profiles below).
-    unreachable = 10 * (horizon_hi - horizon_lo + 4 * int(max(dist_m.max(), dur_m.max())) + 1)
-    forbidden_of: dict[int, frozenset[int]] = {}
-    for v in red.vehicles:
-        forbidden_of[v.index] = frozenset(
-            private[st.id]
-            for t in red.tasks
-            if t.allowed is not None and v.index not in t.allowed
-            for st in t.stops
-        )
-    profile_of: dict[frozenset[int], int] = {}
-    dist_ms: list[Any] = []
-    dur_ms: list[Any] = []
-    for forbidden in dict.fromkeys(forbidden_of.values()):
-        profile_of[forbidden] = len(dist_ms)
-        pd, pt = dist_m, dur_m
-        if forbidden:
-            idx = np.fromiter(forbidden, dtype=np.int64)
-            pd, pt = dist_m.copy(), dur_m.copy()
-            pd[idx, :] = pd[:, idx] = unreachable
-            pt[idx, :] = pt[:, idx] = 2 * (horizon_hi + 1)
-            pd[idx, idx] = 0
-            pt[idx, idx] = 0
-        dist_ms.append(pd)
-        dur_ms.append(pt)
-
-    def where(st: Stop) -> int:
-        return private.get(st.id, off + st.location)
-
-    locations = [pyvrp.Location(x=0, y=0) for _ in loc_ids]
-    depots = [pyvrp.Depot(location=k) for k in range(off)]
-    clients: list[Any] = []
-    shipments: list[Any] = []
-    client_task: list[_Task] = []
-    ship_task: list[_Task] = []
-    for t in red.tasks:
-        if len(t.stops) == 1:
-            s = t.stops[0]
-            lo, hi = _tw(problem, s, horizon_lo, horizon_hi)
-            clients.append(
-                pyvrp.Client(
-                    location=where(s),
-                    delivery=[t.delivery],
-                    pickup=[t.pickup],
-                    service_duration=problem.service_of(s) * p,
-                    tw_early=lo,
-                    tw_late=hi,
-                    name=t.task_id,
-                )
-            )
-            client_task.append(t)
-        else:
-            a, b = t.stops
-            alo, ahi = _tw(problem, a, horizon_lo, horizon_hi)
-            blo, bhi = _tw(problem, b, horizon_lo, horizon_hi)
-            shipments.append(
-                pyvrp.Shipment(
-                    pickup_location=where(a),
-                    delivery_location=where(b),
-                    pickup_tw_early=alo,
-                    pickup_tw_late=ahi,
-                    pickup_service_duration=problem.service_of(a) * p,
-                    delivery_tw_early=blo,
-                    delivery_tw_late=bhi,
-                    delivery_service_duration=problem.service_of(b) * p,
-                    amount=[t.amount],
-                    name=t.task_id,
-                )
-            )
-            ship_task.append(t)
-
-    # Identical couriers share a vehicle type: PyVRP's search treats vehicles of one type
-    # as interchangeable, which is much cheaper than one type per courier.
-    groups: dict[tuple[int, int, int, int, int, int], list[_Veh]] = {}
-    for v in red.vehicles:
-        prof = profile_of[forbidden_of[v.index]]
-        key = (v.start_loc, v.vehicle.end, int(v.ready * p), v.vehicle.shift.end, v.capacity, prof)
-        groups.setdefault(key, []).append(v)
-    duration_cost = 1 if problem.objective == "duration" else 0
-    distance_cost = 1 - duration_cost
-    vtypes = []
-    type_members: list[list[_Veh]] = []
-    for (start, end, ready, shift_end, cap, prof), members in groups.items():
-        vtypes.append(
-            pyvrp.VehicleType(
-                num_available=len(members),
-                capacity=[cap],
-                start_depot=depot_idx[start],
-                end_depot=depot_idx[end],
-                tw_early=ready,
-                tw_late=shift_end * p,
-                unit_distance_cost=distance_cost,
-                unit_duration_cost=duration_cost,
-                profile=prof,
-            )
-        )
-        type_members.append(members)
-
-    data = pyvrp.ProblemData(
-        locations=locations,
-        clients=clients,
-        depots=depots,
-        vehicle_types=vtypes,
-        distance_matrices=dist_ms,
-        duration_matrices=dur_ms,
-        shipments=shipments,
-    )
-    # MaxRuntime starts counting only when the search loop starts, after PyVRP has built
-    # neighbourhoods and an initial solution (a noticeable part of a short budget on a
-    # few hundred stops), so stop on our own wall-clock deadline instead.
-    # Every stop is required. Making them optional with a large prize would let PyVRP
-    # leave out what cannot fit, but measured on a 3-stop case PyVRP 0.14 then failed to
-    # re-insert an optional stop that needs waiting (cost 100560 instead of 3600), so an
-    # over-full day is instead detected as infeasible and handed to VROOM, which leaves
-    # stops out natively.
-    with warnings.catch_warnings():
-        # PenaltyBoundWarning says the penalty hit its bound: expected on tight days,
-        # and the result's feasibility is checked below anyway.
-        warnings.simplefilter("ignore")
-        result = pyvrp.solve(
-            data, stop=_Deadline(time.perf_counter() + budget_s), seed=seed, collect_stats=False
-        )
-    best = result.best
-    seqs: dict[int, list[str]] = {}
-    used_tasks: set[str] = set()
-    if not best.is_feasible():
-        return None
-    next_slot = [0] * len(type_members)
-    for route in best.routes():
-        vt = route.vehicle_type()
-        veh = type_members[vt][next_slot[vt]]
-        next_slot[vt] += 1
-        seq: list[str] = []
-        for act in route:
-            if act.is_client():
-                t = client_task[act.idx]
-                seq.append(t.stops[0].id)
-                used_tasks.add(t.task_id)
-            elif act.is_pickup():
-                t = ship_task[act.idx]
-                seq.append(t.stops[0].id)
-                used_tasks.add(t.task_id)
-            elif act.is_delivery():
-                t = ship_task[act.idx]
-                seq.append(t.stops[1].id)
-        seqs[veh.index] = seq
-    left = [t for t in red.tasks if t.task_id not in used_tasks]
-    return seqs, left
-
-
-# --------------------------------------------------------------------------- VROOM
-
-
-def _vroom_level(red: _Reduced, budget_s: float) -> int:
-    # VROOM's exploration level sets how many construction variants it tries before local
-    # search; a timeout that lands mid-way returns a poor plan, so choose a level that
-    # finishes. Thresholds: stops per second of budget, see RESULTS.md.
-    stops = sum(len(t.stops) for t in red.tasks)
-    per_s = stops / max(budget_s, 1e-3)
-    if per_s <= 50:
-        return 5
-    if per_s <= 150:
-        return 4
-    if per_s <= 400:
-        return 2
-    return 1
-
-
-def _solve_vroom(
-    problem: Problem, red: _Reduced, budget_s: float, exploration: int
-) -> tuple[dict[int, list[str]], list[_Task]]:
-    import vroom
-
-    p = problem.precision
-    dist, dur = _int_matrices(problem)
-    inp = vroom.Input()
-    inp.set_durations_matrix("car", dur.astype(np.uint32))
-    inp.set_distances_matrix("car", dist.astype(np.uint32))
-    if problem.objective == "distance":
-        inp.set_costs_matrix("car", dist.astype(np.uint32))
-
-    skill_ids: dict[str, int] = {}
-
-    def sk(name: str) -> int:
-        return skill_ids.setdefault(name, len(skill_ids) + 1)
-
-    # A lock is a skill only the locked courier has: VROOM's native way to pin a job.
-    lock_skill = {i: sk(f"\x00vehicle:{i}") for i in range(len(problem.vehicles))}
-    for v in red.vehicles:
-        veh = v.vehicle
-        skills = {sk(s) for s in veh.skills} | {lock_skill[v.index]}
-        breaks = []
-        if veh.brk is not None:
-            breaks.append(
-                vroom.Break(
-                    id=v.index,
-                    time_windows=[
-                        vroom.TimeWindow(veh.brk.window.start * p, veh.brk.window.end * p)
-                    ],
-                    service=veh.brk.duration * p,
-                )
-            )
-        inp.add_vehicle(
-            vroom.Vehicle(
-                id=v.index,
-                start=v.start_loc,
-                end=veh.end,
-                capacity=vroom.Amount([v.capacity]),
-                skills=skills,
-                time_window=vroom.TimeWindow(math.ceil(v.ready * p), veh.shift.end * p),
-                breaks=breaks,
-            )
-        )
-
-    def tws(stop: Stop) -> list[Any]:
-        if stop.window is None:
-            return []
-        return [vroom.TimeWindow(stop.window.start * p, stop.window.end * p)]
-
-    id_to_stop: dict[int, tuple[_Task, int]] = {}
-    next_id = 1
-    impossible: list[_Task] = []
-    for t in red.tasks:
-        req: set[int] = set()
-        if t.allowed is not None:
-            if not t.allowed:
-                impossible.append(t)
-                continue
-            if len(t.allowed) == 1:
-                req = {lock_skill[next(iter(t.allowed))]}
-            else:
-                # Skill sets are checked by the solver itself; translate names to ints.
-                task_skills = _task_skills(problem, t)
-                req = {sk(s) for s in task_skills}
-        if len(t.stops) == 1:
-            s = t.stops[0]
-            inp.add_job(
-                vroom.Job(
-                    id=next_id,
-                    location=s.location,
-                    default_service=problem.service_of(s) * p,
-                    delivery=vroom.Amount([t.delivery]),
-                    pickup=vroom.Amount([t.pickup]),
-                    skills=req,
-                    time_windows=tws(s),
-                )
-            )
-            id_to_stop[next_id] = (t, 0)
-            next_id += 1
-        else:
-            a, b = t.stops
-            inp.add_shipment(
-                vroom.ShipmentStep(
-                    next_id,
-                    location=a.location,
-                    default_service=problem.service_of(a) * p,
-                    time_windows=tws(a),
-                ),
-                vroom.ShipmentStep(
-                    next_id + 1,
-                    location=b.location,
-                    default_service=problem.service_of(b) * p,
-                    time_windows=tws(b),
-                ),
-                amount=vroom.Amount([t.amount]),
-                skills=req,
-            )
-            id_to_stop[next_id] = (t, 0)
-            id_to_stop[next_id + 1] = (t, 1)
-            next_id += 2
-
-    seqs: dict[int, list[str]] = {}
-    used: set[str] = set()
-    if id_to_stop:
-        sol = inp.solve(
-            exploration_level=exploration,
-            nb_threads=2,
-            timeout=timedelta(seconds=max(budget_s, 0.01)),
-        )
-        for r in sol.to_dict()["routes"]:
-            seq: list[str] = []
-            for step in r["steps"]:
-                kind = step["type"]
-                if kind == "break":
-                    seq.append(BREAK)
-                elif kind in ("job", "pickup", "delivery"):
-                    t, k = id_to_stop[int(step["id"])]
-                    seq.append(t.stops[k].id)
-                    used.add(t.task_id)
-            seqs[int(r["vehicle"])] = seq
-    left = [t for t in red.tasks if t.task_id not in used]
-    return seqs, left + [t for t in impossible if t not in left]
-
-
-def _task_skills(problem: Problem, t: _Task) -> frozenset[str]:
-    for job in problem.jobs:
-        if job.id == t.task_id:
-            return job.skills
-    for sh in problem.shipments:
-        if sh.id == t.task_id:
-            return sh.skills
-    return frozenset()
+    return Reduced(vehs, tasks, done)
 
 
 # --------------------------------------------------------------------------- results
@@ -630,7 +255,7 @@ def schedule_routes(
     return Plan(tuple(routes), tuple(unassigned), engine)
 
 
-def _alone_reason(problem: Problem, red: _Reduced, t: _Task) -> str | None:
+def _alone_reason(problem: Problem, red: Reduced, t: Task) -> str | None:
     """Why no eligible courier could serve ``t`` even with nothing else to do, if so."""
     if t.allowed is not None and not t.allowed:
         return "no courier has the required skills or the locked courier is not working"
@@ -665,24 +290,71 @@ _NO_ROOM = (
 )
 
 
+def _cost(problem: Problem, p: Plan) -> float:
+    return p.distance if problem.objective == "distance" else p.duration
+
+
+class _Portfolio:
+    """The candidate plans of one ``plan`` call, each re-timed and checked as it arrives."""
+
+    def __init__(self, problem: Problem, red: Reduced, hopeless: list[Unassigned]) -> None:
+        self.problem = problem
+        self.red = red
+        self.hopeless = hopeless
+        self.lock = threading.Lock()
+        self.best: Plan | None = None
+        self.best_key: tuple[int, float] | None = None
+        self.first: Plan | None = None
+        self.trace: list[str] = []
+
+    def offer(self, engine: str, seqs: Sequences, left: list[Task], label: str = "") -> None:
+        label = label or engine
+        full: dict[str, list[str]] = {}
+        for v in self.red.vehicles:
+            rest = seqs.get(v.index, [])
+            if v.prefix or rest:
+                full[v.vehicle.id] = v.prefix + rest
+        unassigned = self.hopeless + [
+            Unassigned(t.task_id, tuple(s.id for s in t.stops), _NO_ROOM) for t in left
+        ]
+        candidate = schedule_routes(self.problem, full, engine=engine, unassigned=unassigned)
+        violations = check_plan(self.problem, candidate)
+        key = (len(candidate.unassigned), _cost(self.problem, candidate))
+        with self.lock:
+            if self.first is None:
+                self.first = candidate
+            if violations:
+                first = violations[0]
+                self.trace.append(f"{label}: rejected, {first.kind}: {first.detail}")
+                return
+            self.trace.append(f"{label}: {key[0]} unassigned, cost {key[1]:.2f}")
+            # Strictly better only: on a tie the earlier candidate (PyVRP's) stays.
+            if self.best_key is None or key < self.best_key:
+                self.best, self.best_key = candidate, key
+
+
+def _run_guarded(portfolio: _Portfolio, name: str, work: Callable[[], None]) -> None:
+    """Run one solver; a failing solver costs its candidate, never the whole plan."""
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - any solver failure leaves the other's plan
+        with portfolio.lock:
+            portfolio.trace.append(f"{name}: failed, {type(exc).__name__}: {exc}")
+
+
 def plan(problem: Problem, *, time_limit_s: float, engine: str = "auto", seed: int = 0) -> Plan:
     """Plan the day (or re-plan the rest of it) within ``time_limit_s`` seconds of wall time."""
     t0 = time.perf_counter()
     if engine not in ("auto", "pyvrp", "vroom"):
         raise PlanningError(f"unknown engine {engine!r}")
     red = _reduce(problem)
-    has_breaks = any(v.brk is not None for v in problem.vehicles)
-    chosen = engine
-    if engine == "auto":
-        chosen = "vroom" if has_breaks else "pyvrp"
-    elif engine == "pyvrp" and has_breaks:
-        raise PlanningError("PyVRP has no driver breaks; use engine='vroom' or 'auto'")
+    deadline = t0 + time_limit_s - _OVERHEAD_RESERVE_S
 
     # Stops no courier could serve even alone are reported at once and kept away from the
     # solvers: PyVRP would otherwise see an infeasible day (or reject a window pair
-    # outright) and fall back to VROOM for everyone.
+    # outright) and only VROOM's plan would be left.
     hopeless: list[Unassigned] = []
-    kept: list[_Task] = []
+    kept: list[Task] = []
     for t in red.tasks:
         why = _alone_reason(problem, red, t)
         if why is None:
@@ -690,30 +362,164 @@ def plan(problem: Problem, *, time_limit_s: float, engine: str = "auto", seed: i
         else:
             hopeless.append(Unassigned(t.task_id, tuple(s.id for s in t.stops), why))
     red.tasks = kept
+    portfolio = _Portfolio(problem, red, hopeless)
 
-    budget = time_limit_s - (time.perf_counter() - t0) - _OVERHEAD_RESERVE_S
     if not red.tasks:
-        seqs: dict[int, list[str]] = {}
-        left: list[_Task] = []
-    elif chosen == "pyvrp" and (
-        got := _solve_pyvrp(problem, red, budget * (1 - _FALLBACK_SHARE), seed)
-    ):
-        seqs, left = got
-    else:
-        if chosen == "pyvrp":
+        portfolio.offer("vroom" if engine == "vroom" else "pyvrp", {}, [])
+    elif engine == "vroom":
+        budget = deadline - time.perf_counter()
+        seqs, left = solve_vroom(problem, red, budget, exploration=vroom_level(red, budget))
+        portfolio.offer("vroom", seqs, left)
+    elif engine == "pyvrp":
+        budget = deadline - time.perf_counter()
+        got = PyvrpModel.build(problem, red).solve(
+            time.perf_counter() + budget * (1 - _FALLBACK_SHARE), seed
+        )
+        if got is not None:
+            portfolio.offer("pyvrp", *got)
+        else:
             # An over-full day (or a budget too short for PyVRP to reach feasibility):
             # VROOM plans what fits and reports the rest.
-            chosen = "pyvrp->vroom"
-            budget = max(0.05, time_limit_s - (time.perf_counter() - t0) - _OVERHEAD_RESERVE_S)
-        seqs, left = _solve_vroom(problem, red, budget, exploration=_vroom_level(red, budget))
+            budget = max(0.05, deadline - time.perf_counter())
+            seqs, left = solve_vroom(problem, red, budget, exploration=vroom_level(red, budget))
+            portfolio.offer("pyvrp->vroom", seqs, left)
+    else:
+        _run_portfolio(problem, red, portfolio, deadline, seed)
 
-    full: dict[str, list[str]] = {}
-    for v in red.vehicles:
-        rest = seqs.get(v.index, [])
-        if v.prefix or rest:
-            full[v.vehicle.id] = v.prefix + rest
-    unassigned = hopeless + [
-        Unassigned(t.task_id, tuple(s.id for s in t.stops), _NO_ROOM) for t in left
-    ]
-    result = schedule_routes(problem, full, engine=chosen, unassigned=unassigned)
-    return Plan(result.routes, result.unassigned, chosen, time.perf_counter() - t0)
+    result = portfolio.best or portfolio.first
+    if result is None:
+        raise PlanningError("no solver produced a plan: " + "; ".join(portfolio.trace))
+    return Plan(
+        result.routes,
+        result.unassigned,
+        result.engine,
+        time.perf_counter() - t0,
+        tuple(portfolio.trace),
+    )
+
+
+# VROOM runs in a child process: pyvroom holds the GIL for its whole solve (measured: a
+# Python loop in another thread stalled for 2.1 s during a 2 s VROOM solve, while PyVRP's
+# search let it run with stalls of at most 40 ms). A forkserver child is started once, with
+# vroom imported, and reused; each plan then costs one pickled problem each way.
+_vroom_pool: ProcessPoolExecutor | None = None
+_vroom_pool_lock = threading.Lock()
+
+
+def _import_vroom() -> None:
+    import vroom  # noqa: F401 - imported once in the child, not per plan
+
+
+def _vroom_worker() -> ProcessPoolExecutor:
+    global _vroom_pool
+    with _vroom_pool_lock:
+        if _vroom_pool is None:
+            ctx = multiprocessing.get_context("forkserver")
+            _vroom_pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_import_vroom)
+        return _vroom_pool
+
+
+def start_workers() -> None:
+    """Start the VROOM child now (about half a second), not on the first plan.
+
+    Optional: a first ``plan`` without it still returns in time, with PyVRP's plans only
+    (the trace says VROOM did not answer).
+    """
+    _vroom_worker().submit(_import_vroom).result()
+
+
+def _drop_vroom_worker(pool: ProcessPoolExecutor) -> None:
+    """A broken child (killed, out of memory) is replaced for the next plan."""
+    global _vroom_pool
+    with _vroom_pool_lock:
+        if _vroom_pool is pool:
+            _vroom_pool = None
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _vroom_in_child(problem: Problem, red: Reduced, budget_s: float) -> tuple[Sequences, list[str]]:
+    seqs, left = solve_vroom(problem, red, budget_s, vroom_level(red, budget_s), threads=1)
+    return seqs, [t.task_id for t in left]
+
+
+def _run_portfolio(
+    problem: Problem, red: Reduced, portfolio: _Portfolio, deadline: float, seed: int
+) -> None:
+    budget = max(0.02, _VROOM_SHARE * (deadline - time.perf_counter()))
+    pool = _vroom_worker()
+    # The default service times are a read-only mapping, which does not pickle.
+    sendable = replace(problem, service_by_kind=dict(problem.service_by_kind))
+    t_submit = time.perf_counter()
+    vroom_job = pool.submit(_vroom_in_child, sendable, red, budget)
+    model = PyvrpModel.build(problem, red)
+    task_of = {t.task_id: t for t in red.tasks}
+
+    # The best solution of the PyVRP run from scratch so far, to seed the second run.
+    scratch_best: list[Any] = []
+
+    vroom_offered = threading.Event()
+
+    def take_vroom(wait_s: float) -> Sequences | None:
+        """VROOM's plan offered to the portfolio, if it answers within ``wait_s``."""
+        try:
+            seqs, left_ids = vroom_job.result(max(0.0, wait_s))
+        except FutureTimeout:
+            # VROOM stops on its own timeout soon after (its construction phase is not
+            # timed); the child is kept, a new one would cost more than the wait.
+            return None
+        except BrokenExecutor:
+            _drop_vroom_worker(pool)
+            raise
+        if not vroom_offered.is_set():
+            vroom_offered.set()
+            portfolio.offer("vroom", seqs, [task_of[i] for i in left_ids])
+        return seqs
+
+    def vroom_then_seeded_pyvrp() -> None:
+        # Wait for VROOM a little past its own budget (its construction phase may run
+        # over), then run a second PyVRP search (another seed) from the better of VROOM's
+        # plan and the first search's best so far: VROOM's when it is ahead, otherwise a
+        # second search around the current best, or from scratch if there is neither.
+        seqs = take_vroom(min(deadline, t_submit + 1.5 * budget + 0.05) - time.perf_counter())
+        if time.perf_counter() >= deadline:
+            return
+        start: Any = None
+        label = "pyvrp, second seed"
+        if seqs is not None:
+            start, label = model.solution_from(seqs), "pyvrp from vroom"
+        if scratch_best and model.cost(scratch_best[-1]) < (
+            math.inf if start is None else model.cost(start)
+        ):
+            start, label = scratch_best[-1], "pyvrp from pyvrp"
+        got = model.solve(deadline, seed + 1, initial=start)
+        if got is not None:
+            # Named "pyvrp" like the other PyVRP run: it is PyVRP's plan (the trace tells).
+            portfolio.offer("pyvrp", *got, label=label)
+
+    # PyVRP releases the GIL in its search, so the second search can be a thread.
+    second = threading.Thread(
+        target=_run_guarded,
+        args=(portfolio, "vroom", vroom_then_seeded_pyvrp),
+        name="planner-vroom",
+        daemon=True,
+    )
+    second.start()
+
+    def keep_best(best: Any) -> None:
+        scratch_best[:] = [best]
+
+    def pyvrp_from_scratch() -> None:
+        got = model.solve(deadline, seed, on_best=keep_best)
+        if got is not None:
+            portfolio.offer("pyvrp", *got)
+
+    _run_guarded(portfolio, "pyvrp", pyvrp_from_scratch)
+    second.join(max(0.0, deadline - time.perf_counter()) + _JOIN_GRACE_S)
+    if second.is_alive():
+        with portfolio.lock:
+            portfolio.trace.append("second search still running at the deadline: not waited for")
+    if not vroom_offered.is_set() and take_vroom(0.0) is None:
+        with portfolio.lock:
+            portfolio.trace.append("vroom: no answer by the deadline")

@@ -33,22 +33,40 @@ sys.path.insert(0, str(HERE))
 
 from instances import PRECISION, read_lilim, read_solomon  # noqa: E402
 
+from routing.engine_vroom import level_for  # noqa: E402
 from routing.feasibility import check_plan  # noqa: E402
 from routing.model import Problem  # noqa: E402
-from routing.planner import plan  # noqa: E402
+from routing.planner import plan, start_workers  # noqa: E402
 
 SOLOMON = (
     [f"C1{i:02d}" for i in range(1, 10)]
+    + [f"C2{i:02d}" for i in range(1, 9)]
     + [f"R1{i:02d}" for i in range(1, 13)]
+    + [f"R2{i:02d}" for i in range(1, 12)]
     + [f"RC1{i:02d}" for i in range(1, 9)]
+    + [f"RC2{i:02d}" for i in range(1, 9)]
 )
 LILIM = (
     [f"lc1{i:02d}" for i in range(1, 10)]
+    + [f"lc2{i:02d}" for i in range(1, 9)]
     + [f"lr1{i:02d}" for i in range(1, 13)]
+    + [f"lr2{i:02d}" for i in range(1, 12)]
     + [f"lrc1{i:02d}" for i in range(1, 9)]
+    + [f"lrc2{i:02d}" for i in range(1, 9)]
 )
-QUICK_SOLOMON = ["C101", "C105", "R101", "R105", "R109", "RC101", "RC105"]
-QUICK_LILIM = ["lc101", "lc105", "lr101", "lr105", "lr109", "lrc101", "lrc105"]
+# The 200-customer instances in the data folder: Gehring & Homberger (VRPTW) and Li & Lim.
+LARGE = [f"{c}_2_1" for c in ("c1", "c2", "r1", "r2", "rc1", "rc2")] + [
+    f"l{c}_2_1" for c in ("c1", "c2", "r1", "r2", "rc1", "rc2")
+]
+QUICK = ["C101", "C201", "R105", "R109", "R202", "RC105", "RC203"] + [
+    "lc105",
+    "lc203",
+    "lr105",
+    "lr109",
+    "lr204",
+    "lrc105",
+    "lrc206",
+]
 
 
 def data_dir() -> Path:
@@ -64,33 +82,28 @@ def data_dir() -> Path:
 @dataclass
 class Row:
     instance: str
-    family: str
+    family: str  # class: C1, C2, R1, ..., LRC2; 200-customer ones end in "_200"
     budget: float
-    engine: str
+    engine: str  # the planner's winner
     plan_dist: float
     plan_veh: int
     plan_wall: float
     plan_unassigned: int
     violations: int
-    raw_dist: float
-    raw_veh: int
-    raw_wall: float
-    bks_dist: float
-    bks_veh: int
-    bks_hier_dist: float
-    bks_hier_veh: int
+    pyvrp_dist: float
+    pyvrp_wall: float
+    vroom_dist: float
+    vroom_wall: float
+    ref_dist: float  # distance-only reference (see RESULTS.md)
+    load: float  # 1-minute load average when the row was measured
+    trace: list[str]
+
+    def gap_of(self, dist: float) -> float:
+        return 100.0 * (dist / self.ref_dist - 1.0)
 
     @property
     def gap(self) -> float:
-        return 100.0 * (self.plan_dist / self.bks_dist - 1.0)
-
-    @property
-    def raw_gap(self) -> float:
-        return 100.0 * (self.raw_dist / self.bks_dist - 1.0)
-
-    @property
-    def gap_hier(self) -> float:
-        return 100.0 * (self.plan_dist / self.bks_hier_dist - 1.0)
+        return self.gap_of(self.plan_dist)
 
 
 # ---------------------------------------------------------------- raw solver calls
@@ -102,11 +115,15 @@ def _float_route_distance(dist: np.ndarray, locs: list[int]) -> float:
 
 
 def raw_pyvrp(problem: Problem, budget: float, seed: int = 0) -> tuple[float, int, float]:
-    """PyVRP on the same data with no adapter: ProblemData from arrays, solve, read back."""
+    """PyVRP on the same data with no adapter: ProblemData from arrays, solve, read back.
+
+    It stops on the same wall-clock budget as the planner, counted from the start of this
+    call (``MaxRuntime`` would not count PyVRP's set-up and initial solution).
+    """
     import pyvrp
-    from pyvrp.stop import MaxRuntime
 
     t0 = time.perf_counter()
+    deadline = t0 + budget
     d = problem.matrix.distance
     dist_i = np.rint(d * PRECISION).astype(np.int64)
     dur_i = np.ceil(problem.matrix.duration * PRECISION - 1e-9).astype(np.int64)
@@ -156,7 +173,9 @@ def raw_pyvrp(problem: Problem, budget: float, seed: int = 0) -> tuple[float, in
         duration_matrices=[dur_i],  # type: ignore[list-item]
         shipments=shipments,
     )
-    res = pyvrp.solve(data, stop=MaxRuntime(budget), seed=seed, collect_stats=False)
+    res = pyvrp.solve(
+        data, stop=lambda _: time.perf_counter() >= deadline, seed=seed, collect_stats=False
+    )
     total = 0.0
     nveh = 0
     for r in res.best.routes():
@@ -176,7 +195,7 @@ def raw_pyvrp(problem: Problem, budget: float, seed: int = 0) -> tuple[float, in
     return total, nveh, wall
 
 
-def raw_vroom(problem: Problem, budget: float) -> tuple[float, int, float]:
+def raw_vroom(problem: Problem, budget: float, level: int = 5) -> tuple[float, int, float]:
     import vroom
 
     t0 = time.perf_counter()
@@ -237,7 +256,7 @@ def raw_vroom(problem: Problem, budget: float) -> tuple[float, int, float]:
         loc_of[nid] = s.pickup.location
         loc_of[nid + 1] = s.drop.location
         nid += 2
-    sol = inp.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=budget))
+    sol = inp.solve(exploration_level=level, nb_threads=2, timeout=timedelta(seconds=budget))
     out = sol.to_dict()
     total = 0.0
     for r in out["routes"]:
@@ -256,122 +275,138 @@ def raw_vroom(problem: Problem, budget: float) -> tuple[float, int, float]:
 # ---------------------------------------------------------------- benchmark
 
 
-def load_bks(data: Path) -> dict[str, tuple[float, int, float, int]]:
-    """instance -> (distance-only ref, its vehicles, hierarchical BKS distance, vehicles)."""
-    out: dict[str, tuple[float, int, float, int]] = {}
+def load_refs(data: Path) -> dict[str, float]:
+    """instance -> distance-only reference distance.
+
+    Solomon: ``bks_dist_distance``; Li & Lim: ``distref_distance``; Gehring & Homberger:
+    ``pyvrp_dimacs_routes_exact_distance`` (PyVRP's distance-only routes re-measured in
+    exact distances; slightly optimistic on three instances, see the data's SOURCES.md).
+    """
+    out: dict[str, float] = {}
     with open(data / "bks_solomon.csv") as fh:
         for r in csv.DictReader(fh):
-            out[r["instance"]] = (
-                float(r["bks_dist_distance"]),
-                int(r["bks_dist_vehicles"]),
-                float(r["bks_hier_distance"]),
-                int(r["bks_hier_vehicles"]),
-            )
+            out[r["instance"]] = float(r["bks_dist_distance"])
     with open(data / "lilim" / "bks_lilim.csv") as fh:
         for r in csv.DictReader(fh):
-            out[r["instance"]] = (
-                float(r["distref_distance"]),
-                int(r["distref_vehicles"]),
-                float(r["bks_hier_distance"]),
-                int(r["bks_hier_vehicles"]),
-            )
+            out[r["instance"]] = float(r["distref_distance"])
+    with open(data / "bks_homberger200.csv") as fh:
+        for r in csv.DictReader(fh):
+            exact = r["pyvrp_dimacs_routes_exact_distance"]
+            out[r["instance"]] = float(exact or r["bks_hier_distance"])
     return out
 
 
-def run_benchmark(budgets: list[float], quick: bool, engines: list[str]) -> list[Row]:
+def load_instance(data: Path, name: str) -> tuple[Problem, str]:
+    if "_2_" in name:
+        if name.startswith("l"):
+            prob = read_lilim(data / "lilim" / "li_lim_200" / f"{name}.txt")
+        else:
+            prob = read_solomon(data / "homberger_200" / f"{name}.txt")
+        return prob, name.split("_")[0].upper() + "_200"
+    if name.startswith("l"):
+        return read_lilim(data / "lilim" / "li_lim_100" / f"{name}.txt"), name[:-2].upper()
+    return read_solomon(data / "solomon" / f"{name}.txt"), name[:-2]
+
+
+def run_benchmark(budgets: list[float], names: list[str], out: Path | None) -> list[Row]:
     data = data_dir()
-    bks = load_bks(data)
-    names = [(n, "solomon") for n in (QUICK_SOLOMON if quick else SOLOMON)] + [
-        (n, "lilim") for n in (QUICK_LILIM if quick else LILIM)
-    ]
+    refs = load_refs(data)
     rows: list[Row] = []
+    # Warm up imports and PyVRP/VROOM's first-call costs outside the timed calls.
+    start_workers()
+    warm, _ = load_instance(data, "C101")
+    plan(warm, time_limit_s=0.1)
     for budget in budgets:
-        for name, kind in names:
-            if kind == "solomon":
-                prob = read_solomon(data / "solomon" / f"{name}.txt")
-                family = name.rstrip("0123456789")
-            else:
-                prob = read_lilim(data / "lilim" / "li_lim_100" / f"{name}.txt")
-                family = name.rstrip("0123456789").upper() + "1"
-            for engine in engines:
-                p = plan(prob, time_limit_s=budget, engine=engine)
-                viol = check_plan(prob, p)
-                if p.engine == "pyvrp":
-                    rd, rv, rw = raw_pyvrp(prob, budget)
-                else:
-                    rd, rv, rw = raw_vroom(prob, budget)
-                b = bks[name]
-                row = Row(
-                    name,
-                    family,
-                    budget,
-                    p.engine,
-                    p.distance,
-                    p.vehicles_used,
-                    p.wall_time_s,
-                    len(p.unassigned),
-                    len(viol),
-                    rd,
-                    rv,
-                    rw,
-                    b[0],
-                    b[1],
-                    b[2],
-                    b[3],
-                )
-                rows.append(row)
-                print(
-                    f"{budget:>4} {name:7} {p.engine:5} dist {p.distance:9.2f}"
-                    f" veh {p.vehicles_used:2} gap {row.gap:6.2f}%"
-                    f" unassigned {len(p.unassigned)} viol {len(viol)}"
-                    f" wall {p.wall_time_s:.3f} | raw {rd:9.2f} gap {row.raw_gap:6.2f}%"
-                    f" wall {rw:.3f}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        for name in names:
+            prob, family = load_instance(data, name)
+            stops = len(prob.jobs) + 2 * len(prob.shipments)
+            p = plan(prob, time_limit_s=budget)
+            viol = check_plan(prob, p)
+            # The raw solvers, same wall budget, same run, right after the planner: PyVRP
+            # (one core, MaxRuntime, which does not count its set-up) and VROOM (both
+            # cores, at the exploration level that finishes within the budget).
+            pd, _, pw = raw_pyvrp(prob, budget)
+            vd, _, vw = raw_vroom(prob, budget, level_for(stops, budget))
+            row = Row(
+                name,
+                family,
+                budget,
+                p.engine,
+                p.distance,
+                p.vehicles_used,
+                p.wall_time_s,
+                len(p.unassigned),
+                len(viol),
+                pd,
+                pw,
+                vd,
+                vw,
+                refs[name],
+                os.getloadavg()[0],
+                list(p.trace),
+            )
+            rows.append(row)
+            if out is not None:
+                with open(out, "a") as fh:
+                    fh.write(json.dumps(row.__dict__) + "\n")
+            print(
+                f"{budget:>4} {name:8} {p.engine:6} gap {row.gap:6.2f}% wall {p.wall_time_s:.3f}"
+                f" unassigned {len(p.unassigned)} viol {len(viol)}"
+                f" | pyvrp {row.gap_of(pd):6.2f}% wall {pw:.3f}"
+                f" | vroom {row.gap_of(vd):6.2f}% wall {vw:.3f} | load {row.load:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
+def _mean(xs: list[float]) -> float:
+    return statistics.mean(xs) if xs else math.nan
+
+
 def summarise(rows: list[Row]) -> str:
-    out = []
-    keys = sorted({(r.budget, r.engine) for r in rows}, key=lambda k: (-k[0], k[1]))
-    out.append(
-        "| budget s | engine | set | n | mean gap % (dist ref) | max gap % | raw mean gap % "
-        "| mean gap % vs hier. BKS | veh (ours/hier BKS) | feasible | unassigned "
-        "| median wall planner s | median wall raw s | median overhead ratio |"
-    )
-    out.append("|" + "---|" * 14)
-    for budget, engine in keys:
-        for set_name, pred in (
-            ("Solomon C1/R1/RC1", lambda r: not r.instance.startswith("l")),
-            ("Li&Lim LC1/LR1/LRC1", lambda r: r.instance.startswith("l")),
-        ):
-            sel = [r for r in rows if r.budget == budget and r.engine == engine and pred(r)]
+    out = [
+        "| budget s | class | n | planner mean gap % | max gap % | raw PyVRP mean gap % "
+        "| raw VROOM mean gap % | best raw mean gap % | feasible | unassigned "
+        "| median wall planner / PyVRP / VROOM s | mean load |",
+        "|" + "---|" * 12,
+    ]
+    order = ["C1", "C2", "R1", "R2", "RC1", "RC2", "LC1", "LC2", "LR1", "LR2", "LRC1", "LRC2"]
+    groups: list[tuple[str, list[str]]] = [(c, [c]) for c in order]
+    groups += [("Solomon all", order[:6]), ("Li & Lim all", order[6:]), ("all 100", order)]
+    groups += [
+        ("200-customer G&H", [f + "_200" for f in order[:6]]),
+        ("200-customer Li & Lim", [f + "_200" for f in order[6:]]),
+    ]
+    for budget in sorted({r.budget for r in rows}, reverse=True):
+        for label, fams in groups:
+            sel = [r for r in rows if r.budget == budget and r.family in fams]
             if not sel:
                 continue
+            pyvrp_mean = _mean([r.gap_of(r.pyvrp_dist) for r in sel])
+            vroom_mean = _mean([r.gap_of(r.vroom_dist) for r in sel])
             out.append(
-                f"| {budget} | {engine} | {set_name} | {len(sel)} "
-                f"| {statistics.mean(r.gap for r in sel):.2f} | {max(r.gap for r in sel):.2f} "
-                f"| {statistics.mean(r.raw_gap for r in sel):.2f} "
-                f"| {statistics.mean(r.gap_hier for r in sel):.2f} "
-                f"| {sum(r.plan_veh for r in sel)}/{sum(r.bks_hier_veh for r in sel)} "
+                f"| {budget} | {label} | {len(sel)} | {_mean([r.gap for r in sel]):.2f} "
+                f"| {max(r.gap for r in sel):.2f} | {pyvrp_mean:.2f} | {vroom_mean:.2f} "
+                f"| {min(pyvrp_mean, vroom_mean):.2f} "
                 f"| {sum(r.violations == 0 for r in sel)}/{len(sel)} "
                 f"| {sum(r.plan_unassigned for r in sel)} "
-                f"| {statistics.median(r.plan_wall for r in sel):.3f} "
-                f"| {statistics.median(r.raw_wall for r in sel):.3f} "
-                f"| {statistics.median(r.plan_wall / r.raw_wall for r in sel):.3f} |"
+                f"| {statistics.median(r.plan_wall for r in sel):.3f} / "
+                f"{statistics.median(r.pyvrp_wall for r in sel):.3f} / "
+                f"{statistics.median(r.vroom_wall for r in sel):.3f} "
+                f"| {_mean([r.load for r in sel]):.1f} |"
             )
     out.append("")
     out.append(
-        "| budget | engine | instance | dist | veh | gap % | gap % hier | raw dist | raw gap % "
-        "| wall s | raw wall s | viol |"
+        "| budget | instance | planner gap % | winner | raw PyVRP gap % | raw VROOM gap % "
+        "| wall s | viol | unassigned |"
     )
-    out.append("|" + "---|" * 12)
+    out.append("|" + "---|" * 9)
     for r in rows:
         out.append(
-            f"| {r.budget} | {r.engine} | {r.instance} | {r.plan_dist:.2f} | {r.plan_veh} "
-            f"| {r.gap:.2f} | {r.gap_hier:.2f} | {r.raw_dist:.2f} | {r.raw_gap:.2f} "
-            f"| {r.plan_wall:.3f} | {r.raw_wall:.3f} | {r.violations} |"
+            f"| {r.budget} | {r.instance} | {r.gap:.2f} | {r.engine} "
+            f"| {r.gap_of(r.pyvrp_dist):.2f} | {r.gap_of(r.vroom_dist):.2f} "
+            f"| {r.plan_wall:.3f} | {r.violations} | {r.plan_unassigned} |"
         )
     return "\n".join(out)
 
@@ -433,21 +468,35 @@ def run_scenario(repeats: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--time-limit", type=float, action="append", help="budget(s) in s")
-    ap.add_argument("--quick", action="store_true", help="7+7 instances instead of 29+29")
-    ap.add_argument("--part", choices=["all", "bench", "scenario"], default="all")
     ap.add_argument(
-        "--engines", default="auto", help="comma list of planner engines: auto,pyvrp,vroom"
+        "--set",
+        choices=["all", "100", "200", "quick"],
+        default="all",
+        help="all = 56 Solomon + 56 Li & Lim + the 200-customer ones; quick = 14",
     )
-    ap.add_argument("--json", type=Path, help="write per-instance rows here")
+    ap.add_argument("--instances", help="comma list of instance names (overrides --set)")
+    ap.add_argument("--part", choices=["all", "bench", "scenario"], default="all")
+    ap.add_argument("--jsonl", type=Path, help="append each row here as it is measured")
+    ap.add_argument("--summarise", type=Path, help="only print the tables of a --jsonl file")
     ap.add_argument("--bookings", type=int, default=30)
     args = ap.parse_args()
-    budgets = args.time_limit or [2.0, 0.3]
+    if args.summarise:
+        rows = [Row(**json.loads(line)) for line in args.summarise.read_text().splitlines()]
+        print(summarise(rows))
+        return
+    budgets = args.time_limit or [0.3, 2.0]
+    names = {
+        "all": SOLOMON + LILIM + LARGE,
+        "100": SOLOMON + LILIM,
+        "200": LARGE,
+        "quick": QUICK,
+    }[args.set]
+    if args.instances:
+        names = args.instances.split(",")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, budgets {budgets}")
     if args.part in ("all", "bench"):
-        rows = run_benchmark(budgets, args.quick, args.engines.split(","))
+        rows = run_benchmark(budgets, names, args.jsonl)
         print(summarise(rows))
-        if args.json:
-            args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1))
     if args.part in ("all", "scenario"):
         print(run_scenario(args.bookings))
 
