@@ -76,6 +76,9 @@ _VROOM_SHARE = 0.35
 # How long after the deadline the portfolio waits for the second thread before giving up
 # on its result (both solvers stop on their own at the deadline).
 _JOIN_GRACE_S = 0.2
+# How long past the deadline the portfolio waits for VROOM when it has no clean plan (only
+# on an over-full day whose VROOM child is not yet started or overloaded).
+_LATE_VROOM_WAIT_S = 0.2
 
 
 class PlanningError(ValueError):
@@ -523,3 +526,10 @@ def _run_portfolio(
     if not vroom_offered.is_set() and take_vroom(0.0) is None:
         with portfolio.lock:
             portfolio.trace.append("vroom: no answer by the deadline")
+        if portfolio.best is None:
+            # No clean plan at all (an over-full day, where PyVRP needing every stop finds
+            # none): VROOM's, which leaves out what does not fit, is worth a short wait
+            # past the deadline, and failing that a quick one in this process.
+            if take_vroom(_LATE_VROOM_WAIT_S) is None:
+                seqs, left = solve_vroom(problem, red, 0.05, exploration=1)
+                portfolio.offer("vroom", seqs, left, label="vroom, late, in process")

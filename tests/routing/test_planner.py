@@ -15,7 +15,8 @@ from routing.model import Break, Job, Plan, Problem, Shipment, TimeWindow
 from routing.planner import PlanningError, plan
 from tests.routing.routing_cases import line_problem, stop, veh
 
-ENGINES = ["pyvrp", "vroom"]
+# "auto" is the portfolio (both solvers side by side), the others one solver alone.
+ENGINES = ["auto", "pyvrp", "vroom"]
 
 
 def solve(problem: Problem, engine: str = "auto", limit: float = 0.3) -> Plan:
@@ -76,23 +77,76 @@ def test_conflicting_windows_leave_one_out_with_a_reason(engine: str) -> None:
     assert "no room" in result.unassigned[0].reason
 
 
-def test_break_is_planned_inside_its_window() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_break_is_planned_inside_its_window(engine: str) -> None:
     jobs = [Job(stop(f"j{i}", i + 1, (0, 5000), service=600)) for i in range(4)]
     brk = Break(TimeWindow(1200, 1500), 900)
     prob = line_problem([0, 50, 100, 150, 200], [veh("a", brk=brk)], jobs=jobs)
-    result = solve(prob)
-    assert result.engine == "vroom"
+    result = solve(prob, engine)
+    assert result.unassigned == ()
     breaks = [v for v in result.routes[0].visits if v.kind == "break"]
     assert len(breaks) == 1 and 1200 <= breaks[0].start <= 1500
     assert breaks[0].departure - breaks[0].start == 900
 
 
-def test_pyvrp_refuses_what_it_cannot_model() -> None:
+# One courier, lunch to start between 11:30 and 13:00, one result to take from an office
+# (open from 7:30) to a home by 8:00-10:00: "pick up, deliver, lunch" is feasible, but
+# pyvroom 1.15.2 will not make a courier wait for the break window after the last stop
+# and leaves the shipment out (a single job with the same window it does place).
+_MORNING_ONLY = line_problem(
+    [0, 300, 600],
+    [veh("a", shift=TimeWindow(7 * 3600, 17 * 3600), brk=Break(TimeWindow(41400, 46800), 2700))],
+    shipments=[
+        Shipment(
+            "morning",
+            stop("office", 1, (7 * 3600 + 1800, 17 * 3600)),
+            stop("home", 2, (8 * 3600, 10 * 3600), service=300),
+        )
+    ],
+)
+
+
+@pytest.mark.parametrize("engine", ["auto", "pyvrp"])
+def test_with_a_lunch_break_a_feasible_morning_stop_is_not_left_out(engine: str) -> None:
+    result = solve(_MORNING_ONLY, engine)
+    assert result.unassigned == ()
+    assert result.engine == "pyvrp"
+    kinds = [v.kind for v in result.routes[0].visits]
+    assert kinds == ["pickup", "drop", "break"]
+
+
+def test_vroom_alone_leaves_the_morning_stop_out_which_is_why_pyvrp_runs_beside_it() -> None:
+    # The reason for the portfolio with breaks; if a pyvroom upgrade fixes this, the
+    # comment above and docs/dispatch.md need updating.
+    result = solve(_MORNING_ONLY, "vroom")
+    assert [u.task_id for u in result.unassigned] == ["morning"]
+
+
+def test_breaks_for_several_couriers_each_take_exactly_one() -> None:
+    brk = Break(TimeWindow(3000, 4000), 600)
+    jobs = [Job(stop(f"j{i}", i % 6 + 1, (0, 9000), service=300), delivery=1) for i in range(12)]
+    vehicles = [veh(f"v{k}", capacity=5, brk=brk) for k in range(3)]
+    prob = line_problem([0, 100, 200, 300, -100, -200, -300], vehicles, jobs=jobs)
+    result = solve(prob, "auto", limit=1.0)
+    assert result.unassigned == ()
+    for route in result.routes:
+        assert sum(v.kind == "break" for v in route.visits) == 1
+
+
+def test_the_portfolio_keeps_the_best_checked_plan_of_both_solvers() -> None:
+    jobs = [Job(stop(f"j{i}", i % 40 + 1, (0, 9000)), delivery=1) for i in range(50)]
     prob = line_problem(
-        [0, 1], [veh("a", brk=Break(TimeWindow(0, 10), 5))], jobs=[Job(stop("j", 1))]
+        [0, *[(7 * i) % 500 for i in range(1, 41)]], [veh(f"v{k}") for k in range(6)], jobs=jobs
     )
-    with pytest.raises(PlanningError):
-        plan(prob, time_limit_s=0.1, engine="pyvrp")
+    result = solve(prob, "auto", limit=1.0)
+    assert result.unassigned == ()
+    # Every candidate was checked; what came back is the cheapest clean one.
+    costs = [
+        float(line.rsplit("cost ", 1)[1]) for line in result.trace if "unassigned, cost" in line
+    ]
+    assert any(line.startswith("vroom:") for line in result.trace), result.trace
+    assert any(line.startswith("pyvrp") for line in result.trace), result.trace
+    assert result.duration == pytest.approx(min(costs), abs=0.01)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -154,15 +208,36 @@ def test_prefix_that_drops_before_pickup_is_rejected() -> None:
         plan(prob, time_limit_s=0.1)
 
 
-def test_time_limit_is_respected() -> None:
+def _many_jobs(capacity: int) -> Problem:
     jobs = [Job(stop(f"j{i}", i % 40 + 1, (0, 9000)), delivery=1) for i in range(120)]
-    prob = line_problem(
-        [0, *[(7 * i) % 500 for i in range(1, 41)]], [veh(f"v{k}") for k in range(6)], jobs=jobs
+    return line_problem(
+        [0, *[(7 * i) % 500 for i in range(1, 41)]],
+        [veh(f"v{k}", capacity=capacity) for k in range(6)],
+        jobs=jobs,
     )
+
+
+def test_time_limit_is_respected() -> None:
+    prob = _many_jobs(capacity=25)
     for engine in ENGINES:
-        t0 = time.perf_counter()
-        plan(prob, time_limit_s=0.5, engine=engine)
-        assert time.perf_counter() - t0 < 0.5 + 0.25, engine
+        for limit in (0.3, 1.0):
+            t0 = time.perf_counter()
+            result = plan(prob, time_limit_s=limit, engine=engine)
+            assert time.perf_counter() - t0 < limit + 0.25, (engine, limit)
+            assert check_plan(prob, result) == []
+            assert result.unassigned == ()
+
+
+def test_an_over_full_day_gets_vroom_plan_of_what_fits_about_on_time() -> None:
+    # 120 parcels, 60 places: PyVRP (every stop required) finds no plan; VROOM's, which
+    # leaves stops out, is waited for a little past the deadline if its child is late.
+    prob = _many_jobs(capacity=10)
+    t0 = time.perf_counter()
+    result = plan(prob, time_limit_s=0.5)
+    assert time.perf_counter() - t0 < 0.5 + 0.5
+    assert check_plan(prob, result) == []
+    assert len(result.unassigned) == 60
+    assert all("no room" in u.reason for u in result.unassigned)
 
 
 def _data() -> Path | None:
