@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import threading
 import time
 import weakref
@@ -415,12 +416,33 @@ def _import_vroom() -> None:
     import vroom  # noqa: F401 - imported once in the child, not per plan
 
 
+def _start_child(planner_pid: int) -> None:
+    """In the VROOM child: import vroom, and end when the planning process is gone.
+
+    Measured: a planning process killed with SIGTERM left its child (and the forkserver,
+    which ends with it) behind indefinitely.
+    """
+    _import_vroom()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(planner_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="planner-watch", daemon=True).start()
+
+
 def _vroom_worker() -> ProcessPoolExecutor:
     global _vroom_pool
     with _vroom_pool_lock:
         if _vroom_pool is None:
             ctx = multiprocessing.get_context("forkserver")
-            _vroom_pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_import_vroom)
+            _vroom_pool = ProcessPoolExecutor(
+                1, mp_context=ctx, initializer=_start_child, initargs=(os.getpid(),)
+            )
         return _vroom_pool
 
 
