@@ -97,6 +97,10 @@ class Row:
     ref_dist: float  # distance-only reference (see RESULTS.md)
     load: float  # 1-minute load average when the row was measured
     trace: list[str]
+    # CPU seconds of this process's threads during the planner and the raw PyVRP call
+    # (the planner's VROOM child not included); nan in rows from before they were kept.
+    plan_cpu: float = math.nan
+    pyvrp_cpu: float = math.nan
 
     def gap_of(self, dist: float) -> float:
         return 100.0 * (dist / self.ref_dist - 1.0)
@@ -320,12 +324,16 @@ def run_benchmark(budgets: list[float], names: list[str], out: Path | None) -> l
         for name in names:
             prob, family = load_instance(data, name)
             stops = len(prob.jobs) + 2 * len(prob.shipments)
+            c0 = time.process_time()
             p = plan(prob, time_limit_s=budget)
+            plan_cpu = time.process_time() - c0
             viol = check_plan(prob, p)
             # The raw solvers, same wall budget, same run, right after the planner: PyVRP
             # (one core, MaxRuntime, which does not count its set-up) and VROOM (both
             # cores, at the exploration level that finishes within the budget).
+            c0 = time.process_time()
             pd, _, pw = raw_pyvrp(prob, budget)
+            pyvrp_cpu = time.process_time() - c0
             vd, _, vw = raw_vroom(prob, budget, level_for(stops, budget))
             row = Row(
                 name,
@@ -344,6 +352,8 @@ def run_benchmark(budgets: list[float], names: list[str], out: Path | None) -> l
                 refs[name],
                 os.getloadavg()[0],
                 list(p.trace),
+                plan_cpu,
+                pyvrp_cpu,
             )
             rows.append(row)
             if out is not None:
@@ -368,8 +378,9 @@ def summarise(rows: list[Row]) -> str:
     out = [
         "| budget s | class | n | planner mean gap % | max gap % | raw PyVRP mean gap % "
         "| raw VROOM mean gap % | best raw mean gap % | planner ≤ raw PyVRP | feasible "
-        "| unassigned | median wall planner / PyVRP / VROOM s | mean load |",
-        "|" + "---|" * 13,
+        "| unassigned | median wall planner / PyVRP / VROOM s | median CPU s planner / PyVRP "
+        "| mean load |",
+        "|" + "---|" * 14,
     ]
     order = ["C1", "C2", "R1", "R2", "RC1", "RC2", "LC1", "LC2", "LR1", "LR2", "LRC1", "LRC2"]
     groups: list[tuple[str, list[str]]] = [(c, [c]) for c in order]
@@ -395,6 +406,8 @@ def summarise(rows: list[Row]) -> str:
                 f"| {statistics.median(r.plan_wall for r in sel):.3f} / "
                 f"{statistics.median(r.pyvrp_wall for r in sel):.3f} / "
                 f"{statistics.median(r.vroom_wall for r in sel):.3f} "
+                f"| {statistics.median(r.plan_cpu for r in sel):.3f} / "
+                f"{statistics.median(r.pyvrp_cpu for r in sel):.3f} "
                 f"| {_mean([r.load for r in sel]):.1f} |"
             )
     out.append("")
@@ -417,6 +430,7 @@ def run_scenario(repeats: int) -> str:
     from routing.windows import offerable_windows
 
     lines = []
+    start_workers()
     problem = bac_ninh_day(stops=300, couriers=15, seed=1)
     n_stops = len(problem.jobs) + 2 * len(problem.shipments)
     t0 = time.perf_counter()
@@ -427,16 +441,22 @@ def run_scenario(repeats: int) -> str:
         f"scenario Bắc Ninh: {n_stops} stops, {len(problem.vehicles)} couriers, engine {p.engine}: "
         f"planned in {wall:.2f} s, {len(p.unassigned)} unassigned, {len(viol)} violations, "
         f"{p.vehicles_used} couriers used, total {p.distance / 1000:.1f} km, "
-        f"{p.duration / 3600:.1f} courier-hours"
+        f"{p.duration / 3600:.1f} courier-hours (load {os.getloadavg()[0]:.1f})"
     )
-    for budget in (2.0, 0.3):
-        t0 = time.perf_counter()
-        q = plan(problem, time_limit_s=budget)
-        w = time.perf_counter() - t0
-        lines.append(
-            f"  same day at {budget} s: engine {q.engine}, wall {w:.2f} s, {len(q.unassigned)} "
-            f"unassigned, {len(check_plan(problem, q))} violations, {q.distance / 1000:.1f} km"
-        )
+    # With breaks: the portfolio against VROOM alone (the planner's engine for breaks
+    # before), same budgets, same run.
+    for budget in (10.0, 2.0, 0.3):
+        for engine in ("auto", "vroom"):
+            if (budget, engine) == (10.0, "auto"):
+                continue
+            t0 = time.perf_counter()
+            q = plan(problem, time_limit_s=budget, engine=engine)
+            w = time.perf_counter() - t0
+            lines.append(
+                f"  same day at {budget} s, {engine}: engine {q.engine}, wall {w:.2f} s, "
+                f"{len(q.unassigned)} unassigned, {len(check_plan(problem, q))} violations, "
+                f"{q.distance / 1000:.1f} km, {q.duration / 3600:.1f} courier-hours"
+            )
     from routing.scenario import biggest_ward_post_offices, province_day
 
     nobreak = province_day("24", biggest_ward_post_offices("24", 5), seed=1, breaks=False)
