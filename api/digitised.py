@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api.agency import CallingSystem
 from core.digitising.agency import fetch_copy, offer_copy
 from edge.deps import NowDep, SessionDep, SettingsDep
+from edge.errors import CallerLang, error_response
 
 router = APIRouter(prefix="/api/agency/v1", tags=["agency"])
 # The link is its own credential (an HMAC with an expiry): outside the signed agency prefix.
@@ -80,19 +81,27 @@ def get_digitised_copy(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def get_digitised_file(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+    token: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    lang: CallerLang,
 ) -> Response:
     """The PDF behind a link from ``GET /dossiers/{item_id}/digitised``; refused once the
     link has expired, and refused (never served) when the stored bytes no longer hash to the
     ledger's ``pdf_sha256``. Every download and refusal is logged."""
-    copy, data = fetch_copy(session, request.app.state.sessionmaker, settings, token,
-                            now=now, remote_addr=_remote(request))  # fmt: skip
+    fetched = fetch_copy(session, settings, token, now=now, remote_addr=_remote(request))
+    if fetched.refusal is not None or fetched.copy is None or fetched.data is None:
+        # Answered, not raised: the request's transaction commits the refusal's access row.
+        assert fetched.refusal is not None
+        return error_response(fetched.refusal, lang)
     return Response(
-        content=data,
+        content=fetched.data,
         media_type="application/pdf",
         headers={
-            "X-Hoso-Pdf-Sha256": copy.pdf_sha256,
+            "X-Hoso-Pdf-Sha256": fetched.copy.pdf_sha256,
             "Cache-Control": "no-store",
-            "Content-Disposition": f'attachment; filename="dossier-{copy.item_id}.pdf"',
+            "Content-Disposition": f'attachment; filename="dossier-{fetched.copy.item_id}.pdf"',
         },
     )

@@ -35,7 +35,7 @@ async def _page_body(request: Request, settings: SettingsDep) -> bytes:
     """The page's bytes, refused (with the limit named) as soon as they pass the setting."""
     limit = settings.digitise_max_page_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         check_page_size(settings, int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -6,8 +6,7 @@ ledger's facts (each page's and the PDF's SHA-256, who captured it) with a link 
 system and the expiry, so it needs no row and cannot be stretched or moved to another copy.
 Before the bytes are served they are hashed again and compared with the ledger's event: a
 copy changed in the database is refused as tampered, never served. Every issue, download
-and refusal is a row in ``digitised_copy_accesses`` (refusals in a transaction of their own,
-so the refusal that rolls the request back is still logged).
+and refusal is a row in ``digitised_copy_accesses``.
 """
 
 from __future__ import annotations
@@ -19,16 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from core.agency.models import AgencySystem
 from core.cases.models import Booking, Case
 from core.custody.models import Item
-from core.db import transaction
 from core.digitising.models import DigitisedCopy, DigitisedCopyAccess
 from core.digitising.service import latest_copy, ledger_facts
-from core.errors import Conflict, Forbidden, NotFound, code_refusal
+from core.errors import Conflict, DomainError, Forbidden, NotFound, code_refusal
 from core.identity.service import keyed_hash
+from core.inputs import INT4_MAX
 from core.settings import Settings
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -92,43 +91,51 @@ def offer_copy(
     return CopyOffer(copy, code, ledger_facts(session, copy), LINK_PATH + token, expires_at)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """The PDF behind a link, or why not. A refusal is returned, not raised, so the edge
+    commits its access row before answering: a refused download is on record too."""
+
+    copy: DigitisedCopy | None
+    data: bytes | None
+    refusal: DomainError | None
+
+
 def fetch_copy(
-    session: Session,
-    factory: sessionmaker[Session],
-    settings: Settings,
-    token: str,
-    *,
-    now: datetime,
-    remote_addr: str | None,
-) -> tuple[DigitisedCopy, bytes]:
-    """The PDF behind a link, or a refusal (logged even though the request rolls back)."""
+    session: Session, settings: Settings, token: str, *, now: datetime, remote_addr: str | None
+) -> Fetched:
+    """The PDF behind a link from ``offer_copy``; refused when the link is forged, expired,
+    the copy deleted, or its bytes no longer hash to the ledger's ``pdf_sha256``."""
     parts = token.split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
-        raise Forbidden("this is not a download link", field="token", reason="digitise.bad_link")
+    forged = Forbidden("this is not a download link", field="token", reason="digitise.bad_link")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 12 for p in parts[:3]):
+        return Fetched(None, None, forged)
     copy_id, system_id, expires = (int(p) for p in parts[:3])
     expected = _link_signature(settings, copy_id, system_id, expires)
-    if not hmac.compare_digest(expected, parts[3]):
-        raise Forbidden("this is not a download link", field="token", reason="digitise.bad_link")
-    copy = session.get(DigitisedCopy, copy_id)
-    if copy is None:
-        raise Forbidden("this is not a download link", field="token", reason="digitise.bad_link")
+    copy = session.get(DigitisedCopy, copy_id) if copy_id <= INT4_MAX else None
+    if not hmac.compare_digest(expected, parts[3]) or copy is None:
+        return Fetched(None, None, forged)
+    refusal: DomainError | None = None
     if now.timestamp() > expires:
-        _log_apart(factory, copy_id, system_id, "refused_expired", now, remote_addr)
-        raise Forbidden("the link has expired: ask the API for a new one", field="token",
-                        reason="digitise.link_expired")  # fmt: skip
-    if copy.data is None:
-        _log_apart(factory, copy_id, system_id, "refused_deleted", now, remote_addr)
+        kind = "refused_expired"
+        refusal = Forbidden("the link has expired: ask the API for a new one", field="token",
+                            reason="digitise.link_expired")  # fmt: skip
+    elif copy.data is None:
+        kind = "refused_deleted"
         code = session.scalars(select(Item.code).where(Item.id == copy.item_id)).one()
-        raise Conflict(f"the copy of {code} was deleted after the retention period",
-                       field="token", reason="digitise.copy_deleted",
-                       params={"code": code})  # fmt: skip
-    facts = ledger_facts(session, copy)
-    if hashlib.sha256(copy.data).hexdigest() != facts["pdf_sha256"]:
-        _log_apart(factory, copy_id, system_id, "refused_tampered", now, remote_addr)
-        raise Conflict("the stored copy does not match the ledger: it was changed",
-                       field="token", reason="digitise.copy_tampered")  # fmt: skip
-    _log(session, copy_id, system_id, "downloaded", now, remote_addr)
-    return copy, copy.data
+        refusal = Conflict(f"the copy of {code} was deleted after the retention period",
+                           field="token", reason="digitise.copy_deleted",
+                           params={"code": code})  # fmt: skip
+    elif hashlib.sha256(copy.data).hexdigest() != ledger_facts(session, copy)["pdf_sha256"]:
+        kind = "refused_tampered"
+        refusal = Conflict("the stored copy does not match the ledger: it was changed",
+                           field="token", reason="digitise.copy_tampered")  # fmt: skip
+    else:
+        kind = "downloaded"
+    _log(session, copy_id, system_id, kind, now, remote_addr)
+    if refusal is not None:
+        return Fetched(copy, None, refusal)
+    return Fetched(copy, copy.data, None)
 
 
 def _log(session: Session, copy_id: int, system_id: int | None, kind: str, now: datetime,
@@ -136,9 +143,3 @@ def _log(session: Session, copy_id: int, system_id: int | None, kind: str, now: 
     session.add(DigitisedCopyAccess(copy_id=copy_id, agency_system_id=system_id, kind=kind,
                                     at=now, remote_addr=remote_addr))  # fmt: skip
     session.flush()
-
-
-def _log_apart(factory: sessionmaker[Session], copy_id: int, system_id: int, kind: str,
-               now: datetime, remote_addr: str | None) -> None:  # fmt: skip
-    with transaction(factory) as own:
-        _log(own, copy_id, system_id, kind, now, remote_addr)

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.custody.commands import ScanCommand
 from core.custody.models import Item
 from core.custody.parties import Actor
 from core.custody.service import record
 from core.custody.transitions import TERMINAL
+from core.db import transaction
 from core.digitising.models import DigitisedCopy, DossierPage
 from core.digitising.service import COPY_DELETED
 from core.errors import Conflict
@@ -32,18 +33,26 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("b3a8e0f1-6c2d-4e7a-9f10-5d4c3b2a1908")
 
-_CLOSED_CASES = text(
+# Live copies whose case closed before the cutoff, with the moment it closed.
+_DUE = text(
     """
-    SELECT c.id AS case_id, max(s.last_event_at) AS closed_at
-    FROM cases AS c
-    JOIN bookings AS b ON b.id = c.booking_id
-    JOIN items AS i ON i.case_id = c.id
-    JOIN item_states AS s ON s.item_id = i.id
-    WHERE c.id = ANY(:cases)
-    GROUP BY c.id, b.service_option
-    HAVING bool_and(s.status = ANY(:terminal))
-       AND (b.service_option = 'send' OR bool_or(i.kind = 'result')
-            OR bool_or(s.status IN ('cancelled', 'lost')))
+    WITH closed AS (
+        SELECT c.id AS case_id, max(s.last_event_at) AS closed_at
+        FROM cases AS c
+        JOIN bookings AS b ON b.id = c.booking_id
+        JOIN items AS i ON i.case_id = c.id
+        JOIN item_states AS s ON s.item_id = i.id
+        WHERE c.id IN (SELECT case_id FROM digitised_copies WHERE deleted_at IS NULL)
+        GROUP BY c.id, b.service_option
+        HAVING bool_and(s.status = ANY(:terminal))
+           AND (b.service_option = 'send' OR bool_or(i.kind = 'result')
+                OR bool_or(s.status IN ('cancelled', 'lost')))
+    )
+    SELECT d.id, closed.closed_at
+    FROM digitised_copies AS d JOIN closed ON closed.case_id = d.case_id
+    WHERE d.deleted_at IS NULL AND closed.closed_at <= :cutoff
+    ORDER BY d.id
+    LIMIT :limit
     """
 )
 
@@ -60,29 +69,34 @@ def purge_expired(
     session: Session, settings: Settings, *, now: datetime, limit: int = 200
 ) -> list[Deleted]:
     """Delete the copies whose case closed more than ``digitised_retention_days`` ago."""
-    live = list(
-        session.scalars(
-            select(DigitisedCopy)
-            .where(DigitisedCopy.deleted_at.is_(None))
-            .order_by(DigitisedCopy.id)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not live:
-        return []
     cutoff = now - timedelta(days=settings.digitised_retention_days)
-    closed = {
-        row.case_id: row.closed_at
+    due = {
+        row.id: row.closed_at
         for row in session.execute(
-            _CLOSED_CASES,
-            {"cases": sorted({c.case_id for c in live}), "terminal": sorted(TERMINAL)},
+            _DUE, {"terminal": sorted(TERMINAL), "cutoff": cutoff, "limit": limit}
         )
     }
-    due = [c for c in live if c.case_id in closed and closed[c.case_id] <= cutoff][:limit]
-    done: list[Deleted] = []
-    for copy in due:
-        done.append(_delete(session, copy, closed[copy.case_id], now=now))
-    return done
+    if not due:
+        return []
+    # Locked, and skipped when another run holds them: two purges never delete one copy twice.
+    copies = session.scalars(
+        select(DigitisedCopy)
+        .where(DigitisedCopy.id.in_(due), DigitisedCopy.deleted_at.is_(None))
+        .order_by(DigitisedCopy.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [_delete(session, copy, due[copy.id], now=now) for copy in copies]
+
+
+def purge_pass(factory: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
+    """The worker's pass: every due copy, a batch per transaction."""
+    total = 0
+    while True:
+        with transaction(factory) as session:
+            deleted = purge_expired(session, settings, now=now)
+        total += len(deleted)
+        if not deleted:
+            return total
 
 
 def _delete(
