@@ -56,7 +56,7 @@ class Held:
     booking: Booking
 
 
-def held_dossier(session: Session, actor: Actor, code: str, *, lock: bool = False) -> Held:
+def held_dossier(session: Session, actor: Actor, code: str) -> Held:
     """The dossier ``code`` if ``actor`` holds its paper now, or is the courier sent to fetch
     it; refused otherwise (not found, not a dossier, its status, someone else's)."""
     try:
@@ -70,8 +70,6 @@ def held_dossier(session: Session, actor: Actor, code: str, *, lock: bool = Fals
         .join(Booking, Booking.id == Case.booking_id)
         .where(Item.code == code)
     )
-    if lock:
-        query = query.with_for_update(of=ItemState)
     row = session.execute(query).one_or_none()
     if row is None:
         raise NotFound(f"no dossier {code}", field="code", reason="digitise.no_item",
@@ -234,7 +232,10 @@ def digitise(
             raise Conflict("this client_id was used for other pages", field="client_id",
                            reason="digitise.client_id_reused")  # fmt: skip
         return existing  # the phone lost the answer and asked again
-    held = held_dossier(session, actor, code, lock=True)
+    # Checked without a lock: the PDF and its text layer take seconds a page, and no scan of
+    # this dossier should wait on them. The ledger locks the item when it records the event
+    # and checks the status again then.
+    held = held_dossier(session, actor, code)
     _check_pages(settings, pages)
     _check_documents(documents, len(pages))
     stored = {
@@ -276,23 +277,19 @@ def digitise(
         raise Conflict(f"the ledger refused the copy of {held.item.code}: {result.detail}",
                        field="code", reason="digitise.ledger_refused",
                        params={"code": held.item.code})  # fmt: skip
-    copy = DigitisedCopy(
-        item_id=held.item.id,
-        case_id=held.case.id,
-        client_id=client_id,
-        pdf_sha256=pdf_sha256,
-        page_sha256s=pages,
-        page_count=len(pages),
-        documents=details["documents"],
-        text_layer=made.text_layer,
-        size_bytes=len(made.pdf),
-        data=made.pdf,
-        captured_by_user_id=actor.user_id,
-        event_id=uuid.UUID(result.events[0]["event_id"]),
-        created_at=now,
+    values = {
+        "item_id": held.item.id, "case_id": held.case.id, "client_id": client_id,
+        "pdf_sha256": pdf_sha256, "page_sha256s": pages, "page_count": len(pages),
+        "documents": details["documents"], "text_layer": made.text_layer,
+        "size_bytes": len(made.pdf), "data": made.pdf, "captured_by_user_id": actor.user_id,
+        "event_id": uuid.UUID(result.events[0]["event_id"]), "created_at": now,
+    }  # fmt: skip
+    # The same request twice at once: the ledger answered the second with the first's event
+    # (same client event id), and here the second finds the first's row.
+    session.execute(
+        insert(DigitisedCopy).values(**values).on_conflict_do_nothing(index_elements=["client_id"])
     )
-    session.add(copy)
-    session.flush()
+    copy = session.scalars(select(DigitisedCopy).where(DigitisedCopy.client_id == client_id)).one()
     return copy
 
 
