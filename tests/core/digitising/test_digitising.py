@@ -268,3 +268,16 @@ def test_pick_up_after_digitising_at_the_door(db: Session, settings: Settings) -
     kinds = db.scalars(select(CustodyEvent.kind).where(CustodyEvent.item_id == item.id)
                        .order_by(CustodyEvent.seq)).all()  # fmt: skip
     assert kinds == ["booked", "digitised", "picked_up"]
+
+
+def test_a_machine_without_tesseract_is_detected_and_the_pdf_still_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    tesseract_for.cache_clear()
+    try:
+        assert tesseract_for("vie") is None
+        made = assemble([render_page(1)], ocr_languages="vie")
+        assert made.text_layer is None and _text_of(made.pdf) == [""]
+    finally:
+        tesseract_for.cache_clear()  # found again, with the real PATH, by the next caller
