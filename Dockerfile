@@ -23,6 +23,10 @@ RUN /opt/venv/bin/pip install -c constraints.txt -e . \
 
 # -- runtime ---------------------------------------------------------------------------------
 FROM python:3.11-slim
+# Tesseract and its Vietnamese data: the digitised dossiers' searchable text layer.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-vie \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hoso \
     && useradd --system --uid 10001 --gid hoso --home-dir /app --no-create-home hoso
 COPY --from=build /opt/venv /opt/venv

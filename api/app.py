@@ -16,6 +16,7 @@ from api import (
     courier,
     custody,
     desk,
+    digitised,
     dispatch,
     ledger,
     messages,
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(ledger.page_router)
     app.include_router(agency.router, responses=ERROR_RESPONSES)
     app.include_router(agency.admin_router, responses=ERROR_RESPONSES)
+    # Digitised dossiers for agency systems (docs/digitising.md).
+    app.include_router(digitised.router, responses=ERROR_RESPONSES)
+    app.include_router(digitised.file_router, responses=ERROR_RESPONSES)
     app.include_router(printing.router, responses=ERROR_RESPONSES)
     app.include_router(desk.router)
     app.include_router(sla.page_router)

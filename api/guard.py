@@ -35,6 +35,8 @@ DEFAULT_LIMIT = 256 * KB
 LIMITS: tuple[tuple[str, str, int | None], ...] = (
     ("POST", "/mobile/v1/scans", None),
     ("PUT", "/mobile/v1/media/", None),
+    # Dossier pages: core.digitising checks the size against digitise_max_page_bytes.
+    ("PUT", "/mobile/v1/dossiers/", None),
     # Public, and parsing costs ~20 s of CPU per MB: an address fits in a few hundred bytes.
     ("POST", "/api/v1/addresses/parse", 4 * KB),
     ("POST", "/api/v1/bookings", 16 * KB),

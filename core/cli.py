@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +23,7 @@ from core.cli_support import DataDir
 from core.cli_support import database_for as _database
 from core.cli_support import settings_for as _settings
 from core.db import database_urls, transaction
+from core.digitising.cli import digitised_app
 from core.migrate import migrate_schema
 from core.money.cli import money_app
 from core.portal.cli import portal_app
@@ -36,6 +37,7 @@ app.add_typer(ledger_app, name="ledger")
 labels_app = typer.Typer(help="Print item labels.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(agency_app, name="agency")
+app.add_typer(digitised_app, name="digitised")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalogue_app, name="catalogue")
 money_app.command("bank-key")(bank_key_command)
@@ -155,6 +157,7 @@ def _worker_loop(
     from core.agency.webhooks import WEBHOOK_TOPIC, dispatch_due, send_webhook
     from core.agency.witness import checkpoint_pass
     from core.booking.notify import notify_pass
+    from core.digitising.retention import purge_pass
     from core.outbox.senders import default_handlers
     from core.outbox.service import deliver_due
     from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
@@ -164,7 +167,12 @@ def _worker_loop(
     handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook,
                 PORTAL_TOPIC: send_portal_status}  # fmt: skip
     total = 0
+    next_purge = datetime.now(UTC)
     while True:
+        if datetime.now(UTC) >= next_purge:
+            # Digitised copies past their retention: hourly is plenty for a period in days.
+            next_purge = datetime.now(UTC) + timedelta(hours=1)
+            purge_pass(factory, settings, now=datetime.now(UTC))
         # Status webhooks are found in the ledger first, so this poll already delivers them.
         dispatch_due(factory, settings, now=datetime.now(UTC))
         # The ledger's tree catches up and a signed head is made when one is due; its push to

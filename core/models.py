@@ -28,6 +28,7 @@ from core.custody.tree_models import (
 )
 from core.db import Base
 from core.desk.models import DeskAction
+from core.digitising.models import DigitisedCopy, DigitisedCopyAccess, DossierPage
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
@@ -54,6 +55,9 @@ from core.portal.models import PortalStatusChange, PortalSyncCursor
 from core.sla.models import Complaint, SlaDaily, SlaFact, SlaTarget, SlaWatermark
 
 __all__ = [
+    "DigitisedCopy",
+    "DigitisedCopyAccess",
+    "DossierPage",
     "Complaint",
     "SlaDaily",
     "SlaFact",

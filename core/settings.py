@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
+MB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -227,6 +228,17 @@ class Settings(BaseSettings):
     ledger_checkpoint_interval_seconds: float = Field(default=60.0, ge=0)
     # Every head is appended here, one JSON line each, outside the database. Unset: in data_dir.
     ledger_heads_file: Path | None = None
+    # -- digitised dossiers (core/digitising, docs/digitising.md) ------------------------------
+    # The largest page photo accepted, in bytes (the phone sends ~0.3 MB JPEGs; a flatbed
+    # scan at a counter can be larger); a bigger one is refused, nothing stored.
+    digitise_max_page_bytes: int = Field(default=10 * MB, ge=64 * 1024, le=100 * MB)
+    digitise_max_pages: int = Field(default=200, ge=1, le=2000)
+    # Tesseract's languages for the text layer ("vie", "vie+eng"); empty: no text layer.
+    digitise_ocr_languages: str = "vie"
+    # Seconds an agency's download link stays valid.
+    digitised_link_seconds: int = Field(default=300, ge=10, le=24 * 3600)
+    # Days after the case closes before the copy (PDF and pages) is deleted.
+    digitised_retention_days: int = Field(default=90, ge=0, le=3650)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

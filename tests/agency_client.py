@@ -30,3 +30,9 @@ def signed_post(
         path, content=data, headers={**headers.as_dict(), "Content-Type": "application/json"}
     )
     return response
+
+
+def signed_get(client: TestClient, key: IssuedKey, path: str) -> Response:
+    headers = sign_request(key.key_id, key.secret, "GET", path, b"", timestamp=int(time.time()))
+    response: Response = client.get(path, headers=headers.as_dict())
+    return response

@@ -167,6 +167,23 @@ def _body(
         "portal_status": {"code": portal[0], "name": portal[1]} if portal else None,
         "occurred_at": event.occurred_at.isoformat(),
         "recorded_at": event.recorded_at.isoformat(),
+        **_digitised_part(event, item),
+    }
+
+
+def _digitised_part(event: CustodyEvent, item: Item) -> dict[str, Any]:
+    """A ``digitised`` event tells the agency its copy is ready: the hashes the ledger holds
+    and where to ask for a download link (docs/digitising.md)."""
+    if event.kind != "digitised":
+        return {}
+    details = event.details
+    return {
+        "digitised": {
+            "pdf_sha256": details.get("pdf_sha256"),
+            "page_count": details.get("page_count"),
+            "text_layer": details.get("text_layer"),
+            "copy_url": f"/api/agency/v1/dossiers/{item.code}/digitised",
+        }
     }
 
 

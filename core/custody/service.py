@@ -755,8 +755,9 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
                 "this booking belongs to someone else", field="code", reason="booking.not_yours"
             )
         return
-    if rule.custody is Custody.ARRIVE or rule.kind in ("lost", "record_sealed"):
-        # record_sealed is service-only: core.papers.sealing checks the actor signed the paper.
+    if rule.custody is Custody.ARRIVE or rule.kind in ("lost", "record_sealed", "digitised"):
+        # record_sealed is service-only: core.papers.sealing checks the actor signed the paper;
+        # digitised too: core.digitising.service checks the actor holds the paper.
         return
     if rule.custody is Custody.OFFER:
         if actor.party not in (state.custodian, to_party) and _may_come_to_hold(actor, target):

@@ -193,6 +193,21 @@ TRANSITIONS: dict[str, Transition] = {
            f"{_HOSO}:bizstep:record_sealed", f"{_HOSO}:disp:unchanged",
            required="record content_sha256", service_only=True,
            vi="Niêm phong giấy tờ đã ký", en="Signed paper sealed"),
+        # -- digitising ------------------------------------------------------------------
+        # The PDF made of a dossier's pages: its SHA-256, each page's, the page count and who
+        # captured it, so the copy an agency fetches is provably the copy that was made. Moves
+        # nothing. Only core.digitising.service records it, after checking the actor holds
+        # the paper (or is the courier sent to fetch it).
+        _t("digitised", "dossier", "booked refused handed_over " + _STAFF_HELD, None,
+           "courier counter_clerk dispatcher desk_officer admin", Custody.NONE,
+           f"{_HOSO}:bizstep:digitising", f"{_HOSO}:disp:unchanged",
+           required="pdf_sha256 page_sha256s page_count captured_by", service_only=True,
+           vi="Số hóa hồ sơ", en="Dossier digitised"),
+        # The copy deleted after the retention period; the event keeps its hash on record.
+        _t("digitised_copy_deleted", "dossier", " ".join(sorted(STATUS_LABELS)), None,
+           "system admin", Custody.NONE, f"{_HOSO}:bizstep:copy_deleted",
+           f"{_HOSO}:disp:unchanged", required="pdf_sha256", service_only=True,
+           vi="Xóa bản số hóa", en="Digitised copy deleted"),
     )
 }  # fmt: skip
 

@@ -199,4 +199,28 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Only a dispatcher, a province supervisor or an admin can correct the ledger."
     ),
+    # digitised dossiers (core/digitising)
+    "digitise.no_item": "There is no dossier {code}.",
+    "digitise.not_dossier": "{code} is a result, not a dossier: only dossiers are digitised.",
+    "digitise.wrong_status": "Dossier {code} is {status_text}: there is no paper here to digitise.",
+    "digitise.role": "Your role does not digitise dossiers.",
+    "digitise.not_at_post_office": "Dossier {code} is not at this post office.",
+    "digitise.not_yours": "Dossier {code} is not held by you.",
+    "digitise.not_an_image": "A page must be a photo or scan (JPEG or PNG).",
+    "digitise.hash_mismatch": "The page arrived damaged (its SHA-256 differs): send it again.",
+    "digitise.page_too_large": "A page may be at most {max_mb} MB.",
+    "digitise.client_id_reused": "This copy's key was already used for other pages.",
+    "digitise.pages_missing": "{count} page(s) have not been uploaded yet.",
+    "digitise.ledger_refused": "The custody ledger did not accept the copy of {code}.",
+    "digitise.no_pages": "A copy needs at least one page.",
+    "digitise.too_many_pages": "A copy has at most {max} pages.",
+    "digitise.duplicate_page": "Page {page} is the same photo as an earlier page.",
+    "digitise.document_name": "Each document needs its name from the checklist.",
+    "digitise.bad_page_range": "Pages {first}–{last} are not within the copy's {count} pages.",
+    "digitise.no_event": "The copy's ledger event is missing.",
+    "digitise.no_copy": "There is no digitised copy of {code}.",
+    "digitise.copy_deleted": "The copy of {code} was deleted after the retention period.",
+    "digitise.bad_link": "This is not a valid download link.",
+    "digitise.link_expired": "The download link has expired: ask for a new one.",
+    "digitise.copy_tampered": "The stored copy does not match the custody ledger: it was changed.",
 }

@@ -211,4 +211,30 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới được đính chính sổ giao nhận."
     ),
+    # digitised dossiers (core/digitising)
+    "digitise.no_item": "Không có hồ sơ {code}.",
+    "digitise.not_dossier": "{code} là kết quả, không phải hồ sơ: chỉ số hóa hồ sơ.",
+    "digitise.wrong_status": (
+        "Hồ sơ {code} đang ở trạng thái {status_text}: không có giấy tờ ở đây để số hóa."
+    ),
+    "digitise.role": "Vai trò của bạn không số hóa hồ sơ.",
+    "digitise.not_at_post_office": "Hồ sơ {code} không ở bưu cục này.",
+    "digitise.not_yours": "Hồ sơ {code} không do bạn giữ.",
+    "digitise.not_an_image": "Mỗi trang phải là ảnh chụp hoặc ảnh quét (JPEG hoặc PNG).",
+    "digitise.hash_mismatch": "Trang gửi lên bị hỏng (mã SHA-256 không khớp): hãy gửi lại.",
+    "digitise.page_too_large": "Mỗi trang tối đa {max_mb} MB.",
+    "digitise.client_id_reused": "Mã của bản số hóa này đã dùng cho các trang khác.",
+    "digitise.pages_missing": "Còn {count} trang chưa tải lên.",
+    "digitise.ledger_refused": "Sổ giao nhận không ghi nhận bản số hóa của {code}.",
+    "digitise.no_pages": "Bản số hóa cần ít nhất một trang.",
+    "digitise.too_many_pages": "Bản số hóa tối đa {max} trang.",
+    "digitise.duplicate_page": "Trang {page} trùng ảnh với một trang trước.",
+    "digitise.document_name": "Mỗi giấy tờ cần tên theo danh mục.",
+    "digitise.bad_page_range": "Trang {first}–{last} nằm ngoài {count} trang của bản số hóa.",
+    "digitise.no_event": "Không tìm thấy sự kiện của bản số hóa trong sổ giao nhận.",
+    "digitise.no_copy": "Chưa có bản số hóa của {code}.",
+    "digitise.copy_deleted": "Bản số hóa của {code} đã bị xóa khi hết thời hạn lưu.",
+    "digitise.bad_link": "Liên kết tải về không hợp lệ.",
+    "digitise.link_expired": "Liên kết tải về đã hết hạn: hãy xin liên kết mới.",
+    "digitise.copy_tampered": "Bản lưu không khớp với sổ giao nhận: bản này đã bị thay đổi.",
 }

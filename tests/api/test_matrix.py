@@ -467,6 +467,12 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/ledger/exceptions", page_for(each(correctors, 200))),
         Call("POST", "/ledger/exceptions/{exception_id}/resolve",
              page_for(each(correctors, 404)), data={"resolution": "đã kiểm tra"}),
+        # -- digitised dossiers: item A is held by courier 1 (an empty page is 422 for them)
+        Call("PUT", "/mobile/v1/dossiers/{code}/pages/{sha256}", api_for({"courier_1": 422})),
+        Call("POST", "/mobile/v1/dossiers/{code}/digitised", api_for(field_roles), json={}),
+        Call("GET", "/mobile/v1/dossiers/{code}/digitised", api_for({"courier_1": 404})),
+        Call("GET", "/api/agency/v1/dossiers/{item_id}/digitised", public(401)),
+        Call("GET", "/api/v1/digitised/files/{token}", public(403)),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -490,6 +496,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "complaint_id": 999_999,
         "size": o.head_size,
         "event_id": o.receipt_1,
+        "token": "1.1.1.not-a-link",
     }
     table = {}
     for row in rows:

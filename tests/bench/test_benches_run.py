@@ -121,3 +121,11 @@ def test_the_payments_bench_reports_a_ratio_and_drops_its_database(database_url:
     assert "scans with payments" in out and "ratio" in out, out
     # None of its own left behind (other engineers' benches come and go on a shared server).
     assert _bench_databases(database_url) - before == set()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_digitising_bench_reports_sizes_and_ratios(database_url: str) -> None:
+    out = _run(database_url, "bench/digitising/bench_digitising.py", "--pages", "2",
+               "--repeats", "1")  # fmt: skip
+    assert "uploaded after the phone's compression" in out and "ratio" in out, out

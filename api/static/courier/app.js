@@ -6,6 +6,7 @@ import { events, kv } from "./store.js";
 import { onChange, pendingCount, queueEvent, storeMedia, syncNow, uuid, watchPosition } from "./sync.js";
 import { currentLang, t, toggleLang } from "./i18n.js";
 import { vnDateTime, vnTime } from "./vntime.js";
+import { capturedDocuments, digitiseScreen } from "./digitise.js";
 
 const root = document.getElementById("app");
 
@@ -522,6 +523,21 @@ async function pickupScreen(id) {
     }
     return h("li", { "data-kind": "mandatory" }, h("label", { class: "check" }, h("input", { type: "checkbox", name: `doc-${i}`, "data-doc": doc.name }), ` ${name}`), " ", form, pages);
   });
+  // Pages captured for a checklist document tick it, with its page count (the courier can
+  // still untick: the photo is evidence of the paper, not a replacement for looking at it).
+  const dossierCode = ((stop.items || [])[0] || {}).code;
+  const captured = dossierCode ? await capturedDocuments(dossierCode) : [];
+  documents.forEach((doc, i) => {
+    const range = captured.find((c) => c.name === doc.name);
+    if (!range || doc.kind === "shown") return;
+    const row = rows[i];
+    const box = row.querySelector(doc.kind === "conditional" ? "input[value=present]" : "input[type=checkbox]");
+    if (box) box.checked = true;
+    const pages = row.querySelector("input.pages");
+    if (pages) pages.value = String(range.last_page - range.first_page + 1);
+    row.dataset.captured = `${range.first_page}-${range.last_page}`;
+    row.append(h("small", { class: "muted captured" }, `${t("pages_ticked")}: ${t("page_n").toLowerCase()} ${range.first_page}–${range.last_page}`));
+  });
   const citizen = signaturePad("citizen-signature", "citizen_signature");
   const courier = signaturePad("courier-signature", "courier_signature");
   const due = stop.collect ? stop.collect.due_vnd : null;
@@ -533,6 +549,7 @@ async function pickupScreen(id) {
     collectLine(stop),
     h("label", { for: "item" }, t("item_code")),
     itemSelect(stop, "item"),
+    h("a", { class: "button secondary", id: "digitise-link", href: `#/digitise/${stop.id}` }, t("digitise")),
     h("fieldset", {}, h("legend", {}, t("checklist")), h("ul", { class: "checklist" }, rows)),
     h("label", { for: "seal" }, t("seal_number")),
     h("input", { id: "seal", name: "seal", required: true, autocomplete: "off" }),
@@ -881,6 +898,11 @@ async function route() {
       case "scan": return await scanScreen();
       case "queue": return await queueScreen();
       case "pickup": return await pickupScreen(arg);
+      case "digitise": {
+        const stop = await findStop(arg);
+        if (!stop) return go("#/home");
+        return await digitiseScreen(stop, { h, screen, message, go });
+      }
       case "refuse": return await refuseScreen(arg);
       case "deliver": return await deliverScreen(arg);
       case "failed": return await failedScreen(arg);

@@ -3,22 +3,31 @@
 //   kv      — session, device install id, cached run sheet and reason lists
 //   events  — scan events by client_event_id, with their sync state and the server's answer
 //   media   — signature and photo blobs by SHA-256, with whether they are uploaded
+//   pages   — dossier page photos (compressed JPEG) by code + SHA-256, uploaded or not
+//   copies  — a dossier's digitised copy as captured: its pages in order, the checklist
+//             documents' page ranges, and whether the server has made the PDF (by code)
 const DB_NAME = "hoso-courier";
-const VERSION = 1;
+const VERSION = 2;
 let opening = null;
 
 function open() {
   if (opening) return opening;
   opening = new Promise((resolve, reject) => {
     const request = indexedDB.open(DB_NAME, VERSION);
-    request.onupgradeneeded = () => {
+    request.onupgradeneeded = (event) => {
       const db = request.result;
-      db.createObjectStore("kv");
-      const events = db.createObjectStore("events", { keyPath: "client_event_id" });
-      events.createIndex("state", "state");
-      events.createIndex("queued_at", "queued_at");
-      const media = db.createObjectStore("media", { keyPath: "sha256" });
-      media.createIndex("uploaded", "uploaded");
+      if (event.oldVersion < 1) {
+        db.createObjectStore("kv");
+        const events = db.createObjectStore("events", { keyPath: "client_event_id" });
+        events.createIndex("state", "state");
+        events.createIndex("queued_at", "queued_at");
+        const media = db.createObjectStore("media", { keyPath: "sha256" });
+        media.createIndex("uploaded", "uploaded");
+      }
+      if (event.oldVersion < 2) {
+        db.createObjectStore("pages", { keyPath: "key" });
+        db.createObjectStore("copies", { keyPath: "code" });
+      }
     };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
@@ -68,4 +77,17 @@ export const media = {
   get: (sha) => run("media", "readonly", (s) => req(s.get(sha))),
   notUploaded: () =>
     run("media", "readonly", (s) => req(s.getAll())).then((all) => all.filter((m) => !m.uploaded)),
+};
+
+// A page is keyed by dossier and hash: the same photo of two dossiers is two uploads.
+export const pages = {
+  put: (record) => run("pages", "readwrite", (s) => req(s.put({ ...record, key: `${record.code}/${record.sha256}` }))),
+  get: (code, sha) => run("pages", "readonly", (s) => req(s.get(`${code}/${sha}`))),
+  all: () => run("pages", "readonly", (s) => req(s.getAll())),
+};
+
+export const copies = {
+  put: (record) => run("copies", "readwrite", (s) => req(s.put(record))),
+  get: (code) => run("copies", "readonly", (s) => req(s.get(code))),
+  all: () => run("copies", "readonly", (s) => req(s.getAll())),
 };

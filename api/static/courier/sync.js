@@ -5,7 +5,7 @@
 // always safe. Media (signatures, photos) are uploaded separately by SHA-256, before or after
 // the events naming them.
 import { ApiError, Offline, call } from "./api.js";
-import { events, media } from "./store.js";
+import { copies, events, media, pages } from "./store.js";
 
 const BATCH = 500;
 const listeners = new Set();
@@ -82,8 +82,25 @@ export async function storeMedia(blob) {
   return sha256;
 }
 
-export function pendingCount() {
-  return events.countPending();
+// A dossier page: stored on the phone first (IndexedDB), uploaded by its hash when online.
+export async function storePage(code, blob) {
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  const sha256 = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const known = await pages.get(code, sha256);
+  if (!known) await pages.put({ code, sha256, blob, size: blob.size, uploaded: false, stored_at: Date.now() });
+  syncSoon();
+  return sha256;
+}
+
+// The copy is asked for once every page is uploaded; the client_id makes a resend harmless.
+export async function queueCopy(copy) {
+  await copies.put({ ...copy, state: "pending", queued_at: Date.now() });
+  syncSoon();
+}
+
+export async function pendingCount() {
+  const waiting = (await copies.all()).filter((c) => c.state === "pending").length;
+  return (await events.countPending()) + waiting;
 }
 
 function syncSoon(delay = 0) {
@@ -101,6 +118,58 @@ async function uploadMedia() {
       if (error instanceof ApiError && error.status === 422) {
         // The server will never take these bytes (type, size): keep them, stop retrying.
         await media.put({ ...record, refused: error.message });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+function refusalText(error) {
+  return error.message || `HTTP ${error.status}`;
+}
+
+async function uploadPages() {
+  const wanted = new Set();
+  for (const copy of await copies.all()) {
+    if (copy.state === "pending") copy.pages.forEach((sha) => wanted.add(`${copy.code}/${sha}`));
+  }
+  for (const record of await pages.all()) {
+    if (record.uploaded || record.refused || !wanted.has(record.key)) continue;
+    try {
+      await call("PUT", `/dossiers/${record.code}/pages/${record.sha256}`, record.blob, { raw: true, contentType: "image/jpeg" });
+      await pages.put({ ...record, uploaded: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
+        await pages.put({ ...record, refused: refusalText(error) });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function sendCopies() {
+  for (const copy of await copies.all()) {
+    if (copy.state !== "pending") continue;
+    const states = await Promise.all(copy.pages.map((sha) => pages.get(copy.code, sha)));
+    const refused = states.find((p) => p && p.refused);
+    if (refused) {
+      await copies.put({ ...copy, state: "refused", message: refused.refused });
+      continue;
+    }
+    if (!states.every((p) => p && p.uploaded)) continue;
+    try {
+      const result = await call("POST", `/dossiers/${copy.code}/digitised`, {
+        client_id: copy.client_id,
+        pages: copy.pages,
+        documents: copy.documents,
+      });
+      await copies.put({ ...copy, state: "done", result, answered_at: Date.now() });
+      emit("copy", { code: copy.code, result });
+    } catch (error) {
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
+        await copies.put({ ...copy, state: "refused", message: refusalText(error) });
         continue;
       }
       throw error;
@@ -135,6 +204,9 @@ export async function syncNow() {
     // Events first: they are the evidence; photos may follow (the server accepts either order).
     await sendEvents();
     await uploadMedia();
+    // Dossier pages last: the largest uploads, and nothing else waits for them.
+    await uploadPages();
+    await sendCopies();
     retryDelay = 2000;
     emit("synced");
   } catch (error) {
