@@ -78,8 +78,6 @@ _VROOM_SHARE = 0.35
 # How long after the deadline the portfolio waits for the second thread before giving up
 # on its result (both solvers stop on their own at the deadline).
 _JOIN_GRACE_S = 0.2
-# Load average per core above which the portfolio runs no second PyVRP search.
-_BUSY_LOAD_PER_CORE = 2.0
 # Least time past the deadline the portfolio waits for VROOM when it has no clean plan
 # (an over-full day whose VROOM child is not yet started or overloaded); it waits up to
 # the budget it gave VROOM's child beyond that.
@@ -492,12 +490,6 @@ def _run_portfolio(
     pool = _vroom_worker()
     # The default service times are a read-only mapping, which does not pickle.
     sendable = replace(problem, service_by_kind=dict(problem.service_by_kind))
-    # On a machine already busier than its cores (a shared development box), a second
-    # search gets no core of its own: Linux shares the CPU between sessions (autogroup),
-    # so the threads of one plan split one share, and a second search only slows the first
-    # (measured at 0.3 s under load 15-20: mean gap 7.6% against 6.2-6.4% for PyVRP alone).
-    load = os.getloadavg()[0]
-    busy = load >= _BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
     t_submit = time.perf_counter()
     vroom_job = pool.submit(_vroom_in_child, sendable, red, budget)
     model = PyvrpModel.build(problem, red)
@@ -542,10 +534,6 @@ def _run_portfolio(
             got = optional.solve(deadline, seed + 1, initial=answer[0])
             if got is not None:
                 portfolio.offer("pyvrp", *got, label="pyvrp, optional stops, from vroom")
-            return
-        if busy:
-            with portfolio.lock:
-                portfolio.trace.append(f"no second PyVRP search: machine busy (load {load:.1f})")
             return
         # From empty rather than PyVRP's own start: that start (an exhaustive local search)
         # cannot be interrupted and may outlast the budget on a large day.
