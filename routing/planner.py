@@ -492,8 +492,21 @@ def _run_portfolio(
     sendable = replace(problem, service_by_kind=dict(problem.service_by_kind))
     t_submit = time.perf_counter()
     vroom_job = pool.submit(_vroom_in_child, sendable, red, budget)
-    model = PyvrpModel.build(problem, red)
     task_of = {t.task_id: t for t in red.tasks}
+    try:
+        model = PyvrpModel.build(problem, red)
+    except Exception as exc:  # noqa: BLE001 - PyVRP refusing the data leaves VROOM's plan
+        with portfolio.lock:
+            portfolio.trace.append(f"pyvrp: failed, {type(exc).__name__}: {exc}")
+        try:
+            seqs, left_ids = vroom_job.result(
+                max(_LATE_VROOM_WAIT_S, deadline - time.perf_counter())
+            )
+            portfolio.offer("vroom", seqs, [task_of[i] for i in left_ids])
+        except FutureTimeout:
+            seqs, left = solve_vroom(problem, red, 0.05, exploration=1)
+            portfolio.offer("vroom", seqs, left, label="vroom, late, in process")
+        return
 
     # The best solution of the PyVRP run from scratch so far, to seed the second run.
     scratch_best: list[Any] = []
