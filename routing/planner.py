@@ -1,12 +1,19 @@
 """The day's planner: PyVRP and VROOM side by side, the best checked plan kept.
 
 ``plan`` (engine ``"auto"``, the default) runs a small portfolio within the wall-clock
-budget, on the two cores of the machine (threads: both solvers' C++ searches release the
-GIL, measured in ``routing.engine_pyvrp``):
+budget, on the two cores of the machine:
 
-* the calling thread runs PyVRP from its own start, for the whole budget;
-* a second thread runs VROOM on one core for about a third of the budget, then PyVRP
-  again (another seed), started from VROOM's plan.
+* a thread runs PyVRP from its own start, for the whole budget;
+* a child process (``start_workers``) runs VROOM, for about a third of the budget: pyvroom
+  holds the GIL for its whole solve, PyVRP's search does not (measured, see
+  ``routing.engine_pyvrp`` and bench/routing/RESULTS.md);
+* a second thread then runs PyVRP again (another seed), started from the cheaper of
+  VROOM's plan and the first search's best so far; when VROOM left stops out and PyVRP
+  has no plan (an over-full day), from VROOM's plan with stops optional at a price.
+
+The calling thread only waits, so a search stuck in PyVRP's uninterruptible start cannot
+hold the answer past the budget; a plan with no clean candidate at the deadline waits
+for VROOM's (an over-full day).
 
 Each result is re-timed in float (``schedule_routes``) and checked by the independent
 checker (``routing.feasibility.check_plan``); of the plans without violations the one
