@@ -136,8 +136,9 @@ def test_plan_day_routes_every_stop_feasibly_and_names_the_couriers(
     assert all(c.delivery_courier_id is not None for c in cases[10:])
     header = db.scalar(select(DispatchPlan).where(DispatchPlan.post_office_id == post.id))
     assert header is not None and header.engine == summary.engine
-    # No break by default: PyVRP, the engine with the smaller measured gaps.
-    assert header.engine == "pyvrp" and header.breaks == {}
+    # No break by default. The planner runs PyVRP and VROOM side by side and names the
+    # solver whose plan it kept.
+    assert header.engine in ("pyvrp", "vroom") and header.breaks == {}
     assert header.matrix_source == "great_circle"
 
 
