@@ -13,6 +13,7 @@ from sqlalchemy import text
 import mobile_api
 from api import (
     agency,
+    counter,
     courier,
     custody,
     desk,
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # The ledger as EPCIS events, corrections and scan exceptions (docs/epcis.md).
     app.include_router(custody.router, responses=ERROR_RESPONSES)
     app.include_router(custody.page_router)
+    app.include_router(counter.router)
+    app.include_router(counter.kiosk_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

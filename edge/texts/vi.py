@@ -211,4 +211,25 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới được đính chính sổ giao nhận."
     ),
+    # -- the post office's counter (core/counter) -------------------------------------------
+    "access.counter": "Quầy giao dịch của bưu cục dành cho giao dịch viên.",
+    "counter.walk_in_needs_dossier": (
+        "Tại quầy, người dân nộp hồ sơ: chọn “gửi hồ sơ” hoặc “gửi hồ sơ và nhận kết quả”."
+    ),
+    "counter.no_case": "Không có hồ sơ số {case_id}.",
+    "counter.other_post_office": "Hồ sơ này đăng ký với bưu cục khác.",
+    "counter.not_for_counter": "Kết quả này được phát tận nhà, không trả tại quầy.",
+    "counter.proof": (
+        "Chọn cách xác minh người nhận: quét mã QR trên CCCD hoặc mã xác nhận qua SMS."
+    ),
+    "counter.no_result": "Hồ sơ này chưa có kết quả để trả.",
+    "counter.fee_due": "Cần thu đúng {due} đồng còn phải nộp.",
+    "counter.no_post_office": "Không có bưu cục này.",
+    "counter.queue_full": "Hôm nay đã hết số thứ tự: vui lòng hỏi tại quầy.",
+    "counter.label_too_long": "Tên quầy tối đa {max} ký tự.",
+    "counter.queue_empty": "Không còn ai đang chờ.",
+    "counter.no_ticket": "Hôm nay không có số thứ tự {number}.",
+    "counter.ticket_called_twice": "Số {number} đã được gọi rồi: không gọi lại lần nữa.",
+    "counter.ticket_number": "Nhập số thứ tự cần gọi.",
+    "signature.missing": "Thiếu chữ ký: vui lòng ký vào ô ký.",
 }
