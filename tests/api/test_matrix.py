@@ -467,6 +467,34 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/ledger/exceptions", page_for(each(correctors, 200))),
         Call("POST", "/ledger/exceptions/{exception_id}/resolve",
              page_for(each(correctors, 404)), data={"resolution": "đã kiểm tra"}),
+        # -- the post office's counter: its clerks; the queue's ticket page is public --------
+        Call("GET", "/counter", page_for({"clerk_1": 200})),
+        Call("POST", "/counter/find", page_for({"clerk_1": (303, "ok")}),
+             data={"code": o.item_a}),
+        # Item A is on its way to office 1, not to the post office: refused.
+        Call("POST", "/counter/receive", page_for({"clerk_1": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("POST", "/counter/queue/next", page_for({"clerk_1": (303, "error")})),
+        Call("POST", "/counter/queue/call", page_for({"clerk_1": (303, "error")}),
+             data={"number": "1"}),
+        Call("POST", "/counter/queue/done", page_for({"clerk_1": 303})),
+        Call("GET", "/counter/walk-in", page_for({"clerk_1": 200})),
+        Call("POST", "/counter/walk-in", page_for({"clerk_1": 422}), data={}),
+        Call("GET", "/counter/cases/{case_id}", page_for({"clerk_1": 200})),
+        # Case A's dossier is already picked up: each step refuses, back to the case.
+        Call("POST", "/counter/cases/{case_id}/receive", page_for({"clerk_1": (303, "error")}),
+             data={}),
+        Call("POST", "/counter/cases/{case_id}/refuse", page_for({"clerk_1": (303, "error")}),
+             data={"reason_code": "citizen_withdrew"}),
+        Call("POST", "/counter/cases/{case_id}/hand-off", page_for({"clerk_1": (303, "error")}),
+             data={"courier_id": str(o.courier_1)}),
+        Call("POST", "/counter/cases/{case_id}/code", page_for({"clerk_1": (303, "error")})),
+        Call("POST", "/counter/cases/{case_id}/hand-out",
+             page_for({"clerk_1": (303, "error")}), data={}),
+        Call("GET", "/q/{post_office_id}", public()),
+        Call("POST", "/q/{post_office_id}", public(303)),
+        Call("GET", "/q/{post_office_id}/qr.svg", public()),
+        Call("GET", "/q/{post_office_id}/{number}", public(404)),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -490,6 +518,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "complaint_id": 999_999,
         "size": o.head_size,
         "event_id": o.receipt_1,
+        "post_office_id": o.post_office_1_id,
+        "number": 9_999,
     }
     table = {}
     for row in rows:
