@@ -220,4 +220,8 @@ TEXTS: dict[str, str] = {
     "counter.ticket_called_twice": "Number {number} was already called: it is not called again.",
     "counter.ticket_number": "Type the number to call.",
     "signature.missing": "The signature is missing: please sign on the pad.",
+    "booking.no_result_leg": "This booking has no result for the post to carry.",
+    "booking.result_leg_locked": (
+        "The result is already on its way or handed over: where to receive it can no longer change."
+    ),
 }

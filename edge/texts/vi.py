@@ -232,4 +232,8 @@ TEXTS: dict[str, str] = {
     "counter.ticket_called_twice": "Số {number} đã được gọi rồi: không gọi lại lần nữa.",
     "counter.ticket_number": "Nhập số thứ tự cần gọi.",
     "signature.missing": "Thiếu chữ ký: vui lòng ký vào ô ký.",
+    "booking.no_result_leg": "Lịch hẹn này không có kết quả do bưu điện chuyển.",
+    "booking.result_leg_locked": (
+        "Kết quả đang được phát hoặc đã giao: không đổi được nơi nhận nữa."
+    ),
 }
