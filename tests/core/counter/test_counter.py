@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms
+from core.booking.result_leg import choose_result_leg
+from core.booking.service import create_booking
 from core.cases.models import Booking, Case
 from core.cases.service import register_result
-from core.counter.handout import hand_out, results_to_collect
+from core.counter.handout import hand_out, results_to_collect, send_counter_code
 from core.counter.queue import call_next, call_number, finish_serving, queue_times, take_ticket
 from core.counter.reception import CounterIntake, book_walk_in, receive_at_counter
 from core.custody.commands import ScanCommand
@@ -25,9 +27,10 @@ from core.identity.service import actor_for
 from core.media.service import store_media
 from core.money.models import Receipt
 from core.money.state import payment_state
+from core.papers.slip import dossier_slip_for
 from core.settings import Settings
 from tests.core.booking.helpers import NOW, Area, booking_input, make_area
-from tests.factories import make_user
+from tests.factories import make_user, sent_code
 from tests.labels.samples import signature_png
 
 CARD = "001190012345||TRẦN THỊ HOA|15031990|Nữ|12 Lê Ngô Cát, Thủy Xuân, Huế|01012021"
@@ -98,6 +101,9 @@ def test_a_walk_in_dossier_is_received_at_the_counter_as_at_the_door(
     receipt = db.scalar(select(Receipt).where(Receipt.case_id == created.case.id))
     assert receipt is not None and receipt.total_vnd == due
     assert payment_state(db, created.case.id).due_vnd == 0
+    # The dossier slip is the door-step's, signed by the clerk as the post's staff.
+    slip = dossier_slip_for(db, db.get(Item, state.item_id))  # type: ignore[arg-type]
+    assert slip.staff_title == "Giao dịch viên / Counter clerk" and slip.seal_number == "NP-0001"
 
     # It travels on with the next hand-off: offered to a courier, who confirms.
     courier = area.couriers[0]
@@ -230,3 +236,43 @@ def test_the_queue_records_waiting_and_serving_times(db: Session, settings: Sett
     serves = {t.number: t.served_s for t in day.tickets}
     assert serves == {1: 240.0, 2: None, 3: 360.0}
     assert (day.median_wait_s, day.max_wait_s, day.waited_within(15 * 60)) == (720.0, 1200.0, 2)
+
+
+def test_a_result_is_collected_at_the_counter_on_the_one_time_code(
+    db: Session, settings: Settings
+) -> None:
+    area = make_area(db)
+    clerk = _clerk(db, area)
+    case, code = _result_at_the_post_office(db, settings, area, clerk)
+    later = NOW + timedelta(days=4)
+    sent = send_counter_code(db, settings, clerk, code, now=later)
+    assert sent.phone_masked.endswith("78")
+    signature = _signature(db, "Người nhận")
+    wrong = hand_out(db, settings, clerk, case.id, proof="otp", cccd_qr=None, otp_code="000000",
+                     fees_collected_vnd=0, signature_sha256=signature, now=later)  # fmt: skip
+    assert wrong.result.outcome == "rejected" and wrong.result.reason_code == "proof_failed"
+    done = hand_out(db, settings, clerk, case.id, proof="otp", cccd_qr=None,
+                    otp_code=sent_code(db, "0912345678"), fees_collected_vnd=0,
+                    signature_sha256=signature, now=later)  # fmt: skip
+    assert done.result.outcome == "accepted", done.result
+    assert _state(db, code).status == "delivered"
+
+
+def test_the_citizen_chooses_where_to_receive_the_result(db: Session, settings: Settings) -> None:
+    area = make_area(db)
+    citizen = make_user(db, "citizen", phone="0912345678")
+    both = create_booking(db, settings, citizen, booking_input(area), now=NOW)
+    booking = db.get(Booking, both.case.booking_id)
+    assert booking is not None and booking.result_at_post_office is False
+    choose_result_leg(db, citizen, both.case.id, at_post_office=True)
+    assert booking.result_at_post_office is True
+    choose_result_leg(db, citizen, both.case.id, at_post_office=False)
+    assert booking.result_at_post_office is False
+    send_only = create_booking(db, settings, citizen,
+                               booking_input(area, service_option="send"), now=NOW)  # fmt: skip
+    with pytest.raises(InvalidInput) as no_leg:
+        choose_result_leg(db, citizen, send_only.case.id, at_post_office=True)
+    assert no_leg.value.reason == "booking.no_result_leg"
+    stranger = make_user(db, "citizen", phone="0987654321")
+    with pytest.raises(NotFound):
+        choose_result_leg(db, stranger, both.case.id, at_post_office=True)
