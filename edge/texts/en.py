@@ -224,4 +224,13 @@ TEXTS: dict[str, str] = {
     "booking.result_leg_locked": (
         "The result is already on its way or handed over: where to receive it can no longer change."
     ),
+    "bag.wrong_destination": (
+        "Bag {code} is addressed to another post office: not arrived; kept for a dispatcher."
+    ),
+    "bag.no_destination": "There is no such destination post office.",
+    "bag.destination_is_origin": (
+        "A bag is sent to another post office than the one that closed it."
+    ),
+    "bag.unknown": "There is no bag {code}.",
+    "bag.other_post_office": "This bag is another post office's.",
 }

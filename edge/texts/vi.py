@@ -236,4 +236,11 @@ TEXTS: dict[str, str] = {
     "booking.result_leg_locked": (
         "Kết quả đang được phát hoặc đã giao: không đổi được nơi nhận nữa."
     ),
+    "bag.wrong_destination": (
+        "Túi {code} được gửi tới bưu cục khác: chưa nhận đến, đã lưu để điều phối viên xử lý."
+    ),
+    "bag.no_destination": "Không có bưu cục nhận túi này.",
+    "bag.destination_is_origin": "Túi phải gửi tới một bưu cục khác bưu cục đóng túi.",
+    "bag.unknown": "Không có túi {code}.",
+    "bag.other_post_office": "Túi này thuộc bưu cục khác.",
 }

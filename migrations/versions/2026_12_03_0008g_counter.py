@@ -1,8 +1,10 @@
-"""The post office's counter: results collected there, and the queue's tickets.
+"""The post office's counter: results collected there, the queue's tickets, bags' destinations.
 
 ``bookings.result_at_post_office``: the citizen collects the result at the counter of the
 booking's post office instead of having it brought home. ``counter_tickets``: the queue,
 one row per ticket, with the times the waiting and serving figures are read from.
+``bags.destination_post_office_id``, ``sealed_by_user_id``, ``sealed_at``: where a sealed bag
+goes and who closed it (its manifest); arriving elsewhere is an exception, not an arrival.
 
 Revision ID: 0008g
 Revises: 0007p
@@ -66,7 +68,28 @@ def upgrade() -> None:
         ),
     )
 
+    op.add_column("bags", sa.Column("destination_post_office_id", sa.Integer(), nullable=True))
+    op.add_column("bags", sa.Column("sealed_by_user_id", sa.Integer(), nullable=True))
+    op.add_column("bags", sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_bags_destination_post_office_id_post_offices"),
+        "bags",
+        "post_offices",
+        ["destination_post_office_id"],
+        ["id"],
+    )
+    op.create_foreign_key(
+        op.f("fk_bags_sealed_by_user_id_users"), "bags", "users", ["sealed_by_user_id"], ["id"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("fk_bags_sealed_by_user_id_users"), "bags", type_="foreignkey")
+    op.drop_constraint(
+        op.f("fk_bags_destination_post_office_id_post_offices"), "bags", type_="foreignkey"
+    )
+    op.drop_column("bags", "sealed_at")
+    op.drop_column("bags", "sealed_by_user_id")
+    op.drop_column("bags", "destination_post_office_id")
     op.drop_table("counter_tickets")
     op.drop_column("bookings", "result_at_post_office")

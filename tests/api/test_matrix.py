@@ -495,6 +495,10 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/q/{post_office_id}", public(303)),
         Call("GET", "/q/{post_office_id}/qr.svg", public()),
         Call("GET", "/q/{post_office_id}/{number}", public(404)),
+        # A bag's manifest: staff reaching its post office (a desk officer reaches none).
+        Call("GET", "/print/bags/{bag_code}/manifest.pdf",
+             api_for({**printing, "desk_1": 403, **each(("courier_2", "dispatcher_2", "desk_2"),
+                                                        403)})),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
