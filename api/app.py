@@ -14,6 +14,8 @@ import mobile_api
 from api import (
     agency,
     counter,
+    counter_bags,
+    counter_queue,
     courier,
     custody,
     desk,
@@ -123,7 +125,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(custody.router, responses=ERROR_RESPONSES)
     app.include_router(custody.page_router)
     app.include_router(counter.router)
-    app.include_router(counter.kiosk_router)
+    app.include_router(counter_queue.router)
+    app.include_router(counter_bags.router)
+    app.include_router(counter_queue.kiosk_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

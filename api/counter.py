@@ -23,15 +23,10 @@ from sqlalchemy.orm import Session
 from api.desk import _dong, _signature_bytes
 from api.web import attempt, page_user, refusal_text, render, request_lang
 from core.booking.service import BookingCreated, BookingInput
+from core.counter.bags import scan_in
 from core.counter.handout import Handout, due_for, hand_out, results_to_collect, send_counter_code
-from core.counter.models import CounterTicket
 from core.counter.queue import (
-    ahead_of,
-    call_next,
-    call_number,
-    finish_serving,
     queue_board,
-    take_ticket,
 )
 from core.counter.reception import (
     CounterCase,
@@ -47,7 +42,7 @@ from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import party
 from core.custody.transitions import STATUS_LABELS
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.media.service import store_media
@@ -55,20 +50,17 @@ from core.money.receipts import receipts_of_case
 from core.places.models import Office, PostOffice, Procedure
 from edge.deps import NowDep, SessionDep, SettingsDep
 from edge.texts import scan_message
-from labels.codes import qr_svg
 from labels.s10 import format_item_id
 from labels.text import format_vnd, mask_phone
-from vntime import VN
 
 router = APIRouter(prefix="/counter", include_in_schema=False)
-kiosk_router = APIRouter(prefix="/q", include_in_schema=False)
 ClerkUser = Annotated[User, Depends(page_user("counter"))]
 
 FORMS = (("original", "Bản chính", "Original"), ("certified_copy", "Bản sao chứng thực",
          "Certified copy"), ("copy", "Bản sao", "Copy"))  # fmt: skip
 
 
-def _back(path: str, **params: Any) -> RedirectResponse:
+def redirect_back(path: str, **params: Any) -> RedirectResponse:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
@@ -122,8 +114,8 @@ def find(
     try:
         found = case_of_code(session, user, code)
     except DomainError as exc:
-        return _back("/counter", error=refusal_text(request, exc), field=exc.field)
-    return _back(f"/counter/cases/{found.case.id}")
+        return redirect_back("/counter", error=refusal_text(request, exc), field=exc.field)
+    return redirect_back(f"/counter/cases/{found.case.id}")
 
 
 @router.post("/receive")
@@ -135,63 +127,15 @@ def receive_from_courier(
     now: NowDep,
     code: Annotated[str, Form()] = "",
 ) -> Response:
-    """A courier hands an item to the post office (a hand-off they opened on the phone):
-    the clerk scans it and custody moves to the post office."""
-    counter_post_office(user)
-    command = ScanCommand(kind="handover_confirmed", code=code.strip(), occurred_at=now,
-                          client_event_id=uuid.uuid4())  # fmt: skip
-    (result,) = sync(session, settings, actor_for(user), [command], now=now)
+    """A label scanned in: a courier's hand-off to the post office (custody moves to it), or a
+    bag (or item) arriving from another post office — refused, and kept for a dispatcher,
+    when it is addressed to another one."""
+    result = attempt(session, lambda: scan_in(session, settings, user, code, now=now))
+    if isinstance(result, DomainError):
+        return redirect_back("/counter", error=refusal_text(request, result), field=result.field)
     if result.outcome != "accepted":
-        return _back("/counter", error=_scan_refusal(request, result), field="code")
-    return _back("/counter", ok=f"received:{result.code}")
-
-
-# -- the queue ------------------------------------------------------------------------------
-
-
-@router.post("/queue/next")
-def queue_next(
-    request: Request,
-    user: ClerkUser,
-    session: SessionDep,
-    now: NowDep,
-    counter_label: Annotated[str, Form()] = "",
-) -> Response:
-    called = attempt(session, lambda: call_next(session, user, counter_label=counter_label,
-                                                now=now))  # fmt: skip
-    if isinstance(called, DomainError):
-        return _back("/counter", error=refusal_text(request, called), field=called.field)
-    return _back("/counter", ok=f"called:{called.number}")
-
-
-@router.post("/queue/call")
-def queue_call(
-    request: Request,
-    user: ClerkUser,
-    session: SessionDep,
-    now: NowDep,
-    number: Annotated[str, Form()] = "",
-    counter_label: Annotated[str, Form()] = "",
-) -> Response:
-    """Call one number again after a citizen stepped away: a number already called is
-    refused (and nothing changes)."""
-
-    def call() -> CounterTicket:
-        if not number.strip().isdigit():
-            raise InvalidInput("type the ticket's number", field="number",
-                               reason="counter.ticket_number")  # fmt: skip
-        return call_number(session, user, int(number), counter_label=counter_label, now=now)
-
-    called = attempt(session, call)
-    if isinstance(called, DomainError):
-        return _back("/counter", error=refusal_text(request, called), field=called.field)
-    return _back("/counter", ok=f"called:{called.number}")
-
-
-@router.post("/queue/done")
-def queue_done(user: ClerkUser, session: SessionDep, now: NowDep) -> Response:
-    finish_serving(session, user, now=now)
-    return _back("/counter", ok="done")
+        return redirect_back("/counter", error=_scan_refusal(request, result), field="code")
+    return redirect_back("/counter", ok=f"received:{result.code}")
 
 
 # -- walk-ins -------------------------------------------------------------------------------
@@ -247,7 +191,7 @@ async def walk_in(
     )
     created = attempt(session, lambda: book_walk_in(session, settings, user, data, now=now))
     if isinstance(created, BookingCreated):
-        return _back(f"/counter/cases/{created.case.id}")
+        return redirect_back(f"/counter/cases/{created.case.id}")
     errors = _form_errors(request, created)
     context = {**_common(session, user), **_walk_in_choices(session, user), "form": form,
                "errors": errors}  # fmt: skip
@@ -358,10 +302,10 @@ async def receive(
 
     result = attempt(session, receive_it)
     if isinstance(result, DomainError):
-        return _back(here, error=refusal_text(request, result), field=result.field)
+        return redirect_back(here, error=refusal_text(request, result), field=result.field)
     if result.outcome != "accepted":
-        return _back(here, error=_scan_refusal(request, result), field=result.field)
-    return _back(here, ok="received")
+        return redirect_back(here, error=_scan_refusal(request, result), field=result.field)
+    return redirect_back(here, ok="received")
 
 
 @router.post("/cases/{case_id}/refuse")
@@ -379,7 +323,7 @@ def refuse(
     here = f"/counter/cases/{case_id}"
     found = attempt(session, lambda: counter_case(session, user, case_id))
     if isinstance(found, DomainError) or found.dossier_code is None:
-        return _back("/counter", error=refusal_text(request, found) if isinstance(
+        return redirect_back("/counter", error=refusal_text(request, found) if isinstance(
             found, DomainError) else None)  # fmt: skip
     details: dict[str, Any] = {"reason_code": reason_code}
     listed = [m.strip() for m in missing.split(";") if m.strip()]
@@ -389,8 +333,8 @@ def refuse(
                           client_event_id=uuid.uuid4(), details=details)  # fmt: skip
     (result,) = sync(session, settings, actor_for(user), [command], now=now)
     if result.outcome != "accepted":
-        return _back(here, error=_scan_refusal(request, result), field=result.field)
-    return _back(here, ok="refused")
+        return redirect_back(here, error=_scan_refusal(request, result), field=result.field)
+    return redirect_back(here, ok="refused")
 
 
 @router.post("/cases/{case_id}/hand-off")
@@ -408,14 +352,14 @@ def hand_off(
     here = f"/counter/cases/{case_id}"
     found = attempt(session, lambda: counter_case(session, user, case_id))
     if isinstance(found, DomainError) or found.dossier_code is None:
-        return _back("/counter")
+        return redirect_back("/counter")
     command = ScanCommand(kind="handover_offered", code=found.dossier_code, occurred_at=now,
                           client_event_id=uuid.uuid4(),
                           to_party=party("courier", _int(courier_id) or 0))  # fmt: skip
     (result,) = sync(session, settings, actor_for(user), [command], now=now)
     if result.outcome != "accepted":
-        return _back(here, error=_scan_refusal(request, result), field="courier_id")
-    return _back(here, ok="offered")
+        return redirect_back(here, error=_scan_refusal(request, result), field="courier_id")
+    return redirect_back(here, ok="offered")
 
 
 # -- results collected at the counter ---------------------------------------------------------
@@ -440,8 +384,8 @@ def send_code(
 
     sent = attempt(session, send)
     if isinstance(sent, DomainError):
-        return _back(here, error=refusal_text(request, sent), field=sent.field)
-    return _back(here, ok=f"code_sent:{sent}")
+        return redirect_back(here, error=refusal_text(request, sent), field=sent.field)
+    return redirect_back(here, ok=f"code_sent:{sent}")
 
 
 @router.post("/cases/{case_id}/hand-out", response_model=None)
@@ -471,62 +415,9 @@ def hand_out_result(
 
     done = attempt(session, give)
     if isinstance(done, DomainError):
-        return _back(here, error=refusal_text(request, done), field=done.field)
+        return redirect_back(here, error=refusal_text(request, done), field=done.field)
     if done.result.outcome != "accepted":
-        return _back(here, error=_scan_refusal(request, done.result), field=done.result.field)
-    return _back(here, ok="handed_out")
-
-
-# -- the queue's ticket page (public: a kiosk, or a citizen's phone from the QR on the wall) --
-
-
-def _post_office(session: Session, post_office_id: int) -> PostOffice | None:
-    return session.get(PostOffice, post_office_id) if 0 < post_office_id < 2**31 else None
-
-
-@kiosk_router.get("/{post_office_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, post_office_id: int, session: SessionDep) -> HTMLResponse:
-    post = _post_office(session, post_office_id)
-    if post is None:
-        return render(request, "counter/ticket.html", {"post_office": None}, status_code=404)
-    return render(request, "counter/ticket.html", {"post_office": post, "ticket": None})
-
-
-@kiosk_router.post("/{post_office_id}", response_model=None)
-def take(request: Request, post_office_id: int, session: SessionDep, now: NowDep) -> Response:
-    taken = attempt(session, lambda: take_ticket(session, post_office_id, now=now))
-    if isinstance(taken, DomainError):
-        post = _post_office(session, post_office_id)
-        status = 404 if post is None else 409
-        return render(request, "counter/ticket.html",
-                      {"post_office": post, "ticket": None,
-                       "error": refusal_text(request, taken)}, status_code=status)  # fmt: skip
-    return _back(f"/q/{post_office_id}/{taken.number}")
-
-
-@kiosk_router.get("/{post_office_id}/qr.svg", response_class=Response)
-def ticket_qr(post_office_id: int, session: SessionDep, settings: SettingsDep) -> Response:
-    """The QR to print and put on the wall: it opens the ticket page on a citizen's phone."""
-    if _post_office(session, post_office_id) is None:
-        raise NotFound(f"no post office {post_office_id}", field="post_office_id",
-                       reason="counter.no_post_office")  # fmt: skip
-    url = f"{settings.public_base_url.rstrip('/')}/q/{post_office_id}"
-    return Response(qr_svg(url), media_type="image/svg+xml")
-
-
-@kiosk_router.get("/{post_office_id}/{number}", response_class=HTMLResponse)
-def ticket_status(
-    request: Request, post_office_id: int, number: int, session: SessionDep, now: NowDep
-) -> HTMLResponse:
-    """The citizen's ticket: its number, how many are ahead, and the counter calling it."""
-    post = _post_office(session, post_office_id)
-    ticket = None
-    if post is not None and 0 < number < 10_000:
-        ticket = session.scalar(select(CounterTicket).where(
-            CounterTicket.post_office_id == post.id, CounterTicket.number == number,
-            CounterTicket.day == now.astimezone(VN).date()))  # fmt: skip
-    if ticket is None:
-        return render(request, "counter/ticket.html", {"post_office": post, "ticket": None,
-                      "missing": True}, status_code=404)  # fmt: skip
-    context = {"post_office": post, "ticket": ticket, "ahead": ahead_of(session, ticket)}
-    return render(request, "counter/ticket.html", context)
+        return redirect_back(
+            here, error=_scan_refusal(request, done.result), field=done.result.field
+        )
+    return redirect_back(here, ok="handed_out")

@@ -233,4 +233,6 @@ TEXTS: dict[str, str] = {
     ),
     "bag.unknown": "There is no bag {code}.",
     "bag.other_post_office": "This bag is another post office's.",
+    "bag.not_sealed": "Seal bag {code} before it leaves.",
+    "bag.choose_destination": "Choose the post office the bag goes to.",
 }

@@ -243,4 +243,6 @@ TEXTS: dict[str, str] = {
     "bag.destination_is_origin": "Túi phải gửi tới một bưu cục khác bưu cục đóng túi.",
     "bag.unknown": "Không có túi {code}.",
     "bag.other_post_office": "Túi này thuộc bưu cục khác.",
+    "bag.not_sealed": "Niêm phong túi {code} trước khi chuyển đi.",
+    "bag.choose_destination": "Chọn bưu cục nhận túi.",
 }

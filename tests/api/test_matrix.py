@@ -495,6 +495,14 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/q/{post_office_id}", public(303)),
         Call("GET", "/q/{post_office_id}/qr.svg", public()),
         Call("GET", "/q/{post_office_id}/{number}", public(404)),
+        Call("POST", "/counter/bags", page_for({"clerk_1": 303})),
+        Call("GET", "/counter/bags/{bag_code}", page_for({"clerk_1": 200})),
+        # Item A is in a hand-off to office 1; the bag is open, with no destination chosen.
+        Call("POST", "/counter/bags/{bag_code}/items", page_for({"clerk_1": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("POST", "/counter/bags/{bag_code}/seal", page_for({"clerk_1": (303, "error")}),
+             data={"seal_number": "S-1"}),
+        Call("POST", "/counter/bags/{bag_code}/depart", page_for({"clerk_1": (303, "error")})),
         # A bag's manifest: staff reaching its post office (a desk officer reaches none).
         Call("GET", "/print/bags/{bag_code}/manifest.pdf",
              api_for({**printing, "desk_1": 403, **each(("courier_2", "dispatcher_2", "desk_2"),

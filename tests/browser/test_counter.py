@@ -1,5 +1,6 @@
 """The post office's counter in a real browser: a walk-in dossier received (checklist, seal,
-both signatures on the screen's pads, cash), its label printed and handed on to a courier; the
+both signatures on the screen's pads, cash), its label printed, bagged to another post office
+(refused at a third, arriving at the right one); the
 queue's ticket taken on a phone and called; a result collected at the counter on the chip ID
 card QR as a 2D scanner types it (the characters, then Enter)."""
 
@@ -17,7 +18,7 @@ from core.cases.service import register_result
 from core.counter.queue import queue_times
 from core.counter.reception import book_walk_in, receive_at_counter
 from core.custody.commands import ScanCommand
-from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.models import CustodyEvent, CustodyException, Item, ItemState
 from core.custody.parties import Actor, party
 from core.custody.service import record_one
 from core.db import transaction
@@ -27,7 +28,7 @@ from core.settings import Settings
 from tests.browser.conftest import PHONE
 from tests.core.booking.helpers import ADDRESS, CCCD_FEMALE_1990, booking_input, make_area
 from tests.core.counter.test_counter import CARD, _intake
-from tests.factories import make_user, unique
+from tests.factories import make_post_office, make_user, unique
 from vntime import VN
 
 pytestmark = pytest.mark.browser
@@ -76,17 +77,32 @@ def _state(factory: sessionmaker[Session], code: str) -> ItemState:
         return state
 
 
-def test_a_walk_in_dossier_is_received_labelled_and_handed_on_at_the_counter(
-    live_server: str, counter_page: Any, committing: sessionmaker[Session], screenshot: Any
+def test_a_walk_in_dossier_is_received_labelled_and_bagged_to_another_post_office(
+    live_server: str,
+    counter_page: Any,
+    browser: Any,
+    committing: sessionmaker[Session],
+    screenshot: Any,
 ) -> None:
     username = unique("quay")
     with transaction(committing) as session:
         area = make_area(session)
         make_user(session, "counter_clerk", post_office_id=area.post_office.id,
                   username=username, full_name="Lê Thị Giao Dịch", password=PASSWORD)  # fmt: skip
-        courier = area.couriers[0]
-        procedure_id, office_id, courier_id = area.procedure.id, area.office.id, courier.id
+        procedure_id, office_id = area.procedure.id, area.office.id
         post_office_id = area.post_office.id
+        here = area.post_office
+        clerks = []
+        for name in ("Bưu cục Phú Hội", "Bưu cục An Cựu"):
+            other = make_post_office(session, code=unique("PO-T"), name=name,
+                                     province_code=here.province_code,
+                                     commune_code=here.commune_code, address=name,
+                                     lat=here.lat, lon=here.lon)  # fmt: skip
+            clerk_name = unique("quay")
+            make_user(session, "counter_clerk", post_office_id=other.id, username=clerk_name,
+                      password=PASSWORD)  # fmt: skip
+            clerks.append((other.id, clerk_name))
+        (second_id, second_clerk), (_, third_clerk) = clerks
     page = counter_page
     _sign_in(page, live_server, username)
 
@@ -141,19 +157,51 @@ def test_a_walk_in_dossier_is_received_labelled_and_handed_on_at_the_counter(
     zpl = page.request.get(f"{live_server}{page.locator('#label-zpl').get_attribute('href')}")
     assert "^CI28" in zpl.text() and code in zpl.text()
 
-    # On with the courier: offered at the counter, confirmed on the courier's phone.
-    page.select_option("select[name=courier_id]", str(courier_id))
-    page.click("#hand-off button[type=submit]")
-    page.wait_for_url("**ok=offered")
+    # On in a bag to another post office: packed by scanning, sealed to it, its manifest
+    # printed, sent off.
+    page.goto(f"{live_server}/counter")
+    page.click("#new-bag")
+    page.wait_for_url(f"{live_server}/counter/bags/*")
+    bag_code = page.url.rsplit("/", 1)[1]
+    page.locator("#bag-item").press_sequentially(code, delay=5)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**ok=packed*")
+    assert page.locator("#bag-count").inner_text() == "1"
+    page.select_option("#destination_post_office_id", str(second_id))
+    page.fill("#bag_seal_number", "TUI-0001")
+    page.click("#seal-button")
+    page.wait_for_url("**ok=sealed")
+    manifest = page.request.get(f"{live_server}/print/bags/{bag_code}/manifest.pdf")
+    assert manifest.status == 200 and manifest.headers["content-type"] == "application/pdf"
+    screenshot(page, "counter_bag_sealed")
+    page.click("#depart")
+    page.wait_for_url("**ok=departed")
+    assert _state(committing, code).status == "in_transit"
+
+    # Scanned in at a post office it was not sent to: refused there, kept for a dispatcher.
+    for name, expect_ok in ((third_clerk, False), (second_clerk, True)):
+        context = browser.new_context(**DESK_SCREEN)
+        there = context.new_page()
+        _sign_in(there, live_server, name)
+        there.locator("#receive-code").press_sequentially(bag_code, delay=5)
+        there.keyboard.press("Enter")
+        there.wait_for_url("**ok=*" if expect_ok else "**error=*")
+        if not expect_ok:
+            assert "bưu cục khác" in there.locator("#flash").inner_text()
+            assert _state(committing, code).status == "in_transit"
+            screenshot(there, "counter_bag_wrong_post_office")
+        context.close()
     state = _state(committing, code)
-    assert (state.custodian, state.pending_to) == (f"post_office:{post_office_id}",
-                                                   party("courier", courier_id))  # fmt: skip
+    assert (state.status, state.custodian) == ("arrived", f"post_office:{second_id}")
     with transaction(committing) as session:
-        clerk_events = session.scalars(
+        events = session.scalars(
             select(CustodyEvent.kind).join(Item, Item.id == CustodyEvent.item_id)
             .where(Item.code == code).order_by(CustodyEvent.seq)
         ).all()  # fmt: skip
-    assert list(clerk_events) == ["booked", "picked_up", "handover_offered"]
+        kept = session.scalar(select(CustodyException.reason_code).join(
+            Item, Item.id == CustodyException.item_id).where(Item.code == code))  # fmt: skip
+    assert list(events) == ["booked", "picked_up", "bagged", "bag_sealed", "departed", "arrived"]
+    assert kept == "conflict"
 
 
 def test_a_result_is_collected_at_the_counter_on_the_chip_id_card_qr_typed_by_a_scanner(
