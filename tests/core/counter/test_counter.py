@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.booking.models import BookingTerms
+from core.booking.models import BookingTerms, NotifierWatermark
+from core.booking.notify import WATERMARK, notify_citizens
 from core.booking.result_leg import choose_result_leg
 from core.booking.service import create_booking
 from core.cases.models import Booking, Case
@@ -27,6 +28,7 @@ from core.identity.service import actor_for
 from core.media.service import store_media
 from core.money.models import Receipt
 from core.money.state import payment_state
+from core.outbox.models import OutboxMessage
 from core.papers.slip import dossier_slip_for
 from core.settings import Settings
 from tests.core.booking.helpers import NOW, Area, booking_input, make_area
@@ -70,6 +72,9 @@ def test_a_walk_in_dossier_is_received_at_the_counter_as_at_the_door(
 ) -> None:
     area = make_area(db)
     clerk = _clerk(db, area)
+    # The notifier reads the ledger from here on (other tests' events are not ours).
+    last = db.scalar(select(CustodyEvent.id).order_by(CustodyEvent.id.desc()).limit(1)) or 0
+    db.merge(NotifierWatermark(name=WATERMARK, last_event_id=last))
     created = book_walk_in(db, settings, clerk, booking_input(area, window_start=None), now=NOW)
     assert created.item_code is not None
     booking = db.get(Booking, created.case.booking_id)
@@ -101,6 +106,12 @@ def test_a_walk_in_dossier_is_received_at_the_counter_as_at_the_door(
     receipt = db.scalar(select(Receipt).where(Receipt.case_id == created.case.id))
     assert receipt is not None and receipt.total_vnd == due
     assert payment_state(db, created.case.id).due_vnd == 0
+    # The citizen hears it was taken at the counter, with the receipt's link.
+    notify_citizens(db, settings, now=NOW + timedelta(hours=1))
+    texts = db.scalars(select(OutboxMessage.payload["text"].astext)
+                       .where(OutboxMessage.payload["text"].astext.contains(created.item_code))
+                       ).all()  # fmt: skip
+    assert any(t.startswith("Bưu cục đã nhận tại quầy hồ sơ") for t in texts), texts
     # The dossier slip is the door-step's, signed by the clerk as the post's staff.
     slip = dossier_slip_for(db, db.get(Item, state.item_id))  # type: ignore[arg-type]
     assert slip.staff_title == "Giao dịch viên / Counter clerk" and slip.seal_number == "NP-0001"
