@@ -60,6 +60,10 @@ FORMS = (("original", "Bản chính", "Original"), ("certified_copy", "Bản sao
          "Certified copy"), ("copy", "Bản sao", "Copy"))  # fmt: skip
 
 
+# More rows than any procedure lists (the catalogue's longest has about 20).
+MAX_CHECKLIST_ROWS = 100
+
+
 def redirect_back(path: str, **params: Any) -> RedirectResponse:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
@@ -271,7 +275,9 @@ async def receive(
 
     def intake() -> CounterIntake:
         checklist = []
-        for index in range(int(str(raw.get("documents", "0")) or 0)):
+        # The form's own count of its rows; anything else reads as none (the check then
+        # names the missing documents), and no form has more rows than a procedure lists.
+        for index in range(min(_int(str(raw.get("documents", ""))) or 0, MAX_CHECKLIST_ROWS)):
             pages = str(raw.get(f"pages_{index}", "")).strip()
             checklist.append({
                 "name": str(raw.get(f"name_{index}", "")),
