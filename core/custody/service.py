@@ -736,7 +736,9 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
         return
     state = target.state
     if rule.custody is Custody.TAKE or rule.kind == "pickup_refused":
-        assigned = target.pickup_courier_id
+        # A citizen who brings the dossier to the post office's counter instead of waiting
+        # for the courier: the clerk takes it for the post office the booking names.
+        assigned = target.pickup_courier_id if actor.role != "counter_clerk" else None
         if assigned is not None and assigned != actor.user_id:
             raise Forbidden(
                 f"item {target.code} is not assigned to this courier",

@@ -287,3 +287,24 @@ def test_the_citizen_chooses_where_to_receive_the_result(db: Session, settings: 
     stranger = make_user(db, "citizen", phone="0987654321")
     with pytest.raises(NotFound):
         choose_result_leg(db, stranger, both.case.id, at_post_office=True)
+
+
+def test_a_booked_home_pickup_brought_to_the_counter_is_received_there(
+    db: Session, settings: Settings
+) -> None:
+    """The citizen booked a courier, then came in person: the counter takes it, whoever the
+    courier was; another post office's counter does not."""
+    area = make_area(db)
+    clerk = _clerk(db, area)
+    citizen = make_user(db, "citizen", phone="0912345678")
+    booked = create_booking(db, settings, citizen, booking_input(area), now=NOW)
+    booked.case.pickup_courier_id = area.couriers[0].id
+    db.flush()
+    stranger = _clerk(db, make_area(db))
+    with pytest.raises(Forbidden):
+        receive_at_counter(db, settings, stranger, booked.case.id, _intake(db, area, 0), now=NOW)
+    due = payment_state(db, booked.case.id).due_vnd
+    taken = receive_at_counter(db, settings, clerk, booked.case.id, _intake(db, area, due), now=NOW)
+    assert taken.outcome == "accepted", taken
+    assert booked.item_code is not None
+    assert _state(db, booked.item_code).custodian == party("post_office", area.post_office.id)
