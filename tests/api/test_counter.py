@@ -10,12 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.booking.service import create_booking
+from core.cases.models import Booking
 from core.counter.models import CounterTicket
 from core.counter.reception import book_walk_in
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.identity.service import issue_token
 from core.settings import Settings
-from tests.core.booking.helpers import booking_input, make_area
+from tests.core.booking.helpers import NOW, booking_input, make_area
 from tests.factories import make_user
 from tests.labels.samples import signature_png
 
@@ -81,3 +83,24 @@ def test_bad_counter_input_is_refused_and_changes_nothing(
     assert state is not None and state.status == "booked"
     assert db.scalar(select(func.count()).select_from(CounterTicket).where(
         CounterTicket.post_office_id == area.post_office.id)) == 0  # fmt: skip
+
+
+def test_the_citizen_switches_to_collect_at_the_post_office_on_my(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    area = make_area(db)
+    citizen = make_user(db, "citizen", phone="0912345678")
+    created = create_booking(db, settings, citizen, booking_input(area), now=NOW)
+    client.cookies.set("hoso_session", issue_token(db, settings, citizen,
+                                                   now=datetime.now(UTC)).token)  # fmt: skip
+    page = client.get(f"/my/cases/{created.case.id}")
+    assert "Chuyển sang nhận tại bưu cục" in page.text
+    switched = client.post(f"/my/cases/{created.case.id}/result-leg",
+                           data={"result_at_post_office": "1"}, follow_redirects=False)  # fmt: skip
+    assert switched.status_code == 303
+    db.expire_all()
+    booking = db.get(Booking, created.case.booking_id)
+    assert booking is not None and booking.result_at_post_office is True
+    page = client.get(f"/my/cases/{created.case.id}")
+    assert "Bạn tự đến nhận tại bưu cục" in page.text
+    assert client.get(f"/api/v1/my/cases/{created.case.id}").json()["result_at_post_office"]
