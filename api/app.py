@@ -13,6 +13,9 @@ from sqlalchemy import text
 import mobile_api
 from api import (
     agency,
+    counter,
+    counter_bags,
+    counter_queue,
     courier,
     custody,
     desk,
@@ -125,6 +128,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     # The ledger as EPCIS events, corrections and scan exceptions (docs/epcis.md).
     app.include_router(custody.router, responses=ERROR_RESPONSES)
     app.include_router(custody.page_router)
+    app.include_router(counter.router)
+    app.include_router(counter_queue.router)
+    app.include_router(counter_bags.router)
+    app.include_router(counter_queue.kiosk_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(session: SessionDep) -> dict[str, str]:

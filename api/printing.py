@@ -15,6 +15,7 @@ from api.staff import PrintingUser
 from core.access import may_see_case, require_handover
 from core.cases.labels import label_data_for
 from core.cases.service import case_context
+from core.courier.manifest import bag_manifest
 from core.custody.receipts import pickup_receipt_url
 from core.desk.access import scoped_item
 from core.desk.printing import handover_record_for, latest_receipt
@@ -29,6 +30,7 @@ from edge.deps import SessionDep, SettingsDep
 from labels.documents import render_dossier_slip, render_handover_record
 from labels.errors import InvalidLabelData
 from labels.label import LabelData, render_label_html, render_label_pdf, render_label_zpl
+from labels.manifest import render_bag_manifest
 from labels.money import render_receipt
 
 router = APIRouter(prefix="/print", tags=["print"])
@@ -176,3 +178,10 @@ def handover_record_pdf(
     except InvalidLabelData as exc:
         raise code_refusal(exc, "handover_id") from exc
     return _file(body, PDF, f"{handover.code}.pdf")
+
+
+@router.get("/bags/{bag_code}/manifest.pdf", response_class=Response)
+def bag_manifest_pdf(bag_code: str, user: StaffUser, session: SessionDep) -> Response:
+    """The bag's manifest (bảng kê): items, seals, from and to, who closed it."""
+    manifest = bag_manifest(session, user, bag_code)
+    return _file(render_bag_manifest(manifest), PDF, f"bang-ke-{manifest.bag_code}.pdf")

@@ -221,4 +221,5 @@ ROLE_HOME = {
     "citizen": "/my",
     "admin": "/admin",
     "province_supervisor": "/admin",
+    "counter_clerk": "/counter",
 }

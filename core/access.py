@@ -64,6 +64,7 @@ Area = Literal[
     "quality",  # service-quality figures (/sla): each level its own, see ``sla_reach``
     "ledger",  # reading the custody ledger as EPCIS events (/api/v1/epcis), by reach
     "corrections",  # declaring a ledger event wrong, and the scans kept as exceptions
+    "counter",  # the post office's counter: walk-ins, results collected there, the queue
 ]
 
 # The roles that may use each area. One row per area; a new role joins the rows it needs.
@@ -96,6 +97,9 @@ AREAS: dict[Area, frozenset[str]] = {
     # Those who resolve what the field got wrong: a post office's dispatcher, the province's
     # supervisor, an admin. Never the courier or desk whose event is in question.
     "corrections": frozenset({"dispatcher", "province_supervisor", "admin"}),
+    # The counter's desktop page (/counter): its clerks only. A dispatcher plans couriers; the
+    # counter's receptions, hand-outs and queue are the clerk's own work, signed as theirs.
+    "counter": frozenset({"counter_clerk"}),
 }
 
 # Why a role is refused, in the words a JSON client reads (pages show their own Vietnamese).
@@ -117,6 +121,7 @@ _REFUSALS: dict[Area, str] = {
     "quality": "service-quality figures are for staff",
     "ledger": "the custody ledger export is for staff of offices and post offices",
     "corrections": "only a dispatcher, a province supervisor or an admin can correct the ledger",
+    "counter": "the post office's counter is for its counter clerks",
 }
 
 

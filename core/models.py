@@ -10,6 +10,7 @@ from core.agency.models import (
 )
 from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case, ReceiveRequest
+from core.counter.models import CounterTicket
 from core.courier.models import LocationPing
 from core.custody.models import (
     Bag,
@@ -120,4 +121,5 @@ __all__ = [
     "ReceiptSeries",
     "PortalStatusChange",
     "PortalSyncCursor",
+    "CounterTicket",
 ]

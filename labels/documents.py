@@ -92,6 +92,8 @@ class DossierSlip:
     # The citizen's verifiable receipt of the pickup (core/custody/receipts.py): printed as a
     # link and a QR.
     receipt_url: str | None = None
+    # Who took the dossier for the post: the courier at the door, or a clerk at the counter.
+    staff_title: str = "Bưu tá / Courier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +384,7 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
     _field(pdf, "Người nộp / Citizen", slip.citizen_name)
     _field(pdf, "Điện thoại / Phone", mask_phone(slip.citizen_phone))
     _field(pdf, "Địa chỉ / Address", slip.citizen_address)
-    _field(pdf, "Bưu tá / Courier", slip.courier_name)
+    _field(pdf, slip.staff_title, slip.courier_name)
     _field(pdf, "Số niêm phong / Seal no.", slip.seal_number or "Chưa niêm phong / Not sealed")
 
     _section(pdf, "Danh mục giấy tờ đã nhận / Documents received")
@@ -443,7 +445,7 @@ def render_dossier_slip(slip: DossierSlip) -> bytes:
         pdf,
         (
             ("Người nộp hồ sơ / Citizen", slip.citizen_name, slip.citizen_signature_png),
-            ("Bưu tá / Courier", slip.courier_name, slip.courier_signature_png),
+            (slip.staff_title, slip.courier_name, slip.courier_signature_png),
         ),
     )
     return bytes(pdf.output())

@@ -345,6 +345,13 @@ def remove_from_bag(
 
 class SealIn(BaseModel):
     seal_number: str = Field(min_length=1, max_length=40)
+    destination_post_office_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="The post office the bag is sent to (printed on its manifest); arriving "
+        "anywhere else is an exception for a dispatcher, not an arrival.",
+    )
 
 
 @router.post("/bags/{bag_code}/seal", response_model=BagOut)
@@ -353,5 +360,6 @@ def seal(
 ) -> BagOut:
     """Seal the bag (a ``bag_sealed`` event on each item in it, with the seal number); hand it
     over by listing it in POST /mobile/v1/handovers (bag_codes)."""
-    sealed = seal_bag(session, caller.actor, bag_code, body.seal_number, now=now)
+    sealed = seal_bag(session, caller.actor, bag_code, body.seal_number, now=now,
+                      destination_post_office_id=body.destination_post_office_id)  # fmt: skip
     return _bag_out(session, sealed)

@@ -277,7 +277,7 @@ def case_read(settings: Settings, view: CitizenCase) -> CaseRead:
         pickup_window_end=ctx.booking.pickup_window_end, status=state, legs=legs,
         agency_dossier_code=ctx.case.agency_dossier_code,
         appointment_date=ctx.case.appointment_date, receive_reference=view.receive_reference,
-        quote=quote, payment=payment,
+        result_at_post_office=ctx.booking.result_at_post_office, quote=quote, payment=payment,
         tracking_url=f"{settings.public_base_url.rstrip('/')}/t/{track}" if track else None,
         can_cancel=view.before_pickup, can_rate=view.delivered and view.rating is None,
         rating_stars=view.rating.stars if view.rating else None,
@@ -296,6 +296,7 @@ def booking_input(body: BookingCreate) -> BookingInput:
         notify_channel=body.notify_channel, email=body.email,
         exemption_code=body.exemption_code, exemption_proof=body.exemption_proof,
         receive_reference=body.receive_reference or "",
+        result_at_post_office=body.result_at_post_office,
     )  # fmt: skip
 
 

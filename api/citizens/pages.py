@@ -27,6 +27,7 @@ from api.web import (
     start_web_session,
 )
 from core.booking.places import offices_for
+from core.booking.result_leg import choose_result_leg
 from core.booking.service import (
     RATING_REASONS,
     BookingInput,
@@ -71,6 +72,7 @@ BOOKING_FIELDS = (
     "gps_accuracy_m", "pickup_window_start", "contact_name", "contact_phone", "cccd",
     "citizen_sex", "citizen_birth_year", "payment_method", "pay_fee_on_behalf", "weight_g",
     "notify_channel", "email", "exemption_code", "exemption_proof", "receive_reference",
+    "result_at_post_office",
 )  # fmt: skip
 WEIGHTS = (100, 250, 500, 1000, 2000)
 DAYS_SHOWN = 7
@@ -201,6 +203,7 @@ def _input(form: dict[str, str]) -> BookingInput:
         exemption_code=form["exemption_code"],
         exemption_proof=form["exemption_proof"],
         receive_reference=form["receive_reference"],
+        result_at_post_office=form["result_at_post_office"] in ("1", "on", "true"),
     )
 
 
@@ -421,12 +424,13 @@ def my_case_action(
     stars: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
     reasons: Annotated[list[str] | None, Form()] = None,
+    result_at_post_office: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     try:
         view = citizen_case(session, citizen, case_id)
     except DomainError:
         return render(request, "citizen/not_found.html", {"case_id": case_id}, status_code=404)
-    if action not in ("cancel", "reschedule", "rating"):
+    if action not in ("cancel", "reschedule", "rating", "result-leg"):
         return render(request, "citizen/not_found.html", {"case_id": case_id}, status_code=404)
 
     def act() -> None:
@@ -439,6 +443,9 @@ def my_case_action(
                     "choose a window", field="pickup_window", reason="booking.choose_window"
                 )
             reschedule_booking(session, settings, citizen, case_id, when, now=now)
+        elif action == "result-leg":
+            at_counter = result_at_post_office in ("1", "on", "true")
+            choose_result_leg(session, citizen, case_id, at_post_office=at_counter)
         else:
             rate_case(session, citizen, case_id, _int(stars) or 0, comment, now=now,
                       reasons=reasons or [])  # fmt: skip

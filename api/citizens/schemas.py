@@ -167,6 +167,11 @@ class BookingCreate(BaseModel):
         description="Receive only (required then): the agency dossier code, or the number of "
         "the appointment slip, of the dossier filed in person.",
     )
+    result_at_post_office: bool = Field(
+        default=False,
+        description="Collect the result at the booking's post office's counter instead of "
+        "having it brought home (changeable later on /my).",
+    )
 
 
 class ChannelUpdate(BaseModel):
@@ -212,6 +217,9 @@ class CaseRead(BaseModel):
     appointment_date: date | None
     receive_reference: str | None = Field(
         description="Receive only: the dossier code or slip number the booking waits for."
+    )
+    result_at_post_office: bool = Field(
+        default=False, description="The citizen collects the result at the post office."
     )
     quote: QuoteRead | None
     payment: PaymentRead | None

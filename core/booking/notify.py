@@ -66,8 +66,12 @@ def _event_text(
     """(notice kind, SMS text) for a ledger event a citizen should hear about, else None."""
     url = f"{settings.public_base_url.rstrip('/')}/t/{item.code}"
     if event.kind == "picked_up" and item.kind == "dossier":
+        # Taken at the post office's counter (core/counter/reception.py), not at the door.
+        who = (
+            "Bưu cục đã nhận tại quầy" if event.actor_role == "counter_clerk" else "Bưu tá đã nhận"
+        )
         return "picked_up", (
-            f"Bưu tá đã nhận hồ sơ #{case.id} (mã bưu gửi {item.code}) và niêm phong. "
+            f"{who} hồ sơ #{case.id} (mã bưu gửi {item.code}) và niêm phong. "
             f"Theo dõi: {url} Biên nhận: {receipt_url(settings, event.event_id)}"
         )
     if (

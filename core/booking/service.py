@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ from core.money.receipts import receipts_of_case
 from core.money.state import PaymentState, payment_state
 from core.otp.service import CodeCheck, verify_code
 from core.outbox.citizen import ChannelChoice, check_channel, choose_channel, send_to_citizen
-from core.places.models import Commune, Office, Procedure, Province
+from core.places.models import Commune, Office, PostOffice, Procedure, Province
 from core.settings import Settings
 from labels.cccd import validate_cccd
 from labels.errors import InvalidCode
@@ -156,6 +156,16 @@ class BookingInput:
     # Receive only (QĐ 45 option 2): the dossier code or appointment slip number the citizen
     # holds for the dossier they filed in person (core/booking/receive.py).
     receive_reference: str = ""
+    # The result leg: collected at the counter of the booking's post office instead of
+    # being brought home ("nhận tại bưu cục").
+    result_at_post_office: bool = False
+    # A walk-in at this post office's counter (core/counter/reception.py): the dossier is
+    # handed in now, so there is no window to choose and the post office is the counter's.
+    walk_in_post_office_id: int | None = None
+
+
+# A walk-in's "window" is the few minutes at the counter: the pickup is on time by design.
+WALK_IN_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -241,14 +251,20 @@ def plan_booking(
             if office is None:
                 errors.add("office_id", "Chỉ chọn được bộ phận một cửa trong tỉnh của địa chỉ.",
                            "Choose an office in the address's province.")  # fmt: skip
-        try:
-            post_office_id = post_office_for(session, commune, lat, lon).id
-        except InvalidInput:
-            errors.add("address", "Chưa có bưu cục nhận hồ sơ tại tỉnh này.",
-                       "No post office takes bookings in this province yet.")  # fmt: skip
+        if data.walk_in_post_office_id is not None:
+            post_office_id = _walk_in_post_office(session, data.walk_in_post_office_id, office,
+                                                  errors)  # fmt: skip
+        else:
+            try:
+                post_office_id = post_office_for(session, commune, lat, lon).id
+            except InvalidInput:
+                errors.add("address", "Chưa có bưu cục nhận hồ sơ tại tỉnh này.",
+                           "No post office takes bookings in this province yet.")  # fmt: skip
 
     window: tuple[datetime, datetime] | None = None
-    if data.window_start is None:
+    if data.walk_in_post_office_id is not None:
+        window = (now, now + WALK_IN_WINDOW)
+    elif data.window_start is None:
         errors.add("pickup_window", "Chọn khung giờ hẹn.", "Choose a time window.")
     elif post_office_id is not None and lat is not None and lon is not None:
         day = data.window_start.astimezone(VN).date()
@@ -356,6 +372,25 @@ def plan_booking(
     )  # fmt: skip
 
 
+def _walk_in_post_office(
+    session: Session, post_office_id: int, office: Office | None, errors: FieldErrors
+) -> int | None:
+    """The counter's post office, if it may carry a dossier to ``office``: one in the same
+    province (carrying between provinces is not built yet)."""
+    post = session.get(PostOffice, post_office_id)
+    if post is None:
+        errors.add("post_office_id", "Không có bưu cục này.", "No such post office.")
+        return None
+    if office is not None and office.province_code != post.province_code:
+        errors.add(
+            "office_id",
+            "Bưu cục chỉ nhận hồ sơ gửi bộ phận một cửa trong tỉnh.",
+            "This post office takes dossiers for offices in its own province only.",
+        )
+        return None
+    return post.id
+
+
 @dataclass(frozen=True)
 class BookingCreated:
     case: Case
@@ -376,18 +411,29 @@ def vietqr_for(settings: Settings, amount: int, purpose: str) -> str:
 
 
 def create_booking(
-    session: Session, settings: Settings, citizen: User, data: BookingInput, *, now: datetime
+    session: Session,
+    settings: Settings,
+    citizen: User,
+    data: BookingInput,
+    *,
+    now: datetime,
+    clerk: User | None = None,
 ) -> BookingCreated:
-    """Check the booking, take its place in the window, open the case, queue the SMS."""
+    """Check the booking, take its place in the window, open the case, queue the SMS.
+
+    With ``clerk``: a walk-in the counter clerk books for ``citizen`` at the counter
+    (``data.walk_in_post_office_id``); no window to hold and no SMS (the citizen is there)."""
     plan = plan_booking(session, settings, data, now=now)
+    walk_in = data.walk_in_post_office_id is not None
     # Re-check the window's capacity under the post office's lock, so two citizens cannot
     # both take the last place. The full check above runs without the lock, so a form with
     # errors never waits for it, and the lock is held only for this check and the inserts.
     day = plan.window[0].astimezone(VN).date()
-    lock_post_office_day(session, plan.post_office_id, day)
-    still = offerable_windows(session, post_office_id=plan.post_office_id, lat=plan.lat,
-                              lon=plan.lon, day=day, now=now, settings=settings)  # fmt: skip
-    if plan.window not in still:
+    if not walk_in:
+        lock_post_office_day(session, plan.post_office_id, day)
+        still = offerable_windows(session, post_office_id=plan.post_office_id, lat=plan.lat,
+                                  lon=plan.lon, day=day, now=now, settings=settings)  # fmt: skip
+    if not walk_in and plan.window not in still:
         raise BookingInvalid({"pickup_window": (
             "Khung giờ này vừa hết chỗ; vui lòng chọn khung khác.",
             "This window has just filled up; choose another.",
@@ -401,7 +447,7 @@ def create_booking(
     case = open_case(
         session,
         settings,
-        actor_for(citizen),
+        actor_for(clerk if clerk is not None else citizen),
         BookingRequest(
             service_option=data.service_option,
             procedure_id=plan.procedure.id,
@@ -421,6 +467,7 @@ def create_booking(
             citizen_birth_year=data.citizen_birth_year,
             citizen_sex=data.citizen_sex,
             citizen_user_id=citizen.id,
+            result_at_post_office=data.result_at_post_office,
         ),
         now=now,
     )
@@ -452,6 +499,11 @@ def create_booking(
     if data.payment_method == "vietqr":
         payload = vietqr_for(settings, plan.quote.total_vnd, payment_purpose(case, item_code))
     tracking_url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}" if item_code else None
+    if walk_in:
+        # At the counter the citizen gets the slip and receipt in hand; the ledger's events
+        # (received, handed over, result ready) reach their phone as for any booking.
+        return BookingCreated(case, item_code, plan.quote, data.payment_method, payload,
+                              tracking_url)  # fmt: skip
     window = f"{vn_time(plan.window[0])}–{vn_time(plan.window[1])}"
     date_text = vn_date(plan.window[0])
     send_to_citizen(
@@ -729,15 +781,22 @@ def sign_in_with_code(
     check = verify_code(session, settings, phone=phone, purpose="sign_in", code=code, now=now)
     if not check.ok:
         return SignIn(check, None)
+    user = citizen_with_phone(session, phone)
+    if not user.active:
+        return SignIn(CodeCheck(ok=False, reason="this account is disabled"), None)
+    return SignIn(check, user)
+
+
+def citizen_with_phone(session: Session, phone: str) -> User:
+    """The citizen account of this phone number, created on first use (a sign-in, or a
+    walk-in at a counter: signing in later with the phone finds their cases)."""
     user = session.scalar(
         select(User).where(User.phone == phone, User.role == "citizen").order_by(User.id).limit(1)
     )
     if user is None:
         user = create_user(session, username=f"citizen-{phone}", full_name=phone,
                            role="citizen", phone=phone)  # fmt: skip
-    if not user.active:
-        return SignIn(CodeCheck(ok=False, reason="this account is disabled"), None)
-    return SignIn(check, user)
+    return user
 
 
 def windows_for_address(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -44,6 +44,9 @@ class Booking(Base):
     cccd_last4: Mapped[str | None] = mapped_column(String(4))
     citizen_birth_year: Mapped[int | None]
     citizen_sex: Mapped[str | None] = mapped_column(String(6))
+    # The result leg: brought home (False), or collected by the citizen at the counter of
+    # ``post_office_id`` ("nhận tại bưu cục"; core/counter/handout.py).
+    result_at_post_office: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

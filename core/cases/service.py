@@ -44,6 +44,7 @@ class BookingRequest:
     citizen_birth_year: int | None = None
     citizen_sex: str | None = None
     citizen_user_id: int | None = None
+    result_at_post_office: bool = False
 
 
 def open_case(
@@ -101,6 +102,7 @@ def open_case(
         cccd_last4=cccd_last4,
         citizen_birth_year=request.citizen_birth_year,
         citizen_sex=request.citizen_sex,
+        result_at_post_office=request.result_at_post_office,
         # The service's clock, not the database's: the receipt states this time, and a test
         # (or a replayed import) that sets the clock must see it printed.
         created_at=now,

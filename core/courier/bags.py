@@ -21,6 +21,7 @@ from core.custody.models import Bag, Item, ItemState, item_serial_seq
 from core.custody.parties import Actor
 from core.custody.service import record
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
+from core.places.models import PostOffice
 from labels.errors import InvalidCode
 from labels.s10 import make_item_id, validate_item_id
 
@@ -72,14 +73,23 @@ def bag_contents(session: Session, bag: Bag) -> list[str]:
 
 
 def seal_bag(
-    session: Session, actor: Actor, raw_code: str, seal_number: str, *, now: datetime
+    session: Session,
+    actor: Actor,
+    raw_code: str,
+    seal_number: str,
+    *,
+    now: datetime,
+    destination_post_office_id: int | None = None,
 ) -> Bag:
     """Seal the bag and record a ``bag_sealed`` event, with the seal number, on every item in
-    it: the seal is evidence in each item's chain, not only a note on the bag."""
+    it: the seal is evidence in each item's chain, not only a note on the bag. With a
+    destination, the bag is addressed: it arrives only there (``core.custody.service``)."""
     bag = get_bag(session, actor, raw_code, lock=True)
     seal_number = seal_number.strip()
     if not seal_number or len(seal_number) > 40:
         raise InvalidInput("the seal number (1-40 characters)", field="seal_number")
+    if destination_post_office_id is not None:
+        _check_destination(session, bag, destination_post_office_id)
     if bag.status == "sealed":
         if bag.seal_number == seal_number:
             return bag  # a retried request
@@ -107,5 +117,18 @@ def seal_bag(
             raise Forbidden(detail, field="bag_code")
         raise Conflict(detail, field="bag_code")
     bag.status, bag.seal_number = "sealed", seal_number
+    bag.destination_post_office_id = destination_post_office_id
+    bag.sealed_by_user_id, bag.sealed_at = actor.user_id, now
     session.flush()
     return bag
+
+
+def _check_destination(session: Session, bag: Bag, destination_post_office_id: int) -> None:
+    destination = session.get(PostOffice, destination_post_office_id)
+    if destination is None:
+        raise NotFound(f"no post office {destination_post_office_id}",
+                       field="destination_post_office_id", reason="bag.no_destination")  # fmt: skip
+    if destination.id == bag.post_office_id:
+        raise InvalidInput("a bag is sent to another post office than its own",
+                           field="destination_post_office_id",
+                           reason="bag.destination_is_origin")  # fmt: skip

@@ -67,6 +67,9 @@ ATTEMPT_FAILURE_REASONS: dict[str, tuple[str, str]] = {
 }
 
 DELIVERY_PROOFS = ("otp", "cccd_qr", "authorisation")
+# Where a result is handed to the citizen on proof: on a courier's round, or at the counter
+# of the post office holding it (core/counter/handout.py).
+DELIVERABLE_STATUSES = frozenset({"out_for_delivery", "at_post_office"})
 # Re-exported for the reasons list the courier app reads (mobile_api ``/reasons``).
 CASH_REASONS = CASH_DIFFERENCE_REASONS
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "e_wallet")
@@ -101,6 +104,8 @@ class ItemFacts:
     cccd_last4: str | None
     birth_year: int | None
     sex: str | None
+    # The citizen collects the result at the post office's counter (not brought home).
+    result_at_post_office: bool = False
 
 
 # Read by the ledger in its locking round trip (``core.custody.service.Precheck``), so the
@@ -109,7 +114,7 @@ FACTS_SQL = """
     SELECT i.code, i.kind, i.case_id, s.status, s.custodian, s.delivery_attempts,
            b.procedure_id, p.documents::text AS documents_json,
            b.contact_name, b.contact_phone, b.cccd_hash, b.cccd_last4,
-           b.citizen_birth_year, b.citizen_sex
+           b.citizen_birth_year, b.citizen_sex, b.result_at_post_office
     FROM items AS i
     JOIN item_states AS s ON s.item_id = i.id
     LEFT JOIN cases AS c ON c.id = i.case_id
@@ -127,6 +132,7 @@ def facts_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, ItemFacts]:
     for (
         code, kind, case_id, status, custodian, delivery_attempts, procedure_id,
         documents_json, contact_name, contact_phone, cccd_hash, cccd_last4, birth_year, sex,
+        at_post_office,
     ) in rows:  # fmt: skip
         if procedure_id is not None and procedure_id not in documents:
             documents[procedure_id] = list(orjson.loads(documents_json or "[]"))
@@ -144,6 +150,7 @@ def facts_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, ItemFacts]:
             cccd_last4=cccd_last4,
             birth_year=birth_year,
             sex=sex,
+            result_at_post_office=bool(at_post_office),
         )
     return facts
 
@@ -209,8 +216,17 @@ def prepare(
         return command
     # delivered: verify only what this courier may deliver now; anything else goes to the
     # ledger without the raw proof, and the ledger refuses or keeps it as an exception.
-    if facts.custodian != actor_party or facts.status != "out_for_delivery":
+    if facts.custodian != actor_party or facts.status not in DELIVERABLE_STATUSES:
         return _without_raw_proof(command)
+    if facts.status == "at_post_office" and not facts.result_at_post_office:
+        raise Refused(
+            "not_authorised",
+            Forbidden(
+                "this result is to be brought home, not collected at the counter",
+                field="code",
+                reason="counter.not_for_counter",
+            ),
+        )
     return _check_delivery(session, settings, command, facts, now=now)
 
 
@@ -433,7 +449,8 @@ def _check_delivery(
             "missing_field" if proof is None else "invalid_input",
         )
     _sha(evidence, "signature_sha256", "evidence")
-    _sha(evidence, "photo_sha256", "evidence")
+    # A photo proves where a door-step delivery happened; at the counter the place is known.
+    _sha(evidence, "photo_sha256", "evidence", required=facts.status != "at_post_office")
     verified: dict[str, Any]
     if proof == "otp":
         verified = _check_otp(session, settings, evidence, facts, now=now)

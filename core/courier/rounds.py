@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
 from core.cases.service import case_context
-from core.courier.doorstep import load_facts
+from core.courier.doorstep import DELIVERABLE_STATUSES, load_facts
 from core.custody.attempts import attempts_used_up
 from core.custody.models import Item, ItemState
 from core.custody.parties import Actor
@@ -57,7 +57,7 @@ def send_delivery_code(
         raise InvalidInput(f"{code} is not a result to deliver", field="code")
     if facts.custodian != actor.party:
         raise Forbidden(f"item {code} is not held by this courier", field="code")
-    if facts.status != "out_for_delivery":
+    if facts.status not in DELIVERABLE_STATUSES:
         raise Conflict(f"record out_for_delivery for {code} first", field="code")
     issued = issue_code(
         session,

@@ -131,6 +131,12 @@ class Bag(Base):
     seal_number: Mapped[str | None]
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Where the sealed bag goes (its manifest says so): arriving anywhere else is an exception
+    # for a dispatcher, not an arrival. None: a bag with no set destination (a courier's).
+    destination_post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"))
+    # Who closed it, and when: the manifest's (bảng kê) signatory.
+    sealed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ScanReceipt(Base):

@@ -31,7 +31,7 @@ from core.custody.models import (
     ItemState,
     item_serial_seq,
 )
-from core.custody.parties import Actor, citizen_party, party_kind
+from core.custody.parties import Actor, citizen_party, party, party_kind
 from core.custody.rows import Target, event_row, now_utc, offset_of, write_batch
 from core.custody.transitions import (
     ERROR_DECLARED,
@@ -117,11 +117,12 @@ def record(
     # batches scan items alone and skip this query.
     packing_into = {str(c.details["bag_code"]) for c in commands if c.details.get("bag_code")}
     bags = _load_bags(session, (scanned - targets.keys()) | packing_into)
-    # Taking an item out of a sealed bag is checked against the bag's seal.
+    # Taking an item out of a sealed bag is checked against the bag's seal, and an arrival
+    # against the bag's destination.
     unpacking_from = {
         target.state.bag_id
         for index, command in enumerate(commands)
-        if command.kind == "unbagged"
+        if command.kind in ("unbagged", "arrived")
         and (target := targets.get(codes.get(index, ""))) is not None
         and target.state.bag_id is not None
     } - {bag.id for bag in bags.values()}
@@ -659,6 +660,8 @@ def _plan_event(
         raise _Rejected("conflict", exc) from exc
     if rule.kind == "unbagged":
         _check_seal_on_opening(details, target, bags)
+    if rule.custody is Custody.ARRIVE:
+        _check_destination(actor, target, bags)
     try:
         occurred_offset = offset_of(command.occurred_at)
         new_state = apply(
@@ -733,7 +736,9 @@ def _authorise(actor: Actor, rule: Transition, target: Target, to_party: str | N
         return
     state = target.state
     if rule.custody is Custody.TAKE or rule.kind == "pickup_refused":
-        assigned = target.pickup_courier_id
+        # A citizen who brings the dossier to the post office's counter instead of waiting
+        # for the courier: the clerk takes it for the post office the booking names.
+        assigned = target.pickup_courier_id if actor.role != "counter_clerk" else None
         if assigned is not None and assigned != actor.user_id:
             raise Forbidden(
                 f"item {target.code} is not assigned to this courier",
@@ -823,6 +828,25 @@ def _check_seal_on_opening(
             InvalidTransition(
                 f"seal {seen} is not the seal recorded for bag {bag.code}; kept for a dispatcher",
                 field="details.seal_number",
+            ),
+        )
+
+
+def _check_destination(actor: Actor, target: Target, bags: Mapping[str, Bag]) -> None:
+    """A bag arrives only where its manifest sends it: scanned in at another post office, its
+    items stay in transit and the scan is kept as an exception for a dispatcher."""
+    bag = next((b for b in bags.values() if b.id == target.state.bag_id), None)
+    if bag is None or bag.destination_post_office_id is None:
+        return
+    destination = party("post_office", bag.destination_post_office_id)
+    if actor.party != destination:
+        raise _Rejected(
+            "conflict",
+            InvalidTransition(
+                f"bag {bag.code} is addressed to {destination}, not {actor.party}",
+                field="code",
+                reason="bag.wrong_destination",
+                params={"code": bag.code, "destination": bag.destination_post_office_id},
             ),
         )
 

@@ -123,12 +123,15 @@ TRANSITIONS: dict[str, Transition] = {
     t.kind: t
     for t in (
         # -- dossier leg: citizen -> office -------------------------------------------------
-        _t("booked", "dossier", "", "booked", "citizen dispatcher admin system", Custody.CREATE,
-           "commissioning", "active", vi="Đặt lịch lấy hồ sơ", en="Pickup booked"),
-        _t("picked_up", "dossier", "booked refused", "picked_up", "courier", Custody.TAKE,
-           "accepting", "in_progress", "EMA", required="seal_number",
+        _t("booked", "dossier", "", "booked", "citizen dispatcher admin system counter_clerk",
+           Custody.CREATE, "commissioning", "active", vi="Đặt lịch lấy hồ sơ", en="Pickup booked"),
+        # At the door a courier takes the dossier; at the post office's counter a clerk takes it
+        # for the post office (``apply``: it is then at the post office, ready to travel on).
+        _t("picked_up", "dossier", "booked refused", "picked_up", "courier counter_clerk",
+           Custody.TAKE, "accepting", "in_progress", "EMA", required="seal_number",
            vi="Nhận hồ sơ tại nhà", en="Picked up at the door"),
-        _t("pickup_refused", "dossier", "booked refused", "refused", "courier", Custody.NONE,
+        _t("pickup_refused", "dossier", "booked refused", "refused", "courier counter_clerk",
+           Custody.NONE,
            "inspecting", "non_conformant", required="reason_code",
            vi="Từ chối nhận hồ sơ chưa đủ", en="Pickup refused: dossier incomplete"),
         _t("cancelled", "dossier", "booked refused", "cancelled",
@@ -141,38 +144,47 @@ TRANSITIONS: dict[str, Transition] = {
         _t("out_for_delivery", "result", "collected attempt_failed", "out_for_delivery",
            "courier", Custody.NONE, "departing", "in_transit", "EDG",
            vi="Bắt đầu phát", en="Out for delivery"),
-        _t("delivered", "result", "out_for_delivery", "delivered", "courier", Custody.GIVE,
+        _t("delivered", "result", "out_for_delivery at_post_office", "delivered",
+           "courier counter_clerk", Custody.GIVE,
            "accepting", f"{_HOSO}:disp:delivered", "EMI", required="proof",
            vi="Phát thành công", en="Delivered"),
         _t("attempt_failed", "result", "out_for_delivery", "attempt_failed", "courier",
            Custody.NONE, f"{_HOSO}:bizstep:delivery_attempt", "in_progress", "EMH",
            required="reason_code", vi="Phát không thành công", en="Delivery attempt failed"),
         # -- hub moves, either leg ----------------------------------------------------------
-        _t("departed", "dossier result", "at_post_office", "in_transit", "dispatcher courier",
+        _t("departed", "dossier result", "at_post_office", "in_transit",
+           "dispatcher courier counter_clerk",
            Custody.NONE, "departing", "in_transit", "EMC",
            vi="Rời bưu cục", en="Departed the post office"),
-        _t("arrived", "dossier result", "in_transit", "arrived", "dispatcher", Custody.ARRIVE,
-           "arriving", "in_progress", "EMG", vi="Đến bưu cục phát", en="Arrived at post office"),
-        _t("bagged", "dossier result", "at_post_office arrived", None, "dispatcher courier",
+        _t("arrived", "dossier result", "in_transit", "arrived", "dispatcher counter_clerk",
+           Custody.ARRIVE, "arriving", "in_progress", "EMG",
+           vi="Đến bưu cục phát", en="Arrived at post office"),
+        _t("bagged", "dossier result", "at_post_office arrived", None,
+           "dispatcher courier counter_clerk",
            Custody.NONE, "packing", "container_closed", required="bag_id",
            vi="Đóng túi", en="Packed into a bag"),
         # Each item of a bag gets its own sealing event (a scan of the bag code fans out), so
         # an item's chain shows the seal it travelled under. Only core.courier.bags.seal_bag
         # records it, with the bag row's own seal, under the bag's lock.
-        _t("bag_sealed", "dossier result", "at_post_office arrived", None, "dispatcher courier",
+        _t("bag_sealed", "dossier result", "at_post_office arrived", None,
+           "dispatcher courier counter_clerk",
            Custody.NONE, f"{_HOSO}:bizstep:sealing", "container_closed",
            required="seal_number", service_only=True, vi="Niêm phong túi", en="Bag sealed"),
-        _t("unbagged", "dossier result", _STAFF_HELD, None, "dispatcher courier desk_officer",
+        _t("unbagged", "dossier result", _STAFF_HELD, None,
+           "dispatcher courier desk_officer counter_clerk",
            Custody.NONE, "unpacking", "in_progress", vi="Mở túi", en="Taken out of a bag"),
         # -- two-party hand-offs ------------------------------------------------------------
         _t("handover_offered", "dossier result", _STAFF_HELD, None,
-           "courier desk_officer dispatcher", Custody.OFFER, "staging_outbound", "in_progress",
+           "courier desk_officer dispatcher counter_clerk",
+           Custody.OFFER, "staging_outbound", "in_progress",
            vi="Đề nghị bàn giao", en="Hand-off opened"),
         _t("handover_confirmed", "dossier result", _STAFF_HELD, None,
-           "courier desk_officer dispatcher", Custody.CONFIRM, "receiving", "in_progress",
+           "courier desk_officer dispatcher counter_clerk",
+           Custody.CONFIRM, "receiving", "in_progress",
            needs_pending=True, vi="Xác nhận bàn giao", en="Hand-off confirmed"),
         _t("handover_declined", "dossier result", _STAFF_HELD, None,
-           "courier desk_officer dispatcher", Custody.DECLINE, "inspecting", "non_conformant",
+           "courier desk_officer dispatcher counter_clerk",
+           Custody.DECLINE, "inspecting", "non_conformant",
            required="reason_code", needs_pending=True,
            vi="Từ chối bàn giao", en="Hand-off declined"),
         # -- exceptions ---------------------------------------------------------------------
@@ -335,6 +347,9 @@ def apply(state: ItemStateValue | None, event: EventFacts) -> ItemStateValue:
     match rule.custody:
         case Custody.TAKE:
             custodian = event.actor_party
+            if party_kind(event.actor_party) == "post_office":
+                # Taken at the post office's own counter: nothing more to carry there.
+                status = "at_post_office"
         case Custody.GIVE | Custody.ARRIVE:
             if event.to_party is None:
                 raise InvalidTransition(

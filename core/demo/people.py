@@ -31,6 +31,7 @@ DEMO_LOGINS = (
     DemoLogin("desk_officer", "motcua", "hoso-motcua-2026"),
     DemoLogin("courier", "buuta01", "hoso-buuta-2026"),
     DemoLogin("citizen", "congdan", "hoso-congdan-2026"),
+    DemoLogin("counter_clerk", "quay", "hoso-quay-2026"),
 )
 COURIER_NAMES = (
     "Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em",
@@ -127,6 +128,10 @@ def create_staff(
         )
         for i, name in enumerate(COURIER_NAMES)
     ]
+    # The hub's counter (/counter): walk-ins, results collected there, the queue.
+    create_user(session, username="quay", full_name="Giao dịch viên Kinh Bắc",
+                role="counter_clerk", password=logins["counter_clerk"].password,
+                post_office_id=hub_id)  # fmt: skip
     people = [dispatcher, desk, *couriers]
     signatures = {user.id: _signature(session, user, user.id) for user in people}
     return Staff(admin, dispatcher, desk, couriers, signatures)

@@ -127,4 +127,10 @@ def dossier_slip_for(session: Session, item: Item) -> DossierSlip:
         citizen_signature_png=signature_png(session, evidence.get("citizen_signature_sha256")),
         courier_signature_png=signature_png(session, evidence.get("courier_signature_sha256")),
         notes=details.get("note"),
+        # Received at a post office's counter (core/counter/reception.py): the clerk signed.
+        **(
+            {"staff_title": "Giao dịch viên / Counter clerk"}
+            if pickup.actor_role == "counter_clerk"
+            else {}
+        ),  # fmt: skip
     )

@@ -223,4 +223,40 @@ TEXTS: dict[str, str] = {
     "digitise.bad_link": "This is not a valid download link.",
     "digitise.link_expired": "The download link has expired: ask for a new one.",
     "digitise.copy_tampered": "The stored copy does not match the custody ledger: it was changed.",
+    # -- the post office's counter (core/counter) -------------------------------------------
+    "access.counter": "The post office's counter is for its counter clerks.",
+    "counter.walk_in_needs_dossier": (
+        "At the counter a dossier is handed in: choose send, or send and receive."
+    ),
+    "counter.no_case": "There is no case {case_id}.",
+    "counter.other_post_office": "This case is booked with another post office.",
+    "counter.not_for_counter": "This result is to be brought home, not collected at the counter.",
+    "counter.proof": (
+        "Choose the recipient's proof: the chip ID card QR, or the one-time code by SMS."
+    ),
+    "counter.no_result": "This case has no result to hand out yet.",
+    "counter.fee_due": "Collect exactly the {due} đồng still due.",
+    "counter.no_post_office": "There is no such post office.",
+    "counter.queue_full": "Today's numbers are used up: please ask at the counter.",
+    "counter.label_too_long": "A counter's name has at most {max} characters.",
+    "counter.queue_empty": "Nobody is waiting.",
+    "counter.no_ticket": "There is no ticket {number} today.",
+    "counter.ticket_called_twice": "Number {number} was already called: it is not called again.",
+    "counter.ticket_number": "Type the number to call.",
+    "signature.missing": "The signature is missing: please sign on the pad.",
+    "booking.no_result_leg": "This booking has no result for the post to carry.",
+    "booking.result_leg_locked": (
+        "The result is already on its way or handed over: where to receive it can no longer change."
+    ),
+    "bag.wrong_destination": (
+        "Bag {code} is addressed to another post office: not arrived; kept for a dispatcher."
+    ),
+    "bag.no_destination": "There is no such destination post office.",
+    "bag.destination_is_origin": (
+        "A bag is sent to another post office than the one that closed it."
+    ),
+    "bag.unknown": "There is no bag {code}.",
+    "bag.other_post_office": "This bag is another post office's.",
+    "bag.not_sealed": "Seal bag {code} before it leaves.",
+    "bag.choose_destination": "Choose the post office the bag goes to.",
 }

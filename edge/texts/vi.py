@@ -237,4 +237,38 @@ TEXTS: dict[str, str] = {
     "digitise.bad_link": "Liên kết tải về không hợp lệ.",
     "digitise.link_expired": "Liên kết tải về đã hết hạn: hãy xin liên kết mới.",
     "digitise.copy_tampered": "Bản lưu không khớp với sổ giao nhận: bản này đã bị thay đổi.",
+    # -- the post office's counter (core/counter) -------------------------------------------
+    "access.counter": "Quầy giao dịch của bưu cục dành cho giao dịch viên.",
+    "counter.walk_in_needs_dossier": (
+        "Tại quầy, người dân nộp hồ sơ: chọn “gửi hồ sơ” hoặc “gửi hồ sơ và nhận kết quả”."
+    ),
+    "counter.no_case": "Không có hồ sơ số {case_id}.",
+    "counter.other_post_office": "Hồ sơ này đăng ký với bưu cục khác.",
+    "counter.not_for_counter": "Kết quả này được phát tận nhà, không trả tại quầy.",
+    "counter.proof": (
+        "Chọn cách xác minh người nhận: quét mã QR trên CCCD hoặc mã xác nhận qua SMS."
+    ),
+    "counter.no_result": "Hồ sơ này chưa có kết quả để trả.",
+    "counter.fee_due": "Cần thu đúng {due} đồng còn phải nộp.",
+    "counter.no_post_office": "Không có bưu cục này.",
+    "counter.queue_full": "Hôm nay đã hết số thứ tự: vui lòng hỏi tại quầy.",
+    "counter.label_too_long": "Tên quầy tối đa {max} ký tự.",
+    "counter.queue_empty": "Không còn ai đang chờ.",
+    "counter.no_ticket": "Hôm nay không có số thứ tự {number}.",
+    "counter.ticket_called_twice": "Số {number} đã được gọi rồi: không gọi lại lần nữa.",
+    "counter.ticket_number": "Nhập số thứ tự cần gọi.",
+    "signature.missing": "Thiếu chữ ký: vui lòng ký vào ô ký.",
+    "booking.no_result_leg": "Lịch hẹn này không có kết quả do bưu điện chuyển.",
+    "booking.result_leg_locked": (
+        "Kết quả đang được phát hoặc đã giao: không đổi được nơi nhận nữa."
+    ),
+    "bag.wrong_destination": (
+        "Túi {code} được gửi tới bưu cục khác: chưa nhận đến, đã lưu để điều phối viên xử lý."
+    ),
+    "bag.no_destination": "Không có bưu cục nhận túi này.",
+    "bag.destination_is_origin": "Túi phải gửi tới một bưu cục khác bưu cục đóng túi.",
+    "bag.unknown": "Không có túi {code}.",
+    "bag.other_post_office": "Túi này thuộc bưu cục khác.",
+    "bag.not_sealed": "Niêm phong túi {code} trước khi chuyển đi.",
+    "bag.choose_destination": "Chọn bưu cục nhận túi.",
 }

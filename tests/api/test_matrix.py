@@ -473,6 +473,46 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/mobile/v1/dossiers/{code}/digitised", api_for({"courier_1": 404})),
         Call("GET", "/api/agency/v1/dossiers/{item_id}/digitised", public(401)),
         Call("GET", "/api/v1/digitised/files/{token}", public(403)),
+        # -- the post office's counter: its clerks; the queue's ticket page is public --------
+        Call("GET", "/counter", page_for({"clerk_1": 200})),
+        Call("POST", "/counter/find", page_for({"clerk_1": (303, "ok")}),
+             data={"code": o.item_a}),
+        # Item A is on its way to office 1, not to the post office: refused.
+        Call("POST", "/counter/receive", page_for({"clerk_1": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("POST", "/counter/queue/next", page_for({"clerk_1": (303, "error")})),
+        Call("POST", "/counter/queue/call", page_for({"clerk_1": (303, "error")}),
+             data={"number": "1"}),
+        Call("POST", "/counter/queue/done", page_for({"clerk_1": 303})),
+        Call("GET", "/counter/walk-in", page_for({"clerk_1": 200})),
+        Call("POST", "/counter/walk-in", page_for({"clerk_1": 422}), data={}),
+        Call("GET", "/counter/cases/{case_id}", page_for({"clerk_1": 200})),
+        # Case A's dossier is already picked up: each step refuses, back to the case.
+        Call("POST", "/counter/cases/{case_id}/receive", page_for({"clerk_1": (303, "error")}),
+             data={}),
+        Call("POST", "/counter/cases/{case_id}/refuse", page_for({"clerk_1": (303, "error")}),
+             data={"reason_code": "citizen_withdrew"}),
+        Call("POST", "/counter/cases/{case_id}/hand-off", page_for({"clerk_1": (303, "error")}),
+             data={"courier_id": str(o.courier_1)}),
+        Call("POST", "/counter/cases/{case_id}/code", page_for({"clerk_1": (303, "error")})),
+        Call("POST", "/counter/cases/{case_id}/hand-out",
+             page_for({"clerk_1": (303, "error")}), data={}),
+        Call("GET", "/q/{post_office_id}", public()),
+        Call("POST", "/q/{post_office_id}", public(303)),
+        Call("GET", "/q/{post_office_id}/qr.svg", public()),
+        Call("GET", "/q/{post_office_id}/{number}", public(404)),
+        Call("POST", "/counter/bags", page_for({"clerk_1": 303})),
+        Call("GET", "/counter/bags/{bag_code}", page_for({"clerk_1": 200})),
+        # Item A is in a hand-off to office 1; the bag is open, with no destination chosen.
+        Call("POST", "/counter/bags/{bag_code}/items", page_for({"clerk_1": (303, "error")}),
+             data={"code": o.item_a}),
+        Call("POST", "/counter/bags/{bag_code}/seal", page_for({"clerk_1": (303, "error")}),
+             data={"seal_number": "S-1"}),
+        Call("POST", "/counter/bags/{bag_code}/depart", page_for({"clerk_1": (303, "error")})),
+        # A bag's manifest: staff reaching its post office (a desk officer reaches none).
+        Call("GET", "/print/bags/{bag_code}/manifest.pdf",
+             api_for({**printing, "desk_1": 403, **each(("courier_2", "dispatcher_2", "desk_2"),
+                                                        403)})),
     ]  # fmt: skip
     values = {
         "case_id": o.case_a,
@@ -497,6 +537,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         "size": o.head_size,
         "event_id": o.receipt_1,
         "token": "1.1.1.not-a-link",
+        "post_office_id": o.post_office_1_id,
+        "number": 9_999,
     }
     table = {}
     for row in rows:

@@ -141,6 +141,7 @@ def test_a_counter_clerk_sees_their_post_office_only(db: Session, provinces: Two
         "money",
         "cash_up",
         "ledger",
+        "counter",
     }
     # Service-quality figures: their post office only.
     assert sla_reach(db, clerk, "post_office", str(provinces.post_office_24.id)).ident

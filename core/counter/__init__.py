@@ -1,0 +1,1 @@
+"""The post office's counter: walk-in dossiers, results collected there, and the queue."""
