@@ -7,7 +7,7 @@ one row per ticket, with the times the waiting and serving figures are read from
 goes and who closed it (its manifest); arriving elsewhere is an exception, not an arrival.
 
 Revision ID: 0008g
-Revises: 0007p
+Revises: 0008h
 Create Date: 2026-12-03 12:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008g"
-down_revision: str | Sequence[str] | None = "0007p"
+down_revision: str | Sequence[str] | None = "0008h"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
