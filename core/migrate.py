@@ -36,6 +36,7 @@ APPEND_ONLY_TABLES = (
     "ledger_checkpoints",
     "receive_requests",
     "dossier_code_records",
+    "event_device_signatures",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

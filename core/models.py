@@ -20,6 +20,7 @@ from core.custody.models import (
     ScanReceipt,
     item_serial_seq,
 )
+from core.custody.signature_models import DeviceKey, EventDeviceSignature
 from core.custody.tree_models import (
     LedgerCheckpoint,
     LedgerLeaf,
@@ -116,4 +117,6 @@ __all__ = [
     "ReceiptSeries",
     "PortalStatusChange",
     "PortalSyncCursor",
+    "DeviceKey",
+    "EventDeviceSignature",
 ]

@@ -227,6 +227,10 @@ class Settings(BaseSettings):
     ledger_checkpoint_interval_seconds: float = Field(default=60.0, ge=0)
     # Every head is appended here, one JSON line each, outside the database. Unset: in data_dir.
     ledger_heads_file: Path | None = None
+    # Device-signed scans (docs/ledger.md): a phone that registered a key must sign every
+    # scan. With this on, a phone without a key (an app from before device keys) is refused
+    # too; turn it on once every phone runs an app that signs.
+    device_signatures_required: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

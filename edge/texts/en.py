@@ -199,4 +199,15 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Only a dispatcher, a province supervisor or an admin can correct the ledger."
     ),
+    # Device-signed scans (issue 19)
+    "scan.device_signature_missing": (
+        "The event carries no signature of this phone: update the app and sign in again."
+    ),
+    "scan.device_signature_invalid": (
+        "The phone's signature does not match the event: it was not recorded."
+    ),
+    "scan.device_key_unknown": (
+        "The signing key is not this phone's, or it was revoked: sign in again."
+    ),
+    "device.key_taken": "This signing key belongs to another phone or was revoked: make a new one.",
 }
