@@ -11,12 +11,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core.custody.hashing import HASHED_FIELDS, chain_hash
+from core.custody.models import CustodyEvent, Item
 
 
 def _number(value: Any) -> str:
@@ -86,3 +92,45 @@ class PhoneKey:
         """The event with its key id and signature, as the app sends it."""
         signature = self.raw_signature(statement_of(event, self.key_id))
         return {**event, "key_id": self.key_id, "signature": base64.b64encode(signature).decode()}
+
+
+def append_forged_event(db: Session, code: str, kind: str, device_id: int) -> int:
+    """Append a well-formed event to an item's chain by SQL, naming the phone; its seq."""
+    item_id = db.scalar(select(Item.id).where(Item.code == code))
+    last = db.scalars(
+        select(CustodyEvent)
+        .where(CustodyEvent.item_id == item_id)
+        .order_by(CustodyEvent.seq.desc())
+    ).first()
+    assert last is not None
+    fields = {name: getattr(last, name, None) for name in HASHED_FIELDS}
+    seq = last.seq + 1
+    fields |= {"item_code": code, "bag_code": None, "event_id": uuid.uuid4(), "seq": seq,
+               "kind": kind, "device_id": device_id, "recorded_at": datetime.now(UTC),
+               "client_event_id": uuid.uuid4()}  # fmt: skip
+    forged_hash = chain_hash(last.hash, fields)
+    db.execute(
+        text(
+            "INSERT INTO custody_events (event_id, client_event_id, item_id, seq, kind, biz_step, "
+            "disposition, upu_code, from_party, to_party, actor_user_id, actor_role, actor_party, "
+            "device_id, occurred_at, occurred_offset, recorded_at, place, lat, lon, "
+            "gps_accuracy_m, bag_id, evidence, details, raw_code, corrects_event_id, prev_hash, "
+            "hash) SELECT :event_id, :client_event_id, item_id, :seq, :kind, biz_step, "
+            "disposition, upu_code, from_party, to_party, actor_user_id, actor_role, "
+            "actor_party, :device_id, occurred_at, occurred_offset, :recorded_at, place, lat, "
+            "lon, gps_accuracy_m, bag_id, evidence, details, raw_code, corrects_event_id, "
+            ":prev, :hash FROM custody_events WHERE id = :last"
+        ),
+        {
+            "event_id": fields["event_id"],
+            "client_event_id": fields["client_event_id"],
+            "seq": fields["seq"],
+            "kind": kind,
+            "device_id": device_id,
+            "recorded_at": fields["recorded_at"],
+            "prev": last.hash,
+            "hash": forged_hash,
+            "last": last.id,
+        },  # fmt: skip
+    )
+    return seq

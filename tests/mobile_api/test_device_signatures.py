@@ -12,19 +12,18 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.courier.devices import revoke_device
 from core.custody.device_signing import js_number, signature_valid
-from core.custody.hashing import HASHED_FIELDS, chain_hash
-from core.custody.models import CustodyEvent, Item, ScanReceipt
+from core.custody.models import CustodyEvent, ScanReceipt
 from core.custody.signature_models import DeviceKey, EventDeviceSignature
 from core.custody.verify import verify_ledger
 from core.settings import Settings
 from tests.factories import dossier_of, make_case, make_user, unique
 from tests.mobile_api.helpers import PASSWORD, bearer, pickup_event, scans
-from tests.mobile_api.phone_keys import PhoneKey, statement_of
+from tests.mobile_api.phone_keys import PhoneKey, append_forged_event, statement_of
 
 
 def _sign_in(client: TestClient, db: Session, key: PhoneKey | None) -> tuple[dict[str, str], int]:
@@ -213,48 +212,6 @@ def test_revoking_the_device_revokes_its_key(
 # -- a forger with the database but not the phone ------------------------------------------
 
 
-def _forge_after(db: Session, code: str, kind: str, device_id: int) -> int:
-    """Append a well-formed event to an item's chain by SQL, naming the phone; its seq."""
-    item_id = db.scalar(select(Item.id).where(Item.code == code))
-    last = db.scalars(
-        select(CustodyEvent)
-        .where(CustodyEvent.item_id == item_id)
-        .order_by(CustodyEvent.seq.desc())
-    ).first()
-    assert last is not None
-    fields = {name: getattr(last, name, None) for name in HASHED_FIELDS}
-    seq = last.seq + 1
-    fields |= {"item_code": code, "bag_code": None, "event_id": uuid.uuid4(), "seq": seq,
-               "kind": kind, "device_id": device_id, "recorded_at": datetime.now(UTC),
-               "client_event_id": uuid.uuid4()}  # fmt: skip
-    forged_hash = chain_hash(last.hash, fields)
-    db.execute(
-        text(
-            "INSERT INTO custody_events (event_id, client_event_id, item_id, seq, kind, biz_step, "
-            "disposition, upu_code, from_party, to_party, actor_user_id, actor_role, actor_party, "
-            "device_id, occurred_at, occurred_offset, recorded_at, place, lat, lon, "
-            "gps_accuracy_m, bag_id, evidence, details, raw_code, corrects_event_id, prev_hash, "
-            "hash) SELECT :event_id, :client_event_id, item_id, :seq, :kind, biz_step, "
-            "disposition, upu_code, from_party, to_party, actor_user_id, actor_role, "
-            "actor_party, :device_id, occurred_at, occurred_offset, :recorded_at, place, lat, "
-            "lon, gps_accuracy_m, bag_id, evidence, details, raw_code, corrects_event_id, "
-            ":prev, :hash FROM custody_events WHERE id = :last"
-        ),
-        {
-            "event_id": fields["event_id"],
-            "client_event_id": fields["client_event_id"],
-            "seq": fields["seq"],
-            "kind": kind,
-            "device_id": device_id,
-            "recorded_at": fields["recorded_at"],
-            "prev": last.hash,
-            "hash": forged_hash,
-            "last": last.id,
-        },  # fmt: skip
-    )
-    return seq
-
-
 def test_a_forged_device_event_is_reported_by_verify_with_item_and_sequence(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
@@ -263,9 +220,9 @@ def test_a_forged_device_event_is_reported_by_verify_with_item_and_sequence(
     item = dossier_of(db, make_case(db, settings))
     (result,) = scans(client, headers, key.sign(pickup_event(item.code)))["results"]
     assert result["outcome"] == "accepted"
-    seq = _forge_after(db, item.code, "delivered", device_id)
+    seq = append_forged_event(db, item.code, "delivered", device_id)
     # A second forgery borrows the real scan's signature for another event of the phone.
-    second = _forge_after(db, item.code, "attempt_failed", device_id)
+    second = append_forged_event(db, item.code, "attempt_failed", device_id)
     stolen = db.get(EventDeviceSignature, uuid.UUID(result["events"][0]["event_id"]))
     assert stolen is not None
     forged_id = db.scalar(

@@ -283,3 +283,36 @@ def test_trigger_disabled_then_edited_everywhere(
     audit = audit_ledger(db, [fake], trusted_verifiers(settings), origin=settings.ledger_origin,
                          grace_seconds=30)  # fmt: skip
     assert any("no signature by a trusted key" in f.problem for f in audit.findings)
+
+
+def test_forged_device_event_without_the_phone(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """A `delivered` appended as the owner, naming a phone that signs its scans, with a
+    correct chain hash and signed into the next head: only the phone's key could have signed
+    it, and verify names the item and sequence. The phone's real scan still verifies."""
+    from core.courier.devices import sign_in
+    from core.courier.sync import sync
+    from mobile_api.endpoints import _parse_event
+    from tests.mobile_api.helpers import pickup_event
+    from tests.mobile_api.phone_keys import PhoneKey, append_forged_event
+
+    db, settings = owner_db, ledger_settings
+    now = datetime.now(UTC)
+    key = PhoneKey()
+    courier = make_user(db, "courier")
+    phone = sign_in(db, settings, username=courier.username, password="correct horse battery",
+                    install_id="forgery-phone-1", device_name="Máy", platform="web", now=now,
+                    **key.device_fields())  # fmt: skip
+    assert phone.key_id is not None
+    key.key_id = phone.key_id
+    code = dossier_of(db, make_case(db, settings)).code
+    command = _parse_event(0, key.sign(pickup_event(code)), now)
+    actor = actor_for(courier, phone.device.id)
+    (result,) = sync(db, settings, actor, [command], now=now, device_signed=True)
+    assert result.outcome == "accepted", result
+    seq = append_forged_event(db, code, "delivered", phone.device.id)
+    notes = _signed(db, settings)  # the forged event even made it into a signed head
+    found = _findings(db, settings, notes)
+    assert (code, seq, f"claims device {phone.device.id} but carries no device signature") in found
+    assert not [f for f in found if f[0] == code and f[1] == seq - 1]  # the real scan
