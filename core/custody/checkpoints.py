@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.custody.note import Checkpoint, Signer, Verifier
 from core.custody.tree import extend_tree, tree_at, tree_size
-from core.custody.tree_models import LedgerCheckpoint, LedgerLeaf
+from core.custody.tree_models import LedgerCheckpoint
 from core.errors import InvalidInput
 from core.settings import Settings
 from vntime import VN
@@ -140,10 +140,12 @@ def _sync_leaves_file(session: Session, path: Path, size: int) -> None:
         f.seek(have * LEAF_RECORD.size)
         if have >= size:
             return
-        leaves = session.execute(
-            select(LedgerLeaf.hash, LedgerLeaf.item_code, LedgerLeaf.seq)
-            .where(LedgerLeaf.leaf_index >= have, LedgerLeaf.leaf_index < size)
-            .order_by(LedgerLeaf.leaf_index)
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        leaves = raw.execute(
+            "SELECT hash, item_code, seq FROM ledger_leaves "
+            "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index",
+            (have, size),
         )
         f.write(
             b"".join(
