@@ -262,3 +262,52 @@ def test_the_statement_is_what_the_phone_and_the_server_both_write() -> None:
         "",
     ]  # fmt: skip
     assert len(lines[11]) == 64 and lines[12] == ""
+
+
+def test_a_signed_scan_of_a_bag_signs_every_items_event(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """A bag scanned fans out to one event per item inside: each keeps the one signature,
+    and verify rebuilds the statement from each (the raw code is the bag's)."""
+    from core.custody.models import Bag
+    from core.custody.service import ScanCommand, record_one
+    from core.identity.service import actor_for
+    from labels.s10 import make_item_id
+    from tests.core.custody.helpers import PICKUP_DETAILS
+    from tests.mobile_api.helpers import event
+
+    dispatcher = make_user(db, "dispatcher")
+    post = actor_for(dispatcher)
+    courier = actor_for(make_user(db, "courier", post_office_id=dispatcher.post_office_id))
+    items = [dossier_of(db, make_case(db, settings)) for _ in range(2)]
+    now = datetime.now(UTC)
+    bag = Bag(code=make_item_id("BG", 7), post_office_id=dispatcher.post_office_id or 0)
+    db.add(bag)
+    db.flush()
+    for item in items:
+        steps = (
+            (courier, ScanCommand("picked_up", item.code, now, details=PICKUP_DETAILS)),
+            (courier, ScanCommand("handover_offered", item.code, now, to_party=post.party)),
+            (post, ScanCommand("handover_confirmed", item.code, now)),
+            (post, ScanCommand("bagged", item.code, now, details={"bag_code": bag.code})),
+        )
+        for actor, command in steps:
+            record_one(db, actor, command)
+    key = PhoneKey()
+    response = client.post(
+        "/mobile/v1/auth/login",
+        json={"username": dispatcher.username, "password": PASSWORD,
+              "device": {"install_id": unique("install-"), "name": "Máy kho",
+                         "platform": "web", **key.device_fields()}},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    key.key_id = response.json()["key_id"]
+    headers = bearer(response.json()["token"])
+    (result,) = scans(client, headers, key.sign(event("departed", bag.code)))["results"]
+    assert result["outcome"] == "accepted", result
+    assert len(result["events"]) == 2
+    for fanned in result["events"]:
+        row = db.get(EventDeviceSignature, uuid.UUID(fanned["event_id"]))
+        assert row is not None and row.key_id == key.key_id
+    codes = {item.code for item in items}
+    assert [p for p in verify_ledger(db).problems if p.item_code in codes] == []
