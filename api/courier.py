@@ -20,7 +20,7 @@ from edge.deps import SettingsDep
 router = APIRouter(include_in_schema=False)
 APP_DIR = STATIC_DIR / "courier"
 # Bumped whenever the cached files change, so phones drop the old copies.
-APP_VERSION = "2026-12-03.6"
+APP_VERSION = "2026-12-03.7"
 
 
 @router.get("/courier", response_class=HTMLResponse)

@@ -225,7 +225,7 @@ def ledger_verify(
     heads (signatures, RFC 9162 consistency, every leaf). Exit 0: all sound; 1: a broken
     chain, projection or head (each named by item and event); 2: the check could not run."""
     from core.custody.audit import AuditReport, audit_ledger
-    from core.custody.checkpoints import trusted_verifiers
+    from core.custody.checkpoints import leaves_file, trusted_verifiers
     from core.custody.verify import VerifyReport, verify_ledger
     from core.papers.verify import SealProblem, verify_sealed
 
@@ -241,9 +241,12 @@ def ledger_verify(
         with transaction(factory) as session:
             if not notes and not checkpoint:
                 notes, source = _database_heads(session), "the database (no heads file)"
+            # The leaves kept beside the heads file name an event even when its stored leaf
+            # and the tree were rewritten; with heads from elsewhere there are none.
+            kept = leaves_file(settings) if not checkpoint else None
             audit: AuditReport = audit_ledger(
                 session, notes, trusted_verifiers(settings), origin=settings.ledger_origin,
-                grace_seconds=settings.agency_webhook_gap_grace_seconds,
+                grace_seconds=settings.agency_webhook_gap_grace_seconds, leaves_path=kept,
             )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any failure is "could not run", never "broken"
         # One line for a cron log: exit 1 must only ever mean tampering or a broken chain.

@@ -37,6 +37,7 @@ APPEND_ONLY_TABLES = (
     "receive_requests",
     "dossier_code_records",
     "digitised_copy_accesses",
+    "event_device_signatures",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

@@ -21,6 +21,7 @@ from core.custody.models import (
     ScanReceipt,
     item_serial_seq,
 )
+from core.custody.signature_models import DeviceKey, EventDeviceSignature
 from core.custody.tree_models import (
     LedgerCheckpoint,
     LedgerLeaf,
@@ -122,4 +123,6 @@ __all__ = [
     "PortalStatusChange",
     "PortalSyncCursor",
     "CounterTicket",
+    "DeviceKey",
+    "EventDeviceSignature",
 ]

@@ -239,6 +239,10 @@ class Settings(BaseSettings):
     digitised_link_seconds: int = Field(default=300, ge=10, le=24 * 3600)
     # Days after the case closes before the copy (PDF and pages) is deleted.
     digitised_retention_days: int = Field(default=90, ge=0, le=3650)
+    # Device-signed scans (docs/ledger.md): a phone that registered a key must sign every
+    # scan. With this on, a phone without a key (an app from before device keys) is refused
+    # too; turn it on once every phone runs an app that signs.
+    device_signatures_required: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

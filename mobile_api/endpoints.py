@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from base64 import b64decode
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
 from core.custody.commands import ScanCommand, ScanResult
+from core.custody.device_signing import DeviceSignature
 from core.errors import InvalidInput, Unauthorized
 from core.identity.models import Device, User
 from core.identity.service import revoke_token
@@ -53,6 +55,7 @@ from mobile_api.schemas import (
     ScanBatchOut,
     ScanEventIn,
     ScanResultOut,
+    SignedEvent,
     UserOut,
     scan_batch_schema,
 )
@@ -90,6 +93,8 @@ def login(
             platform=body.device.platform,
             now=now,
             client_ip=request.client.host if request.client else None,
+            public_key=body.device.public_key,
+            key_algorithm=body.device.key_algorithm,
         )
     except Unauthorized as failure:
         # Answered, not raised: the transaction commits, so the failed attempt counts.
@@ -99,6 +104,7 @@ def login(
         expires_at=signed.token.expires_at,
         device_id=signed.device.id,
         user=_user_out(signed.user),
+        key_id=signed.key_id,
     )
 
 
@@ -249,7 +255,15 @@ def _parse_event(index: int, raw: Any, now: datetime) -> ScanCommand | Malformed
         gps_accuracy_m=event.gps_accuracy_m,
         evidence=event.evidence,
         details=event.details,
+        device_signature=_device_signature(event),
     )
+
+
+def _device_signature(event: SignedEvent) -> DeviceSignature | None:
+    """The signature sent with an event (the schema checked its shape), or None."""
+    if event.signature is None:
+        return None
+    return DeviceSignature(key_id=event.key_id or "", signature=b64decode(event.signature))
 
 
 def result_json(result: ScanResult, lang: Lang) -> dict[str, Any]:
@@ -320,7 +334,7 @@ def _sync_batch(
     with unit_of_work() as session:
         caller = require_field_role(resolve_caller(session, settings, authorization, now=now))
         entries = [_parse_event(i, raw, now) for i, raw in enumerate(_batch_events(body))]
-        results = sync(session, settings, caller.actor, entries, now=now)
+        results = sync(session, settings, caller.actor, entries, now=now, device_signed=True)
         missing = missing_media(session, _media_refs(results, entries))
         return batch_answer(results, missing, now, lang)
 
@@ -372,7 +386,7 @@ def _answer(
 ) -> ScanResultOut | JSONResponse:
     """Record one event. Refusals are answered, not raised: the transaction still commits,
     so a one-time code guess counts and an exception stays on record for the dispatcher."""
-    (result,) = sync(session, settings, caller.actor, [command], now=now)
+    (result,) = sync(session, settings, caller.actor, [command], now=now, device_signed=True)
     out = result_out(result, lang)
     if result.outcome == "accepted":
         return out
@@ -400,7 +414,8 @@ def _gps(body: Any) -> dict[str, Any]:
 def _door_command(
     kind: str, body: Any, *, details: dict[str, Any], evidence: dict[str, Any]
 ) -> ScanCommand:
-    """A door-step form as the scan event the sync path records."""
+    """A door-step form as the scan event the sync path records (and the phone signs:
+    the statement of this event as /scans would carry it)."""
     return ScanCommand(
         kind=kind,
         code=body.code,
@@ -408,6 +423,7 @@ def _door_command(
         client_event_id=body.client_event_id,
         details=details,
         evidence=evidence,
+        device_signature=_device_signature(body),
         **_gps(body),
     )
 

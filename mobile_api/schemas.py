@@ -60,6 +60,15 @@ class DeviceIn(_In):
     )
     name: str = Field(min_length=1, max_length=80, description="e.g. 'Samsung A15 của Lan'")
     platform: Literal["android", "ios", "web"]
+    public_key: str | None = Field(
+        default=None,
+        max_length=400,
+        description="The phone's signing key, SubjectPublicKeyInfo (DER) in base64 "
+        "(WebCrypto exportKey('spki')); the app then signs every scan (docs/ledger.md)",
+    )
+    key_algorithm: Literal["ES256", "Ed25519"] | None = Field(
+        default=None, description="ES256 (ECDSA P-256, SHA-256) or Ed25519"
+    )
 
 
 class LoginIn(_In):
@@ -90,6 +99,9 @@ class LoginOut(BaseModel):
     expires_at: datetime
     device_id: int
     user: UserOut
+    key_id: str | None = Field(
+        default=None, description="The registered key's id: sent with every signed event"
+    )
 
 
 class DeviceOut(BaseModel):
@@ -120,7 +132,20 @@ def _check_refs(value: dict[str, Any], where: str) -> dict[str, Any]:
     return value
 
 
-class ScanEventIn(Gps):
+class SignedEvent(_In):
+    """The device's signature of the event (docs/ledger.md, "Device-signed scans")."""
+
+    key_id: str | None = Field(
+        default=None, pattern="^[0-9a-f]{16}$", description="The id sign-in gave the key"
+    )
+    signature: str | None = Field(
+        default=None,
+        pattern="^[A-Za-z0-9+/]{86}==$",
+        description="The 64-byte signature in base64: ES256 as r ∥ s (IEEE P1363), or Ed25519",
+    )
+
+
+class ScanEventIn(Gps, SignedEvent):
     """One event as the phone recorded it. Flat on purpose: the batch is validated event by
     event, and a bad event is answered on its own without failing the others."""
 
@@ -256,7 +281,7 @@ class ChecklistEntry(_In):
     )
 
 
-class _DoorEvent(Gps):
+class _DoorEvent(Gps, SignedEvent):
     client_event_id: uuid.UUID
     code: str = Field(min_length=1, max_length=32)
     occurred_at: Moment

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.access import may_enter
 from core.admin.errors import PasswordChangeRequired
+from core.custody.device_signing import parse_public_key, register_key, revoke_keys
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.identity.models import ApiToken, Device, User
 from core.identity.service import IssuedToken, authenticate, issue_token
@@ -30,6 +31,7 @@ class MobileSession:
     user: User
     device: Device
     token: IssuedToken
+    key_id: str | None = None
 
 
 def sign_in(
@@ -43,10 +45,16 @@ def sign_in(
     platform: str,
     now: datetime,
     client_ip: str | None = None,
+    public_key: str | None = None,
+    key_algorithm: str | None = None,
 ) -> MobileSession:
-    """Check the credentials, register (or reuse) the device, issue a token bound to it."""
+    """Check the credentials, register (or reuse) the device, issue a token bound to it;
+    register the phone's signing key with the device when it sends one."""
     if platform not in PLATFORMS:
         raise InvalidInput(f"platform must be one of {', '.join(PLATFORMS)}", field="platform")
+    if public_key is not None:
+        # Checked before anything is written: a bad key refuses the sign-in whole.
+        parse_public_key(key_algorithm or "", public_key)
     user = authenticate(session, username, password, now=now, client_ip=client_ip)
     if not may_enter(user, "field"):
         raise Forbidden(
@@ -79,7 +87,10 @@ def sign_in(
     else:
         device.name, device.platform = device_name, platform
     token = issue_token(session, settings, user, now=now, device=device)
-    return MobileSession(user=user, device=device, token=token)
+    key_id = None
+    if public_key is not None:
+        key_id = register_key(session, device.id, key_algorithm or "", public_key, now=now).key_id
+    return MobileSession(user=user, device=device, token=token, key_id=key_id)
 
 
 def devices_visible_to(session: Session, viewer: User) -> list[tuple[Device, User]]:
@@ -115,6 +126,7 @@ def revoke_device(session: Session, revoker: User, device_id: int, *, now: datet
         raise Forbidden("only a dispatcher or an admin can revoke a device", field="device_id")
     if device.revoked_at is None:
         device.revoked_at = now
+    revoke_keys(session, device.id, now=now)
     session.execute(
         update(ApiToken)
         .where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))

@@ -26,6 +26,7 @@ from core.courier.doorstep import (
 )
 from core.custody.attempts import attempts_used_up
 from core.custody.commands import ScanCommand, ScanResult
+from core.custody.device_signing import Checked, active_keys, check_scan, store_signatures
 from core.custody.parties import Actor, item_provinces, receiver_problem, receiver_provinces
 from core.custody.service import record
 from core.errors import InvalidInput
@@ -65,14 +66,26 @@ def sync(
     entries: Sequence[ScanCommand | Malformed],
     *,
     now: datetime,
+    device_signed: bool = False,
 ) -> list[ScanResult]:
+    """``device_signed``: the entries are the phone's own statements (the scan sync, the
+    door-step forms), each checked against the device's key before the ledger sees it."""
     results: list[ScanResult | None] = [None] * len(entries)
     commands: list[tuple[int, ScanCommand]] = []
+    keys = active_keys(session, actor.device_id) if device_signed and actor.device_id else {}
+    signed: dict[int, Checked] = {}
     for index, entry in enumerate(entries):
         if isinstance(entry, Malformed):
             results[index] = rejected(entry)
-        else:
-            commands.append((index, entry))
+            continue
+        if device_signed and actor.device_id is not None:
+            checked = check_scan(entry, keys, required=settings.device_signatures_required)
+            if isinstance(checked, ScanResult):
+                results[index] = checked  # refused before the ledger: nothing is stored
+                continue
+            if checked is not None:
+                signed[index] = checked
+        commands.append((index, entry))
     if not commands:
         return [r for r in results if r is not None]
 
@@ -86,6 +99,14 @@ def sync(
         actor,
         [command for _, command in commands],
         precheck=checks if needs_checks else None,
+    )
+    store_signatures(
+        session,
+        [
+            (signed[index], result)
+            for (index, _), result in zip(commands, recorded, strict=True)
+            if index in signed
+        ],
     )
     for (index, command), result in zip(commands, recorded, strict=True):
         results[index] = result

@@ -21,13 +21,17 @@ only them and the public keys:
 from __future__ import annotations
 
 import bisect
+import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.custody.checkpoints import LEAF_RECORD
 from core.custody.merkle import RootBuilder, verify_consistency
 from core.custody.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from core.custody.tree import event_leaf, tree_at, tree_size
@@ -111,6 +115,35 @@ def open_heads(
     return heads
 
 
+class SignedLeaves:
+    """The leaves file kept beside the heads file (``checkpoints.leaves_file``): each leaf's
+    hash, item and sequence, in leaf order. Nothing in it is taken on trust: its leaves
+    count only up to a head whose signed root they hash to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("rb")
+        size = os.fstat(self._file.fileno()).st_size
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        self.count = size // LEAF_RECORD.size
+
+    def leaf(self, index: int) -> bytes | None:
+        record = self.record(index)
+        return record[0] if record else None
+
+    def record(self, index: int) -> tuple[bytes, str, int] | None:
+        """The leaf hash and the item and sequence it was made from."""
+        if self._map is None or index >= self.count:
+            return None
+        leaf, code, seq = LEAF_RECORD.unpack_from(self._map, index * LEAF_RECORD.size)
+        return leaf, code.decode("ascii"), seq
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+        self._file.close()
+
+
 def audit_ledger(
     session: Session,
     notes: list[str],
@@ -118,7 +151,10 @@ def audit_ledger(
     *,
     origin: str,
     grace_seconds: float,
+    leaves_path: Path | None = None,
 ) -> AuditReport:
+    """``leaves_path``: the leaves file kept with the heads, when there is one: with it an
+    event changed together with its stored leaf and the tree is named, not only bounded."""
     report = AuditReport()
     heads = open_heads(notes, verifiers, origin, report)
     report.heads_checked = len(heads)
@@ -126,8 +162,79 @@ def audit_ledger(
         return report  # nothing signed yet (a new ledger); the caller says so
     report.latest_head = heads[-1]
     _check_consistency(session, heads, report)
-    _check_leaves(session, heads, report, timedelta(seconds=grace_seconds))
+    signed = SignedLeaves(leaves_path) if leaves_path and leaves_path.exists() else None
+    try:
+        _check_leaves(session, heads, report, timedelta(seconds=grace_seconds), signed)
+    finally:
+        if signed is not None:
+            signed.close()
     return report
+
+
+class _Witness:
+    """The leaves file compared leaf by leaf with the leaves recomputed from the events. A
+    difference is only reported once a head confirms the file's leaves up to it (their root
+    is the signed root); a file that does not hash to a head is reported and set aside."""
+
+    def __init__(self, signed: SignedLeaves | None, report: AuditReport) -> None:
+        self.signed, self.report = signed, report
+        self.builder = RootBuilder()
+        self.pending: list[Finding] = []
+
+    def add(self, index: int, leaf: bytes | None, event: tuple[str, int] | None) -> None:
+        if self.signed is None:
+            return
+        authentic = self.signed.leaf(index)
+        if authentic is None:
+            self.signed = None  # the file ends here (leaves after its last head)
+            return
+        self.fill(index)  # leaf rows missing from the tree: the file has them
+        self.builder.add(authentic)
+        if event is not None and leaf is not None and leaf != authentic:
+            self.pending.append(
+                Finding(
+                    "event changed after it was signed into the tree (the stored leaf and tree "
+                    "were rewritten to match; the leaves kept with the heads show it)",
+                    event[0],
+                    event[1],
+                    index,
+                )
+            )
+
+    def fill(self, upto: int) -> None:
+        """The file's leaves up to ``upto`` that the tree no longer holds: each names the
+        event deleted with its leaf."""
+        while self.signed is not None and self.builder.size < upto:
+            record = self.signed.record(self.builder.size)
+            if record is None:
+                self.signed = None
+                return
+            leaf, code, seq = record
+            self.pending.append(
+                Finding(
+                    "event deleted with its leaf after it was signed into the tree",
+                    code,
+                    seq,
+                    self.builder.size,
+                )  # fmt: skip
+            )
+            self.builder.add(leaf)
+
+    def at_head(self, head: Checkpoint) -> None:
+        if self.signed is None or self.builder.size != head.size:
+            return
+        if self.builder.root() == head.root:
+            self.report.findings.extend(self.pending)
+        else:
+            self.report.findings.append(
+                Finding(
+                    f"the leaves file {self.signed.path} does not match head {head.size}: "
+                    "it was changed, and is not used from there on",
+                    head_size=head.size,
+                )
+            )
+            self.signed = None
+        self.pending.clear()
 
 
 def _check_consistency(session: Session, heads: list[Checkpoint], report: AuditReport) -> None:
@@ -159,10 +266,15 @@ def _check_consistency(session: Session, heads: list[Checkpoint], report: AuditR
 
 
 def _check_leaves(
-    session: Session, heads: list[Checkpoint], report: AuditReport, grace: timedelta
+    session: Session,
+    heads: list[Checkpoint],
+    report: AuditReport,
+    grace: timedelta,
+    kept: SignedLeaves | None = None,
 ) -> None:
     sizes = [h.size for h in heads]
     builder = RootBuilder()
+    witness = _Witness(kept, report)
     next_head = 0  # heads[next_head] is the first whose size is not yet reached
     expected = 0
     diverged = False
@@ -173,6 +285,7 @@ def _check_leaves(
         while next_head < len(heads) and heads[next_head].size == builder.size:
             head = heads[next_head]
             next_head += 1
+            witness.at_head(head)
             if diverged:
                 continue
             if builder.root() == head.root:
@@ -205,6 +318,7 @@ def _check_leaves(
             report.findings.append(
                 Finding("event deleted after it was recorded", stored_code, stored_seq, index)
             )
+            witness.add(index, None, None)
             builder.add(bytes(stored_leaf))
             close_heads()
             continue
@@ -222,6 +336,12 @@ def _check_leaves(
             report.findings.append(
                 Finding("event changed after it was signed into the tree", code, seq, index)
             )
+        else:
+            # The stored leaf agrees with the event: only the leaves kept outside the
+            # database can still show that both were rewritten.
+            witness.add(index, leaf, (code, seq))
+        if (code, seq) != (stored_code, stored_seq) or leaf != bytes(stored_leaf):
+            witness.add(index, None, None)
         # The head before this leaf's first head: if it was signed well after the event was
         # recorded, the event was not there to be signed.
         before = bisect.bisect_right(sizes, index) - 1
@@ -240,6 +360,9 @@ def _check_leaves(
                 )
         builder.add(leaf)
         close_heads()
+    for head in heads[next_head:]:  # heads that cover leaves the tree no longer holds
+        witness.fill(head.size)
+        witness.at_head(head)
     if next_head < len(heads):
         head = heads[-1]
         report.findings.append(

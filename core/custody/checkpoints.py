@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,11 @@ from core.custody.tree_models import LedgerCheckpoint
 from core.errors import InvalidInput
 from core.settings import Settings
 from vntime import VN
+
+# A record of the leaves file: the leaf hash, then the item code (13 ASCII characters) and
+# the event's sequence (4 bytes, big-endian) it was made from, so a leaf that is later
+# missing can be named.
+LEAF_RECORD = struct.Struct(">32s13sI")
 
 
 def ledger_signer(settings: Settings) -> Signer:
@@ -117,8 +123,43 @@ def _last_line(path: Path) -> str | None:
     return lines[-1].decode() if lines else None
 
 
+def leaves_file(settings: Settings) -> Path:
+    """Beside the heads file: every leaf under a head, one ``LEAF_RECORD`` each in leaf
+    order."""
+    return heads_file(settings).with_suffix(".leaves")
+
+
+def _sync_leaves_file(session: Session, path: Path, size: int) -> None:
+    """Append the leaves up to ``size`` that the file lacks. A head signs their root, so
+    verify can tell them authentic and name the event of any leaf that differs, even when
+    the stored leaves and nodes were rewritten too (docs/ledger.md)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as f:
+        have = f.tell() // LEAF_RECORD.size
+        f.truncate(have * LEAF_RECORD.size)  # a write cut short by a crash is written again
+        f.seek(have * LEAF_RECORD.size)
+        if have >= size:
+            return
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        leaves = raw.execute(
+            "SELECT hash, item_code, seq FROM ledger_leaves "
+            "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index",
+            (have, size),
+        )
+        f.write(
+            b"".join(
+                LEAF_RECORD.pack(bytes(leaf), code.encode("ascii"), seq)
+                for leaf, code, seq in leaves
+            )
+        )
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def sync_heads_file(session: Session, settings: Settings) -> int:
     """Append every head newer than the file's last line; returns how many were written.
+    The leaves file is brought up to the newest head first.
 
     Run after the head's transaction commits, and again on every pass, so a crash between
     the two leaves the file one pass behind, never missing a head."""
@@ -129,6 +170,7 @@ def sync_heads_file(session: Session, settings: Settings) -> int:
     rows = list(session.scalars(newer.order_by(LedgerCheckpoint.id)))
     if not rows:
         return 0
+    _sync_leaves_file(session, leaves_file(settings), max(row.tree_size for row in rows))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as f:
         for row in rows:

@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from core.custody.device_signing import DeviceSignature
 
 Outcome = Literal["accepted", "rejected", "exception"]
 
@@ -30,6 +33,9 @@ class ScanCommand:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     corrects_event_id: uuid.UUID | None = None
+    # The phone's signature of the event as it sent it (``core.custody.device_signing``);
+    # checked before the ledger sees the scan, never part of the event itself.
+    device_signature: DeviceSignature | None = None
 
     @property
     def client_key(self) -> str | None:

@@ -29,6 +29,7 @@ from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
 from core.custody.models import Item, ItemState
 from core.custody.rows import state_value_of, store_state
 from core.custody.transitions import ItemStateValue
+from core.custody.verify_signatures import device_signature_problems
 from core.errors import InvalidTransition
 
 
@@ -170,6 +171,8 @@ def verify_ledger(session: Session, progress: Progress | None = None) -> VerifyR
     assert raw is not None
     for (code,) in raw.execute(_EVENTLESS_SQL):
         report.problems.append(Problem(code, None, "item has no events"))
+    for code, seq, finding in device_signature_problems(session):
+        report.problems.append(Problem(code, seq, finding))
     if progress is not None:
         progress(report.items_checked, report.events_checked)
     return report

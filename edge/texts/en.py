@@ -259,4 +259,15 @@ TEXTS: dict[str, str] = {
     "bag.other_post_office": "This bag is another post office's.",
     "bag.not_sealed": "Seal bag {code} before it leaves.",
     "bag.choose_destination": "Choose the post office the bag goes to.",
+    # Device-signed scans (issue 19)
+    "scan.device_signature_missing": (
+        "The event carries no signature of this phone: update the app and sign in again."
+    ),
+    "scan.device_signature_invalid": (
+        "The phone's signature does not match the event: it was not recorded."
+    ),
+    "scan.device_key_unknown": (
+        "The signing key is not this phone's, or it was revoked: sign in again."
+    ),
+    "device.key_taken": "This signing key belongs to another phone or was revoked: make a new one.",
 }

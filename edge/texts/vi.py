@@ -271,4 +271,15 @@ TEXTS: dict[str, str] = {
     "bag.other_post_office": "Túi này thuộc bưu cục khác.",
     "bag.not_sealed": "Niêm phong túi {code} trước khi chuyển đi.",
     "bag.choose_destination": "Chọn bưu cục nhận túi.",
+    # Device-signed scans (issue 19)
+    "scan.device_signature_missing": (
+        "Sự kiện thiếu chữ ký của thiết bị: hãy cập nhật ứng dụng rồi đăng nhập lại."
+    ),
+    "scan.device_signature_invalid": (
+        "Chữ ký của thiết bị không khớp với sự kiện: sự kiện không được ghi nhận."
+    ),
+    "scan.device_key_unknown": (
+        "Khóa ký không thuộc thiết bị này hoặc đã bị thu hồi: hãy đăng nhập lại."
+    ),
+    "device.key_taken": "Khóa ký này thuộc thiết bị khác hoặc đã bị thu hồi: hãy tạo khóa mới.",
 }

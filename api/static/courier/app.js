@@ -3,6 +3,7 @@ import { ApiError, Offline, call } from "./api.js";
 import { normalise, format } from "./s10.js";
 import { feedback, startCamera, stopCamera } from "./scanner.js";
 import { events, kv } from "./store.js";
+import { deviceKeyFields } from "./signing.js";
 import { onChange, pendingCount, queueEvent, storeMedia, syncNow, uuid, watchPosition } from "./sync.js";
 import { currentLang, t, toggleLang } from "./i18n.js";
 import { vnDateTime, vnTime } from "./vntime.js";
@@ -119,7 +120,13 @@ async function loginScreen(note) {
       const session = await call("POST", "/auth/login", {
         username: form.username.value.trim(),
         password: form.password.value,
-        device: { install_id: await deviceId(), name: navigator.userAgent.slice(0, 80), platform: "web" },
+        device: {
+          install_id: await deviceId(),
+          name: navigator.userAgent.slice(0, 80),
+          platform: "web",
+          // The install's signing key: every event is signed with it (docs/ledger.md).
+          ...(await deviceKeyFields()),
+        },
       });
       await kv.set("session", session);
       go("#/home");

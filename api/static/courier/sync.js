@@ -5,6 +5,7 @@
 // always safe. Media (signatures, photos) are uploaded separately by SHA-256, before or after
 // the events naming them.
 import { ApiError, Offline, call } from "./api.js";
+import { signed } from "./signing.js";
 import { copies, events, media, pages } from "./store.js";
 
 const BATCH = 500;
@@ -57,16 +58,19 @@ export function watchPosition() {
 }
 
 export async function queueEvent({ kind, code, toParty, evidence = {}, details = {} }) {
-  const payload = {
+  const when = new Date();
+  const unsigned = {
     client_event_id: uuid(),
     kind,
     code,
-    occurred_at: localIso(),
+    occurred_at: localIso(when),
     evidence,
     details,
     ...(toParty ? { to_party: toParty } : {}),
     ...(lastFix || {}),
   };
+  // Signed now, as it happened, with the phone's key: sent later if there is no signal.
+  const payload = await signed(unsigned, when);
   const record = { client_event_id: payload.client_event_id, payload, state: "pending", queued_at: Date.now() };
   await events.add(record); // committed to IndexedDB before we say anything
   emit("queued", record);

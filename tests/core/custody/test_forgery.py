@@ -17,7 +17,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.custody.audit import audit_ledger
-from core.custody.checkpoints import make_checkpoint, trusted_verifiers
+from core.custody.checkpoints import (
+    leaves_file,
+    make_checkpoint,
+    sync_heads_file,
+    trusted_verifiers,
+)
 from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
 from core.custody.merkle import TILE_HEIGHT, MemorySource, Tree
 from core.custody.models import CustodyEvent, Item
@@ -49,9 +54,11 @@ def _history(db: Session, settings: Settings) -> str:
 
 
 def _signed(db: Session, settings: Settings) -> list[str]:
-    """Sign a head now: the witness keeps its note."""
+    """Sign a head now: the witness keeps its note, and the heads file and the leaves file
+    beside it (outside the database) are brought up to it, as the worker does."""
     row = make_checkpoint(db, settings, now=datetime.now(UTC), force=True)
     assert row is not None
+    sync_heads_file(db, settings)
     return [row.note]
 
 
@@ -62,7 +69,8 @@ def _findings(db: Session, settings: Settings, notes: list[str]) -> list[tuple[A
         (p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems
     ]
     audit = audit_ledger(db, notes, trusted_verifiers(settings), origin=settings.ledger_origin,
-                         grace_seconds=settings.agency_webhook_gap_grace_seconds)  # fmt: skip
+                         grace_seconds=settings.agency_webhook_gap_grace_seconds,
+                         leaves_path=leaves_file(settings))  # fmt: skip
     found += [(f.item_code, f.seq, f.line()) for f in audit.findings]
     return found
 
@@ -185,10 +193,13 @@ def test_tail_delete_with_its_leaf(owner_db: Session, ledger_settings: Settings)
     db.execute(text("UPDATE item_states SET status = 'picked_up', pending_from = NULL, "
                     "pending_to = NULL, pending_initiator = NULL WHERE item_id = :i"),
                {"i": item_id})  # fmt: skip
-    lines = [t for _, _, t in _findings(db, settings, notes)]
+    found = _findings(db, settings, notes)
+    lines = [t for _, _, t in found]
     # The leaf is gone with the event: the head still says it was there, and where.
     assert any("missing from the tree" in t or "were deleted" in t for t in lines), lines
     assert any("do not match head" in t or "were deleted" in t for t in lines), lines
+    # The leaves kept with the heads name it.
+    assert any("deleted with its leaf" in t for t in _named(found, code, 3)), found
 
 
 def test_rehash_after_edit(owner_db: Session, ledger_settings: Settings) -> None:
@@ -272,8 +283,13 @@ def test_trigger_disabled_then_edited_everywhere(
                {"i": _item_id(db, code)})  # fmt: skip
     _rehash_chain(db, code)
     _rewrite_tree(db)
-    lines = [t for _, _, t in _findings(db, settings, notes)]
+    found = _findings(db, settings, notes)
+    lines = [t for _, _, t in found]
     assert any("do not match head" in t for t in lines), lines
+    # Every stored leaf agrees with its event now; the leaves kept outside the database,
+    # which hash to the signed root, name the changed event, and the re-hashed one after it.
+    assert any("rewritten to match" in t for t in _named(found, code, 2)), found
+    assert any("rewritten to match" in t for t in _named(found, code, 3)), found
     assert any("cannot prove" in t or "do not match head" in t for t in lines)
     # A head the forger signs with a key of their own is not trusted.
     from core.custody.note import Checkpoint, Signer
@@ -283,3 +299,54 @@ def test_trigger_disabled_then_edited_everywhere(
     audit = audit_ledger(db, [fake], trusted_verifiers(settings), origin=settings.ledger_origin,
                          grace_seconds=30)  # fmt: skip
     assert any("no signature by a trusted key" in f.problem for f in audit.findings)
+
+
+def test_forged_device_event_without_the_phone(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """A `delivered` appended as the owner, naming a phone that signs its scans, with a
+    correct chain hash and signed into the next head: only the phone's key could have signed
+    it, and verify names the item and sequence. The phone's real scan still verifies."""
+    from core.courier.devices import sign_in
+    from core.courier.sync import sync
+    from mobile_api.endpoints import _parse_event
+    from tests.mobile_api.helpers import pickup_event
+    from tests.mobile_api.phone_keys import PhoneKey, append_forged_event
+
+    db, settings = owner_db, ledger_settings
+    now = datetime.now(UTC)
+    key = PhoneKey()
+    courier = make_user(db, "courier")
+    phone = sign_in(db, settings, username=courier.username, password="correct horse battery",
+                    install_id="forgery-phone-1", device_name="Máy", platform="web", now=now,
+                    **key.device_fields())  # fmt: skip
+    assert phone.key_id is not None
+    key.key_id = phone.key_id
+    code = dossier_of(db, make_case(db, settings)).code
+    command = _parse_event(0, key.sign(pickup_event(code)), now)
+    actor = actor_for(courier, phone.device.id)
+    (result,) = sync(db, settings, actor, [command], now=now, device_signed=True)
+    assert result.outcome == "accepted", result
+    seq = append_forged_event(db, code, "delivered", phone.device.id)
+    notes = _signed(db, settings)  # the forged event even made it into a signed head
+    found = _findings(db, settings, notes)
+    assert (code, seq, f"claims device {phone.device.id} but carries no device signature") in found
+    assert not [f for f in found if f[0] == code and f[1] == seq - 1]  # the real scan
+
+
+def test_a_changed_leaves_file_is_set_aside_not_believed(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """The leaves file is outside the database but not trusted: a forger who also edits it
+    to agree with the rewritten tree is caught by the signed root, and nothing is named
+    from it."""
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    notes = _signed(db, settings)
+    kept = leaves_file(settings)
+    data = bytearray(kept.read_bytes())
+    data[0] ^= 1
+    kept.write_bytes(bytes(data))
+    found = _findings(db, settings, notes)
+    assert any("leaves file" in t and "does not match head" in t for _, _, t in found), found
+    assert not [t for t in _named(found, code) if "rewritten" in t]
