@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from mobile_api import endpoints, handovers, media, pings, rounds
+from mobile_api import endpoints, figures, handovers, media, pings, rounds
 
 router = APIRouter()
 router.include_router(endpoints.router)
@@ -10,5 +10,6 @@ router.include_router(rounds.router)
 router.include_router(media.router)
 router.include_router(handovers.router)
 router.include_router(pings.router)
+router.include_router(figures.router)
 
 __all__ = ["router"]

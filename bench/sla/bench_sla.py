@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -83,7 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parts", type=int, default=2, help="generator processes")
     args = parser.parse_args()
+    # A stopped run still drops its scratch database (the context manager's exit runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with core_scratch_database(os.environ.get("HOSO_BENCH_DATABASE_URL"), "hoso_bench_") as url:
         _measure(url, args)
 
@@ -100,7 +104,7 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         boss = staff(session, "province_supervisor", Binding(province_code=PROVINCE))
         token = issue_token(session, settings, boss, now=now).token
     started = time.perf_counter()
-    built = generate(engine, factory, settings, cases=args.cases, now=now)
+    built = generate(engine, factory, settings, cases=args.cases, now=now, parts=args.parts)
     print(
         f"built a province-year in {time.perf_counter() - started:.0f} s: {built.cases:,} cases"
         f" ({built.open_cases:,} open), {built.events:,} ledger events, {built.handovers:,}"

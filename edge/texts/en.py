@@ -199,4 +199,20 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Only a dispatcher, a province supervisor or an admin can correct the ledger."
     ),
+    "sla.range_unknown": "The range must be today, this week, this month or a chosen range.",
+    "sla.not_a_date": "'{value}' is not a date (dd/mm/yyyy).",
+    "sla.start_missing": "A chosen range needs a start date.",
+    "sla.end_before_start": "The end date is before the start date.",
+    "sla.range_too_long": "A range covers at most {most} days; this one covers {days}.",
+    "sla.level_unknown": "The level must be a province, a post office, an office or a courier.",
+    "sla.place_unknown": "No such place to show figures for.",
+    "sla.not_yours": "You may not see this level's or this place's figures.",
+    "sla.id_not_number": "The id of a post office, office or courier is a number.",
+    "sla.not_a_month": "'{value}' is not a month (yyyy-mm).",
+    "sla.measure_unknown": "There is no measure '{value}'.",
+    "sla.breakdown_unknown": "This level's figures do not break down that way.",
+    "sla.complaint_empty": "Write what went wrong.",
+    "sla.complaint_too_long": "A complaint is at most {most} characters.",
+    "sla.complaint_answered": "This complaint is already answered.",
+    "sla.phone_range": "On the phone the figures are for today or this week.",
 }

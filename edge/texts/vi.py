@@ -211,4 +211,20 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Chỉ điều phối viên, giám sát cấp tỉnh hoặc quản trị viên mới được đính chính sổ giao nhận."
     ),
+    "sla.range_unknown": "Khoảng thời gian phải là hôm nay, tuần này, tháng này hoặc tự chọn.",
+    "sla.not_a_date": "«{value}» không phải là ngày (dd/mm/yyyy).",
+    "sla.start_missing": "Khoảng thời gian tự chọn cần có ngày bắt đầu.",
+    "sla.end_before_start": "Ngày kết thúc đứng trước ngày bắt đầu.",
+    "sla.range_too_long": "Khoảng thời gian dài nhất {most} ngày; khoảng này {days} ngày.",
+    "sla.level_unknown": "Cấp xem số liệu phải là tỉnh, bưu cục, bộ phận một cửa hoặc bưu tá.",
+    "sla.place_unknown": "Không tìm thấy nơi cần xem số liệu.",
+    "sla.not_yours": "Bạn không được xem số liệu của cấp hoặc đơn vị này.",
+    "sla.id_not_number": "Mã bưu cục, bộ phận một cửa hoặc bưu tá phải là số.",
+    "sla.not_a_month": "«{value}» không phải là tháng (yyyy-mm).",
+    "sla.measure_unknown": "Không có chỉ tiêu «{value}».",
+    "sla.breakdown_unknown": "Số liệu cấp này không chia theo tiêu chí đã chọn.",
+    "sla.complaint_empty": "Hãy viết nội dung phản ánh.",
+    "sla.complaint_too_long": "Nội dung phản ánh dài nhất {most} ký tự.",
+    "sla.complaint_answered": "Phản ánh này đã được trả lời.",
+    "sla.phone_range": "Trên điện thoại chỉ xem được số liệu hôm nay hoặc tuần này.",
 }

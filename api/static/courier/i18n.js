@@ -119,6 +119,13 @@ const TEXT = {
   kind_attempt_failed: ["Phát không thành công", "Delivery failed"],
   bag_add: ["Cho vào túi", "Put in bag"],
   bag_remove: ["Lấy ra khỏi túi", "Take out of bag"],
+  tab_figures: ["Số liệu", "Figures"],
+  my_figures: ["Số liệu của tôi", "My figures"],
+  today: ["Hôm nay", "Today"],
+  this_week: ["Tuần này", "This week"],
+  goal: ["mục tiêu", "goal"],
+  no_figures: ["Chưa có số liệu", "No figures yet"],
+  figures_offline: ["Mất kết nối — đang xem số liệu lần trước.", "Offline — showing the last figures."],
   session_expired: ["Phiên đăng nhập hết hạn — đăng nhập lại; dữ liệu chưa gửi vẫn được giữ.", "Session expired — sign in again; unsent data is kept."],
 };
 
