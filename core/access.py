@@ -381,16 +381,19 @@ def sla_reach(session: Session, user: User, level: str, ident: str) -> SlaReach:
     """
     require_area(user, "quality", field="role")
     if level not in SLA_LEVELS:
-        raise InvalidInput(f"level must be one of {', '.join(SLA_LEVELS)}", field="level")
+        raise InvalidInput(f"level must be one of {', '.join(SLA_LEVELS)}", field="level",
+                           reason="sla.level_unknown")  # fmt: skip
     reach = reach_of(user)
     if level == "province":
         if session.get(Province, ident) is None:
-            raise NotFound(f"no province {ident!r}", field="id")
+            raise NotFound(f"no province {ident!r}", field="id", reason="sla.place_unknown")
         if reach.everything or reach.province_code == ident:
             return SlaReach("province", province_code=ident)
-        raise Forbidden("these are another level's figures", field="level")
+        raise Forbidden("these are another level's figures", field="level",
+                        reason="sla.not_yours")  # fmt: skip
     if not ident.isdigit():
-        raise InvalidInput("the id of a post office, office or courier is a number", field="id")
+        raise InvalidInput("the id of a post office, office or courier is a number", field="id",
+                           reason="sla.id_not_number")  # fmt: skip
     number = int(ident)
     province: str | None
     if level == "post_office":
@@ -415,11 +418,12 @@ def sla_reach(session: Session, user: User, level: str, ident: str) -> SlaReach:
             and courier.post_office_id == reach.post_office_id
         )
     if province is None:
-        raise NotFound(f"no {level.replace('_', ' ')} {number}", field="id")
+        raise NotFound(f"no {level.replace('_', ' ')} {number}", field="id",
+                       reason="sla.place_unknown")  # fmt: skip
     if reach.everything or allowed or (reach.province_code is not None
                                        and reach.province_code == province):  # fmt: skip
         return SlaReach(level, province_code=province or None, ident=number)
-    raise Forbidden("these are another level's figures", field="id")
+    raise Forbidden("these are another level's figures", field="id", reason="sla.not_yours")
 
 
 def may_answer_complaint(session: Session, user: User, case_id: int) -> bool:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from mobile_api import digitising, endpoints, handovers, media, pings, rounds
+from mobile_api import digitising, endpoints, figures, handovers, media, pings, rounds
 
 router = APIRouter()
 router.include_router(endpoints.router)
@@ -11,5 +11,6 @@ router.include_router(media.router)
 router.include_router(handovers.router)
 router.include_router(pings.router)
 router.include_router(digitising.router)
+router.include_router(figures.router)
 
 __all__ = ["router"]

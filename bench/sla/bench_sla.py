@@ -1,35 +1,31 @@
 """The service-quality dashboard over one province-year, and the time from a new ledger
 event to its figure.
 
-Builds the roll-ups a province holds after a year: ``--cases`` cases (default 1,000,000)
-spread over 365 days, 100 post offices, 100 offices, 10 couriers per post office and 50
-procedures, each with the contributions a finished case makes (pickup, door to desk, result,
-first attempt, returns, rating response, satisfaction; desk hand-overs of 10 items each).
-The per-case rows are COPYed into a scratch table and summed into ``sla_daily`` grain by
-grain in SQL, as the roll-up would have summed them one by one; 2 % of cases are left open
-past their target in ``sla_facts`` for the late list. The ledger itself is not generated
-(bench/ledger/bench_verify.py builds ledgers; the dashboard never reads it).
+Builds a province-year of real rows (``province_year.py`` beside this file): ``--cases``
+cases (default 1,000,000, about 10 events each in the hash-chained custody ledger) booked
+over the 365 days up to now at 100 post offices with 10 couriers each, for 100 offices and
+50 procedures, with desk hand-overs and ratings, and the roll-ups the real measure code makes
+of them; then the real roll-up re-reads a sample from the tables and must change nothing.
 
-Then, alternating round by round:
-- the reference: ``GET /healthz`` through the same app (a request with one trivial query);
-- the province dashboard page ``/sla`` for today, for the month and for the whole year,
-  as the province supervisor;
+Then, through a real HTTP server (uvicorn on 127.0.0.1), warm, alternating round by round:
+- the reference: ``GET /healthz`` (a request with one trivial query);
+- the dashboard page ``/sla`` as the province supervisor: the province today, this month and
+  over the year, and one post office over the year;
 and once: the new-event-to-figure latency: a real case is picked up through the ledger's
 service while a worker thread runs the roll-up pass every second (as ``hoso worker`` does);
-the time until the pickup is in today's province figures.
+the time until the pickup is in today's figures.
 
     .venv/bin/python bench/sla/bench_sla.py [--cases 1000000] [--rounds 5]
 
-Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
-else an embedded PostgreSQL in a temporary folder.
+Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server and
+dropped at the end), else an embedded PostgreSQL in a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import random
+import signal
 import statistics
 import sys
 import threading
@@ -38,13 +34,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "sla"))  # the generator beside this file
 
-from fastapi.testclient import TestClient  # noqa: E402
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from province_year import check_sample, generate  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from core.access import SlaReach  # noqa: E402
@@ -56,7 +55,6 @@ from core.identity.service import actor_for, issue_token  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.seed import seed_reference  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.sla.measures import GRAINS, MONTHLY  # noqa: E402
 from core.sla.report import Period, figures  # noqa: E402
 from core.sla.rollup import sla_pass  # noqa: E402
 from edge.security import SESSION_COOKIE  # noqa: E402
@@ -74,97 +72,7 @@ from vntime import VN  # noqa: E402
 PROVINCE = "24"
 
 
-def _base_rows(cases: int, year_start: date, seed: int = 7) -> io.StringIO:
-    """Per-case contribution rows (tab-separated, as COPY reads them)."""
-    rnd = random.Random(seed)
-    out = io.StringIO()
-    for i in range(cases):
-        day = year_start + timedelta(days=i * 365 // cases)
-        po = rnd.randrange(1, 101)
-        office = rnd.randrange(1, 101)
-        courier = po * 100 + rnd.randrange(10)
-        procedure = rnd.randrange(1, 51)
-        d1 = day + timedelta(days=1)
-        d9 = day + timedelta(days=9)
-        stars = rnd.choice((5, 5, 5, 4, 4, 3, 2)) if rnd.random() < 0.6 else 0
-        first = rnd.random() < 0.85
-        rows = [
-            ("pickup_on_time", day, courier, 1, int(rnd.random() < 0.9), 0),
-            ("door_to_desk", d1, courier, 1, int(rnd.random() < 0.92), rnd.randrange(3, 40) * 3600),
-            ("result_on_time", d9, courier, 1, int(rnd.random() < 0.88), 0),
-            ("first_attempt", d9, courier, 1, int(first), 0),
-            ("returns", d9, courier, 1, int(not first and rnd.random() < 0.2), 0),
-            ("rating_response", d9, courier, 1, int(stars > 0), 0),
-        ]
-        if stars:
-            rows.append(("satisfaction", d9, courier, 1, int(stars >= 4), stars))
-        if i % 10 == 0:
-            rows.append(("desk_handover", d1, courier, 1, int(rnd.random() < 0.8),
-                         rnd.randrange(5, 60) * 60))  # fmt: skip
-        for measure, on, c, total, hits, value in rows:
-            proc = 0 if measure == "desk_handover" else procedure
-            out.write(f"{measure}\t{on}\t{po}\t{office}\t{c}\t{proc}\t{total}\t{hits}\t{value}\n")
-    out.seek(0)
-    return out
-
-
-def build(engine_url: str, cases: int, today: date) -> float:
-    """Fill sla_daily for the year up to ``today``; returns seconds taken."""
-    started = time.perf_counter()
-    engine = create_engine(engine_url)
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(
-            "CREATE UNLOGGED TABLE sla_bench_base (measure text, day date, po int, office int,"
-            " courier int, procedure int, total int, hits int, value bigint)"
-        )
-        # A bulk load: the secondary indexes are built once at the end, not row by row.
-        for name in ("ix_sla_daily_post_office", "ix_sla_daily_office", "ix_sla_daily_courier"):
-            cursor.execute(f"DROP INDEX {name}")
-        with cursor.copy("COPY sla_bench_base FROM STDIN") as copy:
-            for line in _base_rows(cases, today - timedelta(days=364)):
-                copy.write(line)
-        for grain, dims in GRAINS.items():
-            cols = {d: (d.split("_id")[0] if d != "post_office_id" else "po") for d in dims}
-            pick = ", ".join(
-                cols[d] if d in dims else "0"
-                for d in ("post_office_id", "office_id", "courier_id", "procedure_id")
-            )
-            group = ", ".join(["measure", "day", *(cols[d] for d in dims)])
-            for suffix, day in (("", "day"), (MONTHLY, "date_trunc('month', day)::date")):
-                cursor.execute(
-                    "INSERT INTO sla_daily (grain, province_code, day, measure, post_office_id,"
-                    " office_id, courier_id, procedure_id, total, hits, value_sum)"
-                    f" SELECT '{grain}{suffix}', '{PROVINCE}', {day}, measure, {pick},"
-                    f" sum(total), sum(hits), sum(value) FROM sla_bench_base"
-                    f" GROUP BY {group.replace('day', day, 1)}"
-                )
-        cursor.execute(
-            "INSERT INTO sla_facts (subject, subject_id, province_code, post_office_id,"
-            " office_id, courier_id, procedure_id, open_stage, due_at, contributions,"
-            " updated_at) SELECT 'case', 10000000 + g, %s, 1 + g %% 100, 1 + g %% 100,"
-            " 100 + g %% 1000, 1, 'door_to_desk', now() - (g || ' minutes')::interval, '[]',"
-            " now() FROM generate_series(1, %s) AS g",
-            (PROVINCE, cases // 50),
-        )
-        for name, column in (("post_office", "post_office_id"), ("office", "office_id"),
-                             ("courier", "courier_id")):  # fmt: skip
-            cursor.execute(f"CREATE INDEX ix_sla_daily_{name} ON sla_daily (grain, {column}, day)")
-        cursor.execute("DROP TABLE sla_bench_base")
-        cursor.execute("ANALYZE sla_daily")
-        cursor.execute("ANALYZE sla_facts")
-        raw.commit()
-        cursor.execute("SELECT count(*) FROM sla_daily")
-        rows = cursor.fetchone()
-        print(f"sla_daily rows: {rows[0] if rows else '?'}")
-    finally:
-        raw.close()
-        engine.dispose()
-    return time.perf_counter() - started
-
-
-def _timed(client: TestClient, url: str) -> float:
+def _timed(client: httpx.Client, url: str) -> float:
     started = time.perf_counter()
     response = client.get(url)
     elapsed = time.perf_counter() - started
@@ -176,7 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parts", type=int, default=2, help="generator processes")
     args = parser.parse_args()
+    # A stopped run still drops its scratch database (the context manager's exit runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with core_scratch_database(os.environ.get("HOSO_BENCH_DATABASE_URL"), "hoso_bench_") as url:
         _measure(url, args)
 
@@ -192,8 +103,22 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         seed_reference(session)
         boss = staff(session, "province_supervisor", Binding(province_code=PROVINCE))
         token = issue_token(session, settings, boss, now=now).token
-    seconds = build(url, args.cases, today)
-    print(f"built a province-year of roll-ups from {args.cases:,} cases in {seconds:.0f} s")
+    started = time.perf_counter()
+    built = generate(engine, factory, settings, cases=args.cases, now=now, parts=args.parts)
+    print(
+        f"built a province-year in {time.perf_counter() - started:.0f} s: {built.cases:,} cases"
+        f" ({built.open_cases:,} open), {built.events:,} ledger events, {built.handovers:,}"
+        f" desk hand-overs, {built.ratings:,} ratings"
+    )
+    with transaction(factory) as session:
+        sizes = {t: session.scalar(text(f"SELECT count(*) FROM {t}"))
+                 for t in ("custody_events", "sla_daily", "sla_facts")}  # fmt: skip
+        first_post_office = session.scalar(text("SELECT min(post_office_id) FROM bookings"))
+    print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
+    checked, differ = check_sample(factory, settings, now=now)
+    print(f"the real roll-up re-read {checked:,} sampled subjects: {differ} would change")
+    if differ:
+        raise SystemExit("the generated roll-ups differ from what the roll-up computes")
 
     app = create_app(settings, url=url)
     year = f"range=custom&start={today - timedelta(days=364)}&end={today}"
@@ -201,16 +126,27 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         "today": f"/sla?level=province&id={PROVINCE}&range=today",
         "month": f"/sla?level=province&id={PROVINCE}&range=month",
         "year": f"/sla?level=province&id={PROVINCE}&{year}",
-        "post office, year": f"/sla?level=post_office&id=1&{year}",
+        "post office, year": f"/sla?level=post_office&id={first_post_office}&{year}",
     }
     times: dict[str, list[float]] = {"reference /healthz": [], **{k: [] for k in pages}}
-    with TestClient(app) as client:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         client.cookies.set(SESSION_COOKIE, token)
-        _timed(client, pages["today"])  # warm the app
+        for page in pages.values():  # warm: the app, its templates, PostgreSQL's cache
+            _timed(client, page)
         for _ in range(args.rounds):
             times["reference /healthz"].append(_timed(client, "/healthz"))
             for name, page in pages.items():
                 times[name].append(_timed(client, page))
+    server.should_exit = True
+    serving.join()
     ref = statistics.median(times["reference /healthz"])
     print(f"\n{'request':<22}{'median s':>10}{'x reference':>13}")
     for name, values in times.items():

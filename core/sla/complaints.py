@@ -30,9 +30,10 @@ MAX_TEXT = 2000
 def _text(value: str | None, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput("write what went wrong", field=field)
+        raise InvalidInput("write what went wrong", field=field, reason="sla.complaint_empty")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"at most {MAX_TEXT:,} characters", field=field)
+        raise InvalidInput(f"at most {MAX_TEXT:,} characters", field=field,
+                           reason="sla.complaint_too_long", params={"most": MAX_TEXT})  # fmt: skip
     return text
 
 
@@ -71,7 +72,8 @@ def answer_complaint(
     if complaint is None or not may_answer_complaint(session, user, complaint.case_id):
         raise NotFound(f"no complaint {complaint_id}", field="complaint_id")
     if complaint.answered_at is not None:
-        raise Conflict("this complaint is already answered", field="complaint_id")
+        raise Conflict("this complaint is already answered", field="complaint_id",
+                       reason="sla.complaint_answered")  # fmt: skip
     complaint.answer = _text(answer, "answer")
     complaint.answered_at, complaint.answered_by_user_id = now, user.id
     booking = session.scalar(

@@ -62,8 +62,8 @@ REASON_PREFIX = "reason:"
 # Measures the issue names whose data hoso does not hold yet: listed, never given a figure.
 NOT_YET_MEASURED: dict[str, tuple[str, str]] = {
     "money_handed_late": (
-        "Tiền thu hộ bàn giao muộn (chưa có sổ tiền)",
-        "Fees collected but handed over late (no money ledger yet)",
+        "Tiền thu hộ bàn giao muộn (chưa tính từ sổ tiền)",
+        "Fees collected but handed over late (not yet computed from the money ledger)",
     ),
     "digitised_share": (
         "Tỷ lệ hồ sơ được số hóa (chưa có chức năng số hóa)",

@@ -83,7 +83,8 @@ def _date(value: str | None, field: str) -> date | None:
             return parse(text)
         except ValueError:
             continue
-    raise InvalidInput(f"{text!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)", field=field)
+    raise InvalidInput(f"{text!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)", field=field,
+                       reason="sla.not_a_date", params={"value": text})  # fmt: skip
 
 
 def period_of(
@@ -97,7 +98,8 @@ def period_of(
     """The days asked for: today, this week (Monday on), this month, or ``start``–``end``."""
     name = range_name or ("custom" if start or end else "today")
     if name not in RANGES:
-        raise InvalidInput(f"range must be one of {', '.join(RANGES)}", field="range")
+        raise InvalidInput(f"range must be one of {', '.join(RANGES)}", field="range",
+                           reason="sla.range_unknown")  # fmt: skip
     if name == "today":
         return Period(today, today, "today")
     if name == "week":
@@ -106,15 +108,19 @@ def period_of(
         return Period(today.replace(day=1), today, "month")
     first, last = _date(start, "start"), _date(end, "end")
     if first is None:
-        raise InvalidInput("a chosen range needs a start date", field="start")
+        raise InvalidInput("a chosen range needs a start date", field="start",
+                           reason="sla.start_missing")  # fmt: skip
     last = last or today
     if last < first:
-        raise InvalidInput("the end date is before the start date", field="end")
+        raise InvalidInput("the end date is before the start date", field="end",
+                           reason="sla.end_before_start")  # fmt: skip
     if (last - first).days + 1 > settings.sla_max_range_days:
         raise InvalidInput(
             f"a range covers at most {settings.sla_max_range_days} days; "
             f"this one covers {(last - first).days + 1}",
             field="end",
+            reason="sla.range_too_long",
+            params={"most": settings.sla_max_range_days, "days": (last - first).days + 1},
         )
     return Period(first, last, "custom")
 
@@ -124,7 +130,8 @@ def month_period(settings: Settings, month: str) -> Period:
     try:
         first = datetime.strptime(month.strip(), "%Y-%m").date()
     except ValueError:
-        raise InvalidInput(f"{month!r} is not a month (yyyy-mm)", field="month") from None
+        raise InvalidInput(f"{month!r} is not a month (yyyy-mm)", field="month",
+                           reason="sla.not_a_month", params={"value": month}) from None  # fmt: skip
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return Period(first, following - timedelta(days=1), "custom")
 
@@ -133,7 +140,8 @@ def check_measure(key: str) -> Measure:
     measure = MEASURES.get(key)
     if measure is None:
         raise InvalidInput(f"unknown measure {key!r}; one of {', '.join(MEASURES)}",
-                           field="measure")  # fmt: skip
+                           field="measure", reason="sla.measure_unknown",
+                           params={"value": key})  # fmt: skip
     return measure
 
 
@@ -309,6 +317,7 @@ def breakdown(
             f"at the {reach.level.replace('_', ' ')} level the figures break down by "
             f"{', '.join(grains) or 'nothing'}",
             field="by",
+            reason="sla.breakdown_unknown",
         )
     column = _DIM_COLUMN[by]
     rows = session.execute(

@@ -252,6 +252,12 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("GET", "/mobile/v1/runsheet",
              api_for({"courier_1": 200, "dispatcher_1": 200, "clerk_1": 200}),
              params={"courier_id": o.courier_1}),
+        # A courier's own figures; their post office's dispatcher and clerk, the province's
+        # supervisor and an admin may read them too (core.access.sla_reach).
+        Call("GET", "/mobile/v1/figures",
+             api_for(each(("courier_1", "dispatcher_1", "clerk_1", "admin", "supervisor_1"),
+                          200)),
+             params={"courier_id": o.courier_1}),
         Call("PUT", "/mobile/v1/media/{sha256}", api_for(field_roles)),
         Call("POST", "/mobile/v1/media/missing", api_for(field_roles), json={}),
         Call("POST", "/mobile/v1/handovers", api_for(field_roles), json={}),

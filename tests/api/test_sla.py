@@ -61,13 +61,22 @@ def test_refusals_name_the_field(client: TestClient, db: Session, settings: Sett
     other = client.get("/api/v1/sla/figures", params={"level": "province", "id": "24"},
                        headers=headers)  # fmt: skip
     assert other.status_code == 403 and other.json()["field"] == "level"
+    # Each refusal reads in the caller's language, from its reason's text (edge/texts).
+    assert other.json()["message"] == "Bạn không được xem số liệu của cấp hoặc đơn vị này."
     too_long = client.get("/api/v1/sla/figures", headers=headers,
                           params={"range": "custom", "start": "2020-01-01", "end": "2026-11-30",
                                   "level": "office", "id": world.office.id})  # fmt: skip
     assert too_long.status_code == 422 and too_long.json()["field"] == "end"
     assert "2526" in too_long.json()["detail"]
+    assert too_long.json()["message"] == (
+        "Khoảng thời gian dài nhất 1098 ngày; khoảng này 2526 ngày."
+    )
     unknown = client.get("/api/v1/sla/trend", headers=headers, params={"measure": "speed"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "measure"
+    assert unknown.json()["message"] == "Không có chỉ tiêu «speed»."
+    english = client.get("/api/v1/sla/trend", params={"measure": "speed"},
+                         headers={**headers, "Accept-Language": "en"})  # fmt: skip
+    assert english.json()["message"] == "There is no measure 'speed'."
     bad_level = client.get("/api/v1/sla/figures", params={"level": "planet", "id": "1"},
                            headers=headers)  # fmt: skip
     assert bad_level.status_code == 422 and bad_level.json()["field"] == "level"

@@ -80,7 +80,15 @@ function topBar(title, back) {
 
 function tabs(active) {
   const tab = (hash, key) => h("a", { href: hash, class: active === hash ? "tab active" : "tab" }, t(key));
-  return h("nav", { class: "tabs" }, tab("#/home", "tab_runsheet"), tab("#/scan", "scan"), tab("#/handover", "handover"), tab("#/queue", "queue"));
+  return h(
+    "nav",
+    { class: "tabs" },
+    tab("#/home", "tab_runsheet"),
+    tab("#/scan", "scan"),
+    tab("#/handover", "handover"),
+    tab("#/queue", "queue"),
+    tab("#/figures", "tab_figures"),
+  );
 }
 
 async function screen(title, back, body, active) {
@@ -890,6 +898,52 @@ async function bagScreen(params) {
   );
 }
 
+// -- my figures: the same measures as the /sla dashboard, the courier's own --------------------
+function percent(rate) {
+  return rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`;
+}
+
+function figureCard(figure) {
+  const judged = figure.meets_goal === null ? "" : figure.meets_goal ? "meets" : "misses";
+  return h(
+    "div",
+    { class: `card figure ${judged}`, "data-measure": figure.measure },
+    h("span", { class: "figure-label" }, figure.label),
+    h("strong", { class: "figure-rate" }, percent(figure.rate)),
+    h(
+      "span",
+      { class: "muted" },
+      figure.total ? `${figure.hits} / ${figure.total}` : t("no_figures"),
+      figure.goal !== null ? ` · ${t("goal")} ${percent(figure.goal)}` : "",
+    ),
+  );
+}
+
+async function figuresScreen(params) {
+  const range = params.get("range") === "week" ? "week" : "today";
+  let data = null;
+  let note = null;
+  try {
+    data = await call("GET", `/figures?range=${range}`);
+    await kv.set(`figures_${range}`, data);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    if (err instanceof ApiError) note = message("bad", err.message);
+    else {
+      data = await kv.get(`figures_${range}`); // offline: the last figures seen
+      note = message("muted", t("figures_offline"));
+    }
+  }
+  const switcher = h(
+    "div",
+    { class: "switch" },
+    h("a", { href: "#/figures?range=today", class: range === "today" ? "on" : "" }, t("today")),
+    h("a", { href: "#/figures?range=week", class: range === "week" ? "on" : "" }, t("this_week")),
+  );
+  const body = data ? h("div", { class: "figures", id: "figures" }, data.figures.map(figureCard)) : null;
+  await screen(t("my_figures"), null, [switcher, note, body], "#/figures");
+}
+
 // -- routing ------------------------------------------------------------------------------------
 async function route() {
   const session = await kv.get("session");
@@ -915,6 +969,7 @@ async function route() {
       case "failed": return await failedScreen(arg);
       case "handover": return await handoverScreen(params);
       case "bags": return await bagScreen(params);
+      case "figures": return await figuresScreen(params);
       default: return await homeScreen("list");
     }
   } catch (err) {

@@ -139,6 +139,13 @@ const TEXT = {
   digitise_again: ["Số hóa lại", "Digitise again"],
   upload_size: ["Dung lượng tải lên", "Upload size"],
   pages_ticked: ["Đã đánh dấu theo các trang đã chụp", "Ticked from the captured pages"],
+  tab_figures: ["Số liệu", "Figures"],
+  my_figures: ["Số liệu của tôi", "My figures"],
+  today: ["Hôm nay", "Today"],
+  this_week: ["Tuần này", "This week"],
+  goal: ["mục tiêu", "goal"],
+  no_figures: ["Chưa có số liệu", "No figures yet"],
+  figures_offline: ["Mất kết nối — đang xem số liệu lần trước.", "Offline — showing the last figures."],
   session_expired: ["Phiên đăng nhập hết hạn — đăng nhập lại; dữ liệu chưa gửi vẫn được giữ.", "Session expired — sign in again; unsent data is kept."],
 };
 

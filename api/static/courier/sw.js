@@ -1,6 +1,6 @@
 // Service worker for the courier app: keeps the app's own files on the phone so it opens
 // with no signal. API calls are never cached here — the app's IndexedDB queue owns them.
-const VERSION = "hoso-courier-2026-12-03.9";
+const VERSION = "hoso-courier-2026-12-03.10";
 const SHELL = [
   "/courier/",
   "/courier/manifest.webmanifest",

@@ -142,3 +142,59 @@ def _sitting(
                      now=start + timedelta(minutes=minutes - 1))  # fmt: skip
     complete_handover(db, actor_for(desk_user), opened.handover.id, fees_confirmed_vnd=0,
                       now=start + timedelta(minutes=minutes), **both_signatures(db))  # fmt: skip
+
+
+@dataclass
+class CourierDay:
+    courier: User
+    colleague: User
+    dispatcher: User
+    citizen: User
+
+
+def todays_courier_work(db: Session, settings: Settings, *, now: datetime) -> CourierDay:
+    """A courier's work in the 40 minutes before ``now``, with known figures for today:
+
+    - pickups (window ``now``-40 to -30 min): 3 inside it, 1 after it → 3 of 4 on time;
+    - results: 2 delivered, one at the first attempt, one after a failed attempt → first
+      attempt 1 of 2;
+    - ratings: one, five stars → satisfied 1 of 1, response 1 of 2;
+    - a colleague of the same post office picks one up late: never in the courier's figures.
+    """
+
+    def ago(minutes: int) -> datetime:
+        return now - timedelta(minutes=minutes)
+
+    post_office = make_post_office(db, name="Bưu cục Số Liệu")
+    office = make_office(db)
+    courier = make_user(db, "courier", post_office_id=post_office.id, full_name="Lê Văn Số")
+    colleague = make_user(db, "courier", post_office_id=post_office.id)
+    dispatcher = make_user(db, "dispatcher", post_office_id=post_office.id)
+    desk = make_user(db, "desk_officer", office_id=office.id)
+    citizen = make_user(db, "citizen")
+    c, d = actor_for(courier), actor_for(desk)
+    cases = []
+    for i in range(5):
+        case = make_case(db, settings, post_office=post_office, office=office,
+                         pickup_window_start=ago(40), pickup_window_end=ago(30),
+                         citizen_user_id=citizen.id, now=ago(60))  # fmt: skip
+        by = c if i < 4 else actor_for(colleague)
+        picked = ago(35) if i < 3 else ago(25)
+        record_one(db, by, scan("picked_up", dossier_of(db, case).code, details=PICKUP_DETAILS,
+                                occurred_at=picked))  # fmt: skip
+        cases.append(case)
+    proof = {"proof": "otp", "otp_verified": True}
+    for i, case in enumerate(cases[:2]):
+        result = register_result(db, settings, d, case, now=ago(20)).code
+        record_one(db, c, scan("handover_offered", result, to_party=c.party,
+                               occurred_at=ago(19)))  # fmt: skip
+        record_one(db, d, scan("handover_confirmed", result, occurred_at=ago(18)))
+        record_one(db, c, scan("out_for_delivery", result, occurred_at=ago(17)))
+        if i == 1:
+            record_one(db, c, scan("attempt_failed", result, details={"reason_code": "not_home"},
+                                   occurred_at=ago(15)))  # fmt: skip
+            record_one(db, c, scan("out_for_delivery", result, occurred_at=ago(12)))
+        record_one(db, c, scan("delivered", result, evidence=proof, occurred_at=ago(10)))
+    rate_case(db, citizen, cases[0].id, 5, None, now=ago(5), reasons=["on_time"])
+    catch_up(db, settings, now=now)
+    return CourierDay(courier, colleague, dispatcher, citizen)
