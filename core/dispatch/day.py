@@ -275,8 +275,18 @@ def sync_stops(
         existing[(case.id, kind)] = row
         return row
 
+    moved: set[int] = set()  # cases whose pickup window changed since their rows were made
+
+    def revived(row: RouteStop | None) -> RouteStop | None:
+        """A row cancelled earlier (a booking moved away and back) is live work again."""
+        if row is not None and row.status == "cancelled":
+            row.status = "planned"
+            row.unassigned_reason = None
+            row.locked = False
+        return row
+
     def office_row(case: Case, booking: Booking, kind: str) -> RouteStop:
-        row = existing.get((case.id, kind))
+        row = revived(existing.get((case.id, kind)))
         if row is None:
             o = office(booking.office_id)
             row = new_row(case, kind, office_id=o.id, lat=o.lat, lon=o.lon,
@@ -289,7 +299,7 @@ def sync_stops(
         """At the office, or at the post office when the office is too far to ride to."""
         row = existing.get((case.id, "office_drop")) or existing.get((case.id, "post_office_drop"))
         if row is not None:
-            return row
+            return revived(row) or row
         o = office(booking.office_id)
         if _km(post.lat, post.lon, o.lat, o.lon) <= settings.dispatch_travel_on_km:
             return office_row(case, booking, "office_drop")
@@ -303,7 +313,21 @@ def sync_stops(
                        position_source="post_office", position_accuracy_m=0.0)  # fmt: skip
 
     def home_row(case: Case, booking: Booking, kind: str) -> RouteStop:
-        row = existing.get((case.id, kind))
+        row = revived(existing.get((case.id, kind)))
+        if (
+            row is not None
+            and kind == "home_pickup"
+            and row.status == "planned"
+            and (row.window_start, row.window_end)
+            != (booking.pickup_window_start, booking.pickup_window_end)
+        ):
+            # The citizen moved the booking within the day: the stop takes the new window
+            # and leaves its route (with its drop, below) to be inserted again.
+            row.window_start, row.window_end = (
+                booking.pickup_window_start,
+                booking.pickup_window_end,
+            )
+            moved.add(case.id)
         if row is None:
             point = home_position(booking, geocoder)
             start, end = (
@@ -375,6 +399,13 @@ def sync_stops(
         if leg.pickup is not None and leg.drop.paired_stop_id != leg.pickup.id:
             leg.drop.paired_stop_id = leg.pickup.id
             leg.pickup.paired_stop_id = leg.drop.id
+    for leg in rows.legs:
+        if leg.case.id in moved:
+            for r in (leg.pickup, leg.drop):
+                if r is not None and r.status == "planned":
+                    # A lock was for the old window; the new one is placed afresh.
+                    r.courier_id, r.sequence, r.eta, r.unassigned_reason = None, None, None, None
+                    r.locked = False
     # Rows for work that vanished (a cancelled booking, a case moved elsewhere) leave the plan.
     live = {id(r) for leg in rows.legs for r in (leg.pickup, leg.drop) if r is not None}
     for row in existing.values():

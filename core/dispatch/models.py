@@ -71,7 +71,10 @@ class RouteStop(Base):
     )
 
 
-PLAN_TRIGGERS = ("plan", "replan", "move", "lock", "insert")
+# "update": a live change from the outbox (a booking, a cancellation, a result, a failed
+# attempt) applied by insertion; "reopt": the periodic re-optimisation; "draft": a change to
+# a day whose plan has not started (provisional routes, no courier named to the citizen).
+PLAN_TRIGGERS = ("plan", "replan", "move", "lock", "insert", "update", "reopt", "draft")
 
 
 class DispatchPlan(Base):
@@ -106,3 +109,22 @@ class DispatchPlan(Base):
     # Where each courier's break fell: {courier id: {"after": stops before it, "start", "minutes"}}.
     # The break is not a stop, but the booking-window check needs it to rebuild the routes.
     breaks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class CitizenPlanTold(Base):
+    """What the citizen was last told about their pickup: which courier, which window.
+
+    The notifier compares the live plan with this row and writes to the citizen only when the
+    courier or the window differs, then updates the row in the same transaction as the
+    message. Re-plans that shuffle a courier away and back between two notifier passes, or
+    that change only the order of stops, therefore send nothing.
+    """
+
+    __tablename__ = "citizen_plan_told"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))

@@ -11,17 +11,17 @@ default: PyVRP had the smaller gaps in bench/routing) and VROOM when a break is 
 (PyVRP 0.14 has no driver breaks). pyvroom 1.15.2 will not let a courier wait for the break
 window, so with breaks a short repair pass after VROOM inserts what it left out.
 
-A new booking is first inserted into the live plan by cheapest insertion (no solver,
-milliseconds, other couriers' routes untouched); only if that finds no room is the rest of
-the day re-planned with the interactive budget. The booking page's
-window check is insertion only (``routing.windows``), because a citizen is waiting.
+Changes during the day (a new booking, a cancellation, a result, a failed attempt) reach
+the live plan by cheapest insertion in ``core.dispatch.live`` (no solver, other couriers'
+routes untouched). The booking page's window check is insertion only (``routing.windows``),
+because a citizen is waiting.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case
+from core.cases.models import Case
 from core.dispatch.day import (
     Day,
     build_day,
@@ -41,17 +41,17 @@ from core.dispatch.day import (
     vehicle_for,
 )
 from core.dispatch.models import DispatchPlan, RouteStop
+from core.dispatch.reasons import reason_code
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity.models import User
 from core.places.models import Office, PostOffice
 from core.settings import Settings
 from routing.feasibility import check_plan
 from routing.geocode import Geocoder
-from routing.model import Location, Plan, Problem, Shipment, Stop, TimeWindow, Unassigned
+from routing.model import Location, Plan, Problem, Shipment, Stop, TimeWindow
 from routing.planner import BREAK, schedule_routes
 from routing.planner import plan as solve
 from routing.travel import with_locations
-from routing.windows import insertion_cost
 from routing.windows import offerable_windows as windows_that_fit
 from vntime import VN
 
@@ -89,7 +89,7 @@ class PlanSummary:
 # -- saving ---------------------------------------------------------------------------------
 
 
-def _save(
+def save_plan(
     session: Session,
     day: Day,
     result: Plan,
@@ -144,9 +144,12 @@ def _save(
             row.courier_id = None
             row.sequence = None
             row.eta = None
-            row.unassigned_reason = u.reason
-            unassigned.append((row.id, u.reason))
-    _assign_cases(session, day)
+            row.unassigned_reason = reason_code(u.reason)
+            unassigned.append((row.id, row.unassigned_reason))
+    if trigger != "draft":
+        # A draft (a day whose plan has not started) names no courier on the cases: the
+        # citizen hears of their courier once, from the day's real plan.
+        _assign_cases(session, day)
     assigned = len(routed)
     header = DispatchPlan(
         post_office_id=day.rows.post_office.id,
@@ -224,10 +227,8 @@ def plan_day(
     started = time.perf_counter()
     result = solve(day_problem.problem, time_limit_s=limit)
     if result.unassigned:
-        result = _repair(
-            day_problem.problem, result, deadline=started + limit * (1 + _REPAIR_SHARE)
-        )
-    return _save(session, day_problem, result, now=now, trigger=trigger, time_limit_s=limit,
+        result = repair(day_problem.problem, result, deadline=started + limit * (1 + _REPAIR_SHARE))
+    return save_plan(session, day_problem, result, now=now, trigger=trigger, time_limit_s=limit,
                  user_id=user_id)  # fmt: skip
 
 
@@ -338,7 +339,7 @@ def current_plan(session: Session, day: Day) -> Plan:
     return schedule_routes(day.problem, sequences, engine="saved")
 
 
-def _insert_positions(problem: Problem, plan: Plan, vehicle_id: str, sh: Shipment) -> Plan | None:
+def insert_positions(problem: Problem, plan: Plan, vehicle_id: str, sh: Shipment) -> Plan | None:
     """Best feasible positions of ``sh`` in one courier's route, other routes unchanged."""
     route = plan.route_of(vehicle_id)
     seq = [v.stop_id for v in route.visits] if route is not None else []
@@ -381,7 +382,7 @@ _REPAIR_SHARE = 0.2
 _REPAIR_MIN_S = 0.25
 
 
-def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
+def repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
     """Try to insert what the solver left out, one shipment at a time, before ``deadline``.
 
     Needed for VROOM's breaks: pyvroom 1.15.2 will not make a courier wait for the break
@@ -405,7 +406,7 @@ def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
         for vid in vehicles:
             if time.perf_counter() > deadline:
                 break
-            trial = _insert_positions(problem, current, vid, sh)
+            trial = insert_positions(problem, current, vid, sh)
             if trial is not None and (best is None or trial.duration < best.duration):
                 best = trial
         if best is None:
@@ -418,52 +419,7 @@ def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
     return Plan(current.routes, tuple(left), f"{result.engine}+insertion", result.wall_time_s)
 
 
-def insert_booking(
-    session: Session, settings: Settings, *, case_id: int, now: datetime
-) -> PlanSummary | None:
-    """Put a new booking's stops into today's live plan.
-
-    Cheapest insertion first (other stops keep their courier and order); if no courier has
-    room that way, the rest of the day is re-planned with the interactive budget. Returns
-    None when the booking has nothing to do on a day that already has a plan.
-    """
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}", field="case_id")
-    booking = session.get(Booking, case.booking_id)
-    assert booking is not None
-    day = booking.pickup_window_start.astimezone(VN).date()
-    if latest_plan(session, booking.post_office_id, day) is None:
-        return None  # no plan yet: the day's first plan will include it
-    day_problem = build_day(session, settings, post_office_id=booking.post_office_id, day=day,
-                            now=now, geocoder=make_geocoder(settings))  # fmt: skip
-    saved = current_plan(session, day_problem)
-    new = [
-        sh for sh in day_problem.problem.shipments
-        if day_problem.stop_rows[sh.pickup.id].case_id == case_id
-        and day_problem.stop_rows[sh.pickup.id].courier_id is None
-    ]  # fmt: skip
-    if not new:
-        return None
-    sh = new[0]
-    # Everything not in a saved route (the new booking and the day's unassigned stops)
-    # is reported unassigned with its old reason until a re-plan places it.
-    others = [u for u in _unrouted(day_problem, saved) if sh.id != u[0]]
-    with_others = Plan(saved.routes, tuple(_as_unassigned(others)), "saved")
-    best = insertion_cost(day_problem.problem, with_others, sh)
-    inserted: Plan | None = None
-    if best is not None:
-        inserted = _insert_positions(day_problem.problem, with_others, best[1], sh)
-    if inserted is not None:
-        result = Plan(inserted.routes, with_others.unassigned, "insertion", 0.0)
-        return _save(session, day_problem, result, now=now, trigger="insert",
-                     time_limit_s=0.0, user_id=None)  # fmt: skip
-    return plan_day(session, settings, post_office_id=booking.post_office_id, day=day, now=now,
-                    time_limit_s=settings.dispatch_interactive_time_limit_s,
-                    trigger="insert")  # fmt: skip
-
-
-def _unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
+def unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
     routed = {v.stop_id for r in plan.routes for v in r.visits}
     out: list[tuple[str, tuple[str, ...], str]] = []
     for job in day.problem.jobs:
@@ -475,10 +431,6 @@ def _unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
             reason = day.stop_rows[sh.pickup.id].unassigned_reason or "not planned yet"
             out.append((sh.id, (sh.pickup.id, sh.drop.id), reason))
     return out
-
-
-def _as_unassigned(rows: Sequence[tuple[str, tuple[str, ...], str]]) -> list[Unassigned]:
-    return [Unassigned(task, stops, reason) for task, stops, reason in rows]
 
 
 # -- the booking page ------------------------------------------------------------------------
@@ -609,7 +561,6 @@ __all__ = [
     "CourierSummary",
     "DayView",
     "day_view",
-    "insert_booking",
     "latest_plan",
     "move_stop",
     "offerable_windows",

@@ -18,10 +18,10 @@ from core.cases.models import Case
 from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
+from core.dispatch.live import update_day
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import (
     booking_slots,
-    insert_booking,
     move_stop,
     offerable_windows,
     plan_day,
@@ -259,8 +259,9 @@ def test_new_booking_is_inserted_without_reshuffling_others(
     plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
     before = {s.id: (s.courier_id, s.sequence) for s in _stops(db, post)}
     case = _book(db, settings, post, offices[0], random.Random(99), slot=(13, 15))
-    summary = insert_booking(db, settings, case_id=case.id, now=MORNING + timedelta(hours=1))
-    assert summary is not None and summary.engine == "insertion"
+    summary = update_day(db, settings, post_office_id=post.id, day=DAY,
+                         now=MORNING + timedelta(hours=1))  # fmt: skip
+    assert summary.engine == "insertion"
     new = [s for s in _stops(db, post) if s.case_id == case.id]
     assert len(new) == 2 and all(s.courier_id is not None for s in new)
     for s in _stops(db, post):
