@@ -163,7 +163,8 @@ def _notify_assignments(session: Session, now: datetime) -> int:
         .where(
             Case.pickup_courier_id.is_not(None),
             ItemState.status == "booked",
-            Case.created_at > now - CASE_HORIZON,
+            # Only a window still to come is worth a message (and keeps the scan small).
+            Booking.pickup_window_end > now,
             or_(
                 told.case_id.is_(None),
                 told.courier_id.is_distinct_from(Case.pickup_courier_id),

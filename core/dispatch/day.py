@@ -108,7 +108,9 @@ def home_position(booking: Booking, geocoder: Geocoder | None) -> _Point:
     then is the geocoder asked, with the parsed address, and only its answer near the commune
     is kept (``routing.geocode``).
     """
-    if booking.position_source != "centroid":
+    # The booking page writes "commune_centroid" for a booking without a pin; the stop row
+    # (12 characters) calls that "centroid".
+    if booking.position_source not in ("centroid", "commune_centroid"):
         return _Point(booking.lat, booking.lon, booking.position_source,
                       booking.position_accuracy_m)  # fmt: skip
     if geocoder is None:

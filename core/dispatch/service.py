@@ -127,8 +127,12 @@ def save_plan(
             row.sequence = seq
             row.unassigned_reason = None
             if row.status not in ("done", "failed"):
-                # A finished stop keeps the ETA it was done against; the rest get new ones.
                 row.eta = midnight + timedelta(seconds=round(visit.start))
+            elif row.completed_at is not None:
+                # A finished stop shows when it really happened (its scan ends the service),
+                # not when it was planned: a stop done out of order, or a failed attempt
+                # hours early, must not make the next stop look impossible to reach.
+                row.eta = row.completed_at - timedelta(minutes=row.service_minutes)
             etas.append(row.eta or midnight)
         summaries.append(
             CourierSummary(
