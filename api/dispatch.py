@@ -313,9 +313,12 @@ def post_move(
 
 @router.post("/stops/{stop_id}/lock", response_model=DayRead,
              summary="Lock a stop (and its pair) to its courier, or release it")  # fmt: skip
-def post_lock(stop_id: int, session: SessionDep, user: DispatchUser, body: LockRequest) -> DayRead:
+def post_lock(
+    stop_id: int, session: SessionDep, settings: SettingsDep, user: DispatchUser, body: LockRequest
+) -> DayRead:
+    """409 with the reason, and nothing changed, for a stop that is done or under way."""
     row = _own_stop(session, user, stop_id)
-    set_lock(session, stop_id=stop_id, locked=body.locked, user=user)
+    set_lock(session, stop_id=stop_id, locked=body.locked, user=user, settings=settings)
     return day_read(session, day_view(session, post_office_id=row.post_office_id,
                                       day=row.service_date))  # fmt: skip
 

@@ -46,7 +46,12 @@ from core.custody.watermark import settled
 from core.db import transaction
 from core.dispatch.day import Day, build_day, make_geocoder, today_in_vietnam
 from core.dispatch.models import DispatchPlan
-from core.dispatch.reasons import NO_ROOM_BY_INSERTION, WINDOW_PASSED
+from core.dispatch.reasons import (
+    NO_ROOM_BY_INSERTION,
+    UNREACHABLE,
+    WAITING_FOR_PLAN,
+    WINDOW_PASSED,
+)
 from core.dispatch.service import (
     InfeasiblePlan,
     PlanSummary,
@@ -240,7 +245,7 @@ def _with_rest(session: Session, day: Day) -> Plan:
     return Plan(saved.routes, tuple(rest), "saved")
 
 
-def _insert_all(day: Day, plan: Plan, *, deadline: float) -> tuple[Plan, int]:
+def _insert_all(day: Day, plan: Plan, *, deadline: float, draft: bool) -> tuple[Plan, int]:
     """Cheapest insertion of every shipment not in a route, earliest window first; returns
     the new plan and how many were placed. What does not fit keeps a reason."""
     problem = day.problem
@@ -261,7 +266,10 @@ def _insert_all(day: Day, plan: Plan, *, deadline: float) -> tuple[Plan, int]:
             continue
         inserted = _insert_one(problem, current, sh)
         if inserted is None:
-            left[left.index(u)] = Unassigned(u.task_id, u.stop_ids, _reason_after_try(u))
+            # Could any courier take it with an empty day? If not, no re-plan will help.
+            alone = insertion_cost(problem, Plan((), (), "empty"), sh)
+            reason = UNREACHABLE if alone is None else _reason_after_try(u, draft)
+            left[left.index(u)] = Unassigned(u.task_id, u.stop_ids, reason)
             current = Plan(current.routes, tuple(left), current.engine)
             continue
         left.remove(u)
@@ -275,14 +283,13 @@ def _window_over(sh: Shipment, day: Day) -> bool:
     return now is not None and sh.pickup.window is not None and sh.pickup.window.end < now
 
 
-def _reason_after_try(u: Unassigned) -> str:
-    # A stop the planner could not reach even alone keeps that reason; otherwise it is now
-    # known that the current routes have no room for it.
-    if u.reason.startswith("dispatch.unassigned.window_unreachable"):
+def _reason_after_try(u: Unassigned, draft: bool) -> str:
+    # A stop the planner could not reach even alone keeps that reason. On a day whose plan
+    # has not started, what the draft routes cannot take waits for the plan (the solver
+    # rearranges everything then); on a planned day the current routes have no room for it.
+    if u.reason in (UNREACHABLE, WINDOW_PASSED):
         return u.reason
-    if u.reason == WINDOW_PASSED:
-        return u.reason
-    return NO_ROOM_BY_INSERTION
+    return WAITING_FOR_PLAN if draft else NO_ROOM_BY_INSERTION
 
 
 def _insert_one(problem: Problem, plan: Plan, sh: Shipment) -> Plan | None:
@@ -299,14 +306,21 @@ def update_day(
     post_office_id: int,
     day: date,
     now: datetime,
+    insertion_budget_s: float = 2.0,
 ) -> PlanSummary:
-    """Bring the day's live routes in line with its work, by insertion; see the module doc."""
+    """Bring the day's live routes in line with its work, by insertion; see the module doc.
+
+    One change brings one or two shipments, placed in milliseconds; ``insertion_budget_s``
+    bounds a backlog (a worker that was down): what it leaves out keeps its reason until the
+    next change of the day or a re-optimisation."""
     draft = started_plan(session, post_office_id, day) is None
     day_problem = build_day(session, settings, post_office_id=post_office_id, day=day, now=now,
                             geocoder=make_geocoder(settings))  # fmt: skip
     trigger = "draft" if draft else "update"
     live = _live_routes(session, day_problem)
-    result, placed = _insert_all(day_problem, live, deadline=time.perf_counter() + 2.0)
+    result, placed = _insert_all(
+        day_problem, live, deadline=time.perf_counter() + insertion_budget_s, draft=draft
+    )
     engine = "insertion" if placed else "saved"
     result = Plan(result.routes, result.unassigned, engine, 0.0)
     if not check_plan(day_problem.problem, result):

@@ -12,10 +12,11 @@ NO_ROOM_BY_INSERTION = "dispatch.unassigned.no_room_by_insertion"
 WINDOW_PASSED = "dispatch.unassigned.window_passed"
 NOT_PLANNED = "dispatch.unassigned.not_planned"
 OTHER = "dispatch.unassigned.other"
+UNREACHABLE = "dispatch.unassigned.window_unreachable"
 
 # Prefixes of routing.planner's sentences, and the code each one means.
 _PLANNER_SENTENCES = (
-    ("time window cannot be reached", "dispatch.unassigned.window_unreachable"),
+    ("time window cannot be reached", UNREACHABLE),
     ("no room left", "dispatch.unassigned.no_room"),
     ("no courier has the required", "dispatch.unassigned.no_courier"),
     ("larger", "dispatch.unassigned.too_large"),

@@ -36,6 +36,7 @@ from core.dispatch.day import (
     couriers_of,
     make_geocoder,
     seconds_of,
+    sync_stops,
     today_in_vietnam,
     travel_matrix,
     vehicle_for,
@@ -236,13 +237,20 @@ def plan_day(
                  user_id=user_id)  # fmt: skip
 
 
-def _stop_for_dispatcher(session: Session, stop_id: int, user: User | None) -> RouteStop:
+def _stop_for_dispatcher(
+    session: Session, stop_id: int, user: User | None, settings: Settings | None = None
+) -> RouteStop:
     row = session.get(RouteStop, stop_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no stop {stop_id}", field="stop_id", reason="dispatch.no_stop")
     if user is not None and user.role != "admin" and user.post_office_id != row.post_office_id:
         raise Forbidden("this stop belongs to another post office", field="stop_id",
                         reason="dispatch.other_post_office")  # fmt: skip
+    if settings is not None and row.status == "planned":
+        # The row's status follows the ledger only when the day is synced: a dossier picked
+        # up a minute ago must already count as done here (a finished stop is not locked).
+        sync_stops(session, settings, post_office_id=row.post_office_id, day=row.service_date)
+        session.refresh(row)
     if row.status != "planned":
         raise Conflict(f"stop {stop_id} is already {row.status}; only a planned stop can change",
                        field="stop_id", reason="dispatch.stop_under_way")  # fmt: skip
@@ -256,10 +264,18 @@ def _pair_of(session: Session, row: RouteStop) -> RouteStop | None:
 
 
 def set_lock(
-    session: Session, *, stop_id: int, locked: bool, user: User | None = None
+    session: Session,
+    *,
+    stop_id: int,
+    locked: bool,
+    user: User | None = None,
+    settings: Settings | None = None,
 ) -> RouteStop:
-    """Lock a stop (and its pair) to its courier, or release it. A re-plan keeps it there."""
-    row = _stop_for_dispatcher(session, stop_id, user)
+    """Lock a stop (and its pair) to its courier, or release it. A re-plan keeps it there.
+
+    With ``settings`` the day is first brought in line with the ledger, so a stop finished
+    since the last plan is refused (``dispatch.stop_under_way``), changing nothing."""
+    row = _stop_for_dispatcher(session, stop_id, user, settings)
     if locked and row.courier_id is None:
         raise Conflict("an unassigned stop cannot be locked; move it to a courier first",
                        field="stop_id", reason="dispatch.lock_unassigned")  # fmt: skip
@@ -286,7 +302,7 @@ def move_stop(
     Refused with a clear reason, and nothing changed, when that courier cannot take it
     (window, shift or capacity): the caller's transaction is rolled back by the raise.
     """
-    row = _stop_for_dispatcher(session, stop_id, user)
+    row = _stop_for_dispatcher(session, stop_id, user, settings)
     courier = session.get(User, courier_id)
     if courier is None or courier.role != "courier" or not courier.active:
         raise InvalidInput(f"no active courier {courier_id}", field="courier_id")
