@@ -369,6 +369,8 @@ def sync_stops(
             if status == "booked" and booked_today:
                 pickup = home_row(case, booking, "home_pickup")
                 drop = dossier_drop(case, booking)
+            elif status == "booked":
+                continue  # moved to another day: its rows of this day leave the plan below
             elif status == "picked_up" and (pickup is not None or _holder(state) is not None):
                 # On board a courier (picked up today, or earlier and never dropped).
                 drop = dossier_drop(case, booking)
@@ -412,6 +414,11 @@ def sync_stops(
     live = {id(r) for leg in rows.legs for r in (leg.pickup, leg.drop) if r is not None}
     for row in existing.values():
         if id(row) not in live and row.status == "planned":
+            if row.kind == "home_pickup" and row.courier_id is not None:
+                # The courier of a pickup that left this day is no longer the case's courier.
+                owner = session.get(Case, row.case_id)
+                if owner is not None and owner.pickup_courier_id == row.courier_id:
+                    owner.pickup_courier_id = None
             _unroute(row, "cancelled")
     session.flush()
     return rows

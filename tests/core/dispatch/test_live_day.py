@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.booking.models import NotifierWatermark
 from core.booking.notify import notify_citizens
-from core.booking.service import cancel_booking, create_booking
+from core.booking.service import cancel_booking, create_booking, reschedule_booking
 from core.booking.slots import offerable_windows
-from core.cases.models import Case
+from core.cases.models import Booking, Case
 from core.cases.service import register_result
 from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party
@@ -317,3 +317,51 @@ def test_a_live_day_lands_every_change_in_the_plan(live: LiveDay) -> None:
     assert statuses[("home_pickup", "done")] >= 10 and statuses[("office_drop", "done")] >= 5
     assert statuses[("home_delivery", "failed")] == 2
     assert statuses[("home_pickup", "cancelled")] == 3
+
+
+def test_a_moved_booking_leaves_its_place_and_is_announced_once(live: LiveDay) -> None:
+    db = live.db
+    evening = at(7) - timedelta(hours=12)
+    cases = [live.book(evening, nth_window=i % 4) for i in range(6)]
+    plan_day(db, live.settings, post_office_id=live.post_id, day=DAY, now=at(7),
+             time_limit_s=1.0)  # fmt: skip
+    live.tick(at(7))
+    moved = cases[2]  # 13:30-15:30: not picked up by 09:00
+    booking = db.get(Booking, moved.booking_id)
+    assert booking is not None
+    old_start = booking.pickup_window_start
+    new_start = next(s for s, _ in offerable_windows(
+        db, post_office_id=live.post_id, lat=booking.lat, lon=booking.lon, day=DAY, now=at(9),
+        settings=live.settings, exclude_case_id=moved.id) if s != old_start)  # fmt: skip
+    reschedule_booking(db, live.settings, live.citizens[moved.id], moved.id, new_start,
+                       now=at(9))  # fmt: skip
+    live.tick(at(9))
+    pickup = next(r for r in live.stops(moved.id) if r.kind == "home_pickup")
+    assert pickup.window_start == new_start and pickup.courier_id is not None
+    assert pickup.eta is not None and pickup.window_start <= pickup.eta <= pickup.window_end
+    told = db.get(CitizenPlanTold, moved.id)
+    assert told is not None and told.window_start == new_start
+    kinds = live.kinds_of(moved.id)
+    # The move's own SMS carries the new window; a courier message follows only if the
+    # insertion gave the stop to another courier than the one the citizen was told of.
+    first_courier = kinds[:2] == ["booked", "courier_assigned"]
+    assert first_courier and kinds[2] == "rescheduled", kinds
+    changed = told.courier_id != pickup.courier_id or len(kinds) == 4
+    assert kinds[3:] == (["courier_assigned"] if changed else []), kinds
+    assert told.courier_id == pickup.courier_id
+
+    # Moved to the next day: it leaves this day's plan, and waits in the next day's draft.
+    next_day = DAY + timedelta(days=1)
+    tomorrow = datetime(next_day.year, next_day.month, next_day.day, 10, tzinfo=VN)
+    reschedule_booking(db, live.settings, live.citizens[moved.id], moved.id, tomorrow,
+                       now=at(9, 30))  # fmt: skip
+    live.tick(at(9, 30))
+    assert {r.status for r in live.stops(moved.id)} == {"cancelled"}
+    query = select(RouteStop).where(RouteStop.case_id == moved.id)
+    later = db.scalars(query.where(RouteStop.service_date == next_day)).all()
+    assert {r.kind for r in later} == {"home_pickup", "office_drop"}
+    assert started_plan(db, live.post_id, next_day) is None
+    # The citizen was told the new day by the move's SMS; no courier is named before the
+    # next day's plan, so nothing else was sent.
+    assert live.kinds_of(moved.id)[-1] == "rescheduled"
+    assert db.get(Case, moved.id).pickup_courier_id is None  # type: ignore[union-attr]
