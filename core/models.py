@@ -28,7 +28,7 @@ from core.custody.tree_models import (
 )
 from core.db import Base
 from core.desk.models import DeskAction
-from core.dispatch.models import CitizenPlanTold, DispatchPlan, RouteStop
+from core.dispatch.models import CitizenPlanTold, DispatchLiveCursor, DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
@@ -62,6 +62,7 @@ __all__ = [
     "AdminAuditEntry",
     "RouteStop",
     "CitizenPlanTold",
+    "DispatchLiveCursor",
     "OtpChallenge",
     "MediaObject",
     "HandoverLine",

@@ -5,7 +5,8 @@ delivery; a delivery attempt that failed; a pickup refused. Each becomes one out
 (topic ``dispatch.update``) naming the post office and the day:
 
 - ledger events are found by ``ledger_pass``, a reader over the custody ledger with its own
-  gap-aware watermark (``core.custody.watermark``) moved in the same transaction as the
+  gap-aware cursor (``dispatch_live_cursor``, ``core.custody.watermark``) moved in the same
+  transaction as the
   messages it queues, so every event is queued once, whichever app recorded it;
 - a moved booking has no ledger event: ``core.booking.service`` queues it (old and new day).
 
@@ -39,13 +40,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.booking.models import NotifierWatermark
 from core.cases.models import Booking, Case
 from core.custody.models import CustodyEvent, Item
 from core.custody.watermark import settled
 from core.db import transaction
 from core.dispatch.day import Day, build_day, make_geocoder, today_in_vietnam
-from core.dispatch.models import DispatchPlan
+from core.dispatch.models import DispatchLiveCursor, DispatchPlan
 from core.dispatch.reasons import (
     NO_ROOM_BY_INSERTION,
     UNREACHABLE,
@@ -74,7 +74,6 @@ from vntime import VN
 log = logging.getLogger(__name__)
 
 LIVE_TOPIC = "dispatch.update"
-WATERMARK = "dispatch_live"
 BATCH = 500
 # Ledger events that change a day's work (the rest only move an item along its route).
 LEDGER_KINDS = frozenset(
@@ -97,24 +96,24 @@ def queue_update(
                                   "case_id": case_id, "cause": cause})  # fmt: skip
 
 
-def _watermark(session: Session) -> NotifierWatermark:
-    mark = session.get(NotifierWatermark, WATERMARK, with_for_update=True)
-    if mark is None:
+def _cursor(session: Session) -> DispatchLiveCursor:
+    cursor = session.get(DispatchLiveCursor, 1, with_for_update=True)
+    if cursor is None:
         session.execute(
-            insert(NotifierWatermark)
-            .values(name=WATERMARK, last_event_id=0)
-            .on_conflict_do_nothing(index_elements=["name"])
+            insert(DispatchLiveCursor)
+            .values(id=1, last_event_id=0)
+            .on_conflict_do_nothing(index_elements=["id"])
         )
-        mark = session.get(NotifierWatermark, WATERMARK, with_for_update=True)
-        assert mark is not None
-    return mark
+        cursor = session.get(DispatchLiveCursor, 1, with_for_update=True)
+        assert cursor is not None
+    return cursor
 
 
 def ledger_pass(factory: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
     """Queue a plan update for each new ledger event that changes a day's work; returns how
     many were queued. Events of days already past change no plan and are only read over."""
     with transaction(factory) as session:
-        mark = _watermark(session)
+        mark = _cursor(session)
         rows = session.execute(
             select(CustodyEvent.id, CustodyEvent.kind, CustodyEvent.recorded_at,
                    CustodyEvent.occurred_at, Item.kind.label("item_kind"), Case.id.label("case_id"),

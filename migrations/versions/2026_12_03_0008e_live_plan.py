@@ -1,4 +1,5 @@
 """The live plan: what each citizen was last told about their pickup (courier and window),
+the live plan's cursor in the custody ledger,
 and three more kinds of plan run (a live update from the outbox, a periodic
 re-optimisation, a draft for a day whose plan has not started).
 
@@ -45,6 +46,14 @@ def upgrade() -> None:
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_citizen_plan_told")),
     )
+    op.create_table(
+        "dispatch_live_cursor",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("last_event_id", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("id = 1", name=op.f("ck_dispatch_live_cursor_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispatch_live_cursor")),
+    )
     op.drop_constraint(op.f("ck_dispatch_plans_trigger"), "dispatch_plans", type_="check")
     op.create_check_constraint(op.f("ck_dispatch_plans_trigger"), "dispatch_plans", _NEW)
 
@@ -53,4 +62,5 @@ def downgrade() -> None:
     op.execute("DELETE FROM dispatch_plans WHERE trigger IN ('update', 'reopt', 'draft')")
     op.drop_constraint(op.f("ck_dispatch_plans_trigger"), "dispatch_plans", type_="check")
     op.create_check_constraint(op.f("ck_dispatch_plans_trigger"), "dispatch_plans", _OLD)
+    op.drop_table("dispatch_live_cursor")
     op.drop_table("citizen_plan_told")

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.booking.models import NotifierWatermark
 from core.booking.notify import notify_citizens
 from core.booking.service import cancel_booking, create_booking, reschedule_booking
 from core.booking.slots import offerable_windows
@@ -26,8 +25,8 @@ from core.cases.service import register_result
 from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party
 from core.custody.service import record_one
-from core.dispatch.live import LIVE_TOPIC, WATERMARK, apply_update, ledger_pass, started_plan
-from core.dispatch.models import CitizenPlanTold, DispatchPlan, RouteStop
+from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, started_plan
+from core.dispatch.models import CitizenPlanTold, DispatchLiveCursor, DispatchPlan, RouteStop
 from core.dispatch.reasons import CODES
 from core.dispatch.service import plan_day
 from core.identity.models import User
@@ -172,7 +171,7 @@ def live(db: Session, settings: Settings) -> Iterator[LiveDay]:
     area = make_area(db, couriers=3)
     # This test's events only: the reader starts after what other tests left in the database.
     last = db.scalar(select(CustodyEvent.id).order_by(CustodyEvent.id.desc()).limit(1)) or 0
-    db.merge(NotifierWatermark(name=WATERMARK, last_event_id=last))
+    db.merge(DispatchLiveCursor(id=1, last_event_id=last))
     db.flush()
     yield LiveDay(db, settings, area)
 
