@@ -495,8 +495,10 @@ def offerable_windows(
     post = session.get(PostOffice, post_office_id)
     if post is None:
         raise NotFound(f"no post office {post_office_id}", field="post_office_id")
+    # The routes as last saved, read without syncing or locking the day: a citizen waits,
+    # and every change of the day re-syncs it through the live plan anyway.
     day_problem = build_day(session, settings, post_office_id=post_office_id, day=day, now=now,
-                            assigned_only=True)  # fmt: skip
+                            assigned_only=True, synced=False)  # fmt: skip
     if not day_problem.couriers:
         return []
     problem = day_problem.problem

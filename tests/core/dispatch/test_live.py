@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.dispatch.day import build_day
 from core.dispatch.live import (
     LIVE_TOPIC,
     apply_update,
@@ -22,7 +23,7 @@ from core.dispatch.live import (
 )
 from core.dispatch.models import DispatchPlan
 from core.dispatch.reasons import UNREACHABLE, WAITING_FOR_PLAN
-from core.dispatch.service import plan_day
+from core.dispatch.service import current_plan, plan_day
 from core.identity.models import User
 from core.outbox.models import OutboxMessage
 from core.outbox.service import deliver_due
@@ -137,3 +138,18 @@ def test_a_failing_update_changes_nothing_and_is_retried(
     assert triggers == ["plan", "update"]
     after = {r.id: (r.courier_id, r.sequence) for r in _stops(db, post)}
     assert after == {k: v[:2] for k, v in before.items()}
+
+
+def test_the_booking_pages_read_of_the_routes_matches_the_synced_day(
+    db: Session, settings: Settings, place: tuple[PostOffice, list[Office], list[User]]
+) -> None:
+    post, offices, _ = place
+    _day(db, settings, post, offices, pickups=6, results=2)
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
+    kwargs = {"post_office_id": post.id, "day": DAY, "now": MORNING, "assigned_only": True}
+    synced = build_day(db, settings, **kwargs)  # type: ignore[arg-type]
+    read = build_day(db, settings, synced=False, **kwargs)  # type: ignore[arg-type]
+    assert read.problem.shipments == synced.problem.shipments
+    assert read.problem.jobs == synced.problem.jobs
+    assert read.problem.vehicles == synced.problem.vehicles
+    assert current_plan(db, read).routes == current_plan(db, synced).routes
