@@ -46,6 +46,21 @@ def upgrade() -> None:
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_citizen_plan_told")),
     )
+    # Citizens already told of a courier (the old notifier's claims) are not told again: the
+    # courier they heard of (the current one if they heard of it) and the booking's window.
+    op.execute(
+        """
+        INSERT INTO citizen_plan_told (case_id, courier_id, window_start, window_end, told_at)
+        SELECT DISTINCT ON (n.case_id) n.case_id, u.id, b.pickup_window_start,
+               b.pickup_window_end, n.created_at
+        FROM citizen_notices n
+        JOIN cases c ON c.id = n.case_id
+        JOIN bookings b ON b.id = c.booking_id
+        JOIN users u ON n.ref ~ '^[0-9]{1,9}$' AND u.id = n.ref::int
+        WHERE n.kind = 'courier_assigned'
+        ORDER BY n.case_id, (u.id = c.pickup_courier_id) DESC, n.id DESC
+        """
+    )
     op.create_table(
         "dispatch_live_cursor",
         sa.Column("id", sa.Integer(), nullable=False),
