@@ -20,13 +20,16 @@ from api.web import optional_web_user, page_user, render
 from core.access import reach_of, require_area, require_post_office
 from core.cases.models import Booking, Case
 from core.dispatch.day import post_office_by_code, today_in_vietnam
+from core.dispatch.live import started_plan
 from core.dispatch.models import RouteStop
-from core.dispatch.service import DayView, day_view, latest_plan, move_stop, plan_day, set_lock
+from core.dispatch.reasons import reason_code
+from core.dispatch.service import DayView, day_view, move_stop, plan_day, set_lock
 from core.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from core.identity.models import User
 from core.places.models import Office, PostOffice
 from edge.deps import NowDep, SessionDep, SettingsDep
 from edge.security import session_cookie
+from edge.texts import Lang, text
 
 page_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
@@ -53,21 +56,12 @@ POSITION_LABELS = {
     "centroid": ("tâm xã/phường", "commune centre"),
     "office": ("vị trí một cửa", "office location"),
 }
-# The planner explains in English; the dispatcher reads Vietnamese first.
-REASONS_VI = (
-    ("time window cannot be reached", "Không kịp khung giờ trong ca của bưu tá nào"),
-    ("no room left", "Lộ trình của các bưu tá đã kín (khung giờ, ca làm việc hoặc tải trọng)"),
-    ("no courier has the required", "Không có bưu tá phù hợp hoặc bưu tá được khóa không làm việc"),
-    ("larger", "Vượt quá tải trọng còn trống của mọi bưu tá"),
-    ("not planned yet", "Chưa được lập kế hoạch"),
-)
 
 
-def reason_vi(reason: str | None) -> str:
-    for prefix, vi in REASONS_VI:
-        if reason and reason.startswith(prefix):
-            return vi
-    return reason or ""
+def reason_text(reason: str | None, lang: Lang) -> str:
+    """Why a stop is unassigned, from the catalogue (a stored planner sentence maps to its
+    code first, so no stop shows an English sentence or an empty reason)."""
+    return text(reason_code(reason), None, lang)
 
 
 # -- who and where ----------------------------------------------------------------------------
@@ -128,6 +122,7 @@ class StopRead(BaseModel):
     case_id: int | None
     label: str
     unassigned_reason: str | None
+    unassigned_reason_code: str | None
 
 
 class CourierRead(BaseModel):
@@ -210,19 +205,21 @@ def _labels(session: Session, stops: list[RouteStop]) -> dict[int, str]:
     return out
 
 
-def day_read(session: Session, view: DayView, lang: str = "vi") -> DayRead:
+def day_read(session: Session, view: DayView, lang: Lang = "vi") -> DayRead:
     labels = _labels(session, view.stops)
 
     def stop_read(s: RouteStop) -> StopRead:
         vi, en = KIND_LABELS.get(s.kind, (s.kind, s.kind))
-        reason = s.unassigned_reason if lang == "en" else reason_vi(s.unassigned_reason)
+        unassigned = s.courier_id is None
+        code = reason_code(s.unassigned_reason) if unassigned else None
         return StopRead(
             id=s.id, kind=s.kind, kind_label=en if lang == "en" else vi, status=s.status,
             courier_id=s.courier_id, sequence=s.sequence, eta=s.eta,
             window_start=s.window_start, window_end=s.window_end, lat=s.lat, lon=s.lon,
             position_source=s.position_source, position_accuracy_m=s.position_accuracy_m,
             locked=s.locked, paired_stop_id=s.paired_stop_id, case_id=s.case_id,
-            label=labels[s.id], unassigned_reason=reason if s.courier_id is None else None,
+            label=labels[s.id], unassigned_reason=reason_text(code, lang) if code else None,
+            unassigned_reason_code=code,
         )  # fmt: skip
 
     couriers = []
@@ -282,7 +279,7 @@ def post_plan(
 ) -> DayRead:
     """Started and finished stops stay; locked stops stay with their courier."""
     post = _post_office(session, user, post_office)
-    trigger = "replan" if latest_plan(session, post.id, body.date) else "plan"
+    trigger = "replan" if started_plan(session, post.id, body.date) else "plan"
     plan_day(session, settings, post_office_id=post.id, day=body.date, now=now,
              time_limit_s=body.time_limit_s, trigger=trigger, user_id=user.id)  # fmt: skip
     return day_read(session, day_view(session, post_office_id=post.id, day=body.date))
@@ -316,9 +313,12 @@ def post_move(
 
 @router.post("/stops/{stop_id}/lock", response_model=DayRead,
              summary="Lock a stop (and its pair) to its courier, or release it")  # fmt: skip
-def post_lock(stop_id: int, session: SessionDep, user: DispatchUser, body: LockRequest) -> DayRead:
+def post_lock(
+    stop_id: int, session: SessionDep, settings: SettingsDep, user: DispatchUser, body: LockRequest
+) -> DayRead:
+    """409 with the reason, and nothing changed, for a stop that is done or under way."""
     row = _own_stop(session, user, stop_id)
-    set_lock(session, stop_id=stop_id, locked=body.locked, user=user)
+    set_lock(session, stop_id=stop_id, locked=body.locked, user=user, settings=settings)
     return day_read(session, day_view(session, post_office_id=row.post_office_id,
                                       day=row.service_date))  # fmt: skip
 
@@ -342,7 +342,7 @@ def dispatch_page(
         raise InvalidInput(f"{day!r} is not a date YYYY-MM-DD", field="date") from None
     post = _post_office(session, user, post_office)
     view = day_view(session, post_office_id=post.id, day=chosen)
-    lang = "en" if request.query_params.get("lang") == "en" or (
+    lang: Lang = "en" if request.query_params.get("lang") == "en" or (
         request.cookies.get("hoso_lang") == "en" and not request.query_params.get("lang")
     ) else "vi"  # fmt: skip
     data = day_read(session, view, lang)

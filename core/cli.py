@@ -158,14 +158,17 @@ def _worker_loop(
     from core.agency.witness import checkpoint_pass
     from core.booking.notify import notify_pass
     from core.digitising.retention import purge_pass
+    from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, reoptimise_due
     from core.outbox.senders import default_handlers
-    from core.outbox.service import deliver_due
+    from core.outbox.service import Handler, InTransaction, deliver_due
     from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
     from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
-    handlers = {**default_handlers(), WEBHOOK_TOPIC: send_webhook,
-                PORTAL_TOPIC: send_portal_status}  # fmt: skip
+    handlers: dict[str, Handler | InTransaction] = {
+        **default_handlers(), WEBHOOK_TOPIC: send_webhook, PORTAL_TOPIC: send_portal_status,
+        LIVE_TOPIC: apply_update,
+    }  # fmt: skip
     total = 0
     next_purge = datetime.now(UTC)
     while True:
@@ -180,6 +183,10 @@ def _worker_loop(
         checkpoint_pass(factory, settings, now=datetime.now(UTC))
         # Portal status changes too (nothing when HOSO_PORTAL_SYNC_URL is unset).
         sync_due(factory, settings, now=datetime.now(UTC))
+        # Changes to a day's work (bookings, cancellations, results, failed attempts) are
+        # queued for the live plan; the delivery below applies them, once each.
+        ledger_pass(factory, settings, now=datetime.now(UTC))
+        reoptimise_due(factory, settings, now=datetime.now(UTC))  # off unless configured
         # Citizens' SMS for new ledger events are queued first, then delivered with the rest.
         notify_pass(factory, settings, now=datetime.now(UTC))
         # Service-quality roll-ups: a new event is in today's figures after one poll.

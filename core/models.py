@@ -31,7 +31,7 @@ from core.custody.tree_models import (
 from core.db import Base
 from core.desk.models import DeskAction
 from core.digitising.models import DigitisedCopy, DigitisedCopyAccess, DossierPage
-from core.dispatch.models import DispatchPlan, RouteStop
+from core.dispatch.models import CitizenPlanTold, DispatchLiveCursor, DispatchPlan, RouteStop
 from core.handovers.models import Handover, HandoverLine
 from core.identity.models import ApiToken, Device, User
 from core.media.models import MediaObject
@@ -67,6 +67,8 @@ __all__ = [
     "SlaWatermark",
     "AdminAuditEntry",
     "RouteStop",
+    "CitizenPlanTold",
+    "DispatchLiveCursor",
     "OtpChallenge",
     "MediaObject",
     "HandoverLine",

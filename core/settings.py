@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     # insert a booking) that a dispatcher or citizen waits for.
     dispatch_time_limit_s: float = Field(default=5.0, gt=0)
     dispatch_interactive_time_limit_s: float = Field(default=0.3, gt=0)
+    # Re-optimise today's unlocked stops every this many minutes (the worker; 0 = off): the
+    # new routes are kept only when they serve more stops or save riding time.
+    dispatch_reoptimise_minutes: int = Field(default=0, ge=0, le=24 * 60)
     # Pickup slots the booking page may offer, local "HH:MM-HH:MM" separated by commas.
     dispatch_booking_slots: str = "08:00-10:00,10:00-12:00,13:30-15:30,15:30-17:30"
     # Geocoder for addresses without a GPS pin: a geopy service name ("nominatim", ...); off

@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from core.booking.models import CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case
@@ -29,6 +29,7 @@ from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.receipts import receipt_url
 from core.db import transaction
+from core.dispatch.models import CitizenPlanTold
 from core.identity.models import User
 from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
@@ -148,39 +149,85 @@ def _notify_events(session: Session, settings: Settings, now: datetime) -> int:
 
 
 def _notify_assignments(session: Session, now: datetime) -> int:
-    """A courier has been put on a booking that is still waiting for pickup."""
-    ref = Case.pickup_courier_id.cast(CitizenNotice.ref.type)
+    """Tell the citizen who comes and when, only when that differs from what they were told.
+
+    ``citizen_plan_told`` keeps, per case, the courier and window of the last message; the
+    plan may change couriers many times a day (insertions, re-optimisations, a dispatcher's
+    move), but the citizen hears of it only when a pass finds their courier or window
+    different from that row, once per change. A moved booking's own SMS updates the row's
+    window (``record_told_window``), so a new window is not announced twice.
+    """
+    told = aliased(CitizenPlanTold)
     rows = session.execute(
-        select(Case, Booking, User.full_name)
+        select(Case, Booking, User.full_name, told)
         .join(Booking, Booking.id == Case.booking_id)
         .join(User, User.id == Case.pickup_courier_id)
         .join(ItemState, ItemState.item_id == Case.dossier_item_id)
+        .outerjoin(told, told.case_id == Case.id)
         .where(
             Case.pickup_courier_id.is_not(None),
             ItemState.status == "booked",
-            Case.created_at > now - CASE_HORIZON,
-            ~exists().where(
-                and_(
-                    CitizenNotice.case_id == Case.id,
-                    CitizenNotice.kind == "courier_assigned",
-                    CitizenNotice.ref == ref,
-                )
+            # Only a window still to come is worth a message (and keeps the scan small).
+            Booking.pickup_window_end > now,
+            or_(
+                told.case_id.is_(None),
+                told.courier_id.is_distinct_from(Case.pickup_courier_id),
+                told.window_start != Booking.pickup_window_start,
+                told.window_end != Booking.pickup_window_end,
             ),
         )
+        .order_by(Case.id)
         .limit(BATCH)
+        .with_for_update(of=Case, skip_locked=True)
     ).all()
     sent = 0
-    for case, booking, courier_name in rows:
-        if not _claim(session, case.id, "courier_assigned", str(case.pickup_courier_id)):
-            continue
+    for case, booking, courier_name, _ in rows:
         window = f"{vn_time(booking.pickup_window_start)}–{vn_time(booking.pickup_window_end)}"
         day = vn_date(booking.pickup_window_start)
-        _send(session, booking, "courier_assigned",
-              f"Bưu tá {courier_name} sẽ đến nhận hồ sơ #{case.id} trong khung giờ "
-              f"{window} ngày {day}.", case_id=case.id,
-              courier_name=courier_name, window=window, date=day)  # fmt: skip
+        message = send_to_citizen(
+            session, phone=booking.contact_phone, kind="courier_assigned",
+            text=f"Bưu tá {courier_name} sẽ đến nhận hồ sơ #{case.id} trong khung giờ "
+                 f"{window} ngày {day}.",
+            params={"case_id": case.id, "courier_name": courier_name, "window": window,
+                    "date": day},
+            user_id=booking.citizen_user_id,
+        )  # fmt: skip
+        _record_told(session, case.id, case.pickup_courier_id, booking, now, message.id)
         sent += 1
     return sent
+
+
+def _record_told(
+    session: Session,
+    case_id: int,
+    courier_id: int | None,
+    booking: Booking,
+    now: datetime,
+    message_id: int | None,
+) -> None:
+    values = {
+        "courier_id": courier_id,
+        "window_start": booking.pickup_window_start,
+        "window_end": booking.pickup_window_end,
+        "told_at": now,
+        "outbox_message_id": message_id,
+    }
+    session.execute(
+        insert(CitizenPlanTold)
+        .values(case_id=case_id, **values)
+        .on_conflict_do_update(index_elements=["case_id"], set_=values)
+    )
+
+
+def record_told_window(
+    session: Session, case_id: int, booking: Booking, now: datetime, message_id: int
+) -> None:
+    """The citizen was just told a new window (they moved the booking): remember it, with
+    the courier they were told before. A courier other than that one (or a first one: the
+    message named none) is still worth a message of its own."""
+    previous = session.get(CitizenPlanTold, case_id)
+    courier_id = previous.courier_id if previous is not None else None
+    _record_told(session, case_id, courier_id, booking, now, message_id)
 
 
 def _notify_agency_codes(session: Session, now: datetime) -> int:

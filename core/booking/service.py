@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.booking.models import PAYMENT_METHODS, BookingTerms, CaseRating
+from core.booking.notify import record_told_window
 from core.booking.places import commune_or_error, offices_for, post_office_for
 from core.booking.prices import province_price_table
 from core.booking.pricing import Quote, load_price_table, make_quote, zone_between
@@ -35,6 +36,7 @@ from core.cases.models import Booking, Case
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
 from core.custody.models import Item, ItemState
 from core.custody.service import ScanCommand, record_one
+from core.dispatch.live import queue_update
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.identity.service import actor_for, create_user
@@ -689,15 +691,22 @@ def reschedule_booking(
         raise InvalidInput(
             "this window is full or not served", field="pickup_window", reason="booking.window_full"
         )
+    old_day = booking.pickup_window_start.astimezone(VN).date()
     booking.pickup_window_start, booking.pickup_window_end = window
     if view.terms is not None:
         view.terms.reschedule_count += 1
+    # No ledger event says a booking moved: its days' live plans are told here (old day first:
+    # the stop leaves it, then joins the new one).
+    for changed in dict.fromkeys((old_day, day)):
+        queue_update(session, post_office_id=booking.post_office_id, day=changed,
+                     case_id=case_id, cause="rescheduled")  # fmt: skip
     span, date_text = f"{vn_time(window[0])}–{vn_time(window[1])}", vn_date(window[0])
-    send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
+    told = send_to_citizen(session, phone=booking.contact_phone, user_id=citizen.id,
                     kind="rescheduled",
                     params={"case_id": case_id, "window": span, "date": date_text},
                     text=f"Lịch hồ sơ #{case_id} đã đổi: bưu tá đến {span} "
                          f"ngày {date_text}.")  # fmt: skip
+    record_told_window(session, case_id, booking, now, told.id)
     session.flush()
     return citizen_case(session, citizen, case_id)
 

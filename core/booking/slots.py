@@ -3,9 +3,11 @@
 Two rules, both must hold. Capacity: the post office's active couriers times the stops one
 courier makes in a window (``booking_stops_per_window``), minus the bookings already in it
 (a cancelled booking frees its place); it is cheap, and it is also what the booking
-transaction re-checks under its lock. Feasibility: once the day has a dispatch plan, the new
-pickup must also fit the live routes (``core.dispatch.service.offerable_windows``). A day not
-yet planned is offered on capacity alone; the planner then places what was booked.
+transaction re-checks under its lock. Feasibility: the new pickup must also fit the day's
+routes by insertion (``core.dispatch.service.offerable_windows``): the live plan's, or on a
+day not yet planned the draft routes every booking is inserted into as it comes
+(``core.dispatch.live``). A booking made less than a worker's poll ago may not be in them yet;
+the capacity rule still counts it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case
 from core.custody.models import ItemState
-from core.dispatch.service import booking_slots, latest_plan
+from core.dispatch.service import booking_slots
 from core.dispatch.service import offerable_windows as dispatch_windows
 from core.identity.models import User
 from core.settings import Settings, get_settings
@@ -112,10 +114,11 @@ def offerable_windows(
         used = sum(1 for s, e in taken if s < end and e > start)
         if used < capacity:
             offered.append((start, end))
-    if offered and latest_plan(session, post_office_id, day) is not None:
-        # The day is planned: a window is offered only if the booking also fits the live
-        # routes (couriers' shifts, windows, travel), not just the head count. Days not yet
-        # planned keep the capacity rule; the planner will place what was booked.
+    if offered:
+        # A window is offered only if the booking also fits the day's routes (couriers'
+        # shifts, windows, travel) by insertion, not just the head count. Every day has them
+        # once it has a booking: the live plan (``core.dispatch.live``) inserts each booking
+        # as it comes, into draft routes on a day whose plan has not started.
         fitting = set(
             dispatch_windows(
                 session,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Booking, Case
 from core.custody.attempts import attempts_used_up
@@ -108,7 +108,9 @@ def home_position(booking: Booking, geocoder: Geocoder | None) -> _Point:
     then is the geocoder asked, with the parsed address, and only its answer near the commune
     is kept (``routing.geocode``).
     """
-    if booking.position_source != "centroid":
+    # The booking page writes "commune_centroid" for a booking without a pin; the stop row
+    # (12 characters) calls that "centroid".
+    if booking.position_source not in ("centroid", "commune_centroid"):
         return _Point(booking.lat, booking.lon, booking.position_source,
                       booking.position_accuracy_m)  # fmt: skip
     if geocoder is None:
@@ -169,11 +171,13 @@ def travel_matrix(settings: Settings, locations: list[Location]) -> TravelMatrix
 
 @dataclass
 class _Leg:
-    """Rows of one case's leg (dossier or result) today: a pickup (maybe absent) and a drop."""
+    """Rows of one case's leg (dossier or result) today: a pickup (maybe absent) and a drop,
+    with what the problem needs of the case: its commune (urban or rural travel) and who
+    holds the item (a drop of an item on board is that courier's)."""
 
-    case: Case
-    booking: Booking
-    state: ItemState
+    case_id: int
+    commune_code: str
+    custodian: str
     pickup: RouteStop | None
     drop: RouteStop
 
@@ -191,8 +195,12 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _holder(state: ItemState) -> int | None:
-    if state.custodian.startswith("courier:"):
-        return int(state.custodian.split(":", 1)[1])
+    return _holder_of(state.custodian)
+
+
+def _holder_of(custodian: str) -> int | None:
+    if custodian.startswith("courier:"):
+        return int(custodian.split(":", 1)[1])
     return None
 
 
@@ -275,8 +283,18 @@ def sync_stops(
         existing[(case.id, kind)] = row
         return row
 
+    moved: set[int] = set()  # cases whose pickup window changed since their rows were made
+
+    def revived(row: RouteStop | None) -> RouteStop | None:
+        """A row cancelled earlier (a booking moved away and back) is live work again."""
+        if row is not None and row.status == "cancelled":
+            row.status = "planned"
+            row.unassigned_reason = None
+            row.locked = False
+        return row
+
     def office_row(case: Case, booking: Booking, kind: str) -> RouteStop:
-        row = existing.get((case.id, kind))
+        row = revived(existing.get((case.id, kind)))
         if row is None:
             o = office(booking.office_id)
             row = new_row(case, kind, office_id=o.id, lat=o.lat, lon=o.lon,
@@ -289,7 +307,7 @@ def sync_stops(
         """At the office, or at the post office when the office is too far to ride to."""
         row = existing.get((case.id, "office_drop")) or existing.get((case.id, "post_office_drop"))
         if row is not None:
-            return row
+            return revived(row) or row
         o = office(booking.office_id)
         if _km(post.lat, post.lon, o.lat, o.lon) <= settings.dispatch_travel_on_km:
             return office_row(case, booking, "office_drop")
@@ -303,7 +321,21 @@ def sync_stops(
                        position_source="post_office", position_accuracy_m=0.0)  # fmt: skip
 
     def home_row(case: Case, booking: Booking, kind: str) -> RouteStop:
-        row = existing.get((case.id, kind))
+        row = revived(existing.get((case.id, kind)))
+        if (
+            row is not None
+            and kind == "home_pickup"
+            and row.status == "planned"
+            and (row.window_start, row.window_end)
+            != (booking.pickup_window_start, booking.pickup_window_end)
+        ):
+            # The citizen moved the booking within the day: the stop takes the new window
+            # and leaves its route (with its drop, below) to be inserted again.
+            row.window_start, row.window_end = (
+                booking.pickup_window_start,
+                booking.pickup_window_end,
+            )
+            moved.add(case.id)
         if row is None:
             point = home_position(booking, geocoder)
             start, end = (
@@ -343,13 +375,15 @@ def sync_stops(
             if status == "booked" and booked_today:
                 pickup = home_row(case, booking, "home_pickup")
                 drop = dossier_drop(case, booking)
+            elif status == "booked":
+                continue  # moved to another day: its rows of this day leave the plan below
             elif status == "picked_up" and (pickup is not None or _holder(state) is not None):
                 # On board a courier (picked up today, or earlier and never dropped).
                 drop = dossier_drop(case, booking)
             if drop is None:
                 continue
             _sync_dossier(pickup, drop, state, status, today_event)
-            rows.legs.append(_Leg(case, booking, state, pickup, drop))
+            rows.legs.append(_Leg(case.id, booking.commune_code, state.custodian, pickup, drop))
         else:
             pickup = existing.get((case.id, "office_pickup"))
             drop = existing.get((case.id, "home_delivery"))
@@ -369,18 +403,66 @@ def sync_stops(
             if drop is None:
                 continue
             _sync_result(pickup, drop, state, status, today_event)
-            rows.legs.append(_Leg(case, booking, state, pickup, drop))
+            rows.legs.append(_Leg(case.id, booking.commune_code, state.custodian, pickup, drop))
     session.flush()
     for leg in rows.legs:
         if leg.pickup is not None and leg.drop.paired_stop_id != leg.pickup.id:
             leg.drop.paired_stop_id = leg.pickup.id
             leg.pickup.paired_stop_id = leg.drop.id
+    for leg in rows.legs:
+        if leg.case_id in moved:
+            for r in (leg.pickup, leg.drop):
+                if r is not None and r.status == "planned":
+                    # A lock was for the old window; the new one is placed afresh.
+                    r.courier_id, r.sequence, r.eta, r.unassigned_reason = None, None, None, None
+                    r.locked = False
     # Rows for work that vanished (a cancelled booking, a case moved elsewhere) leave the plan.
     live = {id(r) for leg in rows.legs for r in (leg.pickup, leg.drop) if r is not None}
     for row in existing.values():
         if id(row) not in live and row.status == "planned":
+            if row.kind == "home_pickup" and row.courier_id is not None:
+                # The courier of a pickup that left this day is no longer the case's courier.
+                owner = session.get(Case, row.case_id)
+                if owner is not None and owner.pickup_courier_id == row.courier_id:
+                    owner.pickup_courier_id = None
             _unroute(row, "cancelled")
     session.flush()
+    return rows
+
+
+def routed_rows(session: Session, *, post_office_id: int, day: date) -> DayRows:
+    """The day's stops now in a route, as they were last saved: no sync with the ledger, no
+    lock, no writes. For the booking page, which only needs the routes to insert into and is
+    read far more often than the plan changes (every change re-syncs the day anyway)."""
+    post = session.get(PostOffice, post_office_id)
+    if post is None:
+        raise NotFound(f"no post office {post_office_id}", field="post_office_id")
+    dossier = aliased(ItemState)
+    result = aliased(ItemState)
+    found = session.execute(
+        select(RouteStop, Booking.commune_code, dossier.custodian, result.custodian)
+        .join(Case, Case.id == RouteStop.case_id)
+        .join(Booking, Booking.id == Case.booking_id)
+        .outerjoin(dossier, dossier.item_id == Case.dossier_item_id)
+        .outerjoin(result, result.item_id == Case.result_item_id)
+        .where(
+            RouteStop.post_office_id == post_office_id,
+            RouteStop.service_date == day,
+            RouteStop.courier_id.is_not(None),
+            RouteStop.status != "cancelled",
+        )
+        .order_by(RouteStop.case_id, RouteStop.id)
+    ).all()
+    rows = DayRows(post, day, local_midnight(day))
+    routed = {row.id for row, *_ in found}
+    pickup_of = {row.paired_stop_id: row for row, *_ in found if row.kind in PICKUP_KINDS}
+    for row, commune, dossier_holder, result_holder in found:
+        if row.kind in PICKUP_KINDS and row.paired_stop_id in routed:
+            continue  # listed with its drop
+        pickup = pickup_of.get(row.id)
+        is_result = row.kind in ("home_delivery", "office_pickup")
+        custodian = (result_holder if is_result else dossier_holder) or ""
+        rows.legs.append(_Leg(row.case_id or 0, commune, custodian, pickup, row))
     return rows
 
 
@@ -473,7 +555,7 @@ def _places(session: Session, rows: DayRows) -> tuple[dict[str, AreaType], dict[
         offices = {
             o.id: o for o in session.scalars(select(Office).where(Office.id.in_(office_ids)))
         }
-    codes = {rows.post_office.commune_code} | {leg.booking.commune_code for leg in rows.legs}
+    codes = {rows.post_office.commune_code} | {leg.commune_code for leg in rows.legs}
     codes |= {office.commune_code for office in offices.values()}
     found = session.execute(select(Commune.code, Commune.area_type).where(Commune.code.in_(codes)))
     kinds: dict[str, str] = {row[0]: row[1] for row in found}
@@ -549,12 +631,18 @@ def build_day(
     now: datetime,
     geocoder: Geocoder | None = None,
     assigned_only: bool = False,
+    synced: bool = True,
 ) -> Day:
-    """The planner's problem for the day; ``assigned_only`` keeps only stops now in routes."""
+    """The planner's problem for the day; ``assigned_only`` keeps only stops now in routes;
+    ``synced=False`` reads the routes as last saved (``routed_rows``) instead of syncing."""
     if day < today_in_vietnam(now):
         raise InvalidInput(f"{day.isoformat()} is in the past; only today or later can be planned",
                            field="date")  # fmt: skip
-    rows = sync_stops(session, settings, post_office_id=post_office_id, day=day, geocoder=geocoder)
+    if synced:
+        rows = sync_stops(session, settings, post_office_id=post_office_id, day=day,
+                          geocoder=geocoder)  # fmt: skip
+    else:
+        rows = routed_rows(session, post_office_id=post_office_id, day=day)
     midnight = rows.midnight
     available_at = seconds_of(now, midnight) if day == today_in_vietnam(now) else None
     post = rows.post_office
@@ -576,7 +664,7 @@ def build_day(
         else:
             loc = len(locations)
             locations.append(Location(f"stop:{row.id}", row.lat, row.lon,
-                                      areas[leg.booking.commune_code]))  # fmt: skip
+                                      areas[leg.commune_code]))  # fmt: skip
         lo = max(0, seconds_of(row.window_start, midnight))
         hi = min(DAY_S, seconds_of(row.window_end, midnight))
         kind: StopKind = row.kind if row.kind in PLANNER_KINDS else "other"  # type: ignore[assignment]
@@ -624,7 +712,7 @@ def build_day(
             if pickup.status in STARTED:
                 # Picked up: the drop stays with whoever holds the item.
                 locked = str(pickup.courier_id)
-            shipments.append(Shipment(f"case{leg.case.id}:{drop.kind}", p, d, 1, locked_to=locked))
+            shipments.append(Shipment(f"case{leg.case_id}:{drop.kind}", p, d, 1, locked_to=locked))
             continue
         if pickup is not None:
             p = stop_for(pickup, leg)
@@ -633,7 +721,7 @@ def build_day(
         if drop is not None:
             d = stop_for(drop, leg)
             stop_rows[d.id] = drop
-            holder = _holder(leg.state)
+            holder = _holder_of(leg.custodian)
             on_board = holder is not None and drop.status not in STARTED and pickup is None
             jobs.append(
                 Job(

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,7 +80,10 @@ class RouteStop(Base):
     )
 
 
-PLAN_TRIGGERS = ("plan", "replan", "move", "lock", "insert")
+# "update": a live change from the outbox (a booking, a cancellation, a result, a failed
+# attempt) applied by insertion; "reopt": the periodic re-optimisation; "draft": a change to
+# a day whose plan has not started (provisional routes, no courier named to the citizen).
+PLAN_TRIGGERS = ("plan", "replan", "move", "lock", "insert", "update", "reopt", "draft")
 
 
 class DispatchPlan(Base):
@@ -106,3 +118,33 @@ class DispatchPlan(Base):
     # Where each courier's break fell: {courier id: {"after": stops before it, "start", "minutes"}}.
     # The break is not a stop, but the booking-window check needs it to rebuild the routes.
     breaks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class CitizenPlanTold(Base):
+    """What the citizen was last told about their pickup: which courier, which window.
+
+    The notifier compares the live plan with this row and writes to the citizen only when the
+    courier or the window differs, then updates the row in the same transaction as the
+    message. Re-plans that shuffle a courier away and back between two notifier passes, or
+    that change only the order of stops, therefore send nothing.
+    """
+
+    __tablename__ = "citizen_plan_told"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    told_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+
+
+class DispatchLiveCursor(Base):
+    """How far the live plan's reader has read the custody ledger (one row)."""
+
+    __tablename__ = "dispatch_live_cursor"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

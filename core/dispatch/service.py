@@ -11,17 +11,17 @@ default: PyVRP had the smaller gaps in bench/routing) and VROOM when a break is 
 (PyVRP 0.14 has no driver breaks). pyvroom 1.15.2 will not let a courier wait for the break
 window, so with breaks a short repair pass after VROOM inserts what it left out.
 
-A new booking is first inserted into the live plan by cheapest insertion (no solver,
-milliseconds, other couriers' routes untouched); only if that finds no room is the rest of
-the day re-planned with the interactive budget. The booking page's
-window check is insertion only (``routing.windows``), because a citizen is waiting.
+Changes during the day (a new booking, a cancellation, a result, a failed attempt) reach
+the live plan by cheapest insertion in ``core.dispatch.live`` (no solver, other couriers'
+routes untouched). The booking page's window check is insertion only (``routing.windows``),
+because a citizen is waiting.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,29 +29,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cases.models import Booking, Case
+from core.cases.models import Case
 from core.dispatch.day import (
     Day,
     build_day,
     couriers_of,
     make_geocoder,
     seconds_of,
+    sync_stops,
     today_in_vietnam,
     travel_matrix,
     vehicle_for,
 )
 from core.dispatch.models import DispatchPlan, RouteStop
+from core.dispatch.reasons import reason_code
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.identity.models import User
 from core.places.models import Office, PostOffice
 from core.settings import Settings
 from routing.feasibility import check_plan
 from routing.geocode import Geocoder
-from routing.model import Location, Plan, Problem, Shipment, Stop, TimeWindow, Unassigned
+from routing.model import Location, Plan, Problem, Shipment, Stop, TimeWindow
 from routing.planner import BREAK, schedule_routes
 from routing.planner import plan as solve
 from routing.travel import with_locations
-from routing.windows import insertion_cost
 from routing.windows import offerable_windows as windows_that_fit
 from vntime import VN
 
@@ -89,7 +90,7 @@ class PlanSummary:
 # -- saving ---------------------------------------------------------------------------------
 
 
-def _save(
+def save_plan(
     session: Session,
     day: Day,
     result: Plan,
@@ -127,8 +128,12 @@ def _save(
             row.sequence = seq
             row.unassigned_reason = None
             if row.status not in ("done", "failed"):
-                # A finished stop keeps the ETA it was done against; the rest get new ones.
                 row.eta = midnight + timedelta(seconds=round(visit.start))
+            elif row.completed_at is not None:
+                # A finished stop shows when it really happened (its scan ends the service),
+                # not when it was planned: a stop done out of order, or a failed attempt
+                # hours early, must not make the next stop look impossible to reach.
+                row.eta = row.completed_at - timedelta(minutes=row.service_minutes)
             etas.append(row.eta or midnight)
         summaries.append(
             CourierSummary(
@@ -144,9 +149,12 @@ def _save(
             row.courier_id = None
             row.sequence = None
             row.eta = None
-            row.unassigned_reason = u.reason
-            unassigned.append((row.id, u.reason))
-    _assign_cases(session, day)
+            row.unassigned_reason = reason_code(u.reason)
+            unassigned.append((row.id, row.unassigned_reason))
+    if trigger != "draft":
+        # A draft (a day whose plan has not started) names no courier on the cases: the
+        # citizen hears of their courier once, from the day's real plan.
+        _assign_cases(session, day)
     assigned = len(routed)
     header = DispatchPlan(
         post_office_id=day.rows.post_office.id,
@@ -224,20 +232,25 @@ def plan_day(
     started = time.perf_counter()
     result = solve(day_problem.problem, time_limit_s=limit)
     if result.unassigned:
-        result = _repair(
-            day_problem.problem, result, deadline=started + limit * (1 + _REPAIR_SHARE)
-        )
-    return _save(session, day_problem, result, now=now, trigger=trigger, time_limit_s=limit,
+        result = repair(day_problem.problem, result, deadline=started + limit * (1 + _REPAIR_SHARE))
+    return save_plan(session, day_problem, result, now=now, trigger=trigger, time_limit_s=limit,
                  user_id=user_id)  # fmt: skip
 
 
-def _stop_for_dispatcher(session: Session, stop_id: int, user: User | None) -> RouteStop:
+def _stop_for_dispatcher(
+    session: Session, stop_id: int, user: User | None, settings: Settings | None = None
+) -> RouteStop:
     row = session.get(RouteStop, stop_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no stop {stop_id}", field="stop_id", reason="dispatch.no_stop")
     if user is not None and user.role != "admin" and user.post_office_id != row.post_office_id:
         raise Forbidden("this stop belongs to another post office", field="stop_id",
                         reason="dispatch.other_post_office")  # fmt: skip
+    if settings is not None and row.status == "planned":
+        # The row's status follows the ledger only when the day is synced: a dossier picked
+        # up a minute ago must already count as done here (a finished stop is not locked).
+        sync_stops(session, settings, post_office_id=row.post_office_id, day=row.service_date)
+        session.refresh(row)
     if row.status != "planned":
         raise Conflict(f"stop {stop_id} is already {row.status}; only a planned stop can change",
                        field="stop_id", reason="dispatch.stop_under_way")  # fmt: skip
@@ -251,10 +264,18 @@ def _pair_of(session: Session, row: RouteStop) -> RouteStop | None:
 
 
 def set_lock(
-    session: Session, *, stop_id: int, locked: bool, user: User | None = None
+    session: Session,
+    *,
+    stop_id: int,
+    locked: bool,
+    user: User | None = None,
+    settings: Settings | None = None,
 ) -> RouteStop:
-    """Lock a stop (and its pair) to its courier, or release it. A re-plan keeps it there."""
-    row = _stop_for_dispatcher(session, stop_id, user)
+    """Lock a stop (and its pair) to its courier, or release it. A re-plan keeps it there.
+
+    With ``settings`` the day is first brought in line with the ledger, so a stop finished
+    since the last plan is refused (``dispatch.stop_under_way``), changing nothing."""
+    row = _stop_for_dispatcher(session, stop_id, user, settings)
     if locked and row.courier_id is None:
         raise Conflict("an unassigned stop cannot be locked; move it to a courier first",
                        field="stop_id", reason="dispatch.lock_unassigned")  # fmt: skip
@@ -281,7 +302,7 @@ def move_stop(
     Refused with a clear reason, and nothing changed, when that courier cannot take it
     (window, shift or capacity): the caller's transaction is rolled back by the raise.
     """
-    row = _stop_for_dispatcher(session, stop_id, user)
+    row = _stop_for_dispatcher(session, stop_id, user, settings)
     courier = session.get(User, courier_id)
     if courier is None or courier.role != "courier" or not courier.active:
         raise InvalidInput(f"no active courier {courier_id}", field="courier_id")
@@ -338,7 +359,7 @@ def current_plan(session: Session, day: Day) -> Plan:
     return schedule_routes(day.problem, sequences, engine="saved")
 
 
-def _insert_positions(problem: Problem, plan: Plan, vehicle_id: str, sh: Shipment) -> Plan | None:
+def insert_positions(problem: Problem, plan: Plan, vehicle_id: str, sh: Shipment) -> Plan | None:
     """Best feasible positions of ``sh`` in one courier's route, other routes unchanged."""
     route = plan.route_of(vehicle_id)
     seq = [v.stop_id for v in route.visits] if route is not None else []
@@ -381,7 +402,7 @@ _REPAIR_SHARE = 0.2
 _REPAIR_MIN_S = 0.25
 
 
-def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
+def repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
     """Try to insert what the solver left out, one shipment at a time, before ``deadline``.
 
     Needed for VROOM's breaks: pyvroom 1.15.2 will not make a courier wait for the break
@@ -405,7 +426,7 @@ def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
         for vid in vehicles:
             if time.perf_counter() > deadline:
                 break
-            trial = _insert_positions(problem, current, vid, sh)
+            trial = insert_positions(problem, current, vid, sh)
             if trial is not None and (best is None or trial.duration < best.duration):
                 best = trial
         if best is None:
@@ -418,52 +439,7 @@ def _repair(problem: Problem, result: Plan, *, deadline: float) -> Plan:
     return Plan(current.routes, tuple(left), f"{result.engine}+insertion", result.wall_time_s)
 
 
-def insert_booking(
-    session: Session, settings: Settings, *, case_id: int, now: datetime
-) -> PlanSummary | None:
-    """Put a new booking's stops into today's live plan.
-
-    Cheapest insertion first (other stops keep their courier and order); if no courier has
-    room that way, the rest of the day is re-planned with the interactive budget. Returns
-    None when the booking has nothing to do on a day that already has a plan.
-    """
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}", field="case_id")
-    booking = session.get(Booking, case.booking_id)
-    assert booking is not None
-    day = booking.pickup_window_start.astimezone(VN).date()
-    if latest_plan(session, booking.post_office_id, day) is None:
-        return None  # no plan yet: the day's first plan will include it
-    day_problem = build_day(session, settings, post_office_id=booking.post_office_id, day=day,
-                            now=now, geocoder=make_geocoder(settings))  # fmt: skip
-    saved = current_plan(session, day_problem)
-    new = [
-        sh for sh in day_problem.problem.shipments
-        if day_problem.stop_rows[sh.pickup.id].case_id == case_id
-        and day_problem.stop_rows[sh.pickup.id].courier_id is None
-    ]  # fmt: skip
-    if not new:
-        return None
-    sh = new[0]
-    # Everything not in a saved route (the new booking and the day's unassigned stops)
-    # is reported unassigned with its old reason until a re-plan places it.
-    others = [u for u in _unrouted(day_problem, saved) if sh.id != u[0]]
-    with_others = Plan(saved.routes, tuple(_as_unassigned(others)), "saved")
-    best = insertion_cost(day_problem.problem, with_others, sh)
-    inserted: Plan | None = None
-    if best is not None:
-        inserted = _insert_positions(day_problem.problem, with_others, best[1], sh)
-    if inserted is not None:
-        result = Plan(inserted.routes, with_others.unassigned, "insertion", 0.0)
-        return _save(session, day_problem, result, now=now, trigger="insert",
-                     time_limit_s=0.0, user_id=None)  # fmt: skip
-    return plan_day(session, settings, post_office_id=booking.post_office_id, day=day, now=now,
-                    time_limit_s=settings.dispatch_interactive_time_limit_s,
-                    trigger="insert")  # fmt: skip
-
-
-def _unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
+def unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
     routed = {v.stop_id for r in plan.routes for v in r.visits}
     out: list[tuple[str, tuple[str, ...], str]] = []
     for job in day.problem.jobs:
@@ -475,10 +451,6 @@ def _unrouted(day: Day, plan: Plan) -> list[tuple[str, tuple[str, ...], str]]:
             reason = day.stop_rows[sh.pickup.id].unassigned_reason or "not planned yet"
             out.append((sh.id, (sh.pickup.id, sh.drop.id), reason))
     return out
-
-
-def _as_unassigned(rows: Sequence[tuple[str, tuple[str, ...], str]]) -> list[Unassigned]:
-    return [Unassigned(task, stops, reason) for task, stops, reason in rows]
 
 
 # -- the booking page ------------------------------------------------------------------------
@@ -523,8 +495,10 @@ def offerable_windows(
     post = session.get(PostOffice, post_office_id)
     if post is None:
         raise NotFound(f"no post office {post_office_id}", field="post_office_id")
+    # The routes as last saved, read without syncing or locking the day: a citizen waits,
+    # and every change of the day re-syncs it through the live plan anyway.
     day_problem = build_day(session, settings, post_office_id=post_office_id, day=day, now=now,
-                            assigned_only=True)  # fmt: skip
+                            assigned_only=True, synced=False)  # fmt: skip
     if not day_problem.couriers:
         return []
     problem = day_problem.problem
@@ -609,7 +583,6 @@ __all__ = [
     "CourierSummary",
     "DayView",
     "day_view",
-    "insert_booking",
     "latest_plan",
     "move_stop",
     "offerable_windows",

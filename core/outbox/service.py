@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,20 @@ log = logging.getLogger(__name__)
 
 # A handler delivers one payload; it returns the gateway's id for the message, if any.
 Handler = Callable[[Mapping[str, Any], Settings], str | None]
+
+
+@dataclass(frozen=True)
+class InTransaction:
+    """A handler whose work is a change to our own database (the live dispatch plan).
+
+    ``run(session, payload, settings, now)`` is called inside the message's own transaction,
+    under a savepoint: the change and the message's "delivered" mark commit together, so the
+    change happens exactly once; if it raises, the savepoint is rolled back and the message is
+    retried like any other.
+    """
+
+    run: Callable[[Session, Mapping[str, Any], Settings, datetime], str | None]
+
 
 # Citizen messages: the topic each channel is delivered from.
 CHANNEL_TOPICS = {"sms": "sms.send", "email": "email.send", "zalo": "zalo.send"}
@@ -74,7 +89,7 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
 def deliver_due(
     factory: sessionmaker[Session],
     settings: Settings,
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, Handler | InTransaction],
     *,
     now: datetime,
     limit: int = 50,
@@ -103,7 +118,10 @@ def deliver_due(
 
 
 def _deliver_one(
-    message: OutboxMessage, settings: Settings, handlers: Mapping[str, Handler], now: datetime
+    message: OutboxMessage,
+    settings: Settings,
+    handlers: Mapping[str, Handler | InTransaction],
+    now: datetime,
 ) -> None:
     message.attempts += 1
     message.last_attempt_at = now
@@ -111,7 +129,13 @@ def _deliver_one(
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {message.topic!r}")
-        provider_message_id = handler(message.payload, settings)
+        if isinstance(handler, InTransaction):
+            session = object_session(message)
+            assert session is not None
+            with session.begin_nested():
+                provider_message_id = handler.run(session, message.payload, settings, now)
+        else:
+            provider_message_id = handler(message.payload, settings)
     except Reroute as exc:
         session = object_session(message)
         assert session is not None

@@ -286,4 +286,21 @@ TEXTS: dict[str, str] = {
     "sla.complaint_too_long": "A complaint is at most {most} characters.",
     "sla.complaint_answered": "This complaint is already answered.",
     "sla.phone_range": "On the phone the figures are for today or this week.",
+    # Why a stop is in no courier's route (core.dispatch.reasons), on the dispatcher's page.
+    "dispatch.unassigned.waiting_for_plan": (
+        "Waiting for the day's plan: placed provisionally, assigned when the day is planned."
+    ),
+    "dispatch.unassigned.no_room_by_insertion": (
+        "Does not fit into the current routes (windows, shifts or capacity are full); "
+        "press “Re-plan” to rearrange them."
+    ),
+    "dispatch.unassigned.window_passed": (
+        "The window has passed before a courier could get there; rebook with the citizen."
+    ),
+    "dispatch.unassigned.not_planned": "Not planned yet.",
+    "dispatch.unassigned.other": "Not yet placed in any courier's route.",
+    "dispatch.unassigned.window_unreachable": "No courier can reach the window within their shift.",
+    "dispatch.unassigned.no_room": "Every courier's route is full (windows, shift or capacity).",
+    "dispatch.unassigned.no_courier": "No suitable courier, or the locked courier is not working.",
+    "dispatch.unassigned.too_large": "Larger than any courier's free capacity.",
 }

@@ -298,4 +298,25 @@ TEXTS: dict[str, str] = {
     "sla.complaint_too_long": "Nội dung phản ánh dài nhất {most} ký tự.",
     "sla.complaint_answered": "Phản ánh này đã được trả lời.",
     "sla.phone_range": "Trên điện thoại chỉ xem được số liệu hôm nay hoặc tuần này.",
+    # Why a stop is in no courier's route (core.dispatch.reasons), on the dispatcher's page.
+    "dispatch.unassigned.waiting_for_plan": (
+        "Chờ kế hoạch của ngày: đã xếp tạm, sẽ được phân công khi lập kế hoạch sáng hôm đó."
+    ),
+    "dispatch.unassigned.no_room_by_insertion": (
+        "Không chèn được vào lộ trình hiện tại (khung giờ, ca làm hoặc tải trọng đã kín); "
+        "bấm “Lập lại kế hoạch” để sắp xếp lại."
+    ),
+    "dispatch.unassigned.window_passed": (
+        "Đã quá khung giờ hẹn mà bưu tá chưa đến kịp; cần hẹn lại với người dân."
+    ),
+    "dispatch.unassigned.not_planned": "Chưa được lập kế hoạch.",
+    "dispatch.unassigned.other": "Chưa xếp được vào lộ trình của bưu tá nào.",
+    "dispatch.unassigned.window_unreachable": "Không kịp khung giờ trong ca của bưu tá nào.",
+    "dispatch.unassigned.no_room": (
+        "Lộ trình của các bưu tá đã kín (khung giờ, ca làm việc hoặc tải trọng)."
+    ),
+    "dispatch.unassigned.no_courier": (
+        "Không có bưu tá phù hợp hoặc bưu tá được khóa không làm việc."
+    ),
+    "dispatch.unassigned.too_large": "Vượt quá tải trọng còn trống của mọi bưu tá.",
 }

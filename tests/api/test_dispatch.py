@@ -9,14 +9,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from core.cases.models import Case
+from core.custody.service import record_one
 from core.dispatch.day import today_in_vietnam
+from core.dispatch.live import update_day
 from core.dispatch.models import RouteStop
 from core.dispatch.service import plan_day
 from core.identity.models import User
+from core.identity.service import actor_for
 from core.places.models import PostOffice
 from core.settings import Settings
+from edge.texts.en import TEXTS as EN_TEXTS
+from edge.texts.vi import TEXTS as VI_TEXTS
+from tests.core.custody.helpers import PICKUP_DETAILS, scan
 from tests.core.dispatch.checks import saved_plan_violations
-from tests.factories import make_case, make_office, make_post_office, make_user
+from tests.factories import dossier_of, make_case, make_office, make_post_office, make_user
 from vntime import VN
 
 PASSWORD = "correct horse battery"
@@ -124,3 +131,63 @@ def test_openapi_documents_the_dispatch_endpoints(client: TestClient) -> None:
     assert {"/api/v1/dispatch/day", "/api/v1/dispatch/plan",
             "/api/v1/dispatch/stops/{stop_id}/move",
             "/api/v1/dispatch/stops/{stop_id}/lock"} <= set(paths)  # fmt: skip
+
+
+def test_bad_input_is_refused_with_a_reason_and_changes_nothing(
+    client: TestClient, db: Session, settings: Settings,
+    planned: tuple[PostOffice, User, list[User]],
+) -> None:  # fmt: skip
+    post, dispatcher, couriers = planned
+    _sign_in(client, dispatcher)
+    stops = db.query(RouteStop).filter(RouteStop.post_office_id == post.id).all()
+    pickup = next(s for s in stops if s.kind == "home_pickup")
+    before = (pickup.courier_id, pickup.sequence, pickup.locked)
+
+    # A courier of another post office.
+    elsewhere = make_user(db, "courier", post_office_id=make_post_office(db).id)
+    db.commit()
+    moved = client.post(f"/api/v1/dispatch/stops/{pickup.id}/move",
+                        json={"courier_id": elsewhere.id})  # fmt: skip
+    assert moved.status_code == 422
+    assert moved.json()["field"] == "courier_id"
+    assert moved.json()["message"] == VI_TEXTS["dispatch.courier_elsewhere"]
+    db.refresh(pickup)
+    assert (pickup.courier_id, pickup.sequence, pickup.locked) == before
+
+    # A stop the courier has already done (the ledger says so; no re-plan since).
+    case = db.get(Case, pickup.case_id)
+    assert case is not None and case.pickup_courier_id == pickup.courier_id
+    courier = actor_for(next(c for c in couriers if c.id == pickup.courier_id))
+    record_one(db, courier, scan("picked_up", dossier_of(db, case).code, details=PICKUP_DETAILS))
+    db.commit()
+    locked = client.post(f"/api/v1/dispatch/stops/{pickup.id}/lock", json={"locked": True})
+    assert locked.status_code == 409, locked.text
+    assert locked.json()["message"] == VI_TEXTS["dispatch.stop_under_way"]
+    db.refresh(pickup)
+    assert not pickup.locked
+
+
+def test_an_unassigned_stop_says_why_in_vietnamese(
+    client: TestClient, db: Session, settings: Settings,
+    planned: tuple[PostOffice, User, list[User]],
+) -> None:  # fmt: skip
+    post, dispatcher, _ = planned
+    day = today_in_vietnam(datetime.now(VN)) + timedelta(days=1)
+    # A booking nobody can reach in its window (the other end of the country) joins the
+    # live plan: it stays out, with the reason.
+    start = datetime(day.year, day.month, day.day, 8, tzinfo=VN)
+    make_case(db, settings, post_office=post, office=make_office(db), service_option="send",
+              pickup_window_start=start, pickup_window_end=start + timedelta(hours=2),
+              lat=10.78, lon=106.70, contact_name="Khách xa")  # fmt: skip
+    update_day(db, settings, post_office_id=post.id, day=day, now=datetime.now(VN))
+    db.commit()
+    _sign_in(client, dispatcher)
+    body = client.get(f"/api/v1/dispatch/day?date={day.isoformat()}").json()
+    assert body["plan"]["trigger"] == "update"
+    reasons = {(s["unassigned_reason_code"], s["unassigned_reason"]) for s in body["unassigned"]}
+    code = "dispatch.unassigned.window_unreachable"
+    assert reasons == {(code, VI_TEXTS[code])}
+    en = client.get(f"/api/v1/dispatch/day?date={day.isoformat()}&lang=en").json()
+    assert {s["unassigned_reason"] for s in en["unassigned"]} == {EN_TEXTS[code]}
+    page = client.get(f"/dispatch?date={day.isoformat()}")
+    assert VI_TEXTS[code].split("(")[0].strip() in page.text

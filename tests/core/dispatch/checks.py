@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case
-from core.dispatch.models import RouteStop
+from core.dispatch.models import DispatchPlan, RouteStop
 from core.settings import Settings
 from vntime import VN
 
@@ -101,10 +101,22 @@ def saved_plan_violations(
             out.append(f"pair {r.id}/{pair.id} split between couriers")
         elif r.courier_id is not None and (r.sequence or 0) >= (pair.sequence or 0):
             out.append(f"pair {r.id}/{pair.id}: drop before pickup")
+    latest = session.scalar(
+        select(DispatchPlan.trigger)
+        .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
+        .order_by(DispatchPlan.id.desc())
+        .limit(1)
+    )
     for r in rows:
         if r.case_id is None or r.status != "planned":
             continue
         case = session.get(Case, r.case_id)
+        assert case is not None
+        if latest == "draft":
+            # Draft routes (the day's plan has not started) name no courier on the case.
+            if r.kind == "home_pickup" and case.pickup_courier_id is not None:
+                out.append(f"case {case.id}: a draft named courier {case.pickup_courier_id}")
+            continue
         assert case is not None
         if r.kind == "home_pickup" and case.pickup_courier_id != r.courier_id:
             out.append(f"case {case.id}: pickup courier {case.pickup_courier_id} != {r.courier_id}")

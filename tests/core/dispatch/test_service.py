@@ -18,10 +18,10 @@ from core.cases.models import Case
 from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.custody.service import ScanCommand, record_one
+from core.dispatch.live import update_day
 from core.dispatch.models import DispatchPlan, RouteStop
 from core.dispatch.service import (
     booking_slots,
-    insert_booking,
     move_stop,
     offerable_windows,
     plan_day,
@@ -261,8 +261,9 @@ def test_new_booking_is_inserted_without_reshuffling_others(
     plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
     before = {s.id: (s.courier_id, s.sequence) for s in _stops(db, post)}
     case = _book(db, settings, post, offices[0], random.Random(99), slot=(13, 15))
-    summary = insert_booking(db, settings, case_id=case.id, now=MORNING + timedelta(hours=1))
-    assert summary is not None and summary.engine == "insertion"
+    summary = update_day(db, settings, post_office_id=post.id, day=DAY,
+                         now=MORNING + timedelta(hours=1))  # fmt: skip
+    assert summary.engine == "insertion"
     new = [s for s in _stops(db, post) if s.case_id == case.id]
     assert len(new) == 2 and all(s.courier_id is not None for s in new)
     for s in _stops(db, post):
@@ -395,7 +396,7 @@ def test_dossier_for_a_far_office_is_left_at_the_post_office_to_travel_on(
 def test_booking_windows_follow_the_live_plan_once_the_day_is_planned(
     db: Session, settings: Settings, post: PostOffice, offices: list[Office], couriers: list[User]
 ) -> None:
-    """The booking page's windows: capacity alone before planning, the routes after."""
+    """The booking page's windows fit the day's routes, before planning and after."""
     from core.booking.slots import candidate_windows
     from core.booking.slots import offerable_windows as booking_windows
 
@@ -403,8 +404,10 @@ def test_booking_windows_follow_the_live_plan_once_the_day_is_planned(
     assert len(booking_slots(settings, DAY)) == 4
     far = {"lat": 10.78, "lon": 106.70}  # Hồ Chí Minh City: no Bắc Ninh courier gets there
     kwargs = {"post_office_id": post.id, "day": DAY, "now": MORNING, "settings": settings}
-    before = booking_windows(db, **far, **kwargs)  # type: ignore[arg-type]
-    assert len(before) == 4  # not planned yet: the capacity rule alone offers it
+    # Not planned yet: a place no courier can reach is offered nothing all the same.
+    assert booking_windows(db, **far, **kwargs) == []  # type: ignore[arg-type]
+    before = booking_windows(db, lat=21.19, lon=106.08, **kwargs)  # type: ignore[arg-type]
+    assert len(before) == 4
 
     _day(db, settings, post, offices, pickups=6, results=2)
     plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.5)
