@@ -493,8 +493,11 @@ def _check_delivery(
     proof = evidence.get("proof")
     if proof not in DELIVERY_PROOFS:
         raise _invalid(
-            "evidence.proof",
-            f"must be one of {', '.join(DELIVERY_PROOFS)}",
+            InvalidInput(
+                f"must be one of {', '.join(DELIVERY_PROOFS)}",
+                field="evidence.proof",
+                reason="doorstep.proof",
+            ),
             "missing_field" if proof is None else "invalid_input",
         )
     _sha(evidence, "signature_sha256", "evidence")
@@ -508,7 +511,12 @@ def _check_delivery(
         name = evidence.get("recipient_name")
         if not isinstance(name, str) or not name.strip():
             raise _invalid(
-                "evidence.recipient_name", "the authorised person's full name", "missing_field"
+                InvalidInput(
+                    "the authorised person's full name",
+                    field="evidence.recipient_name",
+                    reason="doorstep.recipient_name",
+                ),
+                "missing_field",
             )
         _sha(evidence, "authorisation_photo_sha256", "evidence")
         verified = {"recipient": "authorised", "recipient_name": name.strip()}
@@ -527,7 +535,12 @@ def _check_otp(
     code = evidence.get("otp_code")
     if not isinstance(code, str):
         raise _invalid(
-            "evidence.otp_code", "the 6-digit code the citizen received", "missing_field"
+            InvalidInput(
+                "the 6-digit code the citizen received",
+                field="evidence.otp_code",
+                reason="doorstep.otp_code",
+            ),
+            "missing_field",
         )
     assert facts.contact_phone is not None
     check = verify_code(
@@ -554,7 +567,12 @@ def _check_cccd(
     payload = evidence.get("cccd_qr")
     if not isinstance(payload, str):
         raise _invalid(
-            "evidence.cccd_qr", "the text of the QR on the citizen's chip ID card", "missing_field"
+            InvalidInput(
+                "the text of the QR on the citizen's chip ID card",
+                field="evidence.cccd_qr",
+                reason="doorstep.cccd_qr",
+            ),
+            "missing_field",
         )
     if facts.cccd_hash is None:
         raise Refused(

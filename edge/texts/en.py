@@ -234,4 +234,8 @@ TEXTS: dict[str, str] = {
         "choose a reason for the difference."
     ),
     "doorstep.cash_difference_reason": "Choose a reason for the difference from the list.",
+    "doorstep.proof": "Choose how the recipient is verified: one-time code, ID card or letter.",
+    "doorstep.recipient_name": "Enter the authorised person's full name.",
+    "doorstep.otp_code": "Enter the 6-digit code the citizen received.",
+    "doorstep.cccd_qr": "Scan the QR code on the citizen's chip ID card.",
 }

@@ -248,4 +248,8 @@ TEXTS: dict[str, str] = {
         "chênh lệch."
     ),
     "doorstep.cash_difference_reason": "Hãy chọn lý do chênh lệch trong danh sách.",
+    "doorstep.proof": "Chọn cách xác minh người nhận: mã OTP, CCCD hoặc giấy ủy quyền.",
+    "doorstep.recipient_name": "Nhập họ tên đầy đủ của người được ủy quyền.",
+    "doorstep.otp_code": "Nhập mã 6 chữ số người dân nhận được.",
+    "doorstep.cccd_qr": "Quét mã QR trên CCCD gắn chip của người dân.",
 }
