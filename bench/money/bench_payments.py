@@ -80,7 +80,8 @@ def pay(url: str, cases: list[int], rate: float, stop: EventType, report: Queue)
     """In a process of its own (as another app worker would be): one payment with its
     receipt every 1/rate seconds until stopped (none at rate 0: the worker is there, idle);
     reports (payments, seconds, its own CPU seconds, its backend's CPU seconds or None)."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
+    engine = create_engine(url, pool_size=1, max_overflow=0,
+                           connect_args={"application_name": "bench-payer"})  # fmt: skip
     factory = make_sessionmaker(engine)
     with factory() as session:
         backend = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
@@ -111,21 +112,23 @@ def pay(url: str, cases: list[int], rate: float, stop: EventType, report: Queue)
     engine.dispose()
 
 
-def watch_locks(url: str, stop: EventType, report: Queue) -> None:  # type: ignore[type-arg]
-    """Five times a second: which sessions of the bench database wait for a lock, and on what?
-    Reports (samples, {first words of the waiting statement: samples}). A scan queued behind
-    a payment would show here as a waiting scan statement."""
+def watch_waits(url: str, stop: EventType, report: Queue) -> None:  # type: ignore[type-arg]
+    """Five times a second: what is each active session of the bench database waiting for
+    (a lock, the WAL, the disk, nothing: on the CPU)? Reports (samples, {"who: wait": n}),
+    ``who`` being the scans or the payers (their application names). A scan queued behind a
+    payment's lock would show as ``scans: Lock:…``."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
     samples = 0
     waits: Counter[str] = Counter()
     with engine.connect() as connection:
         while not stop.wait(0.2):
             samples += 1
-            for (query,) in connection.execute(text(
-                "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            for who, wait in connection.execute(text(
+                "SELECT application_name, coalesce(wait_event_type || ':' || wait_event, 'CPU') "
+                "FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+                "AND application_name IN ('bench-scans', 'bench-payer')"
             )):  # fmt: skip
-                waits[query] += 1
+                waits[f"{who.removeprefix('bench-')}: {wait}"] += 1
             connection.rollback()
     report.put((samples, dict(waits)))
     engine.dispose()
@@ -148,8 +151,8 @@ class Phase:
     payments_per_second: float
     client_cpu_ms: float | None  # per payment, in the payers' processes
     server_cpu_ms: float | None  # per payment, in their PostgreSQL backends
-    lock_samples: int
-    lock_waits: dict[str, int]
+    wait_samples: int
+    waits: dict[str, int]  # "scans: CPU", "payer: LWLock:WALWrite", ... : times seen
 
 
 def _phase(
@@ -163,20 +166,20 @@ def _phase(
 ) -> Phase:
     """Scans per second while ``--payers`` processes pay at ``rate`` in all (0: they are
     started and connected, and wait), with what the payments achieved and cost."""
-    stop, report, locks = Event(), Queue(), Queue()  # type: ignore[var-annotated]
+    stop, report, watched = Event(), Queue(), Queue()  # type: ignore[var-annotated]
     share = rate / args.payers
     workers = [
         Process(target=pay, args=(url, cases[i :: args.payers], share, stop, report))
         for i in range(args.payers)
     ]
-    workers.append(Process(target=watch_locks, args=(url, stop, locks)))
+    workers.append(Process(target=watch_waits, args=(url, stop, watched)))
     for worker in workers:
         worker.start()
     time.sleep(1.0)  # the payers' start-up (connection, first query) is not the load
     scans = _scan_phase(factory, actor, codes, args.batch)
     stop.set()
     answers = [report.get(timeout=120) for _ in range(args.payers)]
-    samples, waits = locks.get(timeout=60)
+    samples, waits = watched.get(timeout=60)
     for worker in workers:
         worker.join()
     done = sum(a[0] for a in answers)
@@ -190,8 +193,8 @@ def _phase(
             if done and None not in servers
             else None
         ),
-        lock_samples=samples,
-        lock_waits=waits,
+        wait_samples=samples,
+        waits=waits,
     )
 
 
@@ -210,15 +213,16 @@ def main() -> None:
 
 def _measure(url: str, args: argparse.Namespace) -> None:
     upgrade(url)
-    engine = create_engine(url, pool_size=6)
+    engine = create_engine(url, pool_size=6, connect_args={"application_name": "bench-scans"})
     factory = make_sessionmaker(engine)
     settings = Settings(environment="test", secret_key="bench", database_url=url)
     with transaction(factory) as session:
         load_admin_units(session)
         actor = actor_for(make_user(session, "courier"))
     alone_rates, beside_rates, ratios, pay_rates = [], [], [], []
-    client_cpu, server_cpu, lock_samples = [], [], 0
-    lock_waits: Counter[str] = Counter()
+    client_cpu, server_cpu = [], []
+    samples = {"alone": 0, "with payments": 0}
+    waits: dict[str, Counter[str]] = {"alone": Counter(), "with payments": Counter()}
     for round_number in range(1, args.rounds + 1):
         alone_codes = _make_items(factory, settings, args.items)
         beside_codes = _make_items(factory, settings, args.items)
@@ -244,9 +248,9 @@ def _measure(url: str, args: argparse.Namespace) -> None:
             client_cpu.append(with_payments.client_cpu_ms)
         if with_payments.server_cpu_ms is not None:
             server_cpu.append(with_payments.server_cpu_ms)
-        for phase in (without, with_payments):
-            lock_samples += phase.lock_samples
-            lock_waits.update(phase.lock_waits)
+        for name, phase in (("alone", without), ("with payments", with_payments)):
+            samples[name] += phase.wait_samples
+            waits[name].update(phase.waits)
         print(f"round {round_number}: scans alone {without.scans_per_second:7.0f}/s   with "
               f"payments {with_payments.scans_per_second:7.0f}/s   payments "
               f"{with_payments.payments_per_second:5.1f}/s   ratio {ratio:.2f}   load "
@@ -263,10 +267,9 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         print(f"  CPU per payment       {statistics.median(client_cpu):7.2f} ms in the payer, "
               + (f"{statistics.median(server_cpu):.2f} ms in its PostgreSQL backend"
                  if server_cpu else "backend not measurable"))  # fmt: skip
-    print(
-        f"  lock waits            {sum(lock_waits.values())} in {lock_samples} samples of "
-        "pg_stat_activity" + "".join(f"\n    {n:4d}  {q}" for q, n in lock_waits.most_common())
-    )
+    for name in waits:
+        print(f"  sessions seen active in {samples[name]} samples of pg_stat_activity, {name}:"
+              + "".join(f"\n    {n:5d}  {q}" for q, n in sorted(waits[name].items())))  # fmt: skip
     engine.dispose()
 
 
