@@ -3,12 +3,12 @@
 Issue 14: recording a payment and its receipt at 50 per second beside the scan load must not
 slow scans by more than 10%. Each round scans two equal sets of fresh items in batches through
 the custody service (``record``, one transaction per batch, as the courier app's sync does):
-one set alone, the other while ``--payers`` other processes (other app workers) record cash
-payments with their receipts
-(``core.money.record_payment``, one transaction each, as the door-step does) paced at
-``--rate`` per second. The order of the two phases alternates round by round, so a load swing
-on the shared machine does not favour one side; the ratio (scans/s with payments ÷ scans/s
-alone) is taken per round and its median quoted.
+one set with ``--payers`` other processes (other app workers) started and idle, the other
+while they record cash payments with their receipts (``core.money.record_payment``, one
+transaction each, as the door-step does) paced at ``--rate`` per second in all. The order of
+the two phases alternates round by round, so a load swing on the shared machine does not
+favour one side; the ratio (scans/s with payments ÷ scans/s alone) is taken per round and its
+median quoted, with the CPU each payment cost and what the sessions waited on.
 
     .venv/bin/python bench/money/bench_payments.py [--rounds 5] [--items 1500] [--batch 50]
         [--rate 50] [--payers 4]
