@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.bank.endpoints import case_named, read_upload, reconciliation_for
-from api.web import attempt, page_user, render
+from api.web import attempt, page_user, render, request_lang
 from core.access import require_bank_line
 from core.bankdesk.queue import open_lines, refunds_due
 from core.errors import DomainError, InvalidInput, NotFound
@@ -27,6 +27,7 @@ from core.money.reconcile_files import LINE_LABELS, METHOD_LABELS, vnd
 from core.places.models import PostOffice
 from edge.deps import NowDep, SessionDep
 from edge.errors import status_for
+from edge.texts import text
 from vntime import VN
 
 page_router = APIRouter(prefix="/money", include_in_schema=False)
@@ -52,7 +53,7 @@ def _queue_page(
         "post_offices": _post_offices(session, user), "user_post_office": user.post_office_id,
         "error": refusal.detail if refusal else None,
         "error_field": refusal.field if refusal else None,
-        "done": request.query_params.get("done"),
+        "done": _done_text(request),
     }  # fmt: skip
     return render(request, "money/queue.html", context,
                   status_code=status_for(refusal) if refusal else 200)  # fmt: skip
@@ -63,8 +64,41 @@ def queue_page(request: Request, user: MoneyPage, session: SessionDep) -> HTMLRe
     return _queue_page(request, session, user)
 
 
-def _done(message: str) -> RedirectResponse:
-    return RedirectResponse("/money/bank?" + urlencode({"done": message}), status_code=303)
+# What the page says after a form succeeded: the redirect carries the text's key and its
+# figures (never the sentence), and the page reads them in its own language.
+DONE_TEXTS = ("imported", "already_imported", "matched", "line_refunded", "case_refunded")
+
+
+def _done(what: str, **params: object) -> RedirectResponse:
+    query = urlencode({"done": what, **{k: str(v) for k, v in params.items()}})
+    return RedirectResponse("/money/bank?" + query, status_code=303)
+
+
+def _done_text(request: Request) -> str | None:
+    what = request.query_params.get("done")
+    if what not in DONE_TEXTS:
+        return None
+    lang = request_lang(request)
+    asked = request.query_params
+    params: dict[str, object] = {k: asked.get(k, "") for k in ("statement", "line", "item")}
+    if what == "imported":
+        counts = [(k, asked.get(k, "")) for k in OUTCOME_LABELS if asked.get(k, "").isdigit()]
+        index = 0 if lang == "vi" else 1
+        params.update(
+            new=asked.get("new", "0"),
+            known=asked.get("known", "0"),
+            counts=", ".join(f"{OUTCOME_LABELS[k][index]}: {n}" for k, n in counts) or "—",
+        )
+        said = text("bank.done_imported", params, lang)
+        unreadable = asked.get("unreadable", "")
+        if unreadable.isdigit() and int(unreadable):
+            said += " " + text("bank.done_unreadable", {"count": unreadable}, lang)
+        return said
+    if what == "case_refunded":
+        amount = asked.get("amount", "")
+        params.update(amount=vnd(int(amount)) if amount.isdigit() else amount,
+                      case=asked.get("case", ""))  # fmt: skip
+    return text(f"bank.done_{what}", params, lang)
 
 
 @page_router.post("/bank/statements", response_model=None)
@@ -87,12 +121,9 @@ async def upload_statement(
     if isinstance(result, DomainError):
         return _queue_page(request, session, user, result)
     if result.already_imported:
-        return _done(f"Tệp này đã được nhập trước đó (sao kê #{result.statement.id}); "
-                     "không có gì thay đổi.")  # fmt: skip
-    counts = ", ".join(f"{OUTCOME_LABELS[k][0]}: {v}" for k, v in sorted(result.counts().items()))
-    errors = f"; {len(result.errors)} dòng không đọc được" if result.errors else ""
-    return _done(f"Đã nhập {len(result.new)} dòng mới, {result.known} dòng đã có "
-                 f"({counts}){errors}.")  # fmt: skip
+        return _done("already_imported", statement=result.statement.id)
+    return _done("imported", new=len(result.new), known=result.known,
+                 unreadable=len(result.errors), **result.counts())  # fmt: skip
 
 
 def _line(session: Session, user: User, line_id: int) -> BankLine:
@@ -122,7 +153,7 @@ def match_line_page(
     result = attempt(session, act)
     if isinstance(result, DomainError):
         return _queue_page(request, session, user, result)
-    return _done(f"Đã khớp dòng #{line_id} với hồ sơ {result} và lập biên lai.")
+    return _done("matched", line=line_id, item=result)
 
 
 @page_router.post("/bank/lines/{line_id}/refund", response_model=None)
@@ -141,7 +172,7 @@ def refund_line_page(
     result = attempt(session, act)
     if isinstance(result, DomainError):
         return _queue_page(request, session, user, result)
-    return _done(f"Đã lập lệnh hoàn tiền cho dòng #{line_id}.")
+    return _done("line_refunded", line=line_id)
 
 
 @page_router.post("/bank/cases/{case_id}/refund", response_model=None)
@@ -160,7 +191,7 @@ def refund_case_page(
     result = attempt(session, act)
     if isinstance(result, DomainError):
         return _queue_page(request, session, user, result)
-    return _done(f"Đã hoàn {vnd(result)} cho hồ sơ {case_id}.")
+    return _done("case_refunded", amount=result, case=case_id)
 
 
 @page_router.get("/reconciliation", response_class=HTMLResponse)

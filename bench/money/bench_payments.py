@@ -3,12 +3,12 @@
 Issue 14: recording a payment and its receipt at 50 per second beside the scan load must not
 slow scans by more than 10%. Each round scans two equal sets of fresh items in batches through
 the custody service (``record``, one transaction per batch, as the courier app's sync does):
-one set alone, the other while ``--payers`` other processes (other app workers) record cash
-payments with their receipts
-(``core.money.record_payment``, one transaction each, as the door-step does) paced at
-``--rate`` per second. The order of the two phases alternates round by round, so a load swing
-on the shared machine does not favour one side; the ratio (scans/s with payments ÷ scans/s
-alone) is taken per round and its median quoted.
+one set with ``--payers`` other processes (other app workers) started and idle, the other
+while they record cash payments with their receipts (``core.money.record_payment``, one
+transaction each, as the door-step does) paced at ``--rate`` per second in all. The order of
+the two phases alternates round by round, so a load swing on the shared machine does not
+favour one side; the ratio (scans/s with payments ÷ scans/s alone) is taken per round and its
+median quoted, with the CPU each payment cost and what the sessions waited on.
 
     .venv/bin/python bench/money/bench_payments.py [--rounds 5] [--items 1500] [--batch 50]
         [--rate 50] [--payers 4]
@@ -20,9 +20,12 @@ else an embedded PostgreSQL in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import Event, Process, Queue
 from multiprocessing.synchronize import Event as EventType
@@ -41,7 +44,7 @@ from core.custody.parties import Actor  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402
 from core.identity.service import actor_for  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.money import payment_state, record_payment  # noqa: E402
+from core.money import charge_case, payment_state, record_payment  # noqa: E402
 from core.places.service import load_admin_units  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.core.money.helpers import priced_case  # noqa: E402
@@ -50,32 +53,84 @@ from vntime import VN  # noqa: E402
 
 
 def _quoted_cases(factory: sessionmaker[Session], settings: Settings, count: int) -> list[int]:
+    """Booked cases, each charged its quote as the booking service does when it is made (so
+    the payment at the door posts the payment and its receipt, not the charge too)."""
+    at = datetime.now(VN)
     with transaction(factory) as session:
-        return [priced_case(session, settings).id for _ in range(count)]
+        cases = [priced_case(session, settings).id for _ in range(count)]
+        for case_id in cases:
+            charge_case(session, case_id, at=at)
+    return cases
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a PostgreSQL backend on this machine, from /proc; None
+    where it cannot be read (a server elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def pay(url: str, cases: list[int], rate: float, stop: EventType, report: Queue) -> None:  # type: ignore[type-arg]
     """In a process of its own (as another app worker would be): one payment with its
-    receipt every 1/rate seconds until stopped; reports (payments, seconds)."""
-    engine = create_engine(url, pool_size=1)
+    receipt every 1/rate seconds until stopped (none at rate 0: the worker is there, idle);
+    reports (payments, seconds, its own CPU seconds, its backend's CPU seconds or None)."""
+    engine = create_engine(url, pool_size=1, max_overflow=0,
+                           connect_args={"application_name": "bench-payer"})  # fmt: skip
     factory = make_sessionmaker(engine)
-    interval = 1.0 / rate
+    with factory() as session:
+        backend = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        session.commit()
     done = 0
     started = due = time.perf_counter()
-    for case_id in cases:
+    cpu_before, backend_before = time.process_time(), backend_cpu_seconds(backend)
+    for case_id in cases if rate > 0 else []:
         if stop.is_set():
             break
         with transaction(factory) as session:
+            # As the door-step does: what is still due, then the cash with its receipt.
             amount = payment_state(session, case_id).due_vnd
             record_payment(session, case_id=case_id, method="cash", amount_vnd=amount,
                            at=datetime.now(VN), actor_user_id=None, payer="Trần Thị Hoa",
                            reference="bench", idempotency_key=f"bench-pay-{case_id}")  # fmt: skip
         done += 1
-        due += interval
+        due += 1.0 / rate
         pause = due - time.perf_counter()
         if pause > 0:
             stop.wait(pause)
-    report.put((done, time.perf_counter() - started))
+    stop.wait()
+    backend_after = backend_cpu_seconds(backend)
+    server = None
+    if backend_before is not None and backend_after is not None:
+        server = backend_after - backend_before
+    report.put((done, time.perf_counter() - started, time.process_time() - cpu_before, server))
+    engine.dispose()
+
+
+def watch_waits(url: str, stop: EventType, report: Queue) -> None:  # type: ignore[type-arg]
+    """Five times a second: what is each active session of the bench database waiting for
+    (a lock, the WAL, the disk, nothing: on the CPU)? Reports (samples, {"who: wait": n}),
+    ``who`` being the scans or the payers (their application names). A scan queued behind a
+    payment's lock would show as ``scans: Lock:…``."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    samples = 0
+    waits: Counter[str] = Counter()
+    with engine.connect() as connection:
+        while not stop.wait(0.2):
+            samples += 1
+            for who, wait in connection.execute(text(
+                "SELECT application_name, coalesce(wait_event_type || ':' || wait_event, 'CPU') "
+                "FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+                "AND application_name IN ('bench-scans', 'bench-payer')"
+            )):  # fmt: skip
+                waits[f"{who.removeprefix('bench-')}: {wait}"] += 1
+            connection.rollback()
+    report.put((samples, dict(waits)))
     engine.dispose()
 
 
@@ -90,30 +145,57 @@ def _scan_phase(
     return len(codes) / seconds
 
 
-def _beside(
+@dataclass
+class Phase:
+    scans_per_second: float
+    payments_per_second: float
+    client_cpu_ms: float | None  # per payment, in the payers' processes
+    server_cpu_ms: float | None  # per payment, in their PostgreSQL backends
+    wait_samples: int
+    waits: dict[str, int]  # "scans: CPU", "payer: LWLock:WALWrite", ... : times seen
+
+
+def _phase(
     url: str,
     factory: sessionmaker[Session],
     actor: Actor,
     codes: list[str],
     cases: list[int],
     args: argparse.Namespace,
-) -> tuple[float, float]:
-    """Scans per second while the payers pay; and the payments per second they achieved."""
-    stop, report = Event(), Queue()  # type: ignore[var-annotated]
-    share = args.rate / args.payers
-    payers = [
+    rate: float,
+) -> Phase:
+    """Scans per second while ``--payers`` processes pay at ``rate`` in all (0: they are
+    started and connected, and wait), with what the payments achieved and cost."""
+    stop, report, watched = Event(), Queue(), Queue()  # type: ignore[var-annotated]
+    share = rate / args.payers
+    workers = [
         Process(target=pay, args=(url, cases[i :: args.payers], share, stop, report))
         for i in range(args.payers)
     ]
-    for payer in payers:
-        payer.start()
+    workers.append(Process(target=watch_waits, args=(url, stop, watched)))
+    for worker in workers:
+        worker.start()
     time.sleep(1.0)  # the payers' start-up (connection, first query) is not the load
-    rate = _scan_phase(factory, actor, codes, args.batch)
+    scans = _scan_phase(factory, actor, codes, args.batch)
     stop.set()
-    answers = [report.get(timeout=120) for _ in payers]
-    for payer in payers:
-        payer.join()
-    return rate, sum(done / seconds for done, seconds in answers if seconds)
+    answers = [report.get(timeout=120) for _ in range(args.payers)]
+    samples, waits = watched.get(timeout=60)
+    for worker in workers:
+        worker.join()
+    done = sum(a[0] for a in answers)
+    servers = [a[3] for a in answers]
+    return Phase(
+        scans_per_second=scans,
+        payments_per_second=sum(a[0] / a[1] for a in answers if a[1]),
+        client_cpu_ms=1000 * sum(a[2] for a in answers) / done if done else None,
+        server_cpu_ms=(
+            1000 * sum(s for s in servers if s is not None) / done
+            if done and None not in servers
+            else None
+        ),
+        wait_samples=samples,
+        waits=waits,
+    )
 
 
 def main() -> None:
@@ -131,13 +213,16 @@ def main() -> None:
 
 def _measure(url: str, args: argparse.Namespace) -> None:
     upgrade(url)
-    engine = create_engine(url, pool_size=6)
+    engine = create_engine(url, pool_size=6, connect_args={"application_name": "bench-scans"})
     factory = make_sessionmaker(engine)
     settings = Settings(environment="test", secret_key="bench", database_url=url)
     with transaction(factory) as session:
         load_admin_units(session)
         actor = actor_for(make_user(session, "courier"))
     alone_rates, beside_rates, ratios, pay_rates = [], [], [], []
+    client_cpu, server_cpu = [], []
+    samples = {"alone": 0, "with payments": 0}
+    waits: dict[str, Counter[str]] = {"alone": Counter(), "with payments": Counter()}
     for round_number in range(1, args.rounds + 1):
         alone_codes = _make_items(factory, settings, args.items)
         beside_codes = _make_items(factory, settings, args.items)
@@ -147,26 +232,44 @@ def _measure(url: str, args: argparse.Namespace) -> None:
             session.execute(text("ANALYZE"))
             session.commit()
 
+        # The order alternates round by round: a load swing does not favour one side.
         if round_number % 2:
-            alone = _scan_phase(factory, actor, alone_codes, args.batch)
-            with_payments, paid = _beside(url, factory, actor, beside_codes, cases, args)
+            without = _phase(url, factory, actor, alone_codes, cases, args, 0.0)
+            with_payments = _phase(url, factory, actor, beside_codes, cases, args, args.rate)
         else:
-            with_payments, paid = _beside(url, factory, actor, beside_codes, cases, args)
-            alone = _scan_phase(factory, actor, alone_codes, args.batch)
-        alone_rates.append(alone)
-        beside_rates.append(with_payments)
-        ratios.append(with_payments / alone)
-        pay_rates.append(paid)
-        print(f"round {round_number}: scans alone {alone:7.0f}/s   with payments "
-              f"{with_payments:7.0f}/s   payments {paid:5.1f}/s   ratio "
-              f"{with_payments / alone:.2f}", flush=True)  # fmt: skip
+            with_payments = _phase(url, factory, actor, beside_codes, cases, args, args.rate)
+            without = _phase(url, factory, actor, alone_codes, cases, args, 0.0)
+        ratio = with_payments.scans_per_second / without.scans_per_second
+        alone_rates.append(without.scans_per_second)
+        beside_rates.append(with_payments.scans_per_second)
+        ratios.append(ratio)
+        pay_rates.append(with_payments.payments_per_second)
+        if with_payments.client_cpu_ms is not None:
+            client_cpu.append(with_payments.client_cpu_ms)
+        if with_payments.server_cpu_ms is not None:
+            server_cpu.append(with_payments.server_cpu_ms)
+        for name, phase in (("alone", without), ("with payments", with_payments)):
+            samples[name] += phase.wait_samples
+            waits[name].update(phase.waits)
+        print(f"round {round_number}: scans alone {without.scans_per_second:7.0f}/s   with "
+              f"payments {with_payments.scans_per_second:7.0f}/s   payments "
+              f"{with_payments.payments_per_second:5.1f}/s   ratio {ratio:.2f}   load "
+              f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     print(
-        f"\nmedian over {args.rounds} rounds of {args.items} scans in batches of {args.batch}:"
+        f"\nmedian over {args.rounds} rounds of {args.items} scans in batches of {args.batch}"
+        f" ({args.payers} payer processes, idle in the 'alone' phase):"
         f"\n  scans alone           {statistics.median(alone_rates):7.0f} events/s"
         f"\n  scans with payments   {statistics.median(beside_rates):7.0f} events/s"
         f"\n  payments recorded     {statistics.median(pay_rates):7.1f} /s (target {args.rate:g})"
         f"\n  ratio                 {statistics.median(ratios):.2f}  (target >= 0.90)"
     )
+    if client_cpu:
+        print(f"  CPU per payment       {statistics.median(client_cpu):7.2f} ms in the payer, "
+              + (f"{statistics.median(server_cpu):.2f} ms in its PostgreSQL backend"
+                 if server_cpu else "backend not measurable"))  # fmt: skip
+    for name in waits:
+        print(f"  sessions seen active in {samples[name]} samples of pg_stat_activity, {name}:"
+              + "".join(f"\n    {n:5d}  {q}" for q, n in sorted(waits[name].items())))  # fmt: skip
     engine.dispose()
 
 

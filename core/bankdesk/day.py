@@ -13,7 +13,7 @@ hand-overs of the state fees to the desks. At the end the reconciliation must ba
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -82,6 +82,40 @@ def _pick_up(session: Session, courier: User, case_id: int, at: datetime) -> str
     return code
 
 
+def open_handovers(
+    session: Session,
+    day: MoneyDay,
+    couriers: Sequence[User],
+    desks: Sequence[User],
+    *,
+    at: datetime,
+) -> list[tuple[int, dict[str, int]]]:
+    """Each courier offers their cash cases' dossiers to their desk's office, declaring each
+    dossier's state fee: (hand-over id, {dossier code: fee}) per courier, for the desk to
+    receive and sign."""
+    by_courier = [day.cash_cases[:CASH_PER_COURIER], day.cash_cases[CASH_PER_COURIER:]]
+    opened_handovers = []
+    for courier, desk, own in zip(couriers, desks, by_courier, strict=True):
+        codes = [dossier_code(session, c) for c in own]
+        for case_id in own:
+            office_id = session.get_one(
+                Booking, session.get_one(Case, case_id).booking_id
+            ).office_id
+            if office_id != desk.office_id:
+                raise ValueError(f"case {case_id} is not bound for desk {desk.username}'s office")
+        # A payment settles the state fees first (core.money.charges.SETTLE_ORDER), so even the
+        # citizen short of cash paid their fee in full: every fee goes to the desk.
+        item_fees = {
+            code: payment_state(session, case_id).lines.get("state_fee", 0)
+            for code, case_id in zip(codes, own, strict=True)
+        }
+        opened = open_handover(session, actor_for(courier), giver=party("courier", courier.id),
+                               receiver=party("office", desk.office_id or 0), item_codes=codes,
+                               now=at, item_fees=item_fees)  # fmt: skip
+        opened_handovers.append((opened.handover.id, item_fees))
+    return opened_handovers
+
+
 def money_day(
     session: Session,
     *,
@@ -94,6 +128,7 @@ def money_day(
     short_reason: str = "citizen_short_of_cash",
     exempt_case: int | None = None,
     bank_by_hand: bool = False,
+    doors_by_hand: Collection[int] = (),
 ) -> MoneyDay:
     """Play the day. ``cases``: thirty booked cases of one post office, in the order of the
     module's constants, each courier's cash cases bound for that courier's desk's office;
@@ -102,7 +137,12 @@ def money_day(
 
     ``bank_by_hand``: leave the bank to a person (the browser test does it through the pages):
     the statement is written (``statement_csv``) but not imported, and the cancelled booking,
-    not yet paid when it cancels, is refunded from the queue once its transfer arrives."""
+    not yet paid when it cancels, is refunded from the queue once its transfer arrives.
+
+    ``doors_by_hand``: cash cases whose door-step a courier does in the app (the browser
+    test). The day then stops after the other doors: the hand-overs need every dossier
+    picked up, so the caller goes on (``open_handovers``, the desk and cash-up pages) and
+    ``report`` stays None."""
     if len(cases) != DAY_SIZE or len(couriers) != 2 or len(desks) != 2:
         raise ValueError(f"a money day is {DAY_SIZE} cases, 2 couriers, 2 desks")
     day = start.date()
@@ -162,6 +202,8 @@ def money_day(
     for courier, own in zip(couriers, by_courier, strict=True):
         for case_id in own:
             at = tick()
+            if case_id in doors_by_hand:
+                continue
             code = _pick_up(session, courier, case_id, at)
             due = payment_state(session, case_id).due_vnd
             short = case_id == result.short_case
@@ -172,36 +214,24 @@ def money_day(
             record_doorstep_cash(session, check, courier_user_id=courier.id,
                                  event_ref=f"demo-doorstep:{code}", at=at)  # fmt: skip
 
+    if doors_by_hand:
+        return result
     # 15:00-: each courier hands their dossiers and the state fees to their desk.
-    for courier, desk, own in zip(couriers, desks, by_courier, strict=True):
+    for (handover_id, item_fees), courier, desk in zip(
+        open_handovers(session, result, couriers, desks, at=tick()), couriers, desks, strict=True
+    ):
         at = tick()
-        codes = [dossier_code(session, c) for c in own]
-        for case_id in own:
-            office_id = session.get_one(
-                Booking, session.get_one(Case, case_id).booking_id
-            ).office_id
-            if office_id != desk.office_id:
-                raise ValueError(f"case {case_id} is not bound for desk {desk.username}'s office")
-        # A payment settles the state fees first (core.money.charges.SETTLE_ORDER), so even the
-        # citizen short of cash paid their fee in full: every fee goes to the desk.
-        item_fees = {
-            code: payment_state(session, case_id).lines.get("state_fee", 0)
-            for code, case_id in zip(codes, own, strict=True)
-        }
-        opened = open_handover(session, actor_for(courier), giver=party("courier", courier.id),
-                               receiver=party("office", desk.office_id or 0), item_codes=codes,
-                               now=at, item_fees=item_fees)  # fmt: skip
-        for code in codes:
-            receive_item(session, actor_for(desk), opened.handover.id, code, now=at)
+        for code in item_fees:
+            receive_item(session, actor_for(desk), handover_id, code, now=at)
         giver_signature, receiver_signature = (
             store_media(session, signature_png(person.full_name, person.id), "image/png",
                         uploaded_by_user_id=person.id)
             for person in (courier, desk)
         )  # fmt: skip
-        complete_handover(session, actor_for(desk), opened.handover.id, item_fees=item_fees,
+        complete_handover(session, actor_for(desk), handover_id, item_fees=item_fees,
                           now=at, giver_signature_sha256=giver_signature,
                           receiver_signature_sha256=receiver_signature)  # fmt: skip
-        result.handovers.append(opened.handover.id)
+        result.handovers.append(handover_id)
 
     # 17:00-: cash-up at the post office; the second courier's cash counts 10,000 ₫ short.
     for index, courier in enumerate(couriers):

@@ -230,8 +230,10 @@ def prepare(
     return _check_delivery(session, settings, command, facts, now=now)
 
 
-def _invalid(field: str, detail: str, reason: str = "invalid_input") -> Refused:
-    return Refused(reason, InvalidInput(detail, field=field))
+def _invalid(error: InvalidInput, reason_code: str = "invalid_input") -> Refused:
+    """The refusal of one door-step field: ``error`` carries the field, the English detail
+    and the reason whose text the courier reads (edge/texts), ``reason_code`` the kind."""
+    return Refused(reason_code, error)
 
 
 def _sha(mapping: Mapping[str, Any], name: str, prefix: str, *, required: bool = True) -> None:
@@ -240,8 +242,11 @@ def _sha(mapping: Mapping[str, Any], name: str, prefix: str, *, required: bool =
         return
     if not is_sha256(value):
         raise _invalid(
-            f"{prefix}.{name}",
-            "must be the SHA-256 (64 lowercase hex digits) of the uploaded file",
+            InvalidInput(
+                "must be the SHA-256 (64 lowercase hex digits) of the uploaded file",
+                field=f"{prefix}.{name}",
+                reason="doorstep.file_hash",
+            ),
             "missing_field" if value is None else "invalid_input",
         )
 
@@ -250,8 +255,11 @@ def _reason(details: Mapping[str, Any], table: Mapping[str, tuple[str, str]]) ->
     reason = details.get("reason_code")
     if reason not in table:
         raise _invalid(
-            "details.reason_code",
-            f"must be one of {', '.join(table)}",
+            InvalidInput(
+                f"must be one of {', '.join(table)}",
+                field="details.reason_code",
+                reason="doorstep.reason_code",
+            ),
             "missing_field" if reason is None else "invalid_input",
         )
     return str(reason)
@@ -286,31 +294,68 @@ def _entries(details: Mapping[str, Any]) -> dict[str, tuple[int, dict[str, Any]]
     checklist = details.get("checklist")
     if not isinstance(checklist, list) or not checklist:
         raise _invalid(
-            "details.checklist",
-            "liệt kê từng giấy tờ của thủ tục / list each document of the procedure with name, "
-            "form (original, certified_copy or copy) and present",
+            InvalidInput(
+                "list each document of the procedure with name, form (original, "
+                "certified_copy or copy) and present",
+                field="details.checklist",
+                reason="doorstep.checklist_missing",
+            ),
             "missing_field",
         )
     seen: dict[str, tuple[int, dict[str, Any]]] = {}
     for index, entry in enumerate(checklist):
         where = f"details.checklist[{index}]"
+        number = index + 1  # as the courier counts the list
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise _invalid(where, "each entry needs a name")
+            raise _invalid(
+                InvalidInput(
+                    "each entry needs a name",
+                    field=where,
+                    reason="doorstep.entry_name",
+                    params={"number": number},
+                )
+            )
         if entry.get("form") not in _FORM_STRENGTH:
-            raise _invalid(f"{where}.form", "must be original, certified_copy or copy")
-        if not isinstance(entry.get("present"), bool):
-            raise _invalid(f"{where}.present", "must be true or false")
-        if not isinstance(entry.get("not_applicable", False), bool):
-            raise _invalid(f"{where}.not_applicable", "must be true or false")
+            raise _invalid(
+                InvalidInput(
+                    "must be original, certified_copy or copy",
+                    field=f"{where}.form",
+                    reason="doorstep.entry_form",
+                    params={"number": number},
+                )
+            )
+        # ``present`` is required; ``not_applicable`` may be left out (false).
+        for flag, default in (("present", None), ("not_applicable", False)):
+            if not isinstance(entry.get(flag, default), bool):
+                raise _invalid(
+                    InvalidInput(
+                        "must be true or false",
+                        field=f"{where}.{flag}",
+                        reason="doorstep.entry_flag",
+                        params={"number": number},
+                    )
+                )
         if entry.get("not_applicable") and entry["present"]:
             raise _invalid(
-                f"{where}.not_applicable", "a document present cannot also be not applicable"
+                InvalidInput(
+                    "a document present cannot also be not applicable",
+                    field=f"{where}.not_applicable",
+                    reason="doorstep.entry_present_and_not_applicable",
+                    params={"number": number},
+                )
             )
         pages = entry.get("pages")
         if pages is not None and (
             isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= MAX_PAGES
         ):
-            raise _invalid(f"{where}.pages", f"số tờ từ 1 đến {MAX_PAGES} / pages 1-{MAX_PAGES}")
+            raise _invalid(
+                InvalidInput(
+                    f"must be 1 to {MAX_PAGES} pages",
+                    field=f"{where}.pages",
+                    reason="doorstep.entry_pages",
+                    params={"number": number, "max": MAX_PAGES},
+                )
+            )
         seen[_fold(entry["name"])] = (index, entry)
     return seen
 
@@ -370,26 +415,41 @@ def _check_pickup(session: Session, command: ScanCommand, facts: ItemFacts) -> S
         raise Refused(
             "incomplete_dossier",
             InvalidInput(
-                f"Hồ sơ còn thiếu: {missing}. Ghi nhận “từ chối nhận hồ sơ” thay vì nhận. / "
                 f"The dossier lacks: {missing}. Record pickup_refused instead",
                 field="details.checklist",
+                reason="doorstep.incomplete",
+                params={"missing": missing},
             ),
         )
     seal = details.get("seal_number")
     if not isinstance(seal, str) or not seal.strip() or len(seal) > 40:
         raise _invalid(
-            "details.seal_number", "the envelope's seal number (1-40 characters)", "missing_field"
+            InvalidInput(
+                "the envelope's seal number (1-40 characters)",
+                field="details.seal_number",
+                reason="doorstep.seal_number",
+            ),
+            "missing_field",
         )
     fees = details.get("fees_collected_vnd")
     if not isinstance(fees, int) or isinstance(fees, bool) or fees < 0:
         raise _invalid(
-            "details.fees_collected_vnd",
-            "the fees collected, in đồng (0 if none)",
+            InvalidInput(
+                "the fees collected, in đồng (0 if none)",
+                field="details.fees_collected_vnd",
+                reason="doorstep.fees_collected",
+            ),
             "missing_field" if fees is None else "invalid_input",
         )
     method = details.get("payment_method")
     if fees > 0 and method not in PAYMENT_METHODS:
-        raise _invalid("details.payment_method", f"must be one of {', '.join(PAYMENT_METHODS)}")
+        raise _invalid(
+            InvalidInput(
+                f"must be one of {', '.join(PAYMENT_METHODS)}",
+                field="details.payment_method",
+                reason="doorstep.payment_method",
+            )
+        )
     _sha(command.evidence, "citizen_signature_sha256", "evidence")
     _sha(command.evidence, "courier_signature_sha256", "evidence")
     if facts.documents:  # no procedure list: the checklist is kept as the courier sent it
@@ -427,7 +487,12 @@ def _check_refusal(command: ScanCommand, facts: ItemFacts) -> ScanCommand:
         missing = check_checklist(command.details, facts.documents).gaps
     if not isinstance(missing, list) or not missing or not all(isinstance(m, str) for m in missing):
         raise _invalid(
-            "details.missing_documents", "name what the citizen must add", "missing_field"
+            InvalidInput(
+                "name what the citizen must add",
+                field="details.missing_documents",
+                reason="doorstep.missing_documents",
+            ),
+            "missing_field",
         )
     return replace(command, details={**command.details, "missing_documents": missing})
 
@@ -444,8 +509,11 @@ def _check_delivery(
     proof = evidence.get("proof")
     if proof not in DELIVERY_PROOFS:
         raise _invalid(
-            "evidence.proof",
-            f"must be one of {', '.join(DELIVERY_PROOFS)}",
+            InvalidInput(
+                f"must be one of {', '.join(DELIVERY_PROOFS)}",
+                field="evidence.proof",
+                reason="doorstep.proof",
+            ),
             "missing_field" if proof is None else "invalid_input",
         )
     _sha(evidence, "signature_sha256", "evidence")
@@ -460,7 +528,12 @@ def _check_delivery(
         name = evidence.get("recipient_name")
         if not isinstance(name, str) or not name.strip():
             raise _invalid(
-                "evidence.recipient_name", "the authorised person's full name", "missing_field"
+                InvalidInput(
+                    "the authorised person's full name",
+                    field="evidence.recipient_name",
+                    reason="doorstep.recipient_name",
+                ),
+                "missing_field",
             )
         _sha(evidence, "authorisation_photo_sha256", "evidence")
         verified = {"recipient": "authorised", "recipient_name": name.strip()}
@@ -479,7 +552,12 @@ def _check_otp(
     code = evidence.get("otp_code")
     if not isinstance(code, str):
         raise _invalid(
-            "evidence.otp_code", "the 6-digit code the citizen received", "missing_field"
+            InvalidInput(
+                "the 6-digit code the citizen received",
+                field="evidence.otp_code",
+                reason="doorstep.otp_code",
+            ),
+            "missing_field",
         )
     assert facts.contact_phone is not None
     check = verify_code(
@@ -506,7 +584,12 @@ def _check_cccd(
     payload = evidence.get("cccd_qr")
     if not isinstance(payload, str):
         raise _invalid(
-            "evidence.cccd_qr", "the text of the QR on the citizen's chip ID card", "missing_field"
+            InvalidInput(
+                "the text of the QR on the citizen's chip ID card",
+                field="evidence.cccd_qr",
+                reason="doorstep.cccd_qr",
+            ),
+            "missing_field",
         )
     if facts.cccd_hash is None:
         raise Refused(

@@ -84,11 +84,14 @@ def check_cash(
             f"{due} đồng is due for this case (already paid amounts deducted); collect exactly "
             "that, or choose a reason for the difference",
             field="details.fees_collected_vnd",
+            reason="doorstep.cash_differs",
+            params={"due": f"{due:,}".replace(",", ".") + " ₫"},
         )
     if reason_code not in CASH_DIFFERENCE_REASONS:
         raise InvalidInput(
             f"must be one of {', '.join(CASH_DIFFERENCE_REASONS)}",
             field="details.cash_difference_reason",
+            reason="doorstep.cash_difference_reason",
         )
     return CashCheck(case_id, due, collected_vnd, str(reason_code))
 

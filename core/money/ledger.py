@@ -7,7 +7,8 @@ transaction is several postings between named accounts (``till:3``), accounts sp
 being when first used, and a mistake is reverted by a new transaction that points at the
 one it cancels; from Beancount, a transaction balances to zero and the balance of an
 account is only ever the sum of its postings. The database checks the balance itself (a
-deferred constraint trigger, see migration 0007m), so Python's own check is a courtesy.
+deferred constraint trigger, see migration 0007m), so Python's own check is a courtesy: it
+refuses an unbalanced transaction at the call that made it, the trigger at commit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput
@@ -69,29 +70,18 @@ def checked_text(value: object, field: str, *, max_length: int = 200, required: 
     return value.strip()
 
 
-def account_ids(session: Session, keys: Iterable[str]) -> dict[str, int]:
-    """The id of each account, opening the ones never used before (one round trip each way)."""
+def open_accounts(session: Session, keys: Iterable[str]) -> None:
+    """Open the accounts never used before (one round trip; accounts in use are left alone)."""
     wanted = sorted(set(keys))
-    rows = []
-    for key in wanted:
-        kind, ref = accounts.parse(key)
-        rows.append({"key": key, "kind": kind, "ref_id": ref})
+    parsed = [accounts.parse(key) for key in wanted]
     session.execute(
         text(
             "INSERT INTO money_accounts (key, kind, ref_id) "
             "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), "
             "CAST(:refs AS int[])) ON CONFLICT (key) DO NOTHING"
         ),
-        {
-            "keys": [r["key"] for r in rows],
-            "kinds": [r["kind"] for r in rows],
-            "refs": [r["ref_id"] for r in rows],
-        },
+        {"keys": wanted, "kinds": [kind for kind, _ in parsed], "refs": [r for _, r in parsed]},
     )
-    found = session.execute(
-        select(MoneyAccount.key, MoneyAccount.id).where(MoneyAccount.key.in_(wanted))
-    ).all()
-    return {str(key): int(ident) for key, ident in found}
 
 
 def _lock_key(session: Session, key: str) -> None:
@@ -99,9 +89,22 @@ def _lock_key(session: Session, key: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"), {"k": key})
 
 
-def lock_case_money(session: Session, case_id: int) -> None:
-    """Two payments of one case allocate against the same outstanding lines: one at a time."""
-    _lock_key(session, f"money-case:{case_id}")
+def lock_case_money(session: Session, case_id: int, idempotency_key: str | None = None) -> None:
+    """Two payments of one case allocate against the same outstanding lines: one at a time.
+
+    With ``idempotency_key``, the key's lock (``post`` takes it) is taken too, in the same
+    round trip and in the same order as ``post`` would (case, then key), for callers that then
+    write with ``insert_transaction``."""
+    if idempotency_key is None:
+        _lock_key(session, f"money-case:{case_id}")
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(:c, 7)), "
+            "pg_advisory_xact_lock(hashtextextended(:k, 7))"
+        ),
+        {"c": f"money-case:{case_id}", "k": f"money-key:{idempotency_key}"},
+    )
 
 
 def _fingerprint(
@@ -163,10 +166,12 @@ def post(
                 field="idempotency_key",
             )
         return before, False
-    ids = account_ids(session, (leg.account for leg in legs))
-    transaction = MoneyTransaction(
+    transaction = insert_transaction(
+        session,
         kind=kind,
         idempotency_key=key,
+        legs=legs,
+        occurred_at=occurred_at,
         case_id=case_id,
         method=method,
         reason=reason,
@@ -174,27 +179,82 @@ def post(
         actor_user_id=actor_user_id,
         post_office_id=post_office_id,
         reverses_transaction_id=reverses_transaction_id,
-        occurred_at=occurred_at,
-        details=details or {},
+        details=details,
     )
-    session.add(transaction)
-    session.flush()
-    session.add_all(
-        MoneyPosting(
-            transaction_id=transaction.id,
-            account_id=ids[leg.account],
-            amount_vnd=leg.amount_vnd,
-            line=leg.line,
-            case_id=leg.case_id,
-        )
-        for leg in legs
-    )
-    session.flush()
-    # The balance trigger is deferred to commit; fire it now too, so an unbalanced
-    # transaction fails here, at the call that made it, not at some later commit.
-    session.execute(text("SET CONSTRAINTS money_postings_balanced IMMEDIATE"))
-    session.execute(text("SET CONSTRAINTS money_postings_balanced DEFERRED"))
     return transaction, True
+
+
+# The postings of one transaction in one statement, the account ids looked up by key (the
+# accounts were opened by the statement before, so this statement's snapshot sees them).
+_INSERT_POSTINGS = text(
+    "INSERT INTO money_postings (transaction_id, account_id, amount_vnd, line, case_id) "
+    "SELECT :t, a.id, u.amount, u.line, u.case_id "
+    "FROM unnest(CAST(:keys AS text[]), CAST(:amounts AS bigint[]), CAST(:lines AS text[]), "
+    "CAST(:cases AS int[])) WITH ORDINALITY AS u(key, amount, line, case_id, n) "
+    "JOIN money_accounts a ON a.key = u.key ORDER BY u.n"
+)
+
+
+def insert_transaction(
+    session: Session,
+    *,
+    kind: str,
+    idempotency_key: str,
+    legs: Sequence[Leg],
+    occurred_at: datetime,
+    case_id: int | None = None,
+    method: str | None = None,
+    reason: str | None = None,
+    reference: str | None = None,
+    actor_user_id: int | None = None,
+    post_office_id: int | None = None,
+    reverses_transaction_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> MoneyTransaction:
+    """Write a new transaction and its postings in three round trips (accounts, the row, the
+    postings), without the unit of work's per-object bookkeeping.
+
+    For callers that hold the key's lock and found no transaction under it (``post`` does
+    both). The legs must balance (checked here as in ``post``); the database checks again at
+    commit (the deferred ``money_postings_balanced`` trigger, migration 0007m), so nothing
+    unbalanced is ever committed. Every leg must become a posting: a leg the statement
+    dropped would unbalance the transaction, so that is refused here, at once.
+    """
+    if len(legs) < 2 or sum(leg.amount_vnd for leg in legs) != 0:
+        raise InvalidInput("the postings do not balance", field="amount_vnd")
+    open_accounts(session, (leg.account for leg in legs))
+    transaction = session.scalars(
+        insert(MoneyTransaction).returning(MoneyTransaction),
+        [
+            {
+                "kind": kind,
+                "idempotency_key": idempotency_key,
+                "case_id": case_id,
+                "method": method,
+                "reason": reason,
+                "reference": reference,
+                "actor_user_id": actor_user_id,
+                "post_office_id": post_office_id,
+                "reverses_transaction_id": reverses_transaction_id,
+                "occurred_at": occurred_at,
+                "details": details or {},
+            }
+        ],
+    ).one()
+    written = session.execute(
+        _INSERT_POSTINGS,
+        {
+            "t": transaction.id,
+            "keys": [leg.account for leg in legs],
+            "amounts": [leg.amount_vnd for leg in legs],
+            "lines": [leg.line for leg in legs],
+            "cases": [leg.case_id for leg in legs],
+        },
+    )
+    if written.rowcount != len(legs):  # type: ignore[attr-defined]
+        raise RuntimeError(f"money transaction {transaction.id}: {written.rowcount} of "  # type: ignore[attr-defined]
+                           f"{len(legs)} postings written")  # fmt: skip
+    return transaction
 
 
 def reverse(

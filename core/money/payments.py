@@ -8,18 +8,19 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput
 from core.identity.models import User
 from core.money import accounts
-from core.money.charges import SETTLE_ORDER, case_facts, charge_case
+from core.money.charges import SETTLE_ORDER, case_facts, charge_case, charge_key
 from core.money.ledger import (
     Leg,
     checked_amount,
     checked_text,
     existing,
+    insert_transaction,
     lock_case_money,
     post,
     reverse,
@@ -39,6 +40,35 @@ def citizen_lines(session: Session, case_id: int) -> dict[str, int]:
         .group_by(MoneyPosting.line)
     ).all()
     return {line: int(total) for line, total in rows if total}
+
+
+_SNAPSHOT_SQL = text(
+    "SELECT 'line', p.line, sum(p.amount_vnd) FROM money_postings p "
+    "JOIN money_accounts a ON a.id = p.account_id WHERE a.key = :citizen GROUP BY p.line "
+    "UNION ALL SELECT 'used', NULL, id FROM money_transactions WHERE idempotency_key = :key "
+    "UNION ALL SELECT 'charged', NULL, id FROM money_transactions WHERE idempotency_key = :charge"
+)
+
+
+def _payment_snapshot(
+    session: Session, case_id: int, key: str
+) -> tuple[bool, bool, dict[str, int]]:
+    """Whether ``key`` was used already, whether the case's charge is posted, and the citizen's
+    account by line (as ``citizen_lines``), in one round trip."""
+    used = charged = False
+    lines: dict[str, int] = {}
+    rows = session.execute(
+        _SNAPSHOT_SQL,
+        {"citizen": accounts.citizen(case_id), "key": key, "charge": charge_key(case_id)},
+    )
+    for what, line, total in rows:
+        if what == "used":
+            used = True
+        elif what == "charged":
+            charged = True
+        elif total:
+            lines[str(line)] = int(total)
+    return used, charged, lines
 
 
 def allocate(outstanding: dict[str, int], amount: int) -> dict[str, int]:
@@ -102,13 +132,20 @@ def record_payment(
     if at.tzinfo is None:
         raise InvalidInput("needs a UTC offset", field="at")
     facts = case_facts(session, case_id)
-    lock_case_money(session, case_id)
-    before = existing(session, key)
-    if before is not None:
+    # The case's lock and the key's lock in one round trip; then, under them, one query says
+    # whether the key was used, whether the charge is posted and what the citizen owes.
+    lock_case_money(session, case_id, key)
+    used, charged, outstanding = _payment_snapshot(session, case_id, key)
+    if used:
+        before = existing(session, key)
+        assert before is not None
         return _replayed(session, before, case_id=case_id, amount=amount, method=checked)
-    if not facts.cancelled:
+    if not facts.cancelled and not charged:
+        # A booking charges its quote when it is made (core.booking); a case booked before
+        # the ledger, or by hand, is charged by its first payment.
         charge_case(session, case_id, at=at, actor_user_id=actor_user_id)
-    split = allocate(citizen_lines(session, case_id), amount)
+        outstanding = citizen_lines(session, case_id)
+    split = allocate(outstanding, amount)
     if checked == "vietqr":
         money = accounts.BANK_SUSPENSE if from_suspense else accounts.BANK
     else:
@@ -117,7 +154,7 @@ def record_payment(
     for line, part in split.items():
         legs.append(Leg(money, part, line, case_id))
         legs.append(Leg(accounts.citizen(case_id), -part, line, case_id))
-    transaction, _ = post(
+    transaction = insert_transaction(
         session,
         kind="payment",
         idempotency_key=key,

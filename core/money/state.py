@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from core.custody.models import Item
 from core.errors import NotFound
 from core.money import accounts
 from core.money.charges import CaseMoneyFacts, booking_terms, cases_facts, charge_key
-from core.money.models import MoneyAccount, MoneyPosting, MoneyTransaction
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "nothing_due": ("Không phải thanh toán", "Nothing to pay"),
@@ -84,53 +83,52 @@ def payment_state(session: Session, case_id: int) -> PaymentState:
     return state
 
 
+# Everything the states of a set of cases need from the ledger, in one round trip: the
+# citizens' postings by (kind, line, method), a reversal counting as the kind it cancels (a
+# reversed payment is money not taken); which charges are posted; the state fees handed to
+# the office per case.
+_LEDGER_SQL = text(
+    "SELECT 'posting', a.key, coalesce(o.kind, t.kind), p.line, t.method, sum(p.amount_vnd) "
+    "FROM money_postings p JOIN money_transactions t ON t.id = p.transaction_id "
+    "JOIN money_accounts a ON a.id = p.account_id "
+    "LEFT JOIN money_transactions o ON o.id = t.reverses_transaction_id "
+    "WHERE a.key = ANY(:citizens) GROUP BY a.key, coalesce(o.kind, t.kind), p.line, t.method "
+    "UNION ALL SELECT 'charged', t.idempotency_key, NULL, NULL, NULL, NULL "
+    "FROM money_transactions t WHERE t.idempotency_key = ANY(:charges) "
+    "UNION ALL SELECT 'handed', CAST(p.case_id AS text), NULL, NULL, NULL, sum(p.amount_vnd) "
+    "FROM money_postings p JOIN money_transactions t ON t.id = p.transaction_id "
+    "JOIN money_accounts a ON a.id = p.account_id "
+    "WHERE p.case_id = ANY(:cases) AND a.kind = 'agency_payable' "
+    "AND t.kind IN ('agency_handover', 'reversal') GROUP BY p.case_id"
+)
+
+
 def payment_states(session: Session, case_ids: Iterable[int]) -> dict[int, PaymentState]:
-    """Each case's payment state in five queries whatever their number (a run sheet's stops,
+    """Each case's payment state in two queries whatever their number (a run sheet's stops,
     the refunds due): an unknown case is absent."""
     facts = cases_facts(session, case_ids)
     wanted = sorted(facts)
     keys = {accounts.citizen(case_id): case_id for case_id in wanted}
-    original = aliased(MoneyTransaction)
-    # A reversal counts as the kind it cancels: a reversed payment is money not taken.
-    kind = func.coalesce(original.kind, MoneyTransaction.kind)
-    rows = session.execute(
-        select(MoneyAccount.key, kind, MoneyPosting.line, MoneyTransaction.method,
-               func.sum(MoneyPosting.amount_vnd))
-        .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
-        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
-        .outerjoin(original, original.id == MoneyTransaction.reverses_transaction_id)
-        .where(MoneyAccount.key.in_(list(keys)))
-        .group_by(MoneyAccount.key, kind, MoneyPosting.line, MoneyTransaction.method)
-    ).all()  # fmt: skip
+    charges = {charge_key(case_id): case_id for case_id in wanted}
     by_case: dict[int, list[tuple[str, str, str | None, int]]] = defaultdict(list)
-    for key, tx_kind, line, method, total in rows:
-        by_case[keys[key]].append((tx_kind, line, method, int(total)))
-    charges_posted = set(
-        session.scalars(
-            select(MoneyTransaction.idempotency_key).where(
-                MoneyTransaction.idempotency_key.in_([charge_key(c) for c in wanted])
-            )
-        )
+    charges_posted: set[int] = set()
+    handed: dict[int, int] = {}
+    rows = session.execute(
+        _LEDGER_SQL, {"citizens": list(keys), "charges": list(charges), "cases": wanted}
     )
-    handed_rows = session.execute(
-        select(MoneyPosting.case_id, func.sum(MoneyPosting.amount_vnd))
-        .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
-        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
-        .where(
-            MoneyPosting.case_id.in_(wanted),
-            MoneyAccount.kind == "agency_payable",
-            MoneyTransaction.kind.in_(("agency_handover", "reversal")),
-        )
-        .group_by(MoneyPosting.case_id)
-    ).all()
-    handed = {int(case_id): int(total) for case_id, total in handed_rows if case_id is not None}
+    for part, key, tx_kind, line, method, total in rows:
+        if part == "posting":
+            by_case[keys[key]].append((tx_kind, line, method, int(total)))
+        elif part == "charged":
+            charges_posted.add(charges[key])
+        else:
+            handed[int(key)] = int(total)
     return {
         case_id: _state_of(
-            facts[case_id], by_case[case_id], charge_key(case_id) in charges_posted,
-            handed.get(case_id, 0),
+            facts[case_id], by_case[case_id], case_id in charges_posted, handed.get(case_id, 0)
         )
         for case_id in wanted
-    }  # fmt: skip
+    }
 
 
 def _state_of(

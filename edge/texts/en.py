@@ -303,4 +303,43 @@ TEXTS: dict[str, str] = {
     "dispatch.unassigned.no_room": "Every courier's route is full (windows, shift or capacity).",
     "dispatch.unassigned.no_courier": "No suitable courier, or the locked courier is not working.",
     "dispatch.unassigned.too_large": "Larger than any courier's free capacity.",
+    # The bank page after a form succeeded (api/bank/pages.py).
+    "bank.done_imported": "Imported {new} new lines; {known} were already there ({counts}).",
+    "bank.done_unreadable": "{count} lines could not be read.",
+    "bank.done_already_imported": (
+        "This file was imported before (statement #{statement}); nothing changed."
+    ),
+    "bank.done_matched": "Line #{line} matched to case {item}, and its receipt issued.",
+    "bank.done_line_refunded": "Refund ordered for line #{line}.",
+    "bank.done_case_refunded": "Refunded {amount} for case {case}.",
+    # The door-step checks of a pickup (core/courier/doorstep.py, core/money/doorstep.py).
+    "doorstep.file_hash": (
+        "The signature or photo was not uploaded properly: sign or take it again."
+    ),
+    "doorstep.reason_code": "Choose one of the listed reasons.",
+    "doorstep.checklist_missing": (
+        "List each document of the procedure: its name, its form (original, certified copy or "
+        "copy) and whether it is there."
+    ),
+    "doorstep.entry_name": "Document {number} of the list has no name.",
+    "doorstep.entry_form": "Document {number}: choose original, certified copy or copy.",
+    "doorstep.entry_flag": "Document {number}: mark whether it is there.",
+    "doorstep.entry_present_and_not_applicable": (
+        "Document {number} cannot be both there and “not applicable”."
+    ),
+    "doorstep.entry_pages": "Document {number} must have 1 to {max} pages.",
+    "doorstep.incomplete": "The dossier lacks: {missing}. Record “Could not pick up” instead.",
+    "doorstep.seal_number": "Enter the envelope's seal number (1–40 characters).",
+    "doorstep.fees_collected": "Enter the amount collected in đồng (0 if none).",
+    "doorstep.payment_method": "Choose a payment method from the list.",
+    "doorstep.missing_documents": "Name the documents the citizen must add.",
+    "doorstep.cash_differs": (
+        "{due} is due for this case (amounts already paid deducted): collect exactly that, or "
+        "choose a reason for the difference."
+    ),
+    "doorstep.cash_difference_reason": "Choose a reason for the difference from the list.",
+    "doorstep.proof": "Choose how the recipient is verified: one-time code, ID card or letter.",
+    "doorstep.recipient_name": "Enter the authorised person's full name.",
+    "doorstep.otp_code": "Enter the 6-digit code the citizen received.",
+    "doorstep.cccd_qr": "Scan the QR code on the citizen's chip ID card.",
 }

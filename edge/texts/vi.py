@@ -319,4 +319,45 @@ TEXTS: dict[str, str] = {
         "Không có bưu tá phù hợp hoặc bưu tá được khóa không làm việc."
     ),
     "dispatch.unassigned.too_large": "Vượt quá tải trọng còn trống của mọi bưu tá.",
+    # The bank page after a form succeeded (api/bank/pages.py).
+    "bank.done_imported": "Đã nhập {new} dòng mới, {known} dòng đã có ({counts}).",
+    "bank.done_unreadable": "{count} dòng không đọc được.",
+    "bank.done_already_imported": (
+        "Tệp này đã được nhập trước đó (sao kê #{statement}); không có gì thay đổi."
+    ),
+    "bank.done_matched": "Đã khớp dòng #{line} với hồ sơ {item} và lập biên lai.",
+    "bank.done_line_refunded": "Đã lập lệnh hoàn tiền cho dòng #{line}.",
+    "bank.done_case_refunded": "Đã hoàn {amount} cho hồ sơ {case}.",
+    # The door-step checks of a pickup (core/courier/doorstep.py, core/money/doorstep.py).
+    "doorstep.file_hash": "Chữ ký hoặc ảnh chưa được tải lên đúng: hãy ký hoặc chụp lại.",
+    "doorstep.reason_code": "Hãy chọn một lý do trong danh sách.",
+    "doorstep.checklist_missing": (
+        "Hãy liệt kê từng giấy tờ của thủ tục: tên, loại (bản chính, bản sao chứng thực hoặc "
+        "bản sao) và có hay không."
+    ),
+    "doorstep.entry_name": "Giấy tờ thứ {number} trong danh sách chưa có tên.",
+    "doorstep.entry_form": (
+        "Giấy tờ thứ {number}: chọn bản chính, bản sao chứng thực hoặc bản sao."
+    ),
+    "doorstep.entry_flag": "Giấy tờ thứ {number}: đánh dấu có hay không.",
+    "doorstep.entry_present_and_not_applicable": (
+        "Giấy tờ thứ {number} không thể vừa có vừa “không áp dụng”."
+    ),
+    "doorstep.entry_pages": "Số tờ của giấy tờ thứ {number} phải từ 1 đến {max}.",
+    "doorstep.incomplete": (
+        "Hồ sơ còn thiếu: {missing}. Ghi nhận “từ chối nhận hồ sơ” thay vì nhận."
+    ),
+    "doorstep.seal_number": "Nhập số niêm phong của phong bì (1–40 ký tự).",
+    "doorstep.fees_collected": "Nhập số tiền đã thu, bằng đồng (0 nếu không thu).",
+    "doorstep.payment_method": "Chọn cách thanh toán trong danh sách.",
+    "doorstep.missing_documents": "Ghi rõ giấy tờ người dân cần bổ sung.",
+    "doorstep.cash_differs": (
+        "Hồ sơ này còn phải thu {due} (đã trừ số đã trả): thu đúng số đó, hoặc chọn lý do "
+        "chênh lệch."
+    ),
+    "doorstep.cash_difference_reason": "Hãy chọn lý do chênh lệch trong danh sách.",
+    "doorstep.proof": "Chọn cách xác minh người nhận: mã OTP, CCCD hoặc giấy ủy quyền.",
+    "doorstep.recipient_name": "Nhập họ tên đầy đủ của người được ủy quyền.",
+    "doorstep.otp_code": "Nhập mã 6 chữ số người dân nhận được.",
+    "doorstep.cccd_qr": "Quét mã QR trên CCCD gắn chip của người dân.",
 }

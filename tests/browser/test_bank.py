@@ -70,6 +70,14 @@ def test_a_dispatcher_imports_the_statement_refunds_and_reconciles_the_day(
         page.click("#statement-upload button[type=submit]")
         page.wait_for_selector("#done")
         assert "Đã nhập 14 dòng mới" in page.locator("#done").inner_text()
+        # The same page in English says the same in English (the text comes from the
+        # catalogue in the page's language, not from the redirect).
+        page.click("a.lang")
+        page.wait_for_selector("#done")
+        assert "Imported 14 new lines" in page.locator("#done").inner_text()
+        assert "Duplicate (case already paid): 1" in page.locator("#done").inner_text()
+        page.click("a.lang")
+        page.wait_for_selector("#done")
         rows = page.locator("#bank-lines tbody tr")
         assert rows.count() == 3  # the duplicate, the unknown, the cancelled booking's
         assert page.locator("#bank-lines .outcome-duplicate").count() == 1

@@ -50,6 +50,8 @@ def test_a_different_amount_without_a_reason_is_refused_and_changes_nothing(
     assert result["reason_code"] == "cash_amount_differs"
     assert result["field"] == "details.fees_collected_vnd"
     assert str(TOTAL_BOTH) in result["detail"]
+    # The courier reads the amount due in words of the catalogue (Vietnamese by default).
+    assert result["message"].startswith("Hồ sơ này còn phải thu 260.000 ₫"), result["message"]
     db.expire_all()
     assert _receipts(db, case.id) == []
     assert payment_state(db, case.id).state == "quoted"

@@ -112,8 +112,9 @@ def test_a_refusal_names_the_missing_documents_in_vietnamese_and_records_nothing
     assert refused.status_code == 422, refused.text
     answer = refused.json()
     assert (answer["error"], answer["field"]) == ("incomplete_dossier", "details.checklist")
-    assert answer["detail"].startswith(f"Hồ sơ còn thiếu: {ID_CARD}; {LETTER}.")
-    assert FORM not in answer["detail"]
+    # The courier reads the catalogue's text (Vietnamese unless asked otherwise).
+    assert answer["message"].startswith(f"Hồ sơ còn thiếu: {ID_CARD}; {LETTER}.")
+    assert FORM not in answer["message"]
     # A mandatory paper cannot be ruled out as not applicable.
     ruled_out = [
         {"name": FORM, "form": "original", "present": False, "not_applicable": True},
@@ -121,7 +122,7 @@ def test_a_refusal_names_the_missing_documents_in_vietnamese_and_records_nothing
         {"name": LETTER, "form": "certified_copy", "present": False, "not_applicable": True},
     ]
     again = client.post("/mobile/v1/pickups", json=_pickup(item.code, ruled_out), headers=headers)
-    assert again.status_code == 422 and again.json()["detail"].startswith(
+    assert again.status_code == 422 and again.json()["message"].startswith(
         f"Hồ sơ còn thiếu: {FORM}."
     )
     both = [{**checklist[0], "not_applicable": True}, checklist[1], checklist[2]]
