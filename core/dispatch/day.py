@@ -312,6 +312,13 @@ def sync_stops(
         if _km(post.lat, post.lon, o.lat, o.lon) <= settings.dispatch_travel_on_km:
             return office_row(case, booking, "office_drop")
         # The dossier travels on from the post office (bagged, by the hub's transport).
+        return post_office_row(case)
+
+    def counter_drop(case: Case) -> RouteStop:
+        """A result the citizen collects at the counter: left at the post office."""
+        return revived(existing.get((case.id, "post_office_drop"))) or post_office_row(case)
+
+    def post_office_row(case: Case) -> RouteStop:
         start, end = _at_s(settings.dispatch_shift_start), _at_s(settings.dispatch_shift_end)
         return new_row(case, "post_office_drop", lat=post.lat, lon=post.lon,
                        window_start=midnight + timedelta(seconds=start),
@@ -386,7 +393,11 @@ def sync_stops(
             rows.legs.append(_Leg(case.id, booking.commune_code, state.custodian, pickup, drop))
         else:
             pickup = existing.get((case.id, "office_pickup"))
-            drop = existing.get((case.id, "home_delivery"))
+            # "Nhận tại bưu cục": the result rides from the office to the post office's
+            # counter, not to the citizen's door. (A case's dossier and result never share a
+            # day's post-office drop: the agency takes days in between.)
+            to_counter = booking.result_at_post_office
+            drop = existing.get((case.id, "post_office_drop" if to_counter else "home_delivery"))
             # A result the courier holds is delivered today, unless its attempts are used up
             # or today's attempt already failed (before any plan made a row for it).
             retry = not attempts_used_up(state.delivery_attempts, settings) and not (
@@ -399,7 +410,9 @@ def sync_stops(
             ):
                 if status == "result_registered":
                     pickup = office_row(case, booking, "office_pickup")
-                drop = home_row(case, booking, "home_delivery")
+                drop = (
+                    counter_drop(case) if to_counter else home_row(case, booking, "home_delivery")
+                )
             if drop is None:
                 continue
             _sync_result(pickup, drop, state, status, today_event)
@@ -520,6 +533,11 @@ def _sync_result(
             pickup.status = "arrived"  # the courier is at the desk, the hand-off is open
         return
     _done(pickup, state)
+    if drop.kind == "post_office_drop":
+        # Left at the counter: done once the post office holds it (or handed it out).
+        if status in ("at_post_office", "delivered"):
+            _done(drop, state)
+        return
     if status == "delivered":
         _done(drop, state)
     elif status == "attempt_failed" and today:

@@ -439,3 +439,23 @@ def test_booking_windows_come_from_the_setting_before_and_after_planning(
     after = offered()
     assert set(after) <= set(configured)
     assert ("08:00", "10:30") in after  # the morning is not lost once the day is planned
+
+
+def test_a_result_collected_at_the_counter_rides_to_the_post_office_not_the_door(
+    db: Session, settings: Settings, post: PostOffice, couriers: list[User]
+) -> None:
+    """ "Nhận tại bưu cục": the courier brings the result from the office to the counter."""
+    rng = random.Random(9)
+    office = make_office(db, lat=21.1861, lon=106.0763)
+    home = _book(db, settings, post, office, rng, option="receive")
+    counter = _book(db, settings, post, office, rng, option="receive", result_at_post_office=True)
+    for case in (home, counter):
+        register_result(db, settings, Actor.system(), case, now=MORNING - timedelta(hours=12))
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=0.3)
+    kinds = {(s.case_id, s.kind): s for s in _stops(db, post)}
+    assert (home.id, "home_delivery") in kinds
+    assert (counter.id, "home_delivery") not in kinds
+    drop = kinds[(counter.id, "post_office_drop")]
+    assert (drop.lat, drop.lon, drop.office_id) == (post.lat, post.lon, None)
+    assert drop.courier_id == kinds[(counter.id, "office_pickup")].courier_id
+    assert saved_plan_violations(db, settings, post.id, DAY) == []
