@@ -99,9 +99,18 @@ def seed(
             typer.echo("reference data loaded")
 
 
+def _start_planner() -> None:
+    """The planner's VROOM child now (about half a second), not inside the first plan, whose
+    budget it would eat (routing.portfolio.start_workers)."""
+    from routing.planner import start_workers
+
+    start_workers()
+
+
 def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
     import uvicorn
 
+    _start_planner()
     if with_worker:
         threading.Thread(target=_worker_loop, args=(settings, 1.0), daemon=True).start()
     # The app is named by string so that core never imports the HTTP layer.
@@ -212,6 +221,8 @@ def worker(
     """Deliver outbox messages (SMS, webhooks) with retries and dead-lettering."""
     settings = _settings(data_dir)
     _refuse_wrong_production(settings)
+    if not once:
+        _start_planner()  # the live plan's re-optimisation plans here
     count = _worker_loop(settings, poll, once=once, heartbeat=heartbeat)
     typer.echo(f"attempted {count} deliveries")
 
