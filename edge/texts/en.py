@@ -199,4 +199,11 @@ TEXTS: dict[str, str] = {
     "access.corrections": (
         "Only a dispatcher, a province supervisor or an admin can correct the ledger."
     ),
+    # The courier's day: the "arrived" step and ETA requests.
+    "stop.unknown": "There is no stop {stop} in any run sheet.",
+    "stop.not_yours": "Stop {stop} is not on your run sheet.",
+    "stop.cancelled": "Stop {stop} was taken off the plan.",
+    "arrival.no_offset": "The arrival time needs a UTC offset (e.g. +07:00).",
+    "arrival.future": "The arrival time is in the future; check the phone's clock.",
+    "arrival.other_day": "The arrival time is not on the stop's day.",
 }
