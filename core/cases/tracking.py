@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.cases.service import case_context
@@ -177,3 +177,38 @@ def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingVi
             "legs": legs,
         }
     )
+
+
+@dataclass(frozen=True)
+class TrackingVersion:
+    """What a public tracking answer depends on that a scan or a plan changes, read in one
+    query: a cached answer is reused only while this is the same (``api/tracking_cache.py``)."""
+
+    case_id: int | None
+    ledger: str  # every item of the case: id and the sequence number of its last event
+    courier_due_today: bool  # a courier's home stop today: the ETA part moves with the clock
+
+
+_VERSION_SQL = text("""
+SELECT i.case_id,
+       COALESCE(
+           (SELECT string_agg(s.item_id || ':' || s.last_seq, ',' ORDER BY s.item_id)
+              FROM items j JOIN item_states s ON s.item_id = j.id
+             WHERE j.case_id = i.case_id),
+           (SELECT s.item_id || ':' || s.last_seq FROM item_states s WHERE s.item_id = i.id)
+       ) AS ledger,
+       EXISTS (SELECT 1 FROM route_stops r
+                WHERE r.case_id = i.case_id AND r.service_date = :day
+                  AND r.kind IN ('home_pickup', 'home_delivery')
+                  AND r.courier_id IS NOT NULL AND r.status <> 'cancelled') AS due
+  FROM items i
+ WHERE i.code = :code
+""")
+
+
+def tracking_version(session: Session, item_code: str, day: date) -> TrackingVersion | None:
+    """None for an unknown item (its answer is a refusal, never cached)."""
+    row = session.execute(_VERSION_SQL, {"code": item_code, "day": day}).first()
+    if row is None:
+        return None
+    return TrackingVersion(row.case_id, row.ledger or "", bool(row.due))

@@ -16,9 +16,11 @@ from math import asin, cos, radians, sin, sqrt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cases.models import Booking, Case
 from core.courier.pings import latest_fix
 from core.courier.progress import FINISHED, StopProgress, courier_day
 from core.dispatch.models import RouteStop
+from core.errors import NotFound
 from core.identity.models import User
 from vntime import VN
 
@@ -123,3 +125,23 @@ def _live_eta(session: Session, courier_id: int, row: RouteStop, now: datetime) 
         return None
     seconds = _metres(fix.lat, fix.lon, row.lat, row.lon) * _DETOUR / _SPEED_MPS
     return max(fix.fixed_at + timedelta(seconds=seconds), now)
+
+
+def citizens_eta(
+    session: Session, citizen: User, case_id: int, *, now: datetime
+) -> CourierEta | None:
+    """``case_eta`` for the citizen who booked the case; anyone else's is answered as not
+    found (as every other request about a case: ``core.booking.service.citizen_case``)."""
+    owner = session.scalar(
+        select(Booking.citizen_user_id)
+        .join(Case, Case.booking_id == Booking.id)
+        .where(Case.id == case_id)
+    )
+    if owner is None or owner != citizen.id:
+        raise NotFound(
+            f"you have no case {case_id}",
+            field="case_id",
+            reason="case.not_yours",
+            params={"case_id": case_id},
+        )
+    return case_eta(session, case_id, now=now)

@@ -211,6 +211,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/api/v1/bookings", api_for(each(CITIZENS, 422)), json={}),
         Call("GET", "/api/v1/my/cases", api_for(each(CITIZENS, 200))),
         Call("GET", "/api/v1/my/cases/{case_id}", api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("GET", "/api/v1/my/cases/{case_id}/eta",
+             api_for({"citizen_a": 200, "citizen_b": 404})),
         Call("POST", "/api/v1/my/cases/{case_id}/cancel",
              api_for({"citizen_a": 409, "citizen_b": 404})),
         Call("POST", "/api/v1/my/cases/{case_id}/reschedule",
