@@ -9,7 +9,9 @@ and whether a courier is due at the door today). So:
 - a kept answer is used only while its version is the same: a scan accepted on any item of
   the case is seen by the very next read (staleness after a scan: none);
 - an answer with a courier due today carries an ETA that moves with the clock, the courier's
-  position and other citizens' stops: kept at most ``LIVE_TTL_S`` (1 s);
+  position and other citizens' stops: the ETA is recomputed when older than ``LIVE_TTL_S``
+  (1 s), from the courier's day read at most ``LIVE_TTL_S`` before (one read per courier
+  per second, shared by every citizen on their sheet);
 - anything else not written through the ledger (a bank transfer matched to the case, a
   rescheduled window) shows within ``MAX_AGE_S``.
 
@@ -24,13 +26,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from core.cases.tracking import TrackingVersion, TrackingView, tracking_version, tracking_view
-from core.courier.eta import CourierEta, case_eta
+from core.courier.eta import CourierEta, CourierSnapshot, case_eta, courier_snapshot, eta_at
 from core.money.state import PaymentState, tracked_payment_state
 from vntime import VN
 
@@ -51,7 +53,8 @@ class PublicTracking:
 @dataclass(frozen=True)
 class _Entry:
     version: TrackingVersion
-    built_at: float
+    built_at: float  # when the view and money were read
+    eta_at: float  # when the ETA was computed
     answer: PublicTracking
 
 
@@ -59,45 +62,88 @@ class TrackingCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Couriers' days, shared by every citizen on the same sheet: (read at, snapshot).
+        self._couriers: dict[int, tuple[float, CourierSnapshot]] = {}
         self._lock = threading.Lock()  # handlers run in a thread pool
         self.hits = 0
         self.misses = 0
 
     def read(self, session: Session, item_code: str, *, now: datetime) -> PublicTracking:
         """The item's public answer (NotFound for an unknown item, as ``tracking_view``)."""
-        version = tracking_version(session, item_code, now.astimezone(VN).date())
+        day = now.astimezone(VN).date()
+        version = tracking_version(session, item_code, day)
         if version is None:
             return build(session, item_code, None, now=now)  # raises the refusal
         at = self._clock()
         with self._lock:
             entry = self._entries.get(item_code)
-            if entry is not None and self._fresh(entry, version, at):
-                self._entries.move_to_end(item_code)
-                self.hits += 1
+        if entry is not None and entry.version == version and at - entry.built_at < MAX_AGE_S:
+            if not version.courier_due_today or at - entry.eta_at < LIVE_TTL_S:
+                with self._lock:
+                    self._entries.move_to_end(item_code)
+                    self.hits += 1
                 return entry.answer
-        answer = build(session, item_code, version.case_id, now=now)
+            # Same ledger, same stop: only the ETA has aged; the view and money stand.
+            answer = replace(entry.answer, eta=self._eta(session, version, at, now))
+            self._keep(item_code, _Entry(version, entry.built_at, at, answer), hit=True)
+            return answer
+        answer = PublicTracking(
+            view=tracking_view(session, item_code),
+            money=tracked_payment_state(session, item_code),
+            # The case's ledger moved (or it is new here): its courier's day is read afresh,
+            # so the stop this scan finished is not shown as still to come.
+            eta=self._eta(session, version, at, now, afresh=True),
+        )
+        self._keep(item_code, _Entry(version, at, at, answer), hit=False)
+        return answer
+
+    def _eta(
+        self,
+        session: Session,
+        version: TrackingVersion,
+        at: float,
+        now: datetime,
+        *,
+        afresh: bool = False,
+    ) -> CourierEta | None:
+        if version.due_stop_id is None or version.due_courier_id is None:
+            return None
+        courier_id = version.due_courier_id
         with self._lock:
-            self.misses += 1
-            self._entries[item_code] = _Entry(version, at, answer)
+            kept = self._couriers.get(courier_id)
+        if afresh or kept is None or at - kept[0] >= LIVE_TTL_S:
+            kept = (at, courier_snapshot(session, courier_id, now.astimezone(VN).date()))
+            with self._lock:
+                self._couriers[courier_id] = kept
+                if len(self._couriers) > MAX_ENTRIES:
+                    self._couriers.clear()
+        eta = eta_at(kept[1], version.due_stop_id, now)
+        if eta is None and version.case_id is not None:
+            # That stop is finished: the case may have another home stop today (both legs).
+            return case_eta(session, version.case_id, now=now)
+        return eta
+
+    def _keep(self, item_code: str, entry: _Entry, *, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+            self._entries[item_code] = entry
             self._entries.move_to_end(item_code)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
-        return answer
-
-    @staticmethod
-    def _fresh(entry: _Entry, version: TrackingVersion, at: float) -> bool:
-        age = at - entry.built_at
-        limit = LIVE_TTL_S if version.courier_due_today else MAX_AGE_S
-        return entry.version == version and age < limit
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._couriers.clear()
 
 
 def build(
     session: Session, item_code: str, case_id: int | None, *, now: datetime
 ) -> PublicTracking:
+    """The answer read afresh, nothing kept."""
     return PublicTracking(
         view=tracking_view(session, item_code),
         money=tracked_payment_state(session, item_code),

@@ -186,7 +186,14 @@ class TrackingVersion:
 
     case_id: int | None
     ledger: str  # every item of the case: id and the sequence number of its last event
-    courier_due_today: bool  # a courier's home stop today: the ETA part moves with the clock
+    # The case's assigned home stop today, if any, and its courier: an ETA is due, and it
+    # moves with the clock, the courier's position and other citizens' stops.
+    due_stop_id: int | None
+    due_courier_id: int | None
+
+    @property
+    def courier_due_today(self) -> bool:
+        return self.due_stop_id is not None
 
 
 _VERSION_SQL = text("""
@@ -197,11 +204,14 @@ SELECT i.case_id,
              WHERE j.case_id = i.case_id),
            (SELECT s.item_id || ':' || s.last_seq FROM item_states s WHERE s.item_id = i.id)
        ) AS ledger,
-       EXISTS (SELECT 1 FROM route_stops r
-                WHERE r.case_id = i.case_id AND r.service_date = :day
-                  AND r.kind IN ('home_pickup', 'home_delivery')
-                  AND r.courier_id IS NOT NULL AND r.status <> 'cancelled') AS due
+       due.id AS due_stop_id, due.courier_id AS due_courier_id
   FROM items i
+  LEFT JOIN LATERAL (
+       SELECT r.id, r.courier_id FROM route_stops r
+        WHERE r.case_id = i.case_id AND r.service_date = :day
+          AND r.kind IN ('home_pickup', 'home_delivery')
+          AND r.courier_id IS NOT NULL AND r.status <> 'cancelled'
+        ORDER BY r.id LIMIT 1) due ON true
  WHERE i.code = :code
 """)
 
@@ -211,4 +221,4 @@ def tracking_version(session: Session, item_code: str, day: date) -> TrackingVer
     row = session.execute(_VERSION_SQL, {"code": item_code, "day": day}).first()
     if row is None:
         return None
-    return TrackingVersion(row.case_id, row.ledger or "", bool(row.due))
+    return TrackingVersion(row.case_id, row.ledger or "", row.due_stop_id, row.due_courier_id)

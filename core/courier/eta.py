@@ -10,7 +10,7 @@ module: only a time comes out, so nobody reading the page can follow the courier
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from math import asin, cos, radians, sin, sqrt
 
 from sqlalchemy import select
@@ -56,75 +56,117 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_RADIUS_M * asin(sqrt(min(1.0, a)))
 
 
+@dataclass(frozen=True)
+class StopLine:
+    id: int
+    kind: str
+    eta: datetime | None
+    lat: float
+    lon: float
+    progress: StopProgress
+
+
+@dataclass(frozen=True)
+class CourierSnapshot:
+    """A courier's day as an ETA needs it, read in a few queries and shared by every citizen
+    on their sheet (the tracking cache keeps one per courier for a second)."""
+
+    first_name: str
+    stops: tuple[StopLine, ...]  # in order
+    fix: tuple[datetime, float, float] | None  # the last fix: when, where (never shown)
+
+
+def courier_snapshot(session: Session, courier_id: int, day: date) -> CourierSnapshot:
+    rows, progress = courier_day(session, courier_id, day)
+    courier = session.get(User, courier_id)
+    assert courier is not None
+    fix = latest_fix(session, courier_id)
+    return CourierSnapshot(
+        first_name=first_name(courier.full_name),
+        stops=tuple(StopLine(r.id, r.kind, r.eta, r.lat, r.lon, progress[r.id]) for r in rows),
+        fix=(fix.fixed_at, fix.lat, fix.lon) if fix is not None else None,
+    )
+
+
+def due_stops(session: Session, case_id: int, day: date) -> list[tuple[int, int]]:
+    """(stop id, courier id) of the case's assigned home stops of the day."""
+    return [
+        (stop_id, courier_id)
+        for stop_id, courier_id in session.execute(
+            select(RouteStop.id, RouteStop.courier_id)
+            .where(
+                RouteStop.case_id == case_id,
+                RouteStop.service_date == day,
+                RouteStop.kind.in_(HOME_STOPS),
+                RouteStop.courier_id.is_not(None),
+                RouteStop.status != "cancelled",
+            )
+            .order_by(RouteStop.id)
+        )
+        if courier_id is not None
+    ]
+
+
 def case_eta(session: Session, case_id: int, *, now: datetime) -> CourierEta | None:
     """The courier's ETA at this case's door today, or None when no courier is due there
     (no stop planned today, unassigned, or already done)."""
     day = now.astimezone(VN).date()
-    candidates = session.execute(
-        select(RouteStop.id, RouteStop.courier_id)
-        .where(
-            RouteStop.case_id == case_id,
-            RouteStop.service_date == day,
-            RouteStop.kind.in_(HOME_STOPS),
-            RouteStop.courier_id.is_not(None),
-            RouteStop.status != "cancelled",
-        )
-        .order_by(RouteStop.id)
-    ).all()
-    for stop_id, courier_id in candidates:
-        if courier_id is None:  # the query asked for assigned stops only
-            continue
-        rows, progress = courier_day(session, courier_id, day)
-        index = next((i for i, r in enumerate(rows) if r.id == stop_id), None)
-        if index is None or progress[stop_id].status in FINISHED + ("cancelled",):
-            continue
-        courier = session.get(User, courier_id)
-        assert courier is not None
-        row = rows[index]
-        before = [r for r in rows[:index] if progress[r.id].status != "cancelled"]
-        ahead = [r for r in before if progress[r.id].status not in FINISHED]
-        planned = _moved_by_lateness(row, rows[:index], progress, now)
-        en_route = not ahead and progress[stop_id].status == "planned"
-        live = _live_eta(session, courier_id, row, now) if en_route else None
-        return CourierEta(
-            courier_first_name=first_name(courier.full_name),
-            stop_kind=row.kind,
-            status=progress[stop_id].status,
-            planned_eta=planned,
-            en_route=en_route,
-            live_eta=live,
-            stops_before=len(ahead),
-        )
+    for stop_id, courier_id in due_stops(session, case_id, day):
+        eta = eta_at(courier_snapshot(session, courier_id, day), stop_id, now)
+        if eta is not None:
+            return eta
     return None
 
 
-def _moved_by_lateness(
-    row: RouteStop, before: list[RouteStop], progress: dict[int, StopProgress], now: datetime
-) -> datetime | None:
+def eta_at(snapshot: CourierSnapshot, stop_id: int, now: datetime) -> CourierEta | None:
+    """The ETA at one stop of the snapshot's day (None when it is not there or finished)."""
+    index = next((i for i, s in enumerate(snapshot.stops) if s.id == stop_id), None)
+    if index is None:
+        return None
+    stop = snapshot.stops[index]
+    if stop.progress.status in (*FINISHED, "cancelled"):
+        return None
+    before = [s for s in snapshot.stops[:index] if s.progress.status != "cancelled"]
+    ahead = [s for s in before if s.progress.status not in FINISHED]
+    en_route = not ahead and stop.progress.status == "planned"
+    return CourierEta(
+        courier_first_name=snapshot.first_name,
+        stop_kind=stop.kind,
+        status=stop.progress.status,
+        planned_eta=_moved_by_lateness(stop, before, now),
+        en_route=en_route,
+        live_eta=_live_eta(snapshot, stop, now) if en_route else None,
+        stops_before=len(ahead),
+    )
+
+
+def _moved_by_lateness(stop: StopLine, before: list[StopLine], now: datetime) -> datetime | None:
     """The plan's ETA, shifted by how late (or early) the courier finished their latest
     finished stop, and never in the past: a late courier is "expected now", not at 09:40."""
-    if row.eta is None:
+    if stop.eta is None:
         return None
     drift = timedelta(0)
     finished = [
-        (done_at, r.eta)
-        for r in before
-        if progress[r.id].status in FINISHED
-        and (done_at := progress[r.id].finished_at) is not None
-        and r.eta is not None
+        (done_at, s.eta)
+        for s in before
+        if s.progress.status in FINISHED
+        and (done_at := s.progress.finished_at) is not None
+        and s.eta is not None
     ]
     if finished:
         done_at, planned_at = max(finished, key=lambda pair: pair[0])
         drift = done_at - planned_at
-    return max(row.eta + drift, now)
+    return max(stop.eta + drift, now)
 
 
-def _live_eta(session: Session, courier_id: int, row: RouteStop, now: datetime) -> datetime | None:
-    fix = latest_fix(session, courier_id)
-    if fix is None or now - fix.fixed_at > FRESH_FIX:
+def _live_eta(snapshot: CourierSnapshot, stop: StopLine, now: datetime) -> datetime | None:
+    if snapshot.fix is None:
         return None
-    seconds = _metres(fix.lat, fix.lon, row.lat, row.lon) * _DETOUR / _SPEED_MPS
-    return max(fix.fixed_at + timedelta(seconds=seconds), now)
+    fixed_at, lat, lon = snapshot.fix
+    if now - fixed_at > FRESH_FIX:
+        return None
+    seconds = _metres(lat, lon, stop.lat, stop.lon) * _DETOUR / _SPEED_MPS
+    return max(fixed_at + timedelta(seconds=seconds), now)
 
 
 def citizens_eta(
