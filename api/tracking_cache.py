@@ -12,8 +12,9 @@ and whether a courier is due at the door today). So:
   position and other citizens' stops: the ETA is recomputed when older than ``LIVE_TTL_S``
   (1 s), from the courier's day read at most ``LIVE_TTL_S`` before (one read per courier
   per second, shared by every citizen on their sheet);
-- anything else not written through the ledger (a bank transfer matched to the case, a
-  rescheduled window) shows within ``MAX_AGE_S``.
+- the version also holds the case's latest money posting (a bank transfer matched) and its
+  booked window (a rescheduled pickup), so those show at once too; ``MAX_AGE_S`` (5 min) is
+  only a backstop for what no version covers (an office renamed).
 
 Errors (unknown or malformed IDs) are never kept. The cache is per process and bounded
 (``MAX_ENTRIES``, least recently used first out); several workers each keep their own, each
@@ -37,7 +38,7 @@ from core.money.state import PaymentState, tracked_payment_state
 from vntime import VN
 
 LIVE_TTL_S = 1.0
-MAX_AGE_S = 30.0
+MAX_AGE_S = 300.0
 MAX_ENTRIES = 20_000
 
 

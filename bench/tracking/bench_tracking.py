@@ -212,7 +212,10 @@ async def _measure(url: str, args: argparse.Namespace) -> None:
     health = cycle(["/healthz"])
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     try:
-        await closed_loop(port, tracking, args.connections, 1.0)  # warm-up: every code once
+        warm = await Connection.open(port)  # warm-up: every item read once
+        for code in codes:
+            await warm.get(args.path.format(id=code))
+        warm.close()
         await closed_loop(port, health, args.connections, 0.5)
         ratios, track_rates, health_rates = [], [], []
         for number in range(1, args.rounds + 1):

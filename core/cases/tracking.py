@@ -186,6 +186,10 @@ class TrackingVersion:
 
     case_id: int | None
     ledger: str  # every item of the case: id and the sequence number of its last event
+    # What else the page shows that changes without a scan: the latest money posting of the
+    # case (a bank transfer matched) and the booked window (a rescheduled pickup).
+    money: int | None
+    window: datetime | None
     # The case's assigned home stop today, if any, and its courier: an ETA is due, and it
     # moves with the clock, the courier's position and other citizens' stops.
     due_stop_id: int | None
@@ -204,6 +208,9 @@ SELECT i.case_id,
              WHERE j.case_id = i.case_id),
            (SELECT s.item_id || ':' || s.last_seq FROM item_states s WHERE s.item_id = i.id)
        ) AS ledger,
+       (SELECT max(p.id) FROM money_postings p WHERE p.case_id = i.case_id) AS money,
+       (SELECT b.pickup_window_start FROM cases c JOIN bookings b ON b.id = c.booking_id
+         WHERE c.id = i.case_id) AS window,
        due.id AS due_stop_id, due.courier_id AS due_courier_id
   FROM items i
   LEFT JOIN LATERAL (
@@ -221,4 +228,5 @@ def tracking_version(session: Session, item_code: str, day: date) -> TrackingVer
     row = session.execute(_VERSION_SQL, {"code": item_code, "day": day}).first()
     if row is None:
         return None
-    return TrackingVersion(row.case_id, row.ledger or "", row.due_stop_id, row.due_courier_id)
+    return TrackingVersion(row.case_id, row.ledger or "", row.money, row.window, row.due_stop_id,
+                           row.due_courier_id)  # fmt: skip

@@ -121,6 +121,14 @@ def test_a_scan_is_seen_by_the_next_read_and_a_live_eta_within_a_second(
     kept = cache.read(db, quiet_code, now=now)
     clock[0] += LIVE_TTL_S * 10
     assert cache.read(db, quiet_code, now=now) is kept
+    # A rescheduled window is no scan, yet part of the version: shown at once too.
+    booking = db.get(Booking, quiet.booking_id)
+    assert booking is not None
+    booking.pickup_window_start += timedelta(days=1)
+    booking.pickup_window_end += timedelta(days=1)
+    db.flush()
+    moved_window = cache.read(db, quiet_code, now=now)
+    assert moved_window.view.pickup_window_start == booking.pickup_window_start
     _pickup(db, courier, quiet)
     assert cache.read(db, quiet_code, now=now).view.status == "picked_up"
 
