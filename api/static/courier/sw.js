@@ -1,6 +1,6 @@
 // Service worker for the courier app: keeps the app's own files on the phone so it opens
 // with no signal. API calls are never cached here — the app's IndexedDB queue owns them.
-const VERSION = "hoso-courier-2026-12-03.7";
+const VERSION = "hoso-courier-2026-12-03.8-courierday";
 const SHELL = [
   "/courier/",
   "/courier/manifest.webmanifest",
@@ -8,6 +8,7 @@ const SHELL = [
   "/static/courier/api.js",
   "/static/courier/store.js",
   "/static/courier/sync.js",
+  "/static/courier/progress.js",
   "/static/courier/scanner.js",
   "/static/courier/s10.js",
   "/static/courier/i18n.js",

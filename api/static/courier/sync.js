@@ -5,7 +5,7 @@
 // always safe. Media (signatures, photos) are uploaded separately by SHA-256, before or after
 // the events naming them.
 import { ApiError, Offline, call } from "./api.js";
-import { events, media } from "./store.js";
+import { events, kv, media } from "./store.js";
 
 const BATCH = 500;
 const listeners = new Set();
@@ -82,8 +82,42 @@ export async function storeMedia(blob) {
   return sha256;
 }
 
-export function pendingCount() {
-  return events.countPending();
+// The "arrived" tap: kept here (one per stop, the first tap), sent like the scans.
+export async function queueArrival(stopId) {
+  const all = (await kv.get("arrivals")) || {};
+  const key = String(stopId);
+  if (!all[key]) {
+    all[key] = { stop_id: Number(stopId), arrived_at: localIso(), state: "pending", queued_at: Date.now() };
+    await kv.set("arrivals", all); // committed before we say anything
+    emit("queued", all[key]);
+    syncSoon();
+  }
+  return all[key];
+}
+
+export async function arrivals() {
+  return (await kv.get("arrivals")) || {};
+}
+
+async function sendArrivals() {
+  const all = await arrivals();
+  for (const [key, record] of Object.entries(all)) {
+    if (record.state !== "pending") continue;
+    try {
+      const answer = await call("POST", `/stops/${record.stop_id}/arrival`, { arrived_at: record.arrived_at });
+      all[key] = { ...record, state: "sent", arrived_at: answer.arrived_at };
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 401 || error.status >= 500) throw error;
+      all[key] = { ...record, state: "refused", message: error.message }; // never resent
+    }
+    await kv.set("arrivals", all);
+    emit("answered", { arrival: all[key] });
+  }
+}
+
+export async function pendingCount() {
+  const waiting = Object.values(await arrivals()).filter((a) => a.state === "pending").length;
+  return (await events.countPending()) + waiting;
 }
 
 function syncSoon(delay = 0) {
@@ -134,6 +168,7 @@ export async function syncNow() {
   try {
     // Events first: they are the evidence; photos may follow (the server accepts either order).
     await sendEvents();
+    await sendArrivals();
     await uploadMedia();
     retryDelay = 2000;
     emit("synced");
