@@ -8,6 +8,8 @@ the optional GPS pin.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,12 +20,13 @@ from sqlalchemy.orm import Session
 from api.citizens.auth import client_ip
 from api.citizens.endpoints import search_procedures
 from api.tracking import parse_item_id
-from api.tracking_cache import tracking_cache
+from api.tracking_cache import MAX_ENTRIES, PublicTracking, tracking_cache
 from api.web import (
     attempt,
     optional_web_user,
     page_user,
     render,
+    request_lang,
     safe_next,
     start_web_session,
 )
@@ -485,10 +488,28 @@ def track_page(request: Request, item_id: str, session: SessionDep, now: NowDep)
         code = 422 if isinstance(exc, InvalidInput) else 404
         return render(request, "citizen/track.html", {"error": both(exc), "view": None},
                       status_code=code)  # fmt: skip
-    return render(request, "citizen/track.html",
-                  {**_common(), "view": public.view, "error": None,
-                   "format_item_id": format_item_id, "mask_phone": mask_phone,
-                   "money": public.money, "eta": public.eta})  # fmt: skip
+    # The page as the QR opens it (no query, nobody signed in on it) depends only on the
+    # answer and the language: rendered once per answer kept by the cache, per language.
+    plain = not request.url.query
+    key = (public.view.item_code, request_lang(request))
+    kept = _rendered_pages.get(key) if plain else None
+    if kept is not None and kept[0] is public:
+        return HTMLResponse(kept[1])
+    response = render(request, "citizen/track.html",
+                      {**_common(), "view": public.view, "error": None,
+                       "format_item_id": format_item_id, "mask_phone": mask_phone,
+                       "money": public.money, "eta": public.eta})  # fmt: skip
+    if plain:
+        _rendered_pages[key] = (public, bytes(response.body))
+        if len(_rendered_pages) > 2 * MAX_ENTRIES:
+            with suppress(KeyError):  # another thread emptied it first
+                _rendered_pages.popitem(last=False)
+    return response
+
+
+# (item code, language) -> (the cached answer it was rendered from, the page). An answer the
+# cache replaced (a scan, an ETA a second old) is a new object, so its page is rendered anew.
+_rendered_pages: OrderedDict[tuple[str, str], tuple[PublicTracking, bytes]] = OrderedDict()
 
 
 @router.get("/t/{item_id}/barcode.svg")

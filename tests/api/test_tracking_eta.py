@@ -156,3 +156,21 @@ def test_an_eta_request_for_someone_elses_case_is_refused(
         "courier_first_name" not in theirs_answer.text
         and courier.full_name not in theirs_answer.text
     )
+
+
+def test_the_page_a_qr_opens_shows_a_scan_on_the_very_next_read(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """The page is rendered once per kept answer and language; a scan makes a new answer."""
+    courier = make_user(db, "courier")
+    case = make_case(db, settings)
+    code = dossier_of(db, case).code
+    first = client.get(f"/t/{code}")
+    assert first.status_code == 200 and "Bưu tá đã nhận hồ sơ" not in first.text
+    assert client.get(f"/t/{code}").text == first.text  # kept: the same page
+    client.cookies.set("hoso_lang", "en")
+    assert "Tracking" in client.get(f"/t/{code}").text  # the other language, its own page
+    client.cookies.delete("hoso_lang")
+    _pickup(db, courier, case)
+    after = client.get(f"/t/{code}")
+    assert 'id="status">Bưu tá đã nhận hồ sơ' in after.text

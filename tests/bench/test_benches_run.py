@@ -121,3 +121,15 @@ def test_the_payments_bench_reports_a_ratio_and_drops_its_database(database_url:
     assert "scans with payments" in out and "ratio" in out, out
     # None of its own left behind (other engineers' benches come and go on a shared server).
     assert _bench_databases(database_url) - before == set()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_tracking_bench_reports_both_measures(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/tracking/bench_tracking.py", "--cases", "8", "--rounds", "1",
+               "--seconds", "0.3", "--offered", "20", "--connections", "2")  # fmt: skip
+    assert "closed loop" in out and "ratio" in out and "open loop" in out, out
+    assert "tracking  answered" in out and "load average" in out, out
+    # None of its own left behind (other engineers' benches come and go on a shared server).
+    assert _bench_databases(database_url) - before == set()
