@@ -151,22 +151,25 @@ async def closed_loop(port: int, paths: cycle[str], connections: int, seconds: f
 
 async def open_loop(
     port: int, paths: cycle[str], offered: float, seconds: float
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, int]:
     """Latencies (from each request's scheduled start) at ``offered`` requests per second,
-    and the rate actually answered."""
+    the rate actually answered, and how many answers were not 200 (a server pushed past what
+    it can take queues requests until its database pool gives up: they count, not crash)."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(64):
         idle.put_nowait(await Connection.open(port))
     latencies: list[float] = []
+    failed = 0
     total = int(offered * seconds)
     start = time.perf_counter() + 0.05
 
     async def one(scheduled: float, path: str) -> None:
+        nonlocal failed
         conn = await idle.get()
         status = await conn.get(path)
         latencies.append(time.perf_counter() - scheduled)
         idle.put_nowait(conn)
-        assert status == 200, status
+        failed += status != 200
 
     tasks = []
     for index in range(total):
@@ -179,7 +182,7 @@ async def open_loop(
     answered = total / (time.perf_counter() - start)
     while not idle.empty():
         idle.get_nowait().close()
-    return latencies, answered
+    return latencies, answered, failed
 
 
 def p99(values: list[float]) -> float:
@@ -233,8 +236,8 @@ async def _measure(url: str, args: argparse.Namespace) -> None:
             health_rates.append(h)
             print(f"round {number}: /healthz {h:6.0f}/s  tracking {t:6.0f}/s  ratio {t / h:.2f}",
                   flush=True)  # fmt: skip
-        open_health, health_answered = await open_loop(port, health, args.offered, args.seconds)
-        open_track, track_answered = await open_loop(port, tracking, args.offered, args.seconds)
+        open_health = await open_loop(port, health, args.offered, args.seconds)
+        open_track = await open_loop(port, tracking, args.offered, args.seconds)
     finally:
         server.kill()
         server.wait()
@@ -245,10 +248,9 @@ async def _measure(url: str, args: argparse.Namespace) -> None:
           f"tracking {statistics.median(track_rates):6.0f}/s   "
           f"ratio {statistics.median(ratios):.2f}  (goal >= 0.5)")  # fmt: skip
     print(f"open loop, {args.offered:g} requests/s offered for {args.seconds:g} s:")
-    for name, lat, answered in (("/healthz", open_health, health_answered),
-                                ("tracking", open_track, track_answered)):  # fmt: skip
+    for name, (lat, answered, failed) in (("/healthz", open_health), ("tracking", open_track)):
         print(f"  {name:9s} answered {answered:5.0f}/s  p50 {1000 * statistics.median(lat):6.1f} ms"
-              f"  p99 {1000 * p99(lat):6.1f} ms  (n={len(lat)})")  # fmt: skip
+              f"  p99 {1000 * p99(lat):6.1f} ms  (n={len(lat)}, not 200: {failed})")  # fmt: skip
     print("  goal: tracking p99 <= 50 ms")
 
 
