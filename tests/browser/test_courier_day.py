@@ -16,6 +16,7 @@ from core.custody.models import CustodyEvent, Item
 from core.dispatch.models import RouteStop
 from core.settings import Settings
 from tests.browser.conftest import PHONE
+from tests.core.money.helpers import TOTAL_BOTH, priced_case
 from tests.factories import home_post_office, make_case, make_user, todays_stop, unique
 from vntime import VN
 
@@ -46,7 +47,9 @@ def test_the_courier_finishes_a_stop_offline_and_the_next_citizen_sees_the_eta(
         courier = make_user(session, "courier", username=username, password=PASSWORD,
                             full_name="Phan Văn Phúc",
                             post_office_id=home_post_office(session).id)  # fmt: skip
-        cases = [make_case(session, live_settings) for _ in range(3)]
+        # The third citizen pays cash at the door: 260.000 ₫ to collect there.
+        cases = [make_case(session, live_settings) for _ in range(2)]
+        cases.append(priced_case(session, live_settings))
         stops = [
             todays_stop(
                 session,
@@ -105,6 +108,9 @@ def test_the_courier_finishes_a_stop_offline_and_the_next_citizen_sees_the_eta(
         assert "chờ gửi" in done.inner_text()
         assert page.locator("#progress").inner_text().startswith("1/3 xong · 2 còn lại")
         assert _card(page, second).get_attribute("data-status") == "planned"
+        due = _card(page, third).locator(".collect-short")
+        assert due.get_attribute("data-due") == str(TOTAL_BOTH)
+        assert due.inner_text().startswith("Thu 260.000")
         screenshot(page, "courier_day_done_offline")
 
         # Signal again: the queue is sent, the server's sheet confirms the stop.
