@@ -3,8 +3,9 @@
 What a citizen learns: the courier's first name (Vietnamese names end with the given name, so
 "Phan Văn Phúc" is "anh/chị Phúc" at the door), the planned ETA moved by how late or early
 the courier is running, and, once the stop before theirs is finished (the courier is on the
-way to them), an ETA from the courier's last position. The position itself never leaves this
-module: only a time comes out, so nobody reading the page can follow the courier.
+way to them), an ETA from the courier's last position. The position stays inside the
+``CourierSnapshot`` (kept in the server's memory for a second by the tracking cache); what
+comes out (``CourierEta``) holds times only, so nobody reading a page can follow the courier.
 """
 
 from __future__ import annotations
