@@ -17,7 +17,14 @@ from core.dispatch.models import RouteStop
 from core.settings import Settings
 from tests.browser.conftest import PHONE
 from tests.core.money.helpers import TOTAL_BOTH, priced_case
-from tests.factories import home_post_office, make_case, make_user, todays_stop, unique
+from tests.factories import (
+    home_post_office,
+    make_case,
+    make_procedure,
+    make_user,
+    todays_stop,
+    unique,
+)
 from vntime import VN
 
 PASSWORD = "correct horse battery"
@@ -48,7 +55,10 @@ def test_the_courier_finishes_a_stop_offline_and_the_next_citizen_sees_the_eta(
                             full_name="Phan Văn Phúc",
                             post_office_id=home_post_office(session).id)  # fmt: skip
         # The third citizen pays cash at the door: 260.000 ₫ to collect there.
-        cases = [make_case(session, live_settings) for _ in range(2)]
+        # One procedure for both: every factory procedure has the same name, and the booking
+        # page's search lists 50 (tests/browser/test_booking.py searches it in this database).
+        procedure = make_procedure(session)
+        cases = [make_case(session, live_settings, procedure_id=procedure.id) for _ in range(2)]
         cases.append(priced_case(session, live_settings))
         stops = [
             todays_stop(
