@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from core.cases.tracking import tracking_view
+from api.tracking_cache import tracking_cache
+from core.courier.eta import CourierEta
 from core.errors import code_refusal
-from edge.deps import SessionDep
+from edge.deps import NowDep, SessionDep
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
 
@@ -36,6 +38,27 @@ class LegRead(BaseModel):
     status_en: str
 
 
+class EtaRead(BaseModel):
+    """When the courier is expected at the door today. Times only: the courier's position
+    is used to compute ``live_eta`` and never shown."""
+
+    courier_first_name: str
+    stop_kind: str
+    status: str = Field(description="planned, or arrived (the courier is at the door)")
+    planned_eta: datetime | None = Field(
+        description="The plan's ETA moved by how late the courier runs; never in the past"
+    )
+    en_route: bool = Field(description="Every stop before this one is finished")
+    live_eta: datetime | None = Field(
+        description="From the courier's last position, when en route and the fix is fresh"
+    )
+    stops_before: int = Field(description="Unfinished stops before this one")
+
+
+def eta_read(eta: CourierEta | None) -> EtaRead | None:
+    return EtaRead(**asdict(eta)) if eta is not None else None
+
+
 class TrackingRead(BaseModel):
     item_id: str
     kind: str
@@ -54,6 +77,7 @@ class TrackingRead(BaseModel):
     appointment_date: date | None
     legs: list[LegRead]
     timeline: list[TimelineEntryRead]
+    eta: EtaRead | None = Field(default=None, description="A courier due at the door today")
 
 
 def parse_item_id(raw: str) -> str:
@@ -64,9 +88,11 @@ def parse_item_id(raw: str) -> str:
 
 
 @router.get("/{item_id}", response_model=TrackingRead)
-def get_tracking(item_id: str, session: SessionDep) -> TrackingRead:
-    """Status and timeline of one item (and the other leg of its case)."""
-    view = tracking_view(session, parse_item_id(item_id))
+def get_tracking(item_id: str, session: SessionDep, now: NowDep) -> TrackingRead:
+    """Status and timeline of one item (and the other leg of its case), and the courier's
+    ETA when one is due at the door today. Never older than a scan (api/tracking_cache.py)."""
+    public = tracking_cache.read(session, parse_item_id(item_id), now=now)
+    view = public.view
     return TrackingRead(
         item_id=view.item_code,
         kind=view.kind,
@@ -92,4 +118,5 @@ def get_tracking(item_id: str, session: SessionDep) -> TrackingRead:
             )
             for e in view.timeline
         ],
+        eta=eta_read(public.eta),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from core.agency.models import (
 from core.booking.models import BookingTerms, CaseRating, CitizenNotice, NotifierWatermark
 from core.cases.models import Booking, Case, ReceiveRequest
 from core.counter.models import CounterTicket
-from core.courier.models import LocationPing
+from core.courier.models import LocationPing, StopArrival
 from core.custody.models import (
     Bag,
     CustodyEvent,
@@ -110,6 +110,7 @@ __all__ = [
     "NotifierWatermark",
     "DispatchPlan",
     "LocationPing",
+    "StopArrival",
     "DispatchPlan",
     "BankLine",
     "BankLineDecision",

@@ -10,11 +10,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from core.courier.progress import day_count, record_arrival
 from core.courier.rounds import dossier_slip_pdf, due_returns, send_delivery_code
 from core.courier.runsheet import run_sheet
 from edge.deps import NowDep, SettingsDep
 from mobile_api.deps import CurrentCourier, FieldCaller, SessionDep
-from mobile_api.schemas import CodeSentOut, RunSheetOut, StopItem, StopOut
+from mobile_api.schemas import (
+    ArrivalIn,
+    ArrivalOut,
+    CodeSentOut,
+    RunSheetOut,
+    StopItem,
+    StopOut,
+)
 from vntime import VN
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
@@ -100,9 +108,13 @@ def runsheet(
     A citizen's phone number is given in full only on the caller's own stops."""
     day = day or datetime.now(VN).date()
     who, stops = run_sheet(session, caller.user, day, courier_id)
+    count = day_count(stop.status for stop in stops)
     return RunSheetOut(
         date=day,
         courier_id=who,
+        finished=count.finished,
+        total=count.total,
+        remaining=count.remaining,
         stops=[
             StopOut.model_validate(
                 {**asdict(stop), "items": [StopItem(**asdict(i)) for i in stop.items]}
@@ -110,3 +122,13 @@ def runsheet(
             for stop in stops
         ],
     )
+
+
+@router.post("/stops/{stop_id}/arrival", response_model=ArrivalOut)
+def arrive(
+    stop_id: int, body: ArrivalIn, caller: CurrentCourier, session: SessionDep, now: NowDep
+) -> ArrivalOut:
+    """The courier is at this stop of their run sheet (the "arrived" step). Idempotent: the
+    first arrival stands, a resend from the offline queue answers it again (``new`` false)."""
+    arrival = record_arrival(session, caller.user, stop_id, body.arrived_at, now=now)
+    return ArrivalOut(**asdict(arrival))

@@ -415,12 +415,35 @@ class StopOut(BaseModel):
     collect: StopCollectOut | None = Field(
         default=None, description="Home stops of a booked case: the money still to collect"
     )
+    arrived_at: datetime | None = Field(
+        default=None, description="When the courier tapped 'arrived' (POST .../arrival)"
+    )
+    finished_at: datetime | None = Field(
+        default=None, description="When the scan that made the stop done or failed happened"
+    )
 
 
 class RunSheetOut(BaseModel):
     date: date
     courier_id: int
+    finished: int = Field(description="Stops done or failed (the '3' of '3/18 xong')")
+    total: int = Field(description="Stops of the day, cancelled ones left out")
+    remaining: int
     stops: list[StopOut]
+
+
+class ArrivalIn(_In):
+    arrived_at: Moment = Field(
+        description="Phone time of the 'arrived' tap, with its UTC offset; queued offline "
+        "and sent later is fine"
+    )
+
+
+class ArrivalOut(BaseModel):
+    stop_id: int
+    arrived_at: datetime
+    recorded_at: datetime
+    new: bool = Field(description="False: this stop's arrival was recorded before; it stands")
 
 
 class PingIn(_In):

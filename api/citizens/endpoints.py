@@ -35,6 +35,7 @@ from api.citizens.schemas import (
     SignInRequest,
     WindowRead,
 )
+from api.tracking import EtaRead, eta_read
 from api.web import WEB_SESSION_TTL, end_web_session, start_web_session
 from core.booking.documents import booking_quote_pdf
 from core.booking.places import commune_or_error, offices_for
@@ -55,6 +56,7 @@ from core.booking.service import (
     windows_for_address,
 )
 from core.booking.validation import phone_or_error
+from core.courier.eta import citizens_eta
 from core.errors import InvalidInput, NotFound
 from core.identity.service import issue_token
 from core.money.printing import receipt_doc
@@ -341,6 +343,15 @@ def my_case(
     case_id: int, citizen: CurrentCitizen, session: SessionDep, settings: SettingsDep
 ) -> CaseRead:
     return case_read(settings, citizen_case(session, citizen, case_id))
+
+
+@router.get("/my/cases/{case_id}/eta", response_model=EtaRead | None)
+def my_case_eta(
+    case_id: int, citizen: CurrentCitizen, session: SessionDep, now: NowDep
+) -> EtaRead | None:
+    """When the courier is expected at the door today (null when none is due). Another
+    citizen's case is not found; the courier's position is never part of the answer."""
+    return eta_read(citizens_eta(session, citizen, case_id, now=now))
 
 
 @router.post("/my/cases/{case_id}/cancel", response_model=CaseRead)

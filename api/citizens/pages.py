@@ -8,6 +8,8 @@ the optional GPS pin.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,11 +20,13 @@ from sqlalchemy.orm import Session
 from api.citizens.auth import client_ip
 from api.citizens.endpoints import search_procedures
 from api.tracking import parse_item_id
+from api.tracking_cache import MAX_ENTRIES, PublicTracking, tracking_cache
 from api.web import (
     attempt,
     optional_web_user,
     page_user,
     render,
+    request_lang,
     safe_next,
     start_web_session,
 )
@@ -46,12 +50,10 @@ from core.booking.service import (
 )
 from core.booking.slots import offerable_windows
 from core.booking.validation import BookingInvalid, normalise_phone
-from core.cases.tracking import tracking_view
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
 from core.money.exemptions import EXEMPTIONS
-from core.money.state import tracked_payment_state
 from core.otp.service import issue_code
 from core.outbox.citizen import CHANNEL_LABELS, check_channel, choose_channel
 from core.places.models import Commune, Procedure
@@ -484,18 +486,37 @@ def track_form(request: Request, id: str) -> HTMLResponse | RedirectResponse:
 
 
 @router.get("/t/{item_id}", response_class=HTMLResponse)
-def track_page(request: Request, item_id: str, session: SessionDep) -> HTMLResponse:
-    """The label's QR target: status and timeline in plain Vietnamese, personal data masked."""
+def track_page(request: Request, item_id: str, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """The label's QR target: status and timeline in plain Vietnamese, personal data masked,
+    and the courier's first name and ETA when one is due at the door today."""
     try:
-        view = tracking_view(session, parse_item_id(item_id))
+        public = tracking_cache.read(session, parse_item_id(item_id), now=now)
     except DomainError as exc:
         code = 422 if isinstance(exc, InvalidInput) else 404
         return render(request, "citizen/track.html", {"error": both(exc), "view": None},
                       status_code=code)  # fmt: skip
-    return render(request, "citizen/track.html",
-                  {**_common(), "view": view, "error": None, "format_item_id": format_item_id,
-                   "mask_phone": mask_phone,
-                   "money": tracked_payment_state(session, view.item_code)})  # fmt: skip
+    # The page as the QR opens it (no query, nobody signed in on it) depends only on the
+    # answer and the language: rendered once per answer kept by the cache, per language.
+    plain = not request.url.query
+    key = (public.view.item_code, request_lang(request))
+    kept = _rendered_pages.get(key) if plain else None
+    if kept is not None and kept[0] is public:
+        return HTMLResponse(kept[1])
+    response = render(request, "citizen/track.html",
+                      {**_common(), "view": public.view, "error": None,
+                       "format_item_id": format_item_id, "mask_phone": mask_phone,
+                       "money": public.money, "eta": public.eta})  # fmt: skip
+    if plain:
+        _rendered_pages[key] = (public, bytes(response.body))
+        if len(_rendered_pages) > 2 * MAX_ENTRIES:
+            with suppress(KeyError):  # another thread emptied it first
+                _rendered_pages.popitem(last=False)
+    return response
+
+
+# (item code, language) -> (the cached answer it was rendered from, the page). An answer the
+# cache replaced (a scan, an ETA a second old) is a new object, so its page is rendered anew.
+_rendered_pages: OrderedDict[tuple[str, str], tuple[PublicTracking, bytes]] = OrderedDict()
 
 
 @router.get("/t/{item_id}/barcode.svg")

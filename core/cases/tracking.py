@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.cases.service import case_context
@@ -177,3 +177,56 @@ def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingVi
             "legs": legs,
         }
     )
+
+
+@dataclass(frozen=True)
+class TrackingVersion:
+    """What a public tracking answer depends on that a scan or a plan changes, read in one
+    query: a cached answer is reused only while this is the same (``api/tracking_cache.py``)."""
+
+    case_id: int | None
+    ledger: str  # every item of the case: id and the sequence number of its last event
+    # What else the page shows that changes without a scan: the latest money posting of the
+    # case (a bank transfer matched) and the booked window (a rescheduled pickup).
+    money: int | None
+    window: datetime | None
+    # The case's assigned home stop today, if any, and its courier: an ETA is due, and it
+    # moves with the clock, the courier's position and other citizens' stops.
+    due_stop_id: int | None
+    due_courier_id: int | None
+
+    @property
+    def courier_due_today(self) -> bool:
+        return self.due_stop_id is not None
+
+
+_VERSION_SQL = text("""
+SELECT i.case_id,
+       COALESCE(
+           (SELECT string_agg(s.item_id || ':' || s.last_seq, ',' ORDER BY s.item_id)
+              FROM items j JOIN item_states s ON s.item_id = j.id
+             WHERE j.case_id = i.case_id),
+           (SELECT s.item_id || ':' || s.last_seq FROM item_states s WHERE s.item_id = i.id)
+       ) AS ledger,
+       (SELECT max(p.id) FROM money_postings p WHERE p.case_id = i.case_id) AS money,
+       (SELECT b.pickup_window_start FROM cases c JOIN bookings b ON b.id = c.booking_id
+         WHERE c.id = i.case_id) AS window,
+       due.id AS due_stop_id, due.courier_id AS due_courier_id
+  FROM items i
+  LEFT JOIN LATERAL (
+       SELECT r.id, r.courier_id FROM route_stops r
+        WHERE r.case_id = i.case_id AND r.service_date = :day
+          AND r.kind IN ('home_pickup', 'home_delivery')
+          AND r.courier_id IS NOT NULL AND r.status <> 'cancelled'
+        ORDER BY r.id LIMIT 1) due ON true
+ WHERE i.code = :code
+""")
+
+
+def tracking_version(session: Session, item_code: str, day: date) -> TrackingVersion | None:
+    """None for an unknown item (its answer is a refusal, never cached)."""
+    row = session.execute(_VERSION_SQL, {"code": item_code, "day": day}).first()
+    if row is None:
+        return None
+    return TrackingVersion(row.case_id, row.ledger or "", row.money, row.window, row.due_stop_id,
+                           row.due_courier_id)  # fmt: skip

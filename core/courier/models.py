@@ -31,3 +31,19 @@ class LocationPing(Base):
     accuracy_m: Mapped[float]
     speed_mps: Mapped[float | None]
     heading_deg: Mapped[float | None]
+
+
+class StopArrival(Base):
+    """The courier said "I am here" at a stop of their run sheet (the "arrived" step).
+
+    One row per stop: the first arrival sent is kept (a phone that queued the tap offline and
+    resends it, or a double tap, changes nothing). ``arrived_at`` is the phone's clock when the
+    courier tapped, ``recorded_at`` the server's when it reached us.
+    """
+
+    __tablename__ = "stop_arrivals"
+
+    route_stop_id: Mapped[int] = mapped_column(ForeignKey("route_stops.id"), primary_key=True)
+    courier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    arrived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

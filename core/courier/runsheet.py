@@ -1,5 +1,8 @@
 """A courier's run sheet: their stops for a day, in order, with what to collect or hand over.
 
+Each stop's status is its progress as the ledger has it (``core.courier.progress``): done the
+moment its scan is accepted, arrived when the courier tapped "arrived".
+
 The planner fills ``route_stops``; this only reads them. A citizen's phone number appears in
 full only on the courier's own stops; a dispatcher looking at someone's sheet sees it masked.
 """
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.access import may_see_post_office
 from core.cases.models import Booking, Case
+from core.courier.progress import arrivals_of, items_now, stop_progress
 from core.custody.models import Item, ItemState
 from core.dispatch.models import RouteStop
 from core.errors import Forbidden, NotFound
@@ -75,6 +79,9 @@ class Stop:
     documents: list[StopDocument] = field(default_factory=list)
     # Door-step money: what is still to collect (from the ledger) and how.
     collect: StopCollect | None = None
+    # The courier's "arrived" tap, and when the scan that finished the stop happened.
+    arrived_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,10 @@ def run_sheet(
         )
     }
 
+    # Done / failed / arrived as the ledger says now, not as the last plan left it.
+    progress = stop_progress(rows, items_now(session, case_ids),
+                             arrivals_of(session, (r.id for r in rows)), day)  # fmt: skip
+
     # The money of every home stop booked with a quote, in a few queries for the whole sheet.
     money = payment_states(
         session, terms_of(session, [r.case_id for r in rows if r.kind in HOME_STOPS and r.case_id])
@@ -170,7 +181,7 @@ def run_sheet(
             id=row.id,
             sequence=row.sequence,
             kind=row.kind,
-            status=row.status,
+            status=progress[row.id].status,
             window_start=row.window_start,
             window_end=row.window_end,
             eta=row.eta,
@@ -180,6 +191,8 @@ def run_sheet(
             case_id=row.case_id,
             office_id=row.office_id,
             items=[i for i in items.get(row.case_id or -1, []) if i.kind in _ITEM_KINDS[row.kind]],
+            arrived_at=progress[row.id].arrived_at,
+            finished_at=progress[row.id].finished_at,
         )
         if row.kind in HOME_STOPS and booking is not None:
             assert row.case_id is not None

@@ -342,4 +342,11 @@ TEXTS: dict[str, str] = {
     "doorstep.recipient_name": "Enter the authorised person's full name.",
     "doorstep.otp_code": "Enter the 6-digit code the citizen received.",
     "doorstep.cccd_qr": "Scan the QR code on the citizen's chip ID card.",
+    # The courier's day: the "arrived" step and ETA requests.
+    "stop.unknown": "There is no stop {stop} in any run sheet.",
+    "stop.not_yours": "Stop {stop} is not on your run sheet.",
+    "stop.cancelled": "Stop {stop} was taken off the plan.",
+    "arrival.no_offset": "The arrival time needs a UTC offset (e.g. +07:00).",
+    "arrival.future": "The arrival time is in the future; check the phone's clock.",
+    "arrival.other_day": "The arrival time is not on the stop's day.",
 }

@@ -360,4 +360,11 @@ TEXTS: dict[str, str] = {
     "doorstep.recipient_name": "Nhập họ tên đầy đủ của người được ủy quyền.",
     "doorstep.otp_code": "Nhập mã 6 chữ số người dân nhận được.",
     "doorstep.cccd_qr": "Quét mã QR trên CCCD gắn chip của người dân.",
+    # The courier's day: the "arrived" step and ETA requests.
+    "stop.unknown": "Không có điểm dừng số {stop} trong lộ trình.",
+    "stop.not_yours": "Điểm dừng số {stop} không thuộc lộ trình của bạn.",
+    "stop.cancelled": "Điểm dừng số {stop} đã được bỏ khỏi lộ trình.",
+    "arrival.no_offset": "Thời điểm đến cần có múi giờ (ví dụ +07:00).",
+    "arrival.future": "Thời điểm đến ở tương lai; hãy kiểm tra đồng hồ của điện thoại.",
+    "arrival.other_day": "Thời điểm đến không thuộc ngày của điểm dừng.",
 }

@@ -211,6 +211,8 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/api/v1/bookings", api_for(each(CITIZENS, 422)), json={}),
         Call("GET", "/api/v1/my/cases", api_for(each(CITIZENS, 200))),
         Call("GET", "/api/v1/my/cases/{case_id}", api_for({"citizen_a": 200, "citizen_b": 404})),
+        Call("GET", "/api/v1/my/cases/{case_id}/eta",
+             api_for({"citizen_a": 200, "citizen_b": 404})),
         Call("POST", "/api/v1/my/cases/{case_id}/cancel",
              api_for({"citizen_a": 409, "citizen_b": 404})),
         Call("POST", "/api/v1/my/cases/{case_id}/reschedule",
@@ -292,6 +294,7 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/mobile/v1/pings", api_for(couriers_422), json={}),
         Call("GET", "/mobile/v1/couriers/{courier_id}/position",
              api_for({"dispatcher_1": 200, "admin": 200, "supervisor_1": 200})),
+        Call("POST", "/mobile/v1/stops/{stop_id}/arrival", api_for(couriers_422), json={}),
         # -- print files: staff of post office 1 / office 1, and admins -------------------------
         Call("GET", "/print/labels.pdf", api_for(printing), params={"items": [o.item_a]}),
         Call("GET", "/print/labels/{item_id}.pdf", api_for(printing)),

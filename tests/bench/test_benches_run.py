@@ -131,3 +131,13 @@ def test_the_digitising_bench_reports_sizes_and_ratios(database_url: str) -> Non
     out = _run(database_url, "bench/digitising/bench_digitising.py", "--pages", "2",
                "--repeats", "1")  # fmt: skip
     assert "uploaded after the phone's compression" in out and "ratio" in out, out
+
+
+def test_the_tracking_bench_reports_both_measures(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/tracking/bench_tracking.py", "--cases", "8", "--rounds", "1",
+               "--seconds", "0.3", "--offered", "20", "--connections", "2")  # fmt: skip
+    assert "closed loop" in out and "ratio" in out and "open loop" in out, out
+    assert "tracking  answered" in out and "load average" in out, out
+    # None of its own left behind (other engineers' benches come and go on a shared server).
+    assert _bench_databases(database_url) - before == set()

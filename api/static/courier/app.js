@@ -4,7 +4,8 @@ import { normalise, format } from "./s10.js";
 import { feedback, startCamera, stopCamera } from "./scanner.js";
 import { events, kv } from "./store.js";
 import { deviceKeyFields } from "./signing.js";
-import { onChange, pendingCount, queueEvent, storeMedia, syncNow, uuid, watchPosition } from "./sync.js";
+import { arrivals, onChange, pendingCount, queueArrival, queueEvent, storeMedia, syncNow, uuid, watchPosition } from "./sync.js";
+import { dayCount, hasChanges, planChanges, stopState } from "./progress.js";
 import { currentLang, t, toggleLang } from "./i18n.js";
 import { vnDateTime, vnTime } from "./vntime.js";
 import { capturedDocuments, digitiseScreen } from "./digitise.js";
@@ -157,19 +158,83 @@ async function loadRunsheet() {
   }
 }
 
-function stopCard(stop) {
+// What a stop's state reads as on its card and screen.
+function stateLabel(state) {
+  if (state.status === "done") return t(state.confirmed ? "stop_done" : "stop_done_unsent");
+  if (state.status === "failed") return t(state.confirmed ? "stop_failed" : "stop_failed_unsent");
+  if (state.status === "arrived") return t("stop_arrived");
+  if (state.status === "cancelled") return t("stop_cancelled");
+  return null;
+}
+
+// The money at a stop in a few words for the list; the stop's screen says how (collectLine).
+function collectShort(stop) {
+  const c = stop.collect;
+  if (!c) return null;
+  const text = c.due_vnd > 0 ? `${t("collect_short")} ${vnd(c.due_vnd)}` : t("paid_short");
+  return h("div", { class: `collect-short collect-${c.how}`, "data-due": String(c.due_vnd) }, text);
+}
+
+function stopCard(stop, state) {
+  const label = stateLabel(state);
   return h(
     "a",
-    { class: `card stop status-${stop.status}`, href: `#/stop/${stop.id}`, "data-stop": String(stop.id) },
+    {
+      class: `card stop status-${state.status}${state.confirmed ? "" : " unsent"}`,
+      href: `#/stop/${stop.id}`,
+      "data-stop": String(stop.id),
+      "data-status": state.status,
+      "data-confirmed": state.confirmed ? "1" : "0",
+    },
     h("div", { class: "seq" }, stop.sequence ?? "–"),
     h(
       "div",
       {},
       h("strong", {}, t(`stop_kind_${stop.kind}`)),
+      label ? h("div", { class: "stop-state" }, label) : null,
       h("div", {}, stop.place),
       h("div", { class: "muted" }, `${t("window")} ${time(stop.window_start)}–${time(stop.window_end)} · ${t("eta")} ${time(stop.eta)}`),
+      collectShort(stop),
       h("div", { class: "muted" }, (stop.items || []).map((i) => format(i.code)).join(", ")),
     ),
+  );
+}
+
+// Each stop's state as this phone knows it: the server's sheet, then the local queue.
+async function stopStates(stops) {
+  const [records, arrived] = await Promise.all([events.all(), arrivals()]);
+  return new Map(stops.map((s) => [s.id, stopState(s, records, arrived)]));
+}
+
+// The plan changed since the courier last looked: name what moved, in their language, and
+// keep saying it until they tap "understood" (a refresh in between adds to the list).
+async function notePlanChanges(sheet) {
+  const shown = await kv.get("runsheet_shown");
+  if (shown && shown.date === sheet.date) {
+    const changes = planChanges(shown, sheet);
+    if (hasChanges(changes)) {
+      const kept = (await kv.get("plan_changes")) || [];
+      const line = (key, stop, extra = "") => ({ key, kind: stop.kind, place: stop.place, extra });
+      kept.push(
+        ...changes.added.map((s) => line("plan_added", s, `#${s.sequence ?? "–"}`)),
+        ...changes.removed.map((s) => line("plan_removed", s)),
+        ...changes.moved.map((m) => line("plan_moved", m.stop, `#${m.from ?? "–"} → #${m.to ?? "–"}`)),
+      );
+      await kv.set("plan_changes", kept);
+    }
+  }
+  await kv.set("runsheet_shown", sheet);
+}
+
+async function planChangesBanner() {
+  const lines = (await kv.get("plan_changes")) || [];
+  if (!lines.length) return null;
+  return h(
+    "div",
+    { class: "card changes", id: "plan-changes", role: "status" },
+    h("strong", {}, t("plan_changed")),
+    h("ul", {}, lines.map((l) => h("li", { "data-change": l.key }, `${t(l.key)}: ${t(`stop_kind_${l.kind}`)} — ${l.place}${l.extra ? ` (${l.extra})` : ""}`))),
+    h("button", { class: "small", id: "plan-changes-ok", onclick: async () => { await kv.del("plan_changes"); go("#/home"); } }, t("understood")),
   );
 }
 
@@ -249,7 +314,16 @@ function stopsMap(stops) {
 
 async function homeScreen(view = "list") {
   const sheet = await loadRunsheet();
+  await notePlanChanges(sheet);
   const stops = sheet.stops || [];
+  const states = await stopStates(stops);
+  const count = dayCount([...states.values()]);
+  const progress = h(
+    "p",
+    { class: "progress", id: "progress", "data-finished": String(count.finished), "data-total": String(count.total) },
+    h("strong", {}, `${count.finished}/${count.total} ${t("done_short")}`),
+    ` · ${count.remaining} ${t("remaining")}`,
+  );
   const switcher = h(
     "div",
     { class: "switch" },
@@ -257,7 +331,7 @@ async function homeScreen(view = "list") {
     h("a", { href: "#/map", class: view === "map" ? "on" : "" }, t("map")),
   );
   const leaflet = view === "map" ? leafletMap(stops) : null;
-  const body = view === "map" ? (leaflet ? leaflet.element : stopsMap(stops)) : stops.length ? stops.map(stopCard) : h("p", { class: "muted" }, t("no_stops"));
+  const body = view === "map" ? (leaflet ? leaflet.element : stopsMap(stops)) : stops.length ? stops.map((s) => stopCard(s, states.get(s.id))) : h("p", { class: "muted" }, t("no_stops"));
   const signOut = h(
     "button",
     {
@@ -274,7 +348,7 @@ async function homeScreen(view = "list") {
     },
     t("sign_out"),
   );
-  await screen(t("runsheet"), null, [switcher, body, signOut], "#/home");
+  await screen(t("runsheet"), null, [await planChangesBanner(), progress, switcher, body, signOut], "#/home");
   if (leaflet) leaflet.init();
 }
 
@@ -286,6 +360,18 @@ async function findStop(id) {
 async function stopScreen(id) {
   const stop = await findStop(id);
   if (!stop) return go("#/home");
+  const state = (await stopStates([stop])).get(stop.id);
+  const arrival = (await arrivals())[String(stop.id)];
+  const label = stateLabel(state);
+  let arrivedLine = null;
+  if (arrival && arrival.state === "refused") {
+    arrivedLine = h("p", { class: "msg bad", id: "arrival-refused" }, `${t("arrival_refused")}: ${arrival.message}`);
+  } else if (arrival || stop.arrived_at) {
+    const at = (arrival && arrival.arrived_at) || stop.arrived_at;
+    arrivedLine = h("p", { class: "msg good", id: "arrived-at" }, `${t("arrived_at")} ${time(at)}`);
+  } else if (state.status === "planned") {
+    arrivedLine = h("button", { class: "secondary", id: "arrived", onclick: async () => { await queueArrival(stop.id); go(`#/stop/${stop.id}`); } }, t("arrived_button"));
+  }
   const maps = `https://www.google.com/maps/dir/?api=1&destination=${stop.lat},${stop.lon}`;
   const actions = [];
   if (stop.kind === "home_pickup") {
@@ -304,7 +390,9 @@ async function stopScreen(id) {
       "div",
       { class: "card" },
       h("p", {}, h("strong", {}, stop.place)),
+      label ? h("p", { class: "stop-state", id: "stop-state", "data-status": state.status }, label) : null,
       h("p", {}, `${t("window")}: ${time(stop.window_start)}–${time(stop.window_end)} · ${t("eta")} ${time(stop.eta)}`),
+      arrivedLine,
       stop.contact_name ? h("p", {}, stop.contact_name) : null,
       stop.contact_phone ? h("a", { class: "button secondary", href: `tel:${stop.contact_phone}` }, `${t("call")} ${stop.contact_phone}`) : null,
       h("a", { class: "button secondary", href: maps, target: "_blank", rel: "noopener" }, t("navigate")),
@@ -987,10 +1075,18 @@ onChange(async (what) => {
     return loginScreen(t("session_expired"));
   }
   await refreshStatus();
+  if (what === "synced" && onRunSheet()) route(); // the server's word on what was just sent
   if (what === "changed" && document.getElementById("event-list")) {
     document.getElementById("event-list").replaceWith(await recentList());
   }
 });
+function onRunSheet() {
+  return Boolean(document.getElementById("progress"));
+}
+// A re-plan reaches the phone within a minute while the run sheet is open.
+setInterval(() => {
+  if (navigator.onLine && onRunSheet()) route();
+}, 60000);
 window.addEventListener("online", refreshStatus);
 window.addEventListener("offline", refreshStatus);
 window.addEventListener("hashchange", route);

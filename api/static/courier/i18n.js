@@ -147,6 +147,25 @@ const TEXT = {
   no_figures: ["Chưa có số liệu", "No figures yet"],
   figures_offline: ["Mất kết nối — đang xem số liệu lần trước.", "Offline — showing the last figures."],
   session_expired: ["Phiên đăng nhập hết hạn — đăng nhập lại; dữ liệu chưa gửi vẫn được giữ.", "Session expired — sign in again; unsent data is kept."],
+  // The courier's day: progress, arrival, plan changes.
+  done_short: ["xong", "done"],
+  remaining: ["còn lại", "left"],
+  stop_done: ["✓ Đã xong", "✓ Done"],
+  stop_done_unsent: ["✓ Đã xong · chờ gửi", "✓ Done · not sent yet"],
+  stop_failed: ["✗ Không thành công", "✗ Not done"],
+  stop_failed_unsent: ["✗ Không thành công · chờ gửi", "✗ Not done · not sent yet"],
+  stop_arrived: ["Đã đến nơi", "Arrived"],
+  stop_cancelled: ["Đã bỏ khỏi lộ trình", "Taken off the plan"],
+  arrived_button: ["Tôi đã đến nơi", "I have arrived"],
+  arrived_at: ["Đã đến lúc", "Arrived at"],
+  arrival_refused: ["Không ghi nhận được giờ đến", "Arrival not recorded"],
+  collect_short: ["Thu", "Collect"],
+  paid_short: ["Đã thanh toán", "Paid"],
+  plan_changed: ["Lộ trình vừa thay đổi", "Your route changed"],
+  plan_added: ["Thêm điểm", "Added"],
+  plan_removed: ["Bỏ điểm", "Removed"],
+  plan_moved: ["Đổi thứ tự", "Moved"],
+  understood: ["Đã hiểu", "Got it"],
 };
 
 let lang = localStorage.getItem("hoso_lang") === "en" ? "en" : "vi";

@@ -1,6 +1,6 @@
 // Service worker for the courier app: keeps the app's own files on the phone so it opens
 // with no signal. API calls are never cached here — the app's IndexedDB queue owns them.
-const VERSION = "hoso-courier-2026-12-03.10";
+const VERSION = "hoso-courier-2026-12-03.11";
 const SHELL = [
   "/courier/",
   "/courier/manifest.webmanifest",
@@ -10,6 +10,7 @@ const SHELL = [
   "/static/courier/sync.js",
   "/static/courier/digitise.js",
   "/static/courier/signing.js",
+  "/static/courier/progress.js",
   "/static/courier/scanner.js",
   "/static/courier/s10.js",
   "/static/courier/i18n.js",

@@ -6,7 +6,7 @@
 // the events naming them.
 import { ApiError, Offline, call } from "./api.js";
 import { signed } from "./signing.js";
-import { copies, events, media, pages } from "./store.js";
+import { copies, events, kv, media, pages } from "./store.js";
 
 const BATCH = 500;
 const listeners = new Set();
@@ -102,8 +102,43 @@ export async function queueCopy(copy) {
   syncSoon();
 }
 
+// The "arrived" tap: kept here (one per stop, the first tap), sent like the scans.
+export async function queueArrival(stopId) {
+  const all = (await kv.get("arrivals")) || {};
+  const key = String(stopId);
+  if (!all[key]) {
+    all[key] = { stop_id: Number(stopId), arrived_at: localIso(), state: "pending", queued_at: Date.now() };
+    await kv.set("arrivals", all); // committed before we say anything
+    emit("queued", all[key]);
+    syncSoon();
+  }
+  return all[key];
+}
+
+export async function arrivals() {
+  return (await kv.get("arrivals")) || {};
+}
+
+async function sendArrivals() {
+  const all = await arrivals();
+  for (const [key, record] of Object.entries(all)) {
+    if (record.state !== "pending") continue;
+    try {
+      const answer = await call("POST", `/stops/${record.stop_id}/arrival`, { arrived_at: record.arrived_at });
+      all[key] = { ...record, state: "sent", arrived_at: answer.arrived_at };
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 401 || error.status >= 500) throw error;
+      all[key] = { ...record, state: "refused", message: error.message }; // never resent
+    }
+    await kv.set("arrivals", all);
+    emit("answered", { arrival: all[key] });
+  }
+}
+
 export async function pendingCount() {
-  const waiting = (await copies.all()).filter((c) => c.state === "pending").length;
+  const copiesWaiting = (await copies.all()).filter((c) => c.state === "pending").length;
+  const arrivalsWaiting = Object.values(await arrivals()).filter((a) => a.state === "pending").length;
+  const waiting = copiesWaiting + arrivalsWaiting;
   return (await events.countPending()) + waiting;
 }
 
@@ -207,6 +242,7 @@ export async function syncNow() {
   try {
     // Events first: they are the evidence; photos may follow (the server accepts either order).
     await sendEvents();
+    await sendArrivals();
     await uploadMedia();
     // Dossier pages last: the largest uploads, and nothing else waits for them.
     await uploadPages();
