@@ -293,6 +293,9 @@ def _media_refs(results: list[ScanResult], commands: list[ScanCommand | Malforme
 @router.post(
     "/scans",
     response_model=ScanBatchOut,
+    # The envelope (not JSON, not {"events": [...]}, 1 to 500 events) is refused whole; each
+    # event's own refusal is in its answer, with 200.
+    responses={422: {"description": "The batch's envelope is wrong; `field` names it"}},
     openapi_extra={
         "requestBody": {
             "required": True,

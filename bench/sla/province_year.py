@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.booking.service import RATING_REASONS
 from core.custody.hashing import GENESIS_HASH, chain_hash
 from core.custody.models import CustodyEvent
+from core.custody.rows import offset_of
 from core.custody.transitions import TRANSITIONS
 from core.db import transaction
 from core.identity.models import User
@@ -239,7 +240,7 @@ class Ledger:
             "item_id": self.item_id, "seq": self.seq, "kind": kind, "biz_step": rule.biz_step,
             "disposition": rule.disposition, "upu_code": rule.upu_code, "from_party": frm,
             "to_party": to, "actor_user_id": user, "actor_role": role, "actor_party": party,
-            "device_id": None, "occurred_at": at, "occurred_offset": "+07:00",
+            "device_id": None, "occurred_at": at, "occurred_offset": offset_of(at),
             "recorded_at": at + timedelta(seconds=3), "place": None, "lat": None, "lon": None,
             "gps_accuracy_m": None, "bag_id": None, "evidence": evidence or {},
             "details": details or {}, "raw_code": self.code, "corrects_event_id": None,
@@ -546,7 +547,10 @@ def _drop_secondary_indexes(cursor: Any) -> list[str]:
     cursor.execute(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
         " FROM pg_constraint c WHERE c.contype = 'u'"
-        " AND c.conrelid::regclass::text = ANY(%s)",
+        " AND c.conrelid::regclass::text = ANY(%s)"
+        # A key another table's foreign key points at stays (device signatures name events).
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint f"
+        " WHERE f.contype = 'f' AND f.conindid = c.conindid)",
         (list(BULK_TABLES),),
     )
     constraints = cursor.fetchall()
