@@ -8,10 +8,16 @@ while they record cash payments with their receipts (``core.money.record_payment
 transaction each, as the door-step does) paced at ``--rate`` per second in all. The order of
 the two phases alternates round by round, so a load swing on the shared machine does not
 favour one side; the ratio (scans/s with payments ÷ scans/s alone) is taken per round and its
-median quoted, with the CPU each payment cost and what the sessions waited on.
+median quoted, with the CPU each payment cost and what the sessions waited on. That is the
+saturation mode: it measures how much of the machine's CPU the payments take from a scan
+loop that wants all of it. The open-loop mode (``open_loop.py``) offers the scans at the scan
+load's rate instead (``--offered``, default docs/scaling.md's design peak of ~600 events/s)
+and compares their latency per batch commit and the rate achieved, alone and beside the
+payments; ``--mode both`` (the default) runs saturation, then the open loop.
 
-    .venv/bin/python bench/money/bench_payments.py [--rounds 5] [--items 1500] [--batch 50]
-        [--rate 50] [--payers 4]
+    .venv/bin/python bench/money/bench_payments.py [--mode both|saturation|open] [--rounds 5]
+        [--items 1500] [--batch 50] [--rate 50] [--payers 4]
+        [--offered 600] [--seconds 6] [--scanners 2]
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
