@@ -8,10 +8,16 @@ while they record cash payments with their receipts (``core.money.record_payment
 transaction each, as the door-step does) paced at ``--rate`` per second in all. The order of
 the two phases alternates round by round, so a load swing on the shared machine does not
 favour one side; the ratio (scans/s with payments ÷ scans/s alone) is taken per round and its
-median quoted, with the CPU each payment cost and what the sessions waited on.
+median quoted, with the CPU each payment cost and what the sessions waited on. That is the
+saturation mode: it measures how much of the machine's CPU the payments take from a scan
+loop that wants all of it. The open-loop mode (``open_loop.py``) offers the scans at the scan
+load's rate instead (``--offered``, default docs/scaling.md's design peak of ~600 events/s)
+and compares their latency per batch commit and the rate achieved, alone and beside the
+payments; ``--mode both`` (the default) runs saturation, then the open loop.
 
-    .venv/bin/python bench/money/bench_payments.py [--rounds 5] [--items 1500] [--batch 50]
-        [--rate 50] [--payers 4]
+    .venv/bin/python bench/money/bench_payments.py [--mode both|saturation|open] [--rounds 5]
+        [--items 1500] [--batch 50] [--rate 50] [--payers 4]
+        [--offered 600] [--seconds 6] [--scanners 2]
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
@@ -39,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "ledger"))  # the scan batch is the ledger bench's own
 
 from bench_ledger import _make_items, scratch_database, service_batch  # noqa: E402
+from open_loop import OpenPhase, offer_scans  # noqa: E402
 
 from core.custody.parties import Actor  # noqa: E402
 from core.db import make_sessionmaker, transaction  # noqa: E402
@@ -155,6 +162,45 @@ class Phase:
     waits: dict[str, int]  # "scans: CPU", "payer: LWLock:WALWrite", ... : times seen
 
 
+class Beside:
+    """``--payers`` processes (other app workers) and the wait sampler, running beside the
+    scans: paying at ``rate`` in all, or started, connected and idle at rate 0."""
+
+    def __init__(self, url: str, cases: list[int], payers: int, rate: float) -> None:
+        self.stop, self.report, self.watched = Event(), Queue(), Queue()  # type: ignore[var-annotated]
+        self.payers = payers
+        share = rate / payers
+        self.workers = [
+            Process(target=pay, args=(url, cases[i::payers], share, self.stop, self.report))
+            for i in range(payers)
+        ]
+        self.workers.append(Process(target=watch_waits, args=(url, self.stop, self.watched)))
+        for worker in self.workers:
+            worker.start()
+        time.sleep(1.0)  # the payers' start-up (connection, first query) is not the load
+
+    def finish(self, scans_per_second: float) -> Phase:
+        self.stop.set()
+        answers = [self.report.get(timeout=120) for _ in range(self.payers)]
+        samples, waits = self.watched.get(timeout=60)
+        for worker in self.workers:
+            worker.join()
+        done = sum(a[0] for a in answers)
+        servers = [a[3] for a in answers]
+        return Phase(
+            scans_per_second=scans_per_second,
+            payments_per_second=sum(a[0] / a[1] for a in answers if a[1]),
+            client_cpu_ms=1000 * sum(a[2] for a in answers) / done if done else None,
+            server_cpu_ms=(
+                1000 * sum(s for s in servers if s is not None) / done
+                if done and None not in servers
+                else None
+            ),
+            wait_samples=samples,
+            waits=waits,
+        )
+
+
 def _phase(
     url: str,
     factory: sessionmaker[Session],
@@ -166,36 +212,8 @@ def _phase(
 ) -> Phase:
     """Scans per second while ``--payers`` processes pay at ``rate`` in all (0: they are
     started and connected, and wait), with what the payments achieved and cost."""
-    stop, report, watched = Event(), Queue(), Queue()  # type: ignore[var-annotated]
-    share = rate / args.payers
-    workers = [
-        Process(target=pay, args=(url, cases[i :: args.payers], share, stop, report))
-        for i in range(args.payers)
-    ]
-    workers.append(Process(target=watch_waits, args=(url, stop, watched)))
-    for worker in workers:
-        worker.start()
-    time.sleep(1.0)  # the payers' start-up (connection, first query) is not the load
-    scans = _scan_phase(factory, actor, codes, args.batch)
-    stop.set()
-    answers = [report.get(timeout=120) for _ in range(args.payers)]
-    samples, waits = watched.get(timeout=60)
-    for worker in workers:
-        worker.join()
-    done = sum(a[0] for a in answers)
-    servers = [a[3] for a in answers]
-    return Phase(
-        scans_per_second=scans,
-        payments_per_second=sum(a[0] / a[1] for a in answers if a[1]),
-        client_cpu_ms=1000 * sum(a[2] for a in answers) / done if done else None,
-        server_cpu_ms=(
-            1000 * sum(s for s in servers if s is not None) / done
-            if done and None not in servers
-            else None
-        ),
-        wait_samples=samples,
-        waits=waits,
-    )
+    beside = Beside(url, cases, args.payers, rate)
+    return beside.finish(_scan_phase(factory, actor, codes, args.batch))
 
 
 def main() -> None:
@@ -206,19 +224,39 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     # Payments arrive through several app workers, as in production; each pays rate/payers.
     parser.add_argument("--payers", type=int, default=4)
+    parser.add_argument("--mode", choices=("saturation", "open", "both"), default="both")
+    # The open loop: scans offered at the scan load's rate (docs/scaling.md's design peak,
+    # ~600 events/s, what one primary carries for the whole country) for --seconds a phase,
+    # taken by --scanners app-worker processes.
+    parser.add_argument("--offered", type=float, default=600.0)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--scanners", type=int, default=2)
     args = parser.parse_args()
     with scratch_database() as url:
-        _measure(url, args)
+        upgrade(url)
+        engine = create_engine(url, pool_size=6,
+                               connect_args={"application_name": "bench-scans"})  # fmt: skip
+        factory = make_sessionmaker(engine)
+        settings = Settings(environment="test", secret_key="bench", database_url=url)
+        with transaction(factory) as session:
+            load_admin_units(session)
+            actor = actor_for(make_user(session, "courier"))
+        if args.mode in ("saturation", "both"):
+            _measure(url, factory, settings, actor, args)
+        if args.mode in ("open", "both"):
+            measure_open(url, factory, settings, actor, args)
+        engine.dispose()
 
 
-def _measure(url: str, args: argparse.Namespace) -> None:
-    upgrade(url)
-    engine = create_engine(url, pool_size=6, connect_args={"application_name": "bench-scans"})
-    factory = make_sessionmaker(engine)
-    settings = Settings(environment="test", secret_key="bench", database_url=url)
-    with transaction(factory) as session:
-        load_admin_units(session)
-        actor = actor_for(make_user(session, "courier"))
+def _measure(
+    url: str,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    actor: Actor,
+    args: argparse.Namespace,
+) -> None:
+    """Saturation: scans as fast as they go, alone and beside the payments."""
+    print(f"saturation (closed loop), load average {_load()}", flush=True)
     alone_rates, beside_rates, ratios, pay_rates = [], [], [], []
     client_cpu, server_cpu = [], []
     samples = {"alone": 0, "with payments": 0}
@@ -254,7 +292,7 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         print(f"round {round_number}: scans alone {without.scans_per_second:7.0f}/s   with "
               f"payments {with_payments.scans_per_second:7.0f}/s   payments "
               f"{with_payments.payments_per_second:5.1f}/s   ratio {ratio:.2f}   load "
-              f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+              f"{_load()}", flush=True)  # fmt: skip
     print(
         f"\nmedian over {args.rounds} rounds of {args.items} scans in batches of {args.batch}"
         f" ({args.payers} payer processes, idle in the 'alone' phase):"
@@ -270,7 +308,85 @@ def _measure(url: str, args: argparse.Namespace) -> None:
     for name in waits:
         print(f"  sessions seen active in {samples[name]} samples of pg_stat_activity, {name}:"
               + "".join(f"\n    {n:5d}  {q}" for q, n in sorted(waits[name].items())))  # fmt: skip
-    engine.dispose()
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (5-min {five:.1f})"
+
+
+def measure_open(
+    url: str,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    actor: Actor,
+    args: argparse.Namespace,
+) -> None:
+    """Open loop: scans offered at ``--offered`` a second, alone and beside the payments;
+    latency per batch commit and the scan rate achieved, per round and their ratios."""
+    count = max(args.batch, int(args.offered * args.seconds) // args.batch * args.batch)
+    print(f"\nopen loop: {count} scans a phase offered at {args.offered:g}/s in batches of "
+          f"{args.batch} to {args.scanners} scanner processes, load average {_load()}",
+          flush=True)  # fmt: skip
+    ratios: dict[str, list[float]] = {"median": [], "p95": [], "p99": [], "achieved": []}
+    pooled: dict[str, list[float]] = {"alone": [], "with payments": []}
+    achieved: dict[str, list[float]] = {"alone": [], "with payments": []}
+    pay_rates, loads = [], []
+    for round_number in range(1, args.rounds + 1):
+        alone_codes = _make_items(factory, settings, count)
+        beside_codes = _make_items(factory, settings, count)
+        # Enough quoted cases to pay at the rate for longer than the phase lasts.
+        cases = _quoted_cases(factory, settings, int(args.rate * (args.seconds + 10)) + 20)
+        with factory() as session:
+            session.execute(text("ANALYZE"))
+            session.commit()
+
+        def run(codes: list[str], rate: float, cases: list[int] = cases) -> tuple[OpenPhase, Phase]:
+            beside = Beside(url, cases, args.payers, rate)
+            scans = offer_scans(url, actor, codes, args.batch, args.offered, args.scanners)
+            return scans, beside.finish(scans.achieved_per_second)
+
+        # The order alternates round by round: a load swing does not favour one side.
+        if round_number % 2:
+            alone, _ = run(alone_codes, 0.0)
+            beside, payments = run(beside_codes, args.rate)
+        else:
+            beside, payments = run(beside_codes, args.rate)
+            alone, _ = run(alone_codes, 0.0)
+        ratios["median"].append(beside.median_ms / alone.median_ms)
+        ratios["p95"].append(beside.percentile(0.95) / alone.percentile(0.95))
+        ratios["p99"].append(beside.percentile(0.99) / alone.percentile(0.99))
+        ratios["achieved"].append(beside.achieved_per_second / alone.achieved_per_second)
+        for name, phase in (("alone", alone), ("with payments", beside)):
+            pooled[name].extend(phase.latencies_ms)
+            achieved[name].append(phase.achieved_per_second)
+        pay_rates.append(payments.payments_per_second)
+        loads.append(os.getloadavg()[0])
+        print(f"round {round_number}: latency ms median/p95/p99 alone "
+              f"{alone.median_ms:.0f}/{alone.percentile(0.95):.0f}/{alone.percentile(0.99):.0f}"
+              f"  with payments {beside.median_ms:.0f}/{beside.percentile(0.95):.0f}/"
+              f"{beside.percentile(0.99):.0f}   scans achieved {alone.achieved_per_second:.0f}"
+              f" vs {beside.achieved_per_second:.0f}/s   payments "
+              f"{payments.payments_per_second:.1f}/s   load {_load()}", flush=True)  # fmt: skip
+    batches = len(pooled["alone"])
+    print(f"\nopen loop, {args.rounds} rounds ({batches} batch commits a side):")
+    for name in pooled:
+        every = OpenPhase(pooled[name], statistics.median(achieved[name]), args.offered)
+        print(f"  {name:14s} latency median {every.median_ms:6.1f} ms  p95 "
+              f"{every.percentile(0.95):6.1f} ms  p99 {every.percentile(0.99):6.1f} ms   "
+              f"scans achieved {every.achieved_per_second:6.0f}/s "
+              f"(offered {args.offered:g})")  # fmt: skip
+    print(f"  payments recorded {statistics.median(pay_rates):.1f}/s (target {args.rate:g});"
+          f" load average after each round {', '.join(f'{x:.1f}' for x in loads)}")  # fmt: skip
+    print(
+        "  medians of per-round ratios (with payments ÷ alone; scans slowed by <= 10% means"
+        " latency ratio <= 1.10 and achieved ratio >= 0.90):"
+    )
+    for key in ("median", "p95", "p99"):
+        print(f"    latency {key:6s} ratio  {statistics.median(ratios[key]):.2f}   rounds "
+              + ", ".join(f"{x:.2f}" for x in ratios[key]))  # fmt: skip
+    print(f"    achieved scans ratio {statistics.median(ratios['achieved']):.2f}   rounds "
+          + ", ".join(f"{x:.2f}" for x in ratios["achieved"]))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -116,11 +116,17 @@ def test_the_checkpoint_bench_reports_both_parts(database_url: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_the_payments_bench_reports_a_ratio_and_drops_its_database(database_url: str) -> None:
+def test_the_payments_bench_reports_both_modes_and_drops_its_database(database_url: str) -> None:
     before = _bench_databases(database_url)
     out = _run(database_url, "bench/money/bench_payments.py", "--rounds", "1", "--items", "40",
-               "--batch", "20", "--rate", "10", "--payers", "1")  # fmt: skip
+               "--batch", "20", "--rate", "10", "--payers", "1", "--mode", "both",
+               "--offered", "100", "--seconds", "0.4", "--scanners", "1")  # fmt: skip
+    # Saturation: scans as fast as they go, alone and beside the payments.
     assert "scans with payments" in out and "ratio" in out, out
+    # Open loop: 40 scans offered at 100/s, the latency of each batch commit on both sides.
+    assert "open loop: 40 scans a phase offered at 100/s" in out, out
+    assert "latency median ratio" in out and "achieved scans ratio" in out, out
+    assert "(2 batch commits a side)" in out, out
     # None of its own left behind (other engineers' benches come and go on a shared server).
     assert _bench_databases(database_url) - before == set()
 
