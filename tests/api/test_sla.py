@@ -104,6 +104,10 @@ def test_exports_are_safe_and_the_monthly_report_is_a_pdf(
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert any(row[0] == "Lấy hồ sơ đúng khung giờ hẹn" and row[1:4] == [7, 10, 70.0]
                for row in values)  # fmt: skip
+    # The newer measures export like the others: ten dossiers picked up, none digitised; the
+    # counter's medians close the table (no ticket this day: no minutes).
+    assert any(row[0] == "Hồ sơ được số hóa" and row[1:4] == [0, 10, 0.0] for row in values)
+    assert ["Thời gian chờ trung vị tại quầy (phút)", None, 0, None, None, None] in values
     courier_xlsx = client.get("/sla/export/by_courier.xlsx", params=params)
     sheet = load_workbook(io.BytesIO(courier_xlsx.content)).active
     assert sheet is not None
