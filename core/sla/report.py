@@ -489,7 +489,7 @@ def late_now(
     rows = session.execute(
         select(SlaFact.open_stage, SlaFact.subject, SlaFact.subject_id, SlaFact.due_at,
                Item.code, Item.case_id, ItemState.status, ItemState.custodian,
-               Case.pickup_courier_id)
+               Case.pickup_courier_id, SlaFact.post_office_id)
         .outerjoin(Item, Item.id == SlaFact.item_id)
         .outerjoin(ItemState, ItemState.item_id == SlaFact.item_id)
         .outerjoin(Case, Case.id == Item.case_id)
@@ -502,6 +502,8 @@ def late_now(
         holder = r.custodian or ""
         if r.open_stage == "pickup" and r.pickup_courier_id:
             holder = f"courier:{r.pickup_courier_id}"
+        elif r.subject == "ticket":
+            holder = f"post_office:{r.post_office_id}"  # the citizen waits at its counter
         holders.append(holder)
     names = _party_names(session, holders)
     out = []

@@ -48,6 +48,7 @@ def test_supervisor_reads_the_province_and_drills_down(
     assert "Lê Văn Bưu" in page.text and "70.0%" in page.text
     # A chart per measure of a post office: nine, the counter's waits, digitised, fees.
     assert page.text.count("<svg") == 12
+    assert 'id="sla-queue-medians"' in page.text and 'id="measure-digitised_share"' in page.text
     en = client.get("/sla", params={"level": "province", "id": "24", **WEEK, "lang": "en"})
     assert "Service quality" in en.text and "Pickups within the booked window" in en.text
 
@@ -132,6 +133,8 @@ def test_a_courier_sees_only_their_own_figures(
     assert own["level"] == "courier"
     figures = {f["measure"]: (f["hits"], f["total"]) for f in own["figures"]}
     assert figures["pickup_on_time"] == (7, 10)
+    # A courier has no counter queue, nor the office's digitising and fees.
+    assert not {"counter_wait", "digitised_share", "fees_handed_on_time"} & set(figures)
     other = make_user(db, "courier", post_office_id=world.post_office.id)
     refused = client.get("/api/v1/sla/figures", params={"level": "courier", "id": other.id},
                          headers=headers)  # fmt: skip

@@ -57,6 +57,7 @@ def test_counter_waits_and_medians_from_queue_tickets(db: Session, settings: Set
     # The fifth ticket, never called, is late once 30 minutes have passed.
     late = [i for i in late_now(db, reach, now=at(0, 10)) if i.stage == "counter"]
     assert [i.subject_id for i in late] == [tickets[4].id]
+    assert [i.holder_name for i in late] == ["Bưu cục Quầy Mẫu"]
     assert not [i for i in late_now(db, reach, now=at(0, 8, 20)) if i.stage == "counter"]
     # A pass that reads the same tickets again moves nothing.
     catch_up(db, settings, now=at(0, 10, 5))
