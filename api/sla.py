@@ -337,6 +337,9 @@ class DashboardRead(BaseModel):
     end: date
     figures: list[FigureRead]
     late: list[LateRead]
+    # The counter's medians in whole minutes (docs/sla.md); None without tickets.
+    median_wait_minutes: int | None = None
+    median_serve_minutes: int | None = None
 
 
 def _figure(f: Figure) -> FigureRead:
@@ -364,6 +367,8 @@ def figures_api(
         late=[LateRead(stage=i.stage, item_code=i.item_code, case_id=i.case_id, holder=i.holder,
                        holder_name=i.holder_name, due_at=i.due_at, late_hours=i.late_hours)
               for i in board.late],
+        median_wait_minutes=board.queue.wait_minutes,
+        median_serve_minutes=board.queue.serve_minutes,
     )  # fmt: skip
 
 
