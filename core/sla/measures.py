@@ -309,7 +309,7 @@ def case_facts(case: CaseInput, targets: Targets) -> Facts:
 def _fee_facts(case: CaseInput, targets: Targets, facts: Facts, place: Place) -> None:
     """Fees collected on the office's behalf, from the citizen's payment to the hand-over to
     the office; counted on the hand-over day. Not handed yet: late once past the target
-    (unless the case already waits in another stage, which the late list shows first)."""
+    (a case has one late stage: a later pickup, desk or result stage replaces it)."""
     if case.fees_collected_at is None:
         return
     limit = timedelta(hours=targets.fees_handover_hours)
