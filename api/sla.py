@@ -34,6 +34,7 @@ from core.sla.report import (
     LateItem,
     Period,
     Point,
+    QueueMedians,
     breakdown,
     breakdowns_of,
     bucket_of,
@@ -42,6 +43,7 @@ from core.sla.report import (
     late_now,
     period_of,
     place_name,
+    queue_medians,
     reason_counts,
     trends,
 )
@@ -100,6 +102,7 @@ class Dashboard:
     breakdowns: dict[str, list[BreakdownRow]]
     late: list[LateItem]
     reasons: dict[str, int]
+    queue: QueueMedians
 
 
 def _reach(session: Session, user: User, asked: Asked) -> SlaReach:
@@ -129,6 +132,7 @@ def build(
         breakdowns={by: breakdown(session, reach, period, by, lang) for by in breakdowns_of(reach)},
         late=late_now(session, reach, now=now),
         reasons=reason_counts(session, reach, period),
+        queue=queue_medians(session, reach, period),
     )
 
 
@@ -226,7 +230,10 @@ def answer_page(
 
 
 def _tables(board: Dashboard, lang: str) -> dict[str, Table]:
-    tables = {"figures": figures_table(board.figures, lang), "late": late_table(board.late, lang)}
+    tables = {
+        "figures": figures_table(board.figures, lang, board.queue),
+        "late": late_table(board.late, lang),
+    }
     for by, rows in board.breakdowns.items():
         tables[f"by_{by}"] = breakdown_table(by, rows, lang)
     return tables
@@ -330,6 +337,9 @@ class DashboardRead(BaseModel):
     end: date
     figures: list[FigureRead]
     late: list[LateRead]
+    # The counter's medians in whole minutes (docs/sla.md); None without tickets.
+    median_wait_minutes: int | None = None
+    median_serve_minutes: int | None = None
 
 
 def _figure(f: Figure) -> FigureRead:
@@ -357,6 +367,8 @@ def figures_api(
         late=[LateRead(stage=i.stage, item_code=i.item_code, case_id=i.case_id, holder=i.holder,
                        holder_name=i.holder_name, due_at=i.due_at, late_hours=i.late_hours)
               for i in board.late],
+        median_wait_minutes=board.queue.wait_minutes,
+        median_serve_minutes=board.queue.serve_minutes,
     )  # fmt: skip
 
 
@@ -374,7 +386,7 @@ def trend_api(
     reach = _reach(session, user, asked)
     period = _period(settings, asked, now)
     return [PointRead(start=p.start, total=p.total, hits=p.hits)
-            for p in trends(session, reach, period)[measure]]  # fmt: skip
+            for p in trends(session, reach, period).get(measure, [])]  # fmt: skip
 
 
 class ComplaintCreate(BaseModel):

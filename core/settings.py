@@ -215,6 +215,11 @@ class Settings(BaseSettings):
     sla_complaint_days: int = Field(default=10, ge=1, le=90)
     # The longest range a dashboard, export or report covers.
     sla_max_range_days: int = Field(default=3 * 366, ge=31)
+    # Minutes a citizen may wait at the counter from taking a queue ticket to being called
+    # (QĐ 468/QĐ-TTg: at most 30).
+    sla_counter_wait_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Hours from collecting a case's state fees to handing them to the office.
+    sla_fees_handover_hours: int = Field(default=24, ge=1, le=24 * 30)
     # -- signed checkpoints of the custody ledger (core/custody/checkpoints.py, docs/ledger.md)
     # The log's name, the first line of every signed head; also the signing key's name.
     ledger_origin: str = "hoso.local/custody-ledger"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -38,3 +46,9 @@ class CounterTicket(Base):
     # Which counter window called it ("1", "2"...), shown on the board.
     counter_label: Mapped[str | None] = mapped_column(String(20))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The service-quality roll-up finds tickets taken, called and finished since its last pass.
+Index("ix_counter_tickets_issued_at", CounterTicket.issued_at)
+Index("ix_counter_tickets_called_at", CounterTicket.called_at)
+Index("ix_counter_tickets_finished_at", CounterTicket.finished_at)

@@ -97,8 +97,9 @@ class MoneyTransaction(Base):
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_offices.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Indexed: the service-quality roll-up reads transactions recorded since its last pass.
     recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), server_default=func.now(), index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     # The database transaction that wrote the row: postings must come from the same one.

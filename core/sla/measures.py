@@ -30,6 +30,8 @@ class Measure:
     average: Literal["seconds", "stars", ""] = ""
     # The goal a rate is judged against on the dashboard (a share of 1), or None.
     goal: float | None = None
+    # The dashboard levels that show it (a courier has no counter queue of their own).
+    levels: tuple[str, ...] = ("province", "post_office", "office", "courier")
 
 
 MEASURES: dict[str, Measure] = {
@@ -53,27 +55,29 @@ MEASURES: dict[str, Measure] = {
                 "rate", "", None),
         Measure("complaint_on_time", "Khiếu nại được trả lời đúng hạn",
                 "Complaints answered on time", "rate", "seconds", 0.9),
+        Measure("counter_wait", "Chờ tại quầy trong hạn (phiếu xếp hàng)",
+                "Counter waits within target (queue tickets)", "rate", "seconds", 0.9,
+                ("province", "post_office")),
+        Measure("digitised_share", "Hồ sơ được số hóa", "Dossiers digitised", "rate", "",
+                None, ("province", "post_office", "office")),
+        Measure("fees_handed_on_time", "Phí, lệ phí thu hộ bàn giao đúng hạn",
+                "Fees collected handed over on time", "rate", "seconds", 0.9,
+                ("province", "post_office", "office")),
     )
 }  # fmt: skip
 
 # Reason chips of ratings are rolled up as counts under "reason:<key>" (not in MEASURES).
 REASON_PREFIX = "reason:"
 
+# A queue ticket's waiting and serving times are also counted per whole minute under
+# "<prefix><minute>" (not in MEASURES: counts), so a median is read from the roll-up.
+WAIT_MINUTE = "wait_min:"
+SERVE_MINUTE = "serve_min:"
+# Longer waits fall in this last minute bucket ("this long or longer").
+LAST_MINUTE = 240
+
 # Measures the issue names whose data hoso does not hold yet: listed, never given a figure.
-NOT_YET_MEASURED: dict[str, tuple[str, str]] = {
-    "money_handed_late": (
-        "Tiền thu hộ bàn giao muộn (chưa tính từ sổ tiền)",
-        "Fees collected but handed over late (not yet computed from the money ledger)",
-    ),
-    "digitised_share": (
-        "Tỷ lệ hồ sơ được số hóa (chưa có chức năng số hóa)",
-        "Share of dossiers digitised (digitising does not exist yet)",
-    ),
-    "counter_waiting": (
-        "Thời gian chờ tại quầy theo phiếu xếp hàng (chưa có phiếu)",
-        "Waiting at the counter by queue ticket (no queue tickets yet)",
-    ),
-}
+NOT_YET_MEASURED: dict[str, tuple[str, str]] = {}
 
 # Grains: which dimensions a roll-up row keeps (the others are 0). Each level of the
 # dashboard reads its totals from one grain and each breakdown from another.
@@ -174,6 +178,8 @@ class Targets:
     result_days: int
     desk_handover_minutes: int
     complaint_days: int
+    counter_wait_minutes: int = 30
+    fees_handover_hours: int = 24
 
 
 # -- cases ----------------------------------------------------------------------------------
@@ -206,6 +212,10 @@ class CaseInput:
     rating_stars: int | None = None
     rating_reasons: Sequence[str] = ()
     cancelled: bool = False
+    # When the case's state fees were taken from the citizen and handed to the office
+    # (core.sla.rollup reads them from the money ledger; None: not yet, or no fee).
+    fees_collected_at: datetime | None = None
+    fees_handed_at: datetime | None = None
 
 
 @dataclass
@@ -275,6 +285,12 @@ def case_facts(case: CaseInput, targets: Targets) -> Facts:
         within = seconds <= targets.door_to_desk_hours * 3600
         add(Contribution("door_to_desk", vn_day(desk.occurred_at),
                          _with(place, pickup_courier), 1, int(within), seconds))  # fmt: skip
+    if pickup is not None:
+        # Digitised share: dossiers received (at the door or the counter) that were scanned.
+        add(Contribution("digitised_share", vn_day(pickup.occurred_at),
+                         _with(place, pickup_courier), 1, int("digitised" in kinds),
+                         0))  # fmt: skip
+    _fee_facts(case, targets, facts, _with(place, pickup_courier))
     if case.dossier_item_id is not None and not kinds & {"cancelled", "lost"}:
         if pickup is None and "pickup_refused" not in kinds and not case.cancelled:
             facts.open_stage, facts.due_at = (
@@ -288,6 +304,30 @@ def case_facts(case: CaseInput, targets: Targets) -> Facts:
             facts.item_id = case.dossier_item_id
     _result_facts(case, targets, facts)
     return facts
+
+
+def _fee_facts(case: CaseInput, targets: Targets, facts: Facts, place: Place) -> None:
+    """Fees collected on the office's behalf, from the citizen's payment to the hand-over to
+    the office; counted on the hand-over day. Not handed yet: late once past the target
+    (a case has one late stage: a later pickup, desk or result stage replaces it)."""
+    if case.fees_collected_at is None:
+        return
+    limit = timedelta(hours=targets.fees_handover_hours)
+    if case.fees_handed_at is not None:
+        seconds = max(0, int((case.fees_handed_at - case.fees_collected_at).total_seconds()))
+        facts.contributions.append(
+            Contribution(
+                "fees_handed_on_time",
+                vn_day(case.fees_handed_at),
+                place,
+                1,
+                int(seconds <= limit.total_seconds()),
+                seconds,
+            )  # fmt: skip
+        )
+    elif facts.open_stage is None:
+        facts.open_stage, facts.due_at = "fees", case.fees_collected_at + limit
+        facts.item_id = case.dossier_item_id
 
 
 def _result_facts(case: CaseInput, targets: Targets, facts: Facts) -> None:
@@ -413,4 +453,44 @@ def complaint_facts(complaint: ComplaintInput) -> Facts:
         )
     else:
         facts.open_stage, facts.due_at = "complaint", complaint.due_at
+    return facts
+
+
+# -- counter queue tickets --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketInput:
+    ticket_id: int
+    province_code: str
+    post_office_id: int
+    issued_at: datetime
+    called_at: datetime | None
+    finished_at: datetime | None
+
+
+def _minute(seconds: int) -> int:
+    return min(seconds // 60, LAST_MINUTE)
+
+
+def ticket_facts(ticket: TicketInput, targets: Targets) -> Facts:
+    """A citizen's queue ticket: waiting is taken → called (counted on the call's day),
+    serving is called → finished (on the finish's day). Not called yet: late once past the
+    waiting target."""
+    place = Place(ticket.province_code, ticket.post_office_id)
+    facts = Facts(place=place)
+    limit = timedelta(minutes=targets.counter_wait_minutes)
+    add = facts.contributions.append
+    if ticket.called_at is None:
+        facts.open_stage, facts.due_at = "counter", ticket.issued_at + limit
+        return facts
+    waited = max(0, int((ticket.called_at - ticket.issued_at).total_seconds()))
+    day = vn_day(ticket.called_at)
+    add(Contribution("counter_wait", day, place, 1, int(waited <= limit.total_seconds()),
+                     waited))  # fmt: skip
+    add(Contribution(f"{WAIT_MINUTE}{_minute(waited)}", day, place, 1, 1, 0))
+    if ticket.finished_at is not None:
+        served = max(0, int((ticket.finished_at - ticket.called_at).total_seconds()))
+        add(Contribution(f"{SERVE_MINUTE}{_minute(served)}", vn_day(ticket.finished_at), place,
+                         1, 1, served))  # fmt: skip
     return facts

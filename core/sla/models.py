@@ -65,7 +65,7 @@ class SlaFact(Base):
 
     __tablename__ = "sla_facts"
     __table_args__ = (
-        CheckConstraint("subject IN ('case', 'handover', 'complaint')", name="subject"),
+        CheckConstraint("subject IN ('case', 'handover', 'complaint', 'ticket')", name="subject"),
     )
 
     subject: Mapped[str] = mapped_column(String(12), primary_key=True)

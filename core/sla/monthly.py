@@ -18,10 +18,12 @@ from core.sla.measures import MEASURES, NOT_YET_MEASURED
 from core.sla.report import (
     STAGES,
     Figure,
+    QueueMedians,
     breakdown,
     figures,
     late_now,
     month_period,
+    queue_medians,
     trends,
 )
 from labels.charts import Bar, rate_chart
@@ -139,7 +141,17 @@ def monthly_report_pdf(
         charts=charts,
         notes=[
             *(f"Chưa đo: {vi}." for vi, _ in NOT_YET_MEASURED.values()),
+            _queue_note(queue_medians(session, reach, period)),
             "Ngày tính theo giờ Việt Nam (UTC+7); một việc được tính vào ngày nó kết thúc.",
         ],
     )
     return render_monthly_report(report)
+
+
+def _queue_note(queue: QueueMedians) -> str:
+    if queue.tickets_waited == 0:
+        return "Tại quầy: chưa có phiếu xếp hàng nào được gọi trong tháng."
+    serve = "—" if queue.serve_minutes is None else f"{queue.serve_minutes} phút"
+    return (f"Tại quầy: {queue.tickets_waited} phiếu xếp hàng được gọi; thời gian chờ trung vị "
+            f"{queue.wait_minutes} phút, thời gian phục vụ trung vị {serve} (làm tròn xuống "
+            "phút).")  # fmt: skip

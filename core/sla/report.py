@@ -33,7 +33,15 @@ from core.errors import InvalidInput
 from core.identity.models import User
 from core.places.models import Office, PostOffice, Procedure
 from core.settings import Settings
-from core.sla.measures import MEASURES, MONTHLY, REASON_PREFIX, Measure
+from core.sla.measures import (
+    LAST_MINUTE,
+    MEASURES,
+    MONTHLY,
+    REASON_PREFIX,
+    SERVE_MINUTE,
+    WAIT_MINUTE,
+    Measure,
+)
 from core.sla.models import SlaDaily, SlaFact
 from vntime import VN
 
@@ -236,7 +244,59 @@ def figures(session: Session, reach: SlaReach, period: Period) -> list[Figure]:
         .group_by(SlaDaily.measure)
     ).all()  # fmt: skip
     found = {m: (int(t), int(h), int(v)) for m, t, h, v in rows}
-    return [Figure(m, *found.get(k, (0, 0, 0))) for k, m in MEASURES.items()]
+    return [Figure(m, *found.get(k, (0, 0, 0))) for k, m in measures_at(reach.level).items()]
+
+
+# Measures whose subjects belong to a post office alone (a queue ticket names no one else).
+POST_OFFICE_ONLY = frozenset({"counter_wait"})
+
+
+def measures_at(level: str) -> dict[str, Measure]:
+    """The measures a level's dashboard shows (the counter's queue is a post office's)."""
+    return {k: m for k, m in MEASURES.items() if level in m.levels}
+
+
+@dataclass(frozen=True)
+class QueueMedians:
+    """Median waiting and serving minutes at the counter, to the whole minute: the roll-up
+    counts tickets per minute ("wait_min:12" = waited 12 to 13 minutes), and the median is
+    the first minute whose running count reaches half the tickets. None: no ticket."""
+
+    wait_minutes: int | None
+    serve_minutes: int | None
+    tickets_waited: int
+    tickets_served: int
+
+
+def _median_minute(counts: dict[int, int]) -> int | None:
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    running = 0
+    for minute in sorted(counts):
+        running += counts[minute]
+        if 2 * running >= total:
+            return minute
+    return LAST_MINUTE
+
+
+def queue_medians(session: Session, reach: SlaReach, period: Period) -> QueueMedians:
+    rows = session.execute(
+        select(SlaDaily.measure, func.sum(SlaDaily.total))
+        .where(_scope(reach, _TOTALS[reach.level], period),
+               or_(SlaDaily.measure.startswith(WAIT_MINUTE),
+                   SlaDaily.measure.startswith(SERVE_MINUTE)))
+        .group_by(SlaDaily.measure)
+    ).all()  # fmt: skip
+    waits: dict[int, int] = {}
+    serves: dict[int, int] = {}
+    for measure, n in rows:
+        if measure.startswith(WAIT_MINUTE):
+            waits[int(measure.removeprefix(WAIT_MINUTE))] = int(n)
+        else:
+            serves[int(measure.removeprefix(SERVE_MINUTE))] = int(n)
+    return QueueMedians(_median_minute(waits), _median_minute(serves), sum(waits.values()),
+                        sum(serves.values()))  # fmt: skip
 
 
 def reason_counts(session: Session, reach: SlaReach, period: Period) -> dict[str, int]:
@@ -277,14 +337,16 @@ def trends(session: Session, reach: SlaReach, period: Period) -> dict[str, list[
     rows = session.execute(
         select(SlaDaily.measure, start_of, *_sums()[:2])
         .where(_scope(reach, _TOTALS[reach.level]),
-               SlaDaily.day.between(period.start, period.end))
+               SlaDaily.day.between(period.start, period.end),
+               SlaDaily.measure.in_(list(measures_at(reach.level))))
         .group_by(SlaDaily.measure, start_of)
     ).all()  # fmt: skip
     found: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
     for measure, on, total, hits in rows:
         found[measure][on] = (int(total), int(hits))
     starts = _bucket_starts(period, bucket)
-    return {key: [Point(s, *found[key].get(s, (0, 0))) for s in starts] for key in MEASURES}
+    return {key: [Point(s, *found[key].get(s, (0, 0))) for s in starts]
+            for key in measures_at(reach.level)}  # fmt: skip
 
 
 def _bucket_starts(period: Period, bucket: str) -> list[date]:
@@ -326,14 +388,18 @@ def breakdown(
         .group_by(column, SlaDaily.measure)
     ).all()  # fmt: skip
     per: dict[int, dict[str, tuple[int, int, int]]] = defaultdict(dict)
+    shown = measures_at(reach.level)
     for ident, measure, total, hits, value in rows:
+        if measure not in shown or (by != "post_office" and measure in POST_OFFICE_ONLY):
+            continue  # a ticket has a post office only: no courier, office or procedure row
         if by == "procedure" and ident == 0:
             continue  # a desk hand-over carries many procedures: it has no row of its own
         per[int(ident)][measure] = (int(total), int(hits), int(value))
     names = _names(session, by, set(per), lang)
     out = [
         BreakdownRow(ident, names.get(ident, _unknown(ident, lang)),
-                     {k: Figure(m, *per[ident].get(k, (0, 0, 0))) for k, m in MEASURES.items()})
+                     {k: Figure(m, *per[ident].get(k, (0, 0, 0)))
+                      for k, m in measures_at(reach.level).items()})
         for ident in per
     ]  # fmt: skip
     out.sort(key=lambda r: (-sum(f.total for f in r.figures.values()), r.name))
@@ -383,6 +449,8 @@ STAGES: dict[str, tuple[str, str]] = {
     "result": ("Chưa trả kết quả (quá ngày hẹn)", "Result not delivered (past appointment)"),
     "desk": ("Bàn giao tại bàn một cửa chưa xong", "Desk hand-over still open"),
     "complaint": ("Khiếu nại chưa được trả lời", "Complaint not answered"),
+    "counter": ("Người dân chờ tại quầy quá hạn", "Citizen waiting at the counter too long"),
+    "fees": ("Phí, lệ phí thu hộ chưa bàn giao", "Fees collected not yet handed over"),
 }
 
 
@@ -421,7 +489,7 @@ def late_now(
     rows = session.execute(
         select(SlaFact.open_stage, SlaFact.subject, SlaFact.subject_id, SlaFact.due_at,
                Item.code, Item.case_id, ItemState.status, ItemState.custodian,
-               Case.pickup_courier_id)
+               Case.pickup_courier_id, SlaFact.post_office_id)
         .outerjoin(Item, Item.id == SlaFact.item_id)
         .outerjoin(ItemState, ItemState.item_id == SlaFact.item_id)
         .outerjoin(Case, Case.id == Item.case_id)
@@ -434,6 +502,8 @@ def late_now(
         holder = r.custodian or ""
         if r.open_stage == "pickup" and r.pickup_courier_id:
             holder = f"courier:{r.pickup_courier_id}"
+        elif r.subject == "ticket":
+            holder = f"post_office:{r.post_office_id}"  # the citizen waits at its counter
         holders.append(holder)
     names = _party_names(session, holders)
     out = []

@@ -21,16 +21,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import and_, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.booking.models import BookingTerms, CaseRating
 from core.cases.models import Booking, Case
+from core.counter.models import CounterTicket
 from core.custody.models import CustodyEvent, Item
 from core.db import transaction
 from core.handovers.models import Handover
 from core.identity.models import User
+from core.money.models import MoneyAccount, MoneyPosting, MoneyTransaction
 from core.places.models import Office, PostOffice
 from core.settings import Settings
 from core.sla.measures import (
@@ -41,10 +43,12 @@ from core.sla.measures import (
     HandoverInput,
     Place,
     RollKey,
+    TicketInput,
     case_facts,
     complaint_facts,
     difference,
     handover_facts,
+    ticket_facts,
 )
 from core.sla.models import Complaint, SlaFact, SlaWatermark
 from core.sla.targets import TargetBook
@@ -89,6 +93,7 @@ def _case_inputs(session: Session, case_ids: Iterable[int]) -> list[CaseInput]:
                 e.kind, e.occurred_at, e.actor_user_id, e.to_party, e.event_id, e.corrects_event_id
             )  # fmt: skip
         )
+    fees = _fee_times(session, [r.id for r in rows])
     return [
         CaseInput(
             case_id=r.id,
@@ -106,8 +111,56 @@ def _case_inputs(session: Session, case_ids: Iterable[int]) -> list[CaseInput]:
             rating_stars=r.stars,
             rating_reasons=tuple(r.reasons or ()),
             cancelled=r.cancelled_at is not None,
+            fees_collected_at=fees.get(r.id, (None, None))[0],
+            fees_handed_at=fees.get(r.id, (None, None))[1],
         )  # fmt: skip
         for r in rows
+    ]
+
+
+def _fee_times(
+    session: Session, case_ids: list[int]
+) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """Per case: the first payment that took state fees from the citizen, and the first
+    hand-over of state fees to the office (docs/sla.md), neither of them reversed."""
+    if not case_ids:
+        return {}
+    reversed_ids = select(MoneyTransaction.reverses_transaction_id).where(
+        MoneyTransaction.reverses_transaction_id.is_not(None)
+    )
+    rows = session.execute(
+        select(MoneyPosting.case_id, MoneyTransaction.kind,
+               func.min(MoneyTransaction.occurred_at))
+        .join(MoneyTransaction, MoneyTransaction.id == MoneyPosting.transaction_id)
+        .join(MoneyAccount, MoneyAccount.id == MoneyPosting.account_id)
+        .where(MoneyPosting.case_id.in_(case_ids), MoneyPosting.line == "state_fee",
+               MoneyTransaction.id.not_in(reversed_ids),
+               or_(and_(MoneyTransaction.kind == "payment", MoneyAccount.kind == "citizen"),
+                   and_(MoneyTransaction.kind == "agency_handover",
+                        MoneyAccount.kind == "agency_payable")))
+        .group_by(MoneyPosting.case_id, MoneyTransaction.kind)
+    ).all()  # fmt: skip
+    out: dict[int, tuple[datetime | None, datetime | None]] = {}
+    for case_id, kind, at in rows:
+        if case_id is None:
+            continue
+        collected, handed = out.get(case_id, (None, None))
+        out[case_id] = (at, handed) if kind == "payment" else (collected, at)
+    return out
+
+
+def _ticket_inputs(session: Session, ticket_ids: Iterable[int]) -> list[TicketInput]:
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    rows = session.execute(
+        select(CounterTicket, PostOffice.province_code)
+        .join(PostOffice, PostOffice.id == CounterTicket.post_office_id)
+        .where(CounterTicket.id.in_(ids))
+    ).all()
+    return [
+        TicketInput(t.id, province, t.post_office_id, t.issued_at, t.called_at, t.finished_at)
+        for t, province in rows
     ]
 
 
@@ -198,6 +251,7 @@ def refresh(
     cases: Iterable[int] = (),
     handovers: Iterable[int] = (),
     complaints: Iterable[int] = (),
+    tickets: Iterable[int] = (),
     now: datetime,
 ) -> int:
     """Recompute these subjects and move the roll-ups by what changed. Returns how many
@@ -206,6 +260,7 @@ def refresh(
         {("case", i) for i in cases}
         | {("handover", i) for i in handovers}
         | {("complaint", i) for i in complaints}
+        | {("ticket", i) for i in tickets}
     )
     if not wanted:
         return 0
@@ -248,6 +303,8 @@ def refresh(
         )
     for c in _complaint_inputs(session, (i for s, i in wanted if s == "complaint")):
         computed[("complaint", c.complaint_id)] = complaint_facts(c)
+    for t in _ticket_inputs(session, (i for s, i in wanted if s == "ticket")):
+        computed[("ticket", t.ticket_id)] = ticket_facts(t, book.for_place(t.province_code, None))
     old_rows: list[list[object]] = []
     new_rows: list[list[object]] = []
     changed = 0
@@ -366,7 +423,13 @@ def _pass(
     )
     cases |= _since(session, "ratings", CaseRating.case_id, CaseRating.created_at, now)
     handovers |= _since(session, "handovers", Handover.id, Handover.completed_at, now)
-    changed = refresh(session, settings, cases=cases, handovers=handovers, now=now)
+    # A ticket changes when it is taken (late-now), called (waiting) and finished (serving).
+    tickets = _since(session, "tickets_issued", CounterTicket.id, CounterTicket.issued_at, now)
+    tickets |= _since(session, "tickets_called", CounterTicket.id, CounterTicket.called_at, now)
+    tickets |= _since(session, "tickets_done", CounterTicket.id, CounterTicket.finished_at, now)
+    cases |= _money_cases(session, now)
+    changed = refresh(session, settings, cases=cases, handovers=handovers, tickets=tickets,
+                      now=now)  # fmt: skip
     if changed:
         log.info("sla.rolled_up", extra={"subjects": changed})
     return changed, (rows[-1].id if rows else None)
@@ -389,6 +452,37 @@ def _since(session: Session, name: str, ident: object, stamp: object, now: datet
         mark.last_time = max(since, now - SETTLE)
     mark.updated_at = now
     return {int(i) for i, _ in found}
+
+
+def _money_cases(session: Session, now: datetime) -> set[int]:
+    """Cases with a money transaction recorded since the mark (a payment or a hand-over of
+    fees moves "fees handed on time"); read as ``_since`` reads its rows."""
+    mark = _mark(session, "money")
+    since = mark.last_time or datetime.min.replace(tzinfo=now.tzinfo)
+    found = session.execute(
+        select(MoneyTransaction.id, MoneyTransaction.recorded_at)
+        .where(MoneyTransaction.recorded_at > since)
+        .order_by(MoneyTransaction.recorded_at)
+        .limit(BATCH)
+    ).all()  # fmt: skip
+    if len(found) == BATCH:
+        mark.last_time = found[-1][1]
+    else:
+        mark.last_time = max(since, now - SETTLE)
+    mark.updated_at = now
+    if not found:
+        return set()
+    return {
+        int(i or 0)
+        for i in session.scalars(
+            select(MoneyPosting.case_id)
+            .where(
+                MoneyPosting.transaction_id.in_([r[0] for r in found]),
+                MoneyPosting.case_id.is_not(None),
+            )
+            .distinct()
+        )  # fmt: skip
+    }
 
 
 def catch_up(session: Session, settings: Settings, *, now: datetime) -> int:

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from core.sla.measures import MEASURES
-from core.sla.report import STAGES, BreakdownRow, Figure, LateItem
+from core.sla.report import STAGES, BreakdownRow, Figure, LateItem, QueueMedians
 from vntime import VN
 
 Cell = str | int | float | None
@@ -47,7 +47,7 @@ def _avg(figure: Figure) -> float | None:
     return round(avg / 3600, 2) if figure.measure.average == "seconds" else round(avg, 2)
 
 
-def figures_table(figures: Sequence[Figure], lang: str) -> Table:
+def figures_table(figures: Sequence[Figure], lang: str, queue: QueueMedians | None = None) -> Table:
     headers = [_t(lang, "Chỉ số", "Measure"), _t(lang, "Đạt", "Met"),
                _t(lang, "Tổng", "Total"), _t(lang, "Tỷ lệ (%)", "Rate (%)"),
                _t(lang, "Mục tiêu (%)", "Goal (%)"),
@@ -63,6 +63,14 @@ def figures_table(figures: Sequence[Figure], lang: str) -> Table:
         ]  # fmt: skip
         for f in figures
     ]
+    if queue is not None and "counter_wait" in {f.measure.key for f in figures}:
+        # The counter's medians, in minutes (the last column), beside how many tickets.
+        rows.append([_t(lang, "Thời gian chờ trung vị tại quầy (phút)",
+                        "Median wait at the counter (minutes)"), None, queue.tickets_waited,
+                     None, None, queue.wait_minutes])  # fmt: skip
+        rows.append([_t(lang, "Thời gian phục vụ trung vị tại quầy (phút)",
+                        "Median service at the counter (minutes)"), None, queue.tickets_served,
+                     None, None, queue.serve_minutes])  # fmt: skip
     return Table("figures", _t(lang, "Các chỉ số", "Measures"), headers, rows)
 
 
@@ -77,13 +85,16 @@ BY_TITLES = {
 def breakdown_table(by: str, rows: Sequence[BreakdownRow], lang: str) -> Table:
     title = _t(lang, *BY_TITLES[by])
     headers: list[str] = [title.split(" ", 1)[1].capitalize() if lang == "en" else title]
-    for m in MEASURES.values():
+    # The level's own measures (every row has the same): a courier's has no counter queue.
+    keys = list(rows[0].figures) if rows else list(MEASURES)
+    for key in keys:
+        m = MEASURES[key]
         headers.append(_t(lang, m.vi, m.en) + " (%)")
         headers.append(_t(lang, "số lượng", "count"))
     out: list[list[Cell]] = []
     for row in rows:
         cells: list[Cell] = [row.name]
-        for key in MEASURES:
+        for key in keys:
             figure = row.figures[key]
             cells += [_pct(figure.rate), figure.total]
         out.append(cells)

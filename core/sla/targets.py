@@ -29,6 +29,8 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "result_days": ("result_days", "ngày", "days"),
     "desk_handover": ("desk_handover_minutes", "phút", "minutes"),
     "complaint_days": ("complaint_days", "ngày", "days"),
+    "counter_wait": ("counter_wait_minutes", "phút", "minutes"),
+    "fees_handover": ("fees_handover_hours", "giờ", "hours"),
 }
 
 
@@ -39,6 +41,8 @@ def defaults(settings: Settings) -> Targets:
         result_days=settings.sla_result_days,
         desk_handover_minutes=settings.sla_desk_handover_minutes,
         complaint_days=settings.sla_complaint_days,
+        counter_wait_minutes=settings.sla_counter_wait_minutes,
+        fees_handover_hours=settings.sla_fees_handover_hours,
     )
 
 

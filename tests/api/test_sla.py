@@ -7,16 +7,20 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.admin.users import Binding
+from core.counter.queue import call_number, finish_serving, take_ticket
 from core.identity.models import User
 from core.identity.service import issue_token
 from core.settings import Settings
+from core.sla.models import SlaWatermark
+from core.sla.rollup import catch_up
 from edge.security import SESSION_COOKIE
 from tests.core.admin.helpers import staff
-from tests.core.sla.helpers import DAY, build_day
-from tests.factories import make_user
+from tests.core.sla.helpers import DAY, at, build_day
+from tests.factories import make_post_office, make_user
 from vntime import VN
 
 WEEK = {"range": "custom", "start": DAY.isoformat(), "end": (DAY + timedelta(days=6)).isoformat()}
@@ -42,11 +46,14 @@ def test_supervisor_reads_the_province_and_drills_down(
     mine = client.get("/api/v1/sla/figures", headers=headers, params=at_post_office).json()
     own = {f["measure"]: (f["hits"], f["total"]) for f in mine["figures"]}
     assert own["pickup_on_time"] == (7, 10) and own["door_to_desk"] == (5, 8)
+    assert mine["median_wait_minutes"] is None  # no queue ticket on the hand-built day
     assert got["pickup_on_time"][1] >= 10
     page = client.get("/sla", params={"level": "post_office", "id": world.post_office.id, **WEEK})
     assert page.status_code == 200
     assert "Lê Văn Bưu" in page.text and "70.0%" in page.text
-    assert page.text.count("<svg") == 9
+    # A chart per measure of a post office: nine, the counter's waits, digitised, fees.
+    assert page.text.count("<svg") == 12
+    assert 'id="sla-queue-medians"' in page.text and 'id="measure-digitised_share"' in page.text
     en = client.get("/sla", params={"level": "province", "id": "24", **WEEK, "lang": "en"})
     assert "Service quality" in en.text and "Pickups within the booked window" in en.text
 
@@ -103,6 +110,10 @@ def test_exports_are_safe_and_the_monthly_report_is_a_pdf(
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert any(row[0] == "Lấy hồ sơ đúng khung giờ hẹn" and row[1:4] == [7, 10, 70.0]
                for row in values)  # fmt: skip
+    # The newer measures export like the others: ten dossiers picked up, none digitised; the
+    # counter's medians close the table (no ticket this day: no minutes).
+    assert any(row[0] == "Hồ sơ được số hóa" and row[1:4] == [0, 10, 0.0] for row in values)
+    assert ["Thời gian chờ trung vị tại quầy (phút)", None, 0, None, None, None] in values
     courier_xlsx = client.get("/sla/export/by_courier.xlsx", params=params)
     sheet = load_workbook(io.BytesIO(courier_xlsx.content)).active
     assert sheet is not None
@@ -127,6 +138,8 @@ def test_a_courier_sees_only_their_own_figures(
     assert own["level"] == "courier"
     figures = {f["measure"]: (f["hits"], f["total"]) for f in own["figures"]}
     assert figures["pickup_on_time"] == (7, 10)
+    # A courier has no counter queue, nor the office's digitising and fees.
+    assert not {"counter_wait", "digitised_share", "fees_handed_on_time"} & set(figures)
     other = make_user(db, "courier", post_office_id=world.post_office.id)
     refused = client.get("/api/v1/sla/figures", params={"level": "courier", "id": other.id},
                          headers=headers)  # fmt: skip
@@ -177,3 +190,27 @@ def test_a_complaint_is_answered_by_the_supervisor_and_measured(
                       "id": world.post_office.id, "range": "today"}).json()  # fmt: skip
     got = {f["measure"]: (f["hits"], f["total"]) for f in body["figures"]}
     assert got["complaint_on_time"] == (1, 1), today
+
+
+def test_the_counters_waits_read_by_a_dispatcher(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """Two tickets called after 5 and 40 minutes (1 of 2 within 30), served 3 minutes."""
+    post_office = make_post_office(db, name="Bưu cục Quầy API", province_code="24")
+    clerk = make_user(db, "counter_clerk", post_office_id=post_office.id)
+    first, second = (take_ticket(db, post_office.id, now=at(0, 8)) for _ in range(2))
+    call_number(db, clerk, first.number, now=at(0, 8, 5))
+    call_number(db, clerk, second.number, now=at(0, 8, 40))  # finishes the first at 08:40
+    finish_serving(db, clerk, now=at(0, 8, 43))
+    # Committed tests moved the tickets' time marks to today; this day is in the past.
+    db.execute(delete(SlaWatermark).where(SlaWatermark.name.startswith("tickets_")))
+    catch_up(db, settings, now=at(0, 10))
+    headers = _as(client, db, settings,
+                  make_user(db, "dispatcher", post_office_id=post_office.id))  # fmt: skip
+    got = client.get("/api/v1/sla/figures", headers=headers, params=WEEK).json()
+    figures = {f["measure"]: (f["hits"], f["total"]) for f in got["figures"]}
+    assert figures["counter_wait"] == (1, 2)
+    # Waits 5 and 40 → the lower median 5; served 35 (the first) and 3 → 3.
+    assert (got["median_wait_minutes"], got["median_serve_minutes"]) == (5, 3)
+    page = client.get("/sla", params=WEEK)
+    assert "trung vị: chờ" in page.text and "5 phút" in page.text

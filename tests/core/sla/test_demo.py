@@ -27,3 +27,5 @@ def test_the_demo_day_has_figures(db: Session, settings: Settings) -> None:
     # Late and failed cases on purpose: not every figure is a perfect score.
     assert got["pickup_on_time"].hits < got["pickup_on_time"].total
     assert got["first_attempt"].hits < got["first_attempt"].total
+    # The demo's desks take the fees the couriers collected: the fee measure has figures.
+    assert got["fees_handed_on_time"].total > 0
