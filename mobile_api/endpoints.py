@@ -18,8 +18,7 @@ from core.admin.passwords import change_password
 from core.courier import doorstep
 from core.courier.devices import devices_visible_to, revoke_device, sign_in
 from core.courier.sync import Malformed, sync
-from core.custody.commands import ScanCommand, ScanResult
-from core.custody.device_signing import DeviceSignature
+from core.custody.commands import DeviceSignature, ScanCommand, ScanResult
 from core.errors import InvalidInput, Unauthorized
 from core.identity.models import Device, User
 from core.identity.service import revoke_token

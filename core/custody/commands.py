@@ -7,14 +7,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from core.errors import DomainError
 
-if TYPE_CHECKING:
-    from core.custody.device_signing import DeviceSignature
-
 Outcome = Literal["accepted", "rejected", "exception"]
+
+
+@dataclass(frozen=True)
+class DeviceSignature:
+    """What a phone sent with an event: the id of the key it signed with, the signature
+    (checked by ``core.custody.device_signing``)."""
+
+    key_id: str
+    signature: bytes
 
 
 @dataclass(frozen=True)

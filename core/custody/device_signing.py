@@ -59,14 +59,6 @@ DEVICE_STATEMENT_KINDS = (
 )
 
 
-@dataclass(frozen=True)
-class DeviceSignature:
-    """What a phone sent with an event: the id of the key it signed with, the signature."""
-
-    key_id: str
-    signature: bytes
-
-
 def key_id_of(public_key_der: bytes) -> str:
     return hashlib.sha256(public_key_der).hexdigest()[:16]
 
