@@ -314,6 +314,19 @@ async def receive(
     return redirect_back(here, ok="received")
 
 
+def _dossier_code_or_back(
+    request: Request, session: Session, user: User, case_id: int
+) -> str | Response:
+    """The dossier of a case this counter may act on, or the way back to the counter saying
+    why not (another post office's case, no dossier)."""
+    found = attempt(session, lambda: counter_case(session, user, case_id))
+    if isinstance(found, DomainError):
+        return redirect_back("/counter", error=refusal_text(request, found))
+    if found.dossier_code is None:
+        return redirect_back("/counter")
+    return found.dossier_code
+
+
 @router.post("/cases/{case_id}/refuse")
 def refuse(
     request: Request,
@@ -327,15 +340,14 @@ def refuse(
 ) -> Response:
     """The dossier stays with the citizen: why, and what to add (the courier's refusal)."""
     here = f"/counter/cases/{case_id}"
-    found = attempt(session, lambda: counter_case(session, user, case_id))
-    if isinstance(found, DomainError) or found.dossier_code is None:
-        return redirect_back("/counter", error=refusal_text(request, found) if isinstance(
-            found, DomainError) else None)  # fmt: skip
+    code = _dossier_code_or_back(request, session, user, case_id)
+    if not isinstance(code, str):
+        return code
     details: dict[str, Any] = {"reason_code": reason_code}
     listed = [m.strip() for m in missing.split(";") if m.strip()]
     if listed:
         details["missing_documents"] = listed
-    command = ScanCommand(kind="pickup_refused", code=found.dossier_code, occurred_at=now,
+    command = ScanCommand(kind="pickup_refused", code=code, occurred_at=now,
                           client_event_id=uuid.uuid4(), details=details)  # fmt: skip
     (result,) = sync(session, settings, actor_for(user), [command], now=now)
     if result.outcome != "accepted":
@@ -356,10 +368,10 @@ def hand_off(
     """The dossier travels on: offered to a courier of this post office, who confirms it on
     the phone (custody moves then, as for every hand-off)."""
     here = f"/counter/cases/{case_id}"
-    found = attempt(session, lambda: counter_case(session, user, case_id))
-    if isinstance(found, DomainError) or found.dossier_code is None:
-        return redirect_back("/counter")
-    command = ScanCommand(kind="handover_offered", code=found.dossier_code, occurred_at=now,
+    code = _dossier_code_or_back(request, session, user, case_id)
+    if not isinstance(code, str):
+        return code
+    command = ScanCommand(kind="handover_offered", code=code, occurred_at=now,
                           client_event_id=uuid.uuid4(),
                           to_party=party("courier", _int(courier_id) or 0))  # fmt: skip
     (result,) = sync(session, settings, actor_for(user), [command], now=now)
