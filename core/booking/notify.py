@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import BigInteger, String, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -29,7 +29,8 @@ from core.courier.doorstep import ATTEMPT_FAILURE_REASONS
 from core.custody.models import CustodyEvent, Item, ItemState
 from core.custody.receipts import receipt_url
 from core.db import transaction
-from core.dispatch.models import CitizenPlanTold
+from core.dispatch.models import CitizenPlanTold, RouteStop
+from core.dispatch.reasons import WINDOW_PASSED
 from core.identity.models import User
 from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
@@ -265,10 +266,62 @@ def _notify_agency_codes(session: Session, now: datetime) -> int:
     return sent
 
 
+def _notify_missed_windows(session: Session, settings: Settings, now: datetime) -> int:
+    """The live plan gave up a pickup whose window the courier can no longer keep: say so
+    at once, with the link to choose another window, rather than let the citizen wait in.
+
+    Once per booked window (the notice's ref): a citizen who moves the booking and is
+    missed again hears of it again; a plan that keeps the stop unassigned pass after pass
+    sends nothing more."""
+    rows = session.execute(
+        select(Case, Booking)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(RouteStop, RouteStop.case_id == Case.id)
+        .join(ItemState, ItemState.item_id == Case.dossier_item_id)
+        .where(
+            RouteStop.kind == "home_pickup",
+            RouteStop.status == "planned",
+            RouteStop.courier_id.is_(None),
+            RouteStop.unassigned_reason == WINDOW_PASSED,
+            # The stop is of the window the booking still holds (not a day it moved from).
+            RouteStop.window_start == Booking.pickup_window_start,
+            ItemState.status == "booked",
+            Booking.pickup_window_end > now - CASE_HORIZON,
+            ~exists().where(
+                and_(
+                    CitizenNotice.case_id == Case.id,
+                    CitizenNotice.kind == "window_missed",
+                    CitizenNotice.ref
+                    == cast(
+                        cast(func.extract("epoch", Booking.pickup_window_start), BigInteger), String
+                    ),  # fmt: skip
+                )
+            ),
+        )
+        .order_by(Case.id)
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for case, booking in rows:
+        ref = str(int(booking.pickup_window_start.timestamp()))
+        if not _claim(session, case.id, "window_missed", ref):
+            continue
+        window = f"{vn_time(booking.pickup_window_start)}–{vn_time(booking.pickup_window_end)}"
+        day = vn_date(booking.pickup_window_start)
+        link = f"{settings.public_base_url.rstrip('/')}/my/cases/{case.id}"
+        _send(session, booking, "window_missed",
+              f"Rất tiếc, bưu tá không kịp đến nhận hồ sơ #{case.id} trong khung giờ {window} "
+              f"ngày {day}. Mời bạn chọn khung giờ khác: {link} hoặc gọi bưu cục.",
+              case_id=case.id, window=window, date=day, link=link)  # fmt: skip
+        sent += 1
+    return sent
+
+
 def notify_citizens(session: Session, settings: Settings, *, now: datetime) -> int:
     """One pass; returns how many SMS were queued. The caller owns the transaction."""
     sent = _notify_events(session, settings, now)
     sent += _notify_assignments(session, now)
+    sent += _notify_missed_windows(session, settings, now)
     sent += _notify_agency_codes(session, now)
     session.flush()
     if sent:

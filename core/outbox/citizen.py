@@ -37,6 +37,7 @@ SUBJECTS: dict[str, str] = {
     "rescheduled": "Lịch nhận hồ sơ đã đổi",
     "cancelled": "Đã hủy lịch nhận hồ sơ",
     "courier_assigned": "Bưu tá sẽ đến nhận hồ sơ",
+    "window_missed": "Bưu tá không kịp đến trong khung giờ đã hẹn",
     "picked_up": "Bưu tá đã nhận hồ sơ",
     "handed_over": "Hồ sơ đã bàn giao cho bộ phận một cửa",
     "agency_code": "Bộ phận một cửa đã tiếp nhận hồ sơ",

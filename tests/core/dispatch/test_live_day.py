@@ -27,7 +27,7 @@ from core.custody.parties import party
 from core.custody.service import record_one
 from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, started_plan
 from core.dispatch.models import CitizenPlanTold, DispatchLiveCursor, DispatchPlan, RouteStop
-from core.dispatch.reasons import CODES
+from core.dispatch.reasons import CODES, WINDOW_PASSED
 from core.dispatch.service import plan_day
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -364,3 +364,38 @@ def test_a_moved_booking_leaves_its_place_and_is_announced_once(live: LiveDay) -
     # next day's plan, so nothing else was sent.
     assert live.kinds_of(moved.id)[-1] == "rescheduled"
     assert db.get(Case, moved.id).pickup_courier_id is None  # type: ignore[union-attr]
+
+
+def test_a_pickup_the_courier_can_no_longer_reach_is_told_once(live: LiveDay) -> None:
+    """Nobody works the day: by 10:30 the first window is over, the next change of the day
+    takes the stop out of its route, and its citizen is told at once (with the link to pick
+    another window), once; the other citizens hear nothing of it."""
+    db = live.db
+    evening = at(7) - timedelta(hours=12)
+    missed = live.book(evening, nth_window=0)
+    later = live.book(evening, nth_window=3)
+    plan_day(db, live.settings, post_office_id=live.post_id, day=DAY, now=at(7),
+             time_limit_s=1.0)  # fmt: skip
+    live.tick(at(7))
+    assert live.kinds_of(missed.id) == ["booked", "courier_assigned"]
+    booking = db.get(Booking, missed.booking_id)
+    assert booking is not None and booking.pickup_window_end < at(10, 30)
+
+    live.book(at(10, 30), nth_window=0)  # any change of the day brings the update
+    live.tick(at(10, 30))
+    pickup = next(r for r in live.stops(missed.id) if r.kind == "home_pickup")
+    assert pickup.courier_id is None and pickup.unassigned_reason == WINDOW_PASSED
+    assert live.kinds_of(missed.id) == ["booked", "courier_assigned", "window_missed"]
+    text = db.scalars(
+        select(OutboxMessage.payload["text"].astext)
+        .where(OutboxMessage.kind == "window_missed",
+               OutboxMessage.payload["phone"].astext == live.citizens[missed.id].phone)
+    ).one()  # fmt: skip
+    assert f"hồ sơ #{missed.id}" in text and f"/my/cases/{missed.id}" in text
+    assert "không kịp đến" in text
+    assert "window_missed" not in live.kinds_of(later.id)
+
+    live.tick(at(10, 45))
+    live.book(at(11), nth_window=0)
+    live.tick(at(11))
+    assert live.kinds_of(missed.id).count("window_missed") == 1
