@@ -27,83 +27,39 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "routing"))
+from dispatch_bench import DAY, fill_day  # noqa: E402  (the dispatch bench's day)
+
 from core.booking.slots import offerable_windows
-from core.cases.service import BookingRequest, open_case
-from core.custody.parties import Actor
 from core.db import make_sessionmaker, scratch_database
 from core.dispatch.day import build_day
 from core.dispatch.live import update_day
 from core.dispatch.service import booking_slots, current_plan, plan_day
-from core.identity.service import create_user
 from core.migrate import upgrade
-from core.places.models import Office, PostOffice, Procedure
 from core.places.service import load_admin_units
 from core.settings import Settings
 from routing.admin_units import communes_in_province
 from routing.model import Location, Shipment, Stop, TimeWindow
-from routing.scenario import bac_ninh_day, biggest_ward_post_offices
 from routing.travel import with_locations
 from routing.windows import offerable_windows as raw_windows
 from vntime import VN
 
-DAY = date(2031, 3, 4)  # a Tuesday
 EVENING = datetime(2031, 3, 3, 19, 0, tzinfo=VN)
 MORNING = datetime(2031, 3, 4, 6, 0, tzinfo=VN)
 
 
 def _fill(session: Session, settings: Settings, couriers: int) -> int:
-    """The scenario's 150 shipments as dossier bookings at one post office; its id."""
-    problem = bac_ninh_day(stops=300, couriers=couriers, seed=1)
-    name, lat, lon = biggest_ward_post_offices("24", 1)[0]
-    commune_at = {(round(c.lat, 6), round(c.lon, 6)): c for c in communes_in_province("24")}
-    ward = commune_at[(round(lat, 6), round(lon, 6))]
-    post = PostOffice(code="BENCH-PO", name=name, province_code="24", commune_code=ward.code,
-                      address=name, lat=lat, lon=lon, position_source="bench")  # fmt: skip
-    procedure = Procedure(slug="bench", name_vi="Thủ tục thử", name_en="Bench procedure",
-                          level="commune", agency="UBND", processing_days=3, fee_vnd=0,
-                          legal_basis="-", documents=[], sources=[])  # fmt: skip
-    session.add_all([post, procedure])
-    session.flush()
-    for i in range(couriers):
-        create_user(session, username=f"bench-courier-{i}", full_name=f"Bưu tá {i + 1:02d}",
-                    role="courier", password=None, post_office_id=post.id)  # fmt: skip
-    offices: dict[int, Office] = {}
+    """The scenario's 150 shipments as dossier bookings made the evening before, in the
+    booking page's own windows (the dispatch bench's day, ``fill_day``); the post office id."""
     slots = booking_slots(settings, DAY)
-    for n, sh in enumerate(problem.shipments):
-        home_stop, office_stop = (
-            (sh.pickup, sh.drop) if sh.pickup.kind == "home_pickup" else (sh.drop, sh.pickup)
-        )
-        office_loc = problem.locations[office_stop.location]
-        code = office_loc.id.split()[-1]
-        if office_stop.location not in offices:
-            office = Office(code=f"BENCH-{code}", name_vi=f"Một cửa {code}", name_en=code,
-                            kind="commune_centre", province_code="24", commune_code=code,
-                            address=code, lat=office_loc.lat, lon=office_loc.lon,
-                            position_source="bench")  # fmt: skip
-            session.add(office)
-            session.flush()
-            offices[office_stop.location] = office
-        home = problem.locations[home_stop.location]
-        start, end = slots[n % len(slots)]  # the booking page's own windows
-        open_case(
-            session, settings, Actor.system(),
-            BookingRequest(
-                service_option="send", procedure_id=procedure.id,
-                office_id=offices[office_stop.location].id, post_office_id=post.id,
-                contact_name="Khách", contact_phone="0900000000",
-                address_text=f"{home.id}, Tỉnh Bắc Ninh", commune_code=code,
-                lat=home.lat, lon=home.lon, position_source="gps", position_accuracy_m=20.0,
-                pickup_window_start=start, pickup_window_end=end,
-            ),
-            now=EVENING - timedelta(hours=2),
-        )  # fmt: skip
-    session.flush()
-    return post.id
+    return fill_day(session, settings, couriers, booked_at=EVENING - timedelta(hours=2),
+                    results=False, window_of=lambda n, _: slots[n % len(slots)])  # fmt: skip
 
 
 def _checks(

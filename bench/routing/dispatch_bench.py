@@ -28,6 +28,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -57,8 +58,24 @@ DAY = date(2031, 3, 4)
 MORNING = datetime(2031, 3, 4, 6, 0, tzinfo=VN)
 
 
-def _fill(session: Session, settings: Settings, couriers: int) -> int:
-    """The scenario's day as bookings at one post office; returns the post office id."""
+WindowOf = Callable[[int, Stop], tuple[datetime, datetime]]
+
+
+def fill_day(
+    session: Session,
+    settings: Settings,
+    couriers: int,
+    *,
+    booked_at: datetime,
+    results: bool = True,
+    window_of: WindowOf | None = None,
+) -> int:
+    """The scenario's 150 shipments as real bookings at one post office; its id.
+
+    With ``results``, a shipment from an office is a receive-only booking whose result is
+    registered (the planner's day); without, every shipment is a dossier pickup (the day
+    the booking page meets the evening before). ``window_of(n, home_stop)`` picks the n-th
+    booking's window; by default the scenario's own. Shared by ``bench/booking``."""
     problem = bac_ninh_day(stops=300, couriers=couriers, seed=1)
     name, lat, lon = biggest_ward_post_offices("24", 1)[0]
     commune_at = {(round(c.lat, 6), round(c.lon, 6)): c for c in communes_in_province("24")}
@@ -75,7 +92,14 @@ def _fill(session: Session, settings: Settings, couriers: int) -> int:
                     role="courier", password=None, post_office_id=post.id)  # fmt: skip
     offices: dict[int, Office] = {}
     midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=VN)
-    for sh in problem.shipments:
+
+    def scenario_window(_: int, stop: Stop) -> tuple[datetime, datetime]:
+        assert stop.window is not None
+        return (midnight + timedelta(seconds=stop.window.start),
+                midnight + timedelta(seconds=stop.window.end))  # fmt: skip
+
+    window = window_of or scenario_window
+    for n, sh in enumerate(problem.shipments):
         dossier = sh.pickup.kind == "home_pickup"
         home_stop, office_stop = (sh.pickup, sh.drop) if dossier else (sh.drop, sh.pickup)
         office_loc = problem.locations[office_stop.location]
@@ -89,23 +113,23 @@ def _fill(session: Session, settings: Settings, couriers: int) -> int:
             session.flush()
             offices[office_stop.location] = office
         home = problem.locations[home_stop.location]
-        assert home_stop.window is not None
+        receive = results and not dossier
+        start, end = window(n, home_stop)
         case = open_case(
             session,
             settings,
             Actor.system(),
             BookingRequest(
-                service_option="send" if dossier else "receive",
+                service_option="receive" if receive else "send",
                 procedure_id=procedure.id, office_id=offices[office_stop.location].id,
                 post_office_id=post.id, contact_name="Khách", contact_phone="0900000000",
                 address_text=f"{home.id}, Tỉnh Bắc Ninh", commune_code=code,
                 lat=home.lat, lon=home.lon, position_source="gps", position_accuracy_m=20.0,
-                pickup_window_start=midnight + timedelta(seconds=home_stop.window.start),
-                pickup_window_end=midnight + timedelta(seconds=home_stop.window.end),
+                pickup_window_start=start, pickup_window_end=end,
             ),
-            now=MORNING - timedelta(days=1),
+            now=booked_at,
         )  # fmt: skip
-        if not dossier:
+        if receive:
             register_result(session, settings, Actor.system(), case, now=MORNING)
     session.flush()
     return post.id
@@ -134,7 +158,9 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         factory = make_sessionmaker(engine)
         with factory.begin() as session:
             load_admin_units(session)
-            post_id = _fill(session, settings, args.couriers)
+            post_id = fill_day(
+                session, settings, args.couriers, booked_at=MORNING - timedelta(days=1)
+            )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, budget "
               f"{args.time_limit} s, {args.couriers} couriers, "
               f"break {args.break_minutes} min")  # fmt: skip
