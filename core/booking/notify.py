@@ -34,7 +34,7 @@ from core.dispatch.reasons import WINDOW_PASSED
 from core.identity.models import User
 from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
-from vntime import vn_date, vn_time
+from vntime import in_vietnam, vn_date, vn_time
 
 log = logging.getLogger(__name__)
 
@@ -317,11 +317,75 @@ def _notify_missed_windows(session: Session, settings: Settings, now: datetime) 
     return sent
 
 
+def _notify_delivery_plans(session: Session, settings: Settings, now: datetime) -> int:
+    """Tell the citizen which courier brings their result today and in which window, and
+    again only when the plan gives it to another courier (the window is the booking's own
+    time of day, so it does not move).
+
+    The notices' refs are ``<day>|<courier id>|<n>``: the latest one names whom the citizen
+    heard of, so a courier taken away and given back between two passes sends nothing, and
+    one given back after the citizen heard of another is told again (n keeps refs unique)."""
+    latest = (
+        select(CitizenNotice.ref)
+        .where(CitizenNotice.case_id == Case.id, CitizenNotice.kind == "delivery_planned")
+        .order_by(CitizenNotice.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    told = func.concat(RouteStop.service_date, "|", RouteStop.courier_id, "|%")
+    today = in_vietnam(now).date()
+    rows = session.execute(
+        select(Case, Booking, RouteStop, User.full_name)
+        .join(Booking, Booking.id == Case.booking_id)
+        .join(RouteStop, RouteStop.case_id == Case.id)
+        .join(User, User.id == RouteStop.courier_id)
+        .join(ItemState, ItemState.item_id == Case.result_item_id)
+        .where(
+            RouteStop.service_date == today,
+            RouteStop.kind == "home_delivery",
+            RouteStop.status == "planned",
+            RouteStop.window_end > now,
+            # Not yet on its way: "out for delivery" is a message of its own.
+            ItemState.status.in_(("result_registered", "collected")),
+            func.coalesce(latest, "").not_like(told),
+        )
+        .order_by(Case.id)
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for case, booking, stop, courier_name in rows:
+        n = session.scalar(
+            select(func.count()).where(
+                CitizenNotice.case_id == case.id, CitizenNotice.kind == "delivery_planned"
+            )
+        )
+        if not _claim(
+            session,
+            case.id,
+            "delivery_planned",
+            f"{stop.service_date.isoformat()}|{stop.courier_id}|{(n or 0) + 1}",
+        ):
+            continue  # fmt: skip
+        window = f"{vn_time(stop.window_start)}–{vn_time(stop.window_end)}"
+        day = vn_date(stop.window_start)
+        item = session.get(Item, case.result_item_id)
+        assert item is not None
+        url = f"{settings.public_base_url.rstrip('/')}/t/{item.code}"
+        _send(session, booking, "delivery_planned",
+              f"Bưu tá {courier_name} sẽ phát kết quả hồ sơ #{case.id} trong khung giờ {window} "
+              f"ngày {day}. Theo dõi: {url}",
+              case_id=case.id, courier_name=courier_name, window=window, date=day,
+              tracking_url=url)  # fmt: skip
+        sent += 1
+    return sent
+
+
 def notify_citizens(session: Session, settings: Settings, *, now: datetime) -> int:
     """One pass; returns how many SMS were queued. The caller owns the transaction."""
     sent = _notify_events(session, settings, now)
     sent += _notify_assignments(session, now)
     sent += _notify_missed_windows(session, settings, now)
+    sent += _notify_delivery_plans(session, settings, now)
     sent += _notify_agency_codes(session, now)
     session.flush()
     if sent:

@@ -43,6 +43,7 @@ SUBJECTS: dict[str, str] = {
     "agency_code": "Bộ phận một cửa đã tiếp nhận hồ sơ",
     "returned_for_supplement": "Hồ sơ cần bổ sung",
     "result_ready": "Kết quả hồ sơ đã sẵn sàng",
+    "delivery_planned": "Bưu tá sẽ phát kết quả hồ sơ",
     "out_for_delivery": "Kết quả hồ sơ đang được phát",
     "attempt_failed": "Phát kết quả không thành công",
     "attempts_exhausted": "Kết quả được trả lại bộ phận một cửa",

@@ -28,7 +28,7 @@ from core.custody.service import record_one
 from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, started_plan
 from core.dispatch.models import CitizenPlanTold, DispatchLiveCursor, DispatchPlan, RouteStop
 from core.dispatch.reasons import CODES, WINDOW_PASSED
-from core.dispatch.service import plan_day
+from core.dispatch.service import move_stop, plan_day
 from core.identity.models import User
 from core.identity.service import actor_for
 from core.outbox.models import OutboxMessage
@@ -291,7 +291,8 @@ def test_a_live_day_lands_every_change_in_the_plan(live: LiveDay) -> None:
         by_kind = {r.kind: r for r in live.stops(case_id)}
         if case_id in result_ids:
             delivery = by_kind["home_delivery"]
-            expected = ["result_ready"]
+            # Told once who brings it today (nobody re-planned, so no courier changed).
+            expected = ["result_ready", "delivery_planned"]
             if case_id in failing:
                 expected += ["out_for_delivery", "attempt_failed"]
             elif delivery.status == "done":
@@ -399,3 +400,55 @@ def test_a_pickup_the_courier_can_no_longer_reach_is_told_once(live: LiveDay) ->
     live.book(at(11), nth_window=0)
     live.tick(at(11))
     assert live.kinds_of(missed.id).count("window_missed") == 1
+
+
+def test_the_citizen_hears_who_brings_the_result_and_again_only_for_another_courier(
+    live: LiveDay,
+) -> None:
+    db = live.db
+    live.serial += 1
+    phone = f"0978{live.serial:06d}"
+    citizen = make_user(db, "citizen", phone=phone)
+    case = make_case(
+        db, live.settings, post_office=live.area.post_office, office=live.area.office,
+        service_option="receive", now=at(7) - timedelta(hours=12),
+        commune_code=live.area.commune.code, lat=live.area.commune.lat,
+        lon=live.area.commune.lon, contact_phone=phone, citizen_user_id=citizen.id,
+        pickup_window_start=at(15, 30), pickup_window_end=at(17, 30),
+    )  # fmt: skip
+    live.citizens[case.id] = citizen
+    plan_day(db, live.settings, post_office_id=live.post_id, day=DAY, now=at(7),
+             time_limit_s=1.0)  # fmt: skip
+    register_result(db, live.settings, live.desk, case, now=at(9))
+    live.tick(at(9))
+    delivery = next(r for r in live.stops(case.id) if r.kind == "home_delivery")
+    first = delivery.courier_id
+    assert first is not None
+    assert live.kinds_of(case.id) == ["result_ready", "delivery_planned"]
+    first_name = db.get(User, first).full_name  # type: ignore[union-attr]
+    texts = list(db.scalars(select(OutboxMessage.payload["text"].astext).where(
+        OutboxMessage.kind == "delivery_planned",
+        OutboxMessage.payload["phone"].astext == phone)))  # fmt: skip
+    assert len(texts) == 1 and first_name in texts[0] and "15:30–17:30" in texts[0]
+
+    live.tick(at(9, 30))  # nothing changed: nothing more
+    assert live.kinds_of(case.id).count("delivery_planned") == 1
+
+    other = next(c for c in live.area.couriers if c.id != first)
+    move_stop(db, live.settings, stop_id=delivery.id, courier_id=other.id, now=at(10),
+              time_limit_s=1.0)  # fmt: skip
+    live.tick(at(10))
+    assert live.kinds_of(case.id).count("delivery_planned") == 2
+    latest = db.scalars(select(OutboxMessage.payload["text"].astext).where(
+        OutboxMessage.kind == "delivery_planned",
+        OutboxMessage.payload["phone"].astext == phone).order_by(OutboxMessage.id.desc())
+    ).first()  # fmt: skip
+    assert latest is not None and other.full_name in latest
+
+    # Back to the first courier: the citizen last heard of the other one, so they hear again.
+    again = next(r for r in live.stops(case.id) if r.kind == "home_delivery")
+    move_stop(db, live.settings, stop_id=again.id, courier_id=first, now=at(10, 30),
+              time_limit_s=1.0)  # fmt: skip
+    live.tick(at(10, 30))
+    live.tick(at(10, 45))
+    assert live.kinds_of(case.id).count("delivery_planned") == 3
