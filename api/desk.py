@@ -42,7 +42,8 @@ from core.desk.service import (
     returns_expected,
 )
 from core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from core.handovers.models import HandoverLine
+from core.handovers.corrections import correct_handover, superseded_by
+from core.handovers.models import Handover, HandoverLine
 from core.handovers.service import (
     complete_handover,
     confirming_party,
@@ -146,6 +147,12 @@ def _handover_context(session: Session, user: User, handover_id: int) -> dict[st
         "incoming": incoming,
         "courier_name": view.from_name if incoming else view.to_name,
         "mine_to_confirm": confirming_party(handover) == here,
+        # A chain of signed records: the one this corrects, and the one that corrected it.
+        "supersedes": session.get(Handover, handover.supersedes_id)
+        if handover.supersedes_id
+        else None,
+        "superseded_by": superseded_by(session, handover.id),
+        "correction_reason": handover.correction_reason,
         "attempts": attempts_of(session, result_codes),
     }
 
@@ -272,6 +279,27 @@ def _signature_bytes(data_url: str, upload: UploadFile | None, field: str) -> by
     return None
 
 
+Signature = tuple[str, UploadFile | None]  # drawn (a PNG data URL), or a file without JS
+
+
+def _signatures(
+    session: Session, user: User, handover: Handover, courier: Signature, desk: Signature
+) -> tuple[str, str]:
+    """Both signatures stored; their hashes as (giver's, receiver's) for this record."""
+    hashes: dict[str, str] = {}
+    for name, (drawn, upload) in (("courier_signature", courier), ("desk_signature", desk)):
+        data = _signature_bytes(drawn, upload, name)
+        if not data:
+            raise InvalidInput(
+                "biên bản cần chữ ký của cả hai bên / both sides must sign", field=name
+            )
+        hashes[name] = store_media(session, data, "image/png", uploaded_by_user_id=user.id)
+    incoming = handover.to_party == party("office", user.office_id or 0)
+    if incoming:
+        return hashes["courier_signature"], hashes["desk_signature"]
+    return hashes["desk_signature"], hashes["courier_signature"]
+
+
 def _dong(text: str, field: str) -> int:
     """An amount typed as the desk writes it ("400.000", "400,000", "400 000")."""
     digits = text.replace(".", "").replace(",", "").replace(" ", "")
@@ -310,23 +338,10 @@ def handover_complete(
             raise InvalidInput("one amount per dossier", field="fee_amount")
         pairs = zip(items, amounts, strict=True)
         per_item = {code: _dong(amount or "0", "fee_amount") for code, amount in pairs} or None
-        hashes: dict[str, str] = {}
-        for name, drawn, upload in (
-            ("courier_signature", courier_signature, courier_signature_file),
-            ("desk_signature", desk_signature, desk_signature_file),
-        ):
-            data = _signature_bytes(drawn, upload, name)
-            if not data:
-                raise InvalidInput(
-                    "biên bản cần chữ ký của cả hai bên / both sides must sign", field=name
-                )
-            hashes[name] = store_media(session, data, "image/png", uploaded_by_user_id=user.id)
-        incoming = handover.to_party == party("office", user.office_id or 0)
-        giver, receiver = (
-            (hashes["courier_signature"], hashes["desk_signature"])
-            if incoming
-            else (hashes["desk_signature"], hashes["courier_signature"])
-        )
+        giver, receiver = _signatures(
+            session, user, handover, (courier_signature, courier_signature_file),
+            (desk_signature, desk_signature_file),
+        )  # fmt: skip
         complete_handover(
             session, actor_for(user), handover_id, fees_confirmed_vnd=total, item_fees=per_item,
             now=now, giver_signature_sha256=giver, receiver_signature_sha256=receiver,
@@ -337,6 +352,51 @@ def handover_complete(
     if isinstance(refused, DomainError):
         return _back(path, error=refusal_text(request, refused), field=refused.field)
     return _back(path, outcome="completed")
+
+
+@router.post("/handovers/{handover_id}/correct")
+def handover_correct(
+    request: Request,
+    handover_id: int,
+    user: DeskUser,
+    session: SessionDep,
+    now: NowDep,
+    reason: Annotated[str, Form()] = "",
+    fee_item: Annotated[list[str] | None, Form()] = None,
+    fee_amount: Annotated[list[str] | None, Form()] = None,
+    note: Annotated[str, Form()] = "",
+    courier_signature: Annotated[str, Form()] = "",
+    desk_signature: Annotated[str, Form()] = "",
+    courier_signature_file: Annotated[UploadFile | None, File()] = None,
+    desk_signature_file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """A signed record corrected by a new one (core.handovers.corrections): each dossier's
+    fees as really received, the reason, an optional note, both signatures again."""
+    path = f"/desk/handovers/{handover_id}"
+
+    def correct() -> int:
+        handover = handover_for_desk(session, user, handover_id)
+        items, amounts = fee_item or [], fee_amount or []
+        if len(items) != len(amounts):
+            raise InvalidInput("one amount per dossier", field="fee_amount")
+        per_item = {
+            code: _dong(amount or "0", "fee_amount")
+            for code, amount in zip(items, amounts, strict=True)
+        }
+        giver, receiver = _signatures(
+            session, user, handover, (courier_signature, courier_signature_file),
+            (desk_signature, desk_signature_file),
+        )  # fmt: skip
+        view = correct_handover(
+            session, actor_for(user), handover_id, reason=reason, item_fees=per_item,
+            note=note, now=now, giver_signature_sha256=giver, receiver_signature_sha256=receiver,
+        )  # fmt: skip
+        return view.id
+
+    corrected = attempt(session, correct)
+    if isinstance(corrected, DomainError):
+        return _back(path, error=refusal_text(request, corrected), field=corrected.field)
+    return _back(f"/desk/handovers/{corrected}", outcome="corrected")
 
 
 # -- cases, dossier codes, results ----------------------------------------------------------

@@ -52,7 +52,7 @@ from vntime import in_vietnam
 _EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-7a52-4f3e-9d6c-2f1b8e0a4d21")
 DISCREPANCIES = ("damaged", "seal_broken", "declined")
 MAX_ITEMS = 500
-_NEXT_HANDOVER_ID = text("SELECT nextval(pg_get_serial_sequence('handovers', 'id'))")
+NEXT_HANDOVER_ID = text("SELECT nextval(pg_get_serial_sequence('handovers', 'id'))")
 
 
 @dataclass(frozen=True)
@@ -164,11 +164,11 @@ def open_handover(
         raise InvalidInput("list at least one item", field="item_codes")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} items per hand-over", field="item_codes")
-    declared = _fees_by_item(codes, item_fees, fees_declared_vnd, "fees_declared_vnd")
+    declared = fees_by_item(codes, item_fees, fees_declared_vnd, "fees_declared_vnd")
     _check_sides(session, giver, receiver, codes)
 
     # The code is printed on the record, so it is made from the row's own ID up front.
-    handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
+    handover_id = int(session.execute(NEXT_HANDOVER_ID).scalar_one())
     handover = Handover(
         id=handover_id,
         # The year on the paper is Vietnam's: at 23:30 UTC on 31 December it is already 1 January.
@@ -222,7 +222,7 @@ def open_handover(
     return OpenedHandover(handover=handover, refused=refused)
 
 
-def _fees_by_item(
+def fees_by_item(
     codes: Sequence[str], item_fees: Mapping[str, int] | None, total: int | None, total_field: str
 ) -> dict[str, int]:
     """Each item's fee from ``item_fees`` (by code, however typed), or from an unambiguous
@@ -466,21 +466,7 @@ def complete_handover(
     """
     # Only the confirming side completes: asked first, so nobody else learns more.
     handover = _open_for_confirmer(session, actor, handover_id)
-    signatures = {
-        "giver_signature_sha256": giver_signature_sha256,
-        "receiver_signature_sha256": receiver_signature_sha256,
-    }
-    checked: dict[str, str] = {}
-    for name, value in signatures.items():
-        if value is None:
-            raise InvalidInput(
-                "both sides must sign the record", field=name, reason="handover.both_signatures"
-            )
-        checked[name] = validate_sha256(value, name)
-        if missing_media(session, [checked[name]]):
-            raise InvalidInput(
-                "upload the signature image first", field=name, reason="signature.not_uploaded"
-            )
+    checked = checked_signatures(session, giver_signature_sha256, receiver_signature_sha256)
     lines = session.scalars(
         select(HandoverLine)
         .where(HandoverLine.handover_id == handover.id, HandoverLine.outcome != "extra")
@@ -516,11 +502,33 @@ def complete_handover(
         item_codes=[line.item_code for line in lines if line.item_id is not None],
         now=now,
     )
-    _post_fees_handed(session, handover, actor, now)
+    post_fees_handed(session, handover, actor, now)
     return handover_view(session, handover.id)
 
 
-def _post_fees_handed(session: Session, handover: Handover, actor: Actor, now: datetime) -> None:
+def checked_signatures(
+    session: Session, giver_signature_sha256: str | None, receiver_signature_sha256: str | None
+) -> dict[str, str]:
+    """Both drawn signatures, each an uploaded image's hash: a record is never signed by one."""
+    signatures = {
+        "giver_signature_sha256": giver_signature_sha256,
+        "receiver_signature_sha256": receiver_signature_sha256,
+    }
+    checked: dict[str, str] = {}
+    for name, value in signatures.items():
+        if value is None:
+            raise InvalidInput(
+                "both sides must sign the record", field=name, reason="handover.both_signatures"
+            )
+        checked[name] = validate_sha256(value, name)
+        if missing_media(session, [checked[name]]):
+            raise InvalidInput(
+                "upload the signature image first", field=name, reason="signature.not_uploaded"
+            )
+    return checked
+
+
+def post_fees_handed(session: Session, handover: Handover, actor: Actor, now: datetime) -> None:
     """The state fees confirmed per dossier move with the dossiers, in the same transaction as
     the signed record (core.money.handover): from a courier to an office they leave the
     courier's cash and the office's payable; from the post office to a courier taking the
@@ -562,7 +570,7 @@ def _confirmed_fees(
     declared = {line.item_code: line.fees_declared_vnd for line in lines}
     if item_fees is None and (total is None or total == sum(declared.values())):
         return declared
-    return _fees_by_item(list(declared), item_fees, total, "fees_confirmed_vnd")
+    return fees_by_item(list(declared), item_fees, total, "fees_confirmed_vnd")
 
 
 def list_handovers(

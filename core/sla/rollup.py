@@ -170,7 +170,8 @@ def _party_id(value: str, kind: str) -> int:
 
 
 def _handover_inputs(session: Session, handover_ids: Iterable[int]) -> list[HandoverInput]:
-    """Hand-overs at an office desk (one side an office); others are not the desk's."""
+    """Hand-overs at an office desk (one side an office); others are not the desk's, and
+    corrections of signed records are not sittings."""
     ids = sorted(set(handover_ids))
     if not ids:
         return []
@@ -194,7 +195,9 @@ def _handover_inputs(session: Session, handover_ids: Iterable[int]) -> list[Hand
     out = []
     for h in handovers:
         office = _party_id(h.from_party, "office") or _party_id(h.to_party, "office")
-        if office == 0:
+        # A correction of a signed record (core.handovers.corrections) is paperwork after
+        # the sitting, not another sitting at the desk.
+        if office == 0 or h.supersedes_id is not None:
             continue
         courier = _party_id(h.from_party, "courier") or _party_id(h.to_party, "courier")
         post_office = (

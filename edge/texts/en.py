@@ -109,6 +109,15 @@ TEXTS: dict[str, str] = {
     "handover.declined_not_accepted": "A declined item cannot be accepted.",
     "handover.not_listed": "{code} is not on hand-over {record}.",
     "handover.line_done": "{code} was already recorded.",
+    "handover.not_a_side": "Record {code} is not between you and the other side.",
+    "handover.correct_unsigned": "Record {code} is not signed yet: change it in its sitting.",
+    "handover.already_corrected": (
+        "Record {code} was already corrected by {newer}: correct the latest record."
+    ),
+    "handover.correction_reason": "Give the reason for the correction (at most 500 characters).",
+    "handover.correction_no_change": (
+        "Nothing to correct: change a dossier's amount or say what was wrong in the note."
+    ),
     "money.negative": "An amount cannot be negative.",
     "signature.not_uploaded": "The signature has not been uploaded: please sign again.",
     "signature.unreadable": "The drawn signature could not be read; please sign again.",

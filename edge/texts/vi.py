@@ -117,6 +117,15 @@ TEXTS: dict[str, str] = {
     "handover.declined_not_accepted": "Bưu gửi đã từ chối thì không thể nhận.",
     "handover.not_listed": "{code} không có trong biên bản {record}.",
     "handover.line_done": "{code} đã được ghi nhận trước đó.",
+    "handover.not_a_side": "Biên bản {code} không phải giữa bạn và bên kia.",
+    "handover.correct_unsigned": "Biên bản {code} chưa ký: sửa ngay trong phiên bàn giao.",
+    "handover.already_corrected": (
+        "Biên bản {code} đã được điều chỉnh bởi {newer}: điều chỉnh biên bản mới nhất."
+    ),
+    "handover.correction_reason": "Ghi lý do điều chỉnh (tối đa 500 ký tự).",
+    "handover.correction_no_change": (
+        "Chưa có gì để điều chỉnh: sửa số tiền của hồ sơ hoặc ghi rõ sai sót trong ghi chú."
+    ),
     "money.negative": "Số tiền không được âm.",
     "signature.not_uploaded": "Chữ ký chưa được tải lên: vui lòng ký lại.",
     "signature.unreadable": "Không đọc được chữ ký đã vẽ; vui lòng ký lại.",

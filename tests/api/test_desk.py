@@ -272,3 +272,63 @@ def test_results_collected_by_a_courier_and_returns_confirmed_by_the_desk(
     assert "outcome=completed" in done.headers["location"]
     state = _state(db, result)
     assert (state.status, state.custodian) == ("returned_to_office", office_party)
+
+
+def test_a_signed_record_is_corrected_by_a_new_one_from_the_page(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    office = make_office(db)
+    desk = make_user(db, "desk_officer", office_id=office.id)
+    courier = make_user(db, "courier")
+    codes = [pick_up(db, make_case(db, settings, office=office), courier) for _ in range(2)]
+    opened = open_handover(db, actor_for(courier), giver=party("courier", courier.id),
+                           receiver=party("office", office.id), item_codes=codes,
+                           now=datetime.now(UTC),
+                           item_fees=dict.fromkeys(codes, 100000))  # fmt: skip
+    hid = opened.handover.id
+    _sign_in(client, db, settings, desk)
+    for code in codes:
+        client.post(f"/desk/handovers/{hid}/scan", data={"code": code})
+    done = client.post(f"/desk/handovers/{hid}/complete", data={
+        "fee_item": codes, "fee_amount": ["100.000", "50.000"], **_signed()},
+        follow_redirects=False)  # fmt: skip
+    assert "outcome=completed" in done.headers["location"]
+    page = client.get(f"/desk/handovers/{hid}").text
+    assert 'id="correct-form"' in page and "Lập biên bản điều chỉnh" in page
+
+    # Another office's desk cannot correct it; without a reason it is refused too, nothing
+    # made, the field named.
+    other = make_user(db, "desk_officer", office_id=make_office(db).id)
+    _sign_in(client, db, settings, other)
+    elsewhere = client.post(f"/desk/handovers/{hid}/correct", data={
+        "fee_item": codes, "fee_amount": ["100.000", "100.000"], "reason": "x", **_signed()},
+        follow_redirects=False)  # fmt: skip
+    assert "field=handover_id" in elsewhere.headers["location"]
+    _sign_in(client, db, settings, desk)
+    no_reason = client.post(f"/desk/handovers/{hid}/correct", data={
+        "fee_item": codes, "fee_amount": ["100.000", "100.000"], **_signed()},
+        follow_redirects=False)  # fmt: skip
+    assert "field=reason" in no_reason.headers["location"]
+    assert db.scalar(select(Handover).where(Handover.supersedes_id == hid)) is None
+
+    corrected = client.post(f"/desk/handovers/{hid}/correct", data={
+        "fee_item": codes, "fee_amount": ["100.000", "100.000"],
+        "reason": "Đếm lại tiền: hồ sơ thứ hai đủ 100.000 đ", **_signed()},
+        follow_redirects=False)  # fmt: skip
+    assert corrected.status_code == 303 and "outcome=corrected" in corrected.headers["location"]
+    record = db.scalar(select(Handover).where(Handover.supersedes_id == hid))
+    assert record is not None and record.fees_confirmed_vnd == 200000
+    assert f"/desk/handovers/{record.id}" in corrected.headers["location"]
+    new_page = client.get(corrected.headers["location"]).text
+    original = db.get(Handover, hid)
+    assert original is not None and original.fees_confirmed_vnd == 150000
+    assert 'id="corrects"' in new_page and original.code in new_page
+    assert "hồ sơ thứ hai đủ" in new_page
+    old_page = client.get(f"/desk/handovers/{hid}").text
+    assert 'id="superseded"' in old_page and record.code in old_page
+    assert 'id="correct-form"' not in old_page  # only the latest record is corrected
+    english = client.get(f"/desk/handovers/{hid}", params={"lang": "en"}).text
+    assert "This record was corrected by" in english
+    client.get("/desk", params={"lang": "vi"})
+    # Both records print; the new one names the record it corrects and why.
+    assert client.get(f"/print/handovers/{record.id}.pdf").status_code == 200
