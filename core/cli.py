@@ -167,6 +167,7 @@ def _worker_loop(
     from core.agency.witness import checkpoint_pass
     from core.booking.notify import notify_pass
     from core.digitising.retention import purge_pass
+    from core.digitising.text_layer import TEXT_LAYER_TOPIC, text_layer_job
     from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, reoptimise_due
     from core.outbox.senders import default_handlers
     from core.outbox.service import Handler, InTransaction, deliver_due
@@ -176,7 +177,7 @@ def _worker_loop(
     _, factory = _database(settings)
     handlers: dict[str, Handler | InTransaction] = {
         **default_handlers(), WEBHOOK_TOPIC: send_webhook, PORTAL_TOPIC: send_portal_status,
-        LIVE_TOPIC: apply_update,
+        LIVE_TOPIC: apply_update, TEXT_LAYER_TOPIC: text_layer_job,
     }  # fmt: skip
     total = 0
     next_purge = datetime.now(UTC)
