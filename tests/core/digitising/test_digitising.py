@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case
+from core.cli import worker_handlers
 from core.custody.models import CustodyEvent
 from core.custody.parties import party
 from core.digitising.assemble import assemble, tesseract_for
@@ -26,7 +27,7 @@ from core.digitising.service import (
     store_page,
     tampering,
 )
-from core.digitising.text_layer import TEXT_LAYER_TOPIC, add_text_layer
+from core.digitising.text_layer import TEXT_LAYER_TOPIC, add_text_layer, text_layer_job
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -336,3 +337,8 @@ def test_a_machine_without_tesseract_is_detected_and_the_pdf_still_made(
         assert made.text_layer is None and _text_of(made.pdf) == [""]
     finally:
         tesseract_for.cache_clear()  # found again, with the real PATH, by the next caller
+
+
+def test_the_worker_runs_the_text_layer_job() -> None:
+    """`hoso worker` delivers the text-layer messages the requests queue."""
+    assert worker_handlers()[TEXT_LAYER_TOPIC] is text_layer_job
