@@ -63,6 +63,9 @@ def test_the_counter_digitises_a_walk_in_and_ticks_the_checklist_from_the_pages(
     case_url = f"/counter/cases/{created.case.id}"
     page = client.get(case_url)
     assert page.status_code == 200 and 'id="digitise-files"' in page.text
+    assert "Số hóa hồ sơ" in page.text and "Lưu bản số hóa" in page.text
+    english = client.get(f"{case_url}?lang=en").text
+    assert "Digitise the dossier" in english and "Save the digitised copy" in english
     documents = [d for d in area.procedure.documents if d.get("kind") != "shown"]
     name = documents[0]["name_vi"]
 
@@ -92,8 +95,15 @@ def test_the_counter_digitises_a_walk_in_and_ticks_the_checklist_from_the_pages(
         OutboxMessage.topic == TEXT_LAYER_TOPIC,
         OutboxMessage.payload["copy_id"].as_integer() == copy.id)) == 1  # fmt: skip
 
+    # The same form sent again (a double click): the same copy, no second event.
+    again = client.post(f"/counter/digitise/{created.case.id}", data=form, files=files,
+                        follow_redirects=False)  # fmt: skip
+    assert _query(again) == {"ok": "digitised:2"}
+    assert db.scalar(select(func.count()).select_from(DigitisedCopy)
+                     .where(DigitisedCopy.case_id == created.case.id)) == 1  # fmt: skip
+
     # The case page shows the copy and ticks the document with its pages.
-    shown = client.get(f"{case_url}?ok=digitised:2").text
+    shown = client.get(f"{case_url}?lang=vi&ok=digitised:2").text
     assert 'id="digitised-copy" data-pages="2"' in shown
     assert "Đã số hóa 2 trang" in shown
     ticked = shown.split(f'aria-label="Có {name}"')[1].split(">")[0]
@@ -124,6 +134,13 @@ def test_bad_pages_and_another_post_offices_dossier_are_refused_changing_nothing
     answer = client.post(f"{url}?lang=en", files=[("pages", ("anh.jpg", fifty_mb, "image/jpeg"))],
                          headers={"Accept-Language": "en"}, follow_redirects=False)  # fmt: skip
     assert "Page 1 (anh.jpg) refused: A page may be at most 10 MB." in _query(answer)["error"]
+    # A TIFF of two pages: each page is its own file.
+    both = io.BytesIO()
+    first, *rest = [Image.open(io.BytesIO(render_page(n))).convert("L") for n in (1, 2)]
+    first.save(both, "TIFF", save_all=True, append_images=rest)
+    answer = client.post(url, files=[("pages", ("hai-trang.tif", both.getvalue(), "image/tiff"))],
+                         follow_redirects=False)  # fmt: skip
+    assert "chỉ được có một trang" in _query(answer)["error"]
     # No pages at all.
     assert "ít nhất một trang" in _query(client.post(url, follow_redirects=False))["error"]
     # A page range outside the copy.

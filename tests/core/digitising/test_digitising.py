@@ -16,6 +16,7 @@ from core.cases.models import Case
 from core.cli import worker_handlers
 from core.custody.models import CustodyEvent
 from core.custody.parties import party
+from core.custody.verify import verify_ledger
 from core.digitising.assemble import assemble, tesseract_for
 from core.digitising.models import DigitisedCopy, DossierPage
 from core.digitising.retention import purge_expired
@@ -131,6 +132,8 @@ def test_a_dossier_becomes_one_searchable_pdf_whose_hashes_are_in_the_ledger(
     assert second.details["text_layer_of"] == {"event_id": str(copy.event_id),
                                                "pdf_sha256": copy.pdf_sha256}  # fmt: skip
     assert tampering(db, copy) == [] and tampering(db, searchable) == []
+    # The system's event chains and folds like any other (hoso ledger verify).
+    assert [p for p in verify_ledger(db).problems if p.item_code == item.code] == []
     # Run again (a retried message): the searchable copy already replaced it; nothing more.
     again = add_text_layer(db, message.payload, settings, NOW)
     assert again == f"no text layer: copy {searchable.id} replaced this one"
