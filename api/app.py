@@ -15,6 +15,7 @@ from api import (
     agency,
     counter,
     counter_bags,
+    counter_digitise,
     counter_queue,
     courier,
     custody,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(counter.router)
     app.include_router(counter_queue.router)
     app.include_router(counter_bags.router)
+    app.include_router(counter_digitise.router)
     app.include_router(counter_queue.kiosk_router)
 
     @app.get("/healthz", tags=["ops"])

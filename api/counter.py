@@ -42,6 +42,7 @@ from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.parties import party
 from core.custody.transitions import STATUS_LABELS
+from core.digitising.service import latest_copy
 from core.errors import DomainError, InvalidInput
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -238,6 +239,30 @@ def _case_context(session: Session, user: User, found: CounterCase) -> dict[str,
         "receipts": receipts_of_case(session, case_id),
         "couriers": couriers,
         "refusal_reasons": PICKUP_REFUSAL_REASONS,
+        **_digitise_context(session, found),
+    }
+
+
+# Statuses in which the counter may hold the paper (core.digitising.service decides).
+DIGITISE_AT = ("booked", "refused", "at_post_office")
+
+
+def _digitise_context(session: Session, found: CounterCase) -> dict[str, Any]:
+    """The digitise section (api/counter_digitise.py): the latest copy, and each checklist
+    document's pages in it, which tick the intake's checklist."""
+    item_id = found.case.dossier_item_id
+    copy = latest_copy(session, item_id) if item_id is not None else None
+    if copy is not None and copy.deleted_at is not None:
+        copy = None
+    captured = {
+        d["name"]: d["last_page"] - d["first_page"] + 1 for d in (copy.documents if copy else [])
+    }
+    return {
+        "copy": copy,
+        "captured": captured,
+        "digitise_documents": [d for d in found.procedure.documents if d.get("kind") != "shown"],
+        "digitise_client_id": uuid.uuid4(),
+        "may_digitise": found.dossier_status in DIGITISE_AT,
     }
 
 

@@ -37,6 +37,9 @@ LIMITS: tuple[tuple[str, str, int | None], ...] = (
     ("PUT", "/mobile/v1/media/", None),
     # Dossier pages: core.digitising checks the size against digitise_max_page_bytes.
     ("PUT", "/mobile/v1/dossiers/", None),
+    # The counter's scanned pages, a form of many files: the handler reads each up to
+    # digitise_max_page_bytes and core.digitising refuses a larger one by name.
+    ("POST", "/counter/digitise/", None),
     # Public, and parsing costs ~20 s of CPU per MB: an address fits in a few hundred bytes.
     ("POST", "/api/v1/addresses/parse", 4 * KB),
     ("POST", "/api/v1/bookings", 16 * KB),

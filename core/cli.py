@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from core.money.cli import money_app
 from core.portal.cli import portal_app
 from core.settings import Settings, get_settings
 from core.sla.cli import report, sla_app
+
+if TYPE_CHECKING:
+    from core.outbox.service import Handler, InTransaction
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -160,24 +163,34 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     _serve(settings, host, port, with_worker=True)
 
 
+def worker_handlers() -> dict[str, Handler | InTransaction]:
+    """The worker's outbox handlers by topic: the outbox's own channels and each domain's."""
+    from core.agency.webhooks import WEBHOOK_TOPIC, send_webhook
+    from core.digitising.text_layer import TEXT_LAYER_TOPIC, text_layer_job
+    from core.dispatch.live import LIVE_TOPIC, apply_update
+    from core.outbox.senders import default_handlers
+    from core.portal.sync import PORTAL_TOPIC, send_portal_status
+
+    return {
+        **default_handlers(), WEBHOOK_TOPIC: send_webhook, PORTAL_TOPIC: send_portal_status,
+        LIVE_TOPIC: apply_update, TEXT_LAYER_TOPIC: text_layer_job,
+    }  # fmt: skip
+
+
 def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
-    from core.agency.webhooks import WEBHOOK_TOPIC, dispatch_due, send_webhook
+    from core.agency.webhooks import dispatch_due
     from core.agency.witness import checkpoint_pass
     from core.booking.notify import notify_pass
     from core.digitising.retention import purge_pass
-    from core.dispatch.live import LIVE_TOPIC, apply_update, ledger_pass, reoptimise_due
-    from core.outbox.senders import default_handlers
-    from core.outbox.service import Handler, InTransaction, deliver_due
-    from core.portal.sync import PORTAL_TOPIC, send_portal_status, sync_due
+    from core.dispatch.live import ledger_pass, reoptimise_due
+    from core.outbox.service import deliver_due
+    from core.portal.sync import sync_due
     from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
-    handlers: dict[str, Handler | InTransaction] = {
-        **default_handlers(), WEBHOOK_TOPIC: send_webhook, PORTAL_TOPIC: send_portal_status,
-        LIVE_TOPIC: apply_update,
-    }  # fmt: skip
+    handlers = worker_handlers()
     total = 0
     next_purge = datetime.now(UTC)
     while True:

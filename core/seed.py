@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.booking.places import distance_km
 from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
+from core.demo.counter import seed_counter_queue, seed_digitised
 from core.demo.journeys import DemoWeek
 from core.demo.people import DEMO_LOGINS, DemoLogin, create_citizens, create_staff
 from core.identity.models import User
@@ -72,6 +73,10 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
     week = DemoWeek(session, settings, staff, citizens, hub=hub, office=desk_office, now=now)
     week.plan(cases)
     week.run()
+    # The counter's queue and digitised copies, for the SLA pages and the agency API.
+    clerk = session.scalars(select(User).where(User.username == "quay")).one()
+    seed_counter_queue(session, hub, clerk, now=now)
+    seed_digitised(session, settings, week.cases, clerk=clerk, desk=staff.desk, now=now)
     # Money (payments received, receipts, the couriers' cash-up, a bank statement to match)
     # is money-b's ``core.money.demo``, built from ``week.cases`` (each DemoCase holds its
     # case, booking terms, courier and dates); its call belongs here, once merged:

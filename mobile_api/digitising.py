@@ -130,8 +130,9 @@ def post_digitised(
     settings: SettingsDep,
     now: NowDep,
 ) -> DigitisedOut:
-    """Make the dossier's PDF from its uploaded pages (with a Vietnamese text layer when
-    Tesseract is installed) and record it in the ledger as a ``digitised`` event."""
+    """Make the dossier's PDF from its uploaded pages and record it in the ledger as a
+    ``digitised`` event; the worker adds the Vietnamese text layer afterwards, as a second
+    copy with its own event (docs/digitising.md)."""
     documents = [DocumentPages(d.name, d.first_page, d.last_page) for d in body.documents]
     copy = digitise(session, settings, caller.actor, code, client_id=body.client_id,
                     page_sha256s=body.pages, documents=documents, now=now)  # fmt: skip

@@ -209,9 +209,10 @@ TRANSITIONS: dict[str, Transition] = {
         # The PDF made of a dossier's pages: its SHA-256, each page's, the page count and who
         # captured it, so the copy an agency fetches is provably the copy that was made. Moves
         # nothing. Only core.digitising.service records it, after checking the actor holds
-        # the paper (or is the courier sent to fetch it).
+        # the paper (or is the courier sent to fetch it); the system records the searchable
+        # copy the worker makes of it (core.digitising.text_layer).
         _t("digitised", "dossier", "booked refused handed_over " + _STAFF_HELD, None,
-           "courier counter_clerk dispatcher desk_officer admin", Custody.NONE,
+           "courier counter_clerk dispatcher desk_officer system admin", Custody.NONE,
            f"{_HOSO}:bizstep:digitising", f"{_HOSO}:disp:unchanged",
            required="pdf_sha256 page_sha256s page_count captured_by", service_only=True,
            vi="Số hóa hồ sơ", en="Dossier digitised"),

@@ -3,9 +3,11 @@
 A page is refused (nothing stored) when it is not a JPEG or PNG image, when it is larger
 than ``digitise_max_page_bytes``, or when the caller does not hold the dossier. The copy is
 made from pages already uploaded, in the order the phone gives, and recorded in the ledger
-as a ``digitised`` event carrying each page's SHA-256, the PDF's SHA-256 (taken after the
-text layer), the page count and who captured it. The same request sent again (same
-``client_id``) returns the same copy.
+as a ``digitised`` event carrying each page's SHA-256, the image-only PDF's SHA-256, the page
+count and who captured it; the searchable text layer is queued for the worker
+(``core.digitising.text_layer``), which records the searchable PDF as a second copy with its
+own event. The same request sent again (same ``client_id``) returns the same copy. A flatbed
+scanner's single-page TIFF is turned into a PNG first (``from_scanner``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ from core.custody.service import record
 from core.custody.transitions import TRANSITIONS
 from core.digitising.assemble import assemble
 from core.digitising.models import DigitisedCopy, DossierPage
-from core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound, code_refusal
+from core.digitising.text_layer import ocr_languages, queue_text_layer
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    code_refusal,
+)
 from core.media.service import validate_sha256
 from core.settings import Settings
 from labels.errors import InvalidCode
@@ -107,6 +118,12 @@ def _authorise(actor: Actor, held: Held) -> None:
             return
         if assigned is None and actor.post_office_id == held.booking.post_office_id:
             return
+    # At the counter, before the walk-in's dossier is received: booked with this post office
+    # and no courier sent to fetch it, so the paper is on the counter in front of the clerk.
+    at_the_counter = state.status in ("booked", "refused") and actor.role == "counter_clerk"
+    if (at_the_counter and held.case.pickup_courier_id is None
+            and actor.post_office_id == held.booking.post_office_id):  # fmt: skip
+        return
     if actor.role in ("dispatcher", "counter_clerk"):
         raise Forbidden(
             f"dossier {code} is not at this post office",
@@ -171,6 +188,32 @@ def store_page(
     return StoredPage(digest, len(data), width, height)
 
 
+# A flatbed scanner's files: TIFF (either byte order) as well as JPEG and PNG.
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+
+
+def from_scanner(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """A scanner's page as ``store_page`` takes it: JPEG and PNG as they are; a single-page
+    TIFF (which no browser shows) as a lossless PNG of it. Anything else is passed on for
+    ``store_page`` to refuse with its reason. The ledger's page hash is the PNG's."""
+    if not data.startswith(TIFF_MAGIC):
+        return data, content_type
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if getattr(image, "n_frames", 1) != 1:
+                raise InvalidInput("a TIFF page must hold one page: scan each page to a file",
+                                   field="file", reason="digitise.multi_page_tiff")  # fmt: skip
+            image.load()
+            # PNG holds these modes as they are (lossless); a CMYK or 16-bit scan becomes RGB.
+            keep = image.mode in ("1", "L", "RGB", "RGBA", "P")
+            out = io.BytesIO()
+            (image if keep else image.convert("RGB")).save(out, "PNG")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise InvalidInput(f"the TIFF cannot be read as an image: {exc}", field="file",
+                           reason="digitise.not_an_image") from exc  # fmt: skip
+    return out.getvalue(), "image/png"
+
+
 def check_page_size(settings: Settings, size: int) -> None:
     limit = settings.digitise_max_page_bytes
     if size > limit:
@@ -232,9 +275,8 @@ def digitise(
             raise Conflict("this client_id was used for other pages", field="client_id",
                            reason="digitise.client_id_reused")  # fmt: skip
         return existing  # the phone lost the answer and asked again
-    # Checked without a lock: the PDF and its text layer take seconds a page, and no scan of
-    # this dossier should wait on them. The ledger locks the item when it records the event
-    # and checks the status again then.
+    # Checked without a lock: no scan of this dossier should wait on the PDF being made. The
+    # ledger locks the item when it records the event and checks the status again then.
     held = held_dossier(session, actor, code)
     _check_pages(settings, pages)
     _check_documents(documents, len(pages))
@@ -254,15 +296,17 @@ def digitise(
             reason="digitise.pages_missing",
             params={"count": len(missing)},
         )
-    languages = settings.digitise_ocr_languages.strip() or None
-    made = assemble([stored[s] for s in pages], ocr_languages=languages)
+    # The image-only PDF (milliseconds); Tesseract's text layer is the worker's job, queued
+    # below in this transaction, and becomes a second copy with its own event.
+    made = assemble([stored[s] for s in pages], ocr_languages=None)
     pdf_sha256 = hashlib.sha256(made.pdf).hexdigest()
     details: dict[str, Any] = {
         "pdf_sha256": pdf_sha256,
         "page_sha256s": pages,
         "page_count": len(pages),
         "captured_by": actor.party,
-        "text_layer": made.text_layer,
+        "text_layer": None,
+        "text_layer_queued": ocr_languages(settings) is not None,
         "documents": [d.to_json() for d in documents],
     }
     command = ScanCommand(
@@ -286,11 +330,78 @@ def digitise(
     }  # fmt: skip
     # The same request twice at once: the ledger answered the second with the first's event
     # (same client event id), and here the second finds the first's row.
-    session.execute(
-        insert(DigitisedCopy).values(**values).on_conflict_do_nothing(index_elements=["client_id"])
-    )
+    inserted = session.execute(
+        insert(DigitisedCopy)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["client_id"])
+        .returning(DigitisedCopy.id)
+    ).scalar_one_or_none()
     copy = session.scalars(select(DigitisedCopy).where(DigitisedCopy.client_id == client_id)).one()
+    if inserted is not None:  # the text layer is asked for once, by whoever made the copy
+        queue_text_layer(session, settings, copy)
     return copy
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """One page handed over in a batch (the counter's scanner files or webcam shots)."""
+
+    name: str
+    content_type: str
+    data: bytes
+    # As sent, which may be more than ``data`` holds (the edge stops reading past the limit).
+    size_bytes: int
+
+
+class PagesRefused(InvalidInput):
+    """Pages of a batch refused, each with its number (1-based), file name and reason."""
+
+    def __init__(self, refusals: Sequence[tuple[int, str, DomainError]]) -> None:
+        page, _, first = refusals[0]
+        super().__init__(
+            "; ".join(f"page {n} ({name}): {e.detail}" for n, name, e in refusals),
+            field=f"pages[{page - 1}]",
+            reason=first.reason,
+            params=first.params,
+        )
+        self.refusals = list(refusals)
+
+
+def digitise_files(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    code: str,
+    files: Sequence[ScannedFile],
+    *,
+    client_id: uuid.UUID,
+    documents: Sequence[DocumentPages] = (),
+    now: datetime,
+) -> DigitisedCopy:
+    """The copy of dossier ``code`` from pages handed over at once, in this order: each page
+    stored by ``store_page`` (a scanner's TIFF as PNG), then ``digitise``. Every bad page is
+    named; the caller's savepoint then keeps nothing of the batch."""
+    held_dossier(session, actor, code)  # a dossier not held here: refused before any page
+    if not files:
+        raise InvalidInput("a copy needs at least one page", field="pages",
+                           reason="digitise.no_pages")  # fmt: skip
+    hashes: list[str] = []
+    refusals: list[tuple[int, str, DomainError]] = []
+    for number, file in enumerate(files, start=1):
+        try:
+            check_page_size(settings, file.size_bytes)  # before a TIFF is decoded
+            data, content_type = from_scanner(file.data, file.content_type)
+            digest = hashlib.sha256(data).hexdigest()
+            stored = store_page(session, settings, actor, code, data, content_type,
+                                expected_sha256=digest, now=now)  # fmt: skip
+        except DomainError as exc:
+            refusals.append((number, file.name, exc))
+            continue
+        hashes.append(stored.sha256)
+    if refusals:
+        raise PagesRefused(refusals)
+    return digitise(session, settings, actor, code, client_id=client_id, page_sha256s=hashes,
+                    documents=documents, now=now)  # fmt: skip
 
 
 def _check_pages(settings: Settings, pages: list[str]) -> None:

@@ -216,6 +216,8 @@ TEXTS: dict[str, str] = {
     "digitise.not_at_post_office": "Dossier {code} is not at this post office.",
     "digitise.not_yours": "Dossier {code} is not held by you.",
     "digitise.not_an_image": "A page must be a photo or scan (JPEG or PNG).",
+    "digitise.multi_page_tiff": "A TIFF file must hold one page: scan each page to its own file.",
+    "digitise.page_refused": "Page {page} ({name}) refused: {reason}",
     "digitise.hash_mismatch": "The page arrived damaged (its SHA-256 differs): send it again.",
     "digitise.page_too_large": "A page may be at most {max_mb} MB.",
     "digitise.client_id_reused": "This copy's key was already used for other pages.",

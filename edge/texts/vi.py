@@ -230,6 +230,8 @@ TEXTS: dict[str, str] = {
     "digitise.not_at_post_office": "Hồ sơ {code} không ở bưu cục này.",
     "digitise.not_yours": "Hồ sơ {code} không do bạn giữ.",
     "digitise.not_an_image": "Mỗi trang phải là ảnh chụp hoặc ảnh quét (JPEG hoặc PNG).",
+    "digitise.multi_page_tiff": "Tệp TIFF chỉ được có một trang: quét mỗi trang thành một tệp.",
+    "digitise.page_refused": "Trang {page} ({name}) bị từ chối: {reason}",
     "digitise.hash_mismatch": "Trang gửi lên bị hỏng (mã SHA-256 không khớp): hãy gửi lại.",
     "digitise.page_too_large": "Mỗi trang tối đa {max_mb} MB.",
     "digitise.client_id_reused": "Mã của bản số hóa này đã dùng cho các trang khác.",

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session
 from core.agency.models import AgencySystem
 from core.agency.service import IssuedKey, create_system, issue_key
 from core.agency.webhooks import WEBHOOK_TOPIC, dispatch_status_webhooks
-from core.custody.models import CustodyEvent
+from core.custody.models import CustodyEvent, Item
 from core.digitising.agency import _link_signature
+from core.digitising.assemble import tesseract_for
 from core.digitising.models import DigitisedCopy, DigitisedCopyAccess
+from core.digitising.text_layer import TEXT_LAYER_TOPIC, add_text_layer
 from core.outbox.models import OutboxMessage
 from core.settings import Settings
 from edge.texts.en import TEXTS
@@ -127,6 +130,45 @@ def test_the_agency_fetches_the_pdf_its_hashes_match_the_ledger_and_tampering_is
                        .where(DigitisedCopyAccess.copy_id == copy.id)
                        .order_by(DigitisedCopyAccess.id)).all()  # fmt: skip
     assert kinds == ["link_issued", "downloaded", "refused_tampered", "refused_expired"]
+
+
+@pytest.mark.skipif(tesseract_for("vie") is None, reason="Tesseract with Vietnamese is not here")
+def test_after_the_worker_adds_the_text_layer_the_agency_gets_the_searchable_copy(
+    real: RealTransactions, settings: Settings
+) -> None:
+    """The request answers with the image-only copy; the worker's searchable copy has its own
+    ledger event, the agency is offered it, its bytes hash to that event, and a change to it
+    is caught like a change to the first."""
+    db = real.db
+    code, pages, auth = _digitised(real, settings)
+    first = db.scalars(select(DigitisedCopy).join(Item, Item.id == DigitisedCopy.item_id)
+                       .where(Item.code == code)).one()  # fmt: skip
+    assert first.text_layer is None
+    message = db.scalars(select(OutboxMessage).where(
+        OutboxMessage.topic == TEXT_LAYER_TOPIC,
+        OutboxMessage.payload["copy_id"].as_integer() == first.id)).one()  # fmt: skip
+    assert add_text_layer(db, message.payload, settings, datetime.now(UTC)).startswith("text layer")
+    db.commit()
+
+    portal, key = _system(db, settings, kind="national_portal")
+    db.commit()
+    offer = signed_get(real.client, key, f"/api/agency/v1/dossiers/{code}/digitised").json()
+    event = db.scalars(select(CustodyEvent).where(
+        CustodyEvent.event_id == uuid.UUID(offer["ledger"]["event_id"]))).one()  # fmt: skip
+    assert event.event_id != first.event_id and event.details["text_layer"] == offer["text_layer"]
+    assert offer["text_layer"] is not None and offer["pdf_sha256"] != first.pdf_sha256
+    fetched = real.client.get(offer["download_url"])
+    assert fetched.status_code == 200 and _sha(fetched.content) == event.details["pdf_sha256"]
+    phone = real.client.get(f"/mobile/v1/dossiers/{code}/digitised", headers=auth).json()
+    assert phone["pdf_sha256"] == offer["pdf_sha256"] and phone["text_layer"] is not None
+
+    searchable = db.scalars(select(DigitisedCopy)
+                            .where(DigitisedCopy.event_id == event.event_id)).one()  # fmt: skip
+    assert searchable.data is not None
+    searchable.data = searchable.data.replace(b"hoso", b"hOso", 1)
+    db.commit()
+    tampered = real.client.get(offer["download_url"], headers=EN)
+    assert tampered.status_code == 409 and _says(tampered, "digitise.copy_tampered")
 
 
 def test_another_provinces_system_does_not_see_the_copy(

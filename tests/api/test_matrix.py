@@ -513,6 +513,9 @@ def calls(o: Objects) -> dict[tuple[str, str], Call]:
         Call("POST", "/counter/cases/{case_id}/code", page_for({"clerk_1": (303, "error")})),
         Call("POST", "/counter/cases/{case_id}/hand-out",
              page_for({"clerk_1": (303, "error")}), data={}),
+        # Case A's dossier is in its courier's hands, not at the post office: refused.
+        Call("POST", "/counter/digitise/{case_id}", page_for({"clerk_1": (303, "error")}),
+             data={}),
         Call("GET", "/q/{post_office_id}", public()),
         Call("POST", "/q/{post_office_id}", public(303)),
         Call("GET", "/q/{post_office_id}/qr.svg", public()),

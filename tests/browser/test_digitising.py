@@ -17,6 +17,9 @@ from core.custody.models import CustodyEvent, Item
 from core.custody.parties import party
 from core.digitising.assemble import tesseract_for
 from core.digitising.models import DigitisedCopy
+from core.digitising.service import latest_copy
+from core.digitising.text_layer import TEXT_LAYER_TOPIC, add_text_layer
+from core.outbox.models import OutboxMessage
 from core.places.service import reference_documents
 from core.settings import Settings
 from tests.browser.conftest import PHONE
@@ -144,7 +147,19 @@ def test_the_courier_captures_reorders_retakes_and_the_copy_syncs_later(
             CustodyEvent.event_id == copy.event_id)).one()  # fmt: skip
         assert event.details["captured_by"] == party("courier", courier_id)
         assert event.details["pdf_sha256"] == copy.pdf_sha256
+        # The request made the image-only copy; the text layer is queued for the worker.
+        assert copy.text_layer is None and _texts(copy.data) == ["", "", ""]
+        message = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == TEXT_LAYER_TOPIC,
+            OutboxMessage.payload["copy_id"].as_integer() == copy.id)).one()  # fmt: skip
+        payload = dict(message.payload)
     if tesseract_for("vie") is not None:
-        texts = _texts(copy.data)
+        # The worker's job for that message: the searchable copy, in the phone's page order.
+        with committing.begin() as session:
+            said = add_text_layer(session, payload, live_settings, datetime.now(VN))
+            assert said.startswith("text layer"), said
+            searchable = latest_copy(session, item_id)
+            assert searchable is not None and searchable.data is not None
+            texts = _texts(searchable.data)
         order = [next(n for n in (1, 2, 3, 4) if f"trang {n}" in text) for text in texts]
         assert order == [1, 4, 2], texts

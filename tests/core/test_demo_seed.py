@@ -15,9 +15,13 @@ from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case, ReceiveRequest
+from core.counter.models import CounterTicket
 from core.custody.models import CustodyEvent, Item
 from core.custody.verify import verify_ledger
+from core.digitising.models import DigitisedCopy
+from core.digitising.service import tampering
 from core.handovers.models import Handover, HandoverLine
+from core.identity.models import User
 from core.media.service import missing_media
 from core.money.models import MoneyTransaction
 from core.money.reconcile import reconcile
@@ -189,3 +193,25 @@ def test_the_demo_days_money_reconciles_to_the_dong(demo: Session, now: datetime
     for day in days:
         report = reconcile(demo, day=day, post_office_id=hub)
         assert report.balanced, (day, [c for c in report.checks if not c.ok])
+
+
+def test_the_counter_has_queue_tickets_and_dossiers_are_digitised_where_they_are_held(
+    demo: Session,
+) -> None:
+    hub = demo.scalars(select(User).where(User.username == "quay")).one().post_office_id
+    tickets = demo.scalars(select(CounterTicket).where(CounterTicket.post_office_id == hub)).all()
+    assert len(tickets) == 12
+    assert all(t.called_at is not None and t.finished_at is not None for t in tickets)
+    waits = [(t.called_at - t.issued_at).total_seconds() / 60 for t in tickets if t.called_at]
+    assert max(waits) > 30 and sorted(waits)[len(waits) // 2] < 30  # one over the target
+    copies = demo.scalars(
+        select(DigitisedCopy).where(DigitisedCopy.case_id > demo.info["cases_after"])
+    ).all()
+    assert len(copies) == 3
+    for copy in copies:
+        event = demo.scalars(
+            select(CustodyEvent).where(CustodyEvent.event_id == copy.event_id)
+        ).one()
+        assert event.kind == "digitised" and copy.page_count == 2
+        assert event.details["captured_by"].split(":")[0] in ("post_office", "office")
+        assert tampering(demo, copy) == []

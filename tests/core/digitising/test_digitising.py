@@ -13,21 +13,26 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.cases.models import Case
+from core.cli import worker_handlers
 from core.custody.models import CustodyEvent
 from core.custody.parties import party
+from core.custody.verify import verify_ledger
 from core.digitising.assemble import assemble, tesseract_for
 from core.digitising.models import DigitisedCopy, DossierPage
 from core.digitising.retention import purge_expired
 from core.digitising.service import (
     DocumentPages,
     digitise,
+    latest_copy,
     ledger_facts,
     store_page,
     tampering,
 )
+from core.digitising.text_layer import TEXT_LAYER_TOPIC, add_text_layer, text_layer_job
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.identity.models import User
 from core.identity.service import actor_for
+from core.outbox.models import OutboxMessage
 from core.settings import Settings
 from tests.digitising_pages import KNOWN_WORD, render_page
 from tests.factories import dossier_of, make_case, make_post_office, make_user
@@ -71,6 +76,15 @@ def _pages_of(db: Session, code_item_id: int) -> int:
                      .where(DossierPage.item_id == code_item_id)) or 0  # fmt: skip
 
 
+def _text_layer_message(db: Session, copy: DigitisedCopy) -> OutboxMessage:
+    return db.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.topic == TEXT_LAYER_TOPIC,
+            OutboxMessage.payload["copy_id"].as_integer() == copy.id,
+        )
+    ).one()
+
+
 @pytest.mark.skipif(tesseract_for("vie") is None, reason="Tesseract with Vietnamese is not here")
 def test_a_dossier_becomes_one_searchable_pdf_whose_hashes_are_in_the_ledger(
     db: Session, settings: Settings
@@ -84,20 +98,60 @@ def test_a_dossier_becomes_one_searchable_pdf_whose_hashes_are_in_the_ledger(
                     page_sha256s=hashes, documents=[DocumentPages("Tờ khai", 1, 2)],
                     now=NOW)  # fmt: skip
 
+    # The request made the image-only PDF and did not wait for Tesseract: no words yet.
     assert copy.data is not None and copy.page_count == 3
-    assert copy.text_layer is not None and copy.text_layer.endswith("vie")
-    texts = _text_of(copy.data)
-    assert len(texts) == 3
-    assert all(KNOWN_WORD in t for t in texts), texts
+    assert copy.text_layer is None and _text_of(copy.data) == ["", "", ""]
     event = db.scalars(select(CustodyEvent).where(CustodyEvent.event_id == copy.event_id)).one()
     assert event.kind == "digitised" and event.item_id == item.id
-    # The ledger holds the hash of the PDF as stored, text layer and all, and each page's.
+    # The ledger holds the hash of the PDF as stored, and each page's.
     assert event.details["pdf_sha256"] == _sha(copy.data) == copy.pdf_sha256
     assert event.details["page_sha256s"] == [_sha(p) for p in pages]
     assert event.details["page_count"] == 3
     assert event.details["captured_by"] == party("courier", courier.id)
     assert event.details["documents"] == [{"name": "Tờ khai", "first_page": 1, "last_page": 2}]
+    assert event.details["text_layer_queued"] is True
     assert tampering(db, copy) == []
+
+    # The worker's job (queued in the same transaction) makes the searchable copy.
+    message = _text_layer_message(db, copy)
+    said = add_text_layer(db, message.payload, settings, NOW + timedelta(seconds=40))
+    assert said.startswith("text layer tesseract")
+    searchable = latest_copy(db, item.id)
+    assert searchable is not None and searchable.id != copy.id and searchable.data is not None
+    assert searchable.text_layer is not None and searchable.text_layer.endswith("vie")
+    texts = _text_of(searchable.data)
+    assert len(texts) == 3
+    assert all(KNOWN_WORD in t for t in texts), texts
+    second = db.scalars(
+        select(CustodyEvent).where(CustodyEvent.event_id == searchable.event_id)
+    ).one()
+    assert second.kind == "digitised" and second.seq > event.seq
+    assert second.details["pdf_sha256"] == _sha(searchable.data) != copy.pdf_sha256
+    assert second.details["page_sha256s"] == event.details["page_sha256s"]
+    assert second.details["captured_by"] == party("courier", courier.id)
+    assert second.details["text_layer_of"] == {"event_id": str(copy.event_id),
+                                               "pdf_sha256": copy.pdf_sha256}  # fmt: skip
+    assert tampering(db, copy) == [] and tampering(db, searchable) == []
+    # The system's event chains and folds like any other (hoso ledger verify).
+    assert [p for p in verify_ledger(db).problems if p.item_code == item.code] == []
+    # Run again (a retried message): the searchable copy already replaced it; nothing more.
+    again = add_text_layer(db, message.payload, settings, NOW)
+    assert again == f"no text layer: copy {searchable.id} replaced this one"
+    assert latest_copy(db, item.id) == searchable
+
+
+def test_a_text_layer_without_tesseract_ends_saying_so(db: Session, settings: Settings) -> None:
+    """The worker's job on a machine without the language: no new copy, and the reason."""
+    case, courier = _assigned_case(db, settings)
+    item = dossier_of(db, case)
+    hashes = _upload(db, settings, courier, item.code, [render_page(1)])
+    copy = digitise(db, settings, actor_for(courier), item.code, client_id=uuid.uuid4(),
+                    page_sha256s=hashes, now=NOW)  # fmt: skip
+    message = _text_layer_message(db, copy)
+    lacking = settings.model_copy(update={"digitise_ocr_languages": "xx_nonexistent"})
+    said = add_text_layer(db, message.payload, lacking, NOW)
+    assert said.startswith("no text layer: Tesseract with xx_nonexistent is not here")
+    assert latest_copy(db, item.id) == copy
 
 
 def test_the_same_pages_make_the_same_bytes_with_or_without_a_text_layer() -> None:
@@ -122,6 +176,11 @@ def test_without_tesseract_the_copy_is_made_without_a_text_layer(
         assert copy.text_layer is None
         assert copy.data is not None and _text_of(copy.data) == [""]
         assert ledger_facts(db, copy)["text_layer"] is None
+        # Nothing is queued when no language is set; the language's absence is the job's.
+        queued = db.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.topic == TEXT_LAYER_TOPIC,
+            OutboxMessage.payload["copy_id"].as_integer() == copy.id))  # fmt: skip
+        assert queued == (0 if languages == "" else 1)
 
 
 def test_a_page_sent_again_and_a_copy_asked_again_are_not_doubled(
@@ -281,3 +340,8 @@ def test_a_machine_without_tesseract_is_detected_and_the_pdf_still_made(
         assert made.text_layer is None and _text_of(made.pdf) == [""]
     finally:
         tesseract_for.cache_clear()  # found again, with the real PATH, by the next caller
+
+
+def test_the_worker_runs_the_text_layer_job() -> None:
+    """`hoso worker` delivers the text-layer messages the requests queue."""
+    assert worker_handlers()[TEXT_LAYER_TOPIC] is text_layer_job
