@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -32,6 +33,8 @@ from core.sla.cli import report, sla_app
 
 if TYPE_CHECKING:
     from core.outbox.service import Handler, InTransaction
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(help="hoso: dossiers and results between citizens and one-stop offices.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -177,6 +180,38 @@ def worker_handlers() -> dict[str, Handler | InTransaction]:
     }  # fmt: skip
 
 
+def slow_topics() -> tuple[str, ...]:
+    """Outbox topics whose jobs take seconds, not milliseconds: delivered in a lane of their
+    own (``_slow_lane``), so citizens' SMS, webhooks and the live plan never queue behind
+    them. Several workers share each lane (SKIP LOCKED)."""
+    from core.digitising.text_layer import TEXT_LAYER_TOPIC
+
+    return (TEXT_LAYER_TOPIC,)
+
+
+def _slow_lane(settings: Settings, poll_seconds: float, once: bool = False) -> int:
+    from core.outbox.service import deliver_due
+
+    _, factory = _database(settings)
+    handlers, lane = worker_handlers(), slow_topics()
+    total = 0
+    while True:
+        try:
+            attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC),
+                                    limit=1, topics=lane)  # fmt: skip
+        except Exception:  # noqa: BLE001 - a database hiccup must not end the lane for good
+            if once:
+                raise
+            log.exception("worker.slow_lane_failed")
+            attempted = 0
+        total += attempted
+        if attempted:
+            continue
+        if once:
+            return total
+        time.sleep(poll_seconds)
+
+
 def _worker_loop(
     settings: Settings, poll_seconds: float, once: bool = False, heartbeat: Path | None = None
 ) -> int:
@@ -190,7 +225,9 @@ def _worker_loop(
     from core.sla.rollup import sla_pass
 
     _, factory = _database(settings)
-    handlers = worker_handlers()
+    handlers, slow = worker_handlers(), slow_topics()
+    if not once:
+        threading.Thread(target=_slow_lane, args=(settings, poll_seconds), daemon=True).start()
     total = 0
     next_purge = datetime.now(UTC)
     while True:
@@ -213,14 +250,15 @@ def _worker_loop(
         notify_pass(factory, settings, now=datetime.now(UTC))
         # Service-quality roll-ups: a new event is in today's figures after one poll.
         sla_pass(factory, settings, now=datetime.now(UTC))
-        attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC))
+        attempted = deliver_due(factory, settings, handlers, now=datetime.now(UTC),
+                                other_than=slow)  # fmt: skip
         total += attempted
         if heartbeat is not None:
             heartbeat.touch()  # a stuck worker stops touching it; the healthcheck notices
         if attempted:
             continue  # a backlog drains at full speed; only an empty queue waits
         if once:
-            return total
+            return total + _slow_lane(settings, poll_seconds, once=True)
         time.sleep(poll_seconds)
 
 

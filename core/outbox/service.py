@@ -10,7 +10,7 @@ that ``FOR UPDATE SKIP LOCKED``, retries with backoff and dead-lettering need.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,20 +93,31 @@ def deliver_due(
     *,
     now: datetime,
     limit: int = 50,
+    topics: Collection[str] | None = None,
+    other_than: Collection[str] = (),
 ) -> int:
     """Deliver up to ``limit`` due messages. Returns how many were attempted.
 
     Each message is locked with SKIP LOCKED, so several workers share the queue without
     sending anything twice; the lock is held while delivering so a crashed worker's message
     simply becomes due again when its transaction dies.
+
+    ``topics`` / ``other_than`` split the queue into lanes: a job of seconds (a dossier's
+    text layer) runs in a lane of its own, so an SMS or a live-plan update never waits
+    behind it.
     """
+    due = select(OutboxMessage).where(
+        OutboxMessage.status == "pending", OutboxMessage.available_at <= now
+    )
+    if topics is not None:
+        due = due.where(OutboxMessage.topic.in_(list(topics)))
+    if other_than:
+        due = due.where(OutboxMessage.topic.not_in(list(other_than)))
     attempted = 0
     while attempted < limit:
         with transaction(factory) as session:
             message = session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
-                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                due.order_by(OutboxMessage.available_at, OutboxMessage.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )

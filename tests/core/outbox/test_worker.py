@@ -144,3 +144,33 @@ def test_secret_text_is_redacted_once_sent(
     assert sent[0]["text"] == "Mã 123456"
     stored = _message(committing, message_id)
     assert stored.status == "delivered" and "123456" not in stored.payload["text"]
+
+
+def test_a_slow_job_runs_in_its_own_lane_and_nothing_waits_behind_it(
+    committing: sessionmaker[Session], settings: Settings
+) -> None:
+    """The worker's main lane leaves the slow topics (a dossier's text layer, seconds a page)
+    to a lane of their own: an SMS queued after a slow job is delivered first."""
+    from core.cli import slow_topics, worker_handlers
+    from core.digitising.text_layer import TEXT_LAYER_TOPIC
+
+    assert TEXT_LAYER_TOPIC in slow_topics()
+    assert all(topic in worker_handlers() for topic in slow_topics())
+    slow, fast = _topic("slow"), _topic("sms")
+    done: list[str] = []
+    handlers: dict[str, Handler] = {
+        slow: lambda payload, _: done.append(slow),
+        fast: lambda payload, _: done.append(fast),
+    }
+    with transaction(committing) as session:
+        slow_id = enqueue(session, slow, {"n": 1}).id
+        fast_id = enqueue(session, fast, {"n": 2}).id
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    both = (slow, fast)
+    assert deliver_due(committing, settings, handlers, now=now, topics=both,
+                       other_than=(slow,)) == 1  # fmt: skip
+    assert done == [fast]
+    assert _message(committing, slow_id).status == "pending"
+    assert _message(committing, fast_id).status == "delivered"
+    assert deliver_due(committing, settings, handlers, now=now, topics=(slow,)) == 1
+    assert done == [fast, slow] and _message(committing, slow_id).status == "delivered"
