@@ -34,6 +34,7 @@ from core.settings import Settings
 from labels.label import render_label_pdf
 from labels.s10 import format_item_id, make_item_id, validate_item_id
 from tests.browser.conftest import PHONE
+from tests.browser.courier_door import pickup_at_nine, sign_in_on_the_phone
 from tests.conftest import launch_chromium
 from tests.factories import (
     home_post_office,
@@ -41,7 +42,6 @@ from tests.factories import (
     make_office,
     make_procedure,
     make_user,
-    todays_stop,
     unique,
 )
 from tests.labels.decode import pdf_pages
@@ -327,31 +327,20 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
     live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
     screenshot: Any,
 ) -> None:  # fmt: skip
-    username = unique("buuta")
     with committing.begin() as session:
-        courier = make_user(session, "courier", username=username, password=PASSWORD,
-                            post_office_id=home_post_office(session).id)  # fmt: skip
         # A judicial-record application as the catalogue seeds it: a form to hand over, the
         # ID card only shown, and an authorisation letter only "nếu ủy quyền".
         procedure = make_procedure(
             session, documents=reference_documents("judicial_record_certificate")
         )
-        case = make_case(session, live_settings, procedure_id=procedure.id)
-        case.pickup_courier_id = courier.id
-        dossier = session.get(Item, case.dossier_item_id)
-        assert dossier is not None
-        nine = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
-        stop = todays_stop(session, courier, kind="home_pickup", sequence=1, start=nine,
-                           case_id=case.id)  # fmt: skip
-        stop_id, code = stop.id, dossier.code
+        door = pickup_at_nine(
+            session, lambda s: make_case(s, live_settings, procedure_id=procedure.id)
+        )
+    stop_id, code = door.stop_id, door.code
     context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
-        page.goto(f"{live_server}/courier/")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("[data-stop]")
+        sign_in_on_the_phone(page, live_server, door.username)
         page.goto(f"{live_server}/courier/#/pickup/{stop_id}")
         page.wait_for_selector("#pickup-form")
         assert page.locator("#item").input_value() == code
@@ -380,7 +369,7 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
     with committing() as session:
         event = session.scalars(
             select(CustodyEvent).where(
-                CustodyEvent.item_id == dossier.id, CustodyEvent.kind == "picked_up"
+                CustodyEvent.item_id == door.item_id, CustodyEvent.kind == "picked_up"
             )
         ).one()
         assert event.details["seal_number"] == "NP-2026-0042"
@@ -395,4 +384,4 @@ def test_pickup_at_the_door_with_checklist_seal_and_two_signatures(
         hashes = [event.evidence["citizen_signature_sha256"],
                   event.evidence["courier_signature_sha256"]]  # fmt: skip
         assert missing_media(session, hashes) == []
-        assert event.actor_party == party("courier", courier.id)
+        assert event.actor_party == party("courier", door.courier_id)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.custody.models import CustodyEvent, Item
+from core.custody.models import CustodyEvent
 from core.custody.parties import party
 from core.digitising.assemble import tesseract_for
 from core.digitising.models import DigitisedCopy
@@ -23,14 +23,11 @@ from core.outbox.models import OutboxMessage
 from core.places.service import reference_documents
 from core.settings import Settings
 from tests.browser.conftest import PHONE
+from tests.browser.courier_door import pickup_at_nine, sign_in_on_the_phone
 from tests.digitising_pages import render_page
 from tests.factories import (
-    home_post_office,
     make_case,
     make_procedure,
-    make_user,
-    todays_stop,
-    unique,
 )
 from vntime import VN
 
@@ -67,29 +64,18 @@ def test_the_courier_captures_reorders_retakes_and_the_copy_syncs_later(
     live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
     screenshot: Any,
 ) -> None:  # fmt: skip
-    username = unique("buuta")
     with committing.begin() as session:
-        courier = make_user(session, "courier", username=username, password=PASSWORD,
-                            post_office_id=home_post_office(session).id)  # fmt: skip
         procedure = make_procedure(
             session, documents=reference_documents("judicial_record_certificate")
         )
-        case = make_case(session, live_settings, procedure_id=procedure.id)
-        case.pickup_courier_id = courier.id
-        dossier = session.get(Item, case.dossier_item_id)
-        assert dossier is not None
-        nine = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
-        stop = todays_stop(session, courier, kind="home_pickup", sequence=1, start=nine,
-                           case_id=case.id)  # fmt: skip
-        stop_id, code, item_id, courier_id = stop.id, dossier.code, dossier.id, courier.id
+        door = pickup_at_nine(
+            session, lambda s: make_case(s, live_settings, procedure_id=procedure.id)
+        )
+    stop_id, code, item_id, courier_id = door.stop_id, door.code, door.item_id, door.courier_id
     context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
-        page.goto(f"{live_server}/courier/")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("[data-stop]")
+        sign_in_on_the_phone(page, live_server, door.username)
         page.goto(f"{live_server}/courier/#/pickup/{stop_id}")
         page.click("#digitise-link")
         page.wait_for_selector("#digitise")

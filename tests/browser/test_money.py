@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.custody.models import Item
 from core.identity.service import actor_for
 from core.money import account_balance, accounts, payment_state, record_payment
 from core.money.models import CashUp, MoneyException, Receipt
 from core.settings import Settings
 from tests.browser.conftest import PHONE
+from tests.browser.courier_door import pickup_at_nine, sign_in_on_the_phone
 from tests.browser.test_courier_app import _sign
 from tests.core.money.helpers import TOTAL_BOTH, priced_case
-from tests.factories import home_post_office, make_user, todays_stop, unique
+from tests.factories import home_post_office, make_user, unique
 from vntime import VN
 
 pytestmark = pytest.mark.browser
@@ -28,26 +28,13 @@ def test_the_courier_app_asks_why_when_the_cash_differs_from_what_is_due(
     live_server: str, browser: Any, committing: sessionmaker[Session], live_settings: Settings,
     screenshot: Any,
 ) -> None:  # fmt: skip
-    username = unique("buuta")
     with committing.begin() as session:
-        courier = make_user(session, "courier", username=username, password=PASSWORD,
-                            post_office_id=home_post_office(session).id)  # fmt: skip
-        case = priced_case(session, live_settings)
-        case.pickup_courier_id = courier.id
-        dossier = session.get(Item, case.dossier_item_id)
-        assert dossier is not None
-        nine = datetime.now(VN).replace(hour=9, minute=0, second=0, microsecond=0)
-        stop = todays_stop(session, courier, kind="home_pickup", sequence=1, start=nine,
-                           case_id=case.id)  # fmt: skip
-        stop_id, code, case_id, courier_id = stop.id, dossier.code, case.id, courier.id
+        door = pickup_at_nine(session, lambda s: priced_case(s, live_settings))
+    stop_id, code, case_id, courier_id = door.stop_id, door.code, door.case_id, door.courier_id
     context = browser.new_context(**PHONE)
     page = context.new_page()
     try:
-        page.goto(f"{live_server}/courier/")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("[data-stop]")
+        sign_in_on_the_phone(page, live_server, door.username)
         page.goto(f"{live_server}/courier/#/stop/{stop_id}")
         page.wait_for_selector("#collect")
         assert page.locator("#collect").get_attribute("data-due") == str(TOTAL_BOTH)
