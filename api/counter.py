@@ -35,17 +35,16 @@ from core.counter.reception import (
     case_of_code,
     counter_case,
     counter_post_office,
+    offer_to_courier,
     receive_at_counter,
+    refuse_at_counter,
 )
 from core.courier.doorstep import PICKUP_REFUSAL_REASONS
-from core.courier.sync import sync
-from core.custody.commands import ScanCommand, ScanResult
-from core.custody.parties import party
+from core.custody.commands import ScanResult
 from core.custody.transitions import STATUS_LABELS
 from core.digitising.service import latest_copy
 from core.errors import DomainError, InvalidInput
 from core.identity.models import User
-from core.identity.service import actor_for
 from core.media.service import store_media
 from core.money.receipts import receipts_of_case
 from core.places.models import Office, PostOffice, Procedure
@@ -339,19 +338,6 @@ async def receive(
     return redirect_back(here, ok="received")
 
 
-def _dossier_code_or_back(
-    request: Request, session: Session, user: User, case_id: int
-) -> str | Response:
-    """The dossier of a case this counter may act on, or the way back to the counter saying
-    why not (another post office's case, no dossier)."""
-    found = attempt(session, lambda: counter_case(session, user, case_id))
-    if isinstance(found, DomainError):
-        return redirect_back("/counter", error=refusal_text(request, found))
-    if found.dossier_code is None:
-        return redirect_back("/counter")
-    return found.dossier_code
-
-
 @router.post("/cases/{case_id}/refuse")
 def refuse(
     request: Request,
@@ -364,20 +350,10 @@ def refuse(
     missing: Annotated[str, Form()] = "",
 ) -> Response:
     """The dossier stays with the citizen: why, and what to add (the courier's refusal)."""
-    here = f"/counter/cases/{case_id}"
-    code = _dossier_code_or_back(request, session, user, case_id)
-    if not isinstance(code, str):
-        return code
-    details: dict[str, Any] = {"reason_code": reason_code}
-    listed = [m.strip() for m in missing.split(";") if m.strip()]
-    if listed:
-        details["missing_documents"] = listed
-    command = ScanCommand(kind="pickup_refused", code=code, occurred_at=now,
-                          client_event_id=uuid.uuid4(), details=details)  # fmt: skip
-    (result,) = sync(session, settings, actor_for(user), [command], now=now)
-    if result.outcome != "accepted":
-        return redirect_back(here, error=_scan_refusal(request, result), field=result.field)
-    return redirect_back(here, ok="refused")
+    result = attempt(session, lambda: refuse_at_counter(
+        session, settings, user, case_id, reason_code=reason_code, missing=missing.split(";"),
+        now=now))  # fmt: skip
+    return _after_scan(request, case_id, result, ok="refused", field=None)
 
 
 @router.post("/cases/{case_id}/hand-off")
@@ -392,17 +368,28 @@ def hand_off(
 ) -> Response:
     """The dossier travels on: offered to a courier of this post office, who confirms it on
     the phone (custody moves then, as for every hand-off)."""
+    result = attempt(session, lambda: offer_to_courier(
+        session, settings, user, case_id, courier_id=_int(courier_id) or 0, now=now))  # fmt: skip
+    return _after_scan(request, case_id, result, ok="offered", field="courier_id")
+
+
+def _after_scan(
+    request: Request,
+    case_id: int,
+    result: ScanResult | DomainError,
+    *,
+    ok: str,
+    field: str | None,
+) -> Response:
+    """Back to the counter when the case is not this counter's (or has no dossier); back to
+    the case with the ledger's answer otherwise (naming ``field``, else the ledger's)."""
+    if isinstance(result, DomainError):
+        return redirect_back("/counter", error=refusal_text(request, result), field=result.field)
     here = f"/counter/cases/{case_id}"
-    code = _dossier_code_or_back(request, session, user, case_id)
-    if not isinstance(code, str):
-        return code
-    command = ScanCommand(kind="handover_offered", code=code, occurred_at=now,
-                          client_event_id=uuid.uuid4(),
-                          to_party=party("courier", _int(courier_id) or 0))  # fmt: skip
-    (result,) = sync(session, settings, actor_for(user), [command], now=now)
     if result.outcome != "accepted":
-        return redirect_back(here, error=_scan_refusal(request, result), field="courier_id")
-    return redirect_back(here, ok="offered")
+        return redirect_back(here, error=_scan_refusal(request, result),
+                             field=result.field if field is None else field)  # fmt: skip
+    return redirect_back(here, ok=ok)
 
 
 # -- results collected at the counter ---------------------------------------------------------

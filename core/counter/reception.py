@@ -31,6 +31,7 @@ from core.cases.models import Booking, Case
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.models import Item, ItemState
+from core.custody.parties import party
 from core.errors import Forbidden, InvalidInput, NotFound, code_refusal
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -156,10 +157,7 @@ def receive_at_counter(
     """Record the walk-in's dossier as received by the post office: the ``picked_up`` event
     the courier records at the door, on the same path and under the same checks. Returns the
     ledger's answer (a refusal is an answer, as on the phone: e.g. a missing document)."""
-    found = counter_case(session, clerk, case_id)
-    if found.dossier_code is None:
-        raise InvalidInput("this case has no dossier to hand in", field="case_id",
-                           reason="counter.walk_in_needs_dossier")  # fmt: skip
+    found, dossier_code = _held_dossier(session, clerk, case_id)
     details: dict[str, Any] = {
         "checklist": intake.checklist,
         "seal_number": intake.seal_number.strip(),
@@ -173,7 +171,7 @@ def receive_at_counter(
         details["note"] = intake.note
     command = ScanCommand(
         kind="picked_up",
-        code=found.dossier_code,
+        code=dossier_code,
         occurred_at=now,
         client_event_id=intake.client_event_id or uuid.uuid4(),
         # Where: the counter of the clerk's post office (the event's actor party says whose).
@@ -185,5 +183,57 @@ def receive_at_counter(
             "courier_signature_sha256": intake.clerk_signature_sha256,
         },
     )
+    (result,) = sync(session, settings, actor_for(clerk), [command], now=now)
+    return result
+
+
+def _held_dossier(session: Session, clerk: User, case_id: int) -> tuple[CounterCase, str]:
+    """A case of this counter with its dossier item, else refused (another post office's
+    case; a case with no dossier)."""
+    found = counter_case(session, clerk, case_id)
+    if found.dossier_code is None:
+        raise InvalidInput("this case has no dossier to hand in", field="case_id",
+                           reason="counter.walk_in_needs_dossier")  # fmt: skip
+    return found, found.dossier_code
+
+
+def refuse_at_counter(
+    session: Session,
+    settings: Settings,
+    clerk: User,
+    case_id: int,
+    *,
+    reason_code: str,
+    missing: list[str],
+    now: datetime,
+) -> ScanResult:
+    """The dossier stays with the citizen: why, and what to add — the courier's refusal at
+    the door (``pickup_refused``), on the same path and under the same checks."""
+    _, code = _held_dossier(session, clerk, case_id)
+    details: dict[str, Any] = {"reason_code": reason_code}
+    listed = [m.strip() for m in missing if m.strip()]
+    if listed:
+        details["missing_documents"] = listed
+    command = ScanCommand(kind="pickup_refused", code=code, occurred_at=now,
+                          client_event_id=uuid.uuid4(), details=details)  # fmt: skip
+    (result,) = sync(session, settings, actor_for(clerk), [command], now=now)
+    return result
+
+
+def offer_to_courier(
+    session: Session,
+    settings: Settings,
+    clerk: User,
+    case_id: int,
+    *,
+    courier_id: int,
+    now: datetime,
+) -> ScanResult:
+    """The dossier travels on: offered to a courier of this post office, who confirms it on
+    the phone (custody moves then, as for every hand-off)."""
+    _, code = _held_dossier(session, clerk, case_id)
+    command = ScanCommand(kind="handover_offered", code=code, occurred_at=now,
+                          client_event_id=uuid.uuid4(),
+                          to_party=party("courier", courier_id))  # fmt: skip
     (result,) = sync(session, settings, actor_for(clerk), [command], now=now)
     return result
