@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag, Item, ItemState, item_serial_seq
-from core.custody.parties import Actor
+from core.custody.parties import Actor, item_provinces
 from core.custody.service import record
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.places.models import PostOffice
@@ -89,7 +89,7 @@ def seal_bag(
     if not seal_number or len(seal_number) > 40:
         raise InvalidInput("the seal number (1-40 characters)", field="seal_number")
     if destination_post_office_id is not None:
-        _check_destination(session, bag, destination_post_office_id)
+        _check_destination(session, actor, bag, destination_post_office_id)
     if bag.status == "sealed":
         if bag.seal_number == seal_number:
             return bag  # a retried request
@@ -123,7 +123,9 @@ def seal_bag(
     return bag
 
 
-def _check_destination(session: Session, bag: Bag, destination_post_office_id: int) -> None:
+def _check_destination(
+    session: Session, actor: Actor, bag: Bag, destination_post_office_id: int
+) -> None:
     destination = session.get(PostOffice, destination_post_office_id)
     if destination is None:
         raise NotFound(f"no post office {destination_post_office_id}",
@@ -132,3 +134,37 @@ def _check_destination(session: Session, bag: Bag, destination_post_office_id: i
         raise InvalidInput("a bag is sent to another post office than its own",
                            field="destination_post_office_id",
                            reason="bag.destination_is_origin")  # fmt: skip
+    origin = session.get(PostOffice, bag.post_office_id)
+    assert origin is not None
+    if destination.province_code != origin.province_code:
+        _check_other_province(session, actor, bag, destination)
+
+
+# Who may address a bag to another province's post office: those who answer for the post
+# office's transport (its dispatcher, its counter), not a courier closing a bag on a round.
+OTHER_PROVINCE_ROLES = frozenset({"dispatcher", "counter_clerk", "admin"})
+
+
+def _check_other_province(
+    session: Session, actor: Actor, bag: Bag, destination: PostOffice
+) -> None:
+    """A bag leaves the province only with items whose cases are addressed there (a dossier
+    for an office of that province, or its result going home): any other item would reach
+    parties that may not hold it (``core.custody.parties``)."""
+    if actor.role not in OTHER_PROVINCE_ROLES:
+        raise Forbidden(
+            f"a {actor.role} cannot send a bag to a post office of another province",
+            field="destination_post_office_id",
+            reason="bag.other_province_role",
+        )
+    contents = bag_contents(session, bag)
+    provinces = item_provinces(session, contents)
+    stray = [code for code in contents if destination.province_code not in provinces.get(code, ())]
+    if stray:
+        raise InvalidInput(
+            f"item {stray[0]} is not addressed to {destination.name}'s province: take it out "
+            "before sealing the bag there",
+            field="destination_post_office_id",
+            reason="bag.item_not_for_province",
+            params={"code": stray[0], "post_office": destination.name},
+        )

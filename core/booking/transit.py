@@ -1,0 +1,35 @@
+"""A dossier for an office in another province (a ministry in Hà Nội, say).
+
+Decree 118/2025 lets a citizen choose any office of their own province; an office of another
+province is reached by post only for a procedure the catalogue marks
+``postal_other_province`` (the office must accept dossiers from outside its province, which
+the national catalogue says per procedure). Such a booking names, besides the citizen's post
+office, the post office of the office's province that serves the office
+(``bookings.transit_post_office_id``): the dossier is picked up at home as usual, bagged from
+the citizen's post office to that one, carried to the office's desk by its couriers, and
+the result comes back the same way. Priced at the ``other_province`` zone of the citizen's
+province's price table (core/booking/pricing.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core.booking.places import commune_or_error, post_office_for
+from core.errors import InvalidInput
+from core.places.models import Office, PostOffice
+
+
+def transit_post_office(session: Session, office: Office) -> PostOffice:
+    """The post office of the office's province whose couriers serve the office: same
+    commune, else nearest (the rule a home pickup uses). Refused when the province has none."""
+    commune = commune_or_error(session, office.commune_code)
+    try:
+        return post_office_for(session, commune, office.lat, office.lon)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"no post office in {office.name_vi}'s province carries dossiers to it yet",
+            field="office_id",
+            reason="booking.no_transit_post_office",
+            params={"office": office.name_vi},
+        ) from exc
