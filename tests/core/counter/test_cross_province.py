@@ -29,6 +29,7 @@ from core.custody.parties import party
 from core.custody.service import record_one
 from core.custody.verify import verify_ledger
 from core.desk.service import record_code_at_desk, register_result_at_desk
+from core.dispatch.day import sync_stops
 from core.errors import Forbidden, InvalidInput
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
@@ -41,6 +42,7 @@ from tests.core.booking.helpers import NOW, Area, booking_input, make_area
 from tests.factories import make_office, make_post_office, make_procedure, make_user, unique
 from tests.journey import both_signatures
 from tests.labels.samples import signature_png
+from vntime import VN
 
 # The back of the citizen's chip ID card (booking_input's citizen), read at the door.
 CARD = "001190012345||TRẦN THỊ HOA|15031990|Nữ|12 Lê Ngô Cát, Thủy Xuân, Huế|01012021"
@@ -143,6 +145,20 @@ def _bag(db: Session, sender: User, code: str, destination: PostOffice, seal: st
     return bag.code
 
 
+def _stops(
+    db: Session, settings: Settings, post: PostOffice, case: Case, when: datetime
+) -> set[str]:
+    """The kinds of this case's live stops in the post office's day (the dispatcher's plan)."""
+    rows = sync_stops(db, settings, post_office_id=post.id, day=when.astimezone(VN).date())
+    return {
+        row.kind
+        for leg in rows.legs
+        if leg.case_id == case.id
+        for row in (leg.pickup, leg.drop)
+        if row is not None and row.status not in ("done", "cancelled")
+    }
+
+
 def _book(db: Session, settings: Settings, area: Area, far: Far, procedure: Procedure) -> Case:
     citizen = make_user(db, "citizen", phone="0912345678")
     created = create_booking(db, settings, citizen,
@@ -205,6 +221,11 @@ def test_a_dossier_goes_to_an_office_in_another_province_and_its_result_comes_ba
                              commune_code=area.commune.code, office_id=far.office.id)  # fmt: skip
     assert (quoted.total_vnd, zone) == (expected.total_vnd, "other_province")
 
+    # Each side plans its own legs: the citizen's post office rides home -> post office (the
+    # bag carries it on), and plans nothing at the far office.
+    assert _stops(db, settings, area.post_office, case, NOW) == {"home_pickup", "post_office_drop"}
+    assert _stops(db, settings, far.post_office, case, NOW) == set()
+
     # Province A: picked up at home, handed in at the post office, bagged to Hà Nội.
     courier = area.couriers[0]
     code = _pick_up(db, settings, case, courier)
@@ -220,6 +241,8 @@ def test_a_dossier_goes_to_an_office_in_another_province_and_its_result_comes_ba
     _accepted(record_one(db, actor_for(far.dispatcher), _scan("arrived", bag_out, day2)))
     state = _state(db, code)
     assert (state.status, state.custodian) == ("arrived", party("post_office", far.post_office.id))
+    assert _stops(db, settings, far.post_office, case, day2) == {"office_drop"}
+    assert _stops(db, settings, area.post_office, case, day2) == set()
     # Its staff see the case now; a post office of the same province that it never passes
     # does not.
     assert may_see_case(far.dispatcher, booking, case)
@@ -247,6 +270,11 @@ def test_a_dossier_goes_to_an_office_in_another_province_and_its_result_comes_ba
     # The result: registered at the far desk, collected by the far post office, bagged home.
     day4 = NOW + timedelta(days=4, hours=2)
     result = register_result_at_desk(db, settings, far.desk, code, now=day4).code
+    assert _stops(db, settings, far.post_office, case, day4) == {
+        "office_pickup",
+        "post_office_drop",
+    }
+    assert _stops(db, settings, area.post_office, case, day4) == set()
     _sitting(db, far.courier, far.desk, party("office", far.office.id),
              party("courier", far.courier.id), result, day4 + timedelta(hours=1))  # fmt: skip
     far_post = party("post_office", far.post_office.id)
@@ -263,6 +291,8 @@ def test_a_dossier_goes_to_an_office_in_another_province_and_its_result_comes_ba
     _sitting(db, courier, dispatcher, party("post_office", area.post_office.id),
              party("courier", courier.id), result, day5 + timedelta(minutes=20))  # fmt: skip
     assert _state(db, result).status == "collected"
+    assert _stops(db, settings, area.post_office, case, day5) == {"home_delivery"}
+    assert _stops(db, settings, far.post_office, case, day5) == set()
     case.delivery_courier_id = courier.id
     out = day5 + timedelta(hours=1)
     (started,) = sync(db, settings, actor_for(courier), [_scan("out_for_delivery", result, out)],
