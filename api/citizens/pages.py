@@ -49,6 +49,7 @@ from core.booking.service import (
     windows_for_address,
 )
 from core.booking.slots import offerable_windows
+from core.booking.transit import far_offices_for
 from core.booking.validation import BookingInvalid, normalise_phone
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
@@ -248,7 +249,8 @@ def _book_page(
             context["address_check"] = check
             context["candidates"] = [session.get(Commune, c) for c in codes]
             context["offices"] = offices_for(session, commune, lat or commune.lat,
-                                             lon or commune.lon)  # fmt: skip
+                                             lon or commune.lon) + far_offices_for(
+                session, commune, lat or commune.lat, lon or commune.lon, chosen)  # fmt: skip
             context["days"] = _windows_by_day(session, settings, commune.code, lat, lon, now)
     status = 422 if errors else 200
     return render(request, "citizen/book.html", context, status_code=status)

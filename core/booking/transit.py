@@ -13,11 +13,12 @@ province's price table (core/booking/pricing.py).
 
 from __future__ import annotations
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from core.booking.places import commune_or_error, post_office_for
+from core.booking.places import OfficeChoice, commune_or_error, distance_km, post_office_for
 from core.errors import InvalidInput
-from core.places.models import Office, PostOffice
+from core.places.models import Commune, Office, PostOffice, Procedure
 
 
 def transit_post_office(session: Session, office: Office) -> PostOffice:
@@ -33,3 +34,27 @@ def transit_post_office(session: Session, office: Office) -> PostOffice:
             reason="booking.no_transit_post_office",
             params={"office": office.name_vi},
         ) from exc
+
+
+def far_offices_for(
+    session: Session, commune: Commune, lat: float, lon: float, procedure: Procedure | None
+) -> list[OfficeChoice]:
+    """The offices of other provinces a dossier of ``procedure`` may be sent to, after the
+    province's own on the booking page: province-level centres (a ministry's or department's
+    desk) of provinces with a post office to carry it there; none unless the catalogue lets
+    the post carry the procedure across provinces. Nearest first."""
+    if procedure is None or not procedure.postal_other_province:
+        return []
+    served = exists().where(PostOffice.province_code == Office.province_code)
+    offices = session.scalars(
+        select(Office).where(
+            Office.province_code != commune.province_code,
+            Office.kind == "province_centre",
+            served,
+        )
+    )
+    choices = [
+        OfficeChoice(o, distance_km(lat, lon, o.lat, o.lon), False, other_province=True)
+        for o in offices
+    ]
+    return sorted(choices, key=lambda c: (c.distance_km, c.office.id))

@@ -13,9 +13,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
+from core.cases.models import Booking
+from core.cases.models import Case as CaseRow
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag, Item, ItemState, item_serial_seq
 from core.custody.parties import Actor, item_provinces
@@ -168,3 +170,37 @@ def _check_other_province(
             reason="bag.item_not_for_province",
             params={"code": stray[0], "post_office": destination.name},
         )
+
+
+def bag_destinations(session: Session, bag: Bag) -> list[PostOffice]:
+    """Where this bag may be sealed to: the other post offices of its province, and, for the
+    items of cases addressed to another province, the post office at the other end of their
+    journey (the far one a dossier goes to, or the citizen's one its result comes home to)."""
+    origin = session.get(PostOffice, bag.post_office_id)
+    assert origin is not None
+    same = select(PostOffice.id).where(
+        PostOffice.province_code == origin.province_code, PostOffice.id != origin.id
+    )
+    ends = (
+        select(
+            case(
+                (PostOffice.province_code == Booking.province_code, Booking.transit_post_office_id),
+                else_=Booking.post_office_id,
+            )
+        )
+        .select_from(ItemState)
+        .join(Item, Item.id == ItemState.item_id)
+        .join(CaseRow, CaseRow.id == Item.case_id)
+        .join(Booking, Booking.id == CaseRow.booking_id)
+        .join(PostOffice, PostOffice.id == bag.post_office_id)
+        .where(ItemState.bag_id == bag.id, Booking.transit_post_office_id.is_not(None))
+    )
+    return list(
+        session.scalars(
+            select(PostOffice)
+            .where(
+                or_(PostOffice.id.in_(same), PostOffice.id.in_(ends)), PostOffice.id != origin.id
+            )
+            .order_by(PostOffice.province_code != origin.province_code, PostOffice.name)
+        )
+    )

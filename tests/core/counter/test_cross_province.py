@@ -21,7 +21,7 @@ from core.booking.service import create_booking, quote_for
 from core.booking.validation import BookingInvalid
 from core.cases.models import Booking, Case
 from core.cases.tracking import tracking_view
-from core.courier.bags import open_bag, seal_bag
+from core.courier.bags import bag_destinations, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.models import Item, ItemState
@@ -139,6 +139,8 @@ def _bag(db: Session, sender: User, code: str, destination: PostOffice, seal: st
     actor = actor_for(sender)
     bag = open_bag(db, actor, now=when)
     _accepted(record_one(db, actor, _scan("bagged", code, when, details={"bag_code": bag.code})))
+    # The counter's bag page offers the far end of the item's journey.
+    assert destination in bag_destinations(db, bag)
     seal_bag(db, actor, bag.code, seal, now=when + timedelta(minutes=1),
              destination_post_office_id=destination.id)  # fmt: skip
     _accepted(record_one(db, actor, _scan("departed", bag.code, when + timedelta(minutes=2))))
@@ -370,6 +372,8 @@ def test_a_bag_to_another_province_needs_the_right_items_and_the_right_staff(
     for code in (far_code, home_code):
         packing = _scan("bagged", code, NOW + timedelta(hours=10), details={"bag_code": bag.code})
         _accepted(record_one(db, actor_for(dispatcher), packing))
+    lone = open_bag(db, actor_for(dispatcher), now=NOW + timedelta(hours=10))
+    assert far.post_office not in bag_destinations(db, lone)
     with pytest.raises(InvalidInput) as stray:
         seal_bag(db, actor_for(dispatcher), bag.code, "D-1", now=NOW + timedelta(hours=10),
                  destination_post_office_id=far.post_office.id)  # fmt: skip
