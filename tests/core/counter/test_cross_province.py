@@ -21,6 +21,8 @@ from core.booking.service import create_booking, quote_for
 from core.booking.validation import BookingInvalid
 from core.cases.models import Booking, Case
 from core.cases.tracking import tracking_view
+from core.counter.bags import scan_in
+from core.counter.handout import hand_out, results_to_collect
 from core.courier.bags import bag_destinations, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
@@ -387,3 +389,54 @@ def test_a_bag_to_another_province_needs_the_right_items_and_the_right_staff(
         "handover_offered", home_code, NOW + timedelta(hours=11),
         to_party=party("courier", far.courier.id))], now=NOW + timedelta(hours=11))  # fmt: skip
     assert refused.outcome == "rejected" and "another province" in (refused.detail or "")
+
+
+def test_a_result_back_from_another_province_is_collected_at_the_counter(
+    db: Session, settings: Settings
+) -> None:
+    area, far, procedure = make_area(db), _far(db), _carried(db)
+    clerk = make_user(db, "counter_clerk", post_office_id=area.post_office.id)
+    citizen = make_user(db, "citizen", phone="0912345678")
+    chosen = booking_input(area, procedure_id=procedure.id, office_id=far.office.id,
+                           result_at_post_office=True)  # fmt: skip
+    case = create_booking(db, settings, citizen, chosen, now=NOW).case
+    courier = area.couriers[0]
+    code = _pick_up(db, settings, case, courier)
+    here, there = (
+        party("post_office", area.post_office.id),
+        party("post_office", far.post_office.id),
+    )
+    day1, day2 = NOW + timedelta(hours=9), NOW + timedelta(days=1, hours=1)
+    # The post office's dispatcher signs the courier's hand-over; the counter bags it on.
+    dispatcher = make_user(db, "dispatcher", post_office_id=area.post_office.id)
+    _sitting(db, courier, dispatcher, party("courier", courier.id), here, code, day1)
+    _accepted(record_one(db, actor_for(far.dispatcher), _scan(
+        "arrived", _bag(db, clerk, code, far.post_office, "S-1", day1 + timedelta(hours=1)),
+        day2)))  # fmt: skip
+    _sitting(db, far.courier, far.dispatcher, there, party("courier", far.courier.id), code,
+             day2 + timedelta(minutes=30))  # fmt: skip
+    _sitting(db, far.courier, far.desk, party("courier", far.courier.id),
+             party("office", far.office.id), code, day2 + timedelta(hours=1))  # fmt: skip
+    day4 = NOW + timedelta(days=4, hours=2)
+    result = register_result_at_desk(db, settings, far.desk, code, now=day4).code
+    _sitting(db, far.courier, far.desk, party("office", far.office.id),
+             party("courier", far.courier.id), result, day4 + timedelta(hours=1))  # fmt: skip
+    _sitting(db, far.courier, far.dispatcher, party("courier", far.courier.id), there, result,
+             day4 + timedelta(hours=2))  # fmt: skip
+    back = _bag(db, far.dispatcher, result, area.post_office, "S-2", day4 + timedelta(hours=3))
+    day5 = NOW + timedelta(days=5, hours=1)
+    # Scanned in at the counter's "receive" box: arrived, and waiting there for the citizen.
+    _accepted(scan_in(db, settings, clerk, back, now=day5))
+    assert _state(db, result).status == "arrived"
+    assert _stops(db, settings, area.post_office, case, day5) == set()
+    assert [r.code for r in results_to_collect(db, clerk)] == [result]
+
+    signature = store_media(db, signature_png("Người nhận"), "image/png", uploaded_by_user_id=None)
+    done = hand_out(db, settings, clerk, case.id, proof="cccd_qr", cccd_qr=CARD, otp_code=None,
+                    fees_collected_vnd=payment_state(db, case.id).due_vnd,
+                    signature_sha256=signature, now=day5 + timedelta(minutes=10))  # fmt: skip
+    _accepted(done.result)
+    state = _state(db, result)
+    assert state.status == "delivered" and state.custodian.startswith("citizen:")
+    assert results_to_collect(db, clerk) == []
+    assert verify_ledger(db).ok
