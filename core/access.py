@@ -494,10 +494,14 @@ class AgencySystemLike(Protocol):
 
 def agency_case_scope(system: AgencySystemLike) -> ColumnElement[bool]:
     """What an agency system reads of the ledger: a provincial system its province's cases
-    (as everywhere in the agency API), the national portal every case."""
+    (as everywhere in the agency API), the national portal every case. A case is the province's
+    whose office handles the dossier: one addressed to another province's office is that
+    province's (core/booking/transit.py)."""
     if system.province_code is None:
         return true()
-    return Booking.province_code == system.province_code
+    return Booking.office_id.in_(
+        select(Office.id).where(Office.province_code == system.province_code)
+    )
 
 
 def may_correct_item(session: Session, user: User, item: Item) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.access import may_see_case
+from core.agency.service import create_system, find_case, result_ready
 from core.booking.models import BookingTerms
 from core.booking.prices import province_price_table
 from core.booking.pricing import DEFAULT_TABLE, make_quote
@@ -32,7 +33,7 @@ from core.custody.service import record_one
 from core.custody.verify import verify_ledger
 from core.desk.service import record_code_at_desk, register_result_at_desk
 from core.dispatch.day import sync_stops
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.handovers.service import complete_handover, open_handover, receive_item
 from core.identity.models import User
 from core.identity.service import actor_for
@@ -418,7 +419,17 @@ def test_a_result_back_from_another_province_is_collected_at_the_counter(
     _sitting(db, far.courier, far.desk, party("courier", far.courier.id),
              party("office", far.office.id), code, day2 + timedelta(hours=1))  # fmt: skip
     day4 = NOW + timedelta(days=4, hours=2)
-    result = register_result_at_desk(db, settings, far.desk, code, now=day4).code
+    # The agency system that hears of it is the office's province's (Hà Nội), not the
+    # citizen's: for Huế's system the case does not exist.
+    hue = create_system(db, code=unique("hue-"), name="Một cửa Huế", kind="provincial_one_stop",
+                        province_code="46")  # fmt: skip
+    with pytest.raises(NotFound):
+        find_case(db, hue, item_id=code)
+    hanoi = create_system(db, code=unique("hn-"), name="Một cửa Hà Nội",
+                          kind="provincial_one_stop", province_code="01")  # fmt: skip
+    ready = result_ready(db, settings, hanoi, item_id=code, agency_dossier_code=None, payload={},
+                         now=day4)  # fmt: skip
+    result = ready.item.code
     _sitting(db, far.courier, far.desk, party("office", far.office.id),
              party("courier", far.courier.id), result, day4 + timedelta(hours=1))  # fmt: skip
     _sitting(db, far.courier, far.dispatcher, party("courier", far.courier.id), there, result,
