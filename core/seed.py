@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.booking.places import distance_km
 from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
+from core.demo.far import FAR_PROVINCE, seed_far_case
 from core.demo.journeys import DemoWeek
 from core.demo.people import DEMO_LOGINS, DemoLogin, create_citizens, create_staff
 from core.identity.models import User
@@ -72,6 +73,9 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
     week = DemoWeek(session, settings, staff, citizens, hub=hub, office=desk_office, now=now)
     week.plan(cases)
     week.run()
+    # One result coming home from an office in Hà Nội, by bag (docs/transit.md).
+    seed_province(session, FAR_PROVINCE, load_price_table(settings.booking_price_table))
+    seed_far_case(session, week)
     # Money (payments received, receipts, the couriers' cash-up, a bank statement to match)
     # is money-b's ``core.money.demo``, built from ``week.cases`` (each DemoCase holds its
     # case, booking terms, courier and dates); its call belongs here, once merged:
