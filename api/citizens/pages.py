@@ -51,6 +51,7 @@ from core.booking.service import (
 from core.booking.slots import offerable_windows
 from core.booking.transit import far_offices_for
 from core.booking.validation import BookingInvalid, normalise_phone
+from core.cases.tracking import transit_steps
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
@@ -351,6 +352,9 @@ def _case_page(
         "errors": errors or {}, "format_item_id": format_item_id,
         "is_new": request.query_params.get("new") == "1", "settings": settings,
         "rating_reasons": RATING_REASONS,
+        "transit": transit_steps(session, view.context.case.id)
+        if booking.transit_post_office_id is not None
+        else [],
     }  # fmt: skip
     return render(request, "citizen/case.html", context, status_code=status_code)
 

@@ -172,6 +172,20 @@ def tracking_view(session: Session, item_code: str) -> TrackingView:
     return _with_case(session, view, item.case_id)
 
 
+def transit_steps(session: Session, case_id: int) -> list[TimelineEntry]:
+    """The steps of a case's items between post offices (bags sealed, sent, arrived), both
+    legs in time order: what a citizen's own case page shows of a journey through another
+    province (docs/transit.md)."""
+    codes = session.scalars(select(Item.code).where(Item.case_id == case_id).order_by(Item.kind))
+    steps = [
+        entry
+        for code in codes
+        for entry in tracking_view(session, code).timeline
+        if entry.place_vi and not entry.corrected
+    ]
+    return sorted(steps, key=lambda e: e.occurred_at)
+
+
 def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingView:
     context = case_context(session, case_id)
     case, booking = context.case, context.booking

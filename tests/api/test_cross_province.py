@@ -80,3 +80,7 @@ def test_tracking_names_the_post_office_a_bag_goes_to(
     assert ("departed", f"Gửi tới {far.post_office.name}") in places
     page = client.get(f"/t/{code}", headers={"Accept-Language": "vi"})
     assert page.status_code == 200 and f"Gửi tới {far.post_office.name}" in page.text
+    # The citizen's own case page lists the transit steps too.
+    mine = client.get(f"/my/cases/{case.id}", headers={"Accept-Language": "vi"})
+    assert mine.status_code == 200 and 'id="transit"' in mine.text
+    assert mine.text.count(f"Gửi tới {far.post_office.name}") == 2  # sealed, then sent
