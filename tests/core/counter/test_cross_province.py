@@ -24,6 +24,7 @@ from core.cases.models import Booking, Case
 from core.cases.tracking import tracking_view
 from core.counter.bags import scan_in
 from core.counter.handout import hand_out, results_to_collect
+from core.counter.reception import book_walk_in
 from core.courier.bags import bag_destinations, open_bag, seal_bag
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
@@ -451,3 +452,23 @@ def test_a_result_back_from_another_province_is_collected_at_the_counter(
     assert state.status == "delivered" and state.custodian.startswith("citizen:")
     assert results_to_collect(db, clerk) == []
     assert verify_ledger(db).ok
+
+
+def test_a_walk_in_at_the_counter_may_be_for_an_office_of_another_province(
+    db: Session, settings: Settings
+) -> None:
+    area, far, procedure = make_area(db), _far(db), _carried(db)
+    clerk = make_user(db, "counter_clerk", post_office_id=area.post_office.id)
+    walk_in = booking_input(area, window_start=None, procedure_id=procedure.id,
+                            office_id=far.office.id)  # fmt: skip
+    created = book_walk_in(db, settings, clerk, walk_in, now=NOW)
+    booking = db.get(Booking, created.case.booking_id)
+    assert booking is not None and booking.post_office_id == area.post_office.id
+    assert booking.transit_post_office_id == far.post_office.id
+
+    # A counter of the far province does not take a Huế citizen's dossier: it would have no
+    # way home.
+    far_clerk = make_user(db, "counter_clerk", post_office_id=far.post_office.id)
+    with pytest.raises(BookingInvalid) as refused:
+        book_walk_in(db, settings, far_clerk, walk_in, now=NOW)
+    assert "address" in refused.value.messages
