@@ -9,13 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from api.counter import ClerkUser, _common, _flash, _scan_refusal, redirect_back
 from api.web import attempt, refusal_text, render
 from core.counter.bags import pack, send_off
 from core.counter.reception import counter_post_office
-from core.courier.bags import bag_contents, get_bag, open_bag, seal_bag
+from core.courier.bags import bag_contents, bag_destinations, get_bag, open_bag, seal_bag
 from core.custody.commands import ScanResult
 from core.custody.models import Bag
 from core.errors import DomainError, InvalidInput
@@ -39,19 +38,13 @@ def bag_page(request: Request, bag_code: str, user: ClerkUser, session: SessionD
     if isinstance(found, DomainError):
         refused = {**_common(session, user), "detail": refusal_text(request, found)}
         return render(request, "counter/refused.html", refused, status_code=404)
-    here = counter_post_office(user)
-    post = session.get(PostOffice, here)
-    assert post is not None
-    # A bag goes to another post office of the province (carrying between provinces is not
-    # built yet).
-    others = select(PostOffice).where(
-        PostOffice.province_code == post.province_code, PostOffice.id != here
-    )
+    counter_post_office(user)
     context: dict[str, Any] = {
         **_common(session, user),
         "bag": found,
         "items": bag_contents(session, found),
-        "destinations": list(session.scalars(others.order_by(PostOffice.name))),
+        # The province's post offices, and the far end of its items addressed elsewhere.
+        "destinations": bag_destinations(session, found),
         "destination": session.get(PostOffice, found.destination_post_office_id)
         if found.destination_post_office_id
         else None,

@@ -28,6 +28,8 @@ class TimelineEntryRead(BaseModel):
     holder_en: str
     upu_code: str | None
     corrected: bool
+    place_vi: str = Field(default="", description="A transit step: where the bag goes or arrived")
+    place_en: str = ""
 
 
 class LegRead(BaseModel):
@@ -114,7 +116,8 @@ def get_tracking(item_id: str, session: SessionDep, now: NowDep) -> TrackingRead
             TimelineEntryRead(
                 seq=e.seq, kind=e.kind, label_vi=e.label_vi, label_en=e.label_en,
                 occurred_at=e.occurred_at, holder_vi=e.holder_vi, holder_en=e.holder_en,
-                upu_code=e.upu_code, corrected=e.corrected,
+                upu_code=e.upu_code, corrected=e.corrected, place_vi=e.place_vi,
+                place_en=e.place_en,
             )
             for e in view.timeline
         ],

@@ -210,7 +210,9 @@ def _reaches_office(reach: Reach, office_id: int | None, session: Session | None
 def may_see_case(user: User, booking: Booking, case: Case) -> bool:
     """Staff see the cases of their own office or post office, or assigned to them; a
     province supervisor those of their province's offices and post offices; a citizen sees
-    their own bookings."""
+    their own bookings. A case addressed to another province's office is also seen by the
+    staff of the far post office it travels through, and so by that province's supervisor
+    (who reaches the far office already): both provinces see the whole case, no more."""
     reach = reach_of(user)
     if reach.everything:
         return True
@@ -224,7 +226,13 @@ def may_see_case(user: User, booking: Booking, case: Case) -> bool:
         case.delivery_courier_id,
     ):
         return True
-    return _reaches_post_office(reach, booking.post_office_id, session)
+    if _reaches_post_office(reach, booking.post_office_id, session):
+        return True
+    # A case addressed to an office of another province travels through a post office of
+    # that province (core/booking/transit.py): its staff carry the far legs, so they see it.
+    return booking.transit_post_office_id is not None and _reaches_post_office(
+        reach, booking.transit_post_office_id, session
+    )
 
 
 # -- hand-overs (the record, the desk, the courier app) -------------------------------------
@@ -486,10 +494,14 @@ class AgencySystemLike(Protocol):
 
 def agency_case_scope(system: AgencySystemLike) -> ColumnElement[bool]:
     """What an agency system reads of the ledger: a provincial system its province's cases
-    (as everywhere in the agency API), the national portal every case."""
+    (as everywhere in the agency API), the national portal every case. A case is the province's
+    whose office handles the dossier: one addressed to another province's office is that
+    province's (core/booking/transit.py)."""
     if system.province_code is None:
         return true()
-    return Booking.province_code == system.province_code
+    return Booking.office_id.in_(
+        select(Office.id).where(Office.province_code == system.province_code)
+    )
 
 
 def may_correct_item(session: Session, user: User, item: Item) -> bool:

@@ -18,6 +18,7 @@ from core.booking.places import distance_km
 from core.booking.prices import seed_price_tiers
 from core.booking.pricing import DEFAULT_TABLE, PriceTable, load_price_table
 from core.demo.counter import seed_counter_queue, seed_digitised
+from core.demo.far import FAR_PROVINCE, seed_far_case
 from core.demo.journeys import DemoWeek
 from core.demo.people import DEMO_LOGINS, DemoLogin, create_citizens, create_staff
 from core.identity.models import User
@@ -77,10 +78,11 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime, cases: int
     clerk = session.scalars(select(User).where(User.username == "quay")).one()
     seed_counter_queue(session, hub, clerk, now=now)
     seed_digitised(session, settings, week.cases, clerk=clerk, desk=staff.desk, now=now)
-    # Money (payments received, receipts, the couriers' cash-up, a bank statement to match)
-    # is money-b's ``core.money.demo``, built from ``week.cases`` (each DemoCase holds its
-    # case, booking terms, courier and dates); its call belongs here, once merged:
-    #     seed_money_demo(session, settings, week.cases, now=now)
+    # One result coming home from an office in Hà Nội, by bag (docs/transit.md).
+    seed_province(session, FAR_PROVINCE, load_price_table(settings.booking_price_table))
+    seed_far_case(session, week)
+    # Money (payments and receipts, the bank statement, the couriers' cash-ups) is seeded by
+    # the week itself (core.demo.journeys), through core.money's services.
     session.flush()
     return True
 

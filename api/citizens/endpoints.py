@@ -55,6 +55,7 @@ from core.booking.service import (
     sign_in_with_code,
     windows_for_address,
 )
+from core.booking.transit import far_offices_for
 from core.booking.validation import phone_or_error
 from core.courier.eta import citizens_eta
 from core.errors import InvalidInput, NotFound
@@ -187,16 +188,22 @@ def list_offices(
     commune_code: str,
     lat: float | None = None,
     lon: float | None = None,
+    procedure_id: int | None = None,
 ) -> list[OfficeRead]:
     """Every office of the address's province; the first (same commune, else nearest) is
-    the suggestion."""
+    the suggestion. With a procedure the post may carry to another province, the
+    province-level offices of other provinces follow (``other_province``)."""
     commune = commune_or_error(session, commune_code)
-    choices = offices_for(session, commune, commune.lat if lat is None else lat,
-                          commune.lon if lon is None else lon)  # fmt: skip
+    at_lat = commune.lat if lat is None else lat
+    at_lon = commune.lon if lon is None else lon
+    procedure = session.get(Procedure, procedure_id) if procedure_id is not None else None
+    choices = offices_for(session, commune, at_lat, at_lon) + far_offices_for(
+        session, commune, at_lat, at_lon, procedure
+    )
     return [
         OfficeRead(id=c.office.id, name_vi=c.office.name_vi, name_en=c.office.name_en,
                    commune_code=c.office.commune_code, distance_km=round(c.distance_km, 2),
-                   suggested=i == 0)
+                   suggested=i == 0, other_province=c.other_province)
         for i, c in enumerate(choices)
     ]  # fmt: skip
 

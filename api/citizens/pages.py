@@ -49,7 +49,9 @@ from core.booking.service import (
     windows_for_address,
 )
 from core.booking.slots import offerable_windows
+from core.booking.transit import far_offices_for
 from core.booking.validation import BookingInvalid, normalise_phone
+from core.cases.tracking import transit_steps
 from core.custody.transitions import STATUS_LABELS
 from core.errors import DomainError, InvalidInput, RateLimited
 from core.identity.models import User
@@ -248,7 +250,8 @@ def _book_page(
             context["address_check"] = check
             context["candidates"] = [session.get(Commune, c) for c in codes]
             context["offices"] = offices_for(session, commune, lat or commune.lat,
-                                             lon or commune.lon)  # fmt: skip
+                                             lon or commune.lon) + far_offices_for(
+                session, commune, lat or commune.lat, lon or commune.lon, chosen)  # fmt: skip
             context["days"] = _windows_by_day(session, settings, commune.code, lat, lon, now)
     status = 422 if errors else 200
     return render(request, "citizen/book.html", context, status_code=status)
@@ -349,6 +352,9 @@ def _case_page(
         "errors": errors or {}, "format_item_id": format_item_id,
         "is_new": request.query_params.get("new") == "1", "settings": settings,
         "rating_reasons": RATING_REASONS,
+        "transit": transit_steps(session, view.context.case.id)
+        if booking.transit_post_office_id is not None
+        else [],
     }  # fmt: skip
     return render(request, "citizen/case.html", context, status_code=status_code)
 

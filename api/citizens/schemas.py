@@ -82,6 +82,9 @@ class OfficeRead(BaseModel):
     commune_code: str
     distance_km: float
     suggested: bool
+    # An office of another province (a procedure the post carries there): by bag, at the
+    # inter-province price.
+    other_province: bool = False
 
 
 class WindowRead(BaseModel):

@@ -45,7 +45,7 @@ from core.errors import (
 )
 from core.outbox.citizen import send_to_citizen
 from core.papers.codes import record_dossier_code
-from core.places.models import Province
+from core.places.models import Office, Province
 from core.portal.sync import note_agency_code
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
@@ -210,7 +210,10 @@ def find_case(
         raise InvalidInput("give item_id or agency_dossier_code", field="item_id")
     booking = session.get(Booking, case.booking_id)
     assert booking is not None
-    if system.province_code is not None and booking.province_code != system.province_code:
+    office = session.get(Office, booking.office_id)
+    assert office is not None
+    # The case is the province's whose office handles it (its address may be elsewhere).
+    if system.province_code is not None and office.province_code != system.province_code:
         # Another province's case is, for this system, a case that does not exist.
         raise NotFound("no such case in this system's province", field="item_id")
     return case

@@ -39,6 +39,7 @@ from core.db import transaction
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.outbox.models import OutboxMessage
 from core.outbox.service import PermanentFailure, replay
+from core.places.models import Office
 from core.portal.status import PORTAL_STATUS
 from core.settings import Settings
 
@@ -97,9 +98,11 @@ def dispatch_status_webhooks(
 def _enqueue_for(session: Session, systems: list[AgencySystem], taken: list[CustodyEvent]) -> None:
     item_ids = sorted({e.item_id for e in taken})
     rows = session.execute(
-        select(Item, Case, Booking.province_code)
+        # The province whose office handles the case (core.access.agency_case_scope).
+        select(Item, Case, Office.province_code)
         .outerjoin(Case, Case.id == Item.case_id)
         .outerjoin(Booking, Booking.id == Case.booking_id)
+        .outerjoin(Office, Office.id == Booking.office_id)
         .where(Item.id.in_(item_ids))
     ).all()
     context = {item.id: (item, case, province) for item, case, province in rows}

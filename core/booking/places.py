@@ -25,6 +25,8 @@ class OfficeChoice:
     office: Office
     distance_km: float
     same_commune: bool
+    # An office of another province, reached by bag (core/booking/transit.py).
+    other_province: bool = False
 
 
 def commune_or_error(session: Session, commune_code: str) -> Commune:

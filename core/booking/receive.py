@@ -27,6 +27,7 @@ from core.custody.parties import Actor
 from core.errors import Conflict, InvalidInput
 from core.identity.models import User
 from core.papers.codes import record_dossier_code
+from core.places.models import Office
 from core.settings import Settings
 from labels.dossier_code import validate_dossier_code
 from labels.errors import InvalidCode
@@ -171,7 +172,9 @@ def waiting_case(
     if office_id is not None:
         query = query.where(ReceiveRequest.office_id == office_id)
     if province_code is not None:
-        query = query.where(Booking.province_code == province_code)
+        # The province whose office the citizen filed at (their address may be elsewhere).
+        offices = select(Office.id).where(Office.province_code == province_code)
+        query = query.where(Booking.office_id.in_(offices))
     case: Case | None = session.scalar(query)
     return case
 

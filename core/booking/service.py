@@ -31,9 +31,11 @@ from core.booking.receive import (
     receive_request_of,
 )
 from core.booking.slots import lock_post_office_day, offerable_windows
+from core.booking.transit import transit_post_office
 from core.booking.validation import BookingInvalid, FieldErrors, normalise_phone
 from core.cases.models import Booking, Case
 from core.cases.service import SERVICE_OPTIONS, BookingRequest, CaseContext, case_context, open_case
+from core.cases.transit import cross_province_refusal, is_cross_province
 from core.custody.models import Item, ItemState
 from core.custody.service import ScanCommand, record_one
 from core.dispatch.live import queue_update
@@ -191,6 +193,8 @@ class BookingPlan:
     zone: str
     channel: ChannelChoice | None
     receive_reference: Reference | None = None
+    # An office in another province: the post office of its province the items go through.
+    transit_post_office_id: int | None = None
 
 
 def plan_booking(
@@ -238,6 +242,7 @@ def plan_booking(
 
     office: Office | None = None
     post_office_id: int | None = None
+    transit_id: int | None = None
     if commune is not None and lat is not None and lon is not None:
         choices = offices_for(session, commune, lat, lon)
         if data.office_id is None:
@@ -251,10 +256,10 @@ def plan_booking(
         else:
             office = next((c.office for c in choices if c.office.id == data.office_id), None)
             if office is None:
-                errors.add("office_id", "Chỉ chọn được bộ phận một cửa trong tỉnh của địa chỉ.",
-                           "Choose an office in the address's province.")  # fmt: skip
+                office, transit_id = _far_office(session, data.office_id, procedure, commune,
+                                                 errors)  # fmt: skip
         if data.walk_in_post_office_id is not None:
-            post_office_id = _walk_in_post_office(session, data.walk_in_post_office_id, office,
+            post_office_id = _walk_in_post_office(session, data.walk_in_post_office_id, commune,
                                                   errors)  # fmt: skip
         else:
             try:
@@ -348,8 +353,10 @@ def plan_booking(
                             office.province_code)  # fmt: skip
         try:
             quote = make_quote(
+                # The citizen's province's table: it prices the legs from their door, to an
+                # office of their province or (``other_province``) of another one.
                 province_price_table(
-                    session, office.province_code, load_price_table(settings.booking_price_table)
+                    session, commune.province_code, load_price_table(settings.booking_price_table)
                 ),
                 service_option=data.service_option,
                 zone=zone,
@@ -371,23 +378,53 @@ def plan_booking(
         post_office_id=post_office_id, lat=lat, lon=lon, position_source=source,
         position_accuracy_m=accuracy, window=window, phone=phone, cccd=cccd, quote=quote,
         zone=zone, channel=channel, receive_reference=reference,
+        transit_post_office_id=transit_id,
     )  # fmt: skip
 
 
+def _far_office(
+    session: Session,
+    office_id: int,
+    procedure: Procedure | None,
+    commune: Commune,
+    errors: FieldErrors,
+) -> tuple[Office | None, int | None]:
+    """An office outside the address's province, and the post office of its province the
+    dossier travels through, if the catalogue lets the post carry this procedure there
+    (core/booking/transit.py); else the field's error."""
+    office = session.get(Office, office_id)
+    if office is None or not is_cross_province(office, commune.province_code):
+        errors.add("office_id", "Không có bộ phận một cửa này.", "No such office.")
+        return None, None
+    if procedure is None:
+        return None, None  # the procedure's own error says what to do first
+    refusal = cross_province_refusal(session, procedure, office, commune.province_code)
+    if refusal is not None:
+        errors.refuse("office_id", refusal)
+        return None, None
+    try:
+        transit = transit_post_office(session, office)
+    except InvalidInput as exc:
+        errors.refuse("office_id", exc)
+        return None, None
+    return office, transit.id
+
+
 def _walk_in_post_office(
-    session: Session, post_office_id: int, office: Office | None, errors: FieldErrors
+    session: Session, post_office_id: int, commune: Commune, errors: FieldErrors
 ) -> int | None:
-    """The counter's post office, if it may carry a dossier to ``office``: one in the same
-    province (carrying between provinces is not built yet)."""
+    """The counter's post office, if it may take this citizen's dossier: one of the address's
+    province, where its result comes back (an office of another province is reached by bag
+    from there, core/booking/transit.py)."""
     post = session.get(PostOffice, post_office_id)
     if post is None:
         errors.add("post_office_id", "Không có bưu cục này.", "No such post office.")
         return None
-    if office is not None and office.province_code != post.province_code:
+    if post.province_code != commune.province_code:
         errors.add(
-            "office_id",
-            "Bưu cục chỉ nhận hồ sơ gửi bộ phận một cửa trong tỉnh.",
-            "This post office takes dossiers for offices in its own province only.",
+            "address",
+            "Bưu cục chỉ nhận hồ sơ của người dân có địa chỉ trong tỉnh.",
+            "This post office takes dossiers of citizens whose address is in its province.",
         )
         return None
     return post.id
@@ -470,6 +507,7 @@ def create_booking(
             citizen_sex=data.citizen_sex,
             citizen_user_id=citizen.id,
             result_at_post_office=data.result_at_post_office,
+            transit_post_office_id=plan.transit_post_office_id,
         ),
         now=now,
     )
@@ -845,13 +883,17 @@ def quote_for(
         raise InvalidInput(f"no procedure {procedure_id}", field="procedure_id")
     commune = commune_or_error(session, commune_code)
     office = session.get(Office, office_id)
-    if office is None or office.province_code != commune.province_code:
-        raise InvalidInput("choose an office in the address's province", field="office_id")
+    if office is None:
+        raise InvalidInput(f"no office {office_id}", field="office_id")
+    if is_cross_province(office, commune.province_code):
+        refusal = cross_province_refusal(session, procedure, office, commune.province_code)
+        if refusal is not None:
+            raise refusal
     zone = zone_between(commune.code, commune.province_code, office.commune_code,
                         office.province_code)  # fmt: skip
     quote = make_quote(
         province_price_table(
-            session, office.province_code, load_price_table(settings.booking_price_table)
+            session, commune.province_code, load_price_table(settings.booking_price_table)
         ),
         service_option=service_option,
         zone=zone,

@@ -27,6 +27,12 @@ class Booking(Base):
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"))
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
     post_office_id: Mapped[int] = mapped_column(ForeignKey("post_offices.id"), index=True)
+    # An office in another province than the address (core/booking/transit.py): the post
+    # office of the office's province that its items travel through, by bag from and back to
+    # ``post_office_id``. None for a booking within one province.
+    transit_post_office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_offices.id"), index=True
+    )
     contact_name: Mapped[str]
     contact_phone: Mapped[str] = mapped_column(String(20))
     address_text: Mapped[str]

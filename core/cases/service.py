@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Booking, Case
+from core.cases.transit import cross_province_refusal
 from core.custody.models import Item
 from core.custody.parties import Actor, citizen_party, party
 from core.custody.service import create_item
@@ -45,6 +46,39 @@ class BookingRequest:
     citizen_sex: str | None = None
     citizen_user_id: int | None = None
     result_at_post_office: bool = False
+    # An office in another province: the post office of that province its items travel
+    # through (core/booking/transit.py).
+    transit_post_office_id: int | None = None
+
+
+def _check_transit(
+    session: Session,
+    procedure: Procedure,
+    office: Office,
+    commune: Commune,
+    transit_post_office_id: int | None,
+) -> None:
+    """Decree 118/2025: any office of the address's province. An office of another province
+    only for a procedure the catalogue lets the post carry there, through a post office of
+    the office's province (core/booking/transit.py)."""
+    if office.province_code == commune.province_code:
+        if transit_post_office_id is not None:
+            raise InvalidInput(
+                "a booking within one province travels through no other province's post office",
+                field="transit_post_office_id",
+            )
+        return
+    refusal = cross_province_refusal(session, procedure, office, commune.province_code)
+    if refusal is not None:
+        raise refusal
+    transit = (
+        session.get(PostOffice, transit_post_office_id)
+        if transit_post_office_id is not None
+        else None
+    )
+    if transit is None or transit.province_code != office.province_code:
+        raise InvalidInput("an office in another province is reached through a post office of "
+                           "its province", field="transit_post_office_id")  # fmt: skip
 
 
 def open_case(
@@ -57,7 +91,8 @@ def open_case(
         )
     if request.pickup_window_end <= request.pickup_window_start:
         raise InvalidInput("the pickup window must end after it starts", field="pickup_window_end")
-    if session.get(Procedure, request.procedure_id) is None:
+    procedure = session.get(Procedure, request.procedure_id)
+    if procedure is None:
         raise InvalidInput(f"no procedure {request.procedure_id}", field="procedure_id")
     commune = session.get(Commune, request.commune_code)
     if commune is None:
@@ -65,11 +100,7 @@ def open_case(
     office = session.get(Office, request.office_id)
     if office is None:
         raise InvalidInput(f"no office {request.office_id}", field="office_id")
-    if office.province_code != commune.province_code:
-        # Decree 118/2025: any office in the province, whatever the commune; not across provinces.
-        raise InvalidInput(
-            "the office must be in the same province as the address", field="office_id"
-        )
+    _check_transit(session, procedure, office, commune, request.transit_post_office_id)
     if session.get(PostOffice, request.post_office_id) is None:
         raise InvalidInput(f"no post office {request.post_office_id}", field="post_office_id")
     cccd_hash = cccd_last4 = None
@@ -103,6 +134,7 @@ def open_case(
         citizen_birth_year=request.citizen_birth_year,
         citizen_sex=request.citizen_sex,
         result_at_post_office=request.result_at_post_office,
+        transit_post_office_id=request.transit_post_office_id,
         # The service's clock, not the database's: the receipt states this time, and a test
         # (or a replayed import) that sets the clock must see it printed.
         created_at=now,

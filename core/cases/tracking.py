@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.service import case_context
 from core.custody.corrections import declared_event_ids
-from core.custody.models import CustodyEvent, Item, ItemState
+from core.custody.models import Bag, CustodyEvent, Item, ItemState
 from core.custody.parties import party_kind, party_row_id
 from core.custody.transitions import ERROR_DECLARED, STATUS_LABELS, TRANSITIONS
 from core.errors import NotFound
@@ -35,6 +35,10 @@ class TimelineEntry:
     holder_en: str
     upu_code: str | None
     corrected: bool
+    # A transit step between post offices: where the bag goes ("Gửi tới Bưu cục X") or where
+    # it arrived ("Đến Bưu cục X"); empty for every other step.
+    place_vi: str = ""
+    place_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,21 @@ class _Names:
             "citizen": ("Người dân", "Citizen"),
         }.get(kind, ("Hệ thống", "System"))
 
+    def transit(self, event: CustodyEvent) -> tuple[str, str]:
+        """Where a transit step goes or arrives: the bag's destination (its manifest's), or the
+        post office that scanned it in."""
+        if event.kind in ("bag_sealed", "departed") and event.bag_id is not None:
+            destination = self.session.scalar(
+                select(Bag.destination_post_office_id).where(Bag.id == event.bag_id)
+            )
+            if destination is not None:
+                name_vi, name_en = self.holder(f"post_office:{destination}")
+                return (f"Gửi tới {name_vi}", f"Sent to {name_en}")
+        if event.kind == "arrived" and party_kind(event.to_party or "") == "post_office":
+            name_vi, name_en = self.holder(event.to_party)
+            return (f"Đến {name_vi}", f"Arrived at {name_en}")
+        return ("", "")
+
 
 def tracking_view(session: Session, item_code: str) -> TrackingView:
     item = session.scalar(select(Item).where(Item.code == item_code))
@@ -118,6 +137,7 @@ def tracking_view(session: Session, item_code: str) -> TrackingView:
             continue
         rule = TRANSITIONS[event.kind]
         holder_vi, holder_en = names.holder(event.to_party or event.from_party)
+        place_vi, place_en = names.transit(event)
         timeline.append(
             TimelineEntry(
                 seq=event.seq,
@@ -130,6 +150,8 @@ def tracking_view(session: Session, item_code: str) -> TrackingView:
                 holder_en=holder_en,
                 upu_code=event.upu_code,
                 corrected=event.event_id in declared,
+                place_vi=place_vi,
+                place_en=place_en,
             )
         )
     status_vi, status_en = STATUS_LABELS[state.status]
@@ -148,6 +170,20 @@ def tracking_view(session: Session, item_code: str) -> TrackingView:
     if item.case_id is None:
         return view
     return _with_case(session, view, item.case_id)
+
+
+def transit_steps(session: Session, case_id: int) -> list[TimelineEntry]:
+    """The steps of a case's items between post offices (bags sealed, sent, arrived), both
+    legs in time order: what a citizen's own case page shows of a journey through another
+    province (docs/transit.md)."""
+    codes = session.scalars(select(Item.code).where(Item.case_id == case_id).order_by(Item.kind))
+    steps = [
+        entry
+        for code in codes
+        for entry in tracking_view(session, code).timeline
+        if entry.place_vi and not entry.corrected
+    ]
+    return sorted(steps, key=lambda e: e.occurred_at)
 
 
 def _with_case(session: Session, view: TrackingView, case_id: int) -> TrackingView:

@@ -119,6 +119,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "postal_receive": ("Nhận hồ sơ qua bưu chính", "Dossier by post"),
     "postal_return": ("Trả kết quả qua bưu chính", "Result by post"),
     "legal_basis": ("Căn cứ pháp lý", "Legal basis"),
+    "postal_other_province": (
+        "Nhận hồ sơ gửi cơ quan tỉnh khác qua bưu chính",
+        "Carried by post to an office in another province",
+    ),
     "document_name_vi": ("Tên giấy tờ", "Document name"),
     "document_name_en": ("Tên giấy tờ (tiếng Anh)", "Document name (English)"),
     "document_kind": ("Loại giấy tờ", "Document kind"),

@@ -20,7 +20,7 @@ from core.places.models import Procedure
 
 PROCEDURE_COLUMNS = (
     "code", "national_code", "name_vi", "name_en", "field", "level", "agency", "fee_vnd",
-    "processing_days", "postal_receive", "postal_return", "legal_basis",
+    "processing_days", "postal_receive", "postal_return", "legal_basis", "postal_other_province",
 )  # fmt: skip
 DOCUMENT_COLUMNS = (
     "document_name_vi", "document_name_en", "document_kind", "document_condition",
@@ -28,8 +28,8 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 COLUMNS = PROCEDURE_COLUMNS + DOCUMENT_COLUMNS
 OPTIONAL_COLUMNS = frozenset(
-    {"national_code", "name_en", "legal_basis", "document_name_en", "document_condition",
-     "document_quantity", "document_note"}
+    {"national_code", "name_en", "legal_basis", "postal_other_province", "document_name_en",
+     "document_condition", "document_quantity", "document_note"}
 )  # fmt: skip
 
 LEVELS = {"province": "province", "commune": "commune", "tỉnh": "province", "xã": "commune"}
@@ -83,6 +83,9 @@ def _procedure_fields(reader: RowReader) -> Record:
         "postal_receive": reader.yes_no("postal_receive"),
         "postal_return": reader.yes_no("postal_return"),
         "legal_basis": reader.text("legal_basis", required=False, limit=2000),
+        # Empty (a file made before the column existed) reads as no: carrying a dossier to
+        # another province is allowed only where the catalogue says so.
+        "postal_other_province": reader.yes_no("postal_other_province"),
     }
 
 
@@ -153,7 +156,7 @@ def parse_procedures(table: Table, places: Places) -> Parsed:
 # The model attribute each procedure column sets, in the order of PROCEDURE_COLUMNS.
 _ATTRIBUTES = (
     "slug", "national_code", "name_vi", "name_en", "field", "level", "agency", "fee_vnd",
-    "processing_days", "postal_receive", "postal_return", "legal_basis",
+    "processing_days", "postal_receive", "postal_return", "legal_basis", "postal_other_province",
 )  # fmt: skip
 
 
@@ -164,7 +167,7 @@ def export_procedures(session: Session, provinces: frozenset[str] | None) -> lis
         head = [
             p.slug, p.national_code or "", p.name_vi, p.name_en, p.field, p.level, p.agency,
             str(p.fee_vnd), str(p.processing_days), yes_no_text(p.postal_receive),
-            yes_no_text(p.postal_return), p.legal_basis,
+            yes_no_text(p.postal_return), p.legal_basis, yes_no_text(p.postal_other_province),
         ]  # fmt: skip
         documents = [normalised_document(d) for d in p.documents]
         if not documents:

@@ -3,7 +3,8 @@
 The citizen chose, at booking or later on ``/my``, to collect the result at the booking's post
 office (``bookings.result_at_post_office``). The result reaches the post office as any item
 does (a courier's hand-off confirmed by the post office: then it is ``at_post_office``, held
-by it). The clerk hands it over with the courier's ``delivered`` event on the same path
+by it; or a bag from another post office or province scanned in: ``arrived``). The clerk
+hands it over with the courier's ``delivered`` event on the same path
 (``core.courier.sync.sync`` and its door-step checks): the citizen's chip ID card QR (typed by
 a 2D scanner) or the one-time code texted to the booking's phone, and their signature. The
 fee still due is collected first, into the post office's till, with its receipt.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.models import Booking, Case
 from core.counter.reception import counter_post_office
+from core.courier.doorstep import AT_COUNTER_STATUSES
 from core.courier.rounds import DeliveryCode, send_delivery_code
 from core.courier.sync import sync
 from core.custody.commands import ScanCommand, ScanResult
@@ -56,7 +58,7 @@ def results_to_collect(session: Session, clerk: User) -> list[WaitingResult]:
         .join(Booking, Booking.id == Case.booking_id)
         .where(
             Item.kind == "result",
-            ItemState.status == "at_post_office",
+            ItemState.status.in_(AT_COUNTER_STATUSES),
             ItemState.custodian == party("post_office", post_office_id),
             ItemState.pending_to.is_(None),
             Booking.result_at_post_office.is_(True),

@@ -13,12 +13,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
+from core.cases.models import Booking
+from core.cases.models import Case as CaseRow
 from core.custody.commands import ScanCommand
 from core.custody.models import Bag, Item, ItemState, item_serial_seq
-from core.custody.parties import Actor
+from core.custody.parties import Actor, item_provinces
 from core.custody.service import record
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, code_refusal
 from core.places.models import PostOffice
@@ -89,7 +91,7 @@ def seal_bag(
     if not seal_number or len(seal_number) > 40:
         raise InvalidInput("the seal number (1-40 characters)", field="seal_number")
     if destination_post_office_id is not None:
-        _check_destination(session, bag, destination_post_office_id)
+        _check_destination(session, actor, bag, destination_post_office_id)
     if bag.status == "sealed":
         if bag.seal_number == seal_number:
             return bag  # a retried request
@@ -123,7 +125,9 @@ def seal_bag(
     return bag
 
 
-def _check_destination(session: Session, bag: Bag, destination_post_office_id: int) -> None:
+def _check_destination(
+    session: Session, actor: Actor, bag: Bag, destination_post_office_id: int
+) -> None:
     destination = session.get(PostOffice, destination_post_office_id)
     if destination is None:
         raise NotFound(f"no post office {destination_post_office_id}",
@@ -132,3 +136,71 @@ def _check_destination(session: Session, bag: Bag, destination_post_office_id: i
         raise InvalidInput("a bag is sent to another post office than its own",
                            field="destination_post_office_id",
                            reason="bag.destination_is_origin")  # fmt: skip
+    origin = session.get(PostOffice, bag.post_office_id)
+    assert origin is not None
+    if destination.province_code != origin.province_code:
+        _check_other_province(session, actor, bag, destination)
+
+
+# Who may address a bag to another province's post office: those who answer for the post
+# office's transport (its dispatcher, its counter), not a courier closing a bag on a round.
+OTHER_PROVINCE_ROLES = frozenset({"dispatcher", "counter_clerk", "admin"})
+
+
+def _check_other_province(
+    session: Session, actor: Actor, bag: Bag, destination: PostOffice
+) -> None:
+    """A bag leaves the province only with items whose cases are addressed there (a dossier
+    for an office of that province, or its result going home): any other item would reach
+    parties that may not hold it (``core.custody.parties``)."""
+    if actor.role not in OTHER_PROVINCE_ROLES:
+        raise Forbidden(
+            f"a {actor.role} cannot send a bag to a post office of another province",
+            field="destination_post_office_id",
+            reason="bag.other_province_role",
+        )
+    contents = bag_contents(session, bag)
+    provinces = item_provinces(session, contents)
+    stray = [code for code in contents if destination.province_code not in provinces.get(code, ())]
+    if stray:
+        raise InvalidInput(
+            f"item {stray[0]} is not addressed to {destination.name}'s province: take it out "
+            "before sealing the bag there",
+            field="destination_post_office_id",
+            reason="bag.item_not_for_province",
+            params={"code": stray[0], "post_office": destination.name},
+        )
+
+
+def bag_destinations(session: Session, bag: Bag) -> list[PostOffice]:
+    """Where this bag may be sealed to: the other post offices of its province, and, for the
+    items of cases addressed to another province, the post office at the other end of their
+    journey (the far one a dossier goes to, or the citizen's one its result comes home to)."""
+    origin = session.get(PostOffice, bag.post_office_id)
+    assert origin is not None
+    same = select(PostOffice.id).where(
+        PostOffice.province_code == origin.province_code, PostOffice.id != origin.id
+    )
+    ends = (
+        select(
+            case(
+                (PostOffice.province_code == Booking.province_code, Booking.transit_post_office_id),
+                else_=Booking.post_office_id,
+            )
+        )
+        .select_from(ItemState)
+        .join(Item, Item.id == ItemState.item_id)
+        .join(CaseRow, CaseRow.id == Item.case_id)
+        .join(Booking, Booking.id == CaseRow.booking_id)
+        .join(PostOffice, PostOffice.id == bag.post_office_id)
+        .where(ItemState.bag_id == bag.id, Booking.transit_post_office_id.is_not(None))
+    )
+    return list(
+        session.scalars(
+            select(PostOffice)
+            .where(
+                or_(PostOffice.id.in_(same), PostOffice.id.in_(ends)), PostOffice.id != origin.id
+            )
+            .order_by(PostOffice.province_code != origin.province_code, PostOffice.name)
+        )
+    )

@@ -67,9 +67,12 @@ ATTEMPT_FAILURE_REASONS: dict[str, tuple[str, str]] = {
 }
 
 DELIVERY_PROOFS = ("otp", "cccd_qr", "authorisation")
+# A result held by a post office, handed out at its counter (core/counter/handout.py): handed
+# in by a courier, or arrived in a bag (from another post office or province).
+AT_COUNTER_STATUSES = frozenset({"at_post_office", "arrived"})
 # Where a result is handed to the citizen on proof: on a courier's round, or at the counter
-# of the post office holding it (core/counter/handout.py).
-DELIVERABLE_STATUSES = frozenset({"out_for_delivery", "at_post_office"})
+# of the post office holding it.
+DELIVERABLE_STATUSES = frozenset({"out_for_delivery"}) | AT_COUNTER_STATUSES
 # Re-exported for the reasons list the courier app reads (mobile_api ``/reasons``).
 CASH_REASONS = CASH_DIFFERENCE_REASONS
 PAYMENT_METHODS = ("cash", "bank_transfer", "card", "e_wallet")
@@ -218,7 +221,7 @@ def prepare(
     # ledger without the raw proof, and the ledger refuses or keeps it as an exception.
     if facts.custodian != actor_party or facts.status not in DELIVERABLE_STATUSES:
         return _without_raw_proof(command)
-    if facts.status == "at_post_office" and not facts.result_at_post_office:
+    if facts.status in AT_COUNTER_STATUSES and not facts.result_at_post_office:
         raise Refused(
             "not_authorised",
             Forbidden(
@@ -518,7 +521,7 @@ def _check_delivery(
         )
     _sha(evidence, "signature_sha256", "evidence")
     # A photo proves where a door-step delivery happened; at the counter the place is known.
-    _sha(evidence, "photo_sha256", "evidence", required=facts.status != "at_post_office")
+    _sha(evidence, "photo_sha256", "evidence", required=facts.status not in AT_COUNTER_STATUSES)
     verified: dict[str, Any]
     if proof == "otp":
         verified = _check_otp(session, settings, evidence, facts, now=now)

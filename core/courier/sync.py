@@ -131,7 +131,7 @@ class Receivers:
     read once per batch, before the items are locked (neither changes with custody)."""
 
     provinces: dict[str, str]
-    item_provinces: dict[str, str]
+    item_provinces: dict[str, frozenset[str]]
 
     @classmethod
     def of(cls, session: Session, offers: Sequence[ScanCommand]) -> Receivers:

@@ -67,13 +67,27 @@ _RECEIVER_PROVINCES = text(
     """
 )
 
+# An item belongs to its booking's province and, for a case addressed to an office of another
+# province (``bookings.transit_post_office_id``), to that province too: its dossier is handed
+# over there and its result comes back from there. A bag belongs to its post office's province
+# and to the province it is sealed to (``core.courier.bags.seal_bag`` checks its items go
+# there). Only such cases reach another province; every other item keeps to its own.
 _ITEM_PROVINCES = text(
     """
     SELECT i.code, b.province_code FROM items AS i
     JOIN cases AS c ON c.id = i.case_id JOIN bookings AS b ON b.id = c.booking_id
     WHERE i.code = ANY(:codes)
     UNION ALL
+    SELECT i.code, t.province_code FROM items AS i
+    JOIN cases AS c ON c.id = i.case_id JOIN bookings AS b ON b.id = c.booking_id
+    JOIN post_offices AS t ON t.id = b.transit_post_office_id
+    WHERE i.code = ANY(:codes)
+    UNION ALL
     SELECT g.code, p.province_code FROM bags AS g JOIN post_offices AS p ON p.id = g.post_office_id
+    WHERE g.code = ANY(:codes)
+    UNION ALL
+    SELECT g.code, d.province_code FROM bags AS g
+    JOIN post_offices AS d ON d.id = g.destination_post_office_id
     WHERE g.code = ANY(:codes)
     """
 )
@@ -97,23 +111,26 @@ def receiver_provinces(session: Session, parties: Iterable[str]) -> dict[str, st
     return {str(party_value): str(province) for party_value, province in rows}
 
 
-def item_provinces(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    """The province each item (by its booking) or bag (by its post office) belongs to."""
+def item_provinces(session: Session, codes: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The provinces each item (by its booking, and the far office's for a case addressed to
+    another province) or bag (by its post office and destination) may be handed over in."""
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    rows = session.execute(_ITEM_PROVINCES, {"codes": wanted})
-    return {str(code): str(province) for code, province in rows}
+    found: dict[str, set[str]] = {}
+    for code, province in session.execute(_ITEM_PROVINCES, {"codes": wanted}):
+        found.setdefault(str(code), set()).add(str(province))
+    return {code: frozenset(provinces) for code, provinces in found.items()}
 
 
 def receiver_problem(
-    receiver: str, provinces: dict[str, str], item_province: str | None
+    receiver: str, provinces: dict[str, str], item_provinces: frozenset[str] | None
 ) -> str | None:
-    """Why ``receiver`` may not be handed an item of ``item_province``, or None.
+    """Why ``receiver`` may not be handed an item of ``item_provinces``, or None.
     ``provinces``: ``receiver_provinces`` of the parties in question."""
     if receiver not in provinces:
         return f"{receiver[:40]} does not exist or cannot receive items"
-    if item_province is not None and provinces[receiver] != item_province:
+    if item_provinces is not None and provinces[receiver] not in item_provinces:
         return f"{receiver} is in another province than the item"
     return None
 

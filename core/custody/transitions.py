@@ -144,7 +144,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("out_for_delivery", "result", "collected attempt_failed", "out_for_delivery",
            "courier", Custody.NONE, "departing", "in_transit", "EDG",
            vi="Bắt đầu phát", en="Out for delivery"),
-        _t("delivered", "result", "out_for_delivery at_post_office", "delivered",
+        # At a post office's counter: handed in there, or arrived there in a bag.
+        _t("delivered", "result", "out_for_delivery at_post_office arrived", "delivered",
            "courier counter_clerk", Custody.GIVE,
            "accepting", f"{_HOSO}:disp:delivered", "EMI", required="proof",
            vi="Phát thành công", en="Delivered"),

@@ -28,6 +28,7 @@ from core.digitising.service import latest_copy, ledger_facts
 from core.errors import Conflict, DomainError, Forbidden, NotFound, code_refusal
 from core.identity.service import keyed_hash
 from core.inputs import INT4_MAX
+from core.places.models import Office
 from core.settings import Settings
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
@@ -63,9 +64,11 @@ def offer_copy(
     except InvalidCode as exc:
         raise code_refusal(exc, "item_id") from exc
     row = session.execute(
-        select(Item.id.label("item_id"), Booking.province_code)
+        # The province whose office handles the dossier (core.access.agency_case_scope).
+        select(Item.id.label("item_id"), Office.province_code)
         .join(Case, Case.id == Item.case_id)
         .join(Booking, Booking.id == Case.booking_id)
+        .join(Office, Office.id == Booking.office_id)
         .where(Item.code == code, Item.kind == "dossier")
     ).one_or_none()
     # Another province's dossier reads as absent: a system learns nothing outside its scope.

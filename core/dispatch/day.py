@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from core.cases.models import Booking, Case
@@ -357,22 +357,107 @@ def sync_stops(
                           position_accuracy_m=point.accuracy_m)  # fmt: skip
         return row
 
+    here = f"post_office:{post_office_id}"
+    own_couriers = set(
+        session.scalars(select(User.id).where(User.post_office_id == post_office_id,
+                                              User.role == "courier"))
+    )  # fmt: skip
+
+    def held_here(state: ItemState) -> bool:
+        """At this post office, or on one of its couriers."""
+        holder = _holder(state)
+        return state.custodian == here or (holder is not None and holder in own_couriers)
+
+    def transit_leg(
+        case: Case, booking: Booking, item: Item, state: ItemState, booked_today: bool
+    ) -> tuple[RouteStop | None, RouteStop] | None:
+        """The rows of a case addressed to another province's office (core/booking/transit.py)
+        on this post office's side: at the citizen's post office, home to the post office and
+        (once the result is back here) to the door; at the far post office, to the office's
+        desk and back. The bag between them is the hubs' transport, not a courier's stop."""
+        far_side = booking.transit_post_office_id == post_office_id
+        status = state.status
+        if item.kind == "dossier" and not far_side:
+            pickup = existing.get((case.id, "home_pickup"))
+            drop = existing.get((case.id, "post_office_drop"))
+            if status == "booked" and booked_today:
+                pickup = home_row(case, booking, "home_pickup")
+                drop = revived(drop) or post_office_row(case)
+            elif status == "picked_up" and (pickup is not None or _holder(state) is not None):
+                drop = revived(drop) or post_office_row(case)
+            return (pickup, drop) if drop is not None else None
+        if item.kind == "dossier":
+            drop = existing.get((case.id, "office_drop"))
+            if status in ("arrived", "in_transit") and held_here(state):
+                drop = office_row(case, booking, "office_drop")
+            return (None, drop) if drop is not None else None
+        if far_side:
+            pickup = existing.get((case.id, "office_pickup"))
+            drop = existing.get((case.id, "post_office_drop"))
+            if status == "result_registered":
+                pickup = office_row(case, booking, "office_pickup")
+                drop = counter_drop(case)
+            elif status == "collected" and held_here(state):
+                drop = counter_drop(case)
+            return (pickup, drop) if drop is not None else None
+        # Back at the citizen's post office: to the door once one of its couriers holds it
+        # (collected at the counter otherwise: nothing to ride).
+        drop = existing.get((case.id, "home_delivery"))
+        if (
+            not booking.result_at_post_office
+            and status in ("collected", "out_for_delivery", "attempt_failed")
+            and _holder(state) in own_couriers
+            and (drop is not None or not attempts_used_up(state.delivery_attempts, settings))
+        ):
+            drop = home_row(case, booking, "home_delivery")
+        return (None, drop) if drop is not None else None
+
     query = (
         select(Case, Booking, Item, ItemState)
         .join(Booking, Booking.id == Case.booking_id)
         .join(Item, Item.case_id == Case.id)
         .join(ItemState, ItemState.item_id == Item.id)
-        .where(Booking.post_office_id == post_office_id)
+        .where(
+            or_(
+                Booking.post_office_id == post_office_id,
+                Booking.transit_post_office_id == post_office_id,
+            )
+        )
         .order_by(Case.id, Item.kind)
     )
     # Only live work and today's rows: the post office's finished cases of past months are
-    # never read, so the cost follows the day's size, not the history's.
-    live_work = ItemState.status.in_(LIVE_STATUSES)
+    # never read, so the cost follows the day's size, not the history's. A case addressed to
+    # another province also has work while its items are between the two post offices.
+    live_work = or_(
+        ItemState.status.in_(LIVE_STATUSES),
+        and_(
+            Booking.transit_post_office_id.is_not(None),
+            ItemState.status.in_(("arrived", "in_transit")),
+        ),
+    )
     row_cases = {case_id for case_id, _ in existing}
     query = query.where(or_(live_work, Case.id.in_(row_cases)) if row_cases else live_work)
     for case, booking, item, state in session.execute(query).all():
         status = state.status
         today_event = midnight <= state.last_event_at < next_midnight
+        if booking.transit_post_office_id is not None:
+            booked_today = midnight <= booking.pickup_window_start < next_midnight
+            found = transit_leg(case, booking, item, state, booked_today)
+            if found is None:
+                continue
+            far_pickup, far_drop = found
+            if item.kind == "dossier":
+                _sync_dossier(far_pickup, far_drop, state, status, today_event)
+            elif status in ("result_registered", "collected", "out_for_delivery", "attempt_failed"):
+                _sync_result(far_pickup, far_drop, state, status, today_event)
+            else:
+                # Left this side (bagged on, or delivered): its stops here are done.
+                _done(far_pickup, state)
+                _done(far_drop, state)
+            rows.legs.append(
+                _Leg(case.id, booking.commune_code, state.custodian, far_pickup, far_drop)
+            )
+            continue
         if item.kind == "dossier":
             pickup = existing.get((case.id, "home_pickup"))
             drop = existing.get((case.id, "office_drop")) or existing.get(

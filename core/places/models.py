@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, false, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,6 +98,10 @@ class Procedure(Base):
     # (return): the national catalogue publishes both per procedure.
     postal_receive: Mapped[bool] = mapped_column(server_default=true(), default=True)
     postal_return: Mapped[bool] = mapped_column(server_default=true(), default=True)
+    # Whether the post may carry the dossier to an office in another province than the
+    # citizen's (and the result back), by bag through both provinces' post offices. Off
+    # unless the catalogue says so: the office must accept dossiers from outside its province.
+    postal_other_province: Mapped[bool] = mapped_column(server_default=false(), default=False)
     processing_days: Mapped[int]
     fee_vnd: Mapped[int]
     legal_basis: Mapped[str]

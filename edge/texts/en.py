@@ -270,6 +270,17 @@ TEXTS: dict[str, str] = {
     "bag.other_post_office": "This bag is another post office's.",
     "bag.not_sealed": "Seal bag {code} before it leaves.",
     "bag.choose_destination": "Choose the post office the bag goes to.",
+    "bag.other_province_role": (
+        "Only the post office's dispatcher or counter clerk sends a bag to another province."
+    ),
+    "bag.item_not_for_province": (
+        "Item {code} is not addressed to {post_office}'s province: take it out before sealing."
+    ),
+    "booking.procedure_not_across_provinces": (
+        "The procedure “{procedure}” is not carried by post to an office in another province: "
+        "choose an office in {province}."
+    ),
+    "booking.no_transit_post_office": "No post office carries dossiers to {office} yet.",
     # Device-signed scans (issue 19)
     "scan.device_signature_missing": (
         "The event carries no signature of this phone: update the app and sign in again."

@@ -282,6 +282,17 @@ TEXTS: dict[str, str] = {
     "bag.other_post_office": "Túi này thuộc bưu cục khác.",
     "bag.not_sealed": "Niêm phong túi {code} trước khi chuyển đi.",
     "bag.choose_destination": "Chọn bưu cục nhận túi.",
+    "bag.other_province_role": (
+        "Chỉ điều phối viên hoặc giao dịch viên của bưu cục được gửi túi sang bưu cục tỉnh khác."
+    ),
+    "bag.item_not_for_province": (
+        "Bưu gửi {code} không gửi tới tỉnh của {post_office}: lấy ra khỏi túi trước khi niêm phong."
+    ),
+    "booking.procedure_not_across_provinces": (
+        "Thủ tục “{procedure}” không nhận hồ sơ qua bưu chính gửi cơ quan tỉnh khác: "
+        "chọn bộ phận một cửa trong {province}."
+    ),
+    "booking.no_transit_post_office": ("Chưa có bưu cục nào chuyển hồ sơ tới {office}."),
     # Device-signed scans (issue 19)
     "scan.device_signature_missing": (
         "Sự kiện thiếu chữ ký của thiết bị: hãy cập nhật ứng dụng rồi đăng nhập lại."

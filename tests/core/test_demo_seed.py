@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.booking.models import BookingTerms
 from core.cases.models import Booking, Case, ReceiveRequest
+from core.cases.tracking import tracking_view
 from core.counter.models import CounterTicket
 from core.custody.models import CustodyEvent, Item
 from core.custody.verify import verify_ledger
@@ -25,7 +26,7 @@ from core.identity.models import User
 from core.media.service import missing_media
 from core.money.models import MoneyTransaction
 from core.money.reconcile import reconcile
-from core.places.models import Procedure
+from core.places.models import Office, PostOffice, Procedure
 from core.seed import seed_demo
 from core.settings import Settings
 from tests.conftest import _rolled_back_session
@@ -215,3 +216,29 @@ def test_the_counter_has_queue_tickets_and_dossiers_are_digitised_where_they_are
         assert event.kind == "digitised" and copy.page_count == 2
         assert event.details["captured_by"].split(":")[0] in ("post_office", "office")
         assert tampering(demo, copy) == []
+
+
+def test_one_result_comes_home_by_bag_from_an_office_in_hanoi(demo: Session) -> None:
+    found = demo.execute(
+        select(Case, Booking)
+        .join(Booking, Booking.id == Case.booking_id)
+        .where(Case.id > demo.info["cases_after"], Booking.transit_post_office_id.is_not(None))
+    ).all()
+    assert len(found) == 1
+    case, booking = found[0]
+    office = demo.get(Office, booking.office_id)
+    hub = demo.get(PostOffice, booking.post_office_id)
+    terms = demo.get(BookingTerms, case.id)
+    assert office is not None and hub is not None and terms is not None
+    assert (booking.province_code, office.province_code, terms.zone) == (
+        "24",
+        "01",
+        "other_province",
+    )
+    assert case.agency_dossier_code is not None and ".H26-" in case.agency_dossier_code
+    result = demo.scalar(select(Item.code).where(Item.id == case.result_item_id))
+    assert result is not None
+    view = tracking_view(demo, result)
+    assert (view.status, view.holder_vi) == ("arrived", hub.name)
+    steps = [(e.kind, e.place_vi) for e in view.timeline]
+    assert ("departed", f"Gửi tới {hub.name}") in steps and ("arrived", f"Đến {hub.name}") in steps

@@ -34,6 +34,7 @@ def _procedure_row(**overrides: str) -> list[str]:
         "postal_receive": "có",
         "postal_return": "có",
         "legal_basis": "Luật Hộ tịch 2014",
+        "postal_other_province": "",
         "document_name_vi": "Tờ khai đăng ký khai sinh",
         "document_name_en": "Birth registration form",
         "document_kind": "mandatory",
@@ -160,6 +161,27 @@ def test_a_procedure_is_created_with_its_documents_then_updated(db: Session) -> 
         False,
         1,
     )
+
+
+def test_the_catalogue_says_which_procedures_the_post_carries_to_another_province(
+    db: Session,
+) -> None:
+    # A file made before the column existed imports: the flag is off (issue 18).
+    header = [c for c in PROCEDURE_HEADER if c != "postal_other_province"]
+    row = _procedure_row(code="t-judicial")
+    del row[PROCEDURE_HEADER.index("postal_other_province")]
+    assert import_file(db, "procedures", csv_bytes([header, row]), ALL).applied
+    procedure = db.scalars(select(Procedure).where(Procedure.slug == "t-judicial")).one()
+    assert procedure.postal_other_province is False
+    carried = _procedure_row(code="t-judicial", postal_other_province="có")
+    assert import_file(db, "procedures", csv_bytes([PROCEDURE_HEADER, carried]), ALL).applied
+    db.refresh(procedure)
+    assert procedure.postal_other_province is True
+    bad = _procedure_row(code="t-judicial", postal_other_province="tùy")
+    report = import_file(db, "procedures", csv_bytes([PROCEDURE_HEADER, bad]), ALL)
+    assert report.refused and _errors(report) == [(2, "postal_other_province")]
+    db.refresh(procedure)
+    assert procedure.postal_other_province is True
 
 
 def test_importing_the_same_file_twice_changes_nothing(db: Session) -> None:
