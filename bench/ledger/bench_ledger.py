@@ -9,7 +9,13 @@ items, replay lookup, the state machine, hashing, the foreign-key checks and the
 update.
 
     .venv/bin/python bench/ledger/bench_ledger.py [--rounds 5] [--items 2000] [--batch 100]
-        [--alternate batch|round]
+        [--alternate batch|round] [--signing compare]
+
+``--signing compare``: each round runs twice, once as the service runs (every event signed
+by the server's key and its signature written in the batch's statement) and once with the
+signing swapped out in this process only (a signer that signs nothing, and the batch
+statement without the signatures' part), in alternating order; the medians of both and of
+the rounds' unsigned/signed ratios are printed.
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
@@ -23,7 +29,8 @@ import statistics
 import sys
 import time
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -112,6 +119,38 @@ def service_batch(
     return seconds, [c.client_event_id for c in commands]
 
 
+class _NoSigner:
+    """What ``event_row`` signs with in the bench's unsigned half: nothing."""
+
+    key_id = ""
+    vkey = ""
+
+    def sign(self, canonical: bytes) -> str:
+        return ""
+
+
+@contextmanager
+def unsigned() -> Iterator[None]:
+    """Record without server signatures, in this process only (the bench's reference for
+    what signing costs): no Ed25519, and the batch statement without its signatures."""
+    from core.custody import rows
+
+    # Swapped in the module's namespace: ``event_row`` and ``write_batch`` look both up
+    # there on every call.
+    names = vars(rows)
+    saved = {name: names[name] for name in ("event_signer", "_write_batch_sql")}
+    sql: str = saved["_write_batch_sql"]()
+    start, end = sql.index("), new_signatures AS ("), sql.index("), new_receipts AS (")
+    assert "new_keys" in sql[start:end] and "new_signatures" not in sql[end:]
+    plain_sql = sql[:start] + sql[end:]
+    none = _NoSigner()
+    names.update(event_signer=lambda settings=None: none, _write_batch_sql=lambda: plain_sql)
+    try:
+        yield
+    finally:
+        names.update(saved)
+
+
 def _plain_batch(factory: sessionmaker[Session], client_ids: list[uuid.UUID | None]) -> float:
     rows = _rows_written(factory, client_ids)
     started = time.perf_counter()
@@ -149,6 +188,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--alternate", choices=("batch", "round"), default="batch")
+    parser.add_argument("--signing", choices=("on", "compare"), default="on")
     args = parser.parse_args()
     with scratch_database() as url:
         _measure(url, args)
@@ -171,6 +211,10 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         # may pick up every unassigned item the rounds create.
         actor = actor_for(make_user(session, "courier"))
 
+    if args.signing == "compare":
+        _compare_signing(factory, settings, actor, args)
+        engine.dispose()
+        return
     core_rates, plain_rates, ratios = [], [], []
     for round_number in range(1, args.rounds + 1):
         codes = _make_items(factory, settings, args.items)
@@ -192,6 +236,42 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         f"\n  ratio          {statistics.median(ratios):.2f}  (target >= 0.40; core >= 1500/s)"
     )
     engine.dispose()
+
+
+def _compare_signing(
+    factory: sessionmaker[Session], settings: Settings, actor: Actor, args: argparse.Namespace
+) -> None:
+    rates: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    to_plain: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    ratios = []
+    for round_number in range(1, args.rounds + 1):
+        order = ("signed", "unsigned") if round_number % 2 else ("unsigned", "signed")
+        this_round = {}
+        for side in order:
+            codes = _make_items(factory, settings, args.items)
+            with unsigned() if side == "unsigned" else nullcontext():
+                core_seconds, plain_seconds = _round(
+                    factory, actor, codes, args.batch, args.alternate
+                )
+            this_round[side] = args.items / core_seconds
+            rates[side].append(this_round[side])
+            to_plain[side].append(plain_seconds / core_seconds)
+        ratios.append(this_round["signed"] / this_round["unsigned"])
+        print(
+            f"round {round_number}: signed {this_round['signed']:8.0f} events/s   unsigned "
+            f"{this_round['unsigned']:8.0f} events/s   signed/unsigned {ratios[-1]:.3f}",
+            flush=True,
+        )
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    print(
+        f"\nmedian over {args.rounds} rounds of {args.items} events in batches of {args.batch}:"
+        f"\n  core service, signed     {statistics.median(rates['signed']):8.0f} events/s"
+        f"   (ratio to plain INSERT {statistics.median(to_plain['signed']):.2f})"
+        f"\n  core service, unsigned   {statistics.median(rates['unsigned']):8.0f} events/s"
+        f"   (ratio to plain INSERT {statistics.median(to_plain['unsigned']):.2f})"
+        f"\n  signed/unsigned ratio    {statistics.median(ratios):.3f}"
+        f"  (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
+    )
 
 
 if __name__ == "__main__":
