@@ -262,6 +262,12 @@ def _compare_signing(
             f"{this_round['unsigned']:8.0f} events/s   signed/unsigned {ratios[-1]:.3f}",
             flush=True,
         )
+    # The switch did what it says: exactly the unsigned halves' pickups carry no signature.
+    with transaction(factory) as session:
+        unsigned_events = session.scalar(text(
+            "SELECT count(*) FROM custody_events e WHERE NOT EXISTS "
+            "(SELECT 1 FROM event_server_signatures g WHERE g.event_id = e.event_id)"))  # fmt: skip
+    assert unsigned_events == args.items * args.rounds, unsigned_events
     quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
     print(
         f"\nmedian over {args.rounds} rounds of {args.items} events in batches of {args.batch}:"
