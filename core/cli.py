@@ -293,9 +293,10 @@ def ledger_verify(
     """Re-walk every hash chain and projection, then check the events against the signed
     heads (signatures, RFC 9162 consistency, every leaf). Exit 0: all sound; 1: a broken
     chain, projection or head (each named by item and event); 2: the check could not run."""
-    from core.custody.audit import AuditReport, audit_ledger
+    from core.custody.audit import AuditReport, audit_ledger, open_heads
     from core.custody.checkpoints import leaves_file, trusted_verifiers
-    from core.custody.verify import VerifyReport, verify_ledger
+    from core.custody.server_signing import legacy_problems, signing_epoch
+    from core.custody.verify import Problem, VerifyReport, verify_ledger
     from core.papers.verify import SealProblem, verify_sealed
 
     try:
@@ -317,6 +318,14 @@ def ledger_verify(
                 session, notes, trusted_verifiers(settings), origin=settings.ledger_origin,
                 grace_seconds=settings.agency_webhook_gap_grace_seconds, leaves_path=kept,
             )  # fmt: skip
+            # Unsigned events from before server signatures stand only under a trusted head
+            # signed before those began (docs/ledger.md, "Server-signed events").
+            heads = open_heads(notes, trusted_verifiers(settings), settings.ledger_origin,
+                               AuditReport())  # fmt: skip
+            for code, seq, unproven in legacy_problems(
+                session, report.legacy_unsigned, heads, signing_epoch(session)
+            ):
+                report.problems.append(Problem(code, seq, unproven))
     except Exception as exc:  # noqa: BLE001 - any failure is "could not run", never "broken"
         # One line for a cron log: exit 1 must only ever mean tampering or a broken chain.
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -412,11 +421,25 @@ def ledger_keygen(
 
 
 @ledger_app.command("public-key")
-def ledger_public_key(data_dir: DataDir = None) -> None:
-    """Print the public keys heads are checked with (the current one first)."""
+def ledger_public_key(
+    data_dir: DataDir = None,
+    events: Annotated[
+        bool, typer.Option("--events", help="The keys events are signed with, not heads.")
+    ] = False,
+) -> None:
+    """Print the public keys heads (or, with --events, events) are checked with (the
+    current one first)."""
     from core.custody.checkpoints import trusted_verifiers
+    from core.custody.server_signing import event_signer
 
-    for verifier in trusted_verifiers(_settings(data_dir)):
+    settings = _settings(data_dir)
+    if events:
+        typer.echo(event_signer(settings).vkey)
+        for vkey in settings.event_trusted_keys.split(","):
+            if vkey.strip():
+                typer.echo(vkey.strip())
+        return
+    for verifier in trusted_verifiers(settings):
         typer.echo(verifier.vkey())
 
 

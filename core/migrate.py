@@ -38,6 +38,9 @@ APPEND_ONLY_TABLES = (
     "dossier_code_records",
     "digitised_copy_accesses",
     "event_device_signatures",
+    "event_server_signatures",
+    "server_signing_keys",
+    "server_signing_epoch",
 )
 # Alembic's bookkeeping: the app reads it (``hoso doctor`` checks the schema is current).
 READ_ONLY_TABLES = ("alembic_version",)

@@ -21,7 +21,13 @@ from core.custody.models import (
     ScanReceipt,
     item_serial_seq,
 )
-from core.custody.signature_models import DeviceKey, EventDeviceSignature
+from core.custody.signature_models import (
+    DeviceKey,
+    EventDeviceSignature,
+    EventServerSignature,
+    ServerSigningEpoch,
+    ServerSigningKey,
+)
 from core.custody.tree_models import (
     LedgerCheckpoint,
     LedgerLeaf,
@@ -128,4 +134,7 @@ __all__ = [
     "CounterTicket",
     "DeviceKey",
     "EventDeviceSignature",
+    "EventServerSignature",
+    "ServerSigningEpoch",
+    "ServerSigningKey",
 ]

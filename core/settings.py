@@ -236,6 +236,16 @@ class Settings(BaseSettings):
     ledger_checkpoint_interval_seconds: float = Field(default=60.0, ge=0)
     # Every head is appended here, one JSON line each, outside the database. Unset: in data_dir.
     ledger_heads_file: Path | None = None
+    # -- server-signed ledger events (core/custody/server_signing.py, docs/ledger.md) ------
+    # Every event is signed when it is recorded with this Ed25519 key, in the same format as
+    # the checkpoint key (``hoso ledger keygen --name ...``), in the environment or in a file;
+    # never in the database. A key of its own, not the checkpoint key: the web processes need
+    # it, the checkpoint key stays with the worker. Neither set: a key derived from secret_key.
+    event_signing_key: str | None = Field(default=None, repr=False)
+    event_signing_key_file: Path | None = None
+    # Old public keys ("<name>+<id>+<base64>", comma-separated) whose signatures verify still
+    # accepts after a rotation.
+    event_trusted_keys: str = ""
     # -- digitised dossiers (core/digitising, docs/digitising.md) ------------------------------
     # The largest page photo accepted, in bytes (the phone sends ~0.3 MB JPEGs; a flatbed
     # scan at a counter can be larger); a bigger one is refused, nothing stored.

@@ -28,6 +28,17 @@ from core.migrate import migrate_schema
 from core.places.service import load_admin_units
 from core.settings import Settings, get_settings
 
+# Every event is signed with the server's key when recorded (core/custody/server_signing.py).
+# Without a configured key it is derived from the secret, which tests set differently (the
+# CLI's runner uses the tests' secret, other code the default): one key for the whole run,
+# inherited by the servers tests start, so events any of them committed to the shared test
+# database verify with it.
+os.environ.setdefault(
+    "HOSO_EVENT_SIGNING_KEY",
+    "PRIVATE+KEY+hoso.test/events+d77135d5+AVQnusldSGn/gOzGZWkkSG3nwsd7BPgHe3VEo7Xnu7Cz",
+)
+get_settings.cache_clear()
+
 
 @pytest.fixture(scope="session")
 def database_urls() -> Iterator[DatabaseUrls]:

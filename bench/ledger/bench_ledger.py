@@ -9,7 +9,13 @@ items, replay lookup, the state machine, hashing, the foreign-key checks and the
 update.
 
     .venv/bin/python bench/ledger/bench_ledger.py [--rounds 5] [--items 2000] [--batch 100]
-        [--alternate batch|round]
+        [--alternate batch|round] [--signing compare]
+
+``--signing compare``: no plain INSERTs; each round records ``--items`` pickups as the
+service runs (every event signed by the server's key, its signature written in the batch's
+statement) and as many with the signing swapped out in this process only (a signer that
+signs nothing, and the batch statement without the signatures' part), batch by batch in
+turn; the medians of both and of the rounds' signed/unsigned rate ratios are printed.
 
 Uses ``HOSO_BENCH_DATABASE_URL`` when set (a fresh database is created on that server),
 else an embedded PostgreSQL in a temporary folder.
@@ -23,7 +29,8 @@ import statistics
 import sys
 import time
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -112,6 +119,38 @@ def service_batch(
     return seconds, [c.client_event_id for c in commands]
 
 
+class _NoSigner:
+    """What ``event_row`` signs with in the bench's unsigned half: nothing."""
+
+    key_id = ""
+    vkey = ""
+
+    def sign(self, canonical: bytes) -> str:
+        return ""
+
+
+@contextmanager
+def unsigned() -> Iterator[None]:
+    """Record without server signatures, in this process only (the bench's reference for
+    what signing costs): no Ed25519, and the batch statement without its signatures."""
+    from core.custody import rows
+
+    # Swapped in the module's namespace: ``event_row`` and ``write_batch`` look both up
+    # there on every call.
+    names = vars(rows)
+    saved = {name: names[name] for name in ("event_signer", "_write_batch_sql")}
+    sql: str = saved["_write_batch_sql"]()
+    start, end = sql.index("), new_signatures AS ("), sql.index("), new_receipts AS (")
+    assert "new_keys" in sql[start:end] and "new_signatures" not in sql[end:]
+    plain_sql = sql[:start] + sql[end:]
+    none = _NoSigner()
+    names.update(event_signer=lambda settings=None: none, _write_batch_sql=lambda: plain_sql)
+    try:
+        yield
+    finally:
+        names.update(saved)
+
+
 def _plain_batch(factory: sessionmaker[Session], client_ids: list[uuid.UUID | None]) -> float:
     rows = _rows_written(factory, client_ids)
     started = time.perf_counter()
@@ -149,6 +188,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--alternate", choices=("batch", "round"), default="batch")
+    parser.add_argument("--signing", choices=("on", "compare"), default="on")
     args = parser.parse_args()
     with scratch_database() as url:
         _measure(url, args)
@@ -171,6 +211,10 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         # may pick up every unassigned item the rounds create.
         actor = actor_for(make_user(session, "courier"))
 
+    if args.signing == "compare":
+        _compare_signing(factory, settings, actor, args)
+        engine.dispose()
+        return
     core_rates, plain_rates, ratios = [], [], []
     for round_number in range(1, args.rounds + 1):
         codes = _make_items(factory, settings, args.items)
@@ -192,6 +236,50 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         f"\n  ratio          {statistics.median(ratios):.2f}  (target >= 0.40; core >= 1500/s)"
     )
     engine.dispose()
+
+
+def _compare_signing(
+    factory: sessionmaker[Session], settings: Settings, actor: Actor, args: argparse.Namespace
+) -> None:
+    """Each round: ``--items`` pickups signed and as many unsigned, batch by batch in turn
+    (which goes first alternates), so both sides see the same load from second to second."""
+    seconds = {"signed": [0.0] * args.rounds, "unsigned": [0.0] * args.rounds}
+    for r in range(args.rounds):
+        codes = {"signed": _make_items(factory, settings, args.items),
+                 "unsigned": _make_items(factory, settings, args.items)}  # fmt: skip
+        for number, start in enumerate(range(0, args.items, args.batch)):
+            order = ("signed", "unsigned") if (r + number) % 2 == 0 else ("unsigned", "signed")
+            for side in order:
+                with unsigned() if side == "unsigned" else nullcontext():
+                    spent, _ = service_batch(
+                        factory, actor, codes[side][start : start + args.batch]
+                    )
+                seconds[side][r] += spent
+        print(
+            f"round {r + 1}: signed {args.items / seconds['signed'][r]:8.0f} events/s   "
+            f"unsigned {args.items / seconds['unsigned'][r]:8.0f} events/s   signed/unsigned "
+            f"{seconds['unsigned'][r] / seconds['signed'][r]:.3f}",
+            flush=True,
+        )
+    # The switch did what it says: exactly the unsigned side's pickups carry no signature.
+    with transaction(factory) as session:
+        unsigned_events = session.scalar(text(
+            "SELECT count(*) FROM custody_events e WHERE NOT EXISTS "
+            "(SELECT 1 FROM event_server_signatures g WHERE g.event_id = e.event_id)"))  # fmt: skip
+    assert unsigned_events == args.items * args.rounds, unsigned_events
+    ratios = [u / s for s, u in zip(seconds["signed"], seconds["unsigned"], strict=True)]
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    pooled = sum(seconds["unsigned"]) / sum(seconds["signed"])
+    print(
+        f"\nmedian over {args.rounds} rounds of {args.items} pickups a side, batches of "
+        f"{args.batch} alternating:"
+        f"\n  core service, signed     {args.items / statistics.median(seconds['signed']):8.0f}"
+        " events/s"
+        f"\n  core service, unsigned   {args.items / statistics.median(seconds['unsigned']):8.0f}"
+        " events/s"
+        f"\n  signed/unsigned ratio    {statistics.median(ratios):.3f}"
+        f"  (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f}; pooled {pooled:.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ else an embedded PostgreSQL in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import statistics
 import subprocess
@@ -46,7 +47,14 @@ sys.path.insert(0, str(ROOT))
 from core.custody.hashing import GENESIS_HASH  # noqa: E402
 from core.custody.models import CustodyEvent  # noqa: E402
 from core.custody.parties import Actor, citizen_party, party_kind  # noqa: E402
-from core.custody.rows import EVENT_COLUMNS, Target, event_row, offset_of  # noqa: E402
+from core.custody.rows import (  # noqa: E402
+    EVENT_COLUMNS,
+    SERVER_KEY_ID,
+    SERVER_SIGNATURE,
+    Target,
+    event_row,
+    offset_of,
+)
 from core.custody.service import ScanCommand, record  # noqa: E402
 from core.custody.transitions import (  # noqa: E402
     TRANSITIONS,
@@ -206,6 +214,9 @@ def build(factory: sessionmaker[Session], cast: Cast, chain: int, items: int, fi
                 ids = {code: item_id for item_id, code in cursor.fetchall()}
                 events = f"COPY custody_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
                 states: list[tuple[object, ...]] = []
+                # Each generated row is signed by the server's key as it was built
+                # (``event_row``); the signatures go in beside the events, as the service's.
+                signatures: list[tuple[object, ...]] = []
                 with cursor.copy(events) as copy:
                     for n, code in enumerate(codes):
                         moment = start + timedelta(minutes=(chunk_start + n) % 500_000)
@@ -216,6 +227,8 @@ def build(factory: sessionmaker[Session], cast: Cast, chain: int, items: int, fi
                                 Jsonb(row["details"]), Jsonb(row["evidence"]),
                             )  # fmt: skip
                             copy.write_row([row[name] for name in EVENT_COLUMNS])
+                            signature = base64.b64decode(row[SERVER_SIGNATURE])
+                            signatures.append((row["event_id"], row[SERVER_KEY_ID], signature))
                         last = rows[-1]
                         states.append((
                             ids[code], state.status, state.custodian, state.pending_from,
@@ -223,6 +236,11 @@ def build(factory: sessionmaker[Session], cast: Cast, chain: int, items: int, fi
                             state.delivery_attempts, last["seq"], last["hash"],
                             last["occurred_at"], last["recorded_at"],
                         ))  # fmt: skip
+                with cursor.copy(
+                    "COPY event_server_signatures (event_id, key_id, signature) FROM STDIN"
+                ) as copy:
+                    for signature_row in signatures:
+                        copy.write_row(signature_row)
                 with cursor.copy(
                     "COPY item_states (item_id, status, custodian, pending_from, pending_to, "
                     "pending_initiator, bag_id, delivery_attempts, last_seq, last_hash, "

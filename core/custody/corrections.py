@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand, ScanResult
 from core.custody.models import Bag, CustodyEvent, Item, ItemState
 from core.custody.parties import Actor, parse_receiver, receiver_problem, receiver_provinces
-from core.custody.rows import Target, event_row, now_utc, offset_of, store_state
+from core.custody.rows import Target, event_row, now_utc, offset_of, store_state, write_batch
 from core.custody.transitions import (
     ERROR_DECLARED,
     ERROR_REASONS,
@@ -97,7 +97,7 @@ def declare_error(session: Session, actor: Actor, command: ScanCommand) -> ScanR
         kind=ERROR_DECLARED, biz_step=wrong.biz_step, disposition=wrong.disposition,
         upu_code=None,
     )  # fmt: skip
-    session.execute(insert(CustodyEvent), [row])
+    write_batch(session, [row], [], [], recorded_at)
     store_state(state_row, state, row["seq"], row["hash"], command.occurred_at, recorded_at)
     session.flush()
     return ScanResult(
@@ -182,7 +182,7 @@ def restate(
         bag_code=_bag_code(session, wrong.bag_id), bag_id=wrong.bag_id, details=details,
         recorded_at=recorded_at,
     )  # fmt: skip
-    session.execute(insert(CustodyEvent), [row])
+    write_batch(session, [row], [], [], recorded_at)
     store_state(state_row, new_state, row["seq"], row["hash"], command.occurred_at, recorded_at)
     session.flush()
     return ScanResult(

@@ -98,8 +98,13 @@ def canonical_form(fields: Mapping[str, Any]) -> bytes:
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+    return hash_of_canonical(prev_hash, canonical_form(fields))
+
+
+def hash_of_canonical(prev_hash: str, canonical: bytes) -> str:
+    """``chain_hash`` of an event whose canonical form is already built (it is signed too)."""
     digest = hashlib.sha256()
     digest.update(prev_hash.encode("ascii"))
     digest.update(b"\n")
-    digest.update(canonical_form(fields))
+    digest.update(canonical)
     return digest.hexdigest()

@@ -114,11 +114,14 @@ class Signer:
         return cls(name, private.private_bytes_raw())
 
     @classmethod
-    def derived(cls, name: str, secret: str) -> Signer:
+    def derived(
+        cls, name: str, secret: str, purpose: bytes = b"hoso ledger signing key v1"
+    ) -> Signer:
         """A key derived from the server secret: what runs when no key is configured, so a
-        fresh install signs from its first minute (docs/ledger.md: configure a real one)."""
+        fresh install signs from its first minute (docs/ledger.md: configure a real one).
+        Each ``purpose`` gives an unrelated key."""
         _check_name(name)
-        seed = hmac.new(secret.encode(), b"hoso ledger signing key v1", hashlib.sha256).digest()
+        seed = hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
         return cls(name, seed)
 
     @property

@@ -19,9 +19,10 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import Session
 
 from core.custody.commands import ScanCommand
-from core.custody.hashing import chain_hash
+from core.custody.hashing import canonical_form, hash_of_canonical
 from core.custody.models import CustodyEvent, ItemState, ScanReceipt
 from core.custody.parties import Actor
+from core.custody.server_signing import event_signer
 from core.custody.transitions import ItemStateValue, Transition
 from core.errors import InvalidInput
 
@@ -110,9 +111,20 @@ def event_row(
     # The item and the bag are hashed by their codes; the row stores their ids.
     row["item_code"] = target.code
     row["bag_code"] = str(bag_code) if bag_code else None
-    row["hash"] = chain_hash(target.last_hash, row)
+    canonical = canonical_form(row)
+    row["hash"] = hash_of_canonical(target.last_hash, canonical)
     del row["item_code"], row["bag_code"]
+    # Signed here, where every event row is built, so no path can record one unsigned; the
+    # signature travels with the row to ``write_batch``, which stores it beside the event.
+    signer = event_signer()
+    row[SERVER_KEY_ID] = signer.key_id
+    row[SERVER_SIGNATURE] = signer.sign(canonical)
     return row
+
+
+# The keys of an event row that are not columns of the event: its server signature.
+SERVER_KEY_ID = "server_key_id"
+SERVER_SIGNATURE = "server_signature"
 
 
 EVENT_COLUMNS = tuple(c.name for c in CustodyEvent.__table__.columns if c.name != "id")
@@ -148,6 +160,15 @@ def _write_batch_sql() -> str:
         SELECT {", ".join(EVENT_COLUMNS)}
         FROM json_to_recordset(%(events)s::json)
             AS e({_record_shape(CustodyEvent.__table__, EVENT_COLUMNS)})
+    ), new_signatures AS (
+        INSERT INTO event_server_signatures (event_id, key_id, signature)
+        SELECT event_id, key_id, decode(signature, 'base64')
+        FROM json_to_recordset(%(signatures)s::json)
+            AS g(event_id uuid, key_id text, signature text)
+    ), new_keys AS (
+        INSERT INTO server_signing_keys (key_id, vkey)
+        SELECT key_id, vkey FROM json_to_recordset(%(keys)s::json) AS k(key_id text, vkey text)
+        ON CONFLICT (key_id) DO NOTHING
     ), new_receipts AS (
         INSERT INTO scan_receipts ({", ".join(RECEIPT_COLUMNS)})
         SELECT {", ".join(RECEIPT_COLUMNS)}
@@ -172,9 +193,18 @@ def write_batch(
     changed: list[Target],
     recorded_at: datetime,
 ) -> None:
-    """Write a batch's events, receipts and projections, inside the session's transaction."""
+    """Write a batch's events with their server signatures, receipts and projections,
+    inside the session's transaction. Every event row must come from ``event_row``: one
+    without its signature is refused (KeyError), never written unsigned."""
     if not (event_rows or receipt_rows):
         return
+    signatures = [
+        {"event_id": row["event_id"], "key_id": row[SERVER_KEY_ID],
+         "signature": row[SERVER_SIGNATURE]}
+        for row in event_rows
+    ]  # fmt: skip
+    signer = event_signer()
+    keys = [{"key_id": signer.key_id, "vkey": signer.vkey}] if event_rows else []
     states = [
         {
             "item_id": t.item_id,
@@ -201,6 +231,8 @@ def write_batch(
             # PostgreSQL reads them back, and floats in shortest round-trip form: what is
             # stored is what was hashed.
             "events": orjson.dumps(event_rows).decode(),
+            "signatures": orjson.dumps(signatures).decode(),
+            "keys": orjson.dumps(keys).decode(),
             "receipts": orjson.dumps(receipt_rows).decode(),
             "states": orjson.dumps(states).decode(),
             "updated_at": recorded_at,

@@ -915,7 +915,7 @@ def create_item(
         occurred_offset=offset_of(occurred_at), from_party=None, to_party=holder,
         bag_code=None, bag_id=None, details=details or {}, recorded_at=recorded_at,
     )  # fmt: skip
-    session.execute(insert(CustodyEvent), [row])
+    write_batch(session, [row], [], [], recorded_at)
     session.add(
         ItemState(
             item_id=item.id,

@@ -54,6 +54,14 @@ def test_the_ledger_bench_reports_a_ratio_and_drops_its_database(database_url: s
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_the_ledger_bench_compares_signed_and_unsigned_recording(database_url: str) -> None:
+    out = _run(database_url, "bench/ledger/bench_ledger.py", "--rounds", "2", "--items", "20",
+               "--batch", "10", "--signing", "compare")  # fmt: skip
+    assert "core service, unsigned" in out and "signed/unsigned ratio" in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_scan_bench_reports_every_batch_size(database_url: str) -> None:
     before = _bench_databases(database_url)
     out = _run(database_url, "bench/mobile/bench_scans.py", "--rounds", "1", "--scale", "0.02")

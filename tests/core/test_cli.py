@@ -63,7 +63,42 @@ def test_ledger_verify_exits_1_naming_the_item_and_event_of_an_edited_payload(
             session.execute(text(trigger.format("ENABLE")))
     assert result.exit_code == 1, result.output
     assert f"BROKEN {code} event 1: hash does not match the event's content" in result.output
-    assert result.output.rstrip().endswith("1 broken")
+    # The server's signature of the event no longer matches it either.
+    assert f"BROKEN {code} event 1: server signature (key " in result.output
+    assert result.output.rstrip().endswith("2 broken")
+    assert cli_runner.invoke(app, ["ledger", "verify"]).exit_code == 0
+
+
+def test_ledger_verify_names_an_appended_event_that_no_key_signed(
+    cli_runner: CliRunner,
+    committing: sessionmaker[Session],
+    owner_engine: Engine,
+    settings: Settings,
+) -> None:
+    """The owner appends a well-formed event naming no phone, with its chain hash right:
+    before any head covers it, verify names it by its missing server signature."""
+    from tests.mobile_api.phone_keys import append_forged_event
+
+    with transaction(committing) as session:
+        item = dossier_of(session, make_case(session, settings))
+        code, item_id = item.code, item.id
+    as_owner = make_sessionmaker(owner_engine)
+    with transaction(as_owner) as session:
+        seq = append_forged_event(session, code, "handover_accepted", None)
+    try:
+        result = cli_runner.invoke(app, ["ledger", "verify"])
+    finally:
+        with transaction(as_owner) as session:  # the committed ledger is shared: restore it
+            trigger = "ALTER TABLE custody_events {} TRIGGER custody_events_append_only"
+            session.execute(text(trigger.format("DISABLE")))
+            session.execute(text("DELETE FROM custody_events WHERE item_id = :i AND seq = :s"),
+                            {"i": item_id, "s": seq})  # fmt: skip
+            session.execute(text(trigger.format("ENABLE")))
+    assert result.exit_code == 1, result.output
+    assert (
+        f"BROKEN {code} event {seq}: carries neither a device signature nor a server signature"
+        in result.output
+    ), result.output
     assert cli_runner.invoke(app, ["ledger", "verify"]).exit_code == 0
 
 

@@ -94,8 +94,9 @@ class PhoneKey:
         return {**event, "key_id": self.key_id, "signature": base64.b64encode(signature).decode()}
 
 
-def append_forged_event(db: Session, code: str, kind: str, device_id: int) -> int:
-    """Append a well-formed event to an item's chain by SQL, naming the phone; its seq."""
+def append_forged_event(db: Session, code: str, kind: str, device_id: int | None) -> int:
+    """Append a well-formed event to an item's chain by SQL, naming the phone (or none: a
+    desk or system event); its seq."""
     item_id = db.scalar(select(Item.id).where(Item.code == code))
     last = db.scalars(
         select(CustodyEvent)

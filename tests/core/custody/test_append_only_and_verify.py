@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.custody.models import CustodyEvent, ItemState
+from core.custody.server_signing import event_signer
 from core.custody.service import record_one
 from core.custody.verify import rebuild_projections, verify_ledger
 from core.identity.service import actor_for
@@ -62,9 +63,12 @@ def test_verify_catches_an_edited_event(owner_db: Session, settings: Settings) -
     code = _picked_up_item(db, settings)
     _tamper(db, "UPDATE custody_events SET details = '{\"seal_number\": \"FORGED\"}' "
                 "WHERE raw_code = :code AND seq = 2", code=code)  # fmt: skip
-    problems = [p for p in verify_ledger(db).problems if p.item_code == code]
-    assert len(problems) == 1
-    assert problems[0].seq == 2 and "hash does not match" in problems[0].problem
+    problems = [(p.seq, p.problem) for p in verify_ledger(db).problems if p.item_code == code]
+    # The chain and the server's signature of the event both catch the edit.
+    assert problems == [
+        (2, "hash does not match the event's content"),
+        (2, f"server signature (key {event_signer().key_id}) does not match the event"),
+    ]
 
 
 def test_verify_catches_a_deleted_event(owner_db: Session, settings: Settings) -> None:

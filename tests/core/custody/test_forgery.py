@@ -3,7 +3,8 @@
 
 The forger acts as the tables' owner with the append-only triggers switched off, the way
 reliability report D6 did it, and knows the project's own hashing code (``chain_hash``,
-``event_leaf``): only the signing key is out of reach. The witness's copy of the heads is
+``event_leaf``): only the signing keys are out of reach (the heads' and the server's, which
+signs every event as it is recorded). The witness's copy of the heads is
 the list of notes taken before the forgery.
 """
 
@@ -13,19 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.custody.audit import audit_ledger
+from core.custody.audit import AuditReport, audit_ledger, open_heads
 from core.custody.checkpoints import (
     leaves_file,
     make_checkpoint,
     sync_heads_file,
     trusted_verifiers,
 )
-from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, chain_hash
+from core.custody.hashing import GENESIS_HASH, HASHED_FIELDS, canonical_form, chain_hash
 from core.custody.merkle import TILE_HEIGHT, MemorySource, Tree
 from core.custody.models import CustodyEvent, Item
+from core.custody.server_signing import Epoch, event_signer, legacy_problems, signed_bytes
 from core.custody.service import record_one
 from core.custody.tree import event_leaf
 from core.custody.verify import verify_ledger
@@ -350,3 +353,117 @@ def test_a_changed_leaves_file_is_set_aside_not_believed(
     found = _findings(db, settings, notes)
     assert any("leaves file" in t and "does not match head" in t for _, _, t in found), found
     assert not [t for t in _named(found, code) if "rewritten" in t]
+
+
+# -- server signatures: events that name no phone (docs/ledger.md, "Server-signed events") --
+
+
+def _event_fields(db: Session, code: str, seq: int) -> dict[str, Any]:
+    """An event's hashed fields as the forger reads them back (the project's own code)."""
+    db.expire_all()
+    event = db.scalars(select(CustodyEvent).where(
+        CustodyEvent.item_id == _item_id(db, code), CustodyEvent.seq == seq)).one()  # fmt: skip
+    fields = {name: getattr(event, name, None) for name in HASHED_FIELDS}
+    fields["item_code"], fields["bag_code"] = code, None
+    return fields
+
+
+def test_forged_append_naming_no_device_is_caught_before_any_head(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """A desk or system event appended as the owner, with a correct chain hash and naming
+    no phone: before any head covers it, the missing server signature alone names it."""
+    from tests.mobile_api.phone_keys import append_forged_event
+
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    seq = append_forged_event(db, code, "handover_accepted", None)
+    db.expire_all()
+    found = [(p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems]
+    assert (code, seq, "carries neither a device signature nor a server signature") in found
+    # Its chain hash is right: nothing but the signature tells it from a real event.
+    assert not [t for t in _named(found, code, seq) if "hash" in t]
+    # The honest events before it verify.
+    assert not [f for f in found if f[0] == code and f[1] is not None and f[1] < seq]
+
+
+def test_tampered_server_signature(owner_db: Session, ledger_settings: Settings) -> None:
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    db.execute(text("ALTER TABLE event_server_signatures DISABLE TRIGGER "
+                    "event_server_signatures_append_only"))  # fmt: skip
+    db.execute(text(
+        "UPDATE event_server_signatures SET signature = set_byte(signature, 0, "
+        "get_byte(signature, 0) # 1) WHERE event_id = (SELECT event_id FROM custody_events "
+        "WHERE item_id = :i AND seq = 2)"), {"i": _item_id(db, code)})  # fmt: skip
+    found = [(p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems]
+    key = event_signer().key_id
+    assert [f for f in found if f[0] == code] == [
+        (code, 2, f"server signature (key {key}) does not match the event")
+    ]
+
+
+def test_forged_event_signed_with_the_forgers_own_key(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """The forger signs the appended event with a key of their own and even lists its
+    public key in the database: verify trusts only the configured keys."""
+    from core.custody.note import Signer
+    from tests.mobile_api.phone_keys import append_forged_event
+
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    seq = append_forged_event(db, code, "handover_accepted", None)
+    forger = Signer.generate("forger/events")
+    key_id = f"{forger.verifier.key_id:08x}"
+    canonical = canonical_form(_event_fields(db, code, seq))
+    signature = Ed25519PrivateKey.from_private_bytes(forger.seed).sign(signed_bytes(canonical))
+    db.execute(text("INSERT INTO server_signing_keys (key_id, vkey) VALUES (:k, :v)"),
+               {"k": key_id, "v": forger.verifier.vkey()})  # fmt: skip
+    db.execute(text(
+        "INSERT INTO event_server_signatures (event_id, key_id, signature) SELECT event_id, "
+        ":k, :s FROM custody_events WHERE item_id = :i AND seq = :seq"),
+        {"k": key_id, "s": signature, "i": _item_id(db, code), "seq": seq})  # fmt: skip
+    found = [(p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems]
+    assert (code, seq, f"server signature by unknown key {key_id}: not a trusted key") in found
+    # The same signature verifies under the forger's key: only the key's trust differs.
+    assert forger.verifier.verify(signed_bytes(canonical), signature)
+
+
+def test_legacy_unsigned_events_stand_only_under_a_head_signed_before_signing_began(
+    owner_db: Session, ledger_settings: Settings
+) -> None:
+    """Events recorded before server signatures existed carry none. One under a trusted head
+    signed before signing began is accepted as legacy; one under no such head is reported
+    (it cannot be told from a forgery)."""
+    from tests.mobile_api.phone_keys import append_forged_event
+
+    db, settings = owner_db, ledger_settings
+    code = _history(db, settings)
+    seq = append_forged_event(db, code, "handover_accepted", None)  # unsigned, as before 0009s
+    row_id = db.scalar(text("SELECT id FROM custody_events WHERE item_id = :i AND seq = :s"),
+                       {"i": _item_id(db, code), "s": seq})  # fmt: skip
+    notes = _signed(db, settings)
+    signed_at = datetime.now(UTC)
+    heads = open_heads(notes, trusted_verifiers(settings), settings.ledger_origin, AuditReport())
+
+    def findings(epoch: Epoch) -> list[tuple[str, int | None, str]]:
+        report = verify_ledger(db, epoch=epoch)
+        mine = [(p.item_code, p.seq, p.problem) for p in report.problems if p.item_code == code]
+        return mine + [
+            f for f in legacy_problems(db, report.legacy_unsigned, heads, epoch) if f[0] == code
+        ]
+
+    # Signing began after the head was signed: the head proves the event existed before.
+    later = Epoch(first_event_id=row_id + 1, started_at=signed_at + timedelta(minutes=5))
+    assert [f for f in findings(later) if f[1] == seq] == []
+    # Signing began before that head: nothing proves the unsigned event is not a forgery.
+    earlier = Epoch(first_event_id=row_id + 1, started_at=signed_at - timedelta(hours=1))
+    assert [f[2] for f in findings(earlier) if f[1] == seq] == [
+        "unsigned event from before server signatures, under no signed head made before "
+        "they began: it cannot be told from a forged one"
+    ]
+    # After the epoch the migration recorded, an unsigned event is simply unsigned.
+    assert (code, seq, "carries neither a device signature nor a server signature") in [
+        (p.item_code, p.seq, p.problem) for p in verify_ledger(db).problems
+    ]

@@ -74,8 +74,10 @@ def test_an_edited_event_deep_in_a_long_chain_is_named_by_item_and_sequence(
 
     report = verify_ledger(db)
 
-    assert [(p.item_code, p.seq) for p in report.problems] == [(victim.code, 377)]
+    # The chain and the server's signature of the event both name it.
+    assert [(p.item_code, p.seq) for p in report.problems] == [(victim.code, 377)] * 2
     assert "hash does not match" in report.problems[0].problem
+    assert "server signature" in report.problems[1].problem
 
 
 def test_rebuild_repairs_projections_at_size(db: Session, settings: Settings) -> None:
