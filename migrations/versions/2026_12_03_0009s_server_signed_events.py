@@ -9,7 +9,7 @@ three are append-only: a trigger refuses UPDATE, DELETE and TRUNCATE, and the ap
 granted SELECT and INSERT only (core.migrate.APPEND_ONLY_TABLES).
 
 Revision ID: 0009s
-Revises: 0008i
+Revises: 0009x
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009s"
-down_revision: str | Sequence[str] | None = "0008i"
+down_revision: str | Sequence[str] | None = "0009x"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
