@@ -1,6 +1,7 @@
 """A province-year of real rows: bookings, cases, items, the custody ledger (hash-chained),
-desk hand-overs and ratings, written with COPY into a scratch database, and the roll-ups
-(``sla_facts``, ``sla_daily``) those rows give.
+desk hand-overs, ratings, counter queue tickets and the money ledger (state fees charged,
+paid at the door, handed to the office), written with COPY into a scratch database, and the
+roll-ups (``sla_facts``, ``sla_daily``) those rows give.
 
 Each case follows the path a real one takes (the event rows have the columns, parties,
 details and hashes ``core.custody`` writes; ``bench/sla/README.md`` lists what is left
@@ -11,12 +12,12 @@ some, then delivered or returned to the office; a rating (1–5 stars, reason ch
 Events after "now" are not written, so the last days hold open cases as a live province
 does: the late list is what the measures make of them.
 
-The roll-ups are computed by the real measure code (``core.sla.measures.case_facts`` and
-``handover_facts``) on the same values the rows hold, summed per day × place in Python and
-spread over the grains in SQL (what ``core.sla.rollup`` does subject by subject, set-based);
-``check_sample`` then runs the real roll-up (``core.sla.rollup.refresh``) on a random sample
-of the written cases and hand-overs, reading them back from the tables: it must find nothing
-to change.
+The roll-ups are computed by the real measure code (``core.sla.measures.case_facts``,
+``handover_facts`` and ``ticket_facts``) on the same values the rows hold, summed per day ×
+place in Python and spread over the grains in SQL (what ``core.sla.rollup`` does subject by
+subject, set-based); ``check_sample`` then runs the real roll-up (``core.sla.rollup.refresh``)
+on a random sample of the written cases (some with money), hand-overs and tickets, reading
+them back from the tables: it must find nothing to change.
 """
 
 from __future__ import annotations
