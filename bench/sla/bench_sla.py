@@ -24,6 +24,7 @@ dropped at the end), else an embedded PostgreSQL in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import statistics
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--parts", type=int, default=2, help="generator processes")
     args = parser.parse_args()
+    # Progress lines reach a log file as they are printed (a long run is watched there).
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     # A stopped run still drops its scratch database (the context manager's exit runs).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with core_scratch_database(os.environ.get("HOSO_BENCH_DATABASE_URL"), "hoso_bench_") as url:
@@ -104,19 +108,26 @@ def _measure(url: str, args: argparse.Namespace) -> None:
         boss = staff(session, "province_supervisor", Binding(province_code=PROVINCE))
         token = issue_token(session, settings, boss, now=now).token
     started = time.perf_counter()
+    print(f"{_clock()} building {args.cases:,} cases in {args.parts} processes;"
+          f" {_load()}", flush=True)  # fmt: skip
     built = generate(engine, factory, settings, cases=args.cases, now=now, parts=args.parts)
     print(
-        f"built a province-year in {time.perf_counter() - started:.0f} s: {built.cases:,} cases"
-        f" ({built.open_cases:,} open), {built.events:,} ledger events, {built.handovers:,}"
-        f" desk hand-overs, {built.ratings:,} ratings"
+        f"{_clock()} built a province-year in {time.perf_counter() - started:.0f} s:"
+        f" {built.cases:,} cases ({built.open_cases:,} open), {built.events:,} ledger events,"
+        f" {built.handovers:,} desk hand-overs, {built.ratings:,} ratings, {built.tickets:,}"
+        f" counter queue tickets, {built.money_transactions:,} money transactions; {_load()}",
+        flush=True,
     )
     with transaction(factory) as session:
         sizes = {t: session.scalar(text(f"SELECT count(*) FROM {t}"))
-                 for t in ("custody_events", "sla_daily", "sla_facts")}  # fmt: skip
+                 for t in ("custody_events", "sla_daily", "sla_facts", "counter_tickets",
+                           "money_transactions", "money_postings",
+                           "money_receipts")}  # fmt: skip
         first_post_office = session.scalar(text("SELECT min(post_office_id) FROM bookings"))
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
     checked, differ = check_sample(factory, settings, now=now)
-    print(f"the real roll-up re-read {checked:,} sampled subjects: {differ} would change")
+    print(f"{_clock()} the real roll-up re-read {checked:,} sampled subjects: {differ} would"
+          " change", flush=True)  # fmt: skip
     if differ:
         raise SystemExit("the generated roll-ups differ from what the roll-up computes")
 
@@ -148,13 +159,24 @@ def _measure(url: str, args: argparse.Namespace) -> None:
     server.should_exit = True
     serving.join()
     ref = statistics.median(times["reference /healthz"])
-    print(f"\n{'request':<22}{'median s':>10}{'x reference':>13}")
+    print(f"\n{_clock()} {args.rounds} rounds; {_load()}")
+    print(f"{'request':<22}{'median s':>10}{'x reference':>13}")
     for name, values in times.items():
         med = statistics.median(values)
         print(f"{name:<22}{med:>10.3f}{med / ref:>13.1f}")
     _parts(factory, today, args.rounds)
     _latency(factory, settings, today)
+    print(f"{_clock()} done; {_load()}", flush=True)
     engine.dispose()
+
+
+def _clock() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S UTC")
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} (1, 5, 15 min)"
 
 
 def _parts(factory: object, today: date, rounds: int) -> None:

@@ -1,6 +1,7 @@
 """A province-year of real rows: bookings, cases, items, the custody ledger (hash-chained),
-desk hand-overs and ratings, written with COPY into a scratch database, and the roll-ups
-(``sla_facts``, ``sla_daily``) those rows give.
+desk hand-overs, ratings, counter queue tickets and the money ledger (state fees charged,
+paid at the door, handed to the office), written with COPY into a scratch database, and the
+roll-ups (``sla_facts``, ``sla_daily``) those rows give.
 
 Each case follows the path a real one takes (the event rows have the columns, parties,
 details and hashes ``core.custody`` writes; ``bench/sla/README.md`` lists what is left
@@ -11,12 +12,12 @@ some, then delivered or returned to the office; a rating (1–5 stars, reason ch
 Events after "now" are not written, so the last days hold open cases as a live province
 does: the late list is what the measures make of them.
 
-The roll-ups are computed by the real measure code (``core.sla.measures.case_facts`` and
-``handover_facts``) on the same values the rows hold, summed per day × place in Python and
-spread over the grains in SQL (what ``core.sla.rollup`` does subject by subject, set-based);
-``check_sample`` then runs the real roll-up (``core.sla.rollup.refresh``) on a random sample
-of the written cases and hand-overs, reading them back from the tables: it must find nothing
-to change.
+The roll-ups are computed by the real measure code (``core.sla.measures.case_facts``,
+``handover_facts`` and ``ticket_facts``) on the same values the rows hold, summed per day ×
+place in Python and spread over the grains in SQL (what ``core.sla.rollup`` does subject by
+subject, set-based); ``check_sample`` then runs the real roll-up (``core.sla.rollup.refresh``)
+on a random sample of the written cases (some with money), hand-overs and tickets, reading
+them back from the tables: it must find nothing to change.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import queue
 import random
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any
 
@@ -42,6 +43,7 @@ from core.custody.rows import offset_of
 from core.custody.transitions import TRANSITIONS
 from core.db import transaction
 from core.identity.models import User
+from core.money.receipts import receipt_lines
 from core.settings import Settings
 from core.sla.measures import (
     GRAINS,
@@ -50,8 +52,10 @@ from core.sla.measures import (
     EventRow,
     HandoverInput,
     Targets,
+    TicketInput,
     case_facts,
     handover_facts,
+    ticket_facts,
 )
 from core.sla.rollup import SETTLE, refresh
 from core.sla.targets import TargetBook
@@ -68,6 +72,18 @@ PROCEDURES = 50
 CITIZENS = 1000
 # Item serials of generated items start here; the services' own sequence starts at 1.
 SERIAL_BASE = 10_000_000
+# Walk-ins at a post office counter, each with a queue ticket: this many per door-step case
+# of the same post office and day (their own cases are not generated, see the README).
+TICKETS_PER_CASE = 0.3
+# Procedures whose index is 1 mod 3 carry a state fee (phí, lệ phí) the courier collects in
+# cash at the door with the postage and hands to the office with the dossier: about a
+# quarter of the cases, as the procedures' weights fall.
+POSTAGE_VND = 26_000
+
+
+def fee_of(procedure_index: int) -> int:
+    return 50_000 + 10_000 * (procedure_index % 5) if procedure_index % 3 == 1 else 0
+
 
 EVENT_COLUMNS = tuple(c.name for c in CustodyEvent.__table__.columns if c.name != "id")
 # Columns the generator always leaves empty (no device, place, GPS, bag or correction).
@@ -103,8 +119,9 @@ class Places:
     offices: list[int]
     couriers: dict[int, list[int]]  # post office → its couriers
     desks: dict[int, int]  # office → its desk officer
-    procedures: list[tuple[int, int]]  # (id, processing days)
+    procedures: list[tuple[int, int, int]]  # (id, processing days, state fee in đồng)
     citizens: list[int]
+    clerks: dict[int, int]  # post office → its counter clerk
 
 
 @dataclass
@@ -114,6 +131,12 @@ class Built:
     handovers: int = 0
     ratings: int = 0
     open_cases: int = 0
+    tickets: int = 0
+    money_transactions: int = 0
+
+    def add(self, other: Built) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def make_places(factory: sessionmaker[Session], rnd: random.Random) -> Places:
@@ -135,13 +158,15 @@ def make_places(factory: sessionmaker[Session], rnd: random.Random) -> Places:
         ]  # fmt: skip
         days = [rnd.randint(3, 15) for _ in range(PROCEDURES)]
         procedures = [
-            (make_procedure(session, slug=f"bench-{n}", processing_days=days[n]).id, days[n])
+            (make_procedure(session, slug=f"bench-{n}", processing_days=days[n],
+                            fee_vnd=fee_of(n)).id, days[n], fee_of(n))
             for n in range(PROCEDURES)
-        ]
+        ]  # fmt: skip
         templates = {
             "courier": make_user(session, "courier", post_office_id=pos[0]).id,
             "desk_officer": make_user(session, "desk_officer", office_id=offices[0]).id,
             "citizen": make_user(session, "citizen").id,
+            "counter_clerk": make_user(session, "counter_clerk", post_office_id=pos[0]).id,
         }
         columns = [
             c.name
@@ -154,11 +179,13 @@ def make_places(factory: sessionmaker[Session], rnd: random.Random) -> Places:
             ("courier", POST_OFFICES * COURIERS_PER_POST_OFFICE, "post_office_id"),
             ("desk_officer", OFFICES, "office_id"),
             ("citizen", CITIZENS, None),
+            ("counter_clerk", POST_OFFICES, "post_office_id"),
         ):
-            places = pos if role == "courier" else offices
+            places = pos if role in ("courier", "counter_clerk") else offices
             home_value = {
                 "courier": f"(ARRAY{places})[1 + (g - 1) / {COURIERS_PER_POST_OFFICE}]",
                 "desk_officer": f"(ARRAY{places})[g]",
+                "counter_clerk": f"(ARRAY{places})[g]",
                 "citizen": "'09' || lpad(g::text, 8, '0')",
             }[role]
             session.execute(
@@ -172,6 +199,7 @@ def make_places(factory: sessionmaker[Session], rnd: random.Random) -> Places:
             )
         couriers: dict[int, list[int]] = {p: [] for p in pos}
         desks: dict[int, int] = {}
+        clerks: dict[int, int] = {}
         citizens: list[int] = []
         for uid, role, po, office in session.execute(
             select(User.id, User.role, User.post_office_id, User.office_id)
@@ -182,9 +210,11 @@ def make_places(factory: sessionmaker[Session], rnd: random.Random) -> Places:
                 couriers[po].append(uid)
             elif role == "desk_officer" and office is not None:
                 desks[office] = uid
+            elif role == "counter_clerk" and po is not None:
+                clerks[po] = uid
             else:
                 citizens.append(uid)
-    return Places(pos, offices, couriers, desks, procedures, citizens)
+    return Places(pos, offices, couriers, desks, procedures, citizens, clerks)
 
 
 def _copy_value(value: object) -> str:
@@ -214,6 +244,8 @@ class Sitting:
     office: int
     opened_at: datetime
     completed_at: datetime
+    # State fees handed over with the dossiers at this sitting: (case, đồng).
+    fees: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Ledger:
@@ -320,7 +352,7 @@ class Generator:
                   else p.offices[PROVINCE_DEPARTMENTS
                                  + (p.post_offices.index(po) * 3 + rnd.randrange(3))
                                  % (OFFICES - PROVINCE_DEPARTMENTS)])  # fmt: skip
-        procedure, processing_days = rnd.choices(p.procedures, self.procedure_weights)[0]
+        procedure, processing_days, fee = rnd.choices(p.procedures, self.procedure_weights)[0]
         courier = rnd.choice(p.couriers[po])
         citizen = p.citizens[n % len(p.citizens)]
         start = _vn(day, rnd.randrange(7, 17))
@@ -336,6 +368,16 @@ class Generator:
         appointment: date | None = None
         result: Ledger | None = None
         rating: tuple[int, list[str], datetime] | None = None
+        collected: datetime | None = None
+        handed: datetime | None = None
+        if fee and booked_at <= now:
+            # The accepted quote charges the citizen (core.money.charges.charge_case).
+            self._money(4 * n - 3, "charge", f"charge:case:{n}", n, None, None, None, po,
+                        booked_at, [(f"citizen:{n}", POSTAGE_VND, "postage", n),
+                                    ("postage_revenue", -POSTAGE_VND, "postage", n),
+                                    (f"citizen:{n}", fee, "state_fee", n),
+                                    (f"agency_payable:{office}", -fee, "state_fee", n)],
+                        out)  # fmt: skip
         # Pickup: most inside the window, some late.
         roll = rnd.random()
         picked = (start + timedelta(minutes=rnd.randrange(0, 120)) if roll < 0.9
@@ -344,6 +386,21 @@ class Generator:
             seal = {"seal_number": f"SEAL-{n}", "checklist": CHECKLIST}
             dossier.add("picked_up", picked, (courier, "courier", c_party), frm=citizen_party,
                         to=c_party, details=seal)  # fmt: skip
+            if fee and booked_at <= now:
+                # Paid in cash at the door (core.money.doorstep): into the courier's cash,
+                # with a receipt.
+                collected = picked
+                ref = f"doorstep:{dossier.events[-1].event_id}"
+                self._money(4 * n - 2, "payment", ref, n, "cash", None, courier, po, picked,
+                            [(f"courier_cash:{courier}", POSTAGE_VND, "postage", n),
+                             (f"citizen:{n}", -POSTAGE_VND, "postage", n),
+                             (f"courier_cash:{courier}", fee, "state_fee", n),
+                             (f"citizen:{n}", -fee, "state_fee", n)], out)  # fmt: skip
+                amounts = {"postage": POSTAGE_VND, "state_fee": fee}
+                out["money_receipts"].append(_line((
+                    4 * n - 2, po, picked.astimezone(VN).year, n, "Trần Thị Hoa", "cash",
+                    receipt_lines(amounts), POSTAGE_VND + fee, picked, courier,
+                )))  # fmt: skip
             desk_day = picked.astimezone(VN).date() + timedelta(
                 days=rnd.choices((0, 1, 2), (0.85, 0.1, 0.05))[0]
             )
@@ -351,6 +408,10 @@ class Generator:
             if sit.opened_at < picked:
                 sit = self.sitting(courier, office, desk_day + timedelta(days=1))
             if sit.completed_at <= now:
+                if collected is not None:
+                    # Handed to the office with the dossier: the sitting's agency_handover.
+                    sit.fees.append((n, fee))
+                    handed = sit.completed_at
                 code = f"BG-B-{sit.id:08d}"
                 dossier.add("handover_offered", sit.opened_at, (courier, "courier", c_party),
                             frm=c_party, to=o_party, details={"handover_code": code})  # fmt: skip
@@ -378,7 +439,22 @@ class Generator:
                     if rated <= now:
                         rating = (stars, chips, rated)
         self._write_case(n, po, office, procedure, citizen, start, end, booked_at, appointment,
-                         dossier, result, rating, out)  # fmt: skip
+                         dossier, result, rating, (collected, handed), out)  # fmt: skip
+
+    def _money(self, ident: int, kind: str, key: str, case_id: int | None, method: str | None,
+               reference: str | None, actor: int | None, po: int | None, at: datetime,
+               legs: list[tuple[str, int, str, int]], out: dict[str, list[str]],
+               details: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """A balanced money transaction as core.money.ledger.post writes it, staged: the
+        main process moves it into the ledger with its triggers on (``_load_money``)."""
+        assert sum(leg[1] for leg in legs) == 0, legs
+        out["money_tx"].append(_line((
+            ident, kind, key, case_id, method, reference, actor, po, at,
+            at + timedelta(seconds=2), details or {},
+        )))  # fmt: skip
+        for account, amount, line, leg_case in legs:
+            out["money_postings"].append(_line((ident, account, amount, line, leg_case)))
+        self.built.money_transactions += 1
 
     def _result(self, case_id: int, result_id: int, appointment: date, po: int,
                 desk: tuple[int, str, str], citizen_party: str,
@@ -430,6 +506,7 @@ class Generator:
                     start: datetime, end: datetime, booked_at: datetime,
                     appointment: date | None, dossier: Ledger, result: Ledger | None,
                     rating: tuple[int, list[str], datetime] | None,
+                    fees: tuple[datetime | None, datetime | None],
                     out: dict[str, list[str]]) -> None:  # fmt: skip
         pickup_courier = next((e.actor_user_id for e in dossier.events if e.kind == "picked_up"),
                               None)  # fmt: skip
@@ -471,6 +548,7 @@ class Generator:
                 dossier_events=dossier.events, result_events=result.events if result else (),
                 rating_stars=rating[0] if rating else None,
                 rating_reasons=tuple(rating[1]) if rating else (),
+                fees_collected_at=fees[0], fees_handed_at=fees[1],
             ),
             self.targets,
         )  # fmt: skip
@@ -505,6 +583,62 @@ class Generator:
             )  # fmt: skip
             self._facts("handover", sit.id, facts, out)
             self.built.handovers += 1
+            if sit.fees:
+                # core.money.handover.post_agency_handover: once per hand-over, a pair of
+                # legs per dossier; at the desk's confirmation (``now`` of the hand-over).
+                legs = [
+                    leg
+                    for case_id, fee in sit.fees
+                    for leg in (
+                        (f"agency_payable:{sit.office}", fee, "state_fee", case_id),
+                        (f"courier_cash:{sit.courier}", -fee, "state_fee", case_id),
+                    )
+                ]
+                self._money(4 * sit.id - 1, "agency_handover", f"handover:{sit.id}", None, None,
+                            f"handover:{sit.id}", desk, None, sit.completed_at, legs, out,
+                            {"handover_id": sit.id, "office_id": sit.office})  # fmt: skip
+
+    def tickets(self, cases: int, first: date, out: dict[str, list[str]]) -> None:
+        """Queue tickets of walk-ins at this part's post offices, day by day: taken between
+        7:30 and 16:30, most called within 30 minutes, some after, then served 3–25
+        minutes (core.counter.queue's columns; numbers restart each day)."""
+        rnd, now = self.rnd, self.now
+        per_day = cases * TICKETS_PER_CASE / (len(self.p.post_offices) * 365)
+        count = 0
+        for index, po in enumerate(self.p.post_offices):
+            if index % self.parts != self.part:
+                continue
+            clerk = self.p.clerks[po]
+            for offset in range(365):
+                day = first + timedelta(days=offset)
+                taken = int(per_day) + (rnd.random() < per_day % 1)
+                issued = sorted(_vn(day, 7, rnd.randrange(30, 570)) + timedelta(
+                    seconds=rnd.randrange(60)) for _ in range(taken))  # fmt: skip
+                for number, at in enumerate(issued, start=1):
+                    if at > now:
+                        break
+                    wait = (rnd.randrange(31, 95) if rnd.random() < 0.12
+                            else rnd.randrange(1, 28))  # fmt: skip
+                    called: datetime | None = at + timedelta(
+                        minutes=wait, seconds=rnd.randrange(60)
+                    )
+                    finished: datetime | None = None
+                    if called is not None and called > now:
+                        called = None
+                    if called is not None:
+                        finished = called + timedelta(minutes=rnd.randrange(3, 25))
+                        finished = finished if finished <= now else None
+                    ident = self.part + 1 + self.parts * count
+                    count += 1
+                    out["tickets"].append(_line((
+                        ident, po, day, number, at, called,
+                        clerk if called is not None else None,
+                        str(1 + number % 3) if called is not None else None, finished,
+                    )))  # fmt: skip
+                    facts = ticket_facts(TicketInput(ident, PROVINCE, po, at, called, finished),
+                                         self.targets)  # fmt: skip
+                    self._facts("ticket", ident, facts, out)
+                    self.built.tickets += 1
 
     def _home(self, courier: int) -> int:
         for po, couriers in self.p.couriers.items():
@@ -532,11 +666,31 @@ COPY_INTO = {
     " procedure, total, hits, value)",
     "facts": "sla_facts (subject, subject_id, province_code, post_office_id, office_id,"
     " courier_id, procedure_id, open_stage, due_at, item_id, contributions, updated_at)",
+    "tickets": "counter_tickets (id, post_office_id, day, number, issued_at, called_at,"
+    " called_by_user_id, counter_label, finished_at)",
+    # Staged money: moved into the ledger by ``_load_money``, with its triggers on.
+    "money_tx": "sla_bench_money_tx (id, kind, idempotency_key, case_id, method, reference,"
+    " actor_user_id, post_office_id, occurred_at, recorded_at, details)",
+    "money_postings": "sla_bench_money_postings (transaction_id, account_key, amount, line,"
+    " case_id)",
+    "money_receipts": "sla_bench_money_receipts (transaction_id, post_office_id, year, case_id,"
+    " payer, method, lines, total, issued_at, issued_by)",
 }
+
+MONEY_STAGING = (
+    "CREATE UNLOGGED TABLE sla_bench_money_tx (id bigint, kind text, idempotency_key text,"
+    " case_id int, method text, reference text, actor_user_id int, post_office_id int,"
+    " occurred_at timestamptz, recorded_at timestamptz, details jsonb)",
+    "CREATE UNLOGGED TABLE sla_bench_money_postings (transaction_id bigint, account_key text,"
+    " amount bigint, line text, case_id int)",
+    "CREATE UNLOGGED TABLE sla_bench_money_receipts (transaction_id bigint, post_office_id int,"
+    " year int, case_id int, payer text, method text, lines jsonb, total bigint,"
+    " issued_at timestamptz, issued_by int)",
+)
 
 
 BULK_TABLES = ("bookings", "cases", "items", "custody_events", "item_states", "case_ratings",
-               "handovers", "sla_facts", "sla_daily")  # fmt: skip
+               "handovers", "sla_facts", "sla_daily", "counter_tickets")  # fmt: skip
 
 
 def _drop_secondary_indexes(cursor: Any) -> list[str]:
@@ -603,6 +757,8 @@ def generate(engine: Engine, factory: sessionmaker[Session], settings: Settings,
             " province text, po int, office int, courier int, procedure int, total bigint,"
             " hits bigint, value bigint)"
         )
+        for statement in MONEY_STAGING:
+            cursor.execute(statement)
         raw.commit()
         # No connection crosses the fork: the parts open their own.
         raw.close()
@@ -615,15 +771,21 @@ def generate(engine: Engine, factory: sessionmaker[Session], settings: Settings,
         cursor = raw.cursor()
         built = Built()
         for part in done:
-            for name in ("cases", "events", "handovers", "ratings", "open_cases"):
-                setattr(built, name, getattr(built, name) + getattr(part, name))
-        progress(f"  {perf_counter() - began:6.0f} s: rows written")
-        _roll_up(cursor)
-        progress(f"  {perf_counter() - began:6.0f} s: roll-ups written; {len(rebuild)} indexes")
+            built.add(part)
+        progress(f"  {_clock()} {perf_counter() - began:6.0f} s: rows written")
+        _load_money(cursor, raw, progress, began)
+        _roll_up(
+            cursor, lambda what: progress(f"  {_clock()} {perf_counter() - began:6.0f} s: {what}")
+        )
+        progress(
+            f"  {_clock()} {perf_counter() - began:6.0f} s: roll-ups written;"
+            f" {len(rebuild)} indexes to build"
+        )
         for statement in rebuild:
             cursor.execute(statement)
         for table, column in (("bookings", "id"), ("cases", "id"), ("items", "id"),
-                              ("handovers", "id")):  # fmt: skip
+                              ("handovers", "id"), ("counter_tickets", "id"),
+                              ("money_transactions", "id")):  # fmt: skip
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                 f" (SELECT max({column}) FROM {table}))"
@@ -633,14 +795,23 @@ def generate(engine: Engine, factory: sessionmaker[Session], settings: Settings,
             "INSERT INTO sla_watermarks (name, last_event_id, last_time, updated_at)"
             " SELECT 'ledger', max(id), NULL, %(now)s FROM custody_events UNION ALL"
             " SELECT 'ratings', 0, %(mark)s, %(now)s UNION ALL"
-            " SELECT 'handovers', 0, %(mark)s, %(now)s",
+            " SELECT 'handovers', 0, %(mark)s, %(now)s UNION ALL"
+            " SELECT 'money', 0, %(mark)s, %(now)s UNION ALL"
+            " SELECT 'tickets_issued', 0, %(mark)s, %(now)s UNION ALL"
+            " SELECT 'tickets_called', 0, %(mark)s, %(now)s UNION ALL"
+            " SELECT 'tickets_done', 0, %(mark)s, %(now)s",
             {"now": now, "mark": now - SETTLE},
         )
-        for table in ("custody_events", "items", "cases", "bookings", "item_states",
-                      "case_ratings", "handovers", "sla_facts", "sla_daily"):  # fmt: skip
+        for table in (
+            *BULK_TABLES,
+            "money_transactions",
+            "money_postings",
+            "money_accounts",
+            "money_receipts",
+        ):
             cursor.execute(f"ANALYZE {table}")
         raw.commit()
-        progress(f"  {perf_counter() - began:6.0f} s: indexes built, tables analysed")
+        progress(f"  {_clock()} {perf_counter() - began:6.0f} s: indexes built, tables analysed")
     finally:
         raw.close()
     return built
@@ -653,7 +824,8 @@ def _load_part(url: str, places: Places, targets: Targets, now: datetime, seed: 
     first = now.astimezone(VN).date() - timedelta(days=364)
     offices = len(places.post_offices)
     tables = ("bookings", "cases", "items", "events", "item_states", "ratings", "facts",
-              "contributions", "handovers")  # fmt: skip
+              "contributions", "handovers", "tickets", "money_tx", "money_postings",
+              "money_receipts")  # fmt: skip
     engine = create_engine(url)
     raw = engine.raw_connection()
     try:
@@ -690,11 +862,12 @@ def _load_part(url: str, places: Places, targets: Targets, now: datetime, seed: 
             if made % 20000 == 0:
                 batches.put(out)
                 out = {name: [] for name in COPY_INTO}
-                print(f"  {perf_counter() - began:6.0f} s: part {part + 1}/{parts}: {made:,}"
-                      f" cases, {gen.built.events:,} events", flush=True)  # fmt: skip
+                print(f"  {_clock()} {perf_counter() - began:6.0f} s: part {part + 1}/{parts}:"
+                      f" {made:,} cases, {gen.built.events:,} events", flush=True)  # fmt: skip
             if failed:
                 break
         gen.handovers(out)
+        gen.tickets(cases, first, out)
         batches.put(out)
         batches.put(None)
         writing.join()
@@ -706,7 +879,74 @@ def _load_part(url: str, places: Places, targets: Targets, now: datetime, seed: 
     return gen.built
 
 
-def _roll_up(cursor: Any) -> None:
+def _clock() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S UTC")
+
+
+def _load_money(cursor: Any, raw: Any, progress: Any, began: float) -> None:
+    """The staged money into the ledger, with its triggers on (this connection is not a
+    replica): each batch of transactions is written with its postings and receipts in one
+    database transaction, so the deferred triggers check at commit that every transaction
+    balances, has two postings or more and, for a payment, its receipt; the postings' own
+    trigger that they are written with their transaction. Receipts are numbered per post
+    office and year in the order they were issued, as ``core.money.receipts`` numbers them."""
+    cursor.execute(
+        "INSERT INTO money_accounts (key, kind, ref_id)"
+        " SELECT key, split_part(key, ':', 1), NULLIF(split_part(key, ':', 2), '')::int"
+        " FROM (SELECT DISTINCT account_key AS key FROM sla_bench_money_postings) k"
+        " ORDER BY key ON CONFLICT (key) DO NOTHING"
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE sla_bench_numbered AS SELECT r.*, row_number() OVER"
+        " (PARTITION BY r.post_office_id, r.year ORDER BY r.issued_at, r.transaction_id)"
+        " AS serial FROM sla_bench_money_receipts r"
+    )
+    cursor.execute("SELECT coalesce(max(id), 0) FROM sla_bench_money_tx")
+    (last,) = cursor.fetchone()
+    raw.commit()
+    step = 200_000
+    for low in range(0, last + 1, step):
+        bounds = {"low": low, "high": low + step}
+        cursor.execute(
+            "INSERT INTO money_transactions (id, kind, idempotency_key, case_id, method,"
+            " reference, actor_user_id, post_office_id, occurred_at, recorded_at, details)"
+            " SELECT id, kind, idempotency_key, case_id, method, reference, actor_user_id,"
+            " post_office_id, occurred_at, recorded_at, details FROM sla_bench_money_tx"
+            " WHERE id >= %(low)s AND id < %(high)s ORDER BY id",
+            bounds,
+        )
+        cursor.execute(
+            "INSERT INTO money_postings (transaction_id, account_id, amount_vnd, line, case_id)"
+            " SELECT p.transaction_id, a.id, p.amount, p.line, p.case_id"
+            " FROM sla_bench_money_postings p JOIN money_accounts a ON a.key = p.account_key"
+            " WHERE p.transaction_id >= %(low)s AND p.transaction_id < %(high)s"
+            " ORDER BY p.transaction_id",
+            bounds,
+        )
+        cursor.execute(
+            "INSERT INTO money_receipts (number, serial, post_office_id, year, kind, case_id,"
+            " transaction_id, payer, method, lines, total_vnd, issued_at, issued_by_user_id)"
+            " SELECT 'BL-' || po.code || '-' || r.year || '-' || lpad(r.serial::text, 6, '0'),"
+            " r.serial, r.post_office_id, r.year, 'receipt', r.case_id, r.transaction_id,"
+            " r.payer, r.method, r.lines, r.total, r.issued_at, r.issued_by"
+            " FROM sla_bench_numbered r JOIN post_offices po ON po.id = r.post_office_id"
+            " WHERE r.transaction_id >= %(low)s AND r.transaction_id < %(high)s",
+            bounds,
+        )
+        raw.commit()  # the deferred balance, completeness and receipt checks run here
+    cursor.execute(
+        "INSERT INTO money_receipt_series (post_office_id, year, last_serial)"
+        " SELECT post_office_id, year, max(serial) FROM sla_bench_numbered"
+        " GROUP BY post_office_id, year"
+    )
+    for table in ("sla_bench_numbered", "sla_bench_money_receipts", "sla_bench_money_postings",
+                  "sla_bench_money_tx"):  # fmt: skip
+        cursor.execute(f"DROP TABLE {table}")
+    raw.commit()
+    progress(f"  {_clock()} {perf_counter() - began:6.0f} s: money ledger written")
+
+
+def _roll_up(cursor: Any, progress: Any) -> None:
     """The contributions summed per day × place, then spread over every grain, daily and
     monthly (what ``core.sla.measures.expand`` does for one subject)."""
     cursor.execute(
@@ -716,6 +956,7 @@ def _roll_up(cursor: Any) -> None:
         " GROUP BY measure, day, province, po, office, courier, procedure"
     )
     cursor.execute("DROP TABLE sla_bench_contributions")
+    progress("contributions summed per day and place")
     columns = {"post_office_id": "po", "office_id": "office", "courier_id": "courier",
                "procedure_id": "procedure"}  # fmt: skip
     for grain, dims in GRAINS.items():
@@ -729,37 +970,47 @@ def _roll_up(cursor: Any) -> None:
                 f" sum(hits), sum(value) FROM sla_bench_base"
                 f" GROUP BY province, {day}, measure{', ' + group if group else ''}"
             )
+        progress(f"grain {grain} rolled up")
     cursor.execute("DROP TABLE sla_bench_base")
 
 
 def check_sample(factory: sessionmaker[Session], settings: Settings, *, now: datetime,
                  size: int = 2000, seed: int = 11) -> tuple[int, int]:  # fmt: skip
-    """The real roll-up (``core.sla.rollup.refresh``) recomputes a sample of cases and
-    hand-overs from the written rows. Returns (subjects checked, subjects whose fact row or
-    counters it would change); rolled back, so it changes nothing."""
+    """The real roll-up (``core.sla.rollup.refresh``) recomputes a sample of cases (and of
+    those with money in the ledger), hand-overs and queue tickets from the written rows.
+    Returns (subjects checked, subjects whose fact row or counters it would change); rolled
+    back, so it changes nothing."""
     rnd = random.Random(seed)
     facts = text(
         "SELECT subject, subject_id, province_code, post_office_id, office_id, courier_id,"
         " procedure_id, open_stage, due_at, item_id, contributions FROM sla_facts"
         " WHERE (subject = 'case' AND subject_id = ANY(:cases))"
-        " OR (subject = 'handover' AND subject_id = ANY(:handovers)) ORDER BY 1, 2"
+        " OR (subject = 'handover' AND subject_id = ANY(:handovers))"
+        " OR (subject = 'ticket' AND subject_id = ANY(:tickets)) ORDER BY 1, 2"
     )
     totals = text("SELECT measure, sum(total), sum(hits), sum(value_sum) FROM sla_daily"
                   " WHERE grain = 'p@m' GROUP BY measure ORDER BY measure")  # fmt: skip
     with factory() as session:
         case_ids = list(session.scalars(text("SELECT id FROM cases")))
         handover_ids = list(session.scalars(text("SELECT id FROM handovers")))
+        ticket_ids = list(session.scalars(text("SELECT id FROM counter_tickets")))
+        money_ids = list(session.scalars(text(
+            "SELECT DISTINCT case_id FROM money_postings WHERE case_id IS NOT NULL")))  # fmt: skip
+        cases = set(rnd.sample(case_ids, min(size, len(case_ids))))
+        cases |= set(rnd.sample(money_ids, min(size // 4, len(money_ids))))
         chosen = {
-            "cases": rnd.sample(case_ids, min(size, len(case_ids))),
+            "cases": sorted(cases),
             "handovers": rnd.sample(handover_ids, min(size // 4, len(handover_ids))),
+            "tickets": rnd.sample(ticket_ids, min(size // 4, len(ticket_ids))),
         }
         before = session.execute(facts, chosen).all()
         counters = session.execute(totals).all()
         changed = refresh(session, settings, cases=chosen["cases"],
-                          handovers=chosen["handovers"], now=now)  # fmt: skip
+                          handovers=chosen["handovers"], tickets=chosen["tickets"],
+                          now=now)  # fmt: skip
         after = session.execute(facts, chosen).all()
         moved = session.execute(totals).all() != counters
         differ = sum(1 for a, b in zip(before, after, strict=True) if a != b)
         session.rollback()
-    checked = len(chosen["cases"]) + len(chosen["handovers"])
+    checked = len(chosen["cases"]) + len(chosen["handovers"]) + len(chosen["tickets"])
     return checked, max(changed, differ, int(moved))
