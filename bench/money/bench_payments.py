@@ -101,10 +101,11 @@ def pay(url: str, cases: list[int], rate: float, stop: EventType, report: Queue)
             break
         with transaction(factory) as session:
             # As the door-step does: what is still due, then the cash with its receipt.
-            amount = payment_state(session, case_id).due_vnd
-            record_payment(session, case_id=case_id, method="cash", amount_vnd=amount,
+            state = payment_state(session, case_id)
+            record_payment(session, case_id=case_id, method="cash", amount_vnd=state.due_vnd,
                            at=datetime.now(VN), actor_user_id=None, payer="Trần Thị Hoa",
-                           reference="bench", idempotency_key=f"bench-pay-{case_id}")  # fmt: skip
+                           reference="bench", idempotency_key=f"bench-pay-{case_id}",
+                           facts=state.facts)  # fmt: skip
         done += 1
         due += 1.0 / rate
         pause = due - time.perf_counter()

@@ -6,7 +6,7 @@ The names below are the contract other parts code against (docs/money.md): keep 
 
 from core.money import accounts
 from core.money.charges import cancel_charge, charge_case
-from core.money.ledger import Leg, account_balance, balances, post, reverse
+from core.money.ledger import Leg, TransactionHeader, account_balance, balances, post, reverse
 from core.money.models import Receipt
 from core.money.payments import (
     cancel_payment,
@@ -20,6 +20,7 @@ __all__ = [
     "Leg",
     "PaymentState",
     "Receipt",
+    "TransactionHeader",
     "account_balance",
     "accounts",
     "balances",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import User
 from core.money import accounts
-from core.money.ledger import Leg, checked_amount, checked_text, post
+from core.money.ledger import Leg, TransactionHeader, checked_amount, checked_text, post
 from core.money.models import CashUp, MoneyAccount, MoneyPosting, MoneyTransaction
 from vntime import VN
 
@@ -164,11 +164,9 @@ def record_cash_up(
         legs.append(Leg(accounts.CASH_OVER_SHORT, -difference, "difference"))
     transaction = None
     if any(leg.amount_vnd for leg in legs):
-        transaction, _ = post(
-            session,
+        header = TransactionHeader(
             kind="cash_up",
             idempotency_key=f"cash_up:{courier.id}:{period_date.isoformat()}",
-            legs=legs,
             occurred_at=at,
             reason=why,
             actor_user_id=confirmed_by_user_id,
@@ -176,6 +174,7 @@ def record_cash_up(
             details={"courier_user_id": courier.id, "period_date": period_date.isoformat(),
                      "expected_vnd": expected, "counted_vnd": counted},
         )  # fmt: skip
+        transaction, _ = post(session, header, legs)
     cash_up = CashUp(
         courier_user_id=courier.id,
         post_office_id=post_office_id,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.money import accounts
-from core.money.ledger import Leg, post, reverse
+from core.money.ledger import Leg, TransactionHeader, post, reverse
 from core.money.models import MoneyTransaction
 
 # The ledger line each quote line code belongs to (see core.booking.pricing.QuoteLine).
@@ -165,17 +165,16 @@ def charge_case(
     legs = _charge_legs(facts)
     if not legs:
         return None
-    transaction, _ = post(
-        session,
+    header = TransactionHeader(
         kind="charge",
         idempotency_key=charge_key(case_id),
-        legs=legs,
         occurred_at=at,
         case_id=case_id,
         actor_user_id=actor_user_id,
         post_office_id=facts.post_office_id,
         details={"exemption": facts.exemption} if facts.exemption else {},
     )
+    transaction, _ = post(session, header, legs)
     return transaction
 
 

@@ -9,17 +9,17 @@ different is hidden.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.money.charges import booking_terms, case_facts
+from core.money.charges import CaseMoneyFacts, case_facts
 from core.money.models import MoneyException, Receipt
 from core.money.payments import record_payment
-from core.money.state import payment_state
+from core.money.state import payment_states
 
 # Why the cash taken differs from what is due. The label is what the courier picks and what
 # the supervisor reads; the code is what the event and the exception keep.
@@ -55,14 +55,12 @@ class CashCheck:
     due_vnd: int
     collected_vnd: int
     reason_code: str | None
+    # The case's money facts the check read (None: read again when the cash is posted).
+    facts: CaseMoneyFacts | None = field(default=None, compare=False, repr=False)
 
     @property
     def differs(self) -> bool:
         return self.collected_vnd != self.due_vnd
-
-
-def has_quote(session: Session, case_id: int) -> bool:
-    return booking_terms(session, case_id) is not None
 
 
 def check_cash(
@@ -74,11 +72,14 @@ def check_cash(
     Raises InvalidInput naming ``details.fees_collected_vnd`` when the amounts differ and no
     reason is given, or ``details.cash_difference_reason`` when the reason is not one of ours.
     """
-    if not has_quote(session, case_id):
+    # The state's facts say whether the booking has a quote (terms on record): one read of
+    # the case, not one for the quote and another for the state.
+    state = payment_states(session, [case_id]).get(case_id)
+    if state is None or state.facts is None or state.facts.payment_method is None:
         return None
-    due = payment_state(session, case_id).due_vnd
+    due = state.due_vnd
     if collected_vnd == due:
-        return CashCheck(case_id, due, collected_vnd, None)
+        return CashCheck(case_id, due, collected_vnd, None, state.facts)
     if reason_code is None:
         raise InvalidInput(
             f"{due} đồng is due for this case (already paid amounts deducted); collect exactly "
@@ -93,7 +94,7 @@ def check_cash(
             field="details.cash_difference_reason",
             reason="doorstep.cash_difference_reason",
         )
-    return CashCheck(case_id, due, collected_vnd, str(reason_code))
+    return CashCheck(case_id, due, collected_vnd, str(reason_code), state.facts)
 
 
 def record_doorstep_cash(
@@ -110,7 +111,7 @@ def record_doorstep_cash(
     pickup posts and opens nothing twice."""
     receipt = None
     if check.collected_vnd > 0:
-        facts = case_facts(session, check.case_id)
+        facts = check.facts or case_facts(session, check.case_id)
         receipt = record_payment(
             session,
             case_id=check.case_id,
@@ -121,6 +122,7 @@ def record_doorstep_cash(
             payer=facts.contact_name,
             reference=event_ref,
             idempotency_key=f"doorstep:{event_ref}",
+            facts=facts,
         )
     if check.differs:
         open_exception(

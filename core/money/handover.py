@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.money import accounts
-from core.money.ledger import Leg, checked_amount, post
+from core.money.ledger import Leg, TransactionHeader, checked_amount, post
 from core.money.models import MoneyTransaction
 
 
@@ -44,16 +44,15 @@ def post_agency_handover(
         legs.append(Leg(accounts.courier_cash(courier_user_id), -amount, "state_fee", fee.case_id))
     if not legs:
         return None
-    transaction, _ = post(
-        session,
+    header = TransactionHeader(
         kind="agency_handover",
         idempotency_key=f"handover:{handover_id}",
-        legs=legs,
         occurred_at=at,
         actor_user_id=actor_user_id,
         reference=f"handover:{handover_id}",
         details={"handover_id": handover_id, "office_id": office_id},
     )
+    transaction, _ = post(session, header, legs)
     return transaction
 
 
@@ -79,15 +78,14 @@ def post_fees_to_courier(
         legs.append(Leg(accounts.till(post_office_id), -amount, "state_fee", fee.case_id))
     if not legs:
         return None
-    transaction, _ = post(
-        session,
+    header = TransactionHeader(
         kind="fees_to_courier",
         idempotency_key=f"handover:{handover_id}",
-        legs=legs,
         occurred_at=at,
         actor_user_id=actor_user_id,
         post_office_id=post_office_id,
         reference=f"handover:{handover_id}",
         details={"handover_id": handover_id, "post_office_id": post_office_id},
     )
+    transaction, _ = post(session, header, legs)
     return transaction

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput
@@ -70,41 +71,26 @@ def checked_text(value: object, field: str, *, max_length: int = 200, required: 
     return value.strip()
 
 
-def open_accounts(session: Session, keys: Iterable[str]) -> None:
-    """Open the accounts never used before (one round trip; accounts in use are left alone)."""
-    wanted = sorted(set(keys))
-    parsed = [accounts.parse(key) for key in wanted]
-    session.execute(
-        text(
-            "INSERT INTO money_accounts (key, kind, ref_id) "
-            "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), "
-            "CAST(:refs AS int[])) ON CONFLICT (key) DO NOTHING"
-        ),
-        {"keys": wanted, "kinds": [kind for kind, _ in parsed], "refs": [r for _, r in parsed]},
-    )
-
-
 def _lock_key(session: Session, key: str) -> None:
     """Serialise the writers of one idempotency key (or one case's money) until commit."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"), {"k": key})
 
 
-def lock_case_money(session: Session, case_id: int, idempotency_key: str | None = None) -> None:
-    """Two payments of one case allocate against the same outstanding lines: one at a time.
+def case_lock(case_id: int) -> str:
+    """The advisory lock's name that serialises the movements of one case's money."""
+    return f"money-case:{case_id}"
 
-    With ``idempotency_key``, the key's lock (``post`` takes it) is taken too, in the same
-    round trip and in the same order as ``post`` would (case, then key), for callers that then
-    write with ``insert_transaction``."""
-    if idempotency_key is None:
-        _lock_key(session, f"money-case:{case_id}")
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(hashtextextended(:c, 7)), "
-            "pg_advisory_xact_lock(hashtextextended(:k, 7))"
-        ),
-        {"c": f"money-case:{case_id}", "k": f"money-key:{idempotency_key}"},
-    )
+
+def key_lock(idempotency_key: str) -> str:
+    """The advisory lock's name that serialises the writers of one idempotency key."""
+    return f"money-key:{idempotency_key}"
+
+
+def lock_case_money(session: Session, case_id: int) -> None:
+    """Two payments of one case allocate against the same outstanding lines: one at a time.
+    (A payment takes this lock and its key's in its snapshot, ``payments._payment_snapshot``,
+    in the same order as a caller of ``post`` holding this one: case, then key.)"""
+    _lock_key(session, case_lock(case_id))
 
 
 def _fingerprint(
@@ -119,21 +105,26 @@ def existing(session: Session, idempotency_key: str) -> MoneyTransaction | None:
     )
 
 
+@dataclass(frozen=True)
+class TransactionHeader:
+    """What a money transaction says besides its postings: what kind of movement, under which
+    idempotency key, when, for which case and post office, by whom and why."""
+
+    kind: str
+    idempotency_key: str
+    occurred_at: datetime
+    case_id: int | None = None
+    method: str | None = None
+    reason: str | None = None
+    reference: str | None = None
+    actor_user_id: int | None = None
+    post_office_id: int | None = None
+    reverses_transaction_id: int | None = None
+    details: dict[str, Any] | None = None
+
+
 def post(
-    session: Session,
-    *,
-    kind: str,
-    idempotency_key: str,
-    legs: Sequence[Leg],
-    occurred_at: datetime,
-    case_id: int | None = None,
-    method: str | None = None,
-    reason: str | None = None,
-    reference: str | None = None,
-    actor_user_id: int | None = None,
-    post_office_id: int | None = None,
-    reverses_transaction_id: int | None = None,
-    details: dict[str, Any] | None = None,
+    session: Session, header: TransactionHeader, legs: Sequence[Leg]
 ) -> tuple[MoneyTransaction, bool]:
     """Post a balanced transaction once; return it and whether this call created it.
 
@@ -141,16 +132,16 @@ def post(
     postings, and is refused (``Conflict`` on ``idempotency_key``) when it does not: a retry
     must not quietly become another payment.
     """
-    key = checked_text(idempotency_key, "idempotency_key")
-    if occurred_at.tzinfo is None:
-        raise InvalidInput("needs a UTC offset", field="at")
+    key = checked_text(header.idempotency_key, "idempotency_key")
+    if header.occurred_at.tzinfo is None:
+        raise InvalidInput("needs a UTC offset", field="occurred_at")
     legs = [leg for leg in legs if leg.amount_vnd != 0]
     if len(legs) < 2:
         raise InvalidInput("a transaction moves money between at least two accounts",
                            field="amount_vnd")  # fmt: skip
     if sum(leg.amount_vnd for leg in legs) != 0:
         raise InvalidInput("the postings do not balance", field="amount_vnd")
-    _lock_key(session, f"money-key:{key}")
+    _lock_key(session, key_lock(key))
     before = existing(session, key)
     if before is not None:
         stored = session.execute(
@@ -160,100 +151,75 @@ def post(
         ).all()
         if _fingerprint(
             before.kind, before.case_id, [(str(k), int(a), str(line)) for k, a, line in stored]
-        ) != _fingerprint(kind, case_id, [(leg.account, leg.amount_vnd, leg.line) for leg in legs]):
+        ) != _fingerprint(
+            header.kind, header.case_id, [(leg.account, leg.amount_vnd, leg.line) for leg in legs]
+        ):
             raise Conflict(
                 "this key was already used for a different movement of money",
                 field="idempotency_key",
             )
         return before, False
-    transaction = insert_transaction(
-        session,
-        kind=kind,
-        idempotency_key=key,
-        legs=legs,
-        occurred_at=occurred_at,
-        case_id=case_id,
-        method=method,
-        reason=reason,
-        reference=reference,
-        actor_user_id=actor_user_id,
-        post_office_id=post_office_id,
-        reverses_transaction_id=reverses_transaction_id,
-        details=details,
-    )
-    return transaction, True
+    return insert_transaction(session, replace(header, idempotency_key=key), legs), True
 
 
-# The postings of one transaction in one statement, the account ids looked up by key (the
-# accounts were opened by the statement before, so this statement's snapshot sees them).
-_INSERT_POSTINGS = text(
-    "INSERT INTO money_postings (transaction_id, account_id, amount_vnd, line, case_id) "
-    "SELECT :t, a.id, u.amount, u.line, u.case_id "
-    "FROM unnest(CAST(:keys AS text[]), CAST(:amounts AS bigint[]), CAST(:lines AS text[]), "
-    "CAST(:cases AS int[])) WITH ORDINALITY AS u(key, amount, line, case_id, n) "
-    "JOIN money_accounts a ON a.key = u.key ORDER BY u.n"
+# The transaction, the accounts it opens and its postings, written by one call of the
+# database's function (migration 0009m): the function's statements see each other's rows.
+WRITE_CALL = (
+    "money_write_transaction(:kind, :idempotency_key, :case_id, :method, :reason, :reference, "
+    ":actor_user_id, :post_office_id, :reverses_transaction_id, :occurred_at, :details, "
+    "CAST(:keys AS text[]), CAST(:kinds AS text[]), CAST(:refs AS int[]), "
+    "CAST(:amounts AS bigint[]), CAST(:lines AS text[]), CAST(:cases AS int[]))"
+)
+_INSERT_TRANSACTION = (
+    text(f"SELECT * FROM {WRITE_CALL}")
+    .bindparams(bindparam("details", type_=JSONB))
+    .columns(*MoneyTransaction.__table__.columns)
 )
 
 
+def write_parameters(header: TransactionHeader, legs: Sequence[Leg]) -> dict[str, Any]:
+    """The parameters of ``WRITE_CALL`` (also called inside the payment's statement, see
+    ``core.money.receipts.insert_payment_with_receipt``), the legs checked to balance."""
+    if len(legs) < 2 or sum(leg.amount_vnd for leg in legs) != 0:
+        raise InvalidInput("the postings do not balance", field="amount_vnd")
+    parsed = [accounts.parse(leg.account) for leg in legs]
+    return {
+        "kind": header.kind,
+        "idempotency_key": header.idempotency_key,
+        "case_id": header.case_id,
+        "method": header.method,
+        "reason": header.reason,
+        "reference": header.reference,
+        "actor_user_id": header.actor_user_id,
+        "post_office_id": header.post_office_id,
+        "reverses_transaction_id": header.reverses_transaction_id,
+        "occurred_at": header.occurred_at,
+        "details": header.details or {},
+        "keys": [leg.account for leg in legs],
+        "kinds": [kind for kind, _ in parsed],
+        "refs": [ref for _, ref in parsed],
+        "amounts": [leg.amount_vnd for leg in legs],
+        "lines": [leg.line for leg in legs],
+        "cases": [leg.case_id for leg in legs],
+    }
+
+
 def insert_transaction(
-    session: Session,
-    *,
-    kind: str,
-    idempotency_key: str,
-    legs: Sequence[Leg],
-    occurred_at: datetime,
-    case_id: int | None = None,
-    method: str | None = None,
-    reason: str | None = None,
-    reference: str | None = None,
-    actor_user_id: int | None = None,
-    post_office_id: int | None = None,
-    reverses_transaction_id: int | None = None,
-    details: dict[str, Any] | None = None,
+    session: Session, header: TransactionHeader, legs: Sequence[Leg]
 ) -> MoneyTransaction:
-    """Write a new transaction and its postings in three round trips (accounts, the row, the
-    postings), without the unit of work's per-object bookkeeping.
+    """Write a new transaction and its postings in one round trip, without the unit of work's
+    per-object bookkeeping.
 
     For callers that hold the key's lock and found no transaction under it (``post`` does
     both). The legs must balance (checked here as in ``post``); the database checks again at
     commit (the deferred ``money_postings_balanced`` trigger, migration 0007m), so nothing
-    unbalanced is ever committed. Every leg must become a posting: a leg the statement
-    dropped would unbalance the transaction, so that is refused here, at once.
+    unbalanced is ever committed. Every leg must become a posting: the database function
+    refuses at once a statement that wrote fewer postings than legs.
     """
-    if len(legs) < 2 or sum(leg.amount_vnd for leg in legs) != 0:
-        raise InvalidInput("the postings do not balance", field="amount_vnd")
-    open_accounts(session, (leg.account for leg in legs))
-    transaction = session.scalars(
-        insert(MoneyTransaction).returning(MoneyTransaction),
-        [
-            {
-                "kind": kind,
-                "idempotency_key": idempotency_key,
-                "case_id": case_id,
-                "method": method,
-                "reason": reason,
-                "reference": reference,
-                "actor_user_id": actor_user_id,
-                "post_office_id": post_office_id,
-                "reverses_transaction_id": reverses_transaction_id,
-                "occurred_at": occurred_at,
-                "details": details or {},
-            }
-        ],
+    transaction: MoneyTransaction = session.scalars(
+        select(MoneyTransaction).from_statement(_INSERT_TRANSACTION),
+        write_parameters(header, legs),
     ).one()
-    written = session.execute(
-        _INSERT_POSTINGS,
-        {
-            "t": transaction.id,
-            "keys": [leg.account for leg in legs],
-            "amounts": [leg.amount_vnd for leg in legs],
-            "lines": [leg.line for leg in legs],
-            "cases": [leg.case_id for leg in legs],
-        },
-    )
-    if written.rowcount != len(legs):  # type: ignore[attr-defined]
-        raise RuntimeError(f"money transaction {transaction.id}: {written.rowcount} of "  # type: ignore[attr-defined]
-                           f"{len(legs)} postings written")  # fmt: skip
     return transaction
 
 
@@ -283,11 +249,9 @@ def reverse(
         .where(MoneyPosting.transaction_id == transaction.id)
         .order_by(MoneyPosting.id)
     ).all()
-    return post(
-        session,
+    header = TransactionHeader(
         kind="reversal",
         idempotency_key=idempotency_key or f"reversal:{transaction.id}",
-        legs=[Leg(key, -amount, line, case) for key, amount, line, case in stored],
         occurred_at=occurred_at,
         case_id=transaction.case_id,
         method=transaction.method,
@@ -295,6 +259,9 @@ def reverse(
         actor_user_id=actor_user_id,
         post_office_id=transaction.post_office_id,
         reverses_transaction_id=transaction.id,
+    )
+    return post(
+        session, header, [Leg(key, -amount, line, case) for key, amount, line, case in stored]
     )
 
 

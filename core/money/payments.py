@@ -5,6 +5,7 @@ corrections. Services flush; the caller owns the transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -12,21 +13,28 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput
-from core.identity.models import User
 from core.money import accounts
-from core.money.charges import SETTLE_ORDER, case_facts, charge_case, charge_key
+from core.money.charges import (
+    SETTLE_ORDER,
+    CaseMoneyFacts,
+    case_facts,
+    charge_case,
+    charge_key,
+)
 from core.money.ledger import (
     Leg,
+    TransactionHeader,
+    case_lock,
     checked_amount,
     checked_text,
     existing,
-    insert_transaction,
+    key_lock,
     lock_case_money,
     post,
     reverse,
 )
 from core.money.models import METHODS, MoneyAccount, MoneyPosting, MoneyTransaction, Receipt
-from core.money.receipts import issue_cancellation, issue_receipt, receipt_by_id
+from core.money.receipts import insert_payment_with_receipt, issue_cancellation, receipt_by_id
 
 Method = Literal["cash", "vietqr"]
 
@@ -42,33 +50,52 @@ def citizen_lines(session: Session, case_id: int) -> dict[str, int]:
     return {line: int(total) for line, total in rows if total}
 
 
+# The payment's locks (the case's, then the key's: the order a caller of ``ledger.post``
+# holding ``ledger.lock_case_money`` takes them in) and, in a statement started once both
+# are held, what it must know under them (migration 0009m's function): one round trip.
 _SNAPSHOT_SQL = text(
-    "SELECT 'line', p.line, sum(p.amount_vnd) FROM money_postings p "
-    "JOIN money_accounts a ON a.id = p.account_id WHERE a.key = :citizen GROUP BY p.line "
-    "UNION ALL SELECT 'used', NULL, id FROM money_transactions WHERE idempotency_key = :key "
-    "UNION ALL SELECT 'charged', NULL, id FROM money_transactions WHERE idempotency_key = :charge"
+    "SELECT what, line, total FROM money_payment_snapshot(:case_lock, :key_lock, :citizen, "
+    ":key, :charge, :actor)"
 )
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    used: bool  # the key was used already
+    charged: bool  # the case's charge is posted
+    lines: dict[str, int]  # the citizen's account by line, as ``citizen_lines``
+    actor_role: str | None  # the actor's role (None: no actor given, or no such user)
+
+
 def _payment_snapshot(
-    session: Session, case_id: int, key: str
-) -> tuple[bool, bool, dict[str, int]]:
-    """Whether ``key`` was used already, whether the case's charge is posted, and the citizen's
-    account by line (as ``citizen_lines``), in one round trip."""
+    session: Session, case_id: int, key: str, actor_user_id: int | None
+) -> _Snapshot:
+    """Take the payment's locks and read what it needs to know under them, in one round
+    trip."""
     used = charged = False
+    role = None
     lines: dict[str, int] = {}
     rows = session.execute(
         _SNAPSHOT_SQL,
-        {"citizen": accounts.citizen(case_id), "key": key, "charge": charge_key(case_id)},
+        {
+            "case_lock": case_lock(case_id),
+            "key_lock": key_lock(key),
+            "citizen": accounts.citizen(case_id),
+            "key": key,
+            "charge": charge_key(case_id),
+            "actor": actor_user_id,
+        },
     )
     for what, line, total in rows:
         if what == "used":
             used = True
         elif what == "charged":
             charged = True
+        elif what == "role":
+            role = str(line)
         elif total:
             lines[str(line)] = int(total)
-    return used, charged, lines
+    return _Snapshot(used, charged, lines, role)
 
 
 def allocate(outstanding: dict[str, int], amount: int) -> dict[str, int]:
@@ -85,14 +112,13 @@ def allocate(outstanding: dict[str, int], amount: int) -> dict[str, int]:
     return split
 
 
-def _cash_account(session: Session, actor_user_id: int | None, post_office_id: int) -> str:
+def _cash_account(actor_user_id: int | None, actor_role: str | None, post_office_id: int) -> str:
     """Cash a courier takes is in the courier's hands until cash-up; cash taken by anyone
     else (a counter clerk) goes into the post office's till."""
     if actor_user_id is not None:
-        role = session.scalar(select(User.role).where(User.id == actor_user_id))
-        if role is None:
+        if actor_role is None:
             raise InvalidInput(f"no user {actor_user_id}", field="actor_user_id")
-        if role == "courier":
+        if actor_role == "courier":
             return accounts.courier_cash(actor_user_id)
     return accounts.till(post_office_id)
 
@@ -115,6 +141,7 @@ def record_payment(
     reference: str,
     idempotency_key: str,
     from_suspense: bool = False,
+    facts: CaseMoneyFacts | None = None,
 ) -> Receipt:
     """Post money received for a case and issue its receipt, in the caller's transaction.
 
@@ -123,6 +150,9 @@ def record_payment(
     before it was matched). The payment settles the case's lines in SETTLE_ORDER; anything
     above what is owed is kept on the ``overpaid`` line, owed back to the citizen. A retry with
     the same key returns the first receipt; with other figures it is refused.
+
+    ``facts``: the case's money facts when the caller has just read them (the door-step read
+    the payment state first), so they are not read again.
     """
     checked = _checked_method(method)
     amount = checked_amount(amount_vnd)
@@ -131,16 +161,17 @@ def record_payment(
     key = checked_text(idempotency_key, "idempotency_key")
     if at.tzinfo is None:
         raise InvalidInput("needs a UTC offset", field="at")
-    facts = case_facts(session, case_id)
-    # The case's lock and the key's lock in one round trip; then, under them, one query says
-    # whether the key was used, whether the charge is posted and what the citizen owes.
-    lock_case_money(session, case_id, key)
-    used, charged, outstanding = _payment_snapshot(session, case_id, key)
-    if used:
+    if facts is None or facts.case_id != case_id:
+        facts = case_facts(session, case_id)
+    # The case's lock and the key's lock, then, under them, whether the key was used,
+    # whether the charge is posted, what the citizen owes and who the actor is: one call.
+    snapshot = _payment_snapshot(session, case_id, key, actor_user_id)
+    if snapshot.used:
         before = existing(session, key)
         assert before is not None
         return _replayed(session, before, case_id=case_id, amount=amount, method=checked)
-    if not facts.cancelled and not charged:
+    outstanding = snapshot.lines
+    if not facts.cancelled and not snapshot.charged:
         # A booking charges its quote when it is made (core.booking); a case booked before
         # the ledger, or by hand, is charged by its first payment.
         charge_case(session, case_id, at=at, actor_user_id=actor_user_id)
@@ -149,16 +180,18 @@ def record_payment(
     if checked == "vietqr":
         money = accounts.BANK_SUSPENSE if from_suspense else accounts.BANK
     else:
-        money = _cash_account(session, actor_user_id, facts.post_office_id)
+        money = _cash_account(actor_user_id, snapshot.actor_role, facts.post_office_id)
     legs = []
     for line, part in split.items():
         legs.append(Leg(money, part, line, case_id))
         legs.append(Leg(accounts.citizen(case_id), -part, line, case_id))
-    transaction = insert_transaction(
-        session,
+    note = None
+    if facts.exemption:
+        label, basis = facts.exemption.get("label_vi", ""), facts.exemption.get("legal_basis", "")
+        note = f"Miễn giảm: {label} — căn cứ {basis}"
+    header = TransactionHeader(
         kind="payment",
         idempotency_key=key,
-        legs=legs,
         occurred_at=at,
         case_id=case_id,
         method=checked,
@@ -166,22 +199,7 @@ def record_payment(
         actor_user_id=actor_user_id,
         post_office_id=facts.post_office_id,
     )
-    note = None
-    if facts.exemption:
-        label, basis = facts.exemption.get("label_vi", ""), facts.exemption.get("legal_basis", "")
-        note = f"Miễn giảm: {label} — căn cứ {basis}"
-    return issue_receipt(
-        session,
-        transaction=transaction,
-        post_office_id=facts.post_office_id,
-        amounts=split,
-        payer=who,
-        method=checked,
-        at=at,
-        actor_user_id=actor_user_id,
-        reference=ref or None,
-        note=note,
-    )
+    return insert_payment_with_receipt(session, header, legs, amounts=split, payer=who, note=note)
 
 
 def _replayed(
@@ -245,17 +263,16 @@ def record_refund(
         if take:
             split[line] = take
             left -= take
-    transaction, _ = post(
-        session,
+    header = TransactionHeader(
         kind="refund",
         idempotency_key=key,
-        legs=_refund_legs(split, case_id),
         occurred_at=at,
         case_id=case_id,
         reason=why,
         actor_user_id=actor_user_id,
         post_office_id=facts.post_office_id,
     )
+    transaction, _ = post(session, header, _refund_legs(split, case_id))
     return transaction
 
 
@@ -299,14 +316,9 @@ def record_refund_payout(
     amount = checked_amount(amount_vnd)
     facts = case_facts(session, case_id)
     source = accounts.BANK if checked == "vietqr" else accounts.till(facts.post_office_id)
-    transaction, _ = post(
-        session,
+    header = TransactionHeader(
         kind="refund_payout",
         idempotency_key=checked_text(idempotency_key, "idempotency_key"),
-        legs=[
-            Leg(accounts.REFUNDS_PAYABLE, amount, "overpaid", case_id),
-            Leg(source, -amount, "overpaid", case_id),
-        ],
         occurred_at=at,
         case_id=case_id,
         method=checked,
@@ -314,6 +326,11 @@ def record_refund_payout(
         actor_user_id=actor_user_id,
         post_office_id=facts.post_office_id,
     )
+    legs = [
+        Leg(accounts.REFUNDS_PAYABLE, amount, "overpaid", case_id),
+        Leg(source, -amount, "overpaid", case_id),
+    ]
+    transaction, _ = post(session, header, legs)
     return transaction
 
 

@@ -8,6 +8,7 @@ commit a payment without its receipt.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,9 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.money.charges import LINE_LABELS
+from core.money.ledger import WRITE_CALL, Leg, TransactionHeader, write_parameters
 from core.money.models import MoneyTransaction, Receipt
 from vntime import VN
 
@@ -27,28 +29,31 @@ METHOD_LABELS = {
 
 
 # The next serial of the post office's series for the year, and the receipt under it, in
-# one statement. The upsert's row lock is held to commit: two clerks of one post office take
-# turns, so the series has no gap and no repeat (a rolled-back payment gives its number
-# back). One statement, not two, so the lock is held for one round trip less: the issuers of
-# one post office queue on it, and a payment's receipt is its last statement before commit.
+# one call of the database's function (migration 0009m). The series row's lock is held to
+# commit: two clerks of one post office take turns, so the series has no gap and no repeat
+# (a rolled-back payment gives its number back). A payment's receipt is its last statement
+# before commit, so the issuers of one post office queue on that row for as little as can be.
 _COLUMNS = (
     "post_office_id", "year", "kind", "case_id", "transaction_id", "cancels_receipt_id",
     "payer", "method", "lines", "total_vnd", "reference", "reason", "issued_at",
     "issued_by_user_id",
 )  # fmt: skip
+_ISSUE_CALL = "money_issue_receipt(" + ", ".join(f":{c}" for c in _COLUMNS) + ")"
 _ISSUE_SQL = (
-    text(
-        "WITH series AS (INSERT INTO money_receipt_series (post_office_id, year, last_serial) "
-        "VALUES (:post_office_id, :year, 1) ON CONFLICT (post_office_id, year) "
-        "DO UPDATE SET last_serial = money_receipt_series.last_serial + 1 "
-        "RETURNING last_serial) "
-        f"INSERT INTO money_receipts (number, serial, {', '.join(_COLUMNS)}) "
-        "SELECT 'BL-' || po.code || '-' || CAST(:year AS text) || '-' || "
-        "lpad(CAST(series.last_serial AS text), 6, '0'), series.last_serial, "
-        + ", ".join(f":{column}" for column in _COLUMNS)
-        + " FROM series JOIN post_offices po ON po.id = :post_office_id RETURNING *"
-    )
+    text(f"SELECT * FROM {_ISSUE_CALL}")
     .bindparams(bindparam("lines", type_=JSONB))
+    .columns(*Receipt.__table__.columns)
+)
+# A payment and its receipt in one statement, one round trip: the transaction's function
+# runs first (the receipt's function takes its id), and each function's statements see the
+# rows written before them in this database transaction.
+_PAYMENT_SQL = (
+    text(
+        f"SELECT r.* FROM {WRITE_CALL} AS t CROSS JOIN LATERAL money_issue_receipt("
+        + ", ".join("t.id" if c == "transaction_id" else f":r_{c}" for c in _COLUMNS)
+        + ") AS r"
+    )
+    .bindparams(bindparam("r_lines", type_=JSONB), bindparam("details", type_=JSONB))
     .columns(*Receipt.__table__.columns)
 )
 
@@ -78,10 +83,8 @@ def receipt_lines(amounts: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
-def issue_receipt(
-    session: Session,
+def _receipt_values(
     *,
-    transaction: MoneyTransaction,
     post_office_id: int,
     amounts: dict[str, int],
     payer: str,
@@ -89,28 +92,53 @@ def issue_receipt(
     at: datetime,
     actor_user_id: int | None,
     reference: str | None,
-    note: str | None = None,
-) -> Receipt:
-    year = at.astimezone(VN).year
+    note: str | None,
+) -> dict[str, Any]:
     lines = receipt_lines(amounts)
-    return _issue(
-        session,
+    return {
+        "post_office_id": post_office_id,
+        "year": at.astimezone(VN).year,
+        "kind": "receipt",
+        "payer": payer,
+        "method": method,
+        "lines": lines,
+        "total_vnd": sum(int(line["amount_vnd"]) for line in lines),
+        "reference": reference,
+        "reason": note,
+        "issued_at": at,
+        "issued_by_user_id": actor_user_id,
+    }
+
+
+def insert_payment_with_receipt(
+    session: Session,
+    header: TransactionHeader,
+    legs: Sequence[Leg],
+    *,
+    amounts: dict[str, int],
+    payer: str,
+    note: str | None,
+) -> Receipt:
+    """Write a new payment (``header`` and ``legs``, as ``ledger.insert_transaction``) and
+    issue its receipt for ``amounts`` in one round trip. For callers that hold the payment's
+    key lock and found no transaction under it (``core.money.payments.record_payment``)."""
+    if header.post_office_id is None or header.case_id is None or header.method is None:
+        raise InvalidInput("a payment names its case, post office and method", field="case_id")
+    values = _receipt_values(post_office_id=header.post_office_id, amounts=amounts, payer=payer,
+                             method=header.method, at=header.occurred_at,
+                             actor_user_id=header.actor_user_id, reference=header.reference,
+                             note=note)  # fmt: skip
+    receipt: Receipt | None = session.scalars(
+        select(Receipt).from_statement(_PAYMENT_SQL),
         {
-            "post_office_id": post_office_id,
-            "year": year,
-            "kind": "receipt",
-            "case_id": transaction.case_id,
-            "transaction_id": transaction.id,
-            "payer": payer,
-            "method": method,
-            "lines": lines,
-            "total_vnd": sum(int(line["amount_vnd"]) for line in lines),
-            "reference": reference,
-            "reason": note,
-            "issued_at": at,
-            "issued_by_user_id": actor_user_id,
+            **write_parameters(header, legs),
+            **{f"r_{c}": values.get(c) for c in _COLUMNS if c != "transaction_id"},
+            "r_case_id": header.case_id,
         },
-    )
+    ).one_or_none()
+    if receipt is None:
+        raise NotFound(f"no post office {header.post_office_id}", field="post_office_id")
+    return receipt
 
 
 def issue_cancellation(

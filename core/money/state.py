@@ -49,6 +49,8 @@ class PaymentState:
     payment_method: str | None  # as chosen at booking
     methods: tuple[str, ...]  # the methods actually used
     lines: dict[str, int] = field(default_factory=dict)  # charged per line
+    # What the state was derived from: a payment taken next passes them on, not re-read.
+    facts: CaseMoneyFacts | None = field(default=None, compare=False, repr=False)
 
     @property
     def label_vi(self) -> str:
@@ -173,6 +175,7 @@ def _state_of(
         payment_method=facts.payment_method,
         methods=tuple(sorted(methods)),
         lines={line: amount for line, amount in charged_lines.items() if amount},
+        facts=facts,
     )
 
 

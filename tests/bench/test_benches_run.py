@@ -141,6 +141,19 @@ def test_the_payments_bench_reports_both_modes_and_drops_its_database(database_u
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_the_payment_profile_counts_statements_and_drops_its_database(database_url: str) -> None:
+    before = _bench_databases(database_url)
+    out = _run(database_url, "bench/money/profile_payment.py", "--payments", "5", "--profile")
+    # The door-step's read (facts, ledger), the locks with the snapshot, the payment with its
+    # receipt: four statements and the commit.
+    assert "statements per payment: 4 (and the commit)" in out, out
+    assert "money_write_transaction" in out and "payer CPU" in out, out
+    assert "cumulative" in out, out
+    assert _bench_databases(database_url) - before == set()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_digitising_bench_reports_sizes_and_ratios(database_url: str) -> None:
     out = _run(database_url, "bench/digitising/bench_digitising.py", "--pages", "2",
                "--repeats", "1")  # fmt: skip

@@ -30,7 +30,7 @@ from core.money import accounts
 from core.money.bank.models import OPEN_OUTCOMES, BankLine, BankLineDecision
 from core.money.bank.statements import fold
 from core.money.charges import booking_terms
-from core.money.ledger import Leg, lock_case_money, post
+from core.money.ledger import Leg, TransactionHeader, lock_case_money, post
 from core.money.payments import record_payment, record_refund, record_refund_payout
 from core.money.state import payment_state
 from labels.errors import InvalidCode
@@ -150,13 +150,14 @@ def _pay(
 
 
 def _to_suspense(session: Session, line: BankLine, *, at: datetime) -> int:
-    transaction, _ = post(
-        session, kind="bank_receipt", idempotency_key=f"bank-line:{line.id}:suspense",
-        legs=[Leg(accounts.BANK, line.amount_vnd, "cash"),
-              Leg(accounts.BANK_SUSPENSE, -line.amount_vnd, "cash")],
-        occurred_at=at, reference=(line.reference or None), post_office_id=line.post_office_id,
+    header = TransactionHeader(
+        kind="bank_receipt", idempotency_key=f"bank-line:{line.id}:suspense", occurred_at=at,
+        reference=(line.reference or None), post_office_id=line.post_office_id,
         details={"bank_line_id": line.id},
     )  # fmt: skip
+    legs = [Leg(accounts.BANK, line.amount_vnd, "cash"),
+            Leg(accounts.BANK_SUSPENSE, -line.amount_vnd, "cash")]  # fmt: skip
+    transaction, _ = post(session, header, legs)
     return transaction.id
 
 
@@ -225,13 +226,14 @@ def refund_line(
     if not why:
         raise InvalidInput("say why the money goes back", field="note")
     line, decision = _open_decision(session, line_id)
-    transaction, _ = post(
-        session, kind="refund_payout", idempotency_key=f"bank-line:{line.id}:refund",
-        legs=[Leg(accounts.BANK_SUSPENSE, line.amount_vnd, "cash"),
-              Leg(accounts.BANK, -line.amount_vnd, "cash")],
-        occurred_at=at, reason=why, reference=line.reference, actor_user_id=actor_user_id,
+    header = TransactionHeader(
+        kind="refund_payout", idempotency_key=f"bank-line:{line.id}:refund", occurred_at=at,
+        reason=why, reference=line.reference, actor_user_id=actor_user_id,
         post_office_id=line.post_office_id, details={"bank_line_id": line.id},
     )  # fmt: skip
+    legs = [Leg(accounts.BANK_SUSPENSE, line.amount_vnd, "cash"),
+            Leg(accounts.BANK, -line.amount_vnd, "cash")]  # fmt: skip
+    transaction, _ = post(session, header, legs)
     refunded = BankLineDecision(
         line_id=line.id, outcome="refunded", case_id=decision.case_id,
         money_transaction_id=transaction.id, expected_vnd=decision.expected_vnd, note=why,

@@ -20,7 +20,7 @@ from core.money import (
     record_payment,
     record_refund,
 )
-from core.money.ledger import Leg, post
+from core.money.ledger import Leg, TransactionHeader, post
 from core.money.models import MoneyPosting, MoneyTransaction, Receipt
 from core.settings import Settings
 from tests.core.money.helpers import AT, FEE, POSTAGE, TOTAL_BOTH, TRANSFER, priced_case
@@ -156,8 +156,8 @@ def test_a_payment_for_an_unknown_case_is_refused(db: Session) -> None:
 
 def test_python_refuses_an_unbalanced_transaction(db: Session) -> None:
     with pytest.raises(InvalidInput, match="balance"):
-        post(db, kind="bank_receipt", idempotency_key="x", occurred_at=AT,
-             legs=[Leg("bank", 100, "cash"), Leg("bank_suspense", -90, "cash")])  # fmt: skip
+        post(db, TransactionHeader(kind="bank_receipt", idempotency_key="x", occurred_at=AT),
+             [Leg("bank", 100, "cash"), Leg("bank_suspense", -90, "cash")])  # fmt: skip
 
 
 def test_the_database_refuses_an_unbalanced_transaction_even_by_raw_sql(db: Session) -> None:
@@ -195,8 +195,8 @@ def test_postings_cannot_be_added_to_an_earlier_transaction(
 
 def test_a_payment_without_its_receipt_cannot_commit(committing: sessionmaker[Session]) -> None:
     with pytest.raises(DBAPIError, match="has no receipt"), committing.begin() as session:
-        post(session, kind="payment", idempotency_key="no-receipt", occurred_at=AT,
-             legs=[Leg("bank", 100, "postage"), Leg("bank_suspense", -100, "postage")])  # fmt: skip
+        header = TransactionHeader(kind="payment", idempotency_key="no-receipt", occurred_at=AT)
+        post(session, header, [Leg("bank", 100, "postage"), Leg("bank_suspense", -100, "postage")])
 
 
 def test_a_crash_before_commit_leaves_neither_payment_nor_receipt(
@@ -243,3 +243,12 @@ def test_the_app_role_may_not_update_postings(db: Session, settings: Settings) -
     _pay(db, case.id, 1000, "grant")
     with pytest.raises(DBAPIError, match="permission denied"), db.begin_nested():
         db.execute(text("UPDATE money_postings SET amount_vnd = 1"))
+
+
+def test_post_names_the_field_as_its_caller_knows_it(db: Session) -> None:
+    before = _counts(db)
+    naive = AT.replace(tzinfo=None)
+    with pytest.raises(InvalidInput) as exc:
+        post(db, TransactionHeader(kind="bank_receipt", idempotency_key="naive", occurred_at=naive),
+             [Leg("bank", 100, "cash"), Leg("bank_suspense", -100, "cash")])  # fmt: skip
+    assert exc.value.field == "occurred_at" and _counts(db) == before

@@ -17,7 +17,7 @@ from core.custody.service import record
 from core.identity.service import actor_for
 from core.money import accounts
 from core.money.handover import HandedFee, post_agency_handover
-from core.money.ledger import Leg, post
+from core.money.ledger import Leg, TransactionHeader, post
 from core.settings import Settings
 from core.sla.models import SlaWatermark
 from core.sla.report import Period, figures, late_now, queue_medians
@@ -97,11 +97,14 @@ def test_fees_handed_to_the_office_on_time(db: Session, settings: Settings) -> N
     courier = world.courier
     fee = 50_000
     for case in world.cases[:5]:
-        post(db, kind="payment", idempotency_key=f"sla-test-pay:{case.id}",
-             legs=[Leg(accounts.citizen(case.id), -fee, "state_fee", case.id),
-                   Leg(accounts.courier_cash(courier.id), fee, "state_fee", case.id)],
-             occurred_at=at(0, 9), case_id=case.id, method="cash",
-             actor_user_id=courier.id)  # fmt: skip
+        header = TransactionHeader(kind="payment", idempotency_key=f"sla-test-pay:{case.id}",
+                                   occurred_at=at(0, 9), case_id=case.id, method="cash",
+                                   actor_user_id=courier.id)  # fmt: skip
+        legs = [
+            Leg(accounts.citizen(case.id), -fee, "state_fee", case.id),
+            Leg(accounts.courier_cash(courier.id), fee, "state_fee", case.id),
+        ]
+        post(db, header, legs)
     # A hand-over's id is the posting's idempotency key; these sittings are this test's own.
     sittings = ((world.cases[:3], at(0, 15)), (world.cases[3:4], at(2, 10)))
     for n, (cases, when) in enumerate(sittings):
