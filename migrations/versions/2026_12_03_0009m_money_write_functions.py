@@ -11,7 +11,7 @@ receipt's number comes from the post office's series row, locked by the upsert u
 commit, as before (0007m's ``money_receipt_series``): gap-free per post office and year.
 
 Revision ID: 0009m
-Revises: 0008i
+Revises: 0009s
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009m"
-down_revision: str | Sequence[str] | None = "0008i"
+down_revision: str | Sequence[str] | None = "0009s"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
