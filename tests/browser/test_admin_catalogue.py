@@ -20,26 +20,26 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "vi-VN",
 
 
 def _procedure_file(code: str, second_kind: str) -> bytes:
-    head = [
-        code,
-        "",
-        "Cấp bản sao trích lục hộ tịch",
-        "Civil status extract copy",
-        "Hộ tịch",
-        "commune",
-        "Ủy ban nhân dân cấp xã",
-        "8000",
-        "1",
-        "có",
-        "có",
-        "Luật Hộ tịch 2014",
-    ]
-    rows = [
-        head + ["Tờ khai cấp bản sao trích lục hộ tịch", "Request form", "mandatory", "",
-                "original", "1", ""],
-        head + ["Căn cước (xuất trình)", "ID card (shown)", second_kind, "", "original", "1", ""],
+    # By column name: the file's columns grow (postal_other_province came later).
+    head = {
+        "code": code, "name_vi": "Cấp bản sao trích lục hộ tịch",
+        "name_en": "Civil status extract copy", "field": "Hộ tịch", "level": "commune",
+        "agency": "Ủy ban nhân dân cấp xã", "fee_vnd": "8000", "processing_days": "1",
+        "postal_receive": "có", "postal_return": "có", "legal_basis": "Luật Hộ tịch 2014",
+    }  # fmt: skip
+    documents = [
+        {"document_name_vi": "Tờ khai cấp bản sao trích lục hộ tịch",
+         "document_name_en": "Request form", "document_kind": "mandatory"},
+        {"document_name_vi": "Căn cước (xuất trình)", "document_name_en": "ID card (shown)",
+         "document_kind": second_kind},
     ]  # fmt: skip
-    return csv_bytes([list(KINDS["procedures"].columns), *rows], bom=True)
+    columns = list(KINDS["procedures"].columns)
+    rows = [
+        [{**head, "document_form": "original", "document_quantity": "1", **d}.get(c, "")
+         for c in columns]
+        for d in documents
+    ]  # fmt: skip
+    return csv_bytes([columns, *rows], bom=True)
 
 
 def test_admin_uploads_a_bad_procedure_file_then_the_fixed_one(

@@ -68,15 +68,27 @@ def _post_office_file() -> bytes:
 
 
 def _procedure_file(second_kind: str) -> bytes:
-    head = [PROCEDURE_CODE, "", PROCEDURE_NAME, "Civil status extract copy (Cần Thơ)", "Hộ tịch",
-            "commune", "Ủy ban nhân dân cấp xã", "8000", "1", "có", "có",
-            "Luật Hộ tịch 2014"]  # fmt: skip
-    rows = [
-        head + ["Tờ khai cấp bản sao trích lục hộ tịch", "Request form", "mandatory", "",
-                "original", "1", ""],
-        head + ["Căn cước (xuất trình)", "ID card (shown)", second_kind, "", "original", "1", ""],
+    # By column name: the file's columns grow (postal_other_province came later).
+    head = {
+        "code": PROCEDURE_CODE, "name_vi": PROCEDURE_NAME,
+        "name_en": "Civil status extract copy (Cần Thơ)", "field": "Hộ tịch",
+        "level": "commune", "agency": "Ủy ban nhân dân cấp xã", "fee_vnd": "8000",
+        "processing_days": "1", "postal_receive": "có", "postal_return": "có",
+        "legal_basis": "Luật Hộ tịch 2014",
+    }  # fmt: skip
+    documents = [
+        {"document_name_vi": "Tờ khai cấp bản sao trích lục hộ tịch",
+         "document_name_en": "Request form", "document_kind": "mandatory"},
+        {"document_name_vi": "Căn cước (xuất trình)", "document_name_en": "ID card (shown)",
+         "document_kind": second_kind},
     ]  # fmt: skip
-    return csv_bytes([list(KINDS["procedures"].columns), *rows], bom=True)
+    columns = list(KINDS["procedures"].columns)
+    rows = [
+        [{**head, "document_form": "original", "document_quantity": "1", **d}.get(c, "")
+         for c in columns]
+        for d in documents
+    ]  # fmt: skip
+    return csv_bytes([columns, *rows], bom=True)
 
 
 def _hoso(*args: str, stdin: str | None = None) -> str:
