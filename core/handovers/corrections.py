@@ -24,20 +24,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.custody.parties import Actor
-from core.custody.sealing import RECORD_HANDOVER, content_hash, seal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.handovers.models import Handover, HandoverLine
-from core.handovers.paper import handover_content
 from core.handovers.service import (
-    NEXT_HANDOVER_ID,
     HandoverView,
     checked_signatures,
     fees_by_item,
     handover_view,
+    next_record_number,
     post_fees_handed,
+    sign_and_seal,
 )
 from core.money.ledger import existing, reverse
-from vntime import in_vietnam
 
 MAX_REASON = 500
 
@@ -123,10 +121,10 @@ def correct_handover(
             reason="handover.correction_no_change",
         )
 
-    new_id = int(session.execute(NEXT_HANDOVER_ID).scalar_one())
+    new_id, code = next_record_number(session, now)
     record = Handover(
         id=new_id,
-        code=f"BG-{in_vietnam(now):%Y}-{new_id:06d}",
+        code=code,
         from_party=original.from_party,
         to_party=original.to_party,
         opened_by_party=actor.party,
@@ -141,7 +139,7 @@ def correct_handover(
     session.add(record)
     session.flush()
     # The lines while the record is open: once it says completed, the database refuses them.
-    session.add_all(
+    copies = [
         HandoverLine(
             handover_id=record.id, item_code=line.item_code, item_id=line.item_id,
             outcome=line.outcome, accepted=line.accepted, reason=line.reason,
@@ -152,25 +150,11 @@ def correct_handover(
             ),
         )
         for line in lines
-    )  # fmt: skip
+    ]  # fmt: skip
+    session.add_all(copies)
     session.flush()
     record.fees_confirmed_vnd = sum(corrected[code] for code in listed)
-    record.giver_signature_sha256 = signatures["giver_signature_sha256"]
-    record.receiver_signature_sha256 = signatures["receiver_signature_sha256"]
-    record.status = "completed"
-    record.completed_at = now
-    record.completed_by_user_id = actor.user_id
-    record.content_sha256 = content_hash(handover_content(session, record))
-    session.flush()
-    seal(
-        session,
-        actor,
-        record_kind=RECORD_HANDOVER,
-        ref=record.code,
-        content_sha256=record.content_sha256,
-        item_codes=[line.item_code for line in lines if line.item_id is not None],
-        now=now,
-    )
+    sign_and_seal(session, actor, record, signatures, copies, now)
     if fees_changed:
         posted = existing(session, f"handover:{original.id}")
         if posted is not None:

@@ -52,7 +52,7 @@ from vntime import in_vietnam
 _EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-7a52-4f3e-9d6c-2f1b8e0a4d21")
 DISCREPANCIES = ("damaged", "seal_broken", "declined")
 MAX_ITEMS = 500
-NEXT_HANDOVER_ID = text("SELECT nextval(pg_get_serial_sequence('handovers', 'id'))")
+_NEXT_HANDOVER_ID = text("SELECT nextval(pg_get_serial_sequence('handovers', 'id'))")
 
 
 @dataclass(frozen=True)
@@ -167,12 +167,10 @@ def open_handover(
     declared = fees_by_item(codes, item_fees, fees_declared_vnd, "fees_declared_vnd")
     _check_sides(session, giver, receiver, codes)
 
-    # The code is printed on the record, so it is made from the row's own ID up front.
-    handover_id = int(session.execute(NEXT_HANDOVER_ID).scalar_one())
+    handover_id, code = next_record_number(session, now)
     handover = Handover(
         id=handover_id,
-        # The year on the paper is Vietnam's: at 23:30 UTC on 31 December it is already 1 January.
-        code=f"BG-{in_vietnam(now):%Y}-{handover_id:06d}",
+        code=code,
         from_party=giver,
         to_party=receiver,
         opened_by_party=actor.party,
@@ -220,6 +218,14 @@ def open_handover(
     handover.fees_declared_vnd = sum(declared.get(r.code, 0) for r in offered)
     session.flush()
     return OpenedHandover(handover=handover, refused=refused)
+
+
+def next_record_number(session: Session, now: datetime) -> tuple[int, str]:
+    """A new record's row ID and its code. The code is printed on the record, so it is made
+    from the row's own ID up front."""
+    handover_id = int(session.execute(_NEXT_HANDOVER_ID).scalar_one())
+    # The year on the paper is Vietnam's: at 23:30 UTC on 31 December it is already 1 January.
+    return handover_id, f"BG-{in_vietnam(now):%Y}-{handover_id:06d}"
 
 
 def fees_by_item(
@@ -484,10 +490,26 @@ def complete_handover(
     session.flush()
     handover.fees_declared_vnd = sum(line.fees_declared_vnd for line in lines)
     handover.fees_confirmed_vnd = sum(confirmed.values())
-    handover.giver_signature_sha256 = checked["giver_signature_sha256"]
-    handover.receiver_signature_sha256 = checked["receiver_signature_sha256"]
     if note:
         handover.note = f"{handover.note}\n{note}" if handover.note else note
+    sign_and_seal(session, actor, handover, checked, lines, now)
+    post_fees_handed(session, handover, actor, now)
+    return handover_view(session, handover.id)
+
+
+def sign_and_seal(
+    session: Session,
+    actor: Actor,
+    handover: Handover,
+    signatures: Mapping[str, str],
+    lines: Sequence[HandoverLine],
+    now: datetime,
+) -> None:
+    """Both signatures on the record, completed by ``actor``, its content hash sealed in the
+    ledger on every listed item. The lines must be final: from here the database refuses
+    any change to the record and its lines."""
+    handover.giver_signature_sha256 = signatures["giver_signature_sha256"]
+    handover.receiver_signature_sha256 = signatures["receiver_signature_sha256"]
     handover.status = "completed"
     handover.completed_at = now
     handover.completed_by_user_id = actor.user_id
@@ -502,8 +524,6 @@ def complete_handover(
         item_codes=[line.item_code for line in lines if line.item_id is not None],
         now=now,
     )
-    post_fees_handed(session, handover, actor, now)
-    return handover_view(session, handover.id)
 
 
 def checked_signatures(
