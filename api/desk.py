@@ -310,6 +310,15 @@ def _dong(text: str, field: str) -> int:
     return int(digits)
 
 
+def _fees_per_dossier(items: list[str] | None, amounts: list[str] | None) -> dict[str, int]:
+    """The form's ``fee_item`` and ``fee_amount`` fields, in pairs: each dossier's fees."""
+    items, amounts = items or [], amounts or []
+    if len(items) != len(amounts):
+        raise InvalidInput("one amount per dossier", field="fee_amount")
+    pairs = zip(items, amounts, strict=True)
+    return {code: _dong(amount or "0", "fee_amount") for code, amount in pairs}
+
+
 @router.post("/handovers/{handover_id}/complete")
 def handover_complete(
     request: Request,
@@ -333,11 +342,7 @@ def handover_complete(
     def complete() -> None:
         handover = handover_for_desk(session, user, handover_id)
         total = _dong(fees_confirmed_vnd, "fees_confirmed_vnd") if fees_confirmed_vnd else None
-        items, amounts = fee_item or [], fee_amount or []
-        if len(items) != len(amounts):
-            raise InvalidInput("one amount per dossier", field="fee_amount")
-        pairs = zip(items, amounts, strict=True)
-        per_item = {code: _dong(amount or "0", "fee_amount") for code, amount in pairs} or None
+        per_item = _fees_per_dossier(fee_item, fee_amount) or None
         giver, receiver = _signatures(
             session, user, handover, (courier_signature, courier_signature_file),
             (desk_signature, desk_signature_file),
@@ -376,13 +381,7 @@ def handover_correct(
 
     def correct() -> int:
         handover = handover_for_desk(session, user, handover_id)
-        items, amounts = fee_item or [], fee_amount or []
-        if len(items) != len(amounts):
-            raise InvalidInput("one amount per dossier", field="fee_amount")
-        per_item = {
-            code: _dong(amount or "0", "fee_amount")
-            for code, amount in zip(items, amounts, strict=True)
-        }
+        per_item = _fees_per_dossier(fee_item, fee_amount)
         giver, receiver = _signatures(
             session, user, handover, (courier_signature, courier_signature_file),
             (desk_signature, desk_signature_file),
