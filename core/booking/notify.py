@@ -335,10 +335,11 @@ def _notify_delivery_plans(session: Session, settings: Settings, now: datetime) 
     told = func.concat(RouteStop.service_date, "|", RouteStop.courier_id, "|%")
     today = in_vietnam(now).date()
     rows = session.execute(
-        select(Case, Booking, RouteStop, User.full_name)
+        select(Case, Booking, RouteStop, User.full_name, Item.code, latest)
         .join(Booking, Booking.id == Case.booking_id)
         .join(RouteStop, RouteStop.case_id == Case.id)
         .join(User, User.id == RouteStop.courier_id)
+        .join(Item, Item.id == Case.result_item_id)
         .join(ItemState, ItemState.item_id == Case.result_item_id)
         .where(
             RouteStop.service_date == today,
@@ -353,24 +354,15 @@ def _notify_delivery_plans(session: Session, settings: Settings, now: datetime) 
         .limit(BATCH)
     ).all()
     sent = 0
-    for case, booking, stop, courier_name in rows:
-        n = session.scalar(
-            select(func.count()).where(
-                CitizenNotice.case_id == case.id, CitizenNotice.kind == "delivery_planned"
-            )
-        )
-        if not _claim(
-            session,
-            case.id,
-            "delivery_planned",
-            f"{stop.service_date.isoformat()}|{stop.courier_id}|{(n or 0) + 1}",
-        ):
-            continue  # fmt: skip
+    for case, booking, stop, courier_name, item_code, last_ref in rows:
+        # One more than the latest notice's n (refs are "<day>|<courier id>|<n>").
+        n = int(last_ref.rsplit("|", 1)[1]) + 1 if last_ref else 1
+        ref = f"{stop.service_date.isoformat()}|{stop.courier_id}|{n}"
+        if not _claim(session, case.id, "delivery_planned", ref):
+            continue
         window = f"{vn_time(stop.window_start)}–{vn_time(stop.window_end)}"
         day = vn_date(stop.window_start)
-        item = session.get(Item, case.result_item_id)
-        assert item is not None
-        url = f"{settings.public_base_url.rstrip('/')}/t/{item.code}"
+        url = f"{settings.public_base_url.rstrip('/')}/t/{item_code}"
         _send(session, booking, "delivery_planned",
               f"Bưu tá {courier_name} sẽ phát kết quả hồ sơ #{case.id} trong khung giờ {window} "
               f"ngày {day}. Theo dõi: {url}",
