@@ -33,6 +33,7 @@ from api.app import create_app
 from core.catalogue.service import KINDS
 from core.cli import app as hoso
 from core.custody.checkpoints import heads_file
+from core.custody.note import Signer
 from core.db import DatabaseUrls, make_sessionmaker, scratch_database_with_roles
 from core.identity.models import User
 from core.migrate import migrate_schema
@@ -123,10 +124,12 @@ def production(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> Iterator[Settings]:
-    """A production configuration as .env.example's production block asks for it, with the
-    heads file where the province keeps it (here the test's folder: the worker's first pass
-    signs a head, which once landed in the checkout's data dir)."""
+    """A production configuration as .env.example's production block asks for it: its own
+    signing keys, and the heads file where the province keeps it (here the test's folder:
+    the worker's first pass signs a head, which once landed in the checkout's data dir)."""
     environment = {
+        "HOSO_LEDGER_SIGNING_KEY": Signer.generate("hoso.cantho.example.vn/custody-ledger").skey(),
+        "HOSO_EVENT_SIGNING_KEY": Signer.generate("hoso.cantho.example.vn/events").skey(),
         "HOSO_LEDGER_HEADS_FILE": str(tmp_path / "ledger-heads.jsonl"),
         "HOSO_ENVIRONMENT": "production",
         "HOSO_SECRET_KEY": secrets.token_urlsafe(48),
