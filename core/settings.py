@@ -246,6 +246,17 @@ class Settings(BaseSettings):
     # Old public keys ("<name>+<id>+<base64>", comma-separated) whose signatures verify still
     # accepts after a rotation.
     event_trusted_keys: str = ""
+
+    @property
+    def ledger_key_is_derived(self) -> bool:
+        """Heads are signed with the key derived from secret_key: neither key setting is set."""
+        return not self.ledger_signing_key and self.ledger_signing_key_file is None
+
+    @property
+    def event_key_is_derived(self) -> bool:
+        """Events are signed with the key derived from secret_key: neither key setting is set."""
+        return not self.event_signing_key and self.event_signing_key_file is None
+
     # -- digitised dossiers (core/digitising, docs/digitising.md) ------------------------------
     # The largest page photo accepted, in bytes (the phone sends ~0.3 MB JPEGs; a flatbed
     # scan at a counter can be larger); a bigger one is refused, nothing stored.

@@ -11,8 +11,10 @@ with only Python needs nothing else.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,19 @@ from core.migrate import migrate_schema
 from core.places.service import load_admin_units
 from core.settings import Settings, get_settings
 
+ROOT = Path(__file__).resolve().parents[1]
+# The checkout's data dir, where settings point when HOSO_DATA_DIR is unset (the demo's
+# database, signed heads, the SMS log). A head a test wrote there once made a later
+# `hoso ledger verify` in this checkout (the verify bench's) fail on a key it did not trust.
+CHECKOUT_DATA_DIR = ROOT / ".hoso-data"
+# So the whole run, and every process it starts with its environment, writes in a folder of
+# its own, set before any settings are read. The SMS log's default is not under the data
+# dir, so it is moved too.
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="hoso-test-data-"))
+os.environ["HOSO_DATA_DIR"] = str(TEST_DATA_DIR)
+os.environ["HOSO_SMS_FILE_PATH"] = str(TEST_DATA_DIR / "sms.log")
+atexit.register(shutil.rmtree, TEST_DATA_DIR, ignore_errors=True)
+
 # Every event is signed with the server's key when recorded (core/custody/server_signing.py).
 # Without a configured key it is derived from the secret, which tests set differently (the
 # CLI's runner uses the tests' secret, other code the default): one key for the whole run,
@@ -38,6 +53,55 @@ os.environ.setdefault(
     "PRIVATE+KEY+hoso.test/events+d77135d5+AVQnusldSGn/gOzGZWkkSG3nwsd7BPgHe3VEo7Xnu7Cz",
 )
 get_settings.cache_clear()
+
+
+def data_dir_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """What is at the top of ``folder``: each entry's size and modification time (nothing
+    when the folder is absent). Top level only: an embedded PostgreSQL below it is large."""
+    if not folder.is_dir():
+        return {}
+    with os.scandir(folder) as entries:
+        return {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in entries}
+
+
+def data_dir_changes(folder: Path, before: dict[str, tuple[int, int]]) -> list[str]:
+    """The entries of ``folder`` added, removed or written since ``before``."""
+    after = data_dir_state(folder)
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+
+
+def _untouched_message(changed: list[str]) -> str:
+    return (
+        f"written into the checkout's data dir {CHECKOUT_DATA_DIR}: {', '.join(changed)}. Tests "
+        "write in their own folder (tmp_path, or the run's HOSO_DATA_DIR); a process started "
+        "without the run's environment falls back to the checkout's. (A `hoso demo` running "
+        "from this checkout at the same time writes there too.)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _checkout_data_dir_untouched() -> Iterator[None]:
+    """Fails the test (at its teardown) that wrote into the checkout's data dir, naming it."""
+    before = data_dir_state(CHECKOUT_DATA_DIR)
+    yield
+    if changed := data_dir_changes(CHECKOUT_DATA_DIR, before):
+        pytest.fail(_untouched_message(changed), pytrace=False)
+
+
+_AT_START = data_dir_state(CHECKOUT_DATA_DIR)  # before the first test, as this file loads
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """What a module's or the session's fixtures wrote outside any one test fails the run."""
+    if changed := data_dir_changes(CHECKOUT_DATA_DIR, _AT_START):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("")  # the progress line may still be open
+            reporter.write_sep("=", "FAILED after the run", red=True)
+            reporter.write_line(_untouched_message(changed), red=True)
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import AbstractContextManager
@@ -275,14 +276,18 @@ def verify_in_process(factory: sessionmaker[Session]) -> tuple[int, float]:
 
 def verify_command(url: str) -> tuple[float, float, str]:
     """``hoso ledger verify`` as a child process: wall seconds, peak RSS in MB, its verdict."""
-    env = {**os.environ, "DATABASE_URL": url}
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import main; main()", "ledger", "verify"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        # The bench's database has no heads file; without one named, verify would read the
+        # checkout's (./.hoso-data, the demo's heads, signed with another key) and fail.
+        env = {**os.environ, "DATABASE_URL": url,
+               "HOSO_LEDGER_HEADS_FILE": str(Path(folder) / "ledger-heads.jsonl")}  # fmt: skip
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from core.cli import main; main()", "ledger", "verify"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
     assert child.stdout is not None
     verdict = child.stdout.read().strip().splitlines()[-1]
     assert os.waitstatus_to_exitcode(status) == 0, verdict

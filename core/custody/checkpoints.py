@@ -36,11 +36,12 @@ LEAF_RECORD = struct.Struct(">32s13sI")
 
 def ledger_signer(settings: Settings) -> Signer:
     """The signing key from the environment or its file; else derived from the secret."""
+    if settings.ledger_key_is_derived:
+        return Signer.derived(settings.ledger_origin, settings.secret_key)
     if settings.ledger_signing_key:
         return Signer.parse(settings.ledger_signing_key)
-    if settings.ledger_signing_key_file is not None:
-        return Signer.parse(settings.ledger_signing_key_file.read_text(encoding="utf-8"))
-    return Signer.derived(settings.ledger_origin, settings.secret_key)
+    assert settings.ledger_signing_key_file is not None
+    return Signer.parse(settings.ledger_signing_key_file.read_text(encoding="utf-8"))
 
 
 def trusted_verifiers(settings: Settings) -> list[Verifier]:

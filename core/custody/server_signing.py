@@ -62,13 +62,16 @@ def key_name(settings: Settings) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(key: str | None, key_file: Path | None, secret: str, name: str) -> EventSigner:
-    if key:
-        signer = Signer.parse(key)
-    elif key_file is not None:
-        signer = Signer.parse(key_file.read_text(encoding="utf-8"))
-    else:
+def _load(
+    derived: bool, key: str | None, key_file: Path | None, secret: str, name: str
+) -> EventSigner:
+    if derived:
         signer = Signer.derived(name, secret, _DERIVATION)
+    elif key:
+        signer = Signer.parse(key)
+    else:
+        assert key_file is not None
+        signer = Signer.parse(key_file.read_text(encoding="utf-8"))
     verifier = signer.verifier
     return EventSigner(
         key_id=f"{verifier.key_id:08x}",
@@ -81,7 +84,8 @@ def event_signer(settings: Settings | None = None) -> EventSigner:
     """The key events are signed with now: from the environment or its file, else derived
     from the server secret (a fresh install signs from its first event)."""
     s = settings or get_settings()
-    return _load(s.event_signing_key, s.event_signing_key_file, s.secret_key, key_name(s))
+    return _load(s.event_key_is_derived, s.event_signing_key, s.event_signing_key_file,
+                 s.secret_key, key_name(s))  # fmt: skip
 
 
 def trusted_event_keys(settings: Settings | None = None) -> dict[str, Ed25519PublicKey]:

@@ -93,6 +93,36 @@ def check_secret(settings: Settings, probe: Probe) -> Iterator[Problem]:
         )
 
 
+# The ledger's two signing keys (docs/ledger.md): the setting, whether the key is derived
+# from the secret, what it signs (vi, en), and how to make a key of its own.
+SIGNING_KEYS: list[tuple[str, Callable[[Settings], bool], str, str, str]] = [
+    ("HOSO_LEDGER_SIGNING_KEY", lambda s: s.ledger_key_is_derived,
+     "checkpoint của sổ cái", "ledger checkpoints", "hoso ledger keygen"),
+    ("HOSO_EVENT_SIGNING_KEY", lambda s: s.event_key_is_derived,
+     "sự kiện sổ cái", "ledger events", "hoso ledger keygen --name <origin>/events"),
+]  # fmt: skip
+
+
+def check_signing_keys(settings: Settings, probe: Probe) -> Iterator[Problem]:
+    # A warning, not fatal: the derived key signs correctly and a fresh install must sign
+    # from its first minute; but the secret now guards the ledger's signatures too.
+    if settings.environment != "production":
+        return
+    for setting, derived, what_vi, what_en, keygen in SIGNING_KEYS:
+        if derived(settings):
+            yield warning(
+                setting,
+                f"chưa đặt (cả {setting}_FILE): {what_vi} được ký bằng khoá suy ra từ "
+                "HOSO_SECRET_KEY, nên ai lộ khoá bí mật của ứng dụng cũng giả được chữ ký "
+                "sổ cái, và đổi HOSO_SECRET_KEY là đổi luôn khoá ký; tạo khoá riêng bằng "
+                f"`{keygen}` (docs/ledger.md)",
+                f"is unset (and {setting}_FILE): {what_en} are signed with a key derived from "
+                "HOSO_SECRET_KEY, so a leaked app secret forges ledger signatures and changing "
+                f"the secret changes the signing key; make a key of its own with `{keygen}` "
+                "(docs/ledger.md)",
+            )
+
+
 def check_vietqr(settings: Settings, probe: Probe) -> Iterator[Problem]:
     if settings.vietqr_account == PLACEHOLDER_VIETQR_ACCOUNT:
         yield fatal(
@@ -306,6 +336,7 @@ def check_gateways(settings: Settings, probe: Probe) -> Iterator[Problem]:
 CONFIG_CHECKS: list[Check] = [
     check_environment,
     check_secret,
+    check_signing_keys,
     check_vietqr,
     check_sms,
     check_tls,

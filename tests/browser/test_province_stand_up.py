@@ -21,6 +21,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +32,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from core.catalogue.service import KINDS
 from core.cli import app as hoso
+from core.custody.checkpoints import heads_file
+from core.custody.note import Signer
 from core.db import DatabaseUrls, make_sessionmaker, scratch_database_with_roles
 from core.identity.models import User
 from core.migrate import migrate_schema
@@ -116,10 +119,18 @@ def sms_gateway() -> Iterator[Receiver]:
 
 @pytest.fixture
 def production(
-    empty_database: DatabaseUrls, sms_gateway: Receiver, monkeypatch: pytest.MonkeyPatch
+    empty_database: DatabaseUrls,
+    sms_gateway: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> Iterator[Settings]:
-    """A production configuration as .env.example's production block asks for it."""
+    """A production configuration as .env.example's production block asks for it: its own
+    signing keys, and the heads file where the province keeps it (here the test's folder:
+    the worker's first pass signs a head, which once landed in the checkout's data dir)."""
     environment = {
+        "HOSO_LEDGER_SIGNING_KEY": Signer.generate("hoso.cantho.example.vn/custody-ledger").skey(),
+        "HOSO_EVENT_SIGNING_KEY": Signer.generate("hoso.cantho.example.vn/events").skey(),
+        "HOSO_LEDGER_HEADS_FILE": str(tmp_path / "ledger-heads.jsonl"),
         "HOSO_ENVIRONMENT": "production",
         "HOSO_SECRET_KEY": secrets.token_urlsafe(48),
         "HOSO_PUBLIC_BASE_URL": "https://hoso.cantho.example.vn",
@@ -283,6 +294,7 @@ def _stand_up(base: str, urls: DatabaseUrls, factory: Any, gateway: Receiver,
         citizen.click("button[type=submit]")
         citizen.wait_for_selector("#code")
         _hoso("worker", "--once")  # what the deployment's worker service does every second
+        assert heads_file(get_settings()).is_file()  # its first head, where it was configured
         code = _sms_code(gateway, number)
         citizen.fill("#code", code)
         _shot(citizen, "6_citizen_code_from_sms")

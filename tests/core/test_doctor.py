@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from core.custody.note import Signer
 from core.db import DatabaseUrls
-from core.ops.doctor import Probe, Severity, diagnose
+from core.ops.doctor import CONFIG_CHECKS, Probe, Problem, Severity, diagnose
 from core.settings import Settings
 from tests.receiver import Receiver, receiver
 
@@ -32,10 +33,17 @@ def sms_gateway() -> Iterator[Receiver]:
         yield gateway
 
 
+# Keys of their own (``hoso ledger keygen``), not derived from the secret.
+LEDGER_KEY = Signer.generate("hoso.bacninh.example.vn/custody-ledger").skey()
+EVENT_KEY = Signer.generate("hoso.bacninh.example.vn/custody-ledger/events").skey()
+
+
 def good_settings(database_url: str, sms_url: str) -> dict[str, str]:
     return {
         "HOSO_ENVIRONMENT": "production",
         "HOSO_SECRET_KEY": PRIVATE_SECRET,
+        "HOSO_LEDGER_SIGNING_KEY": LEDGER_KEY,
+        "HOSO_EVENT_SIGNING_KEY": EVENT_KEY,
         "HOSO_VIETQR_ACCOUNT": "0011004455667",
         "HOSO_SMS_SENDER": "webhook",
         "HOSO_SMS_WEBHOOK_URL": sms_url,
@@ -73,6 +81,46 @@ def test_the_default_configuration_lists_each_fatal_problem() -> None:
 
 def test_a_correct_configuration_is_silent(database_url: str, sms_gateway: Receiver) -> None:
     assert diagnose(settings_from(good_settings(database_url, sms_gateway.url))) == []
+
+
+def signing_key_warnings(settings: Settings) -> dict[str, Problem]:
+    keys = ("HOSO_LEDGER_SIGNING_KEY", "HOSO_EVENT_SIGNING_KEY")
+    return {p.setting: p for p in diagnose(settings, Probe(offline=True), CONFIG_CHECKS)
+            if p.setting in keys}  # fmt: skip
+
+
+def test_production_with_keys_derived_from_the_secret_is_warned_of_each() -> None:
+    explicit = settings_from(good_settings("unused", "unused"))
+    assert signing_key_warnings(explicit) == {}
+    # None, not absent: the run's environment configures an event key for every test.
+    derived = explicit.model_copy(update={"ledger_signing_key": None, "event_signing_key": None})
+    warned = signing_key_warnings(derived)
+    assert set(warned) == {"HOSO_LEDGER_SIGNING_KEY", "HOSO_EVENT_SIGNING_KEY"}
+    for setting, problem in warned.items():
+        assert problem.severity is Severity.warning  # production still starts: it signs
+        assert f"{setting}_FILE" in problem.line() and "HOSO_SECRET_KEY" in problem.line()
+        assert "leaked app secret forges ledger signatures" in problem.en
+        assert "lộ khoá bí mật" in problem.vi
+    assert "`hoso ledger keygen --name <origin>/events`" in warned["HOSO_EVENT_SIGNING_KEY"].en
+    # A key file counts as a key of its own; only the missing one is named.
+    one_file = derived.model_copy(update={"ledger_signing_key_file": Path("/run/secrets/k")})
+    assert set(signing_key_warnings(one_file)) == {"HOSO_EVENT_SIGNING_KEY"}
+    # Outside production the derived keys are the point (the demo, the tests): no warning.
+    assert signing_key_warnings(derived.model_copy(update={"environment": "development"})) == {}
+
+
+def test_the_doctor_command_warns_of_derived_keys_and_still_passes(
+    database_url: str, sms_gateway: Receiver
+) -> None:
+    env = good_settings(database_url, sms_gateway.url)
+    del env["HOSO_LEDGER_SIGNING_KEY"], env["HOSO_EVENT_SIGNING_KEY"]
+    done = run_hoso("doctor", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == [
+        "[CẢNH BÁO/WARNING] HOSO_LEDGER_SIGNING_KEY",
+        "[CẢNH BÁO/WARNING] HOSO_EVENT_SIGNING_KEY",
+    ], lines
 
 
 def test_the_ledger_owner_as_app_role_is_fatal(
@@ -124,7 +172,11 @@ def test_an_unreachable_brandname_sms_provider_is_fatal(database_url: str) -> No
 
 
 def run_hoso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOSO_", "DATABASE_"))}
+    # Only the given settings; but the run's data dir, so nothing lands in the checkout's.
+    keep = ("HOSO_DATA_DIR", "HOSO_SMS_FILE_PATH")
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HOSO_", "DATABASE_")) or k in keep
+    }
     return subprocess.run(
         [sys.executable, "-m", "core.cli", *args],
         cwd=ROOT,
