@@ -28,7 +28,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-vie \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hoso \
-    && useradd --system --uid 10001 --gid hoso --home-dir /app --no-create-home hoso
+    && useradd --system --uid 10001 --gid hoso --home-dir /app --no-create-home hoso \
+    # The data dir (signed ledger heads): a volume in compose, writable by hoso; a fresh
+    # named volume takes this ownership from the image.
+    && mkdir -p /var/lib/hoso && chown hoso:hoso /var/lib/hoso
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /app /app
 WORKDIR /app
@@ -36,7 +39,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOSO_ENVIRONMENT=production \
-    HOSO_DATA_DIR=/tmp/hoso-data
+    HOSO_DATA_DIR=/var/lib/hoso
 USER hoso
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --retries=10 \

@@ -92,6 +92,12 @@ def test_compose_structure() -> None:
         assert service["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"}
         }, name
+        # The ledger's own keys reach both (events are signed in each; the app publishes the
+        # heads key), and the signed heads outlive the container.
+        assert {"HOSO_LEDGER_SIGNING_KEY", "HOSO_EVENT_SIGNING_KEY"} <= set(env), name
+        assert env["HOSO_DATA_DIR"] == "/var/lib/hoso", name
+        assert "hosodata:/var/lib/hoso" in service["volumes"], name
+    assert "hosodata" in compose_file()["volumes"]
     assert services["db"]["healthcheck"]["test"]
     # One image, built once, run by three services.
     assert [s.get("image") for s in services.values() if "build" in s] == ["hoso:latest"]
