@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -101,12 +101,14 @@ def dossier_slip(
 def runsheet(
     caller: FieldCaller,
     session: SessionDep,
+    now: NowDep,
     day: Annotated[date | None, Query(alias="date", description="Default: today (UTC+7)")] = None,
     courier_id: Annotated[int | None, Query(description="A dispatcher reading a courier's")] = None,
 ) -> RunSheetOut:
     """The day's stops in order, with windows, ETA, place and the items expected at each.
     A citizen's phone number is given in full only on the caller's own stops."""
-    day = day or datetime.now(VN).date()
+    # Today by the server's one clock (edge.deps.get_now), as every other page reads it.
+    day = day or now.astimezone(VN).date()
     who, stops = run_sheet(session, caller.user, day, courier_id)
     count = day_count(stop.status for stop in stops)
     return RunSheetOut(

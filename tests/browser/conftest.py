@@ -10,8 +10,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from core.settings import Settings
+from edge.deps import get_now
 
 SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 # A mid-range Android phone, the couriers' and most citizens' device.
@@ -70,10 +72,41 @@ def serving(app: FastAPI, *, start_within_s: float = 30) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, live_settings: Settings) -> Iterator[str]:
+def live_app(database_url: str, live_settings: Settings) -> FastAPI:
+    """The app ``live_server`` serves, for a test that moves its clock (``server_clock``)."""
+    return create_app(live_settings, url=database_url)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: FastAPI) -> Iterator[str]:
     """The whole app on 127.0.0.1:<free port>, for the browser to load."""
-    with serving(create_app(live_settings, url=database_url), start_within_s=20) as base:
+    with serving(live_app, start_within_s=20) as base:
         yield base
+
+
+@contextmanager
+def server_clock(app: FastAPI, at: datetime) -> Iterator[Callable[[], datetime]]:
+    """The server's clock (``edge.deps.get_now``) moved to ``at`` and running on from there:
+    the real clock shifted by a fixed offset, so time still moves forward and requests keep
+    their order. Yields that clock, for what the test does through the services meanwhile;
+    the server is back on the real clock afterwards (the server is shared by the session)."""
+    offset = at - datetime.now(UTC)
+
+    def now() -> datetime:
+        return datetime.now(UTC) + offset
+
+    async def shifted_now() -> datetime:
+        return now()
+
+    before = app.dependency_overrides.get(get_now)
+    app.dependency_overrides[get_now] = shifted_now
+    try:
+        yield now
+    finally:
+        if before is None:
+            del app.dependency_overrides[get_now]
+        else:
+            app.dependency_overrides[get_now] = before
 
 
 @pytest.fixture

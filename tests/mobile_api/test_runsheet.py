@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from core.cases.service import register_result
 from core.custody.parties import Actor
 from core.dispatch.models import RouteStop
 from core.settings import Settings
+from edge.deps import get_now
 from tests.factories import (
     dossier_of,
     home_post_office,
@@ -129,3 +130,18 @@ def test_a_procedure_asking_for_a_certified_copy_is_on_the_sheet(
     sheet = client.get("/mobile/v1/runsheet", params={"date": DAY.isoformat()}, headers=headers)
     assert sheet.status_code == 200, sheet.text
     assert sheet.json()["stops"][0]["documents"][0]["form"] == "certified_copy"
+
+
+def test_without_a_date_the_sheet_is_of_today_by_the_servers_clock(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """The day asked for by default is the server clock's (``edge.deps.get_now``) day in
+    Vietnam: at 00:30 there (17:30 UTC the evening before) it is already the new day."""
+    courier, headers = signed_in(client, db)
+    _stop(db, courier.id, 1, "home_pickup", make_case(db, settings))
+    half_past_midnight = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # 00:30 on DAY in Vietnam
+    client.app.dependency_overrides[get_now] = lambda: half_past_midnight  # type: ignore[attr-defined]
+    sheet = client.get("/mobile/v1/runsheet", headers=headers)
+    assert sheet.status_code == 200, sheet.text
+    assert sheet.json()["date"] == DAY.isoformat()
+    assert [s["sequence"] for s in sheet.json()["stops"]] == [1]
