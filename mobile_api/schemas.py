@@ -7,7 +7,7 @@ changes on its own. Field descriptions land in the OpenAPI document phone develo
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from core.courier.sync import MAX_CLOCK_LEAD
 from core.custody.parties import RECEIVER_PATTERN, parse_receiver
 from core.custody.transitions import TRANSITIONS
 from core.errors import InvalidInput
@@ -30,8 +31,6 @@ from core.media.service import SHA256_PATTERN, is_sha256
 MAX_BATCH = 500
 SHA256 = SHA256_PATTERN
 PARTY = RECEIVER_PATTERN
-# A phone's clock may run a little fast; an event further ahead is a broken clock or a typo.
-MAX_CLOCK_LEAD = timedelta(days=1)
 _MAX_JSON = 8 * 1024
 _KINDS: list[JsonValue] = [*sorted(k for k, rule in TRANSITIONS.items() if not rule.service_only)]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,6 +35,10 @@ from core.outbox.citizen import send_to_citizen
 from core.settings import Settings
 from labels.errors import InvalidCode
 from labels.s10 import validate_item_id
+
+# A phone's clock may run a little fast; an event further ahead is a broken clock or a typo.
+# One rule for every statement a phone makes (the scan sync and the door-step forms).
+MAX_CLOCK_LEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ def sync(
     for index, entry in enumerate(entries):
         if isinstance(entry, Malformed):
             results[index] = rejected(entry)
+            continue
+        if entry.occurred_at > now + MAX_CLOCK_LEAD:
+            results[index] = rejected(Malformed(
+                client_event_id=entry.client_key, code=entry.code,
+                reason_code="invalid_input", field="occurred_at",
+                detail="occurred_at: is more than a day ahead of the server's clock",
+            ))  # fmt: skip
             continue
         if device_signed and actor.device_id is not None:
             checked = check_scan(entry, keys, required=settings.device_signatures_required)

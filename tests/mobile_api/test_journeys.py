@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -115,6 +115,29 @@ def test_pickup_at_the_door_and_its_dossier_slip(
     again = client.post("/mobile/v1/pickups", json=body, headers=headers)
     assert again.status_code == 200 and again.json()["replayed"] is True
     assert len(_events(db, item.id)) == 2
+
+
+def test_a_door_form_from_a_phone_two_days_ahead_is_refused_and_records_nothing(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    """The door-step forms keep the scan sync's clock rule (``core.courier.sync``)."""
+    _, headers = signed_in(client, db)
+    case = make_case(db, settings)
+    item = dossier_of(db, case)
+    before = len(_events(db, item.id))
+    attempt = _door(item.code, reason_code="addressee_absent",
+                    occurred_at=(datetime.now(VN) + timedelta(days=2)).isoformat())  # fmt: skip
+    answer = client.post("/mobile/v1/deliveries/attempts", json=attempt, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "occurred_at"
+    assert "ahead of the server's clock" in answer.json()["detail"]
+    db.expire_all()
+    assert len(_events(db, item.id)) == before
+    # The same form at the phone's right time is only then judged on its merits.
+    answer = client.post("/mobile/v1/deliveries/attempts",
+                         json={**attempt, "occurred_at": datetime.now(VN).isoformat()},
+                         headers=headers)  # fmt: skip
+    assert answer.json().get("field") != "occurred_at", answer.text
 
 
 @pytest.mark.parametrize(
