@@ -698,9 +698,12 @@ def vehicle_for(
         b_lo, b_hi = _at_s(settings.dispatch_break_earliest), _at_s(settings.dispatch_break_latest)
         if available_at is not None:
             b_lo = max(b_lo, available_at)
-        # A break whose latest start has passed is taken (or skipped): not planned again.
-        if b_lo <= b_hi:
-            brk = Break(TimeWindow(b_lo, b_hi), settings.dispatch_break_minutes * 60)
+        b_lo = max(b_lo, start)
+        length = settings.dispatch_break_minutes * 60
+        # A break whose latest start has passed is taken (or skipped): not planned again. A
+        # shift that ends before the break could be over (a morning shift) has none.
+        if b_lo <= b_hi and b_lo + length <= end:
+            brk = Break(TimeWindow(b_lo, b_hi), length)
     ready = None if available_at is None else min(max(available_at, start), end)
     return Vehicle(
         id=str(courier.id),

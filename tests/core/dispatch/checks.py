@@ -136,11 +136,17 @@ def _lunch_violations(
     out: list[str] = []
     earliest = _clock(day, settings.dispatch_break_earliest)
     latest = _clock(day, settings.dispatch_break_latest)
+    length = timedelta(minutes=settings.dispatch_break_minutes)
+    # A shift that ends before lunch could be over has none.
+    shift_has_lunch = max(earliest, _clock(day, settings.dispatch_shift_start)) + length <= _clock(
+        day, settings.dispatch_shift_end
+    )
     for courier, stops in routes.items():
         brk = header.breaks.get(str(courier))
         if brk is None:
             # Planned before the lunch window closed, a courier with work ahead has lunch.
-            if header.planned_at < latest and any(s.status == "planned" for s in stops):
+            planned = any(s.status == "planned" for s in stops)
+            if shift_has_lunch and header.planned_at < latest and planned:
                 out.append(f"courier {courier}: no lunch break in the plan")
             continue
         start = datetime.fromisoformat(brk["start"])
