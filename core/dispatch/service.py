@@ -355,8 +355,16 @@ def current_plan(session: Session, day: Day) -> Plan:
         seq = prefix + rest
         brk = breaks.get(vid)
         if veh.brk is not None and seq:
-            at = max(len(prefix), min(int(brk["after"]) if brk else len(seq), len(seq)))
-            seq.insert(at, BREAK)
+            # Before the first stop the saved plan has at or after the break's start: by time,
+            # not by count ("after"), since a stop taken out of the route before the break
+            # (a cancellation) would otherwise push lunch past an afternoon stop.
+            at = len(seq)
+            if brk:
+                start = datetime.fromisoformat(str(brk["start"]))
+                at = next((k for k, sid in enumerate(seq)
+                           if (eta := day.stop_rows[sid].eta) is not None and eta >= start),
+                          len(seq))  # fmt: skip
+            seq.insert(max(len(prefix), at), BREAK)
         sequences[vid] = seq
     return schedule_routes(day.problem, sequences, engine="saved")
 
