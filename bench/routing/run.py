@@ -490,6 +490,7 @@ def run_lunch(stops: int, couriers: int, budget: float, seeds: list[int]) -> str
     """A province day (Bắc Ninh, ``routing.scenario``) with lunch on and off, and why each
     stop is left out: no courier could serve it even with an empty day (infeasible), it
     still fits the plan by insertion (the planner missed it), or neither (the day is full)."""
+    from core.dispatch.service import repair
     from routing.model import Plan
     from routing.scenario import biggest_ward_post_offices, province_day
     from routing.windows import insertion_cost
@@ -510,12 +511,17 @@ def run_lunch(stops: int, couriers: int, budget: float, seeds: list[int]) -> str
                         for u in p.unassigned)  # fmt: skip
             fits = sum(insertion_cost(problem, p, ships[u.task_id]) is not None
                        for u in p.unassigned)  # fmt: skip
+            # What the dispatch service keeps: its repair pass (exhaustive insertion, the break
+            # at every place) after the planner, given up to 2 s here.
+            repaired = repair(problem, p, deadline=time.perf_counter() + 2.0)
             lines.append(
                 f"{stops} stops, {couriers} couriers, seed {seed}, "
                 f"lunch {'on ' if breaks else 'off'}: "
                 f"engine {p.engine}, wall {wall:.2f} s, {len(p.unassigned)} shipments unassigned "
                 f"({alone} infeasible even alone, {fits} would fit by insertion, "
-                f"{len(p.unassigned) - alone - fits} for lack of room), "
+                f"{len(p.unassigned) - alone - fits} for lack of room; "
+                f"{len(repaired.unassigned)} after the service's repair pass, "
+                f"{len(check_plan(problem, repaired))} violations there), "
                 f"{len(check_plan(problem, p))} violations, {p.duration / 3600:.1f} courier-hours "
                 f"(load {os.getloadavg()[0]:.1f})"
             )
