@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.booking.service import cancel_booking
 from core.cases.models import Case
 from core.courier.eta import CourierSnapshot, StopLine, eta_at
 from core.courier.progress import StopProgress
@@ -153,3 +154,41 @@ def test_the_citizens_live_eta_waits_for_the_couriers_lunch() -> None:
     later = eta_at(CourierSnapshot("An", (done, door), (_at(12, 30), 21.184, 106.07), lunch), 2,
                    _at(12, 30))  # fmt: skip
     assert later is not None and later.live_eta is not None and later.live_eta < _at(12, 31)
+
+
+def test_a_cancelled_morning_stop_does_not_push_lunch_into_the_afternoon(
+    db: Session, settings: Settings, post: PostOffice, office: Office, courier: User
+) -> None:
+    rng = random.Random(13)
+    citizen = make_user(db, "citizen", phone="0978111222")
+    cases = [
+        make_case(db, settings, post_office=post, office=office, service_option="send",
+                  now=MORNING - timedelta(days=1), lat=21.18 + rng.uniform(-0.02, 0.02),
+                  lon=106.07 + rng.uniform(-0.02, 0.02), pickup_window_start=w[0],
+                  pickup_window_end=w[1], citizen_user_id=citizen.id, contact_phone="0978111222")
+        for w in WINDOWS
+    ]  # fmt: skip
+    plan_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING, time_limit_s=1.0)
+    before_lunch = _before(db, post, courier)
+    # The morning's first booking is cancelled: its two stops leave the route before lunch.
+    first = min(cases[:3], key=lambda c: db.scalars(select(RouteStop.eta).where(
+        RouteStop.case_id == c.id, RouteStop.kind == "home_pickup")).one() or MORNING)  # fmt: skip
+    cancel_booking(db, citizen, first.id, now=MORNING)
+    summary = update_day(db, settings, post_office_id=post.id, day=DAY, now=MORNING)
+    header = db.get(DispatchPlan, summary.plan_id)
+    assert header is not None and header.trigger == "update"  # re-timed, not re-planned
+    assert saved_plan_violations(db, settings, post.id, DAY) == []
+    moved, _ = _lunch(db, post, courier)
+    assert _at(11, 30) <= moved <= _at(13)
+    # Lunch stays between the same stops: only the cancelled ones are gone from before it.
+    gone = set(db.scalars(select(RouteStop.id).where(RouteStop.case_id == first.id)))
+    assert gone and gone <= before_lunch
+    assert _before(db, post, courier) == before_lunch - gone
+
+
+def _before(db: Session, post: PostOffice, courier: User) -> set[int]:
+    """The courier's planned stops before lunch in the latest saved plan."""
+    start, _ = _lunch(db, post, courier)
+    rows = db.scalars(select(RouteStop).where(RouteStop.courier_id == courier.id,
+                                              RouteStop.status == "planned"))  # fmt: skip
+    return {r.id for r in rows if r.eta is not None and r.eta < start}
