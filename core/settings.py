@@ -146,14 +146,14 @@ class Settings(BaseSettings):
     vietqr_account_name: str = "BUU DIEN TINH BAC NINH"
     # -- dispatch (core/dispatch, docs/dispatch.md) ------------------------------------------
     # Default courier day, local time (Asia/Ho_Chi_Minh): shift, one break that must start in
-    # [earliest, latest], and what a motorbike carries. No break by default: only VROOM
-    # models breaks, and pyvroom 1.15.2 cannot make a courier wait for the break window, so
-    # a day that ends before lunch loses stops (docs/dispatch.md); set 45 to plan lunch.
+    # [earliest, latest], and what a motorbike carries. Lunch is planned by default: PyVRP
+    # models the break (a client per courier), so a courier may wait for it after a morning's
+    # last stop and no feasible stop is left out for it (docs/dispatch.md); 0 = no break.
     dispatch_shift_start: time = time(7, 30)
     dispatch_shift_end: time = time(17, 30)
     dispatch_break_earliest: time = time(11, 30)
     dispatch_break_latest: time = time(13, 0)
-    dispatch_break_minutes: int = Field(default=0, ge=0, le=180)
+    dispatch_break_minutes: int = Field(default=45, ge=0, le=180)
     dispatch_courier_capacity: int = Field(default=25, ge=1)
     # One-stop offices take and release items in office hours.
     dispatch_office_open: time = time(7, 30)

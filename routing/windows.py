@@ -6,6 +6,12 @@ forward/backward time slack so each try is O(1) amortised). Only for windows whe
 finds nothing, and only if a solver budget is given, is a short re-plan tried: insertion
 is conservative (it never reorders existing stops), so the solver can rescue a window it
 misses, at the price of possibly reshuffling other routes.
+
+A courier's break stays in every try: it is taken where the courier is, so a stop inserted
+just before it moves it there, and it must still start inside its window and last its
+length. A courier with a break but no route yet is given the break at the post office,
+which the new stops may precede or follow (a route of one break). So a window that fits
+only by working through lunch is not offered, and one that fits around lunch is.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from routing.model import Plan, Problem, Route, Shipment, TimeWindow, Vehicle
 
@@ -42,6 +51,11 @@ def _nodes(
         first_load = first.load_after - deltas.get(first.stop_id, 0)
     out = [_Node(veh.start, float(veh.shift.start), inf, 0.0, first_load, False)]
     loc = veh.start
+    if not visits and veh.brk is not None:
+        # No route yet: the day of a courier who only has lunch. Stops inserted before the
+        # break move it to where the courier then is (see insertion_cost).
+        w = veh.brk.window
+        out.append(_Node(loc, float(w.start), float(w.end), veh.brk.duration, 0, True))
     for v in visits:
         if v.kind == "break":
             assert veh.brk is not None
@@ -68,6 +82,7 @@ class _Slack:
     nodes: list[_Node]
     dep: list[float]  # earliest departure from each node
     late: list[float]  # latest start at each node that keeps the rest feasible
+    last: int  # node of the last fixed-prefix stop: nothing is inserted before it
 
 
 def _prepare(problem: Problem, plan: Plan) -> list[_Slack]:
@@ -81,19 +96,20 @@ def _prepare(problem: Problem, plan: Plan) -> list[_Slack]:
         nodes = _nodes(problem, veh, plan.route_of(veh.id), deltas)
         m = len(nodes)
         n_prefix = len(veh.fixed_prefix)
+        last = _prefix_end(nodes, n_prefix)
         dep = [0.0] * m
         dep[0] = float(veh.shift.start)
         if not n_prefix and veh.available_at is not None:
             dep[0] = max(dep[0], float(veh.available_at))
         for k in range(1, m):
             ready = dep[k - 1]
-            if k == n_prefix + 1 and n_prefix and veh.available_at is not None:
+            if k == last + 1 and n_prefix and veh.available_at is not None:
                 # the courier continues after the fixed prefix no earlier than "now"
                 ready = max(ready, float(veh.available_at))
             arr = ready + float(dur[nodes[k - 1].loc, nodes[k].loc])
             dep[k] = max(arr, nodes[k].ws) + nodes[k].service
         if n_prefix and veh.available_at is not None:
-            dep[n_prefix] = max(dep[n_prefix], float(veh.available_at))
+            dep[last] = max(dep[last], float(veh.available_at))
         late = [0.0] * m
         late[m - 1] = nodes[m - 1].we
         for k in range(m - 2, -1, -1):
@@ -101,8 +117,38 @@ def _prepare(problem: Problem, plan: Plan) -> list[_Slack]:
                 nodes[k].we,
                 late[k + 1] - float(dur[nodes[k].loc, nodes[k + 1].loc]) - nodes[k].service,
             )
-        out.append(_Slack(veh, nodes, dep, late))
+        out.append(_Slack(veh, nodes, dep, late, last))
     return out
+
+
+def _prefix_end(nodes: list[_Node], n_prefix: int) -> int:
+    """Index of the node of the last fixed-prefix stop (0, the start, without a prefix)."""
+    if not n_prefix:
+        return 0
+    real = 0
+    for k in range(1, len(nodes)):
+        real += not nodes[k].is_break
+        if real == n_prefix:
+            return k
+    return len(nodes) - 2
+
+
+def _next_real(nodes: list[_Node], k: int) -> int:
+    """The first node at or after ``k`` that is not the break."""
+    return k + 1 if nodes[k].is_break else k
+
+
+def _rest_fits(dur: npt.NDArray[np.float64], sl: _Slack, k: int, loc: int, t: float) -> bool:
+    """Whether the route from node ``k`` on still holds when the courier leaves ``loc`` at
+    ``t`` for it. A break at ``k`` is taken at ``loc``, where the courier then is."""
+    nodes, late = sl.nodes, sl.late
+    if nodes[k].is_break:
+        start = max(t, nodes[k].ws)
+        if start > nodes[k].we + _EPS:
+            return False
+        t = start + nodes[k].service
+        k += 1
+    return t + float(dur[loc, nodes[k].loc]) <= late[k] + _EPS
 
 
 def insertion_cost(
@@ -127,62 +173,59 @@ def insertion_cost(
         if shipment.amount > veh.capacity:
             continue
         m = len(nodes)
-        for a in range(len(veh.fixed_prefix), m - 1):
-            if nodes[a + 1].is_break:
-                # Inserting right before a break would move where the break is taken.
-                continue
+        for a in range(sl.last, m - 1):
+            # The pickup goes after node ``a``; a break right after it moves to the pickup.
             na = nodes[a]
             arr_p = dep[a] + float(dur[na.loc, p.location])
             start_p = max(arr_p, pws)
             if start_p > pwe + _EPS or na.load_after + shipment.amount > veh.capacity:
                 continue
             dep_p = start_p + sp
-            base = float(dur[na.loc, nodes[a + 1].loc])
+            after = nodes[_next_real(nodes, a + 1)].loc
+            base = float(dur[na.loc, after])
             # drop right after the pickup
             arr_d = dep_p + float(dur[p.location, d.location])
             start_d = max(arr_d, dws)
-            if start_d <= dwe + _EPS:
-                dep_d = start_d + sd
-                nxt = nodes[a + 1]
-                if dep_d + float(dur[d.location, nxt.loc]) <= late[a + 1] + _EPS:
-                    cost = (
-                        float(dur[na.loc, p.location])
-                        + float(dur[p.location, d.location])
-                        + float(dur[d.location, nxt.loc])
-                        - base
-                    )
-                    if best is None or cost < best[0]:
-                        best = (cost, veh.id)
+            if start_d <= dwe + _EPS and _rest_fits(dur, sl, a + 1, d.location, start_d + sd):
+                cost = (
+                    float(dur[na.loc, p.location])
+                    + float(dur[p.location, d.location])
+                    + float(dur[d.location, after])
+                    - base
+                )
+                if best is None or cost < best[0]:
+                    best = (cost, veh.id)
             # drop later: walk the route with the pickup inserted
             t = dep_p
             prev = p.location
-            cost_p = (
-                float(dur[na.loc, p.location]) + float(dur[p.location, nodes[a + 1].loc]) - base
-            )
+            cost_p = float(dur[na.loc, p.location]) + float(dur[p.location, after]) - base
             for k in range(a + 1, m - 1):
                 nk = nodes[k]
-                arr = t + float(dur[prev, nk.loc])
-                if arr > late[k] + _EPS or nk.load_after + shipment.amount > veh.capacity:
-                    break
-                t = max(arr, nk.ws) + nk.service
-                prev = nk.loc
-                if nodes[k + 1].is_break:
-                    continue
-                nxt = nodes[k + 1]
+                if nk.is_break:
+                    # taken where the courier is (after the pickup, if it comes right after)
+                    start = max(t, nk.ws)
+                    if start > nk.we + _EPS:
+                        break
+                    t = start + nk.service
+                else:
+                    arr = t + float(dur[prev, nk.loc])
+                    if arr > late[k] + _EPS or nk.load_after + shipment.amount > veh.capacity:
+                        break
+                    t = max(arr, nk.ws) + nk.service
+                    prev = nk.loc
+                nxt = nodes[_next_real(nodes, k + 1)].loc
                 arr_d = t + float(dur[prev, d.location])
                 start_d = max(arr_d, dws)
-                if start_d > dwe + _EPS:
+                if start_d > dwe + _EPS or not _rest_fits(dur, sl, k + 1, d.location, start_d + sd):
                     continue
-                dep_d = start_d + sd
-                if dep_d + float(dur[d.location, nxt.loc]) <= late[k + 1] + _EPS:
-                    cost = (
-                        cost_p
-                        + float(dur[prev, d.location])
-                        + float(dur[d.location, nxt.loc])
-                        - float(dur[prev, nxt.loc])
-                    )
-                    if best is None or cost < best[0]:
-                        best = (cost, veh.id)
+                cost = (
+                    cost_p
+                    + float(dur[prev, d.location])
+                    + float(dur[d.location, nxt])
+                    - float(dur[prev, nxt])
+                )
+                if best is None or cost < best[0]:
+                    best = (cost, veh.id)
     return best
 
 

@@ -141,7 +141,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--couriers", type=int, default=15)
     ap.add_argument("--bookings", type=int, default=30, help="window checks to time")
-    ap.add_argument("--break-minutes", type=int, default=0, help="courier break (0 = none)")
+    ap.add_argument("--break-minutes", type=int, default=None,
+                    help="courier break (0 = none; default: the setting, 45)")  # fmt: skip
     args = ap.parse_args()
     # A scratch database on the configured server, else on an embedded PostgreSQL.
     server = os.environ.get("HOSO_BENCH_DATABASE_URL") or os.environ.get("HOSO_TEST_DATABASE_URL")
@@ -150,8 +151,9 @@ def main() -> None:
 
 
 def _measure(url: str, args: argparse.Namespace) -> None:
-    settings = Settings(environment="test", secret_key="bench", database_url=url,
-                        dispatch_break_minutes=args.break_minutes)  # fmt: skip
+    settings = Settings(environment="test", secret_key="bench", database_url=url)
+    if args.break_minutes is not None:
+        settings = settings.model_copy(update={"dispatch_break_minutes": args.break_minutes})
     engine = create_engine(url)
     try:
         upgrade(url)
@@ -163,7 +165,7 @@ def _measure(url: str, args: argparse.Namespace) -> None:
             )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, budget "
               f"{args.time_limit} s, {args.couriers} couriers, "
-              f"break {args.break_minutes} min")  # fmt: skip
+              f"break {settings.dispatch_break_minutes} min")  # fmt: skip
         # The day's first plan creates its 300 stop rows; later plans of the day update them.
         with factory.begin() as session:
             t0 = time.perf_counter()

@@ -486,6 +486,48 @@ def run_scenario(repeats: int) -> str:
     return "\n".join(lines)
 
 
+def run_lunch(stops: int, couriers: int, budget: float, seeds: list[int]) -> str:
+    """A province day (Bắc Ninh, ``routing.scenario``) with lunch on and off, and why each
+    stop is left out: no courier could serve it even with an empty day (infeasible), it
+    still fits the plan by insertion (the planner missed it), or neither (the day is full)."""
+    from core.dispatch.service import repair
+    from routing.model import Plan
+    from routing.scenario import biggest_ward_post_offices, province_day
+    from routing.windows import insertion_cost
+
+    start_workers()
+    offices = biggest_ward_post_offices("24", 5)
+    lines = []
+    for seed in seeds:
+        for breaks in (True, False):
+            problem = province_day("24", offices, stops=stops, couriers=couriers, seed=seed,
+                                   breaks=breaks)  # fmt: skip
+            t0 = time.perf_counter()
+            p = plan(problem, time_limit_s=budget)
+            wall = time.perf_counter() - t0
+            ships = {sh.id: sh for sh in problem.shipments}
+            empty = Plan((), (), "empty")
+            alone = sum(insertion_cost(problem, empty, ships[u.task_id]) is None
+                        for u in p.unassigned)  # fmt: skip
+            fits = sum(insertion_cost(problem, p, ships[u.task_id]) is not None
+                       for u in p.unassigned)  # fmt: skip
+            # What the dispatch service keeps: its repair pass (exhaustive insertion, the break
+            # at every place) after the planner, given up to 2 s here.
+            repaired = repair(problem, p, deadline=time.perf_counter() + 2.0)
+            lines.append(
+                f"{stops} stops, {couriers} couriers, seed {seed}, "
+                f"lunch {'on ' if breaks else 'off'}: "
+                f"engine {p.engine}, wall {wall:.2f} s, {len(p.unassigned)} shipments unassigned "
+                f"({alone} infeasible even alone, {fits} would fit by insertion, "
+                f"{len(p.unassigned) - alone - fits} for lack of room; "
+                f"{len(repaired.unassigned)} after the service's repair pass, "
+                f"{len(check_plan(problem, repaired))} violations there), "
+                f"{len(check_plan(problem, p))} violations, {p.duration / 3600:.1f} courier-hours "
+                f"(load {os.getloadavg()[0]:.1f})"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--time-limit", type=float, action="append", help="budget(s) in s")
@@ -496,7 +538,10 @@ def main() -> None:
         help="all = 56 Solomon + 56 Li & Lim + the 200-customer ones; quick = 14",
     )
     ap.add_argument("--instances", help="comma list of instance names (overrides --set)")
-    ap.add_argument("--part", choices=["all", "bench", "scenario"], default="all")
+    ap.add_argument("--part", choices=["all", "bench", "scenario", "lunch"], default="all")
+    ap.add_argument("--lunch-stops", type=int, default=120, help="--part lunch: stops per day")
+    ap.add_argument("--lunch-couriers", type=int, default=6, help="--part lunch: couriers")
+    ap.add_argument("--lunch-seeds", default="1,2,3", help="--part lunch: comma list of seeds")
     ap.add_argument("--jsonl", type=Path, help="append each row here as it is measured")
     ap.add_argument("--summarise", type=Path, help="only print the tables of a --jsonl file")
     ap.add_argument("--bookings", type=int, default=30)
@@ -520,6 +565,10 @@ def main() -> None:
         print(summarise(rows))
     if args.part in ("all", "scenario"):
         print(run_scenario(args.bookings))
+    if args.part == "lunch":
+        budget = args.time_limit[0] if args.time_limit else 2.0
+        seeds = [int(x) for x in args.lunch_seeds.split(",")]
+        print(run_lunch(args.lunch_stops, args.lunch_couriers, budget, seeds))
 
 
 if __name__ == "__main__":

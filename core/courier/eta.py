@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.cases.models import Booking, Case
 from core.courier.pings import latest_fix
 from core.courier.progress import FINISHED, StopProgress, courier_day
-from core.dispatch.models import RouteStop
+from core.dispatch.models import DispatchPlan, RouteStop
 from core.errors import NotFound
 from core.identity.models import User
 from vntime import VN
@@ -75,6 +75,7 @@ class CourierSnapshot:
     first_name: str
     stops: tuple[StopLine, ...]  # in order
     fix: tuple[datetime, float, float] | None  # the last fix: when, where (never shown)
+    lunch: tuple[datetime, datetime] | None = None  # the planned break: start, end
 
 
 def courier_snapshot(session: Session, courier_id: int, day: date) -> CourierSnapshot:
@@ -86,7 +87,25 @@ def courier_snapshot(session: Session, courier_id: int, day: date) -> CourierSna
         first_name=first_name(courier.full_name),
         stops=tuple(StopLine(r.id, r.kind, r.eta, r.lat, r.lon, progress[r.id]) for r in rows),
         fix=(fix.fixed_at, fix.lat, fix.lon) if fix is not None else None,
+        lunch=_lunch(session, rows[0].post_office_id, day, courier_id) if rows else None,
     )
+
+
+def _lunch(
+    session: Session, post_office_id: int, day: date, courier_id: int
+) -> tuple[datetime, datetime] | None:
+    """Where the day's saved plan put the courier's break (``DispatchPlan.breaks``)."""
+    breaks = session.scalar(
+        select(DispatchPlan.breaks)
+        .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
+        .order_by(DispatchPlan.id.desc())
+        .limit(1)
+    )
+    brk = (breaks or {}).get(str(courier_id))
+    if brk is None:
+        return None
+    start = datetime.fromisoformat(str(brk["start"]))
+    return start, start + timedelta(minutes=int(brk["minutes"]))
 
 
 def due_stops(session: Session, case_id: int, day: date) -> list[tuple[int, int]]:
@@ -167,7 +186,14 @@ def _live_eta(snapshot: CourierSnapshot, stop: StopLine, now: datetime) -> datet
     if now - fixed_at > FRESH_FIX:
         return None
     seconds = _metres(lat, lon, stop.lat, stop.lon) * _DETOUR / _SPEED_MPS
-    return max(fixed_at + timedelta(seconds=seconds), now)
+    leaves = fixed_at
+    if snapshot.lunch is not None and stop.eta is not None:
+        lunch_start, lunch_end = snapshot.lunch
+        if lunch_end > now and lunch_start < stop.eta:
+            # The plan has the courier's lunch before this door and it is not over: the
+            # courier rides on when it ends, not from the last fix straight away.
+            leaves = max(leaves, lunch_end)
+    return max(leaves + timedelta(seconds=seconds), now)
 
 
 def citizens_eta(

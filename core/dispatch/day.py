@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from core.cases.models import Booking, Case
 from core.custody.attempts import attempts_used_up
 from core.custody.models import Item, ItemState
-from core.dispatch.models import RouteStop
+from core.dispatch.models import DispatchPlan, RouteStop
 from core.errors import InvalidInput, NotFound
 from core.identity.models import User
 from core.places.models import Commune, Office, PostOffice
@@ -645,6 +646,9 @@ class Day:
     stop_rows: dict[str, RouteStop]
     couriers: dict[str, User]
     available_at: int | None
+    # Breaks the last saved plan started before now (taken, or under way), by courier id:
+    # not planned again, and kept in the next saved plan's header (``save_plan``).
+    taken_breaks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _places(session: Session, rows: DayRows) -> tuple[dict[str, AreaType], dict[int, Office]]:
@@ -685,17 +689,21 @@ def vehicle_for(
     *,
     available_at: int | None,
     prefix: tuple[str, ...] = (),
+    break_taken: bool = False,
 ) -> Vehicle:
     start = _at_s(settings.dispatch_shift_start)
     end = _at_s(settings.dispatch_shift_end)
     brk = None
-    if settings.dispatch_break_minutes > 0:
+    if settings.dispatch_break_minutes > 0 and not break_taken:
         b_lo, b_hi = _at_s(settings.dispatch_break_earliest), _at_s(settings.dispatch_break_latest)
         if available_at is not None:
             b_lo = max(b_lo, available_at)
-        # A break whose latest start has passed is taken (or skipped): not planned again.
-        if b_lo <= b_hi:
-            brk = Break(TimeWindow(b_lo, b_hi), settings.dispatch_break_minutes * 60)
+        b_lo = max(b_lo, start)
+        length = settings.dispatch_break_minutes * 60
+        # A break whose latest start has passed is taken (or skipped): not planned again. A
+        # shift that ends before the break could be over (a morning shift) has none.
+        if b_lo <= b_hi and b_lo + length <= end:
+            brk = Break(TimeWindow(b_lo, b_hi), length)
     ready = None if available_at is None else min(max(available_at, start), end)
     return Vehicle(
         id=str(courier.id),
@@ -707,6 +715,24 @@ def vehicle_for(
         fixed_prefix=prefix,
         available_at=ready,
     )
+
+
+def taken_breaks(
+    session: Session, post_office_id: int, day: date, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """The breaks (by courier id) that the day's last saved plan started before ``now``.
+
+    Nobody scans a lunch, so the plan is the record: a break planned to start before now is
+    taken (or under way). Without this, every re-plan between 11:30 and 13:00 would plan a
+    second lunch for a courier who has had one."""
+    saved = session.scalar(
+        select(DispatchPlan.breaks)
+        .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
+        .order_by(DispatchPlan.id.desc())
+        .limit(1)
+    )
+    return {vid: brk for vid, brk in (saved or {}).items()
+            if datetime.fromisoformat(str(brk["start"])) <= now}  # fmt: skip
 
 
 def _at_s(clock: time) -> int:
@@ -834,11 +860,20 @@ def build_day(
                 )
             )
 
+    taken: dict[str, dict[str, Any]] = {}
+    if available_at is not None and settings.dispatch_break_minutes > 0:
+        taken = taken_breaks(session, post_office_id, day, now)
     vehicles = []
     for vid, courier in couriers.items():
         prefix = tuple(str(r.id) for r in sorted(prefix_rows.get(vid, []), key=_prefix_key))
-        vehicles.append(vehicle_for(settings, courier, 0, available_at=available_at,
-                                    prefix=prefix))  # fmt: skip
+        ready, had_break = available_at, vid in taken
+        if had_break and ready is not None:
+            # A courier at lunch goes on when it ends.
+            brk = taken[vid]
+            over = datetime.fromisoformat(brk["start"]) + timedelta(minutes=int(brk["minutes"]))
+            ready = max(ready, seconds_of(over, midnight))
+        vehicles.append(vehicle_for(settings, courier, 0, available_at=ready, prefix=prefix,
+                                    break_taken=had_break))  # fmt: skip
     matrix = travel_matrix(settings, locations)
     problem = Problem(
         tuple(locations),
@@ -847,4 +882,4 @@ def build_day(
         jobs=tuple(jobs),
         shipments=tuple(shipments),
     )
-    return Day(rows, problem, stop_rows, couriers, available_at)
+    return Day(rows, problem, stop_rows, couriers, available_at, taken)

@@ -116,7 +116,9 @@ class DispatchPlan(Base):
     distance_m: Mapped[float]
     duration_s: Mapped[float]
     # Where each courier's break fell: {courier id: {"after": stops before it, "start", "minutes"}}.
-    # The break is not a stop, but the booking-window check needs it to rebuild the routes.
+    # The break is not a stop, but re-timing and the booking-window check need it to rebuild
+    # the routes (by "start": ``core.dispatch.service.current_plan``), and a break started
+    # before now is taken (``core.dispatch.day.taken_breaks``).
     breaks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 

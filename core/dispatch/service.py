@@ -6,10 +6,10 @@ independent ``routing.feasibility.check_plan`` and only then saves it: ``RouteSt
 (courier, order, ETA, or why a stop is left out) and the case's pickup and delivery
 courier, which is what authorises that courier in the custody ledger.
 
-Which engine where: ``routing.planner`` picks PyVRP when couriers have no break (the
-default: PyVRP had the smaller gaps in bench/routing) and VROOM when a break is configured
-(PyVRP 0.14 has no driver breaks). pyvroom 1.15.2 will not let a courier wait for the break
-window, so with breaks a short repair pass after VROOM inserts what it left out.
+Which engine: ``routing.planner`` runs PyVRP and VROOM side by side and keeps the best
+checked plan; both model the couriers' lunch break (on by default). pyvroom 1.15.2 will
+not let a courier wait for the break window, so when the kept plan left stops out a short
+repair pass (``repair``) inserts what it can, with the break at every place.
 
 Changes during the day (a new booking, a cancellation, a result, a failed attempt) reach
 the live plan by cheapest insertion in ``core.dispatch.live`` (no solver, other couriers'
@@ -142,6 +142,8 @@ def save_plan(
                 round(route.distance / 1000, 1),
             )
         )  # fmt: skip
+    for vid, taken in day.taken_breaks.items():
+        breaks.setdefault(vid, taken)  # had before this plan: the record of it stays
     unassigned: list[tuple[int, str]] = []
     for u in result.unassigned:
         for sid in u.stop_ids:
@@ -353,8 +355,16 @@ def current_plan(session: Session, day: Day) -> Plan:
         seq = prefix + rest
         brk = breaks.get(vid)
         if veh.brk is not None and seq:
-            at = max(len(prefix), min(int(brk["after"]) if brk else len(seq), len(seq)))
-            seq.insert(at, BREAK)
+            # Before the first stop the saved plan has at or after the break's start: by time,
+            # not by count ("after"), since a stop taken out of the route before the break
+            # (a cancellation) would otherwise push lunch past an afternoon stop.
+            at = len(seq)
+            if brk:
+                start = datetime.fromisoformat(str(brk["start"]))
+                at = next((k for k, sid in enumerate(seq)
+                           if (eta := day.stop_rows[sid].eta) is not None and eta >= start),
+                          len(seq))  # fmt: skip
+            seq.insert(max(len(prefix), at), BREAK)
         sequences[vid] = seq
     return schedule_routes(day.problem, sequences, engine="saved")
 

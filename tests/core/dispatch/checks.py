@@ -101,12 +101,15 @@ def saved_plan_violations(
             out.append(f"pair {r.id}/{pair.id} split between couriers")
         elif r.courier_id is not None and (r.sequence or 0) >= (pair.sequence or 0):
             out.append(f"pair {r.id}/{pair.id}: drop before pickup")
-    latest = session.scalar(
-        select(DispatchPlan.trigger)
+    header = session.scalar(
+        select(DispatchPlan)
         .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
         .order_by(DispatchPlan.id.desc())
         .limit(1)
     )
+    latest = header.trigger if header is not None else None
+    if header is not None and settings.dispatch_break_minutes > 0:
+        out += _lunch_violations(settings, day, header, routes)
     for r in rows:
         if r.case_id is None or r.status != "planned":
             continue
@@ -122,4 +125,43 @@ def saved_plan_violations(
             out.append(f"case {case.id}: pickup courier {case.pickup_courier_id} != {r.courier_id}")
         if r.kind == "home_delivery" and case.delivery_courier_id != r.courier_id:
             out.append(f"case {case.id}: delivery courier not the planned one")
+    return out
+
+
+def _lunch_violations(
+    settings: Settings, day: date, header: DispatchPlan, routes: dict[int, list[RouteStop]]
+) -> list[str]:
+    """Each courier with stops has their lunch as the header says, inside its window, at
+    full length, and serves no planned stop during it."""
+    out: list[str] = []
+    earliest = _clock(day, settings.dispatch_break_earliest)
+    latest = _clock(day, settings.dispatch_break_latest)
+    length = timedelta(minutes=settings.dispatch_break_minutes)
+    # A shift that ends before lunch could be over has none.
+    shift_has_lunch = max(earliest, _clock(day, settings.dispatch_shift_start)) + length <= _clock(
+        day, settings.dispatch_shift_end
+    )
+    for courier, stops in routes.items():
+        brk = header.breaks.get(str(courier))
+        if brk is None:
+            # Planned before the lunch window closed, a courier with work ahead has lunch.
+            planned = any(s.status == "planned" for s in stops)
+            if shift_has_lunch and header.planned_at < latest and planned:
+                out.append(f"courier {courier}: no lunch break in the plan")
+            continue
+        start = datetime.fromisoformat(brk["start"])
+        end = start + timedelta(minutes=int(brk["minutes"]))
+        if not earliest <= start <= latest:
+            out.append(f"courier {courier}: lunch at {start} outside {earliest}-{latest}")
+        if brk["minutes"] != settings.dispatch_break_minutes:
+            out.append(f"courier {courier}: lunch of {brk['minutes']} minutes")
+        for s in stops:
+            if s.status == "planned" and s.eta is not None:
+                # ETAs are saved rounded to the second
+                second = timedelta(seconds=1)
+                if (
+                    s.eta + second < end
+                    and s.eta + timedelta(minutes=s.service_minutes) > start + second
+                ):
+                    out.append(f"stop {s.id}: served at {s.eta}, during lunch {start}-{end}")
     return out

@@ -136,31 +136,31 @@ def test_plan_day_routes_every_stop_feasibly_and_names_the_couriers(
     assert all(c.delivery_courier_id is not None for c in cases[10:])
     header = db.scalar(select(DispatchPlan).where(DispatchPlan.post_office_id == post.id))
     assert header is not None and header.engine == summary.engine
-    # No break by default. The planner runs PyVRP and VROOM side by side and names the
-    # solver whose plan it kept.
-    assert header.engine in ("pyvrp", "vroom") and header.breaks == {}
+    # The planner runs PyVRP and VROOM side by side and names the solver whose plan it kept.
+    assert header.engine in ("pyvrp", "vroom")
     assert header.matrix_source == "great_circle"
+    # Lunch by default: every courier with stops has one, 45 minutes from 11:30-13:00
+    # (saved_plan_violations checked that no stop is served during it).
+    assert settings.dispatch_break_minutes == 45
+    routed = {str(s.courier_id) for s in stops}
+    assert set(header.breaks) == routed
+    for brk in header.breaks.values():
+        start = datetime.fromisoformat(brk["start"]).astimezone(VN)
+        assert (11, 30) <= (start.hour, start.minute) <= (13, 0)
+        assert brk["minutes"] == 45
 
 
-def test_with_a_lunch_break_vroom_plans_and_the_break_is_kept(
+def test_with_break_minutes_0_the_day_has_no_break(
     db: Session, settings: Settings, post: PostOffice, offices: list[Office], couriers: list[User]
 ) -> None:
     _day(db, settings, post, offices)
-    lunch = settings.model_copy(update={"dispatch_break_minutes": 45})
-    summary = plan_day(db, lunch, post_office_id=post.id, day=DAY, now=MORNING,
+    no_lunch = settings.model_copy(update={"dispatch_break_minutes": 0})
+    summary = plan_day(db, no_lunch, post_office_id=post.id, day=DAY, now=MORNING,
                        time_limit_s=1.0)  # fmt: skip
-    # The planner runs PyVRP (breaks as a client per courier) beside VROOM and keeps the
-    # better plan; VROOM's may go through the repair pass ("vroom+insertion"). What is left
-    # out says why.
-    assert summary.engine in ("pyvrp", "vroom", "vroom+insertion")
-    assert all(reason for _, reason in summary.unassigned)
-    assert saved_plan_violations(db, lunch, post.id, DAY) == []
+    assert summary.unassigned == []
+    assert saved_plan_violations(db, no_lunch, post.id, DAY) == []
     header = db.get(DispatchPlan, summary.plan_id)
-    assert header is not None and header.breaks
-    for brk in header.breaks.values():
-        start = datetime.fromisoformat(brk["start"])
-        assert (start.hour, start.minute) >= (11, 30) and (start.hour, start.minute) <= (13, 0)
-        assert brk["minutes"] == 45
+    assert header is not None and header.breaks == {}
 
 
 def test_over_full_day_leaves_stops_out_with_a_reason(
