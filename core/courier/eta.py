@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from core.cases.models import Booking, Case
 from core.courier.pings import latest_fix
 from core.courier.progress import FINISHED, StopProgress, courier_day
-from core.dispatch.models import DispatchPlan, RouteStop
+from core.dispatch.day import saved_breaks
+from core.dispatch.models import RouteStop
 from core.errors import NotFound
 from core.identity.models import User
 from vntime import VN
@@ -94,14 +95,8 @@ def courier_snapshot(session: Session, courier_id: int, day: date) -> CourierSna
 def _lunch(
     session: Session, post_office_id: int, day: date, courier_id: int
 ) -> tuple[datetime, datetime] | None:
-    """Where the day's saved plan put the courier's break (``DispatchPlan.breaks``)."""
-    breaks = session.scalar(
-        select(DispatchPlan.breaks)
-        .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
-        .order_by(DispatchPlan.id.desc())
-        .limit(1)
-    )
-    brk = (breaks or {}).get(str(courier_id))
+    """Where the day's saved plan put the courier's break."""
+    brk = saved_breaks(session, post_office_id, day).get(str(courier_id))
     if brk is None:
         return None
     start = datetime.fromisoformat(str(brk["start"]))

@@ -725,14 +725,19 @@ def taken_breaks(
     Nobody scans a lunch, so the plan is the record: a break planned to start before now is
     taken (or under way). Without this, every re-plan between 11:30 and 13:00 would plan a
     second lunch for a courier who has had one."""
+    return {vid: brk for vid, brk in saved_breaks(session, post_office_id, day).items()
+            if datetime.fromisoformat(str(brk["start"])) <= now}  # fmt: skip
+
+
+def saved_breaks(session: Session, post_office_id: int, day: date) -> dict[str, dict[str, Any]]:
+    """The breaks of the day's last saved plan, by courier id (``DispatchPlan.breaks``)."""
     saved = session.scalar(
         select(DispatchPlan.breaks)
         .where(DispatchPlan.post_office_id == post_office_id, DispatchPlan.service_date == day)
         .order_by(DispatchPlan.id.desc())
         .limit(1)
     )
-    return {vid: brk for vid, brk in (saved or {}).items()
-            if datetime.fromisoformat(str(brk["start"])) <= now}  # fmt: skip
+    return dict(saved or {})
 
 
 def _at_s(clock: time) -> int:
