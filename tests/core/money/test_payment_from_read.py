@@ -66,6 +66,11 @@ def test_a_payment_split_by_its_read_is_one_statement(db: Session, settings: Set
                        actor_role="courier")  # fmt: skip
     assert len(sent) == 1 and "money_record_payment" in sent[0]
     assert _lines(receipt) == FULL
+    # The session holds the receipt as if loaded: found by its id, nothing to write back.
+    with _statements(db) as flushed:
+        assert db.get(Receipt, receipt.id) is receipt
+        db.flush()
+    assert flushed == []
     assert account_balance(db, accounts.courier_cash(courier.id)) == TOTAL_BOTH
     assert payment_state(db, case.id).state == "paid"
 
