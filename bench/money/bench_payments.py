@@ -105,7 +105,7 @@ def pay(url: str, cases: list[int], rate: float, stop: EventType, report: Queue)
             record_payment(session, case_id=case_id, method="cash", amount_vnd=state.due_vnd,
                            at=datetime.now(VN), actor_user_id=None, payer="Trần Thị Hoa",
                            reference="bench", idempotency_key=f"bench-pay-{case_id}",
-                           facts=state.facts)  # fmt: skip
+                           read=state)  # fmt: skip
         done += 1
         due += 1.0 / rate
         pause = due - time.perf_counter()

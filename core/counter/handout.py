@@ -119,7 +119,8 @@ def hand_out(
     if booking.post_office_id != post_office_id:
         raise Conflict("this case is booked with another post office", field="case_id",
                        reason="counter.other_post_office")  # fmt: skip
-    due = due_for(session, case_id)
+    state = payment_state(session, case_id)
+    due = state.due_vnd
     if fees_collected_vnd != due:
         raise InvalidInput(
             f"{due} đồng is due; collect exactly that",
@@ -156,5 +157,7 @@ def hand_out(
             payer=booking.contact_name,
             reference=f"counter-handout:{code}",
             idempotency_key=f"counter-handout:{event_id}",
+            read=state,  # split by what the clerk was shown, checked under the payment's locks
+            actor_role=clerk.role,
         )
     return Handout(result, receipt)

@@ -9,7 +9,7 @@ quote (negative) reduces the line it names; it never moves money between lines.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,14 +76,15 @@ _TERMS_SQL = text(
     "SELECT case_id, payment_method, quote, cancelled_at IS NOT NULL FROM booking_terms "
     "WHERE case_id = ANY(:c)"
 )
-# The case, its booking and its terms (absent for a case booked without a quote) in one
-# round trip: every payment and every payment state starts here.
-_FACTS_SQL = text(
-    "SELECT c.id, b.office_id, b.post_office_id, b.contact_name, t.case_id IS NOT NULL, "
-    "t.payment_method, t.quote, t.cancelled_at IS NOT NULL "
-    "FROM cases c JOIN bookings b ON b.id = c.booking_id "
-    "LEFT JOIN booking_terms t ON t.case_id = c.id WHERE c.id = ANY(:c)"
+# The case, its booking and its terms (absent for a case booked without a quote): every
+# payment and every payment state starts here. The columns ``facts_of_row`` reads, and the
+# joins from ``cases c`` they need (``core.money.state`` reads them with the ledger).
+FACTS_COLUMNS = (
+    "c.id, b.office_id, b.post_office_id, b.contact_name, t.case_id IS NOT NULL, "
+    "t.payment_method, t.quote, t.cancelled_at IS NOT NULL"
 )
+FACTS_JOINS = "JOIN bookings b ON b.id = c.booking_id LEFT JOIN booking_terms t ON t.case_id = c.id"
+_FACTS_SQL = text(f"SELECT {FACTS_COLUMNS} FROM cases c {FACTS_JOINS} WHERE c.id = ANY(:c)")
 
 
 @dataclass(frozen=True)
@@ -103,33 +104,27 @@ def booking_terms(session: Session, case_id: int) -> Terms | None:
     return terms_of(session, [case_id]).get(case_id)
 
 
+def facts_of_row(row: Sequence[Any]) -> CaseMoneyFacts:
+    """The facts from a row whose first columns are FACTS_COLUMNS."""
+    case_id, office_id, post_office_id, contact_name, has_terms, method, quote, cancelled = row[:8]
+    quote = dict(quote or {}) if has_terms else {}
+    exemption = quote.get("exemption")
+    return CaseMoneyFacts(
+        case_id=int(case_id),
+        office_id=office_id,
+        post_office_id=post_office_id,
+        payment_method=str(method) if has_terms else None,
+        contact_name=contact_name,
+        due_by_line=quote_lines(quote),
+        cancelled=bool(has_terms and cancelled),
+        exemption=exemption if isinstance(exemption, dict) else None,
+    )
+
+
 def cases_facts(session: Session, case_ids: Iterable[int]) -> dict[int, CaseMoneyFacts]:
     """What the money of each case hangs on, in one query (an unknown case is absent)."""
-    rows = session.execute(_FACTS_SQL, {"c": sorted(set(case_ids))}).all()
-    facts = {}
-    for (
-        case_id,
-        office_id,
-        post_office_id,
-        contact_name,
-        has_terms,
-        method,
-        quote,
-        cancelled,
-    ) in rows:
-        quote = dict(quote or {}) if has_terms else {}
-        exemption = quote.get("exemption")
-        facts[int(case_id)] = CaseMoneyFacts(
-            case_id=int(case_id),
-            office_id=office_id,
-            post_office_id=post_office_id,
-            payment_method=str(method) if has_terms else None,
-            contact_name=contact_name,
-            due_by_line=quote_lines(quote),
-            cancelled=bool(has_terms and cancelled),
-            exemption=exemption if isinstance(exemption, dict) else None,
-        )
-    return facts
+    rows = session.execute(_FACTS_SQL, {"c": sorted(set(case_ids))})
+    return {facts.case_id: facts for facts in map(facts_of_row, rows)}
 
 
 def case_facts(session: Session, case_id: int) -> CaseMoneyFacts:

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.money.charges import CaseMoneyFacts, case_facts
+from core.money.charges import case_facts
 from core.money.models import MoneyException, Receipt
 from core.money.payments import record_payment
-from core.money.state import payment_states
+from core.money.state import PaymentState, payment_state, payment_states
 
 # Why the cash taken differs from what is due. The label is what the courier picks and what
 # the supervisor reads; the code is what the event and the exception keep.
@@ -55,8 +55,9 @@ class CashCheck:
     due_vnd: int
     collected_vnd: int
     reason_code: str | None
-    # The case's money facts the check read (None: read again when the cash is posted).
-    facts: CaseMoneyFacts | None = field(default=None, compare=False, repr=False)
+    # The payment state the check read (None: read again when the cash is posted), which
+    # the cash is then split by (``record_payment``'s ``read``).
+    state: PaymentState | None = field(default=None, compare=False, repr=False)
 
     @property
     def differs(self) -> bool:
@@ -79,7 +80,7 @@ def check_cash(
         return None
     due = state.due_vnd
     if collected_vnd == due:
-        return CashCheck(case_id, due, collected_vnd, None, state.facts)
+        return CashCheck(case_id, due, collected_vnd, None, state)
     if reason_code is None:
         raise InvalidInput(
             f"{due} đồng is due for this case (already paid amounts deducted); collect exactly "
@@ -94,7 +95,7 @@ def check_cash(
             field="details.cash_difference_reason",
             reason="doorstep.cash_difference_reason",
         )
-    return CashCheck(case_id, due, collected_vnd, str(reason_code), state.facts)
+    return CashCheck(case_id, due, collected_vnd, str(reason_code), state)
 
 
 def record_doorstep_cash(
@@ -111,7 +112,8 @@ def record_doorstep_cash(
     pickup posts and opens nothing twice."""
     receipt = None
     if check.collected_vnd > 0:
-        facts = check.facts or case_facts(session, check.case_id)
+        state = check.state or payment_state(session, check.case_id)
+        assert state.facts is not None
         receipt = record_payment(
             session,
             case_id=check.case_id,
@@ -119,10 +121,12 @@ def record_doorstep_cash(
             amount_vnd=check.collected_vnd,
             at=at,
             actor_user_id=courier_user_id,
-            payer=facts.contact_name,
+            payer=state.facts.contact_name,
             reference=event_ref,
             idempotency_key=f"doorstep:{event_ref}",
-            facts=facts,
+            read=state,
+            # The cash is taken at the door by a courier (checked under the payment's locks).
+            actor_role="courier",
         )
     if check.differs:
         open_exception(

@@ -34,7 +34,14 @@ from core.money.ledger import (
     reverse,
 )
 from core.money.models import METHODS, MoneyAccount, MoneyPosting, MoneyTransaction, Receipt
-from core.money.receipts import insert_payment_with_receipt, issue_cancellation, receipt_by_id
+from core.money.receipts import (
+    PaymentCheck,
+    insert_payment_if_unchanged,
+    insert_payment_with_receipt,
+    issue_cancellation,
+    receipt_by_id,
+)
+from core.money.state import PaymentState
 
 Method = Literal["cash", "vietqr"]
 
@@ -141,7 +148,8 @@ def record_payment(
     reference: str,
     idempotency_key: str,
     from_suspense: bool = False,
-    facts: CaseMoneyFacts | None = None,
+    read: PaymentState | None = None,
+    actor_role: str | None = None,
 ) -> Receipt:
     """Post money received for a case and issue its receipt, in the caller's transaction.
 
@@ -151,18 +159,34 @@ def record_payment(
     above what is owed is kept on the ``overpaid`` line, owed back to the citizen. A retry with
     the same key returns the first receipt; with other figures it is refused.
 
-    ``facts``: the case's money facts when the caller has just read them (the door-step read
-    the payment state first), so they are not read again.
+    ``read``: the case's payment state when the caller has just read it (the door-step read
+    what is due first). Its facts are not read again, and the payment is split over the lines
+    that read saw and written in one statement that first checks, under the payment's locks,
+    that the ledger still says what was read; when it does not, nothing is written and the
+    payment is split again from what the ledger says under the locks. ``actor_role``: the
+    actor's role as the caller knows it (the door-step's courier), which decides the cash
+    account; checked under the locks like the read (without it, cash taken by a named actor
+    takes the second path, which reads the role).
     """
     checked = _checked_method(method)
     amount = checked_amount(amount_vnd)
     who = checked_text(payer, "payer")
-    ref = checked_text(reference, "reference", max_length=200, required=False)
+    ref = checked_text(reference, "reference", max_length=200, required=False) or None
     key = checked_text(idempotency_key, "idempotency_key")
     if at.tzinfo is None:
         raise InvalidInput("needs a UTC offset", field="at")
-    if facts is None or facts.case_id != case_id:
-        facts = case_facts(session, case_id)
+    if read is not None and read.case_id == case_id and read.facts is not None:
+        facts = read.facts
+    else:
+        read, facts = None, case_facts(session, case_id)
+    draft = _Draft(facts, case_id=case_id, method=checked, amount=amount, at=at,
+                   actor_user_id=actor_user_id, reference=ref, key=key,
+                   from_suspense=from_suspense)  # fmt: skip
+    if read is not None:
+        receipt = _write_as_read(session, draft, read, actor_role, payer=who)
+        if receipt is not None:
+            return receipt
+        # Not as read: nothing was written. The locks are held (or taken now): read under them.
     # The case's lock and the key's lock, then, under them, whether the key was used,
     # whether the charge is posted, what the citizen owes and who the actor is: one call.
     snapshot = _payment_snapshot(session, case_id, key, actor_user_id)
@@ -176,30 +200,85 @@ def record_payment(
         # the ledger, or by hand, is charged by its first payment.
         charge_case(session, case_id, at=at, actor_user_id=actor_user_id)
         outstanding = citizen_lines(session, case_id)
-    split = allocate(outstanding, amount)
-    if checked == "vietqr":
-        money = accounts.BANK_SUSPENSE if from_suspense else accounts.BANK
-    else:
-        money = _cash_account(actor_user_id, snapshot.actor_role, facts.post_office_id)
-    legs = []
-    for line, part in split.items():
-        legs.append(Leg(money, part, line, case_id))
-        legs.append(Leg(accounts.citizen(case_id), -part, line, case_id))
-    note = None
-    if facts.exemption:
-        label, basis = facts.exemption.get("label_vi", ""), facts.exemption.get("legal_basis", "")
-        note = f"Miễn giảm: {label} — căn cứ {basis}"
-    header = TransactionHeader(
-        kind="payment",
-        idempotency_key=key,
-        occurred_at=at,
-        case_id=case_id,
-        method=checked,
-        reference=ref or None,
-        actor_user_id=actor_user_id,
-        post_office_id=facts.post_office_id,
+    header, legs, split = draft.allocated(outstanding, snapshot.actor_role)
+    return insert_payment_with_receipt(session, header, legs, amounts=split, payer=who,
+                                       note=draft.note)  # fmt: skip
+
+
+def _write_as_read(
+    session: Session, draft: _Draft, read: PaymentState, actor_role: str | None, *, payer: str
+) -> Receipt | None:
+    """The payment split by ``read`` and written in one statement, when the ledger still says
+    what ``read`` says under the payment's locks; None when it does not (nothing written), or
+    when one statement cannot do it: the charge is not posted yet (the payment posts it), or
+    the cash account hangs on an actor's role the caller did not give."""
+    taker = draft.actor_user_id if draft.method == "cash" else None
+    charge_pending = not read.charge_posted and not draft.facts.cancelled
+    if charge_pending or (taker is not None and actor_role is None):
+        return None
+    header, legs, split = draft.allocated(read.citizen_lines, actor_role)
+    check = PaymentCheck(
+        case_lock=case_lock(draft.case_id),
+        key_lock=key_lock(draft.key),
+        citizen=accounts.citizen(draft.case_id),
+        citizen_lines=read.citizen_lines,
+        charge_key=charge_key(draft.case_id),
+        charged=read.charge_posted,
+        taker=taker,
+        taker_role=actor_role,
     )
-    return insert_payment_with_receipt(session, header, legs, amounts=split, payer=who, note=note)
+    return insert_payment_if_unchanged(session, header, legs, amounts=split, payer=payer,
+                                       note=draft.note, check=check)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A payment before it is split: what the caller gave and the case's facts."""
+
+    facts: CaseMoneyFacts
+    case_id: int
+    method: Method
+    amount: int
+    at: datetime
+    actor_user_id: int | None
+    reference: str | None
+    key: str
+    from_suspense: bool
+
+    @property
+    def note(self) -> str | None:
+        if not self.facts.exemption:
+            return None
+        exemption = self.facts.exemption
+        label, basis = exemption.get("label_vi", ""), exemption.get("legal_basis", "")
+        return f"Miễn giảm: {label} — căn cứ {basis}"
+
+    def allocated(
+        self, outstanding: dict[str, int], actor_role: str | None
+    ) -> tuple[TransactionHeader, list[Leg], dict[str, int]]:
+        """The payment split over ``outstanding`` (the citizen's account by line): its
+        header, its legs and the split, into the account ``actor_role`` decides for cash."""
+        split = allocate(outstanding, self.amount)
+        if self.method == "vietqr":
+            money = accounts.BANK_SUSPENSE if self.from_suspense else accounts.BANK
+        else:
+            money = _cash_account(self.actor_user_id, actor_role, self.facts.post_office_id)
+        citizen = accounts.citizen(self.case_id)
+        legs = []
+        for line, part in split.items():
+            legs.append(Leg(money, part, line, self.case_id))
+            legs.append(Leg(citizen, -part, line, self.case_id))
+        header = TransactionHeader(
+            kind="payment",
+            idempotency_key=self.key,
+            occurred_at=self.at,
+            case_id=self.case_id,
+            method=self.method,
+            reference=self.reference,
+            actor_user_id=self.actor_user_id,
+            post_office_id=self.facts.post_office_id,
+        )
+        return header, legs, split
 
 
 def _replayed(

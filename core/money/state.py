@@ -7,7 +7,6 @@ citizen account and from the agency hand-overs that name the case.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,14 @@ from sqlalchemy.orm import Session
 from core.custody.models import Item
 from core.errors import NotFound
 from core.money import accounts
-from core.money.charges import CaseMoneyFacts, booking_terms, cases_facts, charge_key
+from core.money.charges import (
+    FACTS_COLUMNS,
+    FACTS_JOINS,
+    CaseMoneyFacts,
+    booking_terms,
+    charge_key,
+    facts_of_row,
+)
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "nothing_due": ("Không phải thanh toán", "Nothing to pay"),
@@ -49,8 +55,13 @@ class PaymentState:
     payment_method: str | None  # as chosen at booking
     methods: tuple[str, ...]  # the methods actually used
     lines: dict[str, int] = field(default_factory=dict)  # charged per line
-    # What the state was derived from: a payment taken next passes them on, not re-read.
+    # What the state was derived from, which a payment taken next is computed from (passed
+    # on, not read again; ``core.money.payments.record_payment`` checks under its locks that
+    # the ledger still says this): the case's facts, the citizen's account by line (positive
+    # where owed, negative where owed back), whether the charge is posted.
     facts: CaseMoneyFacts | None = field(default=None, compare=False, repr=False)
+    citizen_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    charge_posted: bool = field(default=False, compare=False, repr=False)
 
     @property
     def label_vi(self) -> str:
@@ -85,64 +96,86 @@ def payment_state(session: Session, case_id: int) -> PaymentState:
     return state
 
 
-# Everything the states of a set of cases need from the ledger, in one round trip: the
-# citizens' postings by (kind, line, method), a reversal counting as the kind it cancels (a
-# reversed payment is money not taken); which charges are posted; the state fees handed to
-# the office per case.
-_LEDGER_SQL = text(
-    "SELECT 'posting', a.key, coalesce(o.kind, t.kind), p.line, t.method, sum(p.amount_vnd) "
-    "FROM money_postings p JOIN money_transactions t ON t.id = p.transaction_id "
+# Everything the states of a set of cases need, in one round trip, one row per case: the
+# case's facts (FACTS_COLUMNS); the citizen's postings summed by (kind, line, method), a
+# reversal counting as the kind it cancels (a reversed payment is money not taken), as a JSON
+# array of [kind, line, method, total]; whether the charge is posted; the state fees handed
+# to the office for the case.
+_STATE_SELECT = (
+    f"SELECT {FACTS_COLUMNS}, "
+    "(SELECT jsonb_agg(jsonb_build_array(g.kind, g.line, g.method, g.total)) FROM ("
+    "SELECT coalesce(o.kind, x.kind) AS kind, p.line, x.method, sum(p.amount_vnd) AS total "
+    "FROM money_accounts a JOIN money_postings p ON p.account_id = a.id "
+    "JOIN money_transactions x ON x.id = p.transaction_id "
+    "LEFT JOIN money_transactions o ON o.id = x.reverses_transaction_id "
+    "WHERE a.key = {citizen} GROUP BY 1, 2, 3) g), "
+    "EXISTS (SELECT 1 FROM money_transactions x WHERE x.idempotency_key = {charge}), "
+    "(SELECT sum(p.amount_vnd) FROM money_postings p "
+    "JOIN money_transactions x ON x.id = p.transaction_id "
     "JOIN money_accounts a ON a.id = p.account_id "
-    "LEFT JOIN money_transactions o ON o.id = t.reverses_transaction_id "
-    "WHERE a.key = ANY(:citizens) GROUP BY a.key, coalesce(o.kind, t.kind), p.line, t.method "
-    "UNION ALL SELECT 'charged', t.idempotency_key, NULL, NULL, NULL, NULL "
-    "FROM money_transactions t WHERE t.idempotency_key = ANY(:charges) "
-    "UNION ALL SELECT 'handed', CAST(p.case_id AS text), NULL, NULL, NULL, sum(p.amount_vnd) "
-    "FROM money_postings p JOIN money_transactions t ON t.id = p.transaction_id "
-    "JOIN money_accounts a ON a.id = p.account_id "
-    "WHERE p.case_id = ANY(:cases) AND a.kind = 'agency_payable' "
-    "AND t.kind IN ('agency_handover', 'reversal') GROUP BY p.case_id"
+    "WHERE p.case_id = c.id AND a.kind = 'agency_payable' "
+    "AND x.kind IN ('agency_handover', 'reversal')) "
+    f"FROM {{cases}} {FACTS_JOINS} {{where}}"
+)
+# One case (every payment reads this first) by scalar parameters, so the server keeps one
+# generic plan per session (psycopg prepares a statement from its fifth run); a plan over
+# an array parameter is planned afresh on every run, which cost more than running it.
+_STATE_OF_ONE = text(
+    _STATE_SELECT.format(
+        citizen=":citizen", charge=":charge", cases="cases c", where="WHERE c.id = :case_id"
+    )
+)
+_STATES_OF_MANY = text(
+    _STATE_SELECT.format(
+        citizen="w.citizen",
+        charge="w.charge",
+        cases="unnest(CAST(:cases AS int[]), CAST(:citizens AS text[]), CAST(:charges AS text[]))"
+        " AS w(case_id, citizen, charge) JOIN cases c ON c.id = w.case_id",
+        where="",
+    )
 )
 
 
 def payment_states(session: Session, case_ids: Iterable[int]) -> dict[int, PaymentState]:
-    """Each case's payment state in two queries whatever their number (a run sheet's stops,
+    """Each case's payment state in one query whatever their number (a run sheet's stops,
     the refunds due): an unknown case is absent."""
-    facts = cases_facts(session, case_ids)
-    wanted = sorted(facts)
-    keys = {accounts.citizen(case_id): case_id for case_id in wanted}
-    charges = {charge_key(case_id): case_id for case_id in wanted}
-    by_case: dict[int, list[tuple[str, str, str | None, int]]] = defaultdict(list)
-    charges_posted: set[int] = set()
-    handed: dict[int, int] = {}
-    rows = session.execute(
-        _LEDGER_SQL, {"citizens": list(keys), "charges": list(charges), "cases": wanted}
-    )
-    for part, key, tx_kind, line, method, total in rows:
-        if part == "posting":
-            by_case[keys[key]].append((tx_kind, line, method, int(total)))
-        elif part == "charged":
-            charges_posted.add(charges[key])
-        else:
-            handed[int(key)] = int(total)
-    return {
-        case_id: _state_of(
-            facts[case_id], by_case[case_id], case_id in charges_posted, handed.get(case_id, 0)
+    wanted = sorted(set(case_ids))
+    if len(wanted) == 1:
+        (case_id,) = wanted
+        rows = session.execute(
+            _STATE_OF_ONE,
+            {
+                "case_id": case_id,
+                "citizen": accounts.citizen(case_id),
+                "charge": charge_key(case_id),
+            },
         )
-        for case_id in wanted
-    }
+    else:
+        rows = session.execute(
+            _STATES_OF_MANY,
+            {
+                "cases": wanted,
+                "citizens": [accounts.citizen(case_id) for case_id in wanted],
+                "charges": [charge_key(case_id) for case_id in wanted],
+            },
+        )
+    states = {}
+    for row in rows:
+        facts = facts_of_row(row)
+        postings, charge_posted, handed = row[8:]
+        states[facts.case_id] = _state_of(facts, postings or [], charge_posted, int(handed or 0))
+    return states
 
 
 def _state_of(
-    facts: CaseMoneyFacts,
-    rows: list[tuple[str, str, str | None, int]],
-    charge_posted: bool,
-    handed: int,
+    facts: CaseMoneyFacts, rows: list[list[Any]], charge_posted: bool, handed: int
 ) -> PaymentState:
     charged_lines: dict[str, int] = {}
+    citizen_lines: dict[str, int] = {}
     paid = refunded = 0
     methods: set[str] = set()
     for tx_kind, line, method, amount in rows:
+        citizen_lines[line] = citizen_lines.get(line, 0) + amount
         if tx_kind == "charge":
             charged_lines[line] = charged_lines.get(line, 0) + amount
         elif tx_kind in ("payment", "suspense_match"):
@@ -176,6 +209,8 @@ def _state_of(
         methods=tuple(sorted(methods)),
         lines={line: amount for line, amount in charged_lines.items() if amount},
         facts=facts,
+        citizen_lines={line: amount for line, amount in citizen_lines.items() if amount},
+        charge_posted=charge_posted,
     )
 
 

@@ -144,10 +144,11 @@ def test_the_payments_bench_reports_both_modes_and_drops_its_database(database_u
 def test_the_payment_profile_counts_statements_and_drops_its_database(database_url: str) -> None:
     before = _bench_databases(database_url)
     out = _run(database_url, "bench/money/profile_payment.py", "--payments", "5", "--profile")
-    # The door-step's read (facts, ledger), the locks with the snapshot, the payment with its
-    # receipt: four statements and the commit.
-    assert "statements per payment: 4 (and the commit)" in out, out
-    assert "money_write_transaction" in out and "payer CPU" in out, out
+    # The door-step's read (the case's facts with its ledger), then the locks, the check that
+    # the ledger still says what was read, the payment and its receipt: two statements and
+    # the commit.
+    assert "statements per payment: 2 (and the commit)" in out, out
+    assert "money_record_payment" in out and "payer CPU" in out, out
     assert "cumulative" in out, out
     assert _bench_databases(database_url) - before == set()
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
 from core.errors import Conflict
-from core.money import account_balance, accounts, record_payment
+from core.money import account_balance, accounts, charge_case, payment_state, record_payment
 from core.money.cashup import record_cash_up
 from core.money.charges import case_facts
 from core.money.models import CashUp, Receipt, ReceiptSeries
@@ -146,6 +146,28 @@ def test_two_payments_of_one_case_at_once_allocate_one_after_the_other(
     outcomes = _race(committing, lambda s: record_payment(
         s, case_id=case_id, method="cash", amount_vnd=TOTAL_BOTH, at=AT, actor_user_id=None,
         payer="Trần Thị Hoa", reference="", idempotency_key=next(keys)))  # fmt: skip
+    assert outcomes == ["ok", "ok"]
+    with committing() as session:
+        receipts = session.scalars(select(Receipt).where(Receipt.case_id == case_id)).all()
+        lines = sorted(tuple(line["line"] for line in r.lines) for r in receipts)
+        assert lines == [("overpaid",), ("postage", "state_fee", "fee_transfer")]
+        assert account_balance(session, accounts.citizen(case_id)) == -TOTAL_BOTH
+
+
+def test_two_payments_split_by_one_read_at_once_allocate_one_after_the_other(
+    committing: sessionmaker[Session], settings: Settings
+) -> None:
+    """As above, each payment split by the same payment state read before: the one that takes
+    the case's lock second finds the ledger changed under it and is split again (overpaid)."""
+    with committing.begin() as session:
+        case_id = priced_case(session, settings).id
+        charge_case(session, case_id, at=AT)
+    with committing() as session:
+        read = payment_state(session, case_id)
+    keys = iter([f"race-read-{case_id}-a", f"race-read-{case_id}-b"])
+    outcomes = _race(committing, lambda s: record_payment(
+        s, case_id=case_id, method="cash", amount_vnd=TOTAL_BOTH, at=AT, actor_user_id=None,
+        payer="Trần Thị Hoa", reference="", idempotency_key=next(keys), read=read))  # fmt: skip
     assert outcomes == ["ok", "ok"]
     with committing() as session:
         receipts = session.scalars(select(Receipt).where(Receipt.case_id == case_id)).all()
