@@ -111,6 +111,29 @@ def _receipt_values(
     }
 
 
+def _payment_parameters(
+    header: TransactionHeader,
+    legs: Sequence[Leg],
+    *,
+    amounts: dict[str, int],
+    payer: str,
+    note: str | None,
+) -> dict[str, Any]:
+    """The bound values of a payment with its receipt (the transaction's, then the receipt's
+    as ``r_*``), for both statements that write one."""
+    if header.post_office_id is None or header.case_id is None or header.method is None:
+        raise InvalidInput("a payment names its case, post office and method", field="case_id")
+    values = _receipt_values(post_office_id=header.post_office_id, amounts=amounts, payer=payer,
+                             method=header.method, at=header.occurred_at,
+                             actor_user_id=header.actor_user_id, reference=header.reference,
+                             note=note)  # fmt: skip
+    return {
+        **write_parameters(header, legs),
+        **{f"r_{c}": values.get(c) for c in _COLUMNS if c != "transaction_id"},
+        "r_case_id": header.case_id,
+    }
+
+
 def insert_payment_with_receipt(
     session: Session,
     header: TransactionHeader,
@@ -123,19 +146,9 @@ def insert_payment_with_receipt(
     """Write a new payment (``header`` and ``legs``, as ``ledger.insert_transaction``) and
     issue its receipt for ``amounts`` in one round trip. For callers that hold the payment's
     key lock and found no transaction under it (``core.money.payments.record_payment``)."""
-    if header.post_office_id is None or header.case_id is None or header.method is None:
-        raise InvalidInput("a payment names its case, post office and method", field="case_id")
-    values = _receipt_values(post_office_id=header.post_office_id, amounts=amounts, payer=payer,
-                             method=header.method, at=header.occurred_at,
-                             actor_user_id=header.actor_user_id, reference=header.reference,
-                             note=note)  # fmt: skip
     receipt: Receipt | None = session.scalars(
         select(Receipt).from_statement(_PAYMENT_SQL),
-        {
-            **write_parameters(header, legs),
-            **{f"r_{c}": values.get(c) for c in _COLUMNS if c != "transaction_id"},
-            "r_case_id": header.case_id,
-        },
+        _payment_parameters(header, legs, amounts=amounts, payer=payer, note=note),
     ).one_or_none()
     if receipt is None:
         raise NotFound(f"no post office {header.post_office_id}", field="post_office_id")
@@ -196,22 +209,12 @@ def insert_payment_if_unchanged(
     """Take the payment's locks and, when the ledger still says what ``check`` says (and the
     key is unused), write the payment with its receipt, as ``insert_payment_with_receipt``:
     one round trip. None when it does not: nothing written, the locks held."""
-    if header.post_office_id is None or header.case_id is None or header.method is None:
-        raise InvalidInput("a payment names its case, post office and method", field="case_id")
-    values = _receipt_values(post_office_id=header.post_office_id, amounts=amounts, payer=payer,
-                             method=header.method, at=header.occurred_at,
-                             actor_user_id=header.actor_user_id, reference=header.reference,
-                             note=note)  # fmt: skip
+    parameters = _payment_parameters(header, legs, amounts=amounts, payer=payer, note=note)
     # Core, not the ORM's loading: the row becomes the session's Receipt below, for less of
     # the payer's CPU (this is every door-step payment's statement).
     row = session.execute(
         _PAYMENT_IF_UNCHANGED_SQL,
-        {
-            **{f"c_{c}": getattr(check, c) for c in _CHECK_COLUMNS},
-            **write_parameters(header, legs),
-            **{f"r_{c}": values.get(c) for c in _COLUMNS if c != "transaction_id"},
-            "r_case_id": header.case_id,
-        },
+        {**{f"c_{c}": getattr(check, c) for c in _CHECK_COLUMNS}, **parameters},
     ).first()
     if row is None:
         return None
