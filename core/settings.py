@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     # SMS: "console" prints, "file" appends JSON lines, "webhook" posts our own unsigned JSON,
     # "http" talks to a brandname SMS provider described by the sms_http_* settings.
     sms_sender: Literal["console", "file", "webhook", "http"] = "console"
-    sms_file_path: Path = Path(".hoso-data/sms.log")
+    # The "file" sender's log. Unset: sms.log in data_dir (``sms_log_path``).
+    sms_file_path: Path | None = None
     sms_webhook_url: str | None = None
     sms_http_url: str | None = None
     sms_http_method: Literal["POST", "GET"] = "POST"
@@ -246,6 +247,11 @@ class Settings(BaseSettings):
     # Old public keys ("<name>+<id>+<base64>", comma-separated) whose signatures verify still
     # accepts after a rotation.
     event_trusted_keys: str = ""
+
+    @property
+    def sms_log_path(self) -> Path:
+        """Where the "file" SMS sender appends: ``sms_file_path``, else in ``data_dir``."""
+        return self.sms_file_path or self.data_dir / "sms.log"
 
     @property
     def ledger_key_is_derived(self) -> bool:

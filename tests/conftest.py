@@ -36,11 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # `hoso ledger verify` in this checkout (the verify bench's) fail on a key it did not trust.
 CHECKOUT_DATA_DIR = ROOT / ".hoso-data"
 # So the whole run, and every process it starts with its environment, writes in a folder of
-# its own, set before any settings are read. The SMS log's default is not under the data
-# dir, so it is moved too.
+# its own, set before any settings are read (the SMS log's default is in it too).
 TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="hoso-test-data-"))
 os.environ["HOSO_DATA_DIR"] = str(TEST_DATA_DIR)
-os.environ["HOSO_SMS_FILE_PATH"] = str(TEST_DATA_DIR / "sms.log")
 atexit.register(shutil.rmtree, TEST_DATA_DIR, ignore_errors=True)
 
 # Every event is signed with the server's key when recorded (core/custody/server_signing.py).

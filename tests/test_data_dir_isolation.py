@@ -14,7 +14,7 @@ def test_the_run_and_what_it_starts_use_a_data_dir_outside_the_checkout() -> Non
     for settings in (get_settings(), Settings()):
         assert settings.data_dir == TEST_DATA_DIR
         assert not heads_file(settings).resolve().is_relative_to(ROOT)
-        assert not settings.sms_file_path.resolve().is_relative_to(ROOT)
+        assert not settings.sms_log_path.resolve().is_relative_to(ROOT)
 
 
 def test_the_guard_sees_a_head_written_into_a_data_dir(tmp_path: Path) -> None:

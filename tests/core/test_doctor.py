@@ -173,7 +173,7 @@ def test_an_unreachable_brandname_sms_provider_is_fatal(database_url: str) -> No
 
 def run_hoso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # Only the given settings; but the run's data dir, so nothing lands in the checkout's.
-    keep = ("HOSO_DATA_DIR", "HOSO_SMS_FILE_PATH")
+    keep = ("HOSO_DATA_DIR",)
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("HOSO_", "DATABASE_")) or k in keep
     }

@@ -30,8 +30,8 @@ def send_sms(payload: Mapping[str, Any], settings: Settings) -> str | None:
         case "console":
             print(f"[sms] {line}", file=sys.stderr)
         case "file":
-            settings.sms_file_path.parent.mkdir(parents=True, exist_ok=True)
-            with settings.sms_file_path.open("a", encoding="utf-8") as out:
+            settings.sms_log_path.parent.mkdir(parents=True, exist_ok=True)
+            with settings.sms_log_path.open("a", encoding="utf-8") as out:
                 out.write(line + "\n")
         case "webhook":
             if not settings.sms_webhook_url:
